@@ -1,0 +1,12 @@
+// Every element of the "mediaserver" plugin, declared once; plugin.cpp
+// registers them and the tests register them without a registry.
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+// GST_ELEMENT_REGISTER_DECLARE(msexample); one line per element.
+G_END_DECLS
+
+// Registers every element with `plugin` (NULL: for tests, no registry).
+gboolean gms_register_elements(GstPlugin* plugin);

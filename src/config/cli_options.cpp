@@ -1,0 +1,144 @@
+// Command-line parsing. Hand-written because live555ProxyServer's options
+// take two values (-u USER PASS), which GOptionContext cannot express.
+#include <gst-mediaserver/config.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "config/value_parsers.h"
+
+namespace gms {
+namespace {
+
+const char kOrigin[] = "command line";
+
+struct Planned {
+  int values;           // how many values the option takes
+  const char* feature;  // what it arrives with
+};
+const std::map<std::string, Planned> kPlanned = {
+    {"--root", {1, "file serving"}},     {"--loop", {0, "file serving"}},
+    {"--proxy", {1, "the proxy"},},      {"-t", {0, "the proxy"}},
+    {"-T", {1, "the proxy"}},            {"-u", {2, "the proxy"}},
+    {"-R", {0, "the proxy (REGISTER)"}}, {"-U", {2, "the proxy (REGISTER)"}},
+    {"--publish", {1, "publishing"}},    {"--record-dir", {1, "recording"}},
+    {"--users", {1, "authentication"}},  {"--tls-cert", {1, "RTSPS"}},
+    {"--tls-key", {1, "RTSPS"}},
+};
+
+[[noreturn]] void fail(const std::string& option, const std::string& why) {
+  throw ConfigError({{kOrigin, 0, "", option, why}});
+}
+
+uint16_t port_value(const std::string& opt, const std::string& v, uint64_t min) {
+  uint64_t n = 0;
+  std::string why;
+  if (!parse_uint(v, min, 65535, n, why))
+    fail(opt, why);
+  return static_cast<uint16_t>(n);
+}
+
+}  // namespace
+
+CliOptions CliOptions::parse(int argc, const char* const* argv) {
+  CliOptions o;
+  int i = 1;
+  auto value = [&](const std::string& opt, std::string& inline_value) -> std::string {
+    if (!inline_value.empty())
+      return std::exchange(inline_value, {});
+    if (i + 1 >= argc)
+      fail(opt, "needs a value");
+    return argv[++i];
+  };
+  bool options_done = false;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (options_done || arg.empty() || arg[0] != '-' || arg == "-") {
+      if (o.config_file)
+        fail(arg, "only one configuration file may be given (already: " + *o.config_file + ")");
+      o.config_file = arg;
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    std::string opt = arg, inl;
+    if (arg.rfind("--", 0) == 0) {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        opt = arg.substr(0, eq);
+        inl = arg.substr(eq + 1);
+        if (inl.empty())
+          fail(opt, "needs a value");
+      }
+    } else if (arg.size() > 2 && (arg[1] == 'p' || arg[1] == 'a')) {
+      opt = arg.substr(0, 2);  // -p8554
+      inl = arg.substr(2);
+    }
+    if (opt == "-p" || opt == "--port") {
+      o.port = port_value(opt, value(opt, inl), 0);
+    } else if (opt == "-a" || opt == "--address") {
+      o.address = value(opt, inl);
+    } else if (opt == "--http-port") {
+      o.http_port = port_value(opt, value(opt, inl), 0);
+    } else if (opt == "--mount") {
+      std::string m = value(opt, inl);
+      auto eq = m.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
+        fail(opt, "expected PATH=LAUNCH, got '" + m + "'");
+      std::string path = m.substr(0, eq), why;
+      if (!check_path_name(path, why))
+        fail(opt, path + ": " + why);
+      o.mounts.emplace_back(path, m.substr(eq + 1));
+    } else if (opt == "-v") {
+      o.verbosity = std::max(o.verbosity, 1);
+    } else if (opt == "-V") {
+      o.verbosity = 2;
+    } else if (opt == "--check") {
+      o.check = true;
+    } else if (opt == "-h" || opt == "--help") {
+      o.help = true;
+    } else if (opt == "--version") {
+      o.version = true;
+    } else if (auto it = kPlanned.find(opt); it != kPlanned.end()) {
+      fail(opt, std::string("not supported yet: ") + it->second.feature +
+                    " is not built in this version");
+    } else {
+      fail(opt, "unknown option (see --help)");
+    }
+  }
+  if (std::string why; o.address && !check_address(*o.address, why))
+    fail("--address", why);
+  return o;
+}
+
+std::string CliOptions::usage() {
+  return R"(Usage: gst-mediaserver [OPTION…] [CONFIG]
+
+RTSP media server on GStreamer. CONFIG is a GLib key file ([server] and
+[path /NAME] groups); command-line options win over it.
+
+Options:
+  -p, --port PORT          RTSP port (default 8554; 0 picks a free one)
+  -a, --address ADDR       bind address (default 0.0.0.0)
+      --mount PATH=LAUNCH  serve a gst-launch line at PATH (repeatable), e.g.
+                           --mount '/test=videotestsrc is-live=true ! x264enc
+                           tune=zerolatency ! rtph264pay name=pay0 pt=96'
+      --http-port PORT     HTTP API port; only 0 (off) until the API is built
+  -v                       verbose output (connections, sessions)
+  -V                       more verbose output (RTSP requests)
+      --check              validate the configuration, print what would be
+                           served, exit
+  -h, --help               show this help
+      --version            print the version
+
+Not built yet, refused with a message: --root, --loop, --proxy, -t, -T, -u,
+-R, -U, --publish, --record-dir, --users, --tls-cert, --tls-key.
+
+Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
+SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.
+)";
+}
+
+}  // namespace gms

@@ -1,0 +1,304 @@
+// Configuration: key file + command line → one validated value.
+#include <gst-mediaserver/config.h>
+
+#include <glib.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "config/key_file_reader.h"
+#include "config/value_parsers.h"
+#include "gms/ref.h"
+
+namespace gms {
+namespace {
+
+const char kCommandLine[] = "command line";
+
+// Keys that belong to features not built yet: refused with this reason
+// instead of "unknown", so users know the name is right.
+const std::map<std::string, std::string> kPlannedServerKeys = {
+    {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
+    {"publish", "publishing"},    {"record-dir", "recording"}, {"root", "file serving"},
+    {"proxy", "the proxy"},       {"max-publishers", "publishing"},
+    {"max-viewers", "publishing"},
+};
+const std::map<std::string, std::string> kPlannedPathKeys = {
+    {"proxy", "the proxy"},          {"backend-transport", "the proxy"},
+    {"on-demand", "the proxy"},      {"linger", "the proxy"},
+    {"timeout", "the proxy"},        {"root", "file serving"},
+    {"loop", "file serving"},        {"publish", "publishing"},
+    {"override", "publishing"},      {"keep-viewers", "publishing"},
+    {"wait-publisher", "publishing"}, {"publisher-timeout", "publishing"},
+    {"gop-cache", "publishing"},     {"max-viewers", "publishing"},
+    {"record", "recording"},         {"record-format", "recording"},
+    {"segment-duration", "recording"}, {"delete-after", "recording"},
+    {"max-bytes", "recording"},
+};
+const std::vector<std::string> kServerKeys = {
+    "port", "address", "http-port", "threads", "backlog", "max-request-size",
+    "session-timeout", "max-sessions", "verbose"};
+const std::vector<std::string> kPathKeys = {
+    "launch", "shared", "latency", "protocols", "multicast-address-range",
+    "multicast-port-range", "multicast-ttl"};
+
+std::vector<std::string> with_planned(const std::vector<std::string>& keys,
+                                      const std::map<std::string, std::string>& planned) {
+  std::vector<std::string> all = keys;
+  for (const auto& [k, _] : planned)
+    all.push_back(k);
+  return all;
+}
+
+class Reader {
+ public:
+  Reader(const std::string& origin, std::vector<ConfigIssue>& issues)
+      : origin_(origin), issues_(issues) {}
+
+  void server(const GroupEntry& g, ServerConfig& s) {
+    for (const auto& k : g.keys) {
+      if (!known(g, k, kServerKeys, kPlannedServerKeys))
+        continue;
+      uint64_t n = 0;
+      std::string why;
+      bool ok = true;
+      if (k.key == "port") {
+        ok = parse_uint(k.value, 0, 65535, n, why);
+        s.port = static_cast<uint16_t>(n);
+      } else if (k.key == "http-port") {
+        ok = parse_uint(k.value, 0, 65535, n, why);
+        s.http_port = static_cast<uint16_t>(n);
+        if (ok && n != 0) {
+          ok = false;
+          why = "the HTTP API is not built yet; only 0 (off) is accepted";
+        }
+      } else if (k.key == "address") {
+        ok = check_address(k.value, why);
+        s.address = k.value;
+      } else if (k.key == "threads") {
+        ok = parse_uint(k.value, 0, 256, n, why);
+        s.threads = static_cast<unsigned>(n);
+      } else if (k.key == "backlog") {
+        ok = parse_uint(k.value, 1, 65535, n, why);
+        s.backlog = static_cast<unsigned>(n);
+      } else if (k.key == "max-request-size") {
+        ok = parse_uint(k.value, 1024, 16 * 1024 * 1024, n, why);
+        s.max_request_size = static_cast<unsigned>(n);
+      } else if (k.key == "session-timeout") {
+        ok = parse_uint(k.value, 5, 86400, n, why);
+        s.session_timeout = static_cast<unsigned>(n);
+      } else if (k.key == "max-sessions") {
+        ok = parse_uint(k.value, 1, 1000000, n, why);
+        s.max_sessions = static_cast<unsigned>(n);
+      } else if (k.key == "verbose") {
+        ok = parse_uint(k.value, 0, 2, n, why);
+        s.verbosity = static_cast<int>(n);
+      }
+      if (!ok)
+        add(g, k, why);
+    }
+  }
+
+  void path(const GroupEntry& g, const std::string& name, PathConfig& p) {
+    p.name = name;
+    p.origin = origin_;
+    p.line = g.line;
+    for (const auto& k : g.keys) {
+      if (!known(g, k, kPathKeys, kPlannedPathKeys))
+        continue;
+      uint64_t n = 0;
+      std::string why;
+      bool ok = true;
+      if (k.key == "launch") {
+        p.launch = strip_parentheses(k.value);
+        if (p.launch.empty()) {
+          ok = false;
+          why = "empty launch line";
+        }
+      } else if (k.key == "shared") {
+        ok = parse_bool(k.value, p.shared, why);
+      } else if (k.key == "latency") {
+        ok = parse_uint(k.value, 0, 60000, n, why);
+        p.latency_ms = static_cast<unsigned>(n);
+      } else if (k.key == "protocols") {
+        ok = parse_protocols(k.value, p.protocols, why);
+      } else if (k.key == "multicast-address-range") {
+        ok = parse_ipv4_range(k.value, p.multicast.min_address, p.multicast.max_address, why);
+      } else if (k.key == "multicast-port-range") {
+        ok = parse_port_range(k.value, p.multicast.min_port, p.multicast.max_port, why);
+      } else if (k.key == "multicast-ttl") {
+        ok = parse_uint(k.value, 1, 255, n, why);
+        p.multicast.ttl = static_cast<uint8_t>(n);
+      }
+      if (!ok)
+        add(g, k, why);
+    }
+    if (!g.find("launch"))
+      issues_.push_back({origin_, g.line, g.name, "", "the path has no source: set launch="});
+  }
+
+  void add(const GroupEntry& g, const KeyEntry& k, const std::string& why) {
+    issues_.push_back({origin_, k.line, g.name, k.key, why});
+  }
+
+ private:
+  bool known(const GroupEntry& g, const KeyEntry& k, const std::vector<std::string>& keys,
+             const std::map<std::string, std::string>& planned) {
+    if (std::find(keys.begin(), keys.end(), k.key) != keys.end())
+      return true;
+    if (auto it = planned.find(k.key); it != planned.end()) {
+      add(g, k, "not supported yet: " + it->second + " is not built in this version");
+      return false;
+    }
+    std::string hint = did_you_mean(k.key, with_planned(keys, planned));
+    add(g, k, "unknown key" + (hint.empty() ? std::string() : "; did you mean '" + hint + "'?"));
+    return false;
+  }
+
+  std::string origin_;
+  std::vector<ConfigIssue>& issues_;
+};
+
+}  // namespace
+
+std::string ConfigIssue::to_string() const {
+  std::string s = origin;
+  if (line > 0)
+    s += ":" + std::to_string(line);
+  s += ": ";
+  if (!group.empty())
+    s += "[" + group + "] ";
+  if (!key.empty())
+    s += key + ": ";
+  return s + reason;
+}
+
+namespace {
+std::string join_issues(const std::vector<ConfigIssue>& issues) {
+  std::string msg;
+  for (const auto& i : issues) {
+    if (!msg.empty())
+      msg += "\n";
+    msg += i.to_string();
+  }
+  return msg;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
+
+unsigned ServerConfig::effective_threads() const {
+  if (threads > 0)
+    return threads;
+  // A DESCRIBE can block on a slow pipeline start: never let one client
+  // thread serve everybody (the stock default is 1).
+  return std::max(4u, 2u * std::max(1u, std::thread::hardware_concurrency()));
+}
+
+Config Config::from_data(const std::string& text, const std::string& origin) {
+  std::vector<ConfigIssue> issues;
+  KeyFileContents kf = read_key_file(text, origin, issues);
+  Config cfg;
+  Reader reader(origin, issues);
+  for (const auto& g : kf.groups) {
+    if (g.name == "server") {
+      reader.server(g, cfg.server);
+    } else if (g.name.rfind("path", 0) == 0 && (g.name.size() == 4 || g.name[4] == ' ')) {
+      std::string name = g.name.size() > 4 ? g.name.substr(5) : "";
+      name.erase(0, name.find_first_not_of(' '));
+      std::string why;
+      if (!check_path_name(name, why)) {
+        issues.push_back({origin, g.line, g.name, "", why});
+        continue;
+      }
+      PathConfig p;
+      reader.path(g, name, p);
+      cfg.paths.push_back(std::move(p));
+    } else {
+      issues.push_back({origin, g.line, g.name, "",
+                        "unknown group; expected [server] or [path /NAME]"});
+    }
+  }
+  if (!issues.empty())
+    throw ConfigError(std::move(issues));
+  return cfg;
+}
+
+Config Config::from_file(const std::string& file) {
+  gchar* raw = nullptr;
+  gsize len = 0;
+  GErrorPtr err;
+  if (!g_file_get_contents(file.c_str(), &raw, &len, out(err)))
+    throw ConfigError({{file, 0, "", "", std::string("cannot read: ") + err->message}});
+  GCharPtr text(raw);
+  return from_data(std::string(text.get(), len), file);
+}
+
+void Config::apply(const CliOptions& cli) {
+  if (cli.port)
+    server.port = *cli.port;
+  if (cli.address)
+    server.address = *cli.address;
+  if (cli.http_port)
+    server.http_port = *cli.http_port;
+  if (cli.verbosity > server.verbosity)
+    server.verbosity = cli.verbosity;
+  for (const auto& [name, launch] : cli.mounts) {
+    PathConfig p;
+    p.name = name;
+    p.launch = strip_parentheses(launch);
+    p.origin = kCommandLine;
+    auto it = std::find_if(paths.begin(), paths.end(),
+                           [&](const PathConfig& q) { return q.name == name; });
+    if (it != paths.end())
+      *it = std::move(p);  // the command line wins
+    else
+      paths.push_back(std::move(p));
+  }
+}
+
+void Config::validate() const {
+  std::vector<ConfigIssue> issues;
+  std::map<std::string, const PathConfig*> seen;
+  for (const auto& p : paths) {
+    std::string why;
+    std::string group = "path " + p.name;
+    if (!check_path_name(p.name, why))
+      issues.push_back({p.origin, p.line, group, "", why});
+    if (p.launch.empty())
+      issues.push_back({p.origin, p.line, group, "launch", "empty launch line"});
+    auto [it, fresh] = seen.emplace(p.name, &p);
+    if (!fresh)
+      issues.push_back({p.origin, p.line, group, "",
+                        "duplicate path (also defined in " + it->second->origin + ")"});
+    if (p.multicast.min_port > p.multicast.max_port)
+      issues.push_back({p.origin, p.line, group, "multicast-port-range", "empty port range"});
+  }
+  if (server.http_port != 0)
+    issues.push_back({kCommandLine, 0, "server", "http-port",
+                      "the HTTP API is not built yet; only 0 (off) is accepted"});
+  if (!issues.empty())
+    throw ConfigError(std::move(issues));
+}
+
+const PathConfig* Config::find_path(const std::string& name) const {
+  for (const auto& p : paths)
+    if (p.name == name)
+      return &p;
+  return nullptr;
+}
+
+Config Config::load(const CliOptions& cli, std::vector<ConfigIssue>* warnings) {
+  Config cfg = cli.config_file ? from_file(*cli.config_file) : Config();
+  cfg.apply(cli);
+  cfg.validate();
+  auto w = cfg.check_launch_lines();
+  if (warnings)
+    *warnings = std::move(w);
+  return cfg;
+}
+
+}  // namespace gms

@@ -1,0 +1,26 @@
+// Parsers for configuration values; each returns false and sets `reason`
+// instead of throwing, so one pass can collect every problem.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gms {
+
+bool parse_bool(const std::string& v, bool& out, std::string& reason);
+bool parse_uint(const std::string& v, uint64_t min, uint64_t max, uint64_t& out,
+                std::string& reason);
+bool check_address(const std::string& v, std::string& reason);
+bool parse_protocols(const std::string& v, unsigned& out, std::string& reason);
+bool parse_ipv4_range(const std::string& v, std::string& min, std::string& max,
+                      std::string& reason);
+bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::string& reason);
+// A mount path: "/name[/name…]" of safe characters; '*' is refused here.
+bool check_path_name(const std::string& v, std::string& reason);
+// Levenshtein nearest of `candidates` within distance 3, or empty.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+// The launch line without one pair of surrounding parentheses.
+std::string strip_parentheses(const std::string& launch);
+
+}  // namespace gms

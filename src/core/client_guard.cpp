@@ -1,0 +1,187 @@
+#include "core/client_guard.h"
+
+#include <gst/rtsp-server/rtsp-mount-points.h>
+#include <gst/rtsp-server/rtsp-session-media.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/log.h"
+#include "gms/ref.h"
+
+namespace gms {
+namespace {
+
+const char kClientId[] = "gms-client-id";
+const char kSessionOwner[] = "gms-session-owner";
+const char kSeekable[] = "gms-seekable";
+const char kUnavailable[] = "gms-unavailable";
+
+using PolicyPtr = std::shared_ptr<ClientPolicy>;
+
+uint64_t client_id(GstRTSPClient* client) {
+  return GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(client), kClientId));
+}
+
+std::string peer(GstRTSPClient* client) {
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  const char* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
+  return ip ? ip : "?";
+}
+
+const char* method_name(GstRTSPContext* ctx) {
+  if (!ctx->request || ctx->request->type != GST_RTSP_MESSAGE_REQUEST)
+    return "?";
+  return gst_rtsp_method_as_text(ctx->request->type_data.request.method);
+}
+
+// A session answers only to the connection that created it (B01; the
+// library looks sessions up by id alone).
+GstRTSPStatusCode check_owner(GstRTSPClient* client, GstRTSPContext* ctx) {
+  GMS_LOG_DEBUG("client %" G_GUINT64_FORMAT " %s: %s %s", client_id(client), peer(client).c_str(),
+                method_name(ctx), ctx->uri ? ctx->uri->abspath : "");
+  if (!ctx->session)
+    return GST_RTSP_STS_OK;
+  uint64_t owner = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(ctx->session), kSessionOwner));
+  if (owner != 0 && owner != client_id(client)) {
+    GMS_LOG_WARN("client %s: %s with another connection's session refused", peer(client).c_str(),
+                 method_name(ctx));
+    return GST_RTSP_STS_SESSION_NOT_FOUND;
+  }
+  return GST_RTSP_STS_OK;
+}
+
+GstRTSPStatusCode pre_request(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  return check_owner(client, ctx);
+}
+
+// DESCRIBE and SETUP of a path whose source cannot be built: 503.
+GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
+  if (!ctx->uri)
+    return GST_RTSP_STS_OK;
+  auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_client_get_mount_points(client));
+  if (!mounts)
+    return GST_RTSP_STS_OK;
+  gint matched = 0;
+  auto factory = Ref<GstRTSPMediaFactory>::adopt(
+      gst_rtsp_mount_points_match(mounts.get(), ctx->uri->abspath, &matched));
+  if (!factory)
+    return GST_RTSP_STS_OK;
+  if (auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(factory.get()), kUnavailable))) {
+    GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
+                 ctx->uri->abspath, why);
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
+  return GST_RTSP_STS_OK;
+}
+
+GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  GstRTSPStatusCode code = check_owner(client, ctx);
+  return code != GST_RTSP_STS_OK ? code : check_available(client, ctx);
+}
+
+bool parse_number(const char* s, double& out) {
+  if (!s || !*s)
+    return false;
+  char* end = nullptr;
+  out = g_ascii_strtod(s, &end);
+  while (end && *end == ' ')
+    ++end;
+  return end && *end == '\0' && std::isfinite(out);
+}
+
+// Range, Scale and Speed are refused when malformed and dropped where the
+// media must not seek; the library then never reaches its assertions
+// (CVE-2024-44331) or flush-seeks a shared pipeline.
+GstRTSPStatusCode check_play_headers(GstRTSPContext* ctx, GstRTSPMedia* media) {
+  GstRTSPMessage* req = ctx->request;
+  gchar* value = nullptr;
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
+    GstRTSPTimeRange* range = nullptr;
+    if (gst_rtsp_range_parse(value, &range) != GST_RTSP_OK)
+      return GST_RTSP_STS_INVALID_RANGE;
+    GstClockTime min = GST_CLOCK_TIME_NONE, max = GST_CLOCK_TIME_NONE;
+    bool ok = range->unit == GST_RTSP_RANGE_NPT &&
+              (range->min.type != GST_RTSP_TIME_SECONDS || range->min.seconds >= 0) &&
+              gst_rtsp_range_get_times(range, &min, &max) &&
+              (min == GST_CLOCK_TIME_NONE || max == GST_CLOCK_TIME_NONE || min <= max);
+    gst_rtsp_range_free(range);
+    if (!ok)
+      return GST_RTSP_STS_INVALID_RANGE;
+  }
+  double scale = 1.0, speed = 1.0;
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SCALE, &value, 0) == GST_RTSP_OK &&
+      (!parse_number(value, scale) || scale == 0.0 || std::fabs(scale) > 64.0))
+    return GST_RTSP_STS_BAD_REQUEST;
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SPEED, &value, 0) == GST_RTSP_OK &&
+      (!parse_number(value, speed) || speed <= 0.0 || speed > 64.0))
+    return GST_RTSP_STS_BAD_REQUEST;
+  if (!media || !g_object_get_data(G_OBJECT(media), kSeekable)) {
+    gst_rtsp_message_remove_header(req, GST_RTSP_HDR_RANGE, -1);
+    gst_rtsp_message_remove_header(req, GST_RTSP_HDR_SCALE, -1);
+    gst_rtsp_message_remove_header(req, GST_RTSP_HDR_SPEED, -1);
+  }
+  return GST_RTSP_STS_OK;
+}
+
+GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  GstRTSPStatusCode code = check_owner(client, ctx);
+  if (code != GST_RTSP_STS_OK)
+    return code;
+  GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : ctx->media;
+  code = check_play_headers(ctx, media);
+  if (code != GST_RTSP_STS_OK)
+    GMS_LOG_INFO("client %s: PLAY refused (%d): bad Range, Scale or Speed", peer(client).c_str(),
+                 code);
+  return code;
+}
+
+void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer data) noexcept {
+  auto* policy = static_cast<PolicyPtr*>(data);
+  gst_rtsp_session_set_timeout(session, (*policy)->session_timeout);
+  g_object_set_data(G_OBJECT(session), kSessionOwner, GSIZE_TO_POINTER(client_id(client)));
+  GMS_LOG_INFO("client %s: new session %s", peer(client).c_str(),
+               gst_rtsp_session_get_sessionid(session));
+}
+
+void on_closed(GstRTSPClient* client, gpointer data) noexcept {
+  auto* policy = static_cast<PolicyPtr*>(data);
+  (*policy)->clients--;
+  GMS_LOG_INFO("client %s: disconnected", peer(client).c_str());
+}
+
+void free_policy(gpointer data, GClosure*) { delete static_cast<PolicyPtr*>(data); }
+
+void connect(GstRTSPClient* client, const char* signal, GCallback cb, const PolicyPtr& policy) {
+  g_signal_connect_data(client, signal, cb, new PolicyPtr(policy), free_policy, GConnectFlags(0));
+}
+
+}  // namespace
+
+void set_media_seekable(GstRTSPMedia* media, bool seekable) {
+  g_object_set_data(G_OBJECT(media), kSeekable, GINT_TO_POINTER(seekable ? 1 : 0));
+}
+
+void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason) {
+  g_object_set_data_full(G_OBJECT(factory), kUnavailable, g_strdup(reason.c_str()), g_free);
+}
+
+void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy) {
+  g_object_set_data(G_OBJECT(client), kClientId,
+                    GSIZE_TO_POINTER(policy->next_client_id.fetch_add(1)));
+  policy->clients++;
+  if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
+    gst_rtsp_connection_set_content_length_limit(conn, policy->max_request_size);
+  connect(client, "new-session", G_CALLBACK(on_new_session), policy);
+  connect(client, "closed", G_CALLBACK(on_closed), policy);
+  connect(client, "pre-describe-request", G_CALLBACK(pre_describe_setup), policy);
+  connect(client, "pre-setup-request", G_CALLBACK(pre_describe_setup), policy);
+  for (const char* sig : {"pre-options-request", "pre-pause-request", "pre-teardown-request",
+                          "pre-get-parameter-request", "pre-set-parameter-request",
+                          "pre-announce-request", "pre-record-request"})
+    connect(client, sig, G_CALLBACK(pre_request), policy);
+  connect(client, "pre-play-request", G_CALLBACK(pre_play), policy);
+  GMS_LOG_INFO("client %s: connected", peer(client).c_str());
+}
+
+}  // namespace gms

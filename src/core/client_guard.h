@@ -1,0 +1,35 @@
+// Per-connection hardening on top of gst-rtsp-server 1.22 (reliability.md):
+// a request body cap, sessions bound to the connection that made them,
+// PLAY headers checked before the library sees them, session timeouts.
+#pragma once
+
+#include <gst/rtsp-server/rtsp-client.h>
+#include <gst/rtsp-server/rtsp-media.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+namespace gms {
+
+struct ClientPolicy {
+  unsigned max_request_size = 65536;
+  unsigned session_timeout = 60;
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<unsigned> clients{0};
+};
+
+// Called from GstRTSPServer::client-connected (on the listening context).
+void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy);
+
+// Marks a media whose pipeline may be seeked and scaled by its viewer. Every
+// other media ignores Range, Scale and Speed on PLAY: a seek of a shared or
+// live pipeline restarts it for every viewer (relay-notes.md §2).
+void set_media_seekable(GstRTSPMedia* media, bool seekable);
+
+// Marks a path whose source cannot be built now (an element not installed):
+// DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is
+// tried. The stock server would answer 400 after a critical.
+void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason);
+
+}  // namespace gms

@@ -1,0 +1,20 @@
+// GmsSessionPool: a GstRTSPSessionPool whose session ids come from the
+// kernel's random source (the stock ids come from g_random, a predictable
+// Mersenne Twister: reliability.md B02).
+#pragma once
+
+#include <gst/rtsp-server/rtsp-session-pool.h>
+
+#include <string>
+
+G_BEGIN_DECLS
+#define GMS_TYPE_SESSION_POOL (gms_session_pool_get_type())
+G_DECLARE_FINAL_TYPE(GmsSessionPool, gms_session_pool, GMS, SESSION_POOL, GstRTSPSessionPool)
+GstRTSPSessionPool* gms_session_pool_new(void);
+G_END_DECLS
+
+namespace gms {
+// 128 random bits as 32 hex characters; throws std::runtime_error if the
+// kernel has no randomness to give (never seen after boot).
+std::string random_token();
+}  // namespace gms

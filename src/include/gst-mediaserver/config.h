@@ -1,0 +1,124 @@
+// gst-mediaserver configuration: a plain value, read from a GLib key file
+// and the command line, validated as a whole.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gms {
+
+// One problem found in a configuration, with where it was found.
+struct ConfigIssue {
+  std::string origin;  // file name, or "command line"
+  int line = 0;        // 1-based; 0 when unknown
+  std::string group;   // "server", "path /test", or empty
+  std::string key;     // empty when the issue is about a whole group
+  std::string reason;
+
+  // "site.conf:12: [path /test] launch: no payloader named pay0"
+  std::string to_string() const;
+};
+
+// Thrown by Config and Server for anything that must stop the start.
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<ConfigIssue> issues);
+  const std::vector<ConfigIssue>& issues() const noexcept { return issues_; }
+
+ private:
+  std::vector<ConfigIssue> issues_;
+};
+
+// RTSP lower transports a path offers (gst-rtsp-server's GstRTSPLowerTrans).
+enum ProtocolFlags : unsigned {
+  kProtoUdp = 1u << 0,
+  kProtoUdpMcast = 1u << 1,
+  kProtoTcp = 1u << 2,
+};
+
+struct MulticastRange {
+  std::string min_address = "224.3.0.0";
+  std::string max_address = "224.3.0.255";
+  uint16_t min_port = 5000;
+  uint16_t max_port = 5999;
+  uint8_t ttl = 16;
+  bool operator==(const MulticastRange&) const = default;
+};
+
+struct PathConfig {
+  std::string name;      // "/test"
+  std::string launch;    // gst-launch line, without the surrounding parentheses
+  bool shared = true;    // one pipeline for all viewers
+  std::optional<unsigned> latency_ms;  // rtpbin jitterbuffer latency
+  unsigned protocols = kProtoUdp | kProtoUdpMcast | kProtoTcp;
+  MulticastRange multicast;
+
+  std::string origin;  // where it was defined
+  int line = 0;
+
+  // Same serving behaviour (the origin does not count): reload keeps sessions.
+  bool same_source(const PathConfig& o) const {
+    return name == o.name && launch == o.launch && shared == o.shared &&
+           latency_ms == o.latency_ms && protocols == o.protocols && multicast == o.multicast;
+  }
+};
+
+struct ServerConfig {
+  std::string address = "0.0.0.0";
+  uint16_t port = 8554;
+  uint16_t http_port = 0;        // 0: off (the HTTP API is not built yet)
+  unsigned threads = 0;          // RTSP client threads; 0: two per core, at least 4
+  unsigned backlog = 512;        // listen queue
+  unsigned max_request_size = 65536;  // RTSP body cap, bytes
+  unsigned session_timeout = 60;      // seconds without keep-alive
+  unsigned max_sessions = 2000;
+  int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
+
+  unsigned effective_threads() const;
+};
+
+// Command-line settings; each set field overrides the file.
+struct CliOptions {
+  std::optional<std::string> config_file;
+  std::optional<uint16_t> port;
+  std::optional<std::string> address;
+  std::optional<uint16_t> http_port;
+  std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
+  int verbosity = 0;
+  bool check = false;
+  bool help = false;
+  bool version = false;
+
+  // Throws ConfigError (origin "command line") on a bad or unsupported option.
+  static CliOptions parse(int argc, const char* const* argv);
+  static std::string usage();
+};
+
+class Config {
+ public:
+  ServerConfig server;
+  std::vector<PathConfig> paths;
+
+  // Reads a key file; collects every problem before throwing one ConfigError.
+  static Config from_file(const std::string& file);
+  static Config from_data(const std::string& text, const std::string& origin);
+  // File (if any) + command line, validated, launch lines dry-run parsed.
+  // Problems that do not stop the start (an element that is not installed:
+  // that path answers 503) go to `warnings`.
+  static Config load(const CliOptions& cli, std::vector<ConfigIssue>* warnings = nullptr);
+
+  // Command-line values win over the file's.
+  void apply(const CliOptions& cli);
+  // Whole-configuration checks (needs every path); throws ConfigError.
+  void validate() const;
+  // Parses every launch line without starting it; throws ConfigError for a
+  // line that does not parse or has no payloader, returns the warnings.
+  std::vector<ConfigIssue> check_launch_lines() const;
+
+  const PathConfig* find_path(const std::string& name) const;
+};
+
+}  // namespace gms

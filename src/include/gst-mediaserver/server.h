@@ -1,0 +1,50 @@
+// gst-mediaserver: the RTSP server, for the program and for applications
+// that embed it on their own GLib main loop.
+#pragma once
+
+#include <gst-mediaserver/config.h>
+
+#include <glib.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gms {
+
+class Server {
+ public:
+  // Builds the server from a validated configuration (Config::load).
+  // Initializes GStreamer if the application has not. Throws ConfigError.
+  explicit Server(const Config& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the RTSP port and serves on `context` (the thread-default context
+  // when null). Throws ConfigError when the port cannot be bound.
+  void attach(GMainContext* context = nullptr);
+
+  // Applies a new configuration: paths added, removed or changed take effect;
+  // sessions on unchanged paths are not touched. Server settings that need a
+  // restart (port, address, threads) are kept and reported in the result.
+  std::vector<std::string> reload(const Config& config);
+
+  // Closes every client connection and session (for a clean exit).
+  void close_all_sessions();
+
+  // The bound RTSP port (after attach), and the URL of every path.
+  uint16_t port() const;
+  std::vector<std::string> urls() const;
+  // Open sessions right now (for tests and reports).
+  unsigned session_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The library's version string.
+const char* version();
+
+}  // namespace gms

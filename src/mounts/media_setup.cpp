@@ -1,0 +1,73 @@
+#include "mounts/media_setup.h"
+
+#include <gst/rtsp-server/rtsp-address-pool.h>
+
+#include "core/log.h"
+#include "gms/ref.h"
+
+namespace gms::mounts {
+namespace {
+
+// Emitted from the streaming thread that raised the error: log only.
+void on_sync_error(GstBus*, GstMessage* msg, gpointer path) noexcept {
+  GErrorPtr err;
+  gchar* dbg = nullptr;
+  gst_message_parse_error(msg, out(err), &dbg);
+  GCharPtr debug(dbg);
+  GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg)));
+  GMS_LOG_WARN("path %s: pipeline error from %s: %s", static_cast<const char*>(path),
+               src.get(), err ? err->message : "?");
+  GMS_LOG_DEBUG("path %s: %s", static_cast<const char*>(path), debug ? debug.get() : "");
+}
+
+// Emitted on an RTSP client thread when a media is made for this path.
+void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer path) noexcept {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  if (!element)
+    return;
+  auto pipeline = Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())));
+  if (!pipeline || !GST_IS_ELEMENT(pipeline.get()))
+    return;
+  auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
+  // The media owns the bus watch; sync messages reach us beside it.
+  gst_bus_enable_sync_message_emission(bus.get());
+  g_signal_connect_data(bus.get(), "sync-message::error", G_CALLBACK(on_sync_error),
+                        g_strdup(static_cast<const char*>(path)),
+                        [](gpointer p, GClosure*) { g_free(p); }, GConnectFlags(0));
+  GMS_LOG_INFO("path %s: new pipeline", static_cast<const char*>(path));
+}
+
+}  // namespace
+
+Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
+  auto pool = Ref<GstRTSPAddressPool>::adopt(gst_rtsp_address_pool_new());
+  if (!gst_rtsp_address_pool_add_range(pool.get(), m.min_address.c_str(), m.max_address.c_str(),
+                                       m.min_port, m.max_port, m.ttl)) {
+    GMS_LOG_WARN("multicast range %s-%s refused; multicast is off for it", m.min_address.c_str(),
+                 m.max_address.c_str());
+    return {};
+  }
+  return pool;
+}
+
+void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
+                          GstRTSPAddressPool* pool) {
+  gst_rtsp_media_factory_set_shared(factory, path.shared);
+  if (path.latency_ms)
+    gst_rtsp_media_factory_set_latency(factory, *path.latency_ms);
+  unsigned lower = 0;
+  if (path.protocols & kProtoUdp)
+    lower |= GST_RTSP_LOWER_TRANS_UDP;
+  if (path.protocols & kProtoUdpMcast)
+    lower |= GST_RTSP_LOWER_TRANS_UDP_MCAST;
+  if (path.protocols & kProtoTcp)
+    lower |= GST_RTSP_LOWER_TRANS_TCP;
+  gst_rtsp_media_factory_set_protocols(factory, GstRTSPLowerTrans(lower));
+  if ((path.protocols & kProtoUdpMcast) && pool)
+    gst_rtsp_media_factory_set_address_pool(factory, pool);
+  g_signal_connect_data(factory, "media-configure", G_CALLBACK(on_media_configure),
+                        g_strdup(path.name.c_str()), [](gpointer p, GClosure*) { g_free(p); },
+                        GConnectFlags(0));
+}
+
+}  // namespace gms::mounts

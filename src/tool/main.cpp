@@ -1,0 +1,120 @@
+// gst-mediaserver: parse the arguments, run the server until a signal.
+#include <gst-mediaserver/server.h>
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+constexpr int kExitConfig = 2;
+
+struct App {
+  gms::CliOptions cli;
+  std::unique_ptr<gms::Server> server;
+  GMainLoop* loop = nullptr;
+  int exit_code = 0;
+};
+
+void print_issues(const gms::ConfigError& e) {
+  for (const auto& i : e.issues())
+    fprintf(stderr, "gst-mediaserver: %s\n", i.to_string().c_str());
+}
+
+gboolean on_stop(gpointer data) {
+  auto* app = static_cast<App*>(data);
+  fprintf(stderr, "gst-mediaserver: stopping\n");
+  g_main_loop_quit(app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_reload(gpointer data) noexcept {
+  auto* app = static_cast<App*>(data);
+  try {
+    std::vector<gms::ConfigIssue> warnings;
+    gms::Config cfg = gms::Config::load(app->cli, &warnings);
+    for (const auto& w : warnings)
+      fprintf(stderr, "gst-mediaserver: warning: %s\n", w.to_string().c_str());
+    for (const auto& note : app->server->reload(cfg))
+      fprintf(stderr, "gst-mediaserver: reload: %s\n", note.c_str());
+    fprintf(stderr, "gst-mediaserver: configuration reloaded\n");
+  } catch (const gms::ConfigError& e) {
+    fprintf(stderr, "gst-mediaserver: reload refused, the running configuration is kept:\n");
+    print_issues(e);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void print_paths(const gms::Config& cfg, const std::vector<std::string>& urls) {
+  for (size_t i = 0; i < cfg.paths.size(); ++i)
+    printf("  %s  (%s)\n", urls.empty() ? cfg.paths[i].name.c_str() : urls[i].c_str(),
+           cfg.paths[i].shared ? "launch, shared" : "launch, one pipeline per viewer");
+}
+
+int run(App& app) {
+  std::vector<gms::ConfigIssue> warnings;
+  gms::Config cfg = gms::Config::load(app.cli, &warnings);
+  for (const auto& w : warnings)
+    fprintf(stderr, "gst-mediaserver: warning: %s\n", w.to_string().c_str());
+  if (app.cli.check) {
+    printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
+           cfg.server.port, cfg.paths.size());
+    print_paths(cfg, {});
+    return 0;
+  }
+  app.server = std::make_unique<gms::Server>(cfg);
+  app.server->attach();
+  printf("gst-mediaserver %s: RTSP on %s port %u\n", gms::version(), cfg.server.address.c_str(),
+         app.server->port());
+  print_paths(cfg, app.server->urls());
+  printf("ready\n");
+  fflush(stdout);
+
+  app.loop = g_main_loop_new(nullptr, FALSE);
+  guint sigint = g_unix_signal_add(SIGINT, on_stop, &app);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_stop, &app);
+  guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
+  g_main_loop_run(app.loop);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  g_source_remove(sighup);
+  app.server->close_all_sessions();
+  app.server.reset();
+  g_main_loop_unref(app.loop);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // GStreamer takes its own --gst-* options out of argv first.
+  gst_init(&argc, &argv);
+  App app;
+  try {
+    app.cli = gms::CliOptions::parse(argc, argv);
+  } catch (const gms::ConfigError& e) {
+    print_issues(e);
+    fprintf(stderr, "Try 'gst-mediaserver --help'.\n");
+    return kExitConfig;
+  }
+  if (app.cli.help) {
+    fputs(gms::CliOptions::usage().c_str(), stdout);
+    return 0;
+  }
+  if (app.cli.version) {
+    gchar* gst = gst_version_string();
+    printf("gst-mediaserver %s (%s)\n", gms::version(), gst);
+    g_free(gst);
+    return 0;
+  }
+  try {
+    app.exit_code = run(app);
+  } catch (const gms::ConfigError& e) {
+    print_issues(e);
+    app.exit_code = kExitConfig;
+  }
+  gst_deinit();
+  return app.exit_code;
+}
