@@ -1,0 +1,16 @@
+// main() for GoogleTest binaries that use GStreamer: our elements are
+// registered without a registry, and criticals fail the test (GstCheck's rule).
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include "elements.h"
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  gms_register_elements(nullptr);
+  g_log_set_always_fatal(GLogLevelFlags(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK));
+  testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  gst_deinit();
+  return rc;
+}

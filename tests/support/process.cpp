@@ -1,0 +1,192 @@
+#include "process.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace gms::test {
+
+std::string build_path(const std::string& rel) {
+  const char* dir = g_getenv("GMS_BUILD_DIR");
+  return std::string(dir ? dir : "build") + "/" + rel;
+}
+
+std::string write_temp_file(const std::string& name, const std::string& text) {
+  GErrorPtr err;
+  GCharPtr dir(g_dir_make_tmp("gms-test-XXXXXX", out(err)));
+  if (!dir)
+    throw std::runtime_error("cannot make a temporary directory");
+  std::string path = std::string(dir.get()) + "/" + name;
+  if (!g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), nullptr))
+    throw std::runtime_error("cannot write " + path);
+  return path;
+}
+
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  std::vector<const gchar*> args;
+  for (const auto& a : argv)
+    args.push_back(a.c_str());
+  args.push_back(nullptr);
+  RunResult r;
+  GErrorPtr err;
+  auto proc = Ref<GSubprocess>::adopt(g_subprocess_newv(
+      args.data(), GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE),
+      out(err)));
+  if (!proc) {
+    r.err = err ? err->message : "spawn failed";
+    return r;
+  }
+  std::atomic<bool> done{false};
+  gchar *o = nullptr, *e = nullptr;
+  std::thread reader([&] {
+    g_subprocess_communicate_utf8(proc.get(), nullptr, nullptr, &o, &e, nullptr);
+    done = true;
+  });
+  auto end = deadline_in(timeout);
+  while (!done && std::chrono::steady_clock::now() < end)
+    g_usleep(5000);
+  bool killed = !done;
+  if (killed)
+    g_subprocess_force_exit(proc.get());
+  reader.join();
+  r.out = o ? o : "";
+  r.err = e ? e : "";
+  g_free(o);
+  g_free(e);
+  if (!killed && g_subprocess_get_if_exited(proc.get()))
+    r.exit_status = g_subprocess_get_exit_status(proc.get());
+  return r;
+}
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto end = deadline_in(timeout);
+  for (;;) {
+    while (g_main_context_iteration(nullptr, FALSE)) {
+    }
+    if (cond())
+      return true;
+    if (std::chrono::steady_clock::now() >= end)
+      return false;
+    g_usleep(10000);
+  }
+}
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("no free port");
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready) {
+  port_ = free_port();
+  log_file_ = write_temp_file("server.log", "");
+  std::vector<std::string> argv = {build_path("src/gst-mediaserver"), "-a", "127.0.0.1", "-p",
+                                   std::to_string(port_), "--http-port", "0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<const gchar*> cargs;
+  for (const auto& a : argv)
+    cargs.push_back(a.c_str());
+  cargs.push_back(nullptr);
+  auto launcher = Ref<GSubprocessLauncher>::adopt(
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE));
+  g_subprocess_launcher_set_stderr_file_path(launcher.get(), log_file_.c_str());
+  GErrorPtr err;
+  proc_ = Ref<GSubprocess>::adopt(
+      g_subprocess_launcher_spawnv(launcher.get(), cargs.data(), out(err)));
+  if (!proc_)
+    throw std::runtime_error(std::string("cannot start the server: ") + err->message);
+  if (wait_ready)
+    pump_stdout(15s);
+}
+
+ServerProcess::~ServerProcess() {
+  if (proc_ && !exited_)
+    stop(5s);
+}
+
+void ServerProcess::pump_stdout(std::chrono::milliseconds timeout) {
+  GInputStream* in = g_subprocess_get_stdout_pipe(proc_.get());
+  auto end = deadline_in(timeout);
+  char buf[4096];
+  while (!ready_ && std::chrono::steady_clock::now() < end) {
+    GErrorPtr err;
+    gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(in), buf,
+                                                        sizeof buf, nullptr, out(err));
+    if (n > 0) {
+      stdout_.append(buf, static_cast<size_t>(n));
+      ready_ = stdout_.find("\nready\n") != std::string::npos;
+      continue;
+    }
+    if (n == 0)  // EOF: the server exited
+      return;
+    g_usleep(5000);
+  }
+}
+
+std::string ServerProcess::url(const std::string& path) const {
+  return "rtsp://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void ServerProcess::signal(int sig) {
+  if (!exited_)
+    g_subprocess_send_signal(proc_.get(), sig);
+}
+
+int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (exited_)
+    return status_;
+  auto end = deadline_in(timeout);
+  // Reading stdout to EOF keeps the child from blocking on a full pipe.
+  GInputStream* in = g_subprocess_get_stdout_pipe(proc_.get());
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < end) {
+    gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(in), buf,
+                                                        sizeof buf, nullptr, nullptr);
+    if (n > 0)
+      stdout_.append(buf, static_cast<size_t>(n));
+    if (n == 0) {
+      g_subprocess_wait(proc_.get(), nullptr, nullptr);
+      exited_ = true;
+      status_ = g_subprocess_get_if_exited(proc_.get()) ? g_subprocess_get_exit_status(proc_.get())
+                                                        : -1;
+      return status_;
+    }
+    g_usleep(5000);
+  }
+  g_subprocess_force_exit(proc_.get());
+  g_subprocess_wait(proc_.get(), nullptr, nullptr);
+  exited_ = true;
+  status_ = -1;
+  return status_;
+}
+
+int ServerProcess::stop(std::chrono::milliseconds timeout) {
+  signal(SIGTERM);
+  return wait_exit(timeout);
+}
+
+std::string ServerProcess::log() const {
+  std::ifstream f(log_file_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str() + stdout_;
+}
+
+}  // namespace gms::test

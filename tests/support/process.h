@@ -1,0 +1,73 @@
+// Child processes for integration tests: the server under test and real
+// clients (gst-launch-1.0, ffprobe), each with a deadline.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gms/ref.h"
+
+namespace gms::test {
+
+using namespace std::chrono_literals;
+using Deadline = std::chrono::steady_clock::time_point;
+inline Deadline deadline_in(std::chrono::milliseconds d) { return std::chrono::steady_clock::now() + d; }
+
+struct RunResult {
+  int exit_status = -1;  // -1: killed at the deadline
+  std::string out, err;
+};
+
+// Runs argv to completion or kills it at `timeout`.
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// Polls `cond` on the default main context until true or the deadline.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+// A free TCP port on 127.0.0.1 (bound and released; the OS does not hand it
+// out again at once).
+uint16_t free_port();
+
+// The gst-mediaserver under test: started with args, waited for "ready".
+class ServerProcess {
+ public:
+  // Starts `build/src/gst-mediaserver -a 127.0.0.1 -p PORT --http-port 0 ARGS`.
+  explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true);
+  ~ServerProcess();
+
+  uint16_t port() const { return port_; }
+  std::string url(const std::string& path) const;
+  bool ready() const { return ready_; }
+  // Sends a signal; stop() sends SIGTERM and returns the exit status (-1 if
+  // it had to be killed after the deadline).
+  void signal(int sig);
+  int stop(std::chrono::milliseconds timeout = 10s);
+  // Waits for exit without a signal (for start-up failures).
+  int wait_exit(std::chrono::milliseconds timeout = 10s);
+  // Everything the server wrote to stderr so far.
+  std::string log() const;
+  bool log_contains(const std::string& s) const { return log().find(s) != std::string::npos; }
+
+ private:
+  void pump_stdout(std::chrono::milliseconds timeout);
+
+  uint16_t port_ = 0;
+  bool ready_ = false;
+  bool exited_ = false;
+  int status_ = -1;
+  std::string log_file_;
+  std::string stdout_;
+  Ref<GSubprocess> proc_;
+};
+
+// Path of a binary built by this project (from the GMS_BUILD_DIR env var).
+std::string build_path(const std::string& rel);
+// Writes `text` to a new file in a fresh temporary directory; returns its path.
+std::string write_temp_file(const std::string& name, const std::string& text);
+
+}  // namespace gms::test

@@ -1,0 +1,85 @@
+#include "rtsp_raw.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace gms::test {
+
+std::string RtspReply::header(const std::string& name) const {
+  std::string lower_text = text, key = name + ":";
+  std::transform(lower_text.begin(), lower_text.end(), lower_text.begin(), ::tolower);
+  std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+  auto pos = lower_text.find("\r\n" + key);
+  if (pos == std::string::npos)
+    return {};
+  pos += 2 + key.size();
+  auto end = text.find("\r\n", pos);
+  std::string v = text.substr(pos, end - pos);
+  v.erase(0, v.find_first_not_of(' '));
+  return v;
+}
+
+RawRtsp::RawRtsp(uint16_t port) {
+  auto client = Ref<GSocketClient>::adopt(g_socket_client_new());
+  g_socket_client_set_timeout(client.get(), 10);
+  conn_ = Ref<GSocketConnection>::adopt(
+      g_socket_client_connect_to_host(client.get(), "127.0.0.1", port, nullptr, nullptr));
+}
+
+bool RawRtsp::send(const std::string& bytes) {
+  if (!conn_)
+    return false;
+  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(conn_.get()));
+  gsize written = 0;
+  return g_output_stream_write_all(out, bytes.data(), bytes.size(), &written, nullptr, nullptr);
+}
+
+RtspReply RawRtsp::read_reply(std::chrono::milliseconds timeout) {
+  RtspReply r;
+  if (!conn_)
+    return r;
+  GSocket* sock = g_socket_connection_get_socket(conn_.get());
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto head_end = buffer_.find("\r\n\r\n");
+    // Skip interleaved data frames ($ channel len) that may precede replies.
+    while (!buffer_.empty() && buffer_[0] == '$' && buffer_.size() >= 4) {
+      size_t len = (static_cast<unsigned char>(buffer_[2]) << 8) | static_cast<unsigned char>(buffer_[3]);
+      if (buffer_.size() < 4 + len)
+        break;
+      buffer_.erase(0, 4 + len);
+      head_end = buffer_.find("\r\n\r\n");
+    }
+    if (head_end != std::string::npos && buffer_[0] != '$') {
+      std::string head = buffer_.substr(0, head_end + 4);
+      RtspReply tmp;
+      tmp.text = head;
+      size_t body = static_cast<size_t>(std::atoi(tmp.header("Content-Length").c_str()));
+      if (buffer_.size() >= head.size() + body) {
+        r.text = buffer_.substr(0, head.size() + body);
+        buffer_.erase(0, head.size() + body);
+        if (r.text.rfind("RTSP/1.0 ", 0) == 0)
+          r.status = std::atoi(r.text.c_str() + 9);
+        return r;
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= end)
+      return r;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
+    g_socket_set_timeout(sock, static_cast<guint>(std::max<long>(1, (ms + 999) / 1000)));
+    char buf[8192];
+    gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+    if (n <= 0)
+      return r;
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+RtspReply RawRtsp::request(const std::string& request, std::chrono::milliseconds timeout) {
+  if (!send(request))
+    return {};
+  return read_reply(timeout);
+}
+
+}  // namespace gms::test

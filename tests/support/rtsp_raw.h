@@ -1,0 +1,37 @@
+// A raw RTSP connection for requests no polite client sends: hostile
+// headers, other connections' sessions, oversized bodies.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <chrono>
+#include <string>
+
+#include "gms/ref.h"
+
+namespace gms::test {
+
+struct RtspReply {
+  int status = 0;  // 0: no reply (closed or timed out)
+  std::string text;
+  std::string header(const std::string& name) const;
+};
+
+class RawRtsp {
+ public:
+  explicit RawRtsp(uint16_t port);
+  bool connected() const { return static_cast<bool>(conn_); }
+  // Sends `request` as is and reads one reply (headers + Content-Length body).
+  RtspReply request(const std::string& request,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sends bytes without waiting for anything.
+  bool send(const std::string& bytes);
+  // Reads one reply.
+  RtspReply read_reply(std::chrono::milliseconds timeout);
+
+ private:
+  Ref<GSocketConnection> conn_;
+  std::string buffer_;
+};
+
+}  // namespace gms::test
