@@ -16,7 +16,7 @@ std::chrono::milliseconds ReconnectPolicy::next_delay() {
   using std::chrono::milliseconds;
   const int64_t cap_ms = std::chrono::duration_cast<milliseconds>(cap_).count();
   unsigned n = attempt_++;
-  if (n < 63) {
+  if (n < 32) {  // 1000 << 32 is far past any cap and far from overflow
     int64_t d = int64_t{1000} << n;
     if (d < cap_ms)
       return milliseconds(d);
