@@ -39,7 +39,8 @@ const std::map<std::string, std::string> kPlannedPathKeys = {
 };
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
-    "session-timeout", "max-sessions", "verbose"};
+    "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
+    "request-timeout", "verbose"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl"};
@@ -92,6 +93,15 @@ class Reader {
       } else if (k.key == "max-sessions") {
         ok = parse_uint(k.value, 1, 1000000, n, why);
         s.max_sessions = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections") {
+        ok = parse_uint(k.value, 1, 1000000, n, why);
+        s.max_connections = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections-per-address") {
+        ok = parse_uint(k.value, 0, 1000000, n, why);
+        s.max_connections_per_address = static_cast<unsigned>(n);
+      } else if (k.key == "request-timeout") {
+        ok = parse_uint(k.value, 1, 600, n, why);
+        s.request_timeout = static_cast<unsigned>(n);
       } else if (k.key == "verbose") {
         ok = parse_uint(k.value, 0, 2, n, why);
         s.verbosity = static_cast<int>(n);

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/client_guard.h"
+#include "core/front_door.h"
 #include "core/log.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
@@ -73,7 +74,7 @@ struct Server::Impl {
   Ref<GMainContext> context;
   std::shared_ptr<ClientPolicy> policy = std::make_shared<ClientPolicy>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
-  SourceHolder listen_source;
+  std::unique_ptr<FrontDoor> front_door;
   SourceHolder session_cleanup;
   uint16_t bound_port = 0;
 
@@ -107,9 +108,18 @@ struct Server::Impl {
   }
 
   ~Impl() {
-    listen_source.reset();
+    front_door.reset();
     session_cleanup.reset();
     close_all();
+  }
+
+  FrontDoorLimits limits() const {
+    FrontDoorLimits l;
+    l.max_connections = config.server.max_connections;
+    l.max_per_address = config.server.max_connections_per_address;
+    l.first_request_timeout = std::chrono::seconds(config.server.request_timeout);
+    l.max_first_request = config.server.max_request_size;
+    return l;
   }
 
   GstRTSPAddressPool* address_pool(const PathConfig& p) {
@@ -162,17 +172,10 @@ void Server::attach(GMainContext* context) {
   Impl& d = *impl_;
   d.context = context ? Ref<GMainContext>::borrow(context)
                       : Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
-  GErrorPtr err;
-  GSource* src = gst_rtsp_server_create_source(d.server.get(), nullptr, out(err));
-  if (!src) {
-    std::string why = err ? err->message : "unknown error";
-    throw ConfigError({{"server", 0, "server", "port",
-                        "cannot listen on " + d.config.server.address + ":" +
-                            std::to_string(d.config.server.port) + ": " + why}});
-  }
-  d.listen_source = SourceHolder(src);
-  g_source_attach(src, d.context.get());
-  d.bound_port = static_cast<uint16_t>(gst_rtsp_server_get_bound_port(d.server.get()));
+  const ServerConfig& sc = d.config.server;
+  d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
+  d.front_door->listen(sc.address, sc.port, sc.backlog);
+  d.bound_port = d.front_door->port();
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -221,6 +224,8 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config = config;
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
+  if (d.front_door)
+    d.front_door->set_limits(d.limits());
   return notes;
 }
 

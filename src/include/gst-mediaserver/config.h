@@ -75,6 +75,9 @@ struct ServerConfig {
   unsigned max_request_size = 65536;  // RTSP body cap, bytes
   unsigned session_timeout = 60;      // seconds without keep-alive
   unsigned max_sessions = 2000;
+  unsigned max_connections = 4000;    // open RTSP connections; more get 503
+  unsigned max_connections_per_address = 0;  // 0: no cap
+  unsigned request_timeout = 10;      // seconds to send a new connection's first request
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
 
   unsigned effective_threads() const;
