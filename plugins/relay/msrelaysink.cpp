@@ -156,6 +156,14 @@ gms::Ref<GstCaps> reader_caps(GstCaps* in) {
   GstStructure* s = gst_caps_get_structure(caps.get(), 0);
   gst_structure_remove_fields(s, "ssrc", "seqnum-base", "clock-base", "npt-start", "npt-stop",
                               "play-speed", "play-scale", "onvif-mode", nullptr);
+  // "a=ssrc:N cname:…" of the publisher's SDP arrives as "ssrc-N-cname";
+  // the server would put it into the viewers' fmtp.
+  gst_structure_filter_and_map_in_place(
+      s,
+      [](GQuark field, GValue*, gpointer) noexcept -> gboolean {
+        return !g_str_has_prefix(g_quark_to_string(field), "ssrc-");
+      },
+      nullptr);
   return caps;
 }
 

@@ -44,6 +44,9 @@ enum {
   PROP_FROM_CACHE,
   PROP_TIMEOUT,
   PROP_SSRC,
+  PROP_PT,
+  PROP_SEQNUM,
+  PROP_TIMESTAMP,
   PROP_STATS
 };
 
@@ -63,6 +66,8 @@ struct Impl {
   // Streaming thread only.
   gms::relay::RtpRewriter rewriter;
   gms::Ref<GstCaps> in_caps;
+  std::atomic<guint> pt{96};
+  std::atomic<guint> last_seq{0}, last_ts{0};  // of the newest packet output
   bool caps_sent = false;
   gint64 started_us = 0;
   bool had_data = false;
@@ -103,8 +108,10 @@ gms::Ref<GstCaps> out_caps(Impl& d) {
 
 void take_caps(Impl& d, GstCaps* caps) {
   d.in_caps = gms::Ref<GstCaps>::borrow(caps);
-  gint rate = 0;
+  gint rate = 0, pt = 0;
   gst_structure_get_int(gst_caps_get_structure(caps, 0), "clock-rate", &rate);
+  if (gst_structure_get_int(gst_caps_get_structure(caps, 0), "payload", &pt))
+    d.pt = static_cast<guint>(pt);
   d.rewriter.set_clock_rate(rate > 0 ? static_cast<uint32_t>(rate) : 0);
   d.caps_sent = false;
 }
@@ -130,6 +137,8 @@ GstBuffer* rewrite(Impl& d, gms::relay::Item& item) {
   uint32_t ssrc = gst_rtp_buffer_get_ssrc(&rtp);
   gst_rtp_buffer_unmap(&rtp);
   auto o = d.rewriter.map(item.generation, seq, ts, ssrc, g_get_monotonic_time());
+  d.last_seq = o.seq;
+  d.last_ts = o.ts;
   if (!o.changed)
     return gst_buffer_copy(buf);  // metadata only; the memory is shared
   GstBuffer* out = gst_buffer_copy_deep(buf);
@@ -298,6 +307,15 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
     case PROP_SSRC:
       g_value_set_uint(value, d.settings.ssrc);
       break;
+    case PROP_PT:
+      g_value_set_uint(value, d.pt);
+      break;
+    case PROP_SEQNUM:
+      g_value_set_uint(value, d.last_seq);
+      break;
+    case PROP_TIMESTAMP:
+      g_value_set_uint(value, d.last_ts);
+      break;
     case PROP_STATS:
       g_value_take_boxed(
           value, gst_structure_new("application/x-ms-relay-src-stats", "pushed", G_TYPE_UINT64,
@@ -351,8 +369,26 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       g_param_spec_uint("ssrc", "SSRC", "SSRC of the output (0 = the first producer's)", 0,
                         G_MAXUINT, 0, rw));
   g_object_class_install_property(
+      gobject, PROP_PT,
+      g_param_spec_uint("pt", "Payload type",
+                        "Payload type of the packets (the producer's; read by gst-rtsp-server)",
+                        0, 127, 96, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  // gst-rtsp-server's RTP-Info for the first viewer of a media, before any
+  // packet was sent: the packet output last is the one held by the media's
+  // preroll block, i.e. the first one the viewer gets.
+  g_object_class_install_property(
+      gobject, PROP_SEQNUM,
+      g_param_spec_uint("seqnum", "Sequence number", "Sequence number of the newest packet output",
+                        0, G_MAXUINT16, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject, PROP_TIMESTAMP,
+      g_param_spec_uint("timestamp", "Timestamp", "RTP timestamp of the newest packet output", 0,
+                        G_MAXUINT, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
       gobject, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics", "pushed, dropped, queued-bytes",
+      // Not "stats": gst-rtsp-server reads a payloader's "stats" for RTP-Info
+      // (seqnum-offset, timestamp), which a relay cannot know before it sends.
+      g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes",
                          GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element, &src_template);

@@ -287,8 +287,10 @@ publish=true
 [server]
 max-publishers=-1
 )");
+  // /d's publish=maybe leaves it a launch path: no source, publish-only keys.
   std::vector<std::string> want = {"only for publish paths", "not both", "only for publish paths",
                                    "not a boolean", "out of range", "out of range",
+                                   "no source", "only for publish paths", "only for publish paths",
                                    "every path", "only at the end", "not a whole number"};
   ASSERT_EQ(e.issues().size(), want.size()) << e.what();
   for (size_t i = 0; i < want.size(); ++i)
