@@ -470,12 +470,11 @@ GstRTSPStatusCode check_viewer(GstRTSPClient* client, GstRTSPContext* ctx, const
   if (factory) {
     FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory.get())->impl;
     if (!streaming(*pc->registry, d.path.name)) {
-      // A publisher that has announced gets a few seconds to send its first
-      // packets (a viewer's SDP needs their caps); without one, wait only
-      // as configured.
+      // Waiting blocks this client thread, and every connection it serves:
+      // a TCP publisher on the same thread cannot deliver its packets
+      // meanwhile (relay-notes.md §5). So only wait when configured, and a
+      // publisher that has announced but sent nothing yet counts as absent.
       unsigned wait_ms = d.path.wait_publisher * 1000;
-      if (pc->registry->has_publisher(d.path.name))
-        wait_ms = std::max(wait_ms, d.path.publisher_timeout * 1000);
       bool came = wait_ms > 0 && wait_streaming(*pc->registry, d.path.name, wait_ms);
       if (!came) {
         GMS_LOG_INFO("client %s: %s %s: 404, no publisher", peer.c_str(),
@@ -552,9 +551,11 @@ Ref<GstRTSPMediaFactory> make_publish_factory(const PathConfig& path, const Publ
   d.ctx = ctx;
   PathConfig settings = path;
   settings.shared = true;
-  // The jitterbuffer of the publisher's media: small, it only reorders.
+  // The jitterbuffer of the publisher's media: packets pass at once unless
+  // `latency` asks for reordering time (what it holds is lost when the
+  // publisher tears down).
   if (!settings.latency_ms)
-    settings.latency_ms = 50;
+    settings.latency_ms = 0;
   apply_media_settings(factory.get(), settings, pool);
   gst_rtsp_media_factory_set_transport_mode(
       factory.get(),
