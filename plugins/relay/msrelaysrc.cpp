@@ -26,6 +26,7 @@
 #include <string>
 
 #include "elements.h"
+#include "relay/msrelaysrc.h"
 #include "relay/relay_hub.h"
 #include "relay/rtp_rewriter.h"
 
@@ -68,6 +69,10 @@ struct Impl {
   gms::Ref<GstCaps> in_caps;
   std::atomic<guint> pt{96};
   std::atomic<guint> last_seq{0}, last_ts{0};  // of the newest packet output
+  std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
+  std::vector<gms::Ref<GstBuffer>> gop;  // output since the last key frame
+  size_t gop_bytes = 0;
+  bool gop_valid = false;
   bool caps_sent = false;
   gint64 started_us = 0;
   bool had_data = false;
@@ -151,6 +156,34 @@ GstBuffer* rewrite(Impl& d, gms::relay::Item& item) {
   return out;
 }
 
+// Keeps the output since the last key frame for viewers joining later.
+void remember(Impl& d, GstBuffer* out, bool key) {
+  size_t max;
+  bool enabled;
+  {
+    std::lock_guard<std::mutex> g(d.lock);
+    max = d.settings.max_queue_bytes / 2;
+    enabled = d.settings.from_cache;
+  }
+  std::lock_guard<std::mutex> g(d.gop_lock);
+  if (!enabled)
+    return;
+  if (key) {
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = true;
+  }
+  if (!d.gop_valid)
+    return;
+  d.gop.push_back(gms::Ref<GstBuffer>::borrow(out));
+  d.gop_bytes += gst_buffer_get_size(out);
+  if (d.gop_bytes > max) {
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = false;
+  }
+}
+
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
   std::shared_ptr<gms::relay::Consumer> consumer;
@@ -201,6 +234,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       d.caps_sent = true;
     }
     d.had_data = true;
+    remember(d, out, item.key);
     // do-timestamp stamps the arrival running time: the output is live.
     GST_BUFFER_PTS(out) = GST_CLOCK_TIME_NONE;
     GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
@@ -222,6 +256,12 @@ gboolean start(GstBaseSrc* src) noexcept {
   d.caps_sent = false;
   d.had_data = false;
   d.started_us = g_get_monotonic_time();
+  {
+    std::lock_guard<std::mutex> gg(d.gop_lock);
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = false;
+  }
   d.channel = gms::relay::Hub::instance().channel(d.settings.channel);
   d.consumer = d.channel->subscribe(d.settings.max_queue_bytes, d.settings.from_cache);
   GST_INFO_OBJECT(src, "reading channel %s", d.settings.channel.c_str());
@@ -403,6 +443,18 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   base->query = query;
   GST_PUSH_SRC_CLASS(klass)->create = create;
 }
+
+namespace gms::relay {
+
+std::vector<Ref<GstBuffer>> relay_src_gop(GstElement* element) {
+  if (!element || !G_TYPE_CHECK_INSTANCE_TYPE(element, GMS_TYPE_RELAY_SRC))
+    return {};
+  Impl& d = impl(element);
+  std::lock_guard<std::mutex> g(d.gop_lock);
+  return d.gop;
+}
+
+}  // namespace gms::relay
 
 static void gms_relay_src_init(GmsRelaySrc* self) {
   self->impl = new Impl();

@@ -1,5 +1,6 @@
 #include "mounts/publish_mount.h"
 
+#include <gst/rtp/gstrtpbuffer.h>
 #include <gst/rtsp-server/rtsp-context.h>
 #include <gst/rtsp-server/rtsp-session-media.h>
 #include <gst/rtsp-server/rtsp-session.h>
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "mounts/announce_check.h"
 #include "mounts/media_setup.h"
+#include "relay/msrelaysrc.h"
 #include "relay/relay_hub.h"
 
 // ---- the factory -----------------------------------------------------------
@@ -45,6 +47,8 @@ const char kPlayPath[] = "gms-publish-play-path";      // on PLAY medias of publ
 const char kRecordPath[] = "gms-publish-record-path";  // on RECORD medias
 const char kClaim[] = "gms-publish-claim";             // on RECORD medias
 const char kRefusal[] = "gms-refusal";                 // on clients: reason for the next error
+const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
+const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
 
 bool announcing() {
   GstRTSPContext* ctx = gst_rtsp_context_get_current();
@@ -507,12 +511,19 @@ GstRTSPStatusCode pre_setup(GstRTSPClient* client, GstRTSPContext* ctx, gpointer
   return check_viewer(client, ctx, *static_cast<CtxPtr*>(data), true);
 }
 
+void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg);
+
 // Puts the refusal's reason into the status line: "453 Not Enough
 // Bandwidth (max-viewers (2) reached on /live/a)".
-void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* msg,
+void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg,
                      gpointer) noexcept {
   if (msg->type != GST_RTSP_MESSAGE_RESPONSE)
     return;
+  if (ctx && ctx->method == GST_RTSP_PLAY && msg->type_data.response.code == GST_RTSP_STS_OK &&
+      g_object_get_data(G_OBJECT(client), kLateJoin)) {
+    g_object_set_data(G_OBJECT(client), kLateJoin, nullptr);
+    prepare_injection(client, ctx, msg);
+  }
   auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(client), kRefusal));
   if (!why)
     return;
@@ -525,7 +536,136 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* msg
   g_object_set_data(G_OBJECT(client), kRefusal, nullptr);
 }
 
-void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer) noexcept {
+// ---- instant start for viewers joining a running media (relay-notes §3) --
+//
+// The first viewer of a media starts at the cached key frame (msrelaysrc
+// reads the channel's GOP cache). A viewer joining later shares a media
+// that is already past it: it gets the packets msrelaysrc output since its
+// last key frame, sent to it alone right after the PLAY reply, and an
+// RTP-Info that starts at the first of them (GStreamer receivers drop
+// packets before RTP-Info's seq).
+
+struct Injection {
+  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+};
+
+GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
+  bool late = false;
+  if (media && g_object_get_data(G_OBJECT(media), kPlayPath)) {
+    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                            : Ref<GstObject>();
+    GstState state = GST_STATE_NULL;
+    if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+      gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
+    late = state == GST_STATE_PLAYING;
+  }
+  g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
+  return GST_RTSP_STS_OK;
+}
+
+// "url=…/stream=0;seq=1;rtptime=2,url=…" with the seq/rtptime of the
+// streams that get a GOP replaced by its first packet's.
+std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
+  std::string out;
+  GStrvPtr entries(g_strsplit(header.c_str(), ",", -1));
+  for (gchar** e = entries.get(); *e; ++e) {
+    std::string entry = *e;
+    for (const auto& [index, packets] : inj.streams) {
+      std::string control = "stream=" + std::to_string(index) + ";";
+      if (entry.find(control) == std::string::npos || packets.empty())
+        continue;
+      GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+      if (!gst_rtp_buffer_map(packets.front().get(), GST_MAP_READ, &rtp))
+        continue;
+      std::string url = entry.substr(0, entry.find(';'));
+      entry = url + ";seq=" + std::to_string(gst_rtp_buffer_get_seq(&rtp)) +
+              ";rtptime=" + std::to_string(gst_rtp_buffer_get_timestamp(&rtp));
+      gst_rtp_buffer_unmap(&rtp);
+    }
+    out += (out.empty() ? "" : ",") + entry;
+  }
+  return out;
+}
+
+void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
+  GstRTSPMedia* media = ctx->media;
+  if (!media || !ctx->sessmedia)
+    return;
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  if (!element || !GST_IS_BIN(element.get()))
+    return;
+  auto inj = std::make_unique<Injection>();
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    std::string name = "pay" + std::to_string(i);
+    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
+    auto gop = relay::relay_src_gop(pay.get());
+    if (!gop.empty())
+      inj->streams.emplace_back(i, std::move(gop));
+  }
+  if (inj->streams.empty())
+    return;
+  gchar* info = nullptr;
+  if (gst_rtsp_message_get_header(msg, GST_RTSP_HDR_RTP_INFO, &info, 0) == GST_RTSP_OK && info) {
+    std::string rewritten = rewrite_rtp_info(info, *inj);
+    gst_rtsp_message_remove_header(msg, GST_RTSP_HDR_RTP_INFO, -1);
+    gst_rtsp_message_add_header(msg, GST_RTSP_HDR_RTP_INFO, rewritten.c_str());
+  }
+  g_object_set_data_full(G_OBJECT(client), kInject, inj.release(),
+                         [](gpointer p) { delete static_cast<Injection*>(p); });
+}
+
+void send_udp(GstRTSPStream* stream, const GstRTSPTransport* t,
+              const std::vector<Ref<GstBuffer>>& packets) {
+  if (!t->destination || t->client_port.min <= 0)
+    return;
+  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
+  if (!addr)
+    return;
+  auto socket = Ref<GSocket>::adopt(
+      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
+  if (!socket)
+    return;
+  auto dest = Ref<GSocketAddress>::adopt(
+      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
+  for (const auto& p : packets) {
+    GstMapInfo map;
+    if (!gst_buffer_map(p.get(), &map, GST_MAP_READ))
+      continue;
+    // Non-blocking: a full socket buffer loses the rest of the burst.
+    GOutputVector v{map.data, map.size};
+    g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0, nullptr,
+                                       nullptr, nullptr);
+    gst_buffer_unmap(p.get(), &map);
+  }
+}
+
+void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
+  auto* inj = static_cast<Injection*>(g_object_get_data(G_OBJECT(client), kInject));
+  if (!inj || !ctx->sessmedia)
+    return;
+  for (const auto& [index, packets] : inj->streams) {
+    GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
+    if (!trans)
+      continue;
+    const GstRTSPTransport* t = gst_rtsp_stream_transport_get_transport(trans);
+    if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP) {
+      GstBufferList* list = gst_buffer_list_new_sized(static_cast<guint>(packets.size()));
+      for (const auto& p : packets)
+        gst_buffer_list_add(list, gst_buffer_ref(p.get()));
+      gst_rtsp_stream_transport_send_rtp_list(trans, list);
+      gst_buffer_list_unref(list);
+    } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
+      send_udp(gst_rtsp_stream_transport_get_stream(trans), t, packets);
+    }
+    // Multicast: the group shares one stream; nothing per viewer.
+  }
+  g_object_set_data(G_OBJECT(client), kInject, nullptr);
+}
+
+void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  inject(client, ctx);
   // Send as soon as packets arrive: the server's sinks would otherwise wait
   // for each packet's time plus their 20 ms processing deadline
   // (relay-notes.md §4). setup_play_mode turns rate control on at every PLAY.
@@ -601,6 +741,7 @@ void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
   connect(client, "record-request", G_CALLBACK(on_record), ctx);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);
   connect(client, "pre-setup-request", G_CALLBACK(pre_setup), ctx);
+  connect(client, "pre-play-request", G_CALLBACK(pre_play), ctx);
   connect(client, "play-request", G_CALLBACK(on_play), ctx);
   connect(client, "send-message", G_CALLBACK(on_send_message), ctx);
 }

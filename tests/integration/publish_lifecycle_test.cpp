@@ -6,7 +6,10 @@
 
 #include <thread>
 
+#include <algorithm>
+
 #include "child.h"
+#include "first_key.h"
 #include "process.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
@@ -19,8 +22,15 @@ ServerProcess server_with(const std::string& conf) {
   return ServerProcess({"-v", write_temp_file("publish.conf", conf)});
 }
 
+// The publisher has announced and its packets arrive: a DESCRIBE succeeds.
 bool published(ServerProcess& srv, const std::string& path) {
-  return wait_until([&] { return srv.log_contains("publishing " + path + " ("); }, 15s);
+  return wait_until([&] { return srv.log_contains("publishing " + path + " ("); }, 15s) &&
+         wait_until(
+             [&] {
+               RawRtsp raw(srv.port());
+               return raw.request(describe(srv.url(path), 1)).status == 200;
+             },
+             10s);
 }
 
 TEST(PublishLifecycle, NoPublisherIs404) {
@@ -158,6 +168,59 @@ TEST(PublishLimits, MaxPublishers) {
   EXPECT_EQ(r.status, 453) << r.text;
   EXPECT_NE(r.text.find("max-publishers (1) reached"), std::string::npos) << r.text;
   EXPECT_TRUE(a.running());
+}
+
+}  // namespace
+}  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+// A viewer joining a running path gets its first key frame at once instead
+// of after up to one key-frame interval (2 s here), over UDP and TCP; with
+// gop-cache=false it waits for the publisher's next key frame.
+double median_first_key(ServerProcess& srv, const std::string& path, bool tcp, int joins) {
+  std::vector<double> ms;
+  for (int i = 0; i < joins; ++i) {
+    FirstKey k = measure_first_key(srv.port(), srv.url(path), tcp, 5000);
+    EXPECT_TRUE(k.ok) << k.error;
+    if (k.ok)
+      ms.push_back(k.ms);
+    g_usleep(150000 + 97000 * i % 400000);  // spread the joins over the GOP
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms.empty() ? 1e9 : ms[ms.size() / 2];
+}
+
+TEST(PublishInstantStart, LateJoinerStartsAtCachedKeyFrame) {
+  auto srv = ServerProcess({"-v", write_temp_file("p.conf",
+                                                  "[path /gop]\npublish=true\n"
+                                                  "[path /nogop]\npublish=true\ngop-cache=false\n")});
+  ASSERT_TRUE(srv.ready());
+  auto pub = [&](const std::string& path) {
+    auto a = ffmpeg_publisher(srv.url(path), "tcp", 60, false, "320x240");
+    auto g = std::find(a.begin(), a.end(), "-g");
+    *(g + 1) = "60";  // a key frame every 2 s
+    return a;
+  };
+  Child a(pub("/gop")), b(pub("/nogop"));
+  ASSERT_TRUE(published(srv, "/gop") && published(srv, "/nogop")) << srv.log();
+  // A first viewer keeps each media running: the others join it late.
+  Viewer va(srv.url("/gop"), "udp"), vb(srv.url("/nogop"), "udp");
+  ASSERT_TRUE(wait_until([&] { return va.video_frames() >= 10 && vb.video_frames() >= 10; }, 20s))
+      << va.video_frames() << " " << va.error() << " / " << vb.video_frames() << " " << vb.error()
+      << srv.log();
+  double tcp_ms = median_first_key(srv, "/gop", true, 6);
+  double udp_ms = median_first_key(srv, "/gop", false, 6);
+  double none_ms = median_first_key(srv, "/nogop", true, 6);
+  RecordProperty("first_key_tcp_median_ms", std::to_string(tcp_ms));
+  RecordProperty("first_key_udp_median_ms", std::to_string(udp_ms));
+  EXPECT_LT(tcp_ms, 150) << "tcp";
+  EXPECT_LT(udp_ms, 150) << "udp";
+  EXPECT_GT(none_ms, 200) << "without the cache a join waits for the next key frame";
+  printf("first key frame, median of 6 joins: cache tcp %.1f ms, udp %.1f ms; no cache tcp %.1f ms\n",
+         tcp_ms, udp_ms, none_ms);
+  EXPECT_EQ(va.error(), "");
 }
 
 }  // namespace
