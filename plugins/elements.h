@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 // GST_ELEMENT_REGISTER_DECLARE(msexample); one line per element.
+GST_ELEMENT_REGISTER_DECLARE(msrelaysink);
+GST_ELEMENT_REGISTER_DECLARE(msrelaysrc);
 G_END_DECLS
 
 // Registers every element with `plugin` (NULL: for tests, no registry).
