@@ -15,6 +15,7 @@
 #include "gms/signal.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
+#include "mounts/proxy_mount.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -92,6 +93,15 @@ struct Server::Impl {
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
+  std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
+
+  void unmount_proxy(const std::string& name) {
+    auto it = proxies.find(name);
+    if (it == proxies.end())
+      return;
+    it->second->stop();
+    proxies.erase(it);
+  }
   SourceHolder session_cleanup;
   SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
@@ -151,6 +161,8 @@ struct Server::Impl {
 
   ~Impl() {
     front_door.reset();
+    for (auto& [name, p] : proxies)
+      p->stop();
     session_cleanup.reset();
     publisher_watchdog.reset();
     close_all();
@@ -177,8 +189,18 @@ struct Server::Impl {
   void mount(const PathConfig& p) {
     if (p.publish && p.is_pattern())
       return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
-    auto factory = p.publish ? mounts::make_publish_factory(p, publish, address_pool(p))
-                             : mounts::make_launch_factory(p, address_pool(p));
+    Ref<GstRTSPMediaFactory> factory;
+    if (p.is_proxy()) {
+      auto m = mounts::make_proxy_factory(p, address_pool(p));
+      factory = m.factory;
+      proxies[p.name] = m.path;
+      if (context)
+        m.path->start(context.get());
+    } else if (p.publish) {
+      factory = mounts::make_publish_factory(p, publish, address_pool(p));
+    } else {
+      factory = mounts::make_launch_factory(p, address_pool(p));
+    }
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
   }
@@ -223,6 +245,8 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  for (auto& [name, p] : d.proxies)
+    p->start(d.context.get());
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -273,6 +297,7 @@ std::vector<std::string> Server::reload(const Config& config) {
         }
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+        d.unmount_proxy(old.name);
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);

@@ -182,7 +182,7 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
     }
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
-    g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);
+    gms::mounts::mark_relay_play_media(media, d.path.name);
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
       g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
@@ -734,6 +734,10 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   d.total -= it->second.size();
   d.mounted.erase(it);
   return out;
+}
+
+void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
+  g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(path.c_str()), g_free);
 }
 
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {

@@ -277,8 +277,18 @@ void ProxySource::on_pad_added(GstPad* pad) {
     std::lock_guard<std::mutex> g(pads_lock_);
     pads_.push_back(std::move(ctx));
   }
-  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstElement* sink = nullptr;
+  if (callbacks_.relay_channel) {
+    sink = gst_element_factory_make("msrelaysink", nullptr);
+    if (sink)
+      g_object_set(sink, "channel", callbacks_.relay_channel(raw->index).c_str(), nullptr);
+    else
+      GST_ERROR("proxy %s: msrelaysink is not registered", name_.c_str());
+  }
+  if (!sink) {
+    sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  }
   gst_bin_add(GST_BIN(pipeline_.get()), sink);
   gst_element_sync_state_with_parent(sink);
   auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));

@@ -58,6 +58,10 @@ class ProxySource {
     std::function<void(unsigned stream, GstBuffer* rtp)> rtp;       // streaming thread
     std::function<void(const std::vector<StreamInfo>&)> connected;  // control context
     std::function<void(const std::string& why)> lost;               // control context
+    // When set, stream N's packets also go into this relay channel
+    // (msrelaysink): the path's viewers read it, whatever back-end session
+    // it came from.
+    std::function<std::string(unsigned stream)> relay_channel;
   };
 
   ProxySource(std::string name, BackendOptions options, GMainContext* control,
