@@ -237,7 +237,17 @@ void ProxySource::on_bus_message(GstMessage* msg) {
       gst_message_parse_error(msg, out(err), &dbg);
       GCharPtr debug(dbg);
       GST_INFO("proxy %s: %s (%s)", name_.c_str(), err->message, debug ? debug.get() : "");
-      fail(err ? err->message : "error");
+      // rtspsrc's message is generic ("Could not read from resource."); the
+      // last line of its debug text says what happened ("Unauthorized (401)").
+      std::string why = err ? err->message : "error";
+      if (debug) {
+        std::string d = debug.get();
+        auto nl = d.find_last_of('\n');
+        std::string detail = nl == std::string::npos ? std::string() : d.substr(nl + 1);
+        if (!detail.empty() && detail.size() < 200)
+          why += " " + detail;
+      }
+      fail(why);
       break;
     }
     case GST_MESSAGE_EOS:

@@ -31,7 +31,7 @@ struct BackendOptions {
   std::string user, password;      // also accepted inside the URL
   unsigned latency_ms = 0;         // rtspsrc jitterbuffer; 0 relays at once
   std::chrono::seconds stall_timeout{5};    // no packet for this long: reconnect
-  std::chrono::seconds connect_timeout{10}; // no stream within this long: retry
+  std::chrono::seconds connect_timeout{5};  // no stream within this long: retry
   std::chrono::seconds backoff_cap{256};
 };
 
