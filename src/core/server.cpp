@@ -5,6 +5,7 @@
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 
 #include "core/client_guard.h"
@@ -16,6 +17,7 @@
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
 #include "mounts/proxy_mount.h"
+#include "proxy/register.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -94,6 +96,32 @@ struct Server::Impl {
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
   std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
+  std::unique_ptr<proxy::Registrar> registrar;
+  std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
+
+  // REGISTER: a back end asks to be proxied at `name`.
+  std::string register_path(const std::string& name, const std::string& url, bool via_tcp) {
+    if (config.find_path(name))
+      return name + " is a configured path";
+    if (registered.count(name))
+      unregister_path(name);
+    PathConfig p;
+    p.name = name;
+    p.proxy = url;
+    p.backend_transport = via_tcp ? "tcp" : "udp";
+    p.origin = "REGISTER";
+    mount(p);
+    registered.insert(name);
+    return {};
+  }
+
+  void unregister_path(const std::string& name) {
+    if (!registered.erase(name))
+      return;
+    gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
+    unmount_proxy(name);
+    drop_sessions({name});
+  }
 
   void unmount_proxy(const std::string& name) {
     auto it = proxies.find(name);
@@ -161,6 +189,7 @@ struct Server::Impl {
 
   ~Impl() {
     front_door.reset();
+    registrar.reset();
     for (auto& [name, p] : proxies)
       p->stop();
     session_cleanup.reset();
@@ -245,6 +274,20 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  if (sc.accept_register) {
+    proxy::Registrar::Hooks hooks;
+    hooks.add = [&d](const std::string& name, const std::string& url, bool via_tcp) {
+      return d.register_path(name, url, via_tcp);
+    };
+    hooks.remove = [&d](const std::string& name) { d.unregister_path(name); };
+    d.registrar = std::make_unique<proxy::Registrar>(d.context.get(), sc.register_user,
+                                                     sc.register_password, std::move(hooks));
+    proxy::Registrar* reg = d.registrar.get();
+    d.front_door->set_register_handler(
+        [reg](Ref<GSocket> sock, const std::string& peer, const std::string& request) {
+          reg->take(std::move(sock), peer, request);
+        });
+  }
   for (auto& [name, p] : d.proxies)
     p->start(d.context.get());
 
