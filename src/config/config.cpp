@@ -40,11 +40,11 @@ const std::vector<std::string> kPathKeys = {
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
     "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
-    "linger", "timeout", "backoff-max"};
+    "linger", "timeout", "backoff-max", "keepalive"};
 // Keys that only mean something on a proxy path.
 const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
                                                  "backend-user", "backend-password", "on-demand",
-                                                 "linger", "timeout", "backoff-max"};
+                                                 "linger", "timeout", "backoff-max", "keepalive"};
 // Keys that only mean something on a publish path.
 const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
                                                    "publisher-timeout", "gop-cache"};
@@ -197,6 +197,9 @@ class Reader {
       } else if (k.key == "timeout") {
         ok = parse_uint(k.value, 1, 3600, n, why);
         p.timeout = static_cast<unsigned>(n);
+      } else if (k.key == "keepalive") {
+        ok = parse_uint(k.value, 0, 3600, n, why);
+        p.keepalive = static_cast<unsigned>(n);
       } else if (k.key == "backoff-max") {
         ok = parse_uint(k.value, 1, 86400, n, why);
         p.backoff_max = static_cast<unsigned>(n);

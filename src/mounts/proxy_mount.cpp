@@ -139,6 +139,7 @@ void ProxyPath::start(GMainContext* control) {
   o.latency_ms = config_.latency_ms.value_or(0);
   o.stall_timeout = std::chrono::seconds(config_.timeout);
   o.backoff_cap = std::chrono::seconds(config_.backoff_max);
+  o.keepalive = std::chrono::seconds(config_.keepalive);
   proxy::ProxySource::Callbacks cb;
   std::string name = config_.name;
   cb.relay_channel = [name](unsigned index) { return proxy_channel(name, index); };

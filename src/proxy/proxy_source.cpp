@@ -174,6 +174,7 @@ void ProxySource::connect() {
 
 void ProxySource::teardown() {
   watchdog_.reset();
+  keepalive_.reset();
   bus_watch_.reset();
   if (pipeline_) {
     // Joins rtspsrc's threads: no probe or pad-added runs after this.
@@ -328,10 +329,35 @@ void ProxySource::on_no_more_pads() {
   status_.state = State::kPlaying;
   status_.connects++;
   policy_.reset();
+  if (options_.keepalive.count() > 0) {
+    GSource* ka = g_timeout_source_new_seconds(static_cast<guint>(options_.keepalive.count()));
+    g_source_set_callback(
+        ka,
+        [](gpointer self) noexcept -> gboolean {
+          static_cast<ProxySource*>(self)->send_keepalive();
+          return G_SOURCE_CONTINUE;
+        },
+        this, nullptr);
+    keepalive_ = SourceHolder(ka);
+    g_source_attach(ka, control_.get());
+  }
   GMS_LOG_INFO("proxy %s: playing %zu stream(s) from %s", name_.c_str(), streams.size(),
                display_url().c_str());
   if (callbacks_.connected)
     callbacks_.connected(streams);
+}
+
+// An empty GET_PARAMETER; rtspsrc sends it only if the back end listed
+// GET_PARAMETER in its OPTIONS reply. The reply is not needed.
+void ProxySource::send_keepalive() {
+  if (!rtspsrc_)
+    return;
+  gchar* none[] = {nullptr};
+  GstPromise* promise = gst_promise_new();
+  gboolean sent = FALSE;
+  g_signal_emit_by_name(rtspsrc_.get(), "get-parameters", none, nullptr, promise, &sent);
+  gst_promise_unref(promise);
+  GST_DEBUG("proxy %s: keep-alive %s", name_.c_str(), sent ? "sent" : "not sent");
 }
 
 GstPadProbeReturn ProxySource::probe_cb(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {

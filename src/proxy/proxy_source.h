@@ -33,6 +33,10 @@ struct BackendOptions {
   std::chrono::seconds stall_timeout{5};    // no packet for this long: reconnect
   std::chrono::seconds connect_timeout{5};  // no stream within this long: retry
   std::chrono::seconds backoff_cap{256};
+  // GET_PARAMETER to the back end this often while playing: rtspsrc 1.22
+  // sends no keep-alive over TCP while data flows, and some cameras then
+  // drop the session at their timeout. 0: none.
+  std::chrono::seconds keepalive{20};
 };
 
 enum class State { kStopped, kConnecting, kPlaying, kRetrying };
@@ -104,7 +108,8 @@ class ProxySource {
   Ref<GstElement> pipeline_;
   Ref<GstElement> rtspsrc_;
   SignalConnection pad_added_, no_more_pads_;
-  SourceHolder bus_watch_, timer_, watchdog_;
+  SourceHolder bus_watch_, timer_, watchdog_, keepalive_;
+  void send_keepalive();
   Status status_;
   gint64 connect_started_us_ = 0;
   bool running_ = false;

@@ -80,6 +80,18 @@ TEST(Proxy, ViewersSurviveKill9OfTheOrigin) {
   EXPECT_FALSE(v.pts_went_back());
 }
 
+TEST(Proxy, KeepAliveOverTcpWhileDataFlows) {
+  auto o = std::make_unique<ServerProcess>(
+      std::vector<std::string>{"-V", "--mount", std::string("/o=") + kMjpeg});
+  ASSERT_TRUE(o->ready());
+  auto p = proxy_with("proxy=" + o->url("/o") + "\nbackend-transport=tcp\nkeepalive=1\n");
+  ASSERT_TRUE(p->ready());
+  Viewer v(p->url("/cam"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return count(o->log(), "GET_PARAMETER /o") >= 2; }, 10s))
+      << o->log();
+}
+
 TEST(Proxy, OnDemandConnectsAtFirstViewerAndLingers) {
   auto o = origin();
   auto p = proxy_with("proxy=" + o->url("/o") + "\non-demand=true\nlinger=1\n");

@@ -78,6 +78,7 @@ struct PathConfig {
   unsigned linger = 10;     // s an on-demand back end stays after its last viewer
   unsigned timeout = 5;     // s without a packet before reconnecting
   unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
+  unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
 
   bool is_proxy() const { return !proxy.empty(); }
   bool is_pattern() const { return !name.empty() && name.back() == '*'; }
@@ -95,7 +96,7 @@ struct PathConfig {
            backend_transport == o.backend_transport && backend_http_port == o.backend_http_port &&
            backend_user == o.backend_user && backend_password == o.backend_password &&
            on_demand == o.on_demand && linger == o.linger && timeout == o.timeout &&
-           backoff_max == o.backoff_max;
+           backoff_max == o.backoff_max && keepalive == o.keepalive;
   }
 };
 
