@@ -22,7 +22,7 @@ struct Watched {
   explicit Watched(std::vector<std::string> args)
       : srv(std::move(args)), pub(ffmpeg_publisher(srv.url("/live/ok"), "tcp", 90, false, "160x120")) {}
   bool start() {
-    if (!wait_until([&] { return srv.log_contains("publishing /live/ok"); }, 15s))
+    if (!wait_published(srv, "/live/ok"))
       return false;
     viewer = std::make_unique<Viewer>(srv.url("/live/ok"), "udp");
     return wait_until([&] { return viewer->video_frames() >= 15; }, 20s);
@@ -135,24 +135,19 @@ TEST(PublishLoad, TenPublishersFiveViewersEach) {
   for (int i = 0; i < 10; ++i)
     pubs.push_back(std::make_unique<Child>(ffmpeg_publisher(
         srv.url("/live/p" + std::to_string(i)), i % 2 ? "udp" : "tcp", 60, false, "160x120")));
+  for (int p = 0; p < 10; ++p)
+    ASSERT_TRUE(wait_published(srv, "/live/p" + std::to_string(p))) << p << srv.log();
   std::vector<std::unique_ptr<Viewer>> viewers;
-  auto make = [&](int p, int j) {
-    return std::make_unique<Viewer>(srv.url("/live/p" + std::to_string(p)), j % 2 ? "udp" : "tcp");
-  };
-  // Publishers need a moment to connect; a viewer that came too early retries.
   for (int p = 0; p < 10; ++p)
     for (int j = 0; j < 5; ++j)
-      viewers.push_back(nullptr);
+      viewers.push_back(
+          std::make_unique<Viewer>(srv.url("/live/p" + std::to_string(p)), j % 2 ? "udp" : "tcp"));
   EXPECT_TRUE(wait_until(
       [&] {
-        bool all = true;
-        for (size_t k = 0; k < viewers.size(); ++k) {
-          auto& v = viewers[k];
-          if (!v || !v->error().empty())
-            v = make(static_cast<int>(k / 5), static_cast<int>(k % 5));
-          all = all && v->video_frames() >= 30;
-        }
-        return all;
+        for (auto& v : viewers)
+          if (v->video_frames() < 30)
+            return false;
+        return true;
       },
       60s))
       << srv.log();

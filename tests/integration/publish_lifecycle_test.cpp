@@ -25,12 +25,7 @@ ServerProcess server_with(const std::string& conf) {
 // The publisher has announced and its packets arrive: a DESCRIBE succeeds.
 bool published(ServerProcess& srv, const std::string& path) {
   return wait_until([&] { return srv.log_contains("publishing " + path + " ("); }, 15s) &&
-         wait_until(
-             [&] {
-               RawRtsp raw(srv.port());
-               return raw.request(describe(srv.url(path), 1)).status == 200;
-             },
-             10s);
+         wait_published(srv, path);
 }
 
 TEST(PublishLifecycle, NoPublisherIs404) {

@@ -1,5 +1,8 @@
 #include "publish_raw.h"
 
+#include "process.h"
+#include "rtsp_raw.h"
+
 namespace gms::test {
 
 std::string h264_sdp(unsigned tracks) {
@@ -61,6 +64,18 @@ std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
     p[8 + i] = static_cast<char>((ssrc >> (24 - 8 * i)) & 0xff);
   }
   return p + payload;
+}
+
+bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms) {
+  return wait_until(
+      [&] {
+        RawRtsp raw(srv.port());
+        if (raw.request(describe(srv.url(path), 1)).status == 200)
+          return true;
+        g_usleep(100000);
+        return false;
+      },
+      std::chrono::milliseconds(timeout_ms));
 }
 
 }  // namespace gms::test

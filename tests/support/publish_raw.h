@@ -21,4 +21,9 @@ std::string interleaved(uint8_t channel, const std::string& data);
 std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
                        const std::string& payload, bool marker = true);
 
+class ServerProcess;
+// The publisher of `path` has announced and its packets arrive: a DESCRIBE
+// succeeds (retried until `timeout_ms`).
+bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms = 20000);
+
 }  // namespace gms::test
