@@ -182,6 +182,21 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
     }
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
+    // The relay's packets are stamped when they leave msrelaysrc; a sink
+    // that syncs waits its 20 ms processing deadline on every packet of the
+    // one streaming thread, i.e. at most 50 packets/s (measured). Packets
+    // are due at once: send them without syncing (relay-notes.md §4).
+    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                            : Ref<GstObject>();
+    if (pipeline && GST_IS_BIN(pipeline.get()))
+      g_signal_connect(pipeline.get(), "deep-element-added",
+                       G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
+                         GstElementFactory* f = gst_element_get_factory(e);
+                         if (f && g_str_equal(GST_OBJECT_NAME(f), "multiudpsink"))
+                           g_object_set(e, "sync", FALSE, nullptr);
+                       }),
+                       nullptr);
     g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
