@@ -193,8 +193,19 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
       g_signal_connect(pipeline.get(), "deep-element-added",
                        G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
                          GstElementFactory* f = gst_element_get_factory(e);
-                         if (f && g_str_equal(GST_OBJECT_NAME(f), "multiudpsink"))
+                         if (!f)
+                           return;
+                         if (g_str_equal(GST_OBJECT_NAME(f), "multiudpsink"))
                            g_object_set(e, "sync", FALSE, nullptr);
+                         // The stream's queues before its UDP and TCP sinks:
+                         // when every TCP viewer is stuck, gst-rtsp-server
+                         // stops pulling its appsink (relay-notes.md §1);
+                         // a leaky queue loses those packets instead of
+                         // stalling the tee and with it the UDP viewers.
+                         if (g_str_equal(GST_OBJECT_NAME(f), "queue"))
+                           g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
+                                        "max-size-bytes", 8u << 20, "max-size-time",
+                                        guint64(2 * GST_SECOND), nullptr);
                        }),
                        nullptr);
     g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);

@@ -156,8 +156,13 @@ bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp
     int p = ntohs(u.sin_port);
     transport = "RTP/AVP;unicast;client_port=" + std::to_string(p) + "-" + std::to_string(p + 1);
   }
-  if (!send_all(v.rtsp, describe(url, 1)) || read_reply(v.rtsp, v.buf).find(" 200 ") == std::string::npos)
+  if (!send_all(v.rtsp, describe(url, 1)))
     return false;
+  std::string d = read_reply(v.rtsp, v.buf);
+  if (d.find(" 200 ") == std::string::npos) {
+    fprintf(stderr, "DESCRIBE: %s\n", d.substr(0, d.find("\r\n")).c_str());
+    return false;
+  }
   send_all(v.rtsp, "SETUP " + url + "/stream=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: " + transport +
                        "\r\n\r\n");
   std::string r = read_reply(v.rtsp, v.buf);
@@ -223,6 +228,7 @@ struct PhaseResult {
   unsigned viewers_with_loss = 0;
   double cpu_per_viewer = 0;  // % of one core
   double cpu_total = 0;       // % of one core
+  double client_cpu = 0;      // this load client, % of one core
 };
 
 PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
@@ -262,13 +268,15 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
       }
     }
   };
-  pump(2.0);
+  pump(4.0);
   for (auto& v : viewers)
     v->seen = Seen{};
   double c0 = cpu_seconds(pid);
+  double self0 = cpu_seconds(getpid());
   auto t0 = Clock::now();
   pump(seconds);
   double c1 = cpu_seconds(pid);
+  double self1 = cpu_seconds(getpid());
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& v : viewers) {
     uint64_t exp = v->seen.expected();
@@ -278,10 +286,15 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
     }
     r.lost += lost;
     r.expected += exp;
-    if (lost)
+    if (lost) {
+      if (r.viewers_with_loss < 5)
+        fprintf(stderr, "  lossy viewer: received %llu expected %llu\n",
+                (unsigned long long)v->seen.received, (unsigned long long)exp);
       r.viewers_with_loss++;
+    }
   }
   r.cpu_total = 100.0 * (c1 - c0) / wall;
+  r.client_cpu = 100.0 * (self1 - self0) / wall;
   r.cpu_per_viewer = r.started ? (r.cpu_total - idle_cpu_pct) / r.started : 0;
   for (auto& v : viewers) {
     send_all(v->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
@@ -356,9 +369,9 @@ int main(int argc, char** argv) {
   }
   for (bool tcp : {false, true}) {
     PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
-    printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%)\n",
+    printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
            tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
-           r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer);
+           r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
     fflush(stdout);
     g_usleep(2 * G_USEC_PER_SEC);
   }
