@@ -4,6 +4,9 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
 #include "harness.h"
 
 namespace gms::test {
@@ -133,6 +136,65 @@ TEST(MsRelay, FasterThanRealTimeIsAnError) {
   for (uint16_t i = 0; i < 300 && last == GST_FLOW_OK; ++i)
     last = gst_harness_push(p.get(), rtp(i, 3000u * i, 7, 0x41));
   EXPECT_EQ(last, GST_FLOW_ERROR);
+}
+
+}  // namespace
+}  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+GstBuffer* rtp_payload(uint16_t seq, uint32_t ts, const std::vector<uint8_t>& payload) {
+  GstBuffer* b = gst_rtp_buffer_new_allocate(static_cast<guint>(payload.size()), 0, 0);
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  gst_rtp_buffer_map(b, GST_MAP_WRITE, &r);
+  gst_rtp_buffer_set_payload_type(&r, 96);
+  gst_rtp_buffer_set_seq(&r, seq);
+  gst_rtp_buffer_set_timestamp(&r, ts);
+  gst_rtp_buffer_set_ssrc(&r, 7);
+  memcpy(gst_rtp_buffer_get_payload(&r), payload.data(), payload.size());
+  gst_rtp_buffer_unmap(&r);
+  return b;
+}
+
+std::string caps_field(GstHarness* h, const char* field) {
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(h->sinkpad));
+  const char* v = caps ? gst_structure_get_string(gst_caps_get_structure(caps.get(), 0), field) : nullptr;
+  return v ? v : "";
+}
+
+// In-band parameter sets replace the announced ones for later viewers.
+TEST(MsRelay, InBandParameterSetsUpdateCaps) {
+  HarnessPtr p(gst_harness_new_parse("msrelaysink max-ahead=0 channel=t5"));
+  gst_harness_set_src_caps_str(
+      p.get(), "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96,"
+               "sprop-parameter-sets=\"Z0IAHg==,aM4=\"");
+  // SPS, PPS (single NAL packets), then an IDR slice.
+  gst_harness_push(p.get(), rtp_payload(1, 3000, {0x67, 0x42, 0x00, 0x1f}));
+  gst_harness_push(p.get(), rtp_payload(2, 3000, {0x68, 0xce, 0x3c}));
+  gst_harness_push(p.get(), rtp_payload(3, 3000, {0x65, 0x88, 0x80}));
+  auto r = src("t5");
+  gst_buffer_unref(gst_harness_pull(r.get()));  // caps are set with the first packet
+  EXPECT_EQ(caps_field(r.get(), "sprop-parameter-sets"), "Z0IAHw==,aM48");
+  for (int i = 0; i < 2; ++i)
+    gst_buffer_unref(gst_harness_pull(r.get()));
+}
+
+TEST(MsRelay, InBandH265ParameterSetsUpdateCaps) {
+  HarnessPtr p(gst_harness_new_parse("msrelaysink max-ahead=0 channel=t6"));
+  gst_harness_set_src_caps_str(
+      p.get(), "application/x-rtp,media=video,encoding-name=H265,clock-rate=90000,payload=96");
+  gst_harness_push(p.get(), rtp_payload(1, 3000, {0x40, 0x01, 0x0c}));  // VPS
+  gst_harness_push(p.get(), rtp_payload(2, 3000, {0x42, 0x01, 0x01}));  // SPS
+  gst_harness_push(p.get(), rtp_payload(3, 3000, {0x44, 0x01, 0xc1}));  // PPS
+  gst_harness_push(p.get(), rtp_payload(4, 3000, {0x26, 0x01, 0xaf}));  // IDR
+  auto r = src("t6");
+  gst_buffer_unref(gst_harness_pull(r.get()));
+  EXPECT_EQ(caps_field(r.get(), "sprop-vps"), "QAEM");
+  EXPECT_EQ(caps_field(r.get(), "sprop-sps"), "QgEB");
+  EXPECT_EQ(caps_field(r.get(), "sprop-pps"), "RAHB");
+  for (int i = 0; i < 3; ++i)
+    gst_buffer_unref(gst_harness_pull(r.get()));
 }
 
 }  // namespace
