@@ -5,6 +5,9 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 #include <gst/rtsp-server/rtsp-session.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -123,6 +126,13 @@ void on_play_eos(GstBus*, GstMessage*, gpointer factory) noexcept {
   gms::mounts::renew_shared_media(GST_RTSP_MEDIA_FACTORY(factory));
 }
 
+// What a publisher's media needs to know of its path; a copy, so that a
+// media outliving its factory (reload) never reads a freed one.
+struct RecordInfo {
+  gms::PathConfig path;
+  gms::mounts::PublishContextPtr ctx;
+};
+
 struct ClaimHolder {
   std::shared_ptr<gms::PathRegistry> registry;
   std::string path;
@@ -141,7 +151,7 @@ struct KickRequest {
 // On a streaming thread: the cut happens on the control context.
 void on_record_error(GstBus*, GstMessage* msg, gpointer media) noexcept {
   auto* claim = static_cast<ClaimHolder*>(g_object_get_data(G_OBJECT(media), kClaim));
-  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(media), kRecordPath));
+  auto* fimpl = static_cast<RecordInfo*>(g_object_get_data(G_OBJECT(media), kRecordPath));
   if (!claim || !fimpl)
     return;
   gms::GErrorPtr err;
@@ -174,7 +184,8 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
   if (announcing()) {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_RECORD);
     gst_rtsp_media_set_shared(media, FALSE);
-    g_object_set_data(G_OBJECT(media), kRecordPath, &d);
+    g_object_set_data_full(G_OBJECT(media), kRecordPath, new RecordInfo{d.path, d.ctx},
+                           [](gpointer p) { delete static_cast<RecordInfo*>(p); });
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
       g_signal_connect_object(bus.get(), "sync-message::error", G_CALLBACK(on_record_error),
@@ -354,7 +365,7 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
   auto& pc = *static_cast<CtxPtr*>(data);
   if (!ctx->media || !g_object_get_data(G_OBJECT(ctx->media), kRecordPath))
     return GST_RTSP_STS_OK;  // not a publish path: the library refuses RECORD
-  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(ctx->media), kRecordPath));
+  auto* fimpl = static_cast<RecordInfo*>(g_object_get_data(G_OBJECT(ctx->media), kRecordPath));
   const std::string& path = fimpl->path.name;
   std::string peer = peer_of(client);
   guint8* body = nullptr;
@@ -680,7 +691,9 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       GstBufferList* list = gst_buffer_list_new_sized(static_cast<guint>(packets.size()));
       for (const auto& p : packets)
         gst_buffer_list_add(list, gst_buffer_ref(p.get()));
-      gst_rtsp_stream_transport_send_rtp_list(trans, list);
+      if (!gst_rtsp_stream_transport_send_rtp_list(trans, list))
+        GMS_LOG_WARN("client %s: could not send the cached key frame (%zu packets)",
+                     peer_of(client).c_str(), packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
       send_udp(gst_rtsp_stream_transport_get_stream(trans), t, packets);
@@ -763,6 +776,11 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
 }
 
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
+  // Interleaved RTP right after a reply would otherwise wait for the reply's
+  // ACK (Nagle + delayed ACK: ~40 ms measured for the cached key frame).
+  if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
+    if (GSocket* sock = gst_rtsp_connection_get_write_socket(conn))
+      g_socket_set_option(sock, IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
   connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
   connect(client, "record-request", G_CALLBACK(on_record), ctx);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);
