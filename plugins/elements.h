@@ -5,7 +5,7 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-// GST_ELEMENT_REGISTER_DECLARE(msexample); one line per element.
+GST_ELEMENT_REGISTER_DECLARE(msstats);
 G_END_DECLS
 
 // Registers every element with `plugin` (NULL: for tests, no registry).

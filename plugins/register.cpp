@@ -2,7 +2,6 @@
 
 gboolean gms_register_elements(GstPlugin* plugin) {
   gboolean ok = TRUE;
-  (void)plugin;
-  // ok &= GST_ELEMENT_REGISTER(msexample, plugin); one line per element.
+  ok &= GST_ELEMENT_REGISTER(msstats, plugin);
   return ok;
 }
