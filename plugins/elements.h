@@ -6,6 +6,7 @@
 
 G_BEGIN_DECLS
 GST_ELEMENT_REGISTER_DECLARE(msstats);
+GST_ELEMENT_REGISTER_DECLARE(msnormalize);
 G_END_DECLS
 
 // Registers every element with `plugin` (NULL: for tests, no registry).

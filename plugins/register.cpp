@@ -3,5 +3,6 @@
 gboolean gms_register_elements(GstPlugin* plugin) {
   gboolean ok = TRUE;
   ok &= GST_ELEMENT_REGISTER(msstats, plugin);
+  ok &= GST_ELEMENT_REGISTER(msnormalize, plugin);
   return ok;
 }
