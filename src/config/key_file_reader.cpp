@@ -50,6 +50,7 @@ KeyFileContents read_key_file(const std::string& text, const std::string& origin
   }
   std::map<std::string, int> group_lines;
   GroupEntry* current = nullptr;
+  bool in_refused_group = false;  // its keys are not reported again
   int lineno = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -64,6 +65,7 @@ KeyFileContents read_key_file(const std::string& text, const std::string& origin
       if (line.back() != ']' || line.size() < 3) {
         issues.push_back({origin, lineno, "", "", "a group header must look like [name]"});
         current = nullptr;
+        in_refused_group = true;
         continue;
       }
       std::string name = trim(line.substr(1, line.size() - 2));
@@ -72,10 +74,12 @@ KeyFileContents read_key_file(const std::string& text, const std::string& origin
         issues.push_back({origin, lineno, name, "",
                           "duplicate group (first defined at line " + std::to_string(it->second) + ")"});
         current = nullptr;
+        in_refused_group = true;
         continue;
       }
       out.groups.push_back({name, lineno, {}});
       current = &out.groups.back();
+      in_refused_group = false;
       continue;
     }
     auto eq = line.find('=');
@@ -87,8 +91,7 @@ KeyFileContents read_key_file(const std::string& text, const std::string& origin
     std::string key = trim(line.substr(0, eq));
     std::string value = trim(line.substr(eq + 1));
     if (!current) {
-      // A key after a refused group header was already reported with it.
-      if (out.groups.empty() && group_lines.empty())
+      if (!in_refused_group)
         issues.push_back({origin, lineno, "", key, "key outside of any [group]"});
       continue;
     }

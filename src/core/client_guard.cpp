@@ -4,6 +4,7 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 
 #include <cmath>
+#include <regex>
 #include <string>
 
 #include "core/log.h"
@@ -80,6 +81,15 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
   return code != GST_RTSP_STS_OK ? code : check_available(client, ctx);
 }
 
+// RFC 2326 §3.6 npt-range, optionally followed by ";time=": the library's
+// parser accepts garbage such as "npt=abc-" or "npt=-5--1".
+bool well_formed_npt(const char* value) {
+  static const std::regex re(
+      R"(^\s*npt\s*=\s*(now|\d{1,10}(\.\d{0,9})?|\d{1,6}:[0-5]?\d:[0-5]?\d(\.\d{0,9})?)?\s*-\s*)"
+      R"((\d{1,10}(\.\d{0,9})?|\d{1,6}:[0-5]?\d:[0-5]?\d(\.\d{0,9})?)?\s*(;\s*time\s*=\s*[0-9TZ.]+)?\s*$)");
+  return std::regex_match(value, re);
+}
+
 bool parse_number(const char* s, double& out) {
   if (!s || !*s)
     return false;
@@ -98,7 +108,7 @@ GstRTSPStatusCode check_play_headers(GstRTSPContext* ctx, GstRTSPMedia* media) {
   gchar* value = nullptr;
   if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
     GstRTSPTimeRange* range = nullptr;
-    if (gst_rtsp_range_parse(value, &range) != GST_RTSP_OK)
+    if (!well_formed_npt(value) || gst_rtsp_range_parse(value, &range) != GST_RTSP_OK)
       return GST_RTSP_STS_INVALID_RANGE;
     GstClockTime min = GST_CLOCK_TIME_NONE, max = GST_CLOCK_TIME_NONE;
     bool ok = range->unit == GST_RTSP_RANGE_NPT &&

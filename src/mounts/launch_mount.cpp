@@ -49,6 +49,7 @@ void finalize(GObject* object) {
 static void gms_launch_factory_class_init(GmsLaunchFactoryClass* klass) {
   G_OBJECT_CLASS(klass)->finalize = finalize;
   GST_RTSP_MEDIA_FACTORY_CLASS(klass)->create_element = create_element;
+  GST_RTSP_MEDIA_FACTORY_CLASS(klass)->gen_key = gms::mounts::shared_media_key;
 }
 
 static void gms_launch_factory_init(GmsLaunchFactory*) {}

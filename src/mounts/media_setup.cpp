@@ -2,11 +2,28 @@
 
 #include <gst/rtsp-server/rtsp-address-pool.h>
 
+#include <atomic>
+#include <memory>
+
 #include "core/log.h"
 #include "gms/ref.h"
 
 namespace gms::mounts {
 namespace {
+
+const char kGeneration[] = "gms-media-generation";
+using Generation = std::shared_ptr<std::atomic<uint64_t>>;
+
+Generation generation_of(GstRTSPMediaFactory* factory) {
+  auto* g = static_cast<Generation*>(g_object_get_data(G_OBJECT(factory), kGeneration));
+  return g ? *g : nullptr;
+}
+
+// Emitted with the media's state lock held; only bumps a counter.
+void on_target_state(GstRTSPMedia*, gint state, gpointer data) noexcept {
+  if (state == GST_STATE_NULL)
+    (*static_cast<Generation*>(data))->fetch_add(1);
+}
 
 // Emitted from the streaming thread that raised the error: log only.
 void on_sync_error(GstBus*, GstMessage* msg, gpointer path) noexcept {
@@ -20,8 +37,16 @@ void on_sync_error(GstBus*, GstMessage* msg, gpointer path) noexcept {
   GMS_LOG_DEBUG("path %s: %s", static_cast<const char*>(path), debug ? debug.get() : "");
 }
 
+void watch_unprepare(GstRTSPMediaFactory* factory, GstRTSPMedia* media) {
+  if (Generation gen = generation_of(factory))
+    g_signal_connect_data(media, "target-state", G_CALLBACK(on_target_state), new Generation(gen),
+                          [](gpointer p, GClosure*) { delete static_cast<Generation*>(p); },
+                          GConnectFlags(0));
+}
+
 // Emitted on an RTSP client thread when a media is made for this path.
-void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer path) noexcept {
+void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer path) noexcept {
+  watch_unprepare(factory, media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   if (!element)
     return;
@@ -37,6 +62,7 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer path
   GMS_LOG_INFO("path %s: new pipeline", static_cast<const char*>(path));
 }
 
+
 }  // namespace
 
 Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
@@ -50,8 +76,16 @@ Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
   return pool;
 }
 
+gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) {
+  Generation gen = generation_of(factory);
+  return g_strdup_printf("%s#%" G_GUINT64_FORMAT, url->abspath, gen ? gen->load() : 0);
+}
+
 void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                           GstRTSPAddressPool* pool) {
+  g_object_set_data_full(G_OBJECT(factory), kGeneration,
+                         new Generation(std::make_shared<std::atomic<uint64_t>>(0)),
+                         [](gpointer p) { delete static_cast<Generation*>(p); });
   gst_rtsp_media_factory_set_shared(factory, path.shared);
   if (path.latency_ms)
     gst_rtsp_media_factory_set_latency(factory, *path.latency_ms);

@@ -14,6 +14,14 @@ namespace gms::mounts {
 void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                           GstRTSPAddressPool* pool);
 
+// The shared-media cache key of a factory: the path without the query (so
+// `?token=` variants share one pipeline) and a generation that moves on when
+// the current media starts to unprepare. gst-rtsp-server 1.22 hands a
+// media that is being unprepared by its last viewer to a new viewer, who
+// then gets 503 (fixed upstream in 1.24, 55c961a); a new key makes a new
+// media instead. Factories call this from their gen_key vfunc.
+gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url);
+
 // A pool for `range` (empty when the range is refused).
 Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& range);
 

@@ -51,7 +51,7 @@ multicast-ttl=4
   EXPECT_EQ(p.multicast.min_address, "239.1.1.1");
   EXPECT_EQ(p.multicast.max_port, 6010);
   EXPECT_EQ(p.multicast.ttl, 4);
-  EXPECT_EQ(p.line, 10);
+  EXPECT_EQ(p.line, 9);
 }
 
 TEST(Config, DefaultsFitAServer) {
@@ -106,10 +106,12 @@ TEST(Config, DuplicatePathAndKey) {
 
 TEST(Config, SyntaxErrors) {
   ConfigError e = error_of("[server\nport=1\n[path /a]\njust words\n");
-  ASSERT_GE(e.issues().size(), 2u);
+  ASSERT_EQ(e.issues().size(), 3u);
   EXPECT_EQ(e.issues()[0].line, 1);
-  EXPECT_EQ(e.issues().back().line, 4);
-  EXPECT_NE(e.issues().back().reason.find("not a key=value"), std::string::npos);
+  EXPECT_NE(e.issues()[0].reason.find("[name]"), std::string::npos);
+  EXPECT_EQ(e.issues()[1].line, 4);
+  EXPECT_NE(e.issues()[1].reason.find("not a key=value"), std::string::npos);
+  EXPECT_EQ(e.issues()[2].line, 3);  // [path /a] has no source
 }
 
 TEST(Config, KeyOutsideGroup) {
