@@ -7,6 +7,7 @@
 G_BEGIN_DECLS
 GST_ELEMENT_REGISTER_DECLARE(msstats);
 GST_ELEMENT_REGISTER_DECLARE(msnormalize);
+GST_ELEMENT_REGISTER_DECLARE(msrecorder);
 G_END_DECLS
 
 // Registers every element with `plugin` (NULL: for tests, no registry).
