@@ -20,6 +20,9 @@
  * timestamp jump) instead of going back, and keeps the first SSRC; the
  * ssrc, seqnum-base and clock-base caps fields are removed downstream.
  *
+ * Upstream QoS and force-key-unit events are mapped back to the input
+ * timeline.
+ *
  * The output is a TIME segment starting at 1000 hours (as x264enc does), and
  * buffer timestamps are the normalized running time plus those 1000 hours, so
  * a DTS before the first PTS stays valid. Input must be in TIME format (other
@@ -36,6 +39,7 @@
 #include "msnormalize.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
+#include <gst/video/video-event.h>
 
 #include <atomic>
 #include <memory>
@@ -78,6 +82,11 @@ struct Impl {
     std::lock_guard lock(settings_mutex);
     return settings;
   }
+  // Per buffer: the plain values only (no string copy on the hot path).
+  gms::NormalizerSettings copy_normalizer_settings() {
+    std::lock_guard lock(settings_mutex);
+    return settings.normalizer;
+  }
 };
 
 }  // namespace
@@ -119,14 +128,14 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
   Impl* impl = impl_of(trans);
   if (!impl->track)
     return GST_FLOW_OK;
-  const Settings settings = impl->copy_settings();
+  const gms::NormalizerSettings settings = impl->copy_normalizer_settings();
 
   gms::TimestampIn in;
   if (impl->time_segment) {
     in.pts = to_biased_running_time(impl, GST_BUFFER_PTS(buf));
     in.dts = to_biased_running_time(impl, GST_BUFFER_DTS(buf));
     in.duration = GST_BUFFER_DURATION(buf);
-    if (settings.normalizer.wallclock)
+    if (settings.wallclock)
       in.now = GstClockTime(g_get_real_time()) * 1000;
   }
 
@@ -143,7 +152,7 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
                        gst_buffer_get_size(buf));
   }
 
-  const gms::Decision d = impl->track->push(in, settings.normalizer, mapped ? &rtp_in : nullptr);
+  const gms::Decision d = impl->track->push(in, settings, mapped ? &rtp_in : nullptr);
 
   if (mapped) {
     gst_rtp_buffer_set_seq(&rtp, d.rtp->seq);
@@ -205,6 +214,50 @@ gboolean sink_event(GstBaseTransform* trans, GstEvent* event) noexcept {
       break;
   }
   return GST_BASE_TRANSFORM_CLASS(gms_normalize_parent_class)->sink_event(trans, event);
+}
+
+// Upstream events carry running times of our output: map them back to the
+// input timeline so an encoder upstream forces its key frame, or applies QoS,
+// at the right moment even after a re-anchor.
+GstClockTime output_rt_to_input_rt(Impl* impl, GstClockTime out_rt) {
+  if (!impl->track || !impl->time_segment || !GST_CLOCK_TIME_IS_VALID(out_rt))
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime in = impl->track->to_input(out_rt + GMS_NORMALIZE_OUTPUT_BIAS);
+  if (!GST_CLOCK_TIME_IS_VALID(in) || in < GMS_NORMALIZE_OUTPUT_BIAS)
+    return GST_CLOCK_TIME_NONE;
+  return in - GMS_NORMALIZE_OUTPUT_BIAS;
+}
+
+gboolean src_event(GstBaseTransform* trans, GstEvent* event) noexcept {
+  Impl* impl = impl_of(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
+    GstQOSType type;
+    gdouble proportion;
+    GstClockTimeDiff diff;
+    GstClockTime ts;
+    gst_event_parse_qos(event, &type, &proportion, &diff, &ts);
+    const GstClockTime in = output_rt_to_input_rt(impl, ts);
+    GstEvent* mapped = GST_CLOCK_TIME_IS_VALID(in) ? gst_event_new_qos(type, proportion, diff, in) : nullptr;
+    if (mapped)
+      gst_event_set_seqnum(mapped, gst_event_get_seqnum(event));
+    gst_event_unref(event);
+    if (!mapped)
+      return TRUE;  // no place on the input timeline
+    event = mapped;
+  } else if (gst_video_event_is_force_key_unit(event) && GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM) {
+    GstClockTime rt = GST_CLOCK_TIME_NONE;
+    gboolean all_headers = FALSE;
+    guint count = 0;
+    if (gst_video_event_parse_upstream_force_key_unit(event, &rt, &all_headers, &count) &&
+        GST_CLOCK_TIME_IS_VALID(rt)) {
+      // Unknown mapping: ask for a key frame as soon as possible instead.
+      GstEvent* mapped = gst_video_event_new_upstream_force_key_unit(output_rt_to_input_rt(impl, rt), all_headers, count);
+      gst_event_set_seqnum(mapped, gst_event_get_seqnum(event));
+      gst_event_unref(event);
+      event = mapped;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(gms_normalize_parent_class)->src_event(trans, event);
 }
 
 // RTP caps lose the fields we rewrite (ssrc, numbering bases) in both
@@ -355,6 +408,7 @@ static void gms_normalize_class_init(GmsNormalizeClass* klass) {
   trans_class->transform_caps = transform_caps;
   trans_class->set_caps = set_caps;
   trans_class->sink_event = sink_event;
+  trans_class->src_event = src_event;
   trans_class->start = start;
   trans_class->stop = stop;
   trans_class->passthrough_on_same_caps = FALSE;

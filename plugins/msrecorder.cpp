@@ -302,9 +302,14 @@ void fail(GmsRecorder* self, GstMessage* error) {
     location = impl->open_location;
   }
   const char* what = err ? err->message : "unknown error";
-  GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
-                      ("Recording stopped: cannot write \"%s\": %s", location.c_str(), what),
-                      ("%s", debug ? debug : ""));
+  if (err && err->domain == GST_RESOURCE_ERROR)
+    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                        ("Recording stopped: cannot write \"%s\": %s", location.c_str(), what),
+                        ("%s", debug ? debug : ""));
+  else  // e.g. a stream the muxer cannot take
+    GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                        ("Recording stopped: %s (file \"%s\")", what, location.c_str()),
+                        ("%s", debug ? debug : ""));
   g_free(debug);
   gst_element_post_message(GST_ELEMENT(self),
                            gst_message_new_element(GST_OBJECT(self),

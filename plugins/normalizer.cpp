@@ -220,4 +220,11 @@ GstClockTime Normalizer::peek(TrackId id, GstClockTime in) const {
   return shifted(in, it->second.offset);
 }
 
+GstClockTime Normalizer::to_input(TrackId id, GstClockTime out) const {
+  auto it = tracks_.find(id);
+  if (it == tracks_.end() || !it->second.active || !valid(out))
+    return GST_CLOCK_TIME_NONE;
+  return shifted(out, -it->second.offset);
+}
+
 }  // namespace gms

@@ -110,6 +110,9 @@ class Normalizer {
   // Output time for `in` on `track`'s current mapping without changing any
   // state (for GAP events); NONE when the track has no mapping yet.
   GstClockTime peek(TrackId track, GstClockTime in) const;
+  // The reverse: the input time that maps to output `out` on `track` (for
+  // upstream events such as QoS and force-key-unit); NONE without a mapping.
+  GstClockTime to_input(TrackId track, GstClockTime out) const;
 
   // Timeline re-anchors so far, and RTP numbering restarts.
   guint64 reanchors() const { return reanchors_; }

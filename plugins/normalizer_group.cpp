@@ -79,6 +79,11 @@ GstClockTime NormalizerGroup::peek(Normalizer::TrackId id, GstClockTime in) cons
   return normalizer_.peek(id, in);
 }
 
+GstClockTime NormalizerGroup::to_input(Normalizer::TrackId id, GstClockTime out) const {
+  std::lock_guard lock(mutex_);
+  return normalizer_.to_input(id, out);
+}
+
 guint64 NormalizerGroup::reanchors() const {
   std::lock_guard lock(mutex_);
   return normalizer_.reanchors();

@@ -39,6 +39,7 @@ class NormalizerGroup {
                 const RtpIn* rtp = nullptr);
   void flush(Normalizer::TrackId id, bool reset_time);
   GstClockTime peek(Normalizer::TrackId id, GstClockTime in) const;
+  GstClockTime to_input(Normalizer::TrackId id, GstClockTime out) const;
   guint64 reanchors() const;
 
   explicit NormalizerGroup(std::string name) : name_(std::move(name)) {}
@@ -66,6 +67,7 @@ class NormalizerTrack {
   }
   void flush(bool reset_time) { group_->flush(id_, reset_time); }
   GstClockTime peek(GstClockTime in) const { return group_->peek(id_, in); }
+  GstClockTime to_input(GstClockTime out) const { return group_->to_input(id_, out); }
   NormalizerGroup& group() const { return *group_; }
 
  private:

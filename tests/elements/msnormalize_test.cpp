@@ -3,6 +3,7 @@
 // flags, segments, flush and EOS.
 #include <gst/check/gstharness.h>
 #include <gst/rtp/gstrtpbuffer.h>
+#include <gst/video/video-event.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -359,6 +360,29 @@ TEST(MsNormalize, GapEventsAreMapped) {
   gst_event_parse_gap(ev.get(), &ts, &dur);
   EXPECT_EQ(rt(ts), ms(180));
   EXPECT_EQ(dur, ms(40));
+}
+
+TEST(MsNormalize, UpstreamForceKeyUnitIsMappedToInputTime) {
+  auto h = make_harness();
+  push_pull(h.get(), buffer(ms(100), ms(100)));
+  push_pull(h.get(), buffer(ms(99000), ms(99000)));  // output 140 ms = input 99000 ms
+  // Drain the upstream events the harness produced so far (reconfigure etc.).
+  while (auto ev = Ref<GstEvent>::adopt(gst_harness_try_pull_upstream_event(h.get()))) {
+  }
+  ASSERT_TRUE(gst_harness_push_upstream_event(
+      h.get(), gst_video_event_new_upstream_force_key_unit(ms(1140), TRUE, 3)));
+  Ref<GstEvent> ev;
+  while ((ev = Ref<GstEvent>::adopt(gst_harness_try_pull_upstream_event(h.get()))) &&
+         !gst_video_event_is_force_key_unit(ev.get())) {
+  }
+  ASSERT_TRUE(ev);
+  GstClockTime rt = 0;
+  gboolean all_headers = FALSE;
+  guint count = 0;
+  ASSERT_TRUE(gst_video_event_parse_upstream_force_key_unit(ev.get(), &rt, &all_headers, &count));
+  EXPECT_EQ(rt, ms(100000));
+  EXPECT_TRUE(all_headers);
+  EXPECT_EQ(count, 3u);
 }
 
 TEST(MsNormalize, GroupLivesWhileElementsArePlaying) {

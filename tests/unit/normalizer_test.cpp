@@ -422,6 +422,22 @@ TEST(Normalizer, TimelineReanchorAlsoRestartsRtp) {
   EXPECT_EQ(d.rtp->ts, 1000u + 3600);
 }
 
+TEST(Normalizer, ToInputReversesTheMapping) {
+  Normalizer n;
+  auto id = n.add_track();
+  NormalizerSettings s;
+  EXPECT_EQ(n.to_input(id, ms(5)), NONE);  // nothing mapped yet
+  TimestampIn in;
+  in.duration = ms(40);
+  in.pts = in.dts = ms(1000);
+  n.push(id, in, s);
+  in.pts = in.dts = ms(90000);
+  Decision d = n.push(id, in, s);
+  EXPECT_EQ(d.dts, ms(1040));
+  EXPECT_EQ(n.to_input(id, d.dts), ms(90000));
+  EXPECT_EQ(n.peek(id, ms(90040)), ms(1080));
+}
+
 TEST(Normalizer, FlushContinuesRtpNumbering) {
   Normalizer n;
   auto id = n.add_track();
