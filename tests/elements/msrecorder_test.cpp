@@ -18,8 +18,24 @@
 #include "gms/ref.h"
 #include "process.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <dlfcn.h>
+extern "C" void __asan_init();
+#endif
+
 namespace gms::test {
 namespace {
+
+// Under AddressSanitizer the plugin we built needs the ASan runtime loaded
+// first in a child gst-launch-1.0 too: the path of the one we run with.
+std::string asan_runtime() {
+#if defined(__SANITIZE_ADDRESS__)
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&__asan_init), &info) && info.dli_fname)
+    return info.dli_fname;
+#endif
+  return {};
+}
 
 std::string make_temp_dir() {
   GErrorPtr err;
@@ -328,11 +344,26 @@ TEST(MsRecorder, LastFilePlaysAfterSigkill) {
       dir + " segment-duration=60000000000";
   // A separate process using the built plugin (GST_PLUGIN_PATH_1_0 comes from
   // the test environment).
+  auto launcher = Ref<GSubprocessLauncher>::adopt(g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE));
+  const std::string log = dir + ".log";
+  g_subprocess_launcher_set_stderr_file_path(launcher.get(), log.c_str());
+  // A registry of its own: ours may have the plugin blacklisted when the
+  // scanner could not load a sanitized build.
+  const std::string registry = dir + ".registry";
+  g_subprocess_launcher_setenv(launcher.get(), "GST_REGISTRY", registry.c_str(), TRUE);
+  if (auto rt = asan_runtime(); !rt.empty())
+    g_subprocess_launcher_setenv(launcher.get(), "LD_PRELOAD", rt.c_str(), TRUE);
   GErrorPtr err;
-  auto proc = Ref<GSubprocess>::adopt(g_subprocess_new(
-      GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE), out(err),
-      "sh", "-c", ("exec gst-launch-1.0 -q " + line).c_str(), nullptr));
+  auto proc = Ref<GSubprocess>::adopt(g_subprocess_launcher_spawn(
+      launcher.get(), out(err), "sh", "-c", ("exec gst-launch-1.0 -q " + line).c_str(), nullptr));
   ASSERT_TRUE(proc) << (err ? err->message : "");
+  auto child_log = [&] {
+    gchar* text = nullptr;
+    g_file_get_contents(log.c_str(), &text, nullptr, nullptr);
+    std::string r = text ? text : "";
+    g_free(text);
+    return r;
+  };
 
   std::string file;
   ASSERT_TRUE(wait_until(
@@ -343,7 +374,7 @@ TEST(MsRecorder, LastFilePlaysAfterSigkill) {
         return !files.empty();
       },
       30s))
-      << "no file was created";
+      << "no file was created; gst-launch-1.0 said: " << child_log();
   const auto started = std::chrono::steady_clock::now();
   // Record about 3.5 s of wall clock, then kill without any chance to finish.
   wait_until([&] { return std::chrono::steady_clock::now() - started >= 3500ms; }, 10s);
@@ -363,6 +394,8 @@ TEST(MsRecorder, LastFilePlaysAfterSigkill) {
   auto r = run({"ffmpeg", "-v", "error", "-i", file, "-f", "null", "-"}, 60s);
   EXPECT_EQ(r.exit_status, 0) << r.err;
   remove_tree(dir);
+  g_unlink(log.c_str());
+  g_unlink(registry.c_str());
 }
 
 }  // namespace
