@@ -18,7 +18,8 @@
  * On application/x-rtp the element also rewrites RTP sequence numbers and
  * timestamps so they continue across a restart (new SSRC, sequence or
  * timestamp jump) instead of going back, and keeps the first SSRC; the
- * ssrc, seqnum-base and clock-base caps fields are removed downstream.
+ * ssrc, seqnum-base and clock-base caps fields are removed downstream. RTP
+ * packets' PTS (arrival times) are kept non-decreasing like a DTS.
  *
  * Upstream QoS and force-key-unit events are mapped back to the input
  * timeline.
@@ -128,7 +129,8 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
   Impl* impl = impl_of(trans);
   if (!impl->track)
     return GST_FLOW_OK;
-  const gms::NormalizerSettings settings = impl->copy_normalizer_settings();
+  gms::NormalizerSettings settings = impl->copy_normalizer_settings();
+  settings.monotonic_pts = impl->is_rtp;  // RTP packets go out in order: so must their PTS
 
   gms::TimestampIn in;
   if (impl->time_segment) {
@@ -136,7 +138,7 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
     in.dts = to_biased_running_time(impl, GST_BUFFER_DTS(buf));
     in.duration = GST_BUFFER_DURATION(buf);
     if (settings.wallclock)
-      in.now = GstClockTime(g_get_real_time()) * 1000;
+      in.now = GstClockTime(g_get_monotonic_time()) * 1000;
   }
 
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
@@ -385,9 +387,10 @@ static void gms_normalize_class_init(GmsNormalizeClass* klass) {
       gobject_class, PROP_WALLCLOCK,
       g_param_spec_boolean("wallclock", "Wall clock",
                            "Anchor the timeline to the wall clock at the first buffer: after a "
-                           "discontinuity the output resumes where the wall clock says (an "
-                           "outage leaves a hole of its length, as recordings want) instead of "
-                           "right after the last buffer",
+                           "discontinuity the output resumes where the elapsed wall-clock time "
+                           "says (an outage leaves a hole of its length, as recordings want, and "
+                           "a live pipeline stays in step with its clock) instead of right after "
+                           "the last buffer",
                            FALSE,
                            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(

@@ -52,6 +52,20 @@ void Normalizer::reanchor(Track& t, GstClockTime ref, const TimestampIn& in, con
 }
 
 Decision Normalizer::push(TrackId id, const TimestampIn& in, const NormalizerSettings& s, const RtpIn* rtp) {
+  if (s.monotonic_pts && !valid(in.dts) && valid(in.pts)) {
+    // The PTS obeys the DTS rules: map it as a DTS, hand it back as the PTS.
+    TimestampIn as_dts = in;
+    as_dts.dts = in.pts;
+    Decision d = push_mapped(id, as_dts, s, rtp);
+    d.pts = d.dts;
+    d.dts = GST_CLOCK_TIME_NONE;
+    return d;
+  }
+  return push_mapped(id, in, s, rtp);
+}
+
+Decision Normalizer::push_mapped(TrackId id, const TimestampIn& in, const NormalizerSettings& s,
+                                 const RtpIn* rtp) {
   Decision d;
   d.pts = in.pts;
   d.dts = in.dts;

@@ -28,7 +28,8 @@
 //  - a track joining a group where no other track plays (a rebuilt source in
 //    a group kept alive) starts after everything output so far;
 //  - PTS - DTS of a buffer is preserved (unless the DTS had to be clamped).
-// Within max_jump, PTS-only tracks may step back (frame reordering).
+// Within max_jump, PTS-only tracks may step back (frame reordering), unless
+// monotonic_pts is set.
 //
 // RTP (optional per buffer): sequence numbers and RTP timestamps are rewritten
 // so they continue across a restart (new SSRC, seq or ts jump, or a timeline
@@ -49,9 +50,13 @@ struct NormalizerSettings {
   // Largest input step (either direction, ns) taken as continuous.
   GstClockTime max_jump = GST_SECOND;
   // Re-anchors keep the output in step with the wall clock since the first
-  // buffer (an outage of 10 s leaves a 10 s hole, as a recording should),
-  // instead of continuing right after the last buffer.
+  // buffer (an outage of 10 s leaves a 10 s hole, as a recording should, and
+  // a live pipeline stays in step with its clock), instead of continuing
+  // right after the last buffer.
   bool wallclock = false;
+  // A PTS without DTS must not go back either (RTP packets: their PTS is an
+  // arrival time, never reordered): it follows the DTS rules below.
+  bool monotonic_pts = false;
 };
 
 // One buffer's times, on the input running-time timeline (ns; NONE = unset).
@@ -59,7 +64,9 @@ struct TimestampIn {
   GstClockTime pts = GST_CLOCK_TIME_NONE;
   GstClockTime dts = GST_CLOCK_TIME_NONE;
   GstClockTime duration = GST_CLOCK_TIME_NONE;
-  // Wall clock in ns (g_get_real_time() * 1000); read only in wallclock mode.
+  // Elapsed-time clock in ns, read only in wallclock mode. Any clock that
+  // advances like the wall clock works; msnormalize uses the monotonic clock
+  // (g_get_monotonic_time() * 1000) so setting the system time moves nothing.
   GstClockTime now = GST_CLOCK_TIME_NONE;
 };
 
@@ -145,6 +152,7 @@ class Normalizer {
     RtpTrack rtp;
   };
 
+  Decision push_mapped(TrackId id, const TimestampIn& in, const NormalizerSettings& s, const RtpIn* rtp);
   void reanchor(Track& t, GstClockTime ref, const TimestampIn& in, const NormalizerSettings& s);
   RtpOut map_rtp(Track& t, const RtpIn& in, Decision& d, const NormalizerSettings& s);
 

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "msnormalize.h"
 #include "normalizer_group.h"
+#include "process.h"
 
 namespace gms::test {
 namespace {
@@ -144,6 +145,20 @@ TEST(MsNormalize, DtsBeforeSegmentStartStaysValid) {
   EXPECT_EQ(b.dts + kBias, kBias - ms(34));
   EXPECT_EQ(c.dts, 0u);
   EXPECT_FALSE(a.discont || b.discont || c.discont);
+}
+
+TEST(MsNormalize, WallclockLeavesTheOutageInTheTimeline) {
+  auto h = make_harness("wallclock=true");
+  const auto start = std::chrono::steady_clock::now();
+  push_pull(h.get(), buffer(ms(1000), ms(1000)));
+  push_pull(h.get(), buffer(ms(1040), ms(1040)));
+  // The source is away for at least 400 ms, then restarts from 0.
+  ASSERT_TRUE(wait_until([&] { return std::chrono::steady_clock::now() - start >= 400ms; }, 5s));
+  Out o = push_pull(h.get(), buffer(0, 0));
+  const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_TRUE(o.discont);
+  EXPECT_GE(o.dts, ms(1000 + 400));
+  EXPECT_LE(o.dts, ms(1000) + GstClockTime(elapsed.count()));
 }
 
 TEST(MsNormalize, OutputSegmentIsRunningTime) {

@@ -422,6 +422,29 @@ TEST(Normalizer, TimelineReanchorAlsoRestartsRtp) {
   EXPECT_EQ(d.rtp->ts, 1000u + 3600);
 }
 
+TEST(Normalizer, MonotonicPtsClampsJitterAndReanchorsRestarts) {
+  Normalizer n;
+  auto id = n.add_track();
+  NormalizerSettings s;
+  s.monotonic_pts = true;
+  auto push = [&](gint64 pts_ms) {
+    TimestampIn in;
+    in.pts = ms(pts_ms);
+    in.duration = ms(20);
+    return n.push(id, in, s);
+  };
+  EXPECT_EQ(push(1000).pts, ms(1000));
+  EXPECT_EQ(push(1020).pts, ms(1020));
+  Decision jitter = push(1015);  // within half a frame: clamped, not a restart
+  EXPECT_EQ(jitter.pts, ms(1020));
+  EXPECT_FALSE(jitter.discont);
+  EXPECT_FALSE(GST_CLOCK_TIME_IS_VALID(jitter.dts));
+  Decision back = push(700);  // would be reordering without monotonic_pts
+  EXPECT_EQ(back.pts, ms(1040));
+  EXPECT_TRUE(back.discont);
+  EXPECT_EQ(push(720).pts, ms(1060));
+}
+
 TEST(Normalizer, ToInputReversesTheMapping) {
   Normalizer n;
   auto id = n.add_track();
