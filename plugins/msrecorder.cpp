@@ -45,6 +45,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -403,11 +404,18 @@ GstPadProbeReturn on_event(GstPad* pad, GstPadProbeInfo* info, gpointer user_dat
   return GST_PAD_PROBE_DROP;
 }
 
-GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar*, const GstCaps*) noexcept {
+GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* req_name, const GstCaps*) noexcept {
   auto* self = GMS_RECORDER(element);
   Impl* impl = self->impl;
   const bool video = g_str_equal(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "video");
-  std::string name = video ? "video" : "audio_" + std::to_string(impl->next_audio);
+  guint index = impl->next_audio;
+  if (!video && req_name && sscanf(req_name, "audio_%u", &index) != 1)
+    index = impl->next_audio;
+  const std::string name = video ? "video" : "audio_" + std::to_string(index);
+  if (!video && gms::Ref<GstPad>::adopt(gst_element_get_static_pad(element, name.c_str()))) {
+    GST_WARNING_OBJECT(self, "pad %s exists", name.c_str());
+    return nullptr;
+  }
   if (video && gms::Ref<GstPad>::adopt(gst_element_get_static_pad(element, "video"))) {
     GST_WARNING_OBJECT(self, "only one video pad");
     return nullptr;
@@ -436,7 +444,7 @@ GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar*
   gst_pad_add_probe(ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_event, self, nullptr);
   gst_pad_set_active(ghost, TRUE);
   if (!video)
-    impl->next_audio++;
+    impl->next_audio = std::max(impl->next_audio, index + 1);
   impl->pads.emplace(ghost, PadLink{queue, split_pad});
   gst_element_add_pad(element, ghost);
   GST_DEBUG_OBJECT(self, "pad %s -> %s", name.c_str(), GST_PAD_NAME(split_pad.get()));

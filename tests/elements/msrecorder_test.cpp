@@ -327,6 +327,31 @@ TEST(MsRecorder, WriteErrorLeavesOtherBranchFlowing) {
   gst_element_set_state(pipe.get(), GST_STATE_NULL);
 }
 
+TEST(MsRecorder, RequestAndReleasePads) {
+  auto rec = Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr));
+  ASSERT_TRUE(rec);
+  g_object_set(rec.get(), "path-name", "/tmp", nullptr);
+  auto video = Ref<GstPad>::adopt(gst_element_request_pad_simple(rec.get(), "video"));
+  ASSERT_TRUE(video);
+  EXPECT_STREQ(GST_PAD_NAME(video.get()), "video");
+  auto a0 = Ref<GstPad>::adopt(gst_element_request_pad_simple(rec.get(), "audio_%u"));
+  auto a5 = Ref<GstPad>::adopt(gst_element_request_pad_simple(rec.get(), "audio_5"));
+  auto a6 = Ref<GstPad>::adopt(gst_element_request_pad_simple(rec.get(), "audio_%u"));
+  ASSERT_TRUE(a0 && a5 && a6);
+  EXPECT_STREQ(GST_PAD_NAME(a0.get()), "audio_0");
+  EXPECT_STREQ(GST_PAD_NAME(a5.get()), "audio_5");
+  EXPECT_STREQ(GST_PAD_NAME(a6.get()), "audio_6");
+  EXPECT_EQ(GST_ELEMENT(rec.get())->numsinkpads, 4);
+  // Ready and back with pads in place, then release them all.
+  EXPECT_EQ(gst_element_set_state(rec.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(gst_element_set_state(rec.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  for (auto* p : {&video, &a0, &a5, &a6})
+    gst_element_release_request_pad(rec.get(), p->get());
+  EXPECT_EQ(GST_ELEMENT(rec.get())->numsinkpads, 0);
+  // Only splitmuxsink is left inside.
+  EXPECT_EQ(GST_BIN(rec.get())->numchildren, 1);
+}
+
 TEST(MsRecorder, MissingPathNameFailsAtStart) {
   Outcome o = run_pipeline(h264_source(10) + " ! msrecorder", 20s);
   ASSERT_FALSE(o.errors.empty());
