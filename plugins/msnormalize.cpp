@@ -19,7 +19,8 @@
  * timestamps so they continue across a restart (new SSRC, sequence or
  * timestamp jump) instead of going back, and keeps the first SSRC; the
  * ssrc, seqnum-base and clock-base caps fields are removed downstream. RTP
- * packets' PTS (arrival times) are kept non-decreasing like a DTS.
+ * packets' PTS (arrival times) are kept non-decreasing like a DTS; buffers
+ * that are not valid RTP packets are dropped (and counted).
  *
  * Upstream QoS and force-key-unit events are mapped back to the input
  * timeline.
@@ -58,7 +59,7 @@ namespace {
 
 constexpr guint64 kDefaultMaxJump = GST_SECOND;
 
-enum { PROP_0, PROP_GROUP, PROP_MAX_JUMP, PROP_WALLCLOCK, PROP_DISCONTINUITIES };
+enum { PROP_0, PROP_GROUP, PROP_MAX_JUMP, PROP_WALLCLOCK, PROP_DISCONTINUITIES, PROP_INVALID_RTP };
 
 struct Settings {
   std::string group;
@@ -78,6 +79,7 @@ struct Impl {
   guint32 clock_rate = 0;
 
   std::atomic<guint64> discontinuities{0};
+  std::atomic<guint64> invalid_rtp{0};
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -150,8 +152,10 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
     rtp_in.ssrc = gst_rtp_buffer_get_ssrc(&rtp);
     rtp_in.clock_rate = impl->clock_rate;
   } else if (impl->is_rtp) {
-    GST_WARNING_OBJECT(trans, "not an RTP packet (%" G_GSIZE_FORMAT " bytes), passed unchanged",
-                       gst_buffer_get_size(buf));
+    // Forwarding it would put a foreign SSRC or numbering into our stream.
+    GST_WARNING_OBJECT(trans, "not an RTP packet (%" G_GSIZE_FORMAT " bytes): dropped", gst_buffer_get_size(buf));
+    impl->invalid_rtp.fetch_add(1, std::memory_order_relaxed);
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
 
   const gms::Decision d = impl->track->push(in, settings, mapped ? &rtp_in : nullptr);
@@ -301,6 +305,7 @@ gboolean start(GstBaseTransform* trans) noexcept {
   gst_segment_init(&impl->in_segment, GST_FORMAT_UNDEFINED);
   impl->time_segment = false;
   impl->discontinuities.store(0);
+  impl->invalid_rtp.store(0);
   GST_DEBUG_OBJECT(trans, "joined group '%s'", settings.group.c_str());
   return TRUE;
 }
@@ -334,6 +339,10 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
   Impl* impl = impl_of(object);
   if (prop_id == PROP_DISCONTINUITIES) {
     g_value_set_uint64(value, impl->discontinuities.load());
+    return;
+  }
+  if (prop_id == PROP_INVALID_RTP) {
+    g_value_set_uint64(value, impl->invalid_rtp.load());
     return;
   }
   std::lock_guard lock(impl->settings_mutex);
@@ -398,6 +407,12 @@ static void gms_normalize_class_init(GmsNormalizeClass* klass) {
       g_param_spec_uint64("discontinuities", "Discontinuities",
                           "Buffers this element marked DISCONT because it re-anchored the "
                           "timeline or the RTP numbering (since going to PAUSED)",
+                          0, G_MAXUINT64, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_INVALID_RTP,
+      g_param_spec_uint64("invalid-rtp", "Invalid RTP packets",
+                          "Buffers on RTP caps that were not valid RTP packets and were dropped "
+                          "(since going to PAUSED)",
                           0, G_MAXUINT64, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_set_static_metadata(element_class, "Timestamp normalizer", "Filter/Timestamp",

@@ -311,6 +311,20 @@ TEST(MsNormalize, RtpRestartKeepsSsrcAndContinuesNumbering) {
   EXPECT_FALSE(n.discont);
 }
 
+TEST(MsNormalize, InvalidRtpPacketsAreDroppedAndCounted) {
+  auto h = make_harness("", kRtpCaps);
+  push_pull_rtp(h.get(), rtp_packet(10, 1000, 0xAAAA, ms(0)));
+  GstBuffer* junk = gst_buffer_new_allocate(nullptr, 5, nullptr);  // shorter than an RTP header
+  GST_BUFFER_PTS(junk) = ms(20);
+  EXPECT_EQ(gst_harness_push(h.get(), junk), GST_FLOW_OK);
+  RtpOutPkt next = push_pull_rtp(h.get(), rtp_packet(11, 4000, 0xAAAA, ms(33)));
+  EXPECT_EQ(next.seq, 11);
+  EXPECT_EQ(gst_harness_buffers_in_queue(h.get()), 0u);  // the junk never came out
+  guint64 invalid = 0;
+  g_object_get(h->element, "invalid-rtp", &invalid, nullptr);
+  EXPECT_EQ(invalid, 1u);
+}
+
 TEST(MsNormalize, DiscontOnlyWhereReanchoredAndUpstreamDiscontKept) {
   auto h = make_harness();
   std::vector<bool> flags;
