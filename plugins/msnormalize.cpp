@@ -14,6 +14,8 @@
  * Elements with the same #GmsNormalize:group in one process share one
  * timeline, so the tracks of one source keep their relative timing across a
  * restart (the first track to see it re-anchors the group, the others follow).
+ * Put the elements of a group at the same stage of the pipelines (all on RTP
+ * packets, or all on depayloaded media), so their input times are comparable.
  *
  * On application/x-rtp the element also rewrites RTP sequence numbers and
  * timestamps so they continue across a restart (new SSRC, sequence or
