@@ -22,7 +22,7 @@ const std::map<std::string, Planned> kPlanned = {
     {"--proxy", {1, "the proxy"},},      {"-t", {0, "the proxy"}},
     {"-T", {1, "the proxy"}},            {"-u", {2, "the proxy"}},
     {"-R", {0, "the proxy (REGISTER)"}}, {"-U", {2, "the proxy (REGISTER)"}},
-    {"--publish", {1, "publishing"}},    {"--record-dir", {1, "recording"}},
+    {"--record-dir", {1, "recording"}},
     {"--users", {1, "authentication"}},  {"--tls-cert", {1, "RTSPS"}},
     {"--tls-key", {1, "RTSPS"}},
 };
@@ -91,6 +91,11 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       if (!check_path_name(path, why))
         fail(opt, path + ": " + why);
       o.mounts.emplace_back(path, m.substr(eq + 1));
+    } else if (opt == "--publish") {
+      std::string pattern = value(opt, inl), why;
+      if (!check_path_name(pattern, why, true))
+        fail(opt, pattern + ": " + why);
+      o.publish.push_back(pattern);
     } else if (opt == "-v") {
       o.verbosity = std::max(o.verbosity, 1);
     } else if (opt == "-V") {
@@ -125,6 +130,9 @@ Options:
       --mount PATH=LAUNCH  serve a gst-launch line at PATH (repeatable), e.g.
                            --mount '/test=videotestsrc is-live=true ! x264enc
                            tune=zerolatency ! rtph264pay name=pay0 pt=96'
+      --publish PATTERN    let clients publish (ANNOUNCE/RECORD) to PATTERN, a
+                           path or a prefix ending in '*' such as /live/*
+                           (repeatable); viewers PLAY the same path
       --http-port PORT     HTTP API port; only 0 (off) until the API is built
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
@@ -134,7 +142,7 @@ Options:
       --version            print the version
 
 Not built yet, refused with a message: --root, --loop, --proxy, -t, -T, -u,
--R, -U, --publish, --record-dir, --users, --tls-cert, --tls-key.
+-R, -U, --record-dir, --users, --tls-cert, --tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

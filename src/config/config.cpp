@@ -21,28 +21,29 @@ const char kCommandLine[] = "command line";
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
     {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
-    {"publish", "publishing"},    {"record-dir", "recording"}, {"root", "file serving"},
-    {"proxy", "the proxy"},       {"max-publishers", "publishing"},
-    {"max-viewers", "publishing"},
+    {"record-dir", "recording"}, {"root", "file serving"},
+    {"proxy", "the proxy"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {
     {"proxy", "the proxy"},          {"backend-transport", "the proxy"},
     {"on-demand", "the proxy"},      {"linger", "the proxy"},
     {"timeout", "the proxy"},        {"root", "file serving"},
-    {"loop", "file serving"},        {"publish", "publishing"},
-    {"override", "publishing"},      {"keep-viewers", "publishing"},
-    {"wait-publisher", "publishing"}, {"publisher-timeout", "publishing"},
-    {"gop-cache", "publishing"},     {"max-viewers", "publishing"},
+    {"loop", "file serving"},
     {"record", "recording"},         {"record-format", "recording"},
     {"segment-duration", "recording"}, {"delete-after", "recording"},
     {"max-bytes", "recording"},
 };
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
-    "session-timeout", "max-sessions", "verbose"};
+    "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
+    "request-timeout", "verbose", "max-publishers", "max-viewers"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
-    "multicast-port-range", "multicast-ttl"};
+    "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
+    "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers"};
+// Keys that only mean something on a publish path.
+const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
+                                                   "publisher-timeout", "gop-cache"};
 
 std::vector<std::string> with_planned(const std::vector<std::string>& keys,
                                       const std::map<std::string, std::string>& planned) {
@@ -92,9 +93,24 @@ class Reader {
       } else if (k.key == "max-sessions") {
         ok = parse_uint(k.value, 1, 1000000, n, why);
         s.max_sessions = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections") {
+        ok = parse_uint(k.value, 1, 1000000, n, why);
+        s.max_connections = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections-per-address") {
+        ok = parse_uint(k.value, 0, 1000000, n, why);
+        s.max_connections_per_address = static_cast<unsigned>(n);
+      } else if (k.key == "request-timeout") {
+        ok = parse_uint(k.value, 1, 600, n, why);
+        s.request_timeout = static_cast<unsigned>(n);
       } else if (k.key == "verbose") {
         ok = parse_uint(k.value, 0, 2, n, why);
         s.verbosity = static_cast<int>(n);
+      } else if (k.key == "max-publishers") {
+        ok = parse_uint(k.value, 0, 100000, n, why);
+        s.max_publishers = static_cast<unsigned>(n);
+      } else if (k.key == "max-viewers") {
+        ok = parse_uint(k.value, 0, 1000000, n, why);
+        s.max_viewers = static_cast<unsigned>(n);
       }
       if (!ok)
         add(g, k, why);
@@ -131,12 +147,42 @@ class Reader {
       } else if (k.key == "multicast-ttl") {
         ok = parse_uint(k.value, 1, 255, n, why);
         p.multicast.ttl = static_cast<uint8_t>(n);
+      } else if (k.key == "publish") {
+        ok = parse_bool(k.value, p.publish, why);
+      } else if (k.key == "override") {
+        ok = parse_bool(k.value, p.override_publisher, why);
+      } else if (k.key == "keep-viewers") {
+        ok = parse_bool(k.value, p.keep_viewers, why);
+      } else if (k.key == "gop-cache") {
+        ok = parse_bool(k.value, p.gop_cache, why);
+      } else if (k.key == "wait-publisher") {
+        ok = parse_uint(k.value, 0, 600, n, why);
+        p.wait_publisher = static_cast<unsigned>(n);
+      } else if (k.key == "publisher-timeout") {
+        ok = parse_uint(k.value, 1, 3600, n, why);
+        p.publisher_timeout = static_cast<unsigned>(n);
+      } else if (k.key == "max-viewers") {
+        ok = parse_uint(k.value, 0, 1000000, n, why);
+        p.max_viewers = static_cast<unsigned>(n);
       }
       if (!ok)
         add(g, k, why);
     }
-    if (!g.find("launch"))
-      issues_.push_back({origin_, g.line, g.name, "", "the path has no source: set launch="});
+    const KeyEntry* launch = g.find("launch");
+    if (p.publish && launch) {
+      add(g, *launch, "a path is either published (publish=true) or has a launch line, not both");
+    } else if (!p.publish && !launch) {
+      issues_.push_back({origin_, g.line, g.name, "",
+                         "the path has no source: set launch= (or publish=true)"});
+    }
+    if (!p.publish) {
+      for (const auto& key : kPublishOnlyKeys)
+        if (const KeyEntry* k = g.find(key))
+          add(g, *k, "only for publish paths (set publish=true)");
+    }
+    if (p.is_pattern() && !p.publish)
+      issues_.push_back({origin_, g.line, g.name, "",
+                         "a name ending in '*' is only for publish paths (publish=true)"});
   }
 
   void add(const GroupEntry& g, const KeyEntry& k, const std::string& why) {
@@ -210,7 +256,7 @@ Config Config::from_data(const std::string& text, const std::string& origin) {
       std::string name = g.name.size() > 4 ? g.name.substr(5) : "";
       name.erase(0, name.find_first_not_of(' '));
       std::string why;
-      if (!check_path_name(name, why)) {
+      if (!check_path_name(name, why, true)) {
         issues.push_back({origin, g.line, g.name, "", why});
         continue;
       }
@@ -258,6 +304,18 @@ void Config::apply(const CliOptions& cli) {
     else
       paths.push_back(std::move(p));
   }
+  for (const auto& pattern : cli.publish) {
+    PathConfig p;
+    p.name = pattern;
+    p.publish = true;
+    p.origin = kCommandLine;
+    auto it = std::find_if(paths.begin(), paths.end(),
+                           [&](const PathConfig& q) { return q.name == pattern; });
+    if (it != paths.end())
+      *it = std::move(p);
+    else
+      paths.push_back(std::move(p));
+  }
 }
 
 void Config::validate() const {
@@ -266,10 +324,13 @@ void Config::validate() const {
   for (const auto& p : paths) {
     std::string why;
     std::string group = "path " + p.name;
-    if (!check_path_name(p.name, why))
+    if (!check_path_name(p.name, why, p.publish))
       issues.push_back({p.origin, p.line, group, "", why});
-    if (p.launch.empty())
+    if (p.launch.empty() && !p.publish)
       issues.push_back({p.origin, p.line, group, "launch", "empty launch line"});
+    if (!p.launch.empty() && p.publish)
+      issues.push_back({p.origin, p.line, group, "launch",
+                        "a path is either published or has a launch line, not both"});
     auto [it, fresh] = seen.emplace(p.name, &p);
     if (!fresh)
       issues.push_back({p.origin, p.line, group, "",

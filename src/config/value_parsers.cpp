@@ -138,7 +138,25 @@ bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::s
   return true;
 }
 
-bool check_path_name(const std::string& v, std::string& reason) {
+bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern) {
+  if (!v.empty() && v.back() == '*') {
+    if (!allow_pattern) {
+      reason = "a name ending in '*' is only for publish paths (publish=true)";
+      return false;
+    }
+    std::string prefix = v.substr(0, v.size() - 1);
+    if (prefix.size() > 1 && prefix.back() == '/')
+      prefix.pop_back();
+    if (prefix.empty() || prefix == "/") {
+      reason = "'" + v + "' would take every path; give a prefix such as /live/*";
+      return false;
+    }
+    if (prefix.find('*') != std::string::npos) {
+      reason = "'*' is allowed only at the end of a path";
+      return false;
+    }
+    return check_path_name(prefix, reason, false);
+  }
   if (v.empty() || v[0] != '/') {
     reason = "a path must start with '/'";
     return false;

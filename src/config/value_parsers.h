@@ -16,8 +16,9 @@ bool parse_protocols(const std::string& v, unsigned& out, std::string& reason);
 bool parse_ipv4_range(const std::string& v, std::string& min, std::string& max,
                       std::string& reason);
 bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::string& reason);
-// A mount path: "/name[/name…]" of safe characters; '*' is refused here.
-bool check_path_name(const std::string& v, std::string& reason);
+// A mount path: "/name[/name…]" of safe characters. With `allow_pattern`, a
+// trailing '*' (publish paths: "/live/*", "/cam*") is accepted too.
+bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern = false);
 // Levenshtein nearest of `candidates` within distance 3, or empty.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // The launch line without one pair of surrounding parentheses.

@@ -156,7 +156,7 @@ void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer dat
 
 void on_closed(GstRTSPClient* client, gpointer data) noexcept {
   auto* policy = static_cast<PolicyPtr*>(data);
-  (*policy)->clients--;
+  (*policy)->closed(peer(client));
   GMS_LOG_INFO("client %s: disconnected", peer(client).c_str());
 }
 
@@ -167,6 +167,26 @@ void connect(GstRTSPClient* client, const char* signal, GCallback cb, const Poli
 }
 
 }  // namespace
+
+unsigned ClientPolicy::connections_from(const std::string& address) const {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = per_address_.find(address);
+  return it == per_address_.end() ? 0 : it->second;
+}
+
+void ClientPolicy::opened(const std::string& address) {
+  clients++;
+  std::lock_guard<std::mutex> g(lock_);
+  per_address_[address]++;
+}
+
+void ClientPolicy::closed(const std::string& address) {
+  clients--;
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0)
+    per_address_.erase(it);
+}
 
 void set_media_seekable(GstRTSPMedia* media, bool seekable) {
   g_object_set_data(G_OBJECT(media), kSeekable, GINT_TO_POINTER(seekable ? 1 : 0));
@@ -179,7 +199,7 @@ void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& re
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy) {
   g_object_set_data(G_OBJECT(client), kClientId,
                     GSIZE_TO_POINTER(policy->next_client_id.fetch_add(1)));
-  policy->clients++;
+  policy->opened(peer(client));
   if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
     gst_rtsp_connection_set_content_length_limit(conn, policy->max_request_size);
   connect(client, "new-session", G_CALLBACK(on_new_session), policy);

@@ -7,16 +7,26 @@
 #include <gst/rtsp-server/rtsp-media.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace gms {
 
 struct ClientPolicy {
-  unsigned max_request_size = 65536;
-  unsigned session_timeout = 60;
+  std::atomic<unsigned> max_request_size{65536};
+  std::atomic<unsigned> session_timeout{60};
   std::atomic<uint64_t> next_client_id{1};
-  std::atomic<unsigned> clients{0};
+  std::atomic<unsigned> clients{0};  // open RTSP connections
+
+  unsigned connections_from(const std::string& address) const;
+  void opened(const std::string& address);
+  void closed(const std::string& address);
+
+ private:
+  mutable std::mutex lock_;  // protects per_address_
+  std::map<std::string, unsigned> per_address_;
 };
 
 // Called from GstRTSPServer::client-connected (on the listening context).

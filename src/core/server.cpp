@@ -8,12 +8,15 @@
 #include <mutex>
 
 #include "core/client_guard.h"
+#include "core/front_door.h"
 #include "core/log.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
+#include "mounts/publish_mount.h"
+#include "elements.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
 #define GST_CAT_DEFAULT gms_server_debug
@@ -26,8 +29,22 @@ std::string range_key(const MulticastRange& m) {
          std::to_string(m.max_port) + "/" + std::to_string(m.ttl);
 }
 
+struct ClientHooks {
+  std::shared_ptr<ClientPolicy> policy;
+  mounts::PublishContextPtr publish;
+};
+
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
-  guard_client(client, *static_cast<std::shared_ptr<ClientPolicy>*>(data));
+  auto* hooks = static_cast<ClientHooks*>(data);
+  guard_client(client, hooks->policy);
+  mounts::guard_publish_client(client, hooks->publish);
+}
+
+// The relay elements are part of the library: the server's pipelines use
+// them without a plugin registry (and the library's relay hub is theirs).
+void register_elements_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { gms_register_elements(nullptr); });
 }
 
 // Session filter: drop the session medias of the given paths.
@@ -72,9 +89,11 @@ struct Server::Impl {
   Ref<GstRTSPSessionPool> sessions;
   Ref<GMainContext> context;
   std::shared_ptr<ClientPolicy> policy = std::make_shared<ClientPolicy>();
+  mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
-  SourceHolder listen_source;
+  std::unique_ptr<FrontDoor> front_door;
   SourceHolder session_cleanup;
+  SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
 
   explicit Impl(const Config& cfg) : config(cfg) {
@@ -91,25 +110,59 @@ struct Server::Impl {
     sessions = Ref<GstRTSPSessionPool>::adopt(gms_session_pool_new());
     gst_rtsp_session_pool_set_max_sessions(sessions.get(), s.max_sessions);
     gst_rtsp_server_set_session_pool(server.get(), sessions.get());
+    publish->sessions = sessions;
+    publish->registry->set_max_publishers(s.max_publishers);
+    publish->max_viewers = s.max_viewers;
 
     policy->max_request_size = s.max_request_size;
     policy->session_timeout = s.session_timeout;
     g_signal_connect_data(server.get(), "client-connected", G_CALLBACK(on_client_connected),
-                          new std::shared_ptr<ClientPolicy>(policy),
-                          [](gpointer p, GClosure*) {
-                            delete static_cast<std::shared_ptr<ClientPolicy>*>(p);
-                          },
+                          new ClientHooks{policy, publish},
+                          [](gpointer p, GClosure*) { delete static_cast<ClientHooks*>(p); },
                           GConnectFlags(0));
 
-    mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server.get()));
+    // Publish factories made on demand for patterns ("/live/*") capture
+    // only the shared publish context and the pool, never `this`.
+    mounts = mounts::make_mount_points(
+        [publish = publish, pools = std::make_shared<std::map<std::string, Ref<GstRTSPAddressPool>>>()](
+            const PathConfig& p) {
+          Ref<GstRTSPAddressPool> pool;
+          if (p.protocols & kProtoUdpMcast) {
+            auto& slot = (*pools)[range_key(p.multicast)];
+            if (!slot)
+              slot = mounts::make_address_pool(p.multicast);
+            pool = slot;
+          }
+          return mounts::make_publish_factory(p, publish, pool.get());
+        });
+    gst_rtsp_server_set_mount_points(server.get(), mounts.get());
     for (const auto& p : cfg.paths)
       mount(p);
+    update_patterns();
+  }
+
+  void update_patterns() {
+    std::vector<PathConfig> patterns;
+    for (const auto& p : config.paths)
+      if (p.publish && p.is_pattern())
+        patterns.push_back(p);
+    mounts::set_publish_patterns(mounts.get(), std::move(patterns));
   }
 
   ~Impl() {
-    listen_source.reset();
+    front_door.reset();
     session_cleanup.reset();
+    publisher_watchdog.reset();
     close_all();
+  }
+
+  FrontDoorLimits limits() const {
+    FrontDoorLimits l;
+    l.max_connections = config.server.max_connections;
+    l.max_per_address = config.server.max_connections_per_address;
+    l.first_request_timeout = std::chrono::seconds(config.server.request_timeout);
+    l.max_first_request = config.server.max_request_size;
+    return l;
   }
 
   GstRTSPAddressPool* address_pool(const PathConfig& p) {
@@ -122,7 +175,10 @@ struct Server::Impl {
   }
 
   void mount(const PathConfig& p) {
-    auto factory = mounts::make_launch_factory(p, address_pool(p));
+    if (p.publish && p.is_pattern())
+      return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
+    auto factory = p.publish ? mounts::make_publish_factory(p, publish, address_pool(p))
+                             : mounts::make_launch_factory(p, address_pool(p));
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
   }
@@ -153,6 +209,7 @@ Server::Server(const Config& config) {
   if (!gst_is_initialized())
     gst_init(nullptr, nullptr);
   GST_DEBUG_CATEGORY_INIT(gms_server_debug, "gmsserver", 0, "gst-mediaserver server core");
+  register_elements_once();
   impl_ = std::make_unique<Impl>(config);
 }
 
@@ -162,17 +219,10 @@ void Server::attach(GMainContext* context) {
   Impl& d = *impl_;
   d.context = context ? Ref<GMainContext>::borrow(context)
                       : Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
-  GErrorPtr err;
-  GSource* src = gst_rtsp_server_create_source(d.server.get(), nullptr, out(err));
-  if (!src) {
-    std::string why = err ? err->message : "unknown error";
-    throw ConfigError({{"server", 0, "server", "port",
-                        "cannot listen on " + d.config.server.address + ":" +
-                            std::to_string(d.config.server.port) + ": " + why}});
-  }
-  d.listen_source = SourceHolder(src);
-  g_source_attach(src, d.context.get());
-  d.bound_port = static_cast<uint16_t>(gst_rtsp_server_get_bound_port(d.server.get()));
+  const ServerConfig& sc = d.config.server;
+  d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
+  d.front_door->listen(sc.address, sc.port, sc.backlog);
+  d.bound_port = d.front_door->port();
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -185,6 +235,19 @@ void Server::attach(GMainContext* context) {
       nullptr, nullptr);
   d.session_cleanup = SourceHolder(cleanup);
   g_source_attach(cleanup, d.context.get());
+
+  // Publishers are cut off on this context (never on a streaming thread).
+  d.publish->control = d.context;
+  GSource* watchdog = g_timeout_source_new_seconds(1);
+  g_source_set_callback(
+      watchdog,
+      +[](gpointer data) noexcept -> gboolean {
+        mounts::check_idle_publishers(*static_cast<mounts::PublishContext*>(data));
+        return G_SOURCE_CONTINUE;
+      },
+      d.publish.get(), nullptr);
+  d.publisher_watchdog = SourceHolder(watchdog);
+  g_source_attach(watchdog, d.context.get());
 }
 
 std::vector<std::string> Server::reload(const Config& config) {
@@ -203,7 +266,14 @@ std::vector<std::string> Server::reload(const Config& config) {
   for (const auto& old : d.config.paths) {
     const PathConfig* now = config.find_path(old.name);
     if (!now || !now->same_source(old)) {
-      gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+      if (old.publish && old.is_pattern()) {
+        for (const auto& name : mounts::pattern_mounts(d.mounts.get(), old.name)) {
+          gst_rtsp_mount_points_remove_factory(d.mounts.get(), name.c_str());
+          gone.push_back(name);
+        }
+      } else {
+        gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+      }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);
     }
@@ -221,6 +291,11 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config = config;
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
+  if (d.front_door)
+    d.front_door->set_limits(d.limits());
+  d.update_patterns();
+  d.publish->registry->set_max_publishers(config.server.max_publishers);
+  d.publish->max_viewers = config.server.max_viewers;
   return notes;
 }
 

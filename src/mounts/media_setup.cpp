@@ -76,6 +76,11 @@ Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
   return pool;
 }
 
+void renew_shared_media(GstRTSPMediaFactory* factory) {
+  if (Generation gen = generation_of(factory))
+    gen->fetch_add(1);
+}
+
 gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) {
   Generation gen = generation_of(factory);
   return g_strdup_printf("%s#%" G_GUINT64_FORMAT, url->abspath, gen ? gen->load() : 0);

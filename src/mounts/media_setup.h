@@ -21,6 +21,8 @@ void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
 // then gets 503 (fixed upstream in 1.24, 55c961a); a new key makes a new
 // media instead. Factories call this from their gen_key vfunc.
 gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url);
+// Moves the key on: the next viewer gets a new media (the current one ended).
+void renew_shared_media(GstRTSPMediaFactory* factory);
 
 // A pool for `range` (empty when the range is refused).
 Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& range);

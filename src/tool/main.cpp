@@ -50,7 +50,9 @@ gboolean on_reload(gpointer data) noexcept {
 void print_paths(const gms::Config& cfg, const std::vector<std::string>& urls) {
   for (size_t i = 0; i < cfg.paths.size(); ++i)
     printf("  %s  (%s)\n", urls.empty() ? cfg.paths[i].name.c_str() : urls[i].c_str(),
-           cfg.paths[i].shared ? "launch, shared" : "launch, one pipeline per viewer");
+           cfg.paths[i].publish  ? "publish: RECORD here, PLAY to watch"
+           : cfg.paths[i].shared ? "launch, shared"
+                                 : "launch, one pipeline per viewer");
 }
 
 int run(App& app) {

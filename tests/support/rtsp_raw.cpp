@@ -76,6 +76,25 @@ RtspReply RawRtsp::read_reply(std::chrono::milliseconds timeout) {
   }
 }
 
+bool RawRtsp::read_frames(std::string& out, unsigned timeout_ms) {
+  if (!buffer_.empty()) {
+    out = std::move(buffer_);
+    buffer_.clear();
+    return true;
+  }
+  if (!conn_)
+    return false;
+  GSocket* sock = g_socket_connection_get_socket(conn_.get());
+  if (!g_socket_condition_timed_wait(sock, G_IO_IN, gint64(timeout_ms) * 1000, nullptr, nullptr))
+    return false;
+  char buf[65536];
+  gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+  if (n <= 0)
+    return false;
+  out.assign(buf, static_cast<size_t>(n));
+  return true;
+}
+
 RtspReply RawRtsp::request(const std::string& request, std::chrono::milliseconds timeout) {
   if (!send(request))
     return {};

@@ -28,6 +28,9 @@ class RawRtsp {
   bool send(const std::string& bytes);
   // Reads one reply.
   RtspReply read_reply(std::chrono::milliseconds timeout);
+  // Takes whatever bytes are buffered or arrive within `timeout_ms`
+  // (interleaved data frames included); false if none.
+  bool read_frames(std::string& out, unsigned timeout_ms);
 
  private:
   Ref<GSocketConnection> conn_;

@@ -224,6 +224,107 @@ TEST(CliOptions, Refusals) {
   refused({"a.conf", "b.conf"}, "only one configuration file");
 }
 
+TEST(Config, ReadsPublishPaths) {
+  Config c = Config::from_data(R"([server]
+max-publishers=10
+max-viewers=500
+
+[path /live/*]
+publish=true
+override=true
+keep-viewers=true
+wait-publisher=3
+publisher-timeout=2
+gop-cache=false
+max-viewers=20
+
+[path /cam]
+publish=yes
+)",
+                               "site.conf");
+  EXPECT_EQ(c.server.max_publishers, 10u);
+  EXPECT_EQ(c.server.max_viewers, 500u);
+  ASSERT_EQ(c.paths.size(), 2u);
+  const PathConfig& p = c.paths[0];
+  EXPECT_EQ(p.name, "/live/*");
+  EXPECT_TRUE(p.publish);
+  EXPECT_TRUE(p.is_pattern());
+  EXPECT_EQ(p.prefix(), "/live/");
+  EXPECT_TRUE(p.override_publisher);
+  EXPECT_TRUE(p.keep_viewers);
+  EXPECT_EQ(p.wait_publisher, 3u);
+  EXPECT_EQ(p.publisher_timeout, 2u);
+  EXPECT_FALSE(p.gop_cache);
+  EXPECT_EQ(p.max_viewers, 20u);
+  const PathConfig& q = c.paths[1];
+  EXPECT_TRUE(q.publish);
+  EXPECT_FALSE(q.is_pattern());
+  EXPECT_FALSE(q.override_publisher);
+  EXPECT_FALSE(q.keep_viewers);
+  EXPECT_EQ(q.publisher_timeout, 5u);
+  EXPECT_TRUE(q.gop_cache);
+  EXPECT_EQ(q.max_viewers, 0u);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, PublishRefusals) {
+  ConfigError e = error_of(R"([path /a*]
+launch=videotestsrc ! rtpvrawpay name=pay0
+[path /b]
+publish=true
+launch=videotestsrc ! rtpvrawpay name=pay0
+[path /c]
+launch=videotestsrc ! rtpvrawpay name=pay0
+override=true
+[path /d]
+publish=maybe
+publisher-timeout=0
+wait-publisher=9999
+[path /*]
+publish=true
+[path /x*y*]
+publish=true
+[server]
+max-publishers=-1
+)");
+  // /d's publish=maybe leaves it a launch path: no source, publish-only keys.
+  std::vector<std::string> want = {"only for publish paths", "not both", "only for publish paths",
+                                   "not a boolean", "out of range", "out of range",
+                                   "no source", "only for publish paths", "only for publish paths",
+                                   "every path", "only at the end", "not a whole number"};
+  ASSERT_EQ(e.issues().size(), want.size()) << e.what();
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NE(e.issues()[i].reason.find(want[i]), std::string::npos)
+        << i << ": " << e.issues()[i].to_string();
+}
+
+TEST(Config, PublishFromCommandLine) {
+  const char* argv[] = {"gms", "--publish", "/live/*", "--publish=/cam"};
+  CliOptions o = CliOptions::parse(4, argv);
+  ASSERT_EQ(o.publish.size(), 2u);
+  Config c;
+  c.apply(o);
+  c.validate();
+  ASSERT_EQ(c.paths.size(), 2u);
+  EXPECT_TRUE(c.paths[0].publish);
+  EXPECT_EQ(c.paths[0].name, "/live/*");
+  EXPECT_EQ(c.paths[1].name, "/cam");
+  const char* bad[] = {"gms", "--publish", "/*"};
+  EXPECT_THROW(CliOptions::parse(3, bad), ConfigError);
+  const char* star[] = {"gms", "--mount", "/a*=videotestsrc ! rtpvrawpay name=pay0"};
+  EXPECT_THROW(CliOptions::parse(3, star), ConfigError);
+}
+
+TEST(ValueParsers, PathPatterns) {
+  std::string why;
+  EXPECT_TRUE(check_path_name("/live/*", why, true)) << why;
+  EXPECT_TRUE(check_path_name("/cam*", why, true)) << why;
+  EXPECT_FALSE(check_path_name("/live/*", why, false));
+  EXPECT_FALSE(check_path_name("/*", why, true));
+  EXPECT_FALSE(check_path_name("/a/../*", why, true));
+  EXPECT_FALSE(check_path_name("/a*/b*", why, true));
+}
+
 TEST(ValueParsers, StripParentheses) {
   EXPECT_EQ(strip_parentheses("( a ! b )"), "a ! b");
   EXPECT_EQ(strip_parentheses("a ! b"), "a ! b");

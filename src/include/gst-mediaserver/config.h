@@ -59,10 +59,28 @@ struct PathConfig {
   std::string origin;  // where it was defined
   int line = 0;
 
+  // Publishing (RTSP ANNOUNCE/RECORD). A publish path has no launch line; its
+  // name may end in '*' ("/live/*": every path below /live/).
+  bool publish = false;
+  bool override_publisher = false;  // a new publisher replaces the current one
+  bool keep_viewers = false;        // viewers stay while no publisher is there
+  unsigned wait_publisher = 0;      // s a PLAY waits for a publisher (0: 404 at once)
+  unsigned publisher_timeout = 5;   // s without publisher (or data) before viewers get EOS
+  bool gop_cache = true;            // new viewers start at the cached key frame
+  unsigned max_viewers = 0;         // 0: no limit
+
+  bool is_pattern() const { return !name.empty() && name.back() == '*'; }
+  // "/live/" for "/live/*"; the name itself otherwise.
+  std::string prefix() const { return is_pattern() ? name.substr(0, name.size() - 1) : name; }
+
   // Same serving behaviour (the origin does not count): reload keeps sessions.
   bool same_source(const PathConfig& o) const {
     return name == o.name && launch == o.launch && shared == o.shared &&
-           latency_ms == o.latency_ms && protocols == o.protocols && multicast == o.multicast;
+           latency_ms == o.latency_ms && protocols == o.protocols && multicast == o.multicast &&
+           publish == o.publish && override_publisher == o.override_publisher &&
+           keep_viewers == o.keep_viewers && wait_publisher == o.wait_publisher &&
+           publisher_timeout == o.publisher_timeout && gop_cache == o.gop_cache &&
+           max_viewers == o.max_viewers;
   }
 };
 
@@ -75,6 +93,11 @@ struct ServerConfig {
   unsigned max_request_size = 65536;  // RTSP body cap, bytes
   unsigned session_timeout = 60;      // seconds without keep-alive
   unsigned max_sessions = 2000;
+  unsigned max_connections = 4000;    // open RTSP connections; more get 503
+  unsigned max_connections_per_address = 0;  // 0: no cap
+  unsigned request_timeout = 10;      // seconds to send a new connection's first request
+  unsigned max_publishers = 0;   // publishers at once, all paths; 0: no limit
+  unsigned max_viewers = 0;      // viewers at once, all paths; 0: no limit
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
 
   unsigned effective_threads() const;
@@ -87,6 +110,7 @@ struct CliOptions {
   std::optional<std::string> address;
   std::optional<uint16_t> http_port;
   std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
+  std::vector<std::string> publish;                          // --publish PATTERN
   int verbosity = 0;
   bool check = false;
   bool help = false;

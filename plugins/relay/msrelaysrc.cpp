@@ -1,0 +1,464 @@
+/**
+ * SECTION:element-msrelaysrc
+ * @see_also: msrelaysink
+ *
+ * The reader end of an in-process relay: RTP packets of the named RelayHub
+ * channel, as a live source. Its queue is bounded (max-queue-bytes); when the
+ * pipeline behind it cannot keep up the queue is dropped and reading restarts
+ * at the next key frame, so the producer and other readers are never slowed.
+ * A new reader starts at the cached key frame of the channel (from-cache).
+ * When the producer changes, sequence numbers, timestamps and SSRC continue
+ * so that viewers see one stream. When the producer is gone for `timeout` ms
+ * (or never came) the source ends with EOS; timeout 0 waits for ever.
+ * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 msrelaysrc channel=cam1 ! rtph264depay ! avdec_h264 ! autovideosink
+ * ]|
+ */
+#include <gst/base/gstpushsrc.h>
+#include <gst/rtp/gstrtpbuffer.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "elements.h"
+#include "relay/msrelaysrc.h"
+#include "relay/relay_hub.h"
+#include "relay/rtp_rewriter.h"
+
+GST_DEBUG_CATEGORY_STATIC(ms_relay_src_debug);
+#define GST_CAT_DEFAULT ms_relay_src_debug
+
+namespace {
+
+constexpr guint64 kDefaultQueueBytes = 16u << 20;
+constexpr guint kDefaultTimeout = 5000;
+
+enum {
+  PROP_0,
+  PROP_CHANNEL,
+  PROP_MAX_QUEUE_BYTES,
+  PROP_FROM_CACHE,
+  PROP_TIMEOUT,
+  PROP_SSRC,
+  PROP_PT,
+  PROP_SEQNUM,
+  PROP_TIMESTAMP,
+  PROP_STATS
+};
+
+struct Settings {
+  std::string channel;
+  guint64 max_queue_bytes = kDefaultQueueBytes;
+  bool from_cache = true;
+  guint timeout_ms = kDefaultTimeout;
+  guint ssrc = 0;
+};
+
+struct Impl {
+  std::mutex lock;  // protects settings and consumer (the pointer, not the object)
+  Settings settings;
+  std::shared_ptr<gms::relay::Channel> channel;
+  std::shared_ptr<gms::relay::Consumer> consumer;
+  // Streaming thread only.
+  gms::relay::RtpRewriter rewriter;
+  gms::Ref<GstCaps> in_caps;
+  std::atomic<guint> pt{96};
+  std::atomic<guint> last_seq{0}, last_ts{0};  // of the newest packet output
+  std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
+  std::vector<gms::Ref<GstBuffer>> gop;  // output since the last key frame
+  size_t gop_bytes = 0;
+  bool gop_valid = false;
+  bool caps_sent = false;
+  gint64 started_us = 0;
+  bool had_data = false;
+};
+
+}  // namespace
+
+G_BEGIN_DECLS
+#define GMS_TYPE_RELAY_SRC (gms_relay_src_get_type())
+G_DECLARE_FINAL_TYPE(GmsRelaySrc, gms_relay_src, GMS, RELAY_SRC, GstPushSrc)
+G_END_DECLS
+
+struct _GmsRelaySrc {
+  GstPushSrc parent;
+  Impl* impl;
+};
+
+G_DEFINE_TYPE_WITH_CODE(GmsRelaySrc, gms_relay_src, GST_TYPE_PUSH_SRC,
+                        GST_DEBUG_CATEGORY_INIT(ms_relay_src_debug, "msrelaysrc", 0,
+                                                "in-process relay reader"))
+GST_ELEMENT_REGISTER_DEFINE(msrelaysrc, "msrelaysrc", GST_RANK_NONE, GMS_TYPE_RELAY_SRC)
+
+namespace {
+
+GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("application/x-rtp"));
+
+Impl& impl(gpointer self) { return *GMS_RELAY_SRC(self)->impl; }
+
+// The reader's caps: the producer's with our SSRC, so that the RTP session
+// downstream announces the SSRC the packets carry.
+gms::Ref<GstCaps> out_caps(Impl& d) {
+  auto caps = gms::Ref<GstCaps>::adopt(gst_caps_copy(d.in_caps.get()));
+  if (d.rewriter.ssrc() != 0)
+    gst_caps_set_simple(caps.get(), "ssrc", G_TYPE_UINT, d.rewriter.ssrc(), nullptr);
+  return caps;
+}
+
+void take_caps(Impl& d, GstCaps* caps) {
+  d.in_caps = gms::Ref<GstCaps>::borrow(caps);
+  gint rate = 0, pt = 0;
+  gst_structure_get_int(gst_caps_get_structure(caps, 0), "clock-rate", &rate);
+  if (gst_structure_get_int(gst_caps_get_structure(caps, 0), "payload", &pt))
+    d.pt = static_cast<guint>(pt);
+  d.rewriter.set_clock_rate(rate > 0 ? static_cast<uint32_t>(rate) : 0);
+  d.caps_sent = false;
+}
+
+gboolean negotiate(GstBaseSrc* src) noexcept {
+  Impl& d = impl(src);
+  // Caps come from the producer with the first packet (create()).
+  if (!d.in_caps || d.rewriter.ssrc() == 0)
+    return TRUE;
+  auto caps = out_caps(d);
+  return gst_base_src_set_caps(src, caps.get());
+}
+
+// Rewrites the packet when the rewriter says so (after a producer change);
+// otherwise it passes as is, without a copy.
+GstBuffer* rewrite(Impl& d, gms::relay::Item& item) {
+  GstBuffer* buf = item.buffer.get();
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return nullptr;
+  uint16_t seq = gst_rtp_buffer_get_seq(&rtp);
+  uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
+  uint32_t ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  auto o = d.rewriter.map(item.generation, seq, ts, ssrc, g_get_monotonic_time());
+  d.last_seq = o.seq;
+  d.last_ts = o.ts;
+  if (!o.changed)
+    return gst_buffer_copy(buf);  // metadata only; the memory is shared
+  GstBuffer* out = gst_buffer_copy_deep(buf);
+  if (gst_rtp_buffer_map(out, GST_MAP_WRITE, &rtp)) {
+    gst_rtp_buffer_set_seq(&rtp, o.seq);
+    gst_rtp_buffer_set_timestamp(&rtp, o.ts);
+    gst_rtp_buffer_set_ssrc(&rtp, o.ssrc);
+    gst_rtp_buffer_unmap(&rtp);
+  }
+  return out;
+}
+
+// Keeps the output since the last key frame for viewers joining later.
+void remember(Impl& d, GstBuffer* out, bool key) {
+  size_t max;
+  bool enabled;
+  {
+    std::lock_guard<std::mutex> g(d.lock);
+    max = d.settings.max_queue_bytes / 2;
+    enabled = d.settings.from_cache;
+  }
+  std::lock_guard<std::mutex> g(d.gop_lock);
+  if (!enabled)
+    return;
+  if (key) {
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = true;
+  }
+  if (!d.gop_valid)
+    return;
+  d.gop.push_back(gms::Ref<GstBuffer>::borrow(out));
+  d.gop_bytes += gst_buffer_get_size(out);
+  if (d.gop_bytes > max) {
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = false;
+  }
+}
+
+GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
+  Impl& d = impl(psrc);
+  std::shared_ptr<gms::relay::Consumer> consumer;
+  std::shared_ptr<gms::relay::Channel> channel;
+  guint timeout_ms;
+  {
+    std::lock_guard<std::mutex> g(d.lock);
+    consumer = d.consumer;
+    channel = d.channel;
+    timeout_ms = d.settings.timeout_ms;
+  }
+  if (!consumer)
+    return GST_FLOW_FLUSHING;
+  for (;;) {
+    gms::relay::Item item;
+    auto r = consumer->pop(item, std::chrono::milliseconds(100));
+    if (r == gms::relay::Consumer::Result::kFlushing)
+      return GST_FLOW_FLUSHING;
+    if (r == gms::relay::Consumer::Result::kTimeout) {
+      if (timeout_ms == 0)
+        continue;
+      auto st = channel->state();
+      gint64 now = g_get_monotonic_time();
+      gint64 since = st.producer ? 0 : (d.had_data && st.producer_left_us ? st.producer_left_us : d.started_us);
+      if (!st.producer && now - std::max(since, d.started_us) > gint64(timeout_ms) * 1000) {
+        GST_INFO_OBJECT(psrc, "no producer for %u ms: end of stream", timeout_ms);
+        return GST_FLOW_EOS;
+      }
+      continue;
+    }
+    if (item.caps) {
+      take_caps(d, item.caps.get());
+      continue;
+    }
+    if (!d.in_caps)
+      continue;  // no caps yet: cannot describe the packet
+    GstBuffer* out = rewrite(d, item);
+    if (!out)
+      continue;
+    if (!d.caps_sent) {
+      auto caps = out_caps(d);
+      if (!gst_base_src_set_caps(GST_BASE_SRC(psrc), caps.get())) {
+        gst_buffer_unref(out);
+        GST_ELEMENT_ERROR(psrc, CORE, NEGOTIATION, ("caps refused downstream"),
+                          ("%" GST_PTR_FORMAT, caps.get()));
+        return GST_FLOW_NOT_NEGOTIATED;
+      }
+      d.caps_sent = true;
+    }
+    d.had_data = true;
+    remember(d, out, item.key);
+    // do-timestamp stamps the arrival running time: the output is live.
+    GST_BUFFER_PTS(out) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
+    *outbuf = out;
+    return GST_FLOW_OK;
+  }
+}
+
+gboolean start(GstBaseSrc* src) noexcept {
+  Impl& d = impl(src);
+  std::lock_guard<std::mutex> g(d.lock);
+  if (d.settings.channel.empty()) {
+    GST_ELEMENT_ERROR(src, RESOURCE, SETTINGS, ("no channel name set"), (nullptr));
+    return FALSE;
+  }
+  d.rewriter = gms::relay::RtpRewriter();
+  d.rewriter.set_ssrc(d.settings.ssrc);
+  d.in_caps = {};
+  d.caps_sent = false;
+  d.had_data = false;
+  d.started_us = g_get_monotonic_time();
+  {
+    std::lock_guard<std::mutex> gg(d.gop_lock);
+    d.gop.clear();
+    d.gop_bytes = 0;
+    d.gop_valid = false;
+  }
+  d.channel = gms::relay::Hub::instance().channel(d.settings.channel);
+  d.consumer = d.channel->subscribe(d.settings.max_queue_bytes, d.settings.from_cache);
+  GST_INFO_OBJECT(src, "reading channel %s", d.settings.channel.c_str());
+  return TRUE;
+}
+
+gboolean stop(GstBaseSrc* src) noexcept {
+  Impl& d = impl(src);
+  std::lock_guard<std::mutex> g(d.lock);
+  if (d.channel && d.consumer)
+    d.channel->unsubscribe(d.consumer);
+  d.consumer.reset();
+  d.channel.reset();
+  return TRUE;
+}
+
+gboolean unlock(GstBaseSrc* src) noexcept {
+  Impl& d = impl(src);
+  std::lock_guard<std::mutex> g(d.lock);
+  if (d.consumer)
+    d.consumer->set_flushing(true);
+  return TRUE;
+}
+
+gboolean unlock_stop(GstBaseSrc* src) noexcept {
+  Impl& d = impl(src);
+  std::lock_guard<std::mutex> g(d.lock);
+  if (d.consumer)
+    d.consumer->set_flushing(false);
+  return TRUE;
+}
+
+gboolean query(GstBaseSrc* src, GstQuery* q) noexcept {
+  if (GST_QUERY_TYPE(q) == GST_QUERY_LATENCY) {
+    gst_query_set_latency(q, TRUE, 0, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(gms_relay_src_parent_class)->query(src, q);
+}
+
+void set_property(GObject* obj, guint id, const GValue* value, GParamSpec* pspec) noexcept {
+  Impl& d = impl(obj);
+  std::lock_guard<std::mutex> g(d.lock);
+  switch (id) {
+    case PROP_CHANNEL: {
+      const char* s = g_value_get_string(value);
+      d.settings.channel = s ? s : "";
+      break;
+    }
+    case PROP_MAX_QUEUE_BYTES:
+      d.settings.max_queue_bytes = g_value_get_uint64(value);
+      break;
+    case PROP_FROM_CACHE:
+      d.settings.from_cache = g_value_get_boolean(value);
+      break;
+    case PROP_TIMEOUT:
+      d.settings.timeout_ms = g_value_get_uint(value);
+      break;
+    case PROP_SSRC:
+      d.settings.ssrc = g_value_get_uint(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
+  }
+}
+
+void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noexcept {
+  Impl& d = impl(obj);
+  std::lock_guard<std::mutex> g(d.lock);
+  switch (id) {
+    case PROP_CHANNEL:
+      g_value_set_string(value, d.settings.channel.c_str());
+      break;
+    case PROP_MAX_QUEUE_BYTES:
+      g_value_set_uint64(value, d.settings.max_queue_bytes);
+      break;
+    case PROP_FROM_CACHE:
+      g_value_set_boolean(value, d.settings.from_cache);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint(value, d.settings.timeout_ms);
+      break;
+    case PROP_SSRC:
+      g_value_set_uint(value, d.settings.ssrc);
+      break;
+    case PROP_PT:
+      g_value_set_uint(value, d.pt);
+      break;
+    case PROP_SEQNUM:
+      g_value_set_uint(value, d.last_seq);
+      break;
+    case PROP_TIMESTAMP:
+      g_value_set_uint(value, d.last_ts);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed(
+          value, gst_structure_new("application/x-ms-relay-src-stats", "pushed", G_TYPE_UINT64,
+                                   guint64(d.consumer ? d.consumer->pushed() : 0), "dropped",
+                                   G_TYPE_UINT64, guint64(d.consumer ? d.consumer->dropped() : 0),
+                                   "queued-bytes", G_TYPE_UINT64,
+                                   guint64(d.consumer ? d.consumer->queued_bytes() : 0), nullptr));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
+  }
+}
+
+void finalize(GObject* obj) noexcept {
+  delete GMS_RELAY_SRC(obj)->impl;
+  G_OBJECT_CLASS(gms_relay_src_parent_class)->finalize(obj);
+}
+
+}  // namespace
+
+static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
+  auto* gobject = G_OBJECT_CLASS(klass);
+  auto* element = GST_ELEMENT_CLASS(klass);
+  auto* base = GST_BASE_SRC_CLASS(klass);
+  gobject->set_property = set_property;
+  gobject->get_property = get_property;
+  gobject->finalize = finalize;
+  auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject, PROP_CHANNEL,
+      g_param_spec_string("channel", "Channel", "Name of the relay channel to read", nullptr, rw));
+  g_object_class_install_property(
+      gobject, PROP_MAX_QUEUE_BYTES,
+      g_param_spec_uint64("max-queue-bytes", "Max queue bytes",
+                          "Bytes queued for this reader before its backlog is dropped and it "
+                          "restarts at the next key frame",
+                          1024, G_MAXUINT64, kDefaultQueueBytes, rw));
+  g_object_class_install_property(
+      gobject, PROP_FROM_CACHE,
+      g_param_spec_boolean("from-cache", "From cache",
+                           "Start at the channel's cached key frame (else at the next one)", TRUE,
+                           rw));
+  g_object_class_install_property(
+      gobject, PROP_TIMEOUT,
+      g_param_spec_uint("timeout", "Timeout",
+                        "End of stream after the producer is gone (or absent) this long (ms); "
+                        "0 = wait for a producer for ever",
+                        0, G_MAXUINT, kDefaultTimeout, rw));
+  g_object_class_install_property(
+      gobject, PROP_SSRC,
+      g_param_spec_uint("ssrc", "SSRC", "SSRC of the output (0 = the first producer's)", 0,
+                        G_MAXUINT, 0, rw));
+  g_object_class_install_property(
+      gobject, PROP_PT,
+      g_param_spec_uint("pt", "Payload type",
+                        "Payload type of the packets (the producer's; read by gst-rtsp-server)",
+                        0, 127, 96, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  // gst-rtsp-server's RTP-Info for the first viewer of a media, before any
+  // packet was sent: the packet output last is the one held by the media's
+  // preroll block, i.e. the first one the viewer gets.
+  g_object_class_install_property(
+      gobject, PROP_SEQNUM,
+      g_param_spec_uint("seqnum", "Sequence number", "Sequence number of the newest packet output",
+                        0, G_MAXUINT16, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject, PROP_TIMESTAMP,
+      g_param_spec_uint("timestamp", "Timestamp", "RTP timestamp of the newest packet output", 0,
+                        G_MAXUINT, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject, PROP_STATS,
+      // Not "stats": gst-rtsp-server reads a payloader's "stats" for RTP-Info
+      // (seqnum-offset, timestamp), which a relay cannot know before it sends.
+      g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes",
+                         GST_TYPE_STRUCTURE,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_element_class_add_static_pad_template(element, &src_template);
+  gst_element_class_set_static_metadata(element, "Relay source", "Source/Network/RTP",
+                                        "Reads RTP from an in-process relay channel",
+                                        "gst-mediaserver");
+  base->negotiate = negotiate;
+  base->start = start;
+  base->stop = stop;
+  base->unlock = unlock;
+  base->unlock_stop = unlock_stop;
+  base->query = query;
+  GST_PUSH_SRC_CLASS(klass)->create = create;
+}
+
+namespace gms::relay {
+
+std::vector<Ref<GstBuffer>> relay_src_gop(GstElement* element) {
+  if (!element || !G_TYPE_CHECK_INSTANCE_TYPE(element, GMS_TYPE_RELAY_SRC))
+    return {};
+  Impl& d = impl(element);
+  std::lock_guard<std::mutex> g(d.gop_lock);
+  return d.gop;
+}
+
+}  // namespace gms::relay
+
+static void gms_relay_src_init(GmsRelaySrc* self) {
+  self->impl = new Impl();
+  gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+  gst_base_src_set_do_timestamp(GST_BASE_SRC(self), TRUE);
+}

@@ -1,0 +1,26 @@
+// What a publisher may announce: the SDP of an ANNOUNCE is checked before
+// anything is built from it (reliability.md A12, E05). Media are relayed as
+// RTP without depayloading, so only these encodings are accepted; anything
+// else (X-QDM, L16, CELT, …) is refused and never reaches a depayloader.
+#pragma once
+
+#include <gst/sdp/gstsdpmessage.h>
+
+#include <string>
+
+namespace gms::mounts {
+
+constexpr unsigned kMaxPublishedTracks = 8;
+
+struct AnnounceCheck {
+  bool ok = false;
+  int status = 400;  // RTSP status when refused: 400 malformed, 415 unsupported
+  std::string reason;
+  unsigned tracks = 0;
+};
+
+AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp);
+// Parses `body` first (an empty or unparsable body is refused).
+AnnounceCheck check_announce_body(const guint8* body, guint size);
+
+}  // namespace gms::mounts

@@ -1,0 +1,765 @@
+#include "mounts/publish_mount.h"
+
+#include <gst/rtp/gstrtpbuffer.h>
+#include <gst/rtsp-server/rtsp-context.h>
+#include <gst/rtsp-server/rtsp-session-media.h>
+#include <gst/rtsp-server/rtsp-session.h>
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "config/value_parsers.h"
+#include "core/log.h"
+#include "mounts/announce_check.h"
+#include "mounts/media_setup.h"
+#include "relay/msrelaysrc.h"
+#include "relay/relay_hub.h"
+
+// ---- the factory -----------------------------------------------------------
+
+G_BEGIN_DECLS
+#define GMS_TYPE_PUBLISH_FACTORY (gms_publish_factory_get_type())
+G_DECLARE_FINAL_TYPE(GmsPublishFactory, gms_publish_factory, GMS, PUBLISH_FACTORY,
+                     GstRTSPMediaFactory)
+G_END_DECLS
+
+namespace {
+struct FactoryImpl {
+  gms::PathConfig path;
+  gms::mounts::PublishContextPtr ctx;
+  std::atomic<uint64_t> record_seq{0};
+};
+}  // namespace
+
+struct _GmsPublishFactory {
+  GstRTSPMediaFactory parent;
+  FactoryImpl* impl;
+};
+
+G_DEFINE_FINAL_TYPE(GmsPublishFactory, gms_publish_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
+
+namespace {
+
+using gms::Ref;
+
+const char kPlayPath[] = "gms-publish-play-path";      // on PLAY medias of publish paths
+const char kRecordPath[] = "gms-publish-record-path";  // on RECORD medias
+const char kClaim[] = "gms-publish-claim";             // on RECORD medias
+const char kRefusal[] = "gms-refusal";                 // on clients: reason for the next error
+const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
+const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
+
+bool announcing() {
+  GstRTSPContext* ctx = gst_rtsp_context_get_current();
+  return ctx && ctx->method == GST_RTSP_ANNOUNCE;
+}
+
+// The number of media the ANNOUNCE being handled declares (0 if none).
+unsigned announced_tracks() {
+  GstRTSPContext* ctx = gst_rtsp_context_get_current();
+  if (!ctx || !ctx->request)
+    return 0;
+  guint8* body = nullptr;
+  guint size = 0;
+  gst_rtsp_message_get_body(ctx->request, &body, &size);
+  auto check = gms::mounts::check_announce_body(body, size);
+  return check.ok ? check.tracks : 0;
+}
+
+// Runs on an RTSP client thread (ANNOUNCE, DESCRIBE or SETUP of a new media).
+GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
+  FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory)->impl;
+  GstElement* bin = gst_bin_new(nullptr);
+  if (announcing()) {
+    // One relay sink per announced track (at least one, so that a refused
+    // ANNOUNCE still gets its answer from pre-announce-request).
+    unsigned n = std::clamp(announced_tracks(), 1u, gms::mounts::kMaxPublishedTracks);
+    for (unsigned i = 0; i < n; ++i) {
+      std::string name = "depay" + std::to_string(i);
+      GstElement* sink = gst_element_factory_make("msrelaysink", name.c_str());
+      if (!sink) {
+        GMS_LOG_ERROR("path %s: msrelaysink missing", d.path.name.c_str());
+        gst_object_unref(bin);
+        return nullptr;
+      }
+      g_object_set(sink, "channel", gms::publish_channel(d.path.name, i).c_str(), "gop-cache",
+                   gboolean(d.path.gop_cache), nullptr);
+      gst_bin_add(GST_BIN(bin), sink);
+    }
+    return bin;
+  }
+  unsigned n = d.ctx->registry->tracks(d.path.name);
+  if (n == 0) {
+    GMS_LOG_INFO("path %s: no publisher", d.path.name.c_str());
+    gst_object_unref(bin);
+    return nullptr;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    std::string name = "pay" + std::to_string(i);
+    GstElement* src = gst_element_factory_make("msrelaysrc", name.c_str());
+    if (!src) {
+      GMS_LOG_ERROR("path %s: msrelaysrc missing", d.path.name.c_str());
+      gst_object_unref(bin);
+      return nullptr;
+    }
+    guint timeout = d.path.keep_viewers ? 0u : d.path.publisher_timeout * 1000u;
+    g_object_set(src, "channel", gms::publish_channel(d.path.name, i).c_str(), "timeout", timeout,
+                 "from-cache", gboolean(d.path.gop_cache), nullptr);
+    gst_bin_add(GST_BIN(bin), src);
+  }
+  return bin;
+}
+
+gchar* gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
+  FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory)->impl;
+  if (announcing())  // every publisher gets its own media
+    return g_strdup_printf("record#%" G_GUINT64_FORMAT, d.record_seq.fetch_add(1));
+  return gms::mounts::shared_media_key(factory, url);
+}
+
+// A viewer's media ended (the publisher left): later viewers get a new one.
+void on_play_eos(GstBus*, GstMessage*, gpointer factory) noexcept {
+  gms::mounts::renew_shared_media(GST_RTSP_MEDIA_FACTORY(factory));
+}
+
+struct ClaimHolder {
+  std::shared_ptr<gms::PathRegistry> registry;
+  std::string path;
+  uint64_t id;
+  ~ClaimHolder() { registry->release(path, id); }
+};
+
+struct KickRequest {
+  gms::mounts::PublishContextPtr ctx;
+  std::string path;
+  uint64_t id;
+  std::string why;
+};
+
+// A publisher's pipeline failed (e.g. msrelaysink: faster than real time).
+// On a streaming thread: the cut happens on the control context.
+void on_record_error(GstBus*, GstMessage* msg, gpointer media) noexcept {
+  auto* claim = static_cast<ClaimHolder*>(g_object_get_data(G_OBJECT(media), kClaim));
+  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(media), kRecordPath));
+  if (!claim || !fimpl)
+    return;
+  gms::GErrorPtr err;
+  gst_message_parse_error(msg, gms::out(err), nullptr);
+  auto* req = new KickRequest{fimpl->ctx, claim->path, claim->id, err ? err->message : "error"};
+  g_main_context_invoke_full(
+      fimpl->ctx->control.get(), G_PRIORITY_DEFAULT,
+      [](gpointer p) noexcept -> gboolean {
+        auto* r = static_cast<KickRequest*>(p);
+        r->ctx->registry->kick(r->path, r->id, r->why);
+        return G_SOURCE_REMOVE;
+      },
+      req, [](gpointer p) { delete static_cast<KickRequest*>(p); });
+}
+
+Ref<GstBus> media_bus(GstRTSPMedia* media) {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  if (!element)
+    return {};
+  auto pipeline = Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())));
+  if (!pipeline || !GST_IS_ELEMENT(pipeline.get()))
+    return {};
+  return Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
+}
+
+void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
+  GST_RTSP_MEDIA_FACTORY_CLASS(gms_publish_factory_parent_class)->configure(factory, media);
+  FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory)->impl;
+  auto bus = media_bus(media);
+  if (announcing()) {
+    gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_RECORD);
+    gst_rtsp_media_set_shared(media, FALSE);
+    g_object_set_data(G_OBJECT(media), kRecordPath, &d);
+    if (bus) {
+      gst_bus_enable_sync_message_emission(bus.get());
+      g_signal_connect_object(bus.get(), "sync-message::error", G_CALLBACK(on_record_error),
+                              media, GConnectFlags(0));
+    }
+  } else {
+    gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
+    g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);
+    if (bus) {
+      gst_bus_enable_sync_message_emission(bus.get());
+      g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
+                              GConnectFlags(0));
+    }
+  }
+}
+
+void factory_finalize(GObject* object) {
+  delete GMS_PUBLISH_FACTORY(object)->impl;
+  G_OBJECT_CLASS(gms_publish_factory_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gms_publish_factory_class_init(GmsPublishFactoryClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = factory_finalize;
+  auto* f = GST_RTSP_MEDIA_FACTORY_CLASS(klass);
+  f->create_element = create_element;
+  f->gen_key = gen_key;
+  f->configure = configure;
+}
+
+static void gms_publish_factory_init(GmsPublishFactory* self) { self->impl = new FactoryImpl(); }
+
+// ---- mount points with patterns -------------------------------------------
+
+G_BEGIN_DECLS
+#define GMS_TYPE_MOUNT_POINTS (gms_mount_points_get_type())
+G_DECLARE_FINAL_TYPE(GmsMountPoints, gms_mount_points, GMS, MOUNT_POINTS, GstRTSPMountPoints)
+G_END_DECLS
+
+namespace {
+constexpr size_t kMaxPatternMounts = 10000;
+
+struct MountsImpl {
+  std::function<Ref<GstRTSPMediaFactory>(const gms::PathConfig&)> make_factory;
+  std::mutex mutex;  // protects patterns and mounted
+  std::vector<gms::PathConfig> patterns;
+  std::map<std::string, std::set<std::string>> mounted;  // pattern → exact paths
+  size_t total = 0;
+};
+}  // namespace
+
+struct _GmsMountPoints {
+  GstRTSPMountPoints parent;
+  MountsImpl* impl;
+};
+
+G_DEFINE_FINAL_TYPE(GmsMountPoints, gms_mount_points, GST_TYPE_RTSP_MOUNT_POINTS)
+
+namespace {
+
+// "/live/cam1/stream=0" → "/live/cam1".
+std::string strip_control(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && path.compare(slash + 1, 7, "stream=") == 0)
+    return path.substr(0, slash);
+  return path;
+}
+
+gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
+  gchar* path = GST_RTSP_MOUNT_POINTS_CLASS(gms_mount_points_parent_class)->make_path(mounts, url);
+  if (!path)
+    return path;
+  MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
+  GstRTSPContext* ctx = gst_rtsp_context_get_current();
+  GstRTSPMethod method = ctx ? ctx->method : GST_RTSP_INVALID;
+  std::string name = strip_control(path);
+  gms::PathConfig cfg;
+  {
+    std::lock_guard<std::mutex> g(d.mutex);
+    auto it = std::find_if(d.patterns.begin(), d.patterns.end(), [&](const gms::PathConfig& p) {
+      return name.size() > p.prefix().size() && name.compare(0, p.prefix().size(), p.prefix()) == 0;
+    });
+    if (it == d.patterns.end())
+      return path;
+    bool wanted = method == GST_RTSP_ANNOUNCE ||
+                  (it->wait_publisher > 0 &&
+                   (method == GST_RTSP_DESCRIBE || method == GST_RTSP_SETUP));
+    auto& set = d.mounted[it->name];
+    if (!wanted || set.count(name))
+      return path;
+    std::string why;
+    if (!gms::check_path_name(name, why) || d.total >= kMaxPatternMounts)
+      return path;
+    set.insert(name);
+    d.total++;
+    cfg = *it;
+    cfg.name = name;
+  }
+  auto factory = d.make_factory(cfg);
+  gst_rtsp_mount_points_add_factory(mounts, name.c_str(), factory.release());
+  GMS_LOG_INFO("path %s: mounted for publishing", name.c_str());
+  return path;
+}
+
+void mounts_finalize(GObject* object) {
+  delete GMS_MOUNT_POINTS(object)->impl;
+  G_OBJECT_CLASS(gms_mount_points_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gms_mount_points_class_init(GmsMountPointsClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = mounts_finalize;
+  GST_RTSP_MOUNT_POINTS_CLASS(klass)->make_path = make_path;
+}
+
+static void gms_mount_points_init(GmsMountPoints* self) { self->impl = new MountsImpl(); }
+
+// ---- client hooks ----------------------------------------------------------
+
+namespace gms::mounts {
+namespace {
+
+using CtxPtr = PublishContextPtr;
+
+std::string peer_of(GstRTSPClient* client) {
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  const char* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
+  return ip ? ip : "?";
+}
+
+GstRTSPStatusCode refuse(GstRTSPClient* client, GstRTSPStatusCode code, const std::string& why) {
+  g_object_set_data_full(G_OBJECT(client), kRefusal, g_strdup(why.c_str()), g_free);
+  return code;
+}
+
+// The publish factory serving `path`, if it is one.
+Ref<GstRTSPMediaFactory> publish_factory(GstRTSPClient* client, const char* path) {
+  auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_client_get_mount_points(client));
+  if (!mounts || !path)
+    return {};
+  gint matched = 0;
+  auto f = Ref<GstRTSPMediaFactory>::adopt(gst_rtsp_mount_points_match(mounts.get(), path, &matched));
+  if (!f || !GMS_IS_PUBLISH_FACTORY(f.get()))
+    return {};
+  return f;
+}
+
+GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) noexcept {
+  auto& pc = *static_cast<CtxPtr*>(data);
+  if (!ctx->media || !g_object_get_data(G_OBJECT(ctx->media), kRecordPath))
+    return GST_RTSP_STS_OK;  // not a publish path: the library refuses RECORD
+  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(ctx->media), kRecordPath));
+  const std::string& path = fimpl->path.name;
+  std::string peer = peer_of(client);
+  guint8* body = nullptr;
+  guint size = 0;
+  gst_rtsp_message_get_body(ctx->request, &body, &size);
+  AnnounceCheck check = check_announce_body(body, size);
+  if (!check.ok) {
+    GMS_LOG_WARN("client %s: ANNOUNCE %s refused (%d): %s", peer.c_str(), path.c_str(),
+                 check.status, check.reason.c_str());
+    return refuse(client, GstRTSPStatusCode(check.status), check.reason);
+  }
+  auto claim = pc->registry->claim(path, client, peer, check.tracks,
+                                   fimpl->path.override_publisher, fimpl->path.publisher_timeout);
+  if (claim.result == PathRegistry::Claim::kBusy) {
+    GMS_LOG_WARN("client %s: ANNOUNCE %s refused (403): %s", peer.c_str(), path.c_str(),
+                 claim.reason.c_str());
+    return refuse(client, GST_RTSP_STS_FORBIDDEN, claim.reason);
+  }
+  if (claim.result == PathRegistry::Claim::kLimit) {
+    GMS_LOG_WARN("client %s: ANNOUNCE %s refused (453): %s", peer.c_str(), path.c_str(),
+                 claim.reason.c_str());
+    return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, claim.reason);
+  }
+  g_object_set_data_full(G_OBJECT(ctx->media), kClaim,
+                         new ClaimHolder{pc->registry, path, claim.id},
+                         [](gpointer p) { delete static_cast<ClaimHolder*>(p); });
+  // The publisher's session ended: the path is free at once (the media may
+  // live on a little in the client's cache).
+  g_signal_connect_data(ctx->media, "unprepared",
+                        G_CALLBACK(+[](GstRTSPMedia* media, gpointer) noexcept {
+                          if (auto* c = static_cast<ClaimHolder*>(
+                                  g_object_get_data(G_OBJECT(media), kClaim)))
+                            c->registry->release(c->path, c->id);
+                        }),
+                        nullptr, nullptr, GConnectFlags(0));
+  GMS_LOG_INFO("client %s: publishing %s (%u track%s)%s", peer.c_str(), path.c_str(),
+               check.tracks, check.tracks == 1 ? "" : "s",
+               claim.replaced ? ", replacing the previous publisher" : "");
+  if (claim.replaced)
+    gst_rtsp_client_close(claim.replaced.get());
+  return GST_RTSP_STS_OK;
+}
+
+void on_record(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
+  auto& pc = *static_cast<CtxPtr*>(data);
+  if (!ctx->media)
+    return;
+  if (auto* c = static_cast<ClaimHolder*>(g_object_get_data(G_OBJECT(ctx->media), kClaim)))
+    pc->registry->recording(c->path, c->id);
+}
+
+// Viewers now: of `path` (empty: of every path).
+unsigned count_viewers(GstRTSPSessionPool* pool, const std::string& path) {
+  struct Count {
+    const std::string* path;
+    unsigned n = 0;
+  } count{&path};
+  gst_rtsp_session_pool_filter(
+      pool,
+      [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        gst_rtsp_session_filter(
+            session,
+            [](GstRTSPSession*, GstRTSPSessionMedia* sm, gpointer data) noexcept {
+              auto* c = static_cast<Count*>(data);
+              GstRTSPMedia* media = gst_rtsp_session_media_get_media(sm);
+              if (!(gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
+                return GST_RTSP_FILTER_KEEP;
+              if (c->path->empty()) {
+                c->n++;
+              } else {
+                auto* p = static_cast<const char*>(g_object_get_data(G_OBJECT(media), kPlayPath));
+                if (p && *c->path == p)
+                  c->n++;
+              }
+              return GST_RTSP_FILTER_KEEP;
+            },
+            data);
+        return GST_RTSP_FILTER_KEEP;
+      },
+      &count);
+  return count.n;
+}
+
+bool is_record_setup(GstRTSPContext* ctx) {
+  gchar* transport = nullptr;
+  if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_TRANSPORT, &transport, 0) !=
+      GST_RTSP_OK)
+    return false;
+  GCharPtr lower(g_ascii_strdown(transport, -1));
+  return strstr(lower.get(), "mode=record") || strstr(lower.get(), "mode=\"record\"");
+}
+
+// The path's publisher has sent packets (with caps) on every track.
+bool streaming(PathRegistry& registry, const std::string& path) {
+  unsigned n = registry.tracks(path);
+  if (n == 0)
+    return false;
+  for (unsigned i = 0; i < n; ++i) {
+    auto ch = relay::Hub::instance().find(publish_channel(path, i));
+    if (!ch)
+      return false;
+    auto st = ch->state();
+    if (!st.producer || !st.caps || st.packets == 0)
+      return false;
+  }
+  return true;
+}
+
+// On an RTSP client thread (the pool has several): a bounded wait.
+bool wait_streaming(PathRegistry& registry, const std::string& path, unsigned timeout_ms) {
+  gint64 end = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  while (!streaming(registry, path)) {
+    gint64 left = end - g_get_monotonic_time();
+    if (left <= 0)
+      return false;
+    if (!registry.has_publisher(path))
+      registry.wait_publisher(path, static_cast<unsigned>(std::min<gint64>(left / 1000 + 1, 200)));
+    else
+      g_usleep(static_cast<gulong>(std::min<gint64>(left, 20000)));
+  }
+  return true;
+}
+
+// DESCRIBE, or SETUP that starts a new viewer.
+GstRTSPStatusCode check_viewer(GstRTSPClient* client, GstRTSPContext* ctx, const CtxPtr& pc,
+                               bool setup) {
+  if (!ctx->uri)
+    return GST_RTSP_STS_OK;
+  std::string path = strip_control(ctx->uri->abspath);
+  if (setup) {
+    if (is_record_setup(ctx))
+      return GST_RTSP_STS_OK;
+    gint matched = 0;
+    if (ctx->session) {
+      auto sm = Ref<GstRTSPSessionMedia>::borrow(
+          gst_rtsp_session_get_media(ctx->session, ctx->uri->abspath, &matched));
+      if (sm)
+        return GST_RTSP_STS_OK;  // another track of the same viewer
+    }
+  }
+  std::string peer = peer_of(client);
+  auto factory = publish_factory(client, path.c_str());
+  if (factory) {
+    FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory.get())->impl;
+    if (!streaming(*pc->registry, d.path.name)) {
+      // Waiting blocks this client thread, and every connection it serves:
+      // a TCP publisher on the same thread cannot deliver its packets
+      // meanwhile (relay-notes.md §5). So only wait when configured, and a
+      // publisher that has announced but sent nothing yet counts as absent.
+      unsigned wait_ms = d.path.wait_publisher * 1000;
+      bool came = wait_ms > 0 && wait_streaming(*pc->registry, d.path.name, wait_ms);
+      if (!came) {
+        GMS_LOG_INFO("client %s: %s %s: 404, no publisher", peer.c_str(),
+                     setup ? "SETUP" : "DESCRIBE", d.path.name.c_str());
+        return refuse(client, GST_RTSP_STS_NOT_FOUND, "no publisher on " + d.path.name);
+      }
+    }
+    if (setup && d.path.max_viewers > 0 &&
+        count_viewers(pc->sessions.get(), d.path.name) >= d.path.max_viewers) {
+      std::string why = "max-viewers (" + std::to_string(d.path.max_viewers) + ") reached on " +
+                        d.path.name;
+      GMS_LOG_WARN("client %s: SETUP refused (453): %s", peer.c_str(), why.c_str());
+      return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, why);
+    }
+  }
+  unsigned max = pc->max_viewers;
+  if (setup && max > 0 && count_viewers(pc->sessions.get(), {}) >= max) {
+    std::string why = "server max-viewers (" + std::to_string(max) + ") reached";
+    GMS_LOG_WARN("client %s: SETUP refused (453): %s", peer.c_str(), why.c_str());
+    return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, why);
+  }
+  return GST_RTSP_STS_OK;
+}
+
+GstRTSPStatusCode pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) noexcept {
+  return check_viewer(client, ctx, *static_cast<CtxPtr*>(data), false);
+}
+
+GstRTSPStatusCode pre_setup(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) noexcept {
+  return check_viewer(client, ctx, *static_cast<CtxPtr*>(data), true);
+}
+
+void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg);
+
+// Puts the refusal's reason into the status line: "453 Not Enough
+// Bandwidth (max-viewers (2) reached on /live/a)".
+void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg,
+                     gpointer) noexcept {
+  if (msg->type != GST_RTSP_MESSAGE_RESPONSE)
+    return;
+  if (ctx && ctx->method == GST_RTSP_PLAY && msg->type_data.response.code == GST_RTSP_STS_OK &&
+      g_object_get_data(G_OBJECT(client), kLateJoin)) {
+    g_object_set_data(G_OBJECT(client), kLateJoin, nullptr);
+    prepare_injection(client, ctx, msg);
+  }
+  auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(client), kRefusal));
+  if (!why)
+    return;
+  if (msg->type_data.response.code >= 400) {
+    gchar* reason = g_strdup_printf("%s (%s)", gst_rtsp_status_as_text(msg->type_data.response.code),
+                                    why);
+    g_free(msg->type_data.response.reason);
+    msg->type_data.response.reason = reason;
+  }
+  g_object_set_data(G_OBJECT(client), kRefusal, nullptr);
+}
+
+// ---- instant start for viewers joining a running media (relay-notes §3) --
+//
+// The first viewer of a media starts at the cached key frame (msrelaysrc
+// reads the channel's GOP cache). A viewer joining later shares a media
+// that is already past it: it gets the packets msrelaysrc output since its
+// last key frame, sent to it alone right after the PLAY reply, and an
+// RTP-Info that starts at the first of them (GStreamer receivers drop
+// packets before RTP-Info's seq).
+
+struct Injection {
+  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+};
+
+GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
+  bool late = false;
+  if (media && g_object_get_data(G_OBJECT(media), kPlayPath)) {
+    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                            : Ref<GstObject>();
+    GstState state = GST_STATE_NULL;
+    if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+      gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
+    late = state == GST_STATE_PLAYING;
+  }
+  g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
+  return GST_RTSP_STS_OK;
+}
+
+// "url=…/stream=0;seq=1;rtptime=2,url=…" with the seq/rtptime of the
+// streams that get a GOP replaced by its first packet's.
+std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
+  std::string out;
+  GStrvPtr entries(g_strsplit(header.c_str(), ",", -1));
+  for (gchar** e = entries.get(); *e; ++e) {
+    std::string entry = *e;
+    for (const auto& [index, packets] : inj.streams) {
+      std::string control = "stream=" + std::to_string(index) + ";";
+      if (entry.find(control) == std::string::npos || packets.empty())
+        continue;
+      GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+      if (!gst_rtp_buffer_map(packets.front().get(), GST_MAP_READ, &rtp))
+        continue;
+      std::string url = entry.substr(0, entry.find(';'));
+      entry = url + ";seq=" + std::to_string(gst_rtp_buffer_get_seq(&rtp)) +
+              ";rtptime=" + std::to_string(gst_rtp_buffer_get_timestamp(&rtp));
+      gst_rtp_buffer_unmap(&rtp);
+    }
+    out += (out.empty() ? "" : ",") + entry;
+  }
+  return out;
+}
+
+void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
+  GstRTSPMedia* media = ctx->media;
+  if (!media || !ctx->sessmedia)
+    return;
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  if (!element || !GST_IS_BIN(element.get()))
+    return;
+  auto inj = std::make_unique<Injection>();
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    std::string name = "pay" + std::to_string(i);
+    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
+    auto gop = relay::relay_src_gop(pay.get());
+    if (!gop.empty())
+      inj->streams.emplace_back(i, std::move(gop));
+  }
+  if (inj->streams.empty())
+    return;
+  gchar* info = nullptr;
+  if (gst_rtsp_message_get_header(msg, GST_RTSP_HDR_RTP_INFO, &info, 0) == GST_RTSP_OK && info) {
+    std::string rewritten = rewrite_rtp_info(info, *inj);
+    gst_rtsp_message_remove_header(msg, GST_RTSP_HDR_RTP_INFO, -1);
+    gst_rtsp_message_add_header(msg, GST_RTSP_HDR_RTP_INFO, rewritten.c_str());
+  }
+  g_object_set_data_full(G_OBJECT(client), kInject, inj.release(),
+                         [](gpointer p) { delete static_cast<Injection*>(p); });
+}
+
+void send_udp(GstRTSPStream* stream, const GstRTSPTransport* t,
+              const std::vector<Ref<GstBuffer>>& packets) {
+  if (!t->destination || t->client_port.min <= 0)
+    return;
+  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
+  if (!addr)
+    return;
+  auto socket = Ref<GSocket>::adopt(
+      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
+  if (!socket)
+    return;
+  auto dest = Ref<GSocketAddress>::adopt(
+      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
+  for (const auto& p : packets) {
+    GstMapInfo map;
+    if (!gst_buffer_map(p.get(), &map, GST_MAP_READ))
+      continue;
+    // Non-blocking: a full socket buffer loses the rest of the burst.
+    GOutputVector v{map.data, map.size};
+    g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0, nullptr,
+                                       nullptr, nullptr);
+    gst_buffer_unmap(p.get(), &map);
+  }
+}
+
+void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
+  auto* inj = static_cast<Injection*>(g_object_get_data(G_OBJECT(client), kInject));
+  if (!inj || !ctx->sessmedia)
+    return;
+  for (const auto& [index, packets] : inj->streams) {
+    GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
+    if (!trans)
+      continue;
+    const GstRTSPTransport* t = gst_rtsp_stream_transport_get_transport(trans);
+    if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP) {
+      GstBufferList* list = gst_buffer_list_new_sized(static_cast<guint>(packets.size()));
+      for (const auto& p : packets)
+        gst_buffer_list_add(list, gst_buffer_ref(p.get()));
+      gst_rtsp_stream_transport_send_rtp_list(trans, list);
+      gst_buffer_list_unref(list);
+    } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
+      send_udp(gst_rtsp_stream_transport_get_stream(trans), t, packets);
+    }
+    // Multicast: the group shares one stream; nothing per viewer.
+  }
+  g_object_set_data(G_OBJECT(client), kInject, nullptr);
+}
+
+void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+  inject(client, ctx);
+  // Send as soon as packets arrive: the server's sinks would otherwise wait
+  // for each packet's time plus their 20 ms processing deadline
+  // (relay-notes.md §4). setup_play_mode turns rate control on at every PLAY.
+  GstRTSPMedia* media = ctx->media;
+  if (media && g_object_get_data(G_OBJECT(media), kPlayPath))
+    gst_rtsp_media_set_rate_control(media, FALSE);
+}
+
+void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxPtr& pc) {
+  g_signal_connect_data(client, signal, cb, new CtxPtr(pc),
+                        [](gpointer p, GClosure*) { delete static_cast<CtxPtr*>(p); },
+                        GConnectFlags(0));
+}
+
+}  // namespace
+
+Ref<GstRTSPMediaFactory> make_publish_factory(const PathConfig& path, const PublishContextPtr& ctx,
+                                              GstRTSPAddressPool* pool) {
+  auto factory = Ref<GstRTSPMediaFactory>::adopt(
+      GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_PUBLISH_FACTORY, nullptr)));
+  FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory.get())->impl;
+  d.path = path;
+  d.ctx = ctx;
+  PathConfig settings = path;
+  settings.shared = true;
+  // The jitterbuffer of the publisher's media: packets pass at once unless
+  // `latency` asks for reordering time (what it holds is lost when the
+  // publisher tears down).
+  if (!settings.latency_ms)
+    settings.latency_ms = 0;
+  apply_media_settings(factory.get(), settings, pool);
+  gst_rtsp_media_factory_set_transport_mode(
+      factory.get(),
+      GstRTSPTransportMode(GST_RTSP_TRANSPORT_MODE_PLAY | GST_RTSP_TRANSPORT_MODE_RECORD));
+  // A publisher that disappears must free the path (and stop its pipeline)
+  // even when it used UDP only.
+  gst_rtsp_media_factory_set_stop_on_disconnect(factory.get(), TRUE);
+  return factory;
+}
+
+Ref<GstRTSPMountPoints> make_mount_points(
+    std::function<Ref<GstRTSPMediaFactory>(const PathConfig&)> make_factory) {
+  auto mounts = Ref<GstRTSPMountPoints>::adopt(
+      GST_RTSP_MOUNT_POINTS(g_object_new(GMS_TYPE_MOUNT_POINTS, nullptr)));
+  GMS_MOUNT_POINTS(mounts.get())->impl->make_factory = std::move(make_factory);
+  return mounts;
+}
+
+void set_publish_patterns(GstRTSPMountPoints* mounts, std::vector<PathConfig> patterns) {
+  MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
+  std::lock_guard<std::mutex> g(d.mutex);
+  // Longest prefix first, so "/live/hd/*" wins over "/live/*".
+  std::sort(patterns.begin(), patterns.end(), [](const PathConfig& a, const PathConfig& b) {
+    return a.prefix().size() > b.prefix().size();
+  });
+  d.patterns = std::move(patterns);
+}
+
+std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::string& pattern) {
+  MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
+  std::lock_guard<std::mutex> g(d.mutex);
+  auto it = d.mounted.find(pattern);
+  if (it == d.mounted.end())
+    return {};
+  std::vector<std::string> out(it->second.begin(), it->second.end());
+  d.total -= it->second.size();
+  d.mounted.erase(it);
+  return out;
+}
+
+void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
+  connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
+  connect(client, "record-request", G_CALLBACK(on_record), ctx);
+  connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);
+  connect(client, "pre-setup-request", G_CALLBACK(pre_setup), ctx);
+  connect(client, "pre-play-request", G_CALLBACK(pre_play), ctx);
+  connect(client, "play-request", G_CALLBACK(on_play), ctx);
+  connect(client, "send-message", G_CALLBACK(on_send_message), ctx);
+}
+
+void check_idle_publishers(PublishContext& ctx) {
+  gint64 now = g_get_monotonic_time();
+  for (const auto& a : ctx.registry->active()) {
+    if (a.recording_since_us == 0)
+      continue;
+    gint64 last = a.recording_since_us;
+    for (unsigned i = 0; i < a.tracks; ++i)
+      if (auto ch = relay::Hub::instance().find(publish_channel(a.path, i)))
+        last = std::max(last, ch->state().last_data_us);
+    if (now - last > gint64(a.idle_timeout_s) * G_USEC_PER_SEC)
+      ctx.registry->kick(a.path, a.id,
+                         "sent nothing for " + std::to_string(a.idle_timeout_s) + " s (" +
+                             a.peer + ")");
+  }
+}
+
+}  // namespace gms::mounts

@@ -1,0 +1,55 @@
+// Publish paths: clients RECORD (ANNOUNCE/SETUP/RECORD) and viewers PLAY the
+// same path. The publisher's RTP goes, per track, into a relay channel
+// (msrelaysink, no depayloading); every viewer of the path shares one PLAY
+// media that reads the channels (msrelaysrc) and sends the packets as the
+// publisher made them, so viewers get the SDP the publisher announced.
+#pragma once
+
+#include <gst-mediaserver/config.h>
+#include <gst/rtsp-server/rtsp-client.h>
+#include <gst/rtsp-server/rtsp-media-factory.h>
+#include <gst/rtsp-server/rtsp-mount-points.h>
+#include <gst/rtsp-server/rtsp-session-pool.h>
+
+#include <functional>
+#include <memory>
+
+#include "core/path_registry.h"
+#include "gms/ref.h"
+
+namespace gms::mounts {
+
+// What publish paths share: the registry, the server-wide limits, and the
+// context where publishers are cut off (never a streaming thread).
+struct PublishContext {
+  std::shared_ptr<PathRegistry> registry = std::make_shared<PathRegistry>();
+  Ref<GstRTSPSessionPool> sessions;
+  Ref<GMainContext> control;
+  std::atomic<unsigned> max_viewers{0};  // server-wide, 0: no limit
+};
+using PublishContextPtr = std::shared_ptr<PublishContext>;
+
+// The factory of one exact publish path ("/live/cam1").
+Ref<GstRTSPMediaFactory> make_publish_factory(const PathConfig& path, const PublishContextPtr& ctx,
+                                              GstRTSPAddressPool* pool);
+
+// Mount points that know publish patterns ("/live/*"): the first ANNOUNCE to
+// a path under a pattern (or a PLAY, when the pattern waits for publishers)
+// mounts a factory for that exact path, since gst-rtsp-server cannot find a
+// stream's control URL below a prefix mount.
+Ref<GstRTSPMountPoints> make_mount_points(
+    std::function<Ref<GstRTSPMediaFactory>(const PathConfig&)> make_factory);
+void set_publish_patterns(GstRTSPMountPoints* mounts, std::vector<PathConfig> patterns);
+// Exact paths mounted for a pattern so far (to unmount on reload).
+std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::string& pattern);
+
+// Per-connection hooks: ANNOUNCE checks (SDP, busy path, limits), PLAY of a
+// path without publisher (404 or wait), max-viewers, and refusal reasons in
+// the status line. Called from GstRTSPServer::client-connected.
+void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx);
+
+// Called every second on the control context: cuts publishers that send
+// nothing for their path's publisher-timeout.
+void check_idle_publishers(PublishContext& ctx);
+
+}  // namespace gms::mounts

@@ -1,0 +1,188 @@
+// Bad publishers (reliability.md A12, E02, E05, G02): broken or refused
+// SDP, RECORD without SETUP, garbage RTP, a publisher that sends nothing,
+// one that sends faster than real time. Each gets its error or is cut off
+// with a log line; viewers of other paths see nothing of it. Then many
+// publishers and viewers at once, and frame counts end to end.
+#include <gtest/gtest.h>
+
+#include "child.h"
+#include "process.h"
+#include "publish_raw.h"
+#include "rtsp_raw.h"
+#include "viewer.h"
+
+namespace gms::test {
+namespace {
+
+// A server with a healthy path /ok watched by a viewer during each case.
+struct Watched {
+  ServerProcess srv;
+  Child pub;
+  std::unique_ptr<Viewer> viewer;
+  explicit Watched(std::vector<std::string> args)
+      : srv(std::move(args)), pub(ffmpeg_publisher(srv.url("/live/ok"), "tcp", 90, false, "160x120")) {}
+  bool start() {
+    if (!wait_until([&] { return srv.log_contains("publishing /live/ok"); }, 15s))
+      return false;
+    viewer = std::make_unique<Viewer>(srv.url("/live/ok"), "udp");
+    return wait_until([&] { return viewer->video_frames() >= 15; }, 20s);
+  }
+  // The healthy viewer keeps receiving.
+  bool still_fine() {
+    unsigned before = viewer->video_frames();
+    return wait_until([&] { return viewer->video_frames() >= before + 30; }, 10s) &&
+           viewer->error().empty() && !viewer->got_eos();
+  }
+};
+
+TEST(PublishFaults, RefusedAnnounces) {
+  Watched w({"-v", "--publish", "/live/*"});
+  ASSERT_TRUE(w.start()) << w.srv.log();
+  std::string many;
+  {
+    many = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\n";
+    for (int i = 0; i < 20; ++i)
+      many += "m=audio 0 RTP/AVP 0\r\na=control:streamid=" + std::to_string(i) + "\r\n";
+  }
+  struct Case {
+    std::string name, sdp;
+    int status;
+  } cases[] = {
+      {"empty", "", 400},
+      {"garbage", "this is not an SDP at all", 400},
+      {"no media", "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\n", 400},
+      {"L16", "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 97\r\n"
+              "a=rtpmap:97 L16/44100/2\r\n", 415},
+      {"X-QDM", "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 97\r\n"
+                "a=rtpmap:97 X-QDM/44100\r\n", 415},
+      {"clock rate 0", "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+                       "a=rtpmap:96 H264/0\r\n", 400},
+      {"20 tracks", many, 400},
+  };
+  for (const auto& c : cases) {
+    RawRtsp raw(w.srv.port());
+    RtspReply r = raw.request(announce(w.srv.url("/live/bad"), c.sdp, 1));
+    EXPECT_EQ(r.status, c.status) << c.name << "\n" << r.text;
+  }
+  EXPECT_TRUE(w.srv.log_contains("ANNOUNCE /live/bad refused (415): media 0: encoding L16"))
+      << w.srv.log();
+  // RECORD without SETUP: no session.
+  RawRtsp raw(w.srv.port());
+  RtspReply r = raw.request(announce(w.srv.url("/live/nosetup"), h264_sdp(), 1));
+  EXPECT_EQ(r.status, 200) << r.text;
+  r = raw.request(record(w.srv.url("/live/nosetup"), "", 2));
+  EXPECT_EQ(r.status, 454) << r.text;
+  EXPECT_TRUE(w.still_fine()) << w.srv.log();
+}
+
+TEST(PublishFaults, GarbageRtpAndWrongPayloadType) {
+  Watched w({"-v", "--publish", "/live/*"});
+  ASSERT_TRUE(w.start()) << w.srv.log();
+  RawRtsp raw(w.srv.port());
+  std::string url = w.srv.url("/live/junk");
+  ASSERT_EQ(raw.request(announce(url, h264_sdp(), 1)).status, 200);
+  RtspReply s = raw.request(setup_record(url + "/streamid=0", 2));
+  ASSERT_EQ(s.status, 200) << s.text;
+  std::string session = session_id(s.header("Session"));
+  ASSERT_EQ(raw.request(record(url, session, 3)).status, 200);
+  std::string junk;
+  for (int i = 0; i < 300; ++i) {
+    junk += interleaved(0, std::string(40 + i % 200, char(i)));                     // not RTP
+    junk += interleaved(0, rtp_packet(31, uint16_t(i), i * 3000, 42, "\x65xxxx"));  // wrong PT
+    junk += interleaved(0, std::string(3, 'x'));                                    // too short
+    junk += interleaved(0, rtp_packet(96, uint16_t(i), i * 3000, 42, std::string("\x1c\x05", 2)));
+  }
+  EXPECT_TRUE(raw.send(junk));
+  EXPECT_TRUE(w.still_fine()) << w.srv.log();
+}
+
+TEST(PublishFaults, SilentPublisherIsCutOff) {
+  Watched w({"-v", write_temp_file("p.conf", "[path /live/*]\npublish=true\npublisher-timeout=1\n")});
+  ASSERT_TRUE(w.start()) << w.srv.log();
+  RawRtsp raw(w.srv.port());
+  std::string url = w.srv.url("/live/silent");
+  ASSERT_EQ(raw.request(announce(url, h264_sdp(), 1)).status, 200);
+  RtspReply s = raw.request(setup_record(url + "/streamid=0", 2));
+  ASSERT_EQ(s.status, 200) << s.text;
+  ASSERT_EQ(raw.request(record(url, session_id(s.header("Session")), 3)).status, 200);
+  EXPECT_TRUE(wait_until([&] { return w.srv.log_contains("/live/silent: publisher cut off: sent nothing"); },
+                         10s))
+      << w.srv.log();
+  // The connection is closed: a read returns nothing.
+  EXPECT_EQ(raw.read_reply(3s).status, 0);
+  // And the path is free for a real publisher.
+  Child pub(ffmpeg_publisher(url, "tcp", 30, false, "160x120"));
+  EXPECT_TRUE(wait_until([&] { return w.srv.log_contains("publishing /live/silent"); }, 15s));
+  EXPECT_TRUE(w.still_fine());
+}
+
+TEST(PublishFaults, FasterThanRealTimeIsCutOff) {
+  Watched w({"-v", "--publish", "/live/*"});
+  ASSERT_TRUE(w.start()) << w.srv.log();
+  // No -re: ffmpeg sends 60 s of video as fast as it can encode.
+  Child fast(ffmpeg_publisher(w.srv.url("/live/fast"), "tcp", 60, false, "160x120", false));
+  EXPECT_TRUE(wait_until(
+      [&] { return w.srv.log_contains("/live/fast: publisher cut off: the producer sends faster"); },
+      20s))
+      << w.srv.log();
+  EXPECT_TRUE(w.still_fine());
+}
+
+TEST(PublishLoad, TenPublishersFiveViewersEach) {
+  ServerProcess srv({"--publish", "/live/*"});
+  ASSERT_TRUE(srv.ready());
+  std::vector<std::unique_ptr<Child>> pubs;
+  for (int i = 0; i < 10; ++i)
+    pubs.push_back(std::make_unique<Child>(ffmpeg_publisher(
+        srv.url("/live/p" + std::to_string(i)), i % 2 ? "udp" : "tcp", 60, false, "160x120")));
+  std::vector<std::unique_ptr<Viewer>> viewers;
+  auto make = [&](int p, int j) {
+    return std::make_unique<Viewer>(srv.url("/live/p" + std::to_string(p)), j % 2 ? "udp" : "tcp");
+  };
+  // Publishers need a moment to connect; a viewer that came too early retries.
+  for (int p = 0; p < 10; ++p)
+    for (int j = 0; j < 5; ++j)
+      viewers.push_back(nullptr);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        bool all = true;
+        for (size_t k = 0; k < viewers.size(); ++k) {
+          auto& v = viewers[k];
+          if (!v || !v->error().empty())
+            v = make(static_cast<int>(k / 5), static_cast<int>(k % 5));
+          all = all && v->video_frames() >= 30;
+        }
+        return all;
+      },
+      60s))
+      << srv.log();
+  for (size_t k = 0; k < viewers.size(); ++k)
+    EXPECT_GE(viewers[k]->video_frames(), 30u) << "viewer " << k;
+}
+
+TEST(PublishLoad, FrameCountsMatch) {
+  auto conf = write_temp_file("p.conf", "[path /count]\npublish=true\nwait-publisher=20\npublisher-timeout=1\n");
+  ServerProcess srv({"-v", conf});
+  ASSERT_TRUE(srv.ready());
+  // Two viewers wait for the publisher, then get every frame it sends.
+  Viewer a(srv.url("/count"), "tcp");
+  Viewer b(srv.url("/count"), "udp");
+  g_usleep(500000);
+  RunResult pub = run({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "num-buffers=150", "!",
+                       "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc",
+                       "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=30", "!",
+                       "rtspclientsink", "location=" + srv.url("/count"), "protocols=tcp"},
+                      30s);
+  EXPECT_EQ(pub.exit_status, 0) << pub.err;
+  EXPECT_TRUE(wait_until([&] { return a.got_eos() && b.got_eos(); }, 10s)) << srv.log();
+  // The last frame may be lost: gst-rtsp-server stops the RECORD pipeline
+  // when the TEARDOWN arrives, with the publisher's last packets still
+  // queued in it (rtspclientsink sends TEARDOWN right after its last frame).
+  EXPECT_GE(a.video_frames(), 149u);
+  EXPECT_LE(a.video_frames(), 150u);
+  EXPECT_GE(b.video_frames(), 148u);  // UDP
+  EXPECT_LE(b.video_frames(), 150u);
+}
+
+}  // namespace
+}  // namespace gms::test

@@ -1,0 +1,79 @@
+// Publishing with real clients: ffmpeg and rtspclientsink publish (RECORD),
+// in-process rtspsrc viewers, gst-launch-1.0 and ffprobe read.
+#include <gtest/gtest.h>
+
+#include "child.h"
+#include "process.h"
+#include "viewer.h"
+
+namespace gms::test {
+namespace {
+
+TEST(Publish, FfmpegTcpToUdpAndTcpViewers) {
+  ServerProcess srv({"-v", "--publish", "/live/*"});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 30, true));
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("publishing /live/cam (2 tracks)"); }, 15s))
+      << srv.log() << pub.output();
+  Viewer udp(srv.url("/live/cam"), "udp");
+  Viewer tcp(srv.url("/live/cam"), "tcp");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return udp.video_frames() >= 30 && tcp.video_frames() >= 30 && udp.audio_buffers() >= 10 &&
+               tcp.audio_buffers() >= 10;
+      },
+      20s))
+      << "udp " << udp.video_frames() << "/" << udp.audio_buffers() << " tcp "
+      << tcp.video_frames() << "/" << tcp.audio_buffers() << " " << udp.error() << tcp.error()
+      << "\n" << srv.log();
+  EXPECT_EQ(udp.width(), 320);
+  EXPECT_EQ(tcp.height(), 240);
+  EXPECT_EQ(udp.error(), "");
+  EXPECT_EQ(tcp.error(), "");
+  EXPECT_FALSE(udp.pts_went_back());
+  RunResult r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                     "stream=codec_name,width,height", "-of", "compact", srv.url("/live/cam")},
+                    20s);
+  EXPECT_NE(r.out.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("codec_name=opus"), std::string::npos) << r.out;
+}
+
+TEST(Publish, FfmpegUdpPublisher) {
+  ServerProcess srv({"--publish", "/cam"});
+  ASSERT_TRUE(srv.ready());
+  Child pub(ffmpeg_publisher(srv.url("/cam"), "udp", 30));
+  RunResult r;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        r = run({"gst-launch-1.0", "-q", "rtspsrc", "location=" + srv.url("/cam"),
+                 "protocols=tcp", "latency=100", "!", "rtph264depay", "!", "h264parse", "!",
+                 "avdec_h264", "!", "fakesink", "num-buffers=30"},
+                20s);
+        return r.exit_status == 0;
+      },
+      30s))
+      << r.err << r.out << srv.log() << pub.output();
+}
+
+TEST(Publish, RtspclientsinkPublishes) {
+  ServerProcess srv({"--publish", "/live/*"});
+  ASSERT_TRUE(srv.ready());
+  Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+             "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc",
+             "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=30", "!",
+             "rtspclientsink", "location=" + srv.url("/live/gst"), "protocols=tcp"});
+  // The viewer may come before the publisher: retry until it plays.
+  std::unique_ptr<Viewer> viewer;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (!viewer || !viewer->error().empty())
+          viewer = std::make_unique<Viewer>(srv.url("/live/gst"), "tcp");
+        return viewer->video_frames() >= 30;
+      },
+      30s))
+      << srv.log() << pub.output();
+  EXPECT_EQ(viewer->width(), 160);
+}
+
+}  // namespace
+}  // namespace gms::test
