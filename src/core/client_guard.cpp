@@ -17,6 +17,7 @@ const char kClientId[] = "gms-client-id";
 const char kSessionOwner[] = "gms-session-owner";
 const char kSeekable[] = "gms-seekable";
 const char kUnavailable[] = "gms-unavailable";
+const char kAvailability[] = "gms-availability";
 
 using PolicyPtr = std::shared_ptr<ClientPolicy>;
 
@@ -72,6 +73,15 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
     GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
                  ctx->uri->abspath, why);
     return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
+  if (auto* check = static_cast<AvailabilityCheck*>(
+          g_object_get_data(G_OBJECT(factory.get()), kAvailability))) {
+    std::string why = (*check)();
+    if (!why.empty()) {
+      GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
+                   ctx->uri->abspath, why.c_str());
+      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+    }
   }
   return GST_RTSP_STS_OK;
 }
@@ -194,6 +204,11 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable) {
 
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason) {
   g_object_set_data_full(G_OBJECT(factory), kUnavailable, g_strdup(reason.c_str()), g_free);
+}
+
+void set_factory_availability(GstRTSPMediaFactory* factory, AvailabilityCheck check) {
+  g_object_set_data_full(G_OBJECT(factory), kAvailability, new AvailabilityCheck(std::move(check)),
+                         [](gpointer p) { delete static_cast<AvailabilityCheck*>(p); });
 }
 
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy) {

@@ -7,6 +7,7 @@
 #include <gst/rtsp-server/rtsp-media.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,5 +42,11 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable);
 // DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is
 // tried. The stock server would answer 400 after a critical.
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason);
+
+// A check run at DESCRIBE and SETUP of the factory's path, on an RTSP client
+// thread (it may wait a bounded time, e.g. for a proxy's back end): empty
+// when the path can serve, else the reason for a 503.
+using AvailabilityCheck = std::function<std::string()>;
+void set_factory_availability(GstRTSPMediaFactory* factory, AvailabilityCheck check);
 
 }  // namespace gms

@@ -2,6 +2,9 @@
 
 #include <gst-mediaserver/config.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <cstring>
 
 #include "core/log.h"
@@ -99,6 +102,10 @@ bool FrontDoor::on_accept() {
     p->peer = ip.get();
     p->peer_port = g_inet_socket_address_get_port(inet);
     g_socket_set_blocking(sock.get(), FALSE);
+    // Interleaved RTP is many small writes: without TCP_NODELAY, Nagle and
+    // the viewer's delayed ACKs hold packets back ~40 ms (gst-rtsp-server
+    // never sets it).
+    g_socket_set_option(sock.get(), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
 
     GSource* rd = g_socket_create_source(sock.get(), GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
     g_source_set_callback(

@@ -5,6 +5,7 @@
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 
 #include "core/client_guard.h"
@@ -15,6 +16,8 @@
 #include "gms/signal.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
+#include "mounts/proxy_mount.h"
+#include "proxy/register.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -92,6 +95,41 @@ struct Server::Impl {
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
+  std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
+  std::unique_ptr<proxy::Registrar> registrar;
+  std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
+
+  // REGISTER: a back end asks to be proxied at `name`.
+  std::string register_path(const std::string& name, const std::string& url, bool via_tcp) {
+    if (config.find_path(name))
+      return name + " is a configured path";
+    if (registered.count(name))
+      unregister_path(name);
+    PathConfig p;
+    p.name = name;
+    p.proxy = url;
+    p.backend_transport = via_tcp ? "tcp" : "udp";
+    p.origin = "REGISTER";
+    mount(p);
+    registered.insert(name);
+    return {};
+  }
+
+  void unregister_path(const std::string& name) {
+    if (!registered.erase(name))
+      return;
+    gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
+    unmount_proxy(name);
+    drop_sessions({name});
+  }
+
+  void unmount_proxy(const std::string& name) {
+    auto it = proxies.find(name);
+    if (it == proxies.end())
+      return;
+    it->second->stop();
+    proxies.erase(it);
+  }
   SourceHolder session_cleanup;
   SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
@@ -151,6 +189,9 @@ struct Server::Impl {
 
   ~Impl() {
     front_door.reset();
+    registrar.reset();
+    for (auto& [name, p] : proxies)
+      p->stop();
     session_cleanup.reset();
     publisher_watchdog.reset();
     close_all();
@@ -177,8 +218,18 @@ struct Server::Impl {
   void mount(const PathConfig& p) {
     if (p.publish && p.is_pattern())
       return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
-    auto factory = p.publish ? mounts::make_publish_factory(p, publish, address_pool(p))
-                             : mounts::make_launch_factory(p, address_pool(p));
+    Ref<GstRTSPMediaFactory> factory;
+    if (p.is_proxy()) {
+      auto m = mounts::make_proxy_factory(p, address_pool(p));
+      factory = m.factory;
+      proxies[p.name] = m.path;
+      if (context)
+        m.path->start(context.get());
+    } else if (p.publish) {
+      factory = mounts::make_publish_factory(p, publish, address_pool(p));
+    } else {
+      factory = mounts::make_launch_factory(p, address_pool(p));
+    }
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
   }
@@ -223,6 +274,22 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  if (sc.accept_register) {
+    proxy::Registrar::Hooks hooks;
+    hooks.add = [&d](const std::string& name, const std::string& url, bool via_tcp) {
+      return d.register_path(name, url, via_tcp);
+    };
+    hooks.remove = [&d](const std::string& name) { d.unregister_path(name); };
+    d.registrar = std::make_unique<proxy::Registrar>(d.context.get(), sc.register_user,
+                                                     sc.register_password, std::move(hooks));
+    proxy::Registrar* reg = d.registrar.get();
+    d.front_door->set_register_handler(
+        [reg](Ref<GSocket> sock, const std::string& peer, const std::string& request) {
+          reg->take(std::move(sock), peer, request);
+        });
+  }
+  for (auto& [name, p] : d.proxies)
+    p->start(d.context.get());
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -273,6 +340,7 @@ std::vector<std::string> Server::reload(const Config& config) {
         }
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+        d.unmount_proxy(old.name);
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);

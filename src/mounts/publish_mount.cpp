@@ -182,7 +182,7 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
     }
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
-    g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);
+    gms::mounts::mark_relay_play_media(media, d.path.name);
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
       g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
@@ -734,6 +734,26 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   d.total -= it->second.size();
   d.mounted.erase(it);
   return out;
+}
+
+void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
+  g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(path.c_str()), g_free);
+  // Relayed packets leave as they arrive. A synced UDP sink waits each
+  // packet's time plus its 20 ms processing deadline, one packet at a time,
+  // and msrelaysrc stamps a packet when it is taken: the sink would limit the
+  // stream to ~50 packets/s and fall further behind (relay-notes.md §4).
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                          : Ref<GstObject>();
+  if (pipeline && GST_IS_BIN(pipeline.get()))
+    g_signal_connect(pipeline.get(), "deep-element-added",
+                     G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
+                       GstElementFactory* f = gst_element_get_factory(e);
+                       const char* name = f ? GST_OBJECT_NAME(f) : "";
+                       if (g_str_equal(name, "multiudpsink") || g_str_equal(name, "udpsink"))
+                         g_object_set(e, "sync", FALSE, nullptr);
+                     }),
+                     nullptr);
 }
 
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {

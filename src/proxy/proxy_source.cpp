@@ -174,6 +174,7 @@ void ProxySource::connect() {
 
 void ProxySource::teardown() {
   watchdog_.reset();
+  keepalive_.reset();
   bus_watch_.reset();
   if (pipeline_) {
     // Joins rtspsrc's threads: no probe or pad-added runs after this.
@@ -237,7 +238,17 @@ void ProxySource::on_bus_message(GstMessage* msg) {
       gst_message_parse_error(msg, out(err), &dbg);
       GCharPtr debug(dbg);
       GST_INFO("proxy %s: %s (%s)", name_.c_str(), err->message, debug ? debug.get() : "");
-      fail(err ? err->message : "error");
+      // rtspsrc's message is generic ("Could not read from resource."); the
+      // last line of its debug text says what happened ("Unauthorized (401)").
+      std::string why = err ? err->message : "error";
+      if (debug) {
+        std::string d = debug.get();
+        auto nl = d.find_last_of('\n');
+        std::string detail = nl == std::string::npos ? std::string() : d.substr(nl + 1);
+        if (!detail.empty() && detail.size() < 200)
+          why += " " + detail;
+      }
+      fail(why);
       break;
     }
     case GST_MESSAGE_EOS:
@@ -277,8 +288,18 @@ void ProxySource::on_pad_added(GstPad* pad) {
     std::lock_guard<std::mutex> g(pads_lock_);
     pads_.push_back(std::move(ctx));
   }
-  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstElement* sink = nullptr;
+  if (callbacks_.relay_channel) {
+    sink = gst_element_factory_make("msrelaysink", nullptr);
+    if (sink)
+      g_object_set(sink, "channel", callbacks_.relay_channel(raw->index).c_str(), nullptr);
+    else
+      GST_ERROR("proxy %s: msrelaysink is not registered", name_.c_str());
+  }
+  if (!sink) {
+    sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  }
   gst_bin_add(GST_BIN(pipeline_.get()), sink);
   gst_element_sync_state_with_parent(sink);
   auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
@@ -308,10 +329,35 @@ void ProxySource::on_no_more_pads() {
   status_.state = State::kPlaying;
   status_.connects++;
   policy_.reset();
+  if (options_.keepalive.count() > 0) {
+    GSource* ka = g_timeout_source_new_seconds(static_cast<guint>(options_.keepalive.count()));
+    g_source_set_callback(
+        ka,
+        [](gpointer self) noexcept -> gboolean {
+          static_cast<ProxySource*>(self)->send_keepalive();
+          return G_SOURCE_CONTINUE;
+        },
+        this, nullptr);
+    keepalive_ = SourceHolder(ka);
+    g_source_attach(ka, control_.get());
+  }
   GMS_LOG_INFO("proxy %s: playing %zu stream(s) from %s", name_.c_str(), streams.size(),
                display_url().c_str());
   if (callbacks_.connected)
     callbacks_.connected(streams);
+}
+
+// An empty GET_PARAMETER; rtspsrc sends it only if the back end listed
+// GET_PARAMETER in its OPTIONS reply. The reply is not needed.
+void ProxySource::send_keepalive() {
+  if (!rtspsrc_)
+    return;
+  gchar* none[] = {nullptr};
+  GstPromise* promise = gst_promise_new();
+  gboolean sent = FALSE;
+  g_signal_emit_by_name(rtspsrc_.get(), "get-parameters", none, nullptr, promise, &sent);
+  gst_promise_unref(promise);
+  GST_DEBUG("proxy %s: keep-alive %s", name_.c_str(), sent ? "sent" : "not sent");
 }
 
 GstPadProbeReturn ProxySource::probe_cb(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {

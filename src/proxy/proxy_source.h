@@ -31,8 +31,12 @@ struct BackendOptions {
   std::string user, password;      // also accepted inside the URL
   unsigned latency_ms = 0;         // rtspsrc jitterbuffer; 0 relays at once
   std::chrono::seconds stall_timeout{5};    // no packet for this long: reconnect
-  std::chrono::seconds connect_timeout{10}; // no stream within this long: retry
+  std::chrono::seconds connect_timeout{5};  // no stream within this long: retry
   std::chrono::seconds backoff_cap{256};
+  // GET_PARAMETER to the back end this often while playing: rtspsrc 1.22
+  // sends no keep-alive over TCP while data flows, and some cameras then
+  // drop the session at their timeout. 0: none.
+  std::chrono::seconds keepalive{20};
 };
 
 enum class State { kStopped, kConnecting, kPlaying, kRetrying };
@@ -58,6 +62,10 @@ class ProxySource {
     std::function<void(unsigned stream, GstBuffer* rtp)> rtp;       // streaming thread
     std::function<void(const std::vector<StreamInfo>&)> connected;  // control context
     std::function<void(const std::string& why)> lost;               // control context
+    // When set, stream N's packets also go into this relay channel
+    // (msrelaysink): the path's viewers read it, whatever back-end session
+    // it came from.
+    std::function<std::string(unsigned stream)> relay_channel;
   };
 
   ProxySource(std::string name, BackendOptions options, GMainContext* control,
@@ -100,7 +108,8 @@ class ProxySource {
   Ref<GstElement> pipeline_;
   Ref<GstElement> rtspsrc_;
   SignalConnection pad_added_, no_more_pads_;
-  SourceHolder bus_watch_, timer_, watchdog_;
+  SourceHolder bus_watch_, timer_, watchdog_, keepalive_;
+  void send_keepalive();
   Status status_;
   gint64 connect_started_us_ = 0;
   bool running_ = false;

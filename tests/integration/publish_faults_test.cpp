@@ -22,7 +22,8 @@ struct Watched {
   explicit Watched(std::vector<std::string> args)
       : srv(std::move(args)), pub(ffmpeg_publisher(srv.url("/live/ok"), "tcp", 90, false, "160x120")) {}
   bool start() {
-    if (!wait_until([&] { return srv.log_contains("publishing /live/ok"); }, 15s))
+    if (!wait_until([&] { return srv.log_contains("publishing /live/ok"); }, 15s) ||
+        !wait_streaming(srv.port(), srv.url("/live/ok"), 15s))
       return false;
     viewer = std::make_unique<Viewer>(srv.url("/live/ok"), "udp");
     return wait_until([&] { return viewer->video_frames() >= 15; }, 20s);

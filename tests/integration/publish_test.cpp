@@ -4,6 +4,7 @@
 
 #include "child.h"
 #include "process.h"
+#include "publish_raw.h"
 #include "viewer.h"
 
 namespace gms::test {
@@ -15,6 +16,7 @@ TEST(Publish, FfmpegTcpToUdpAndTcpViewers) {
   Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 30, true));
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("publishing /live/cam (2 tracks)"); }, 15s))
       << srv.log() << pub.output();
+  ASSERT_TRUE(wait_streaming(srv.port(), srv.url("/live/cam"), 15s)) << srv.log();
   Viewer udp(srv.url("/live/cam"), "udp");
   Viewer tcp(srv.url("/live/cam"), "tcp");
   EXPECT_TRUE(wait_until(

@@ -1,5 +1,8 @@
 #include "publish_raw.h"
 
+#include "process.h"
+#include "rtsp_raw.h"
+
 namespace gms::test {
 
 std::string h264_sdp(unsigned tracks) {
@@ -61,6 +64,16 @@ std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
     p[8 + i] = static_cast<char>((ssrc >> (24 - 8 * i)) & 0xff);
   }
   return p + payload;
+}
+
+bool wait_streaming(uint16_t port, const std::string& url, std::chrono::milliseconds timeout) {
+  int cseq = 1;
+  return wait_until(
+      [&] {
+        RawRtsp c(port);
+        return c.request(describe(url, cseq++), std::chrono::seconds(5)).status == 200;
+      },
+      timeout);
 }
 
 }  // namespace gms::test
