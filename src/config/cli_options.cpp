@@ -18,7 +18,6 @@ struct Planned {
   const char* feature;  // what it arrives with
 };
 const std::map<std::string, Planned> kPlanned = {
-    {"--root", {1, "file serving"}},     {"--loop", {0, "file serving"}},
     {"--proxy", {1, "the proxy"},},      {"-t", {0, "the proxy"}},
     {"-T", {1, "the proxy"}},            {"-u", {2, "the proxy"}},
     {"-R", {0, "the proxy (REGISTER)"}}, {"-U", {2, "the proxy (REGISTER)"}},
@@ -91,6 +90,13 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       if (!check_path_name(path, why))
         fail(opt, path + ": " + why);
       o.mounts.emplace_back(path, m.substr(eq + 1));
+    } else if (opt == "--root") {
+      std::string dir = value(opt, inl), why, abs;
+      if (!resolve_root_dir(dir, {}, abs, why))
+        fail(opt, why);
+      o.root = abs;
+    } else if (opt == "--loop") {
+      o.loop = true;
     } else if (opt == "-v") {
       o.verbosity = std::max(o.verbosity, 1);
     } else if (opt == "-V") {
@@ -125,6 +131,11 @@ Options:
       --mount PATH=LAUNCH  serve a gst-launch line at PATH (repeatable), e.g.
                            --mount '/test=videotestsrc is-live=true ! x264enc
                            tune=zerolatency ! rtph264pay name=pay0 pt=96'
+      --root DIR           serve every media file under DIR at
+                           rtsp://HOST:PORT/RELATIVE/PATH (launch paths keep
+                           their names); the type is found by content
+      --loop               play the files of --root in a loop, as live
+                           channels shared by their viewers
       --http-port PORT     HTTP API port; only 0 (off) until the API is built
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
@@ -133,8 +144,8 @@ Options:
   -h, --help               show this help
       --version            print the version
 
-Not built yet, refused with a message: --root, --loop, --proxy, -t, -T, -u,
--R, -U, --publish, --record-dir, --users, --tls-cert, --tls-key.
+Not built yet, refused with a message: --proxy, -t, -T, -u, -R, -U,
+--publish, --record-dir, --users, --tls-cert, --tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

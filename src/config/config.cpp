@@ -21,15 +21,14 @@ const char kCommandLine[] = "command line";
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
     {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
-    {"publish", "publishing"},    {"record-dir", "recording"}, {"root", "file serving"},
+    {"publish", "publishing"},    {"record-dir", "recording"},
     {"proxy", "the proxy"},       {"max-publishers", "publishing"},
     {"max-viewers", "publishing"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {
     {"proxy", "the proxy"},          {"backend-transport", "the proxy"},
     {"on-demand", "the proxy"},      {"linger", "the proxy"},
-    {"timeout", "the proxy"},        {"root", "file serving"},
-    {"loop", "file serving"},        {"publish", "publishing"},
+    {"timeout", "the proxy"},        {"publish", "publishing"},
     {"override", "publishing"},      {"keep-viewers", "publishing"},
     {"wait-publisher", "publishing"}, {"publisher-timeout", "publishing"},
     {"gop-cache", "publishing"},     {"max-viewers", "publishing"},
@@ -39,10 +38,18 @@ const std::map<std::string, std::string> kPlannedPathKeys = {
 };
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
-    "session-timeout", "max-sessions", "verbose"};
+    "session-timeout", "max-sessions", "verbose", "root", "loop"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
-    "multicast-port-range", "multicast-ttl"};
+    "multicast-port-range", "multicast-ttl", "root", "loop"};
+
+// Relative roots in a file are read relative to that file's directory.
+std::string base_dir_of(const std::string& origin) {
+  if (origin == kCommandLine)
+    return {};
+  GCharPtr dir(g_path_get_dirname(origin.c_str()));
+  return dir.get();
+}
 
 std::vector<std::string> with_planned(const std::vector<std::string>& keys,
                                       const std::map<std::string, std::string>& planned) {
@@ -56,6 +63,8 @@ class Reader {
  public:
   Reader(const std::string& origin, std::vector<ConfigIssue>& issues)
       : origin_(origin), issues_(issues) {}
+
+  int server_root_line = 0;
 
   void server(const GroupEntry& g, ServerConfig& s) {
     for (const auto& k : g.keys) {
@@ -95,6 +104,11 @@ class Reader {
       } else if (k.key == "verbose") {
         ok = parse_uint(k.value, 0, 2, n, why);
         s.verbosity = static_cast<int>(n);
+      } else if (k.key == "root") {
+        ok = resolve_root_dir(k.value, base_dir_of(origin_), s.root, why);
+        server_root_line = k.line;
+      } else if (k.key == "loop") {
+        ok = parse_bool(k.value, s.loop, why);
       }
       if (!ok)
         add(g, k, why);
@@ -105,6 +119,7 @@ class Reader {
     p.name = name;
     p.origin = origin_;
     p.line = g.line;
+    bool shared_given = false;
     for (const auto& k : g.keys) {
       if (!known(g, k, kPathKeys, kPlannedPathKeys))
         continue;
@@ -119,6 +134,7 @@ class Reader {
         }
       } else if (k.key == "shared") {
         ok = parse_bool(k.value, p.shared, why);
+        shared_given = true;
       } else if (k.key == "latency") {
         ok = parse_uint(k.value, 0, 60000, n, why);
         p.latency_ms = static_cast<unsigned>(n);
@@ -131,12 +147,31 @@ class Reader {
       } else if (k.key == "multicast-ttl") {
         ok = parse_uint(k.value, 1, 255, n, why);
         p.multicast.ttl = static_cast<uint8_t>(n);
+      } else if (k.key == "root") {
+        ok = resolve_root_dir(k.value, base_dir_of(origin_), p.root, why);
+      } else if (k.key == "loop") {
+        ok = parse_bool(k.value, p.loop, why);
       }
       if (!ok)
         add(g, k, why);
     }
-    if (!g.find("launch"))
-      issues_.push_back({origin_, g.line, g.name, "", "the path has no source: set launch="});
+    const KeyEntry* launch = g.find("launch");
+    const KeyEntry* root = g.find("root");
+    if (!launch && !root)
+      issues_.push_back(
+          {origin_, g.line, g.name, "", "the path has no source: set launch= or root="});
+    if (launch && root)
+      issues_.push_back({origin_, root->line, g.name, "root",
+                         "a path has exactly one source: launch= or root=, not both"});
+    if (const KeyEntry* loop = g.find("loop"); loop && !root)
+      issues_.push_back({origin_, loop->line, g.name, "loop", "loop= needs root= (media files)"});
+    if (root && p.loop && shared_given && !p.shared)
+      issues_.push_back({origin_, g.find("shared")->line, g.name, "shared",
+                         "loop=true plays a live channel shared by its viewers; "
+                         "remove shared=false"});
+    // Files: each viewer gets its own position unless sharing is asked for.
+    if (root && !shared_given)
+      p.shared = p.loop;
   }
 
   void add(const GroupEntry& g, const KeyEntry& k, const std::string& why) {
@@ -160,6 +195,21 @@ class Reader {
   std::string origin_;
   std::vector<ConfigIssue>& issues_;
 };
+
+// The top-level root ([server] root, --root) is served as the path "/".
+void sync_top_root(Config& cfg, const std::string& origin, int line) {
+  std::erase_if(cfg.paths, [](const PathConfig& p) { return p.name == "/"; });
+  if (cfg.server.root.empty())
+    return;
+  PathConfig p;
+  p.name = "/";
+  p.root = cfg.server.root;
+  p.loop = cfg.server.loop;
+  p.shared = p.loop;
+  p.origin = origin;
+  p.line = line;
+  cfg.paths.push_back(std::move(p));
+}
 
 }  // namespace
 
@@ -222,6 +272,12 @@ Config Config::from_data(const std::string& text, const std::string& origin) {
                         "unknown group; expected [server] or [path /NAME]"});
     }
   }
+  if (cfg.server.loop && cfg.server.root.empty()) {
+    for (const auto& g : kf.groups)
+      if (const KeyEntry* k = g.name == "server" ? g.find("loop") : nullptr)
+        issues.push_back({origin, k->line, g.name, "loop", "loop= needs root= (media files)"});
+  }
+  sync_top_root(cfg, origin, reader.server_root_line);
   if (!issues.empty())
     throw ConfigError(std::move(issues));
   return cfg;
@@ -246,6 +302,19 @@ void Config::apply(const CliOptions& cli) {
     server.http_port = *cli.http_port;
   if (cli.verbosity > server.verbosity)
     server.verbosity = cli.verbosity;
+  if (cli.root || cli.loop) {
+    auto top = std::find_if(paths.begin(), paths.end(),
+                            [](const PathConfig& q) { return q.name == "/"; });
+    std::string origin = top != paths.end() ? top->origin : std::string(kCommandLine);
+    int line = top != paths.end() ? top->line : 0;
+    if (cli.root) {
+      server.root = *cli.root;
+      origin = kCommandLine;
+      line = 0;
+    }
+    server.loop = server.loop || cli.loop;
+    sync_top_root(*this, origin, line);
+  }
   for (const auto& [name, launch] : cli.mounts) {
     PathConfig p;
     p.name = name;
@@ -266,10 +335,15 @@ void Config::validate() const {
   for (const auto& p : paths) {
     std::string why;
     std::string group = "path " + p.name;
-    if (!check_path_name(p.name, why))
+    if (!(p.name == "/" && p.is_root()) && !check_path_name(p.name, why))
       issues.push_back({p.origin, p.line, group, "", why});
-    if (p.launch.empty())
+    if (p.launch.empty() && !p.is_root())
       issues.push_back({p.origin, p.line, group, "launch", "empty launch line"});
+    if (!p.launch.empty() && p.is_root())
+      issues.push_back({p.origin, p.line, group, "root",
+                        "a path has exactly one source: launch= or root=, not both"});
+    if (p.loop && !p.is_root())
+      issues.push_back({p.origin, p.line, group, "loop", "loop needs a root (media files)"});
     auto [it, fresh] = seen.emplace(p.name, &p);
     if (!fresh)
       issues.push_back({p.origin, p.line, group, "",
@@ -277,6 +351,8 @@ void Config::validate() const {
     if (p.multicast.min_port > p.multicast.max_port)
       issues.push_back({p.origin, p.line, group, "multicast-port-range", "empty port range"});
   }
+  if (server.loop && server.root.empty())
+    issues.push_back({kCommandLine, 0, "server", "--loop", "--loop needs --root DIR"});
   if (server.http_port != 0)
     issues.push_back({kCommandLine, 0, "server", "http-port",
                       "the HTTP API is not built yet; only 0 (off) is accepted"});

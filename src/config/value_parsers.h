@@ -18,6 +18,10 @@ bool parse_ipv4_range(const std::string& v, std::string& min, std::string& max,
 bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::string& reason);
 // A mount path: "/name[/name…]" of safe characters; '*' is refused here.
 bool check_path_name(const std::string& v, std::string& reason);
+// A directory of media files: `value` made absolute against `base_dir` (the
+// working directory when empty), which must exist and be readable.
+bool resolve_root_dir(const std::string& value, const std::string& base_dir, std::string& out,
+                      std::string& reason);
 // Levenshtein nearest of `candidates` within distance 3, or empty.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // The launch line without one pair of surrounding parentheses.

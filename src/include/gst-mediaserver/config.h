@@ -48,10 +48,12 @@ struct MulticastRange {
   bool operator==(const MulticastRange&) const = default;
 };
 
+// A path has exactly one source: a launch line, or a directory of media
+// files served by their relative path (root).
 struct PathConfig {
-  std::string name;      // "/test"
+  std::string name;      // "/test"; "/" for the top-level root ([server] root, --root)
   std::string launch;    // gst-launch line, without the surrounding parentheses
-  bool shared = true;    // one pipeline for all viewers
+  bool shared = true;    // one pipeline for all viewers (files: false unless set)
   std::optional<unsigned> latency_ms;  // rtpbin jitterbuffer latency
   unsigned protocols = kProtoUdp | kProtoUdpMcast | kProtoTcp;
   MulticastRange multicast;
@@ -59,10 +61,19 @@ struct PathConfig {
   std::string origin;  // where it was defined
   int line = 0;
 
+  // Files: an absolute directory (a relative one in a file is read relative
+  // to that file's directory, on the command line to the working directory).
+  std::string root;
+  // Files: play each file in a loop as a live channel, shared by its viewers.
+  bool loop = false;
+
+  bool is_root() const { return !root.empty(); }
+
   // Same serving behaviour (the origin does not count): reload keeps sessions.
   bool same_source(const PathConfig& o) const {
     return name == o.name && launch == o.launch && shared == o.shared &&
-           latency_ms == o.latency_ms && protocols == o.protocols && multicast == o.multicast;
+           latency_ms == o.latency_ms && protocols == o.protocols && multicast == o.multicast &&
+           root == o.root && loop == o.loop;
   }
 };
 
@@ -76,6 +87,10 @@ struct ServerConfig {
   unsigned session_timeout = 60;      // seconds without keep-alive
   unsigned max_sessions = 2000;
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
+  // Media files served at the top level (rtsp://host/dir/file.mp4); launch
+  // paths keep their names. Becomes the path "/" of Config::paths.
+  std::string root;
+  bool loop = false;
 
   unsigned effective_threads() const;
 };
@@ -87,6 +102,8 @@ struct CliOptions {
   std::optional<std::string> address;
   std::optional<uint16_t> http_port;
   std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
+  std::optional<std::string> root;  // --root DIR (made absolute)
+  bool loop = false;                // --loop
   int verbosity = 0;
   bool check = false;
   bool help = false;
