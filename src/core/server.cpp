@@ -12,6 +12,7 @@
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "mounts/file_mount.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
 
@@ -73,6 +74,7 @@ struct Server::Impl {
   Ref<GMainContext> context;
   std::shared_ptr<ClientPolicy> policy = std::make_shared<ClientPolicy>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
+  std::shared_ptr<mounts::FileRoots> files;
   SourceHolder listen_source;
   SourceHolder session_cleanup;
   uint16_t bound_port = 0;
@@ -102,6 +104,10 @@ struct Server::Impl {
                           GConnectFlags(0));
 
     mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server.get()));
+    files = std::make_shared<mounts::FileRoots>(mounts.get());
+    policy->resolve = [files = files](const std::string& abspath, bool setup) {
+      return files->resolve(abspath, setup);
+    };
     for (const auto& p : cfg.paths)
       mount(p);
   }
@@ -122,6 +128,10 @@ struct Server::Impl {
   }
 
   void mount(const PathConfig& p) {
+    if (p.is_root()) {
+      files->add(p, address_pool(p));
+      return;
+    }
     auto factory = mounts::make_launch_factory(p, address_pool(p));
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
@@ -203,7 +213,12 @@ std::vector<std::string> Server::reload(const Config& config) {
   for (const auto& old : d.config.paths) {
     const PathConfig* now = config.find_path(old.name);
     if (!now || !now->same_source(old)) {
-      gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+      if (old.is_root()) {
+        for (auto& f : d.files->remove(old.name))
+          gone.push_back(std::move(f));
+      } else {
+        gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+      }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);
     }
@@ -235,8 +250,21 @@ std::vector<std::string> Server::urls() const {
   else if (host.find(':') != std::string::npos)
     host = "[" + host + "]";
   std::vector<std::string> out;
-  for (const auto& p : impl_->config.paths)
-    out.push_back("rtsp://" + host + ":" + std::to_string(port()) + p.name);
+  for (const auto& p : impl_->config.paths) {
+    std::string name = p.name;
+    if (p.is_root() && name != "/")
+      name += "/";  // files under it
+    out.push_back("rtsp://" + host + ":" + std::to_string(port()) + name);
+  }
+  return out;
+}
+
+std::vector<ServedFile> list_served_files(const PathConfig& path, std::vector<std::string>* skipped) {
+  if (!gst_is_initialized())
+    gst_init(nullptr, nullptr);
+  std::vector<ServedFile> out;
+  for (auto& f : mounts::scan_root(path, skipped))
+    out.push_back({std::move(f.url_path), std::move(f.summary)});
   return out;
 }
 
