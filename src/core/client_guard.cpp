@@ -228,33 +228,6 @@ FileSeek take_seek_headers(GstRTSPMessage* req) {
   return seek;
 }
 
-// First PLAY of a session: the library adds the transports only after
-// pre-play, and gst_rtsp_media_seek*() refuses an incomplete media, so the
-// prerolled pipeline is seeked directly; its payloaders are still blocked,
-// the new segments pass on to rtpbin, and the library's PLAY then finds the
-// position already there ("no seek needed").
-bool seek_pipeline(GstRTSPMedia* media, const FileSeek& seek) {
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  auto parent = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
-                                              : nullptr);
-  if (!parent || !GST_IS_ELEMENT(parent.get()))
-    return false;
-  GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
-  if (seek.range)
-    gst_rtsp_range_get_times(seek.range.get(), &start, &stop);
-  if (start == GST_CLOCK_TIME_NONE && seek.scale == 1.0)
-    return true;  // "npt=now-": stay where it is
-  GstSeekType start_type = start == GST_CLOCK_TIME_NONE ? GST_SEEK_TYPE_NONE : GST_SEEK_TYPE_SET;
-  GstSeekType stop_type = stop == GST_CLOCK_TIME_NONE ? GST_SEEK_TYPE_NONE : GST_SEEK_TYPE_SET;
-  if (seek.scale < 0) {
-    std::swap(start, stop);
-    std::swap(start_type, stop_type);
-  }
-  return gst_element_seek(GST_ELEMENT(parent.get()), seek.scale, GST_FORMAT_TIME,
-                          GstSeekFlags(seek.flags | GST_SEEK_FLAG_FLUSH), start_type, start,
-                          stop_type, stop);
-}
-
 GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
                                   GstRTSPMedia* media) {
   std::vector<GstRTSPStream*> session_streams;
@@ -271,15 +244,17 @@ GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
     if (transports)
       g_ptr_array_unref(transports);
   }
+  // The first PLAY of a session: the library completes the pipeline after
+  // this hook and then seeks it (gst_rtsp_media_seek*() refuses an
+  // incomplete media); every track of a file media has a segment before
+  // its EOS (file_mount.cpp), so that path cannot reach the assertion.
+  // Later PLAYs (after PAUSE, or a second Range) seek here, checked below.
   bool sought = false;
-  if (g_object_get_data(G_OBJECT(media), kSeekable)) {
+  if (g_object_get_data(G_OBJECT(media), kSeekable) && complete) {
     FileSeek seek = take_seek_headers(ctx->request);
     if (seek.wanted()) {
       sought = true;
-      bool ok = complete ? gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags,
-                                                         seek.scale, 0)
-                         : seek_pipeline(media, seek);
-      if (!ok) {
+      if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.scale, 0)) {
         GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
         return seek.range ? GST_RTSP_STS_INVALID_RANGE
                           : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;

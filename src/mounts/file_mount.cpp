@@ -69,6 +69,7 @@ struct TrackLinker {
   std::mutex lock;  // protects slots
   std::vector<Slot> slots;
   std::shared_ptr<FileWatch> watch;
+  bool loop = false;
 };
 
 GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) noexcept {
@@ -79,6 +80,41 @@ GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) 
   // (RTCP BYE); upstream gets EOS back and stops reading.
   gst_pad_push_event(pad, gst_event_new_eos());
   return GST_PAD_PROBE_DROP;
+}
+
+// A track that ends with no segment (a demuxer with no data for it after a
+// seek) would leave gst-rtsp-server 1.22 without rates for a set-up stream,
+// and its get_rates() asserts (CVE-2024-44331): give it one first.
+GstPadProbeReturn on_track_event(GstPad* pad, GstPadProbeInfo* info, gpointer) noexcept {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  auto segment = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+  if (!segment) {
+    GstSegment s;
+    gst_segment_init(&s, GST_FORMAT_TIME);
+    gst_pad_push_event(pad, gst_event_new_segment(&s));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+// A looping file is a live channel: no end (clients such as rtspsrc stop at
+// the end of the announced range) and no seeking.
+GstPadProbeReturn on_loop_query(GstPad*, GstPadProbeInfo* info, gpointer) noexcept {
+  GstQuery* query = GST_PAD_PROBE_INFO_QUERY(info);
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_DURATION:
+      gst_query_set_duration(query, GST_FORMAT_TIME, -1);
+      return GST_PAD_PROBE_HANDLED;
+    case GST_QUERY_SEEKING:
+      gst_query_set_seeking(query, GST_FORMAT_TIME, FALSE, 0, -1);
+      return GST_PAD_PROBE_HANDLED;
+    case GST_QUERY_SEGMENT:  // gst-rtsp-server takes the range end from it
+      gst_query_set_segment(query, 1.0, GST_FORMAT_TIME, 0, -1);
+      return GST_PAD_PROBE_HANDLED;
+    default:
+      return GST_PAD_PROBE_OK;
+  }
 }
 
 std::string media_type_of(GstPad* pad) {
@@ -125,6 +161,9 @@ void on_parsebin_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
     return;
   }
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_track_buffer, linker->watch.get(), nullptr);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_track_event, nullptr, nullptr);
+  if (linker->loop)
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr, nullptr);
 }
 
 }  // namespace
@@ -170,6 +209,7 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*)
     linker->watch->file = s.file;
     linker->watch->mount_path = s.mount_path;
     linker->watch->id = s.id;
+    linker->loop = s.loop;
     unsigned index = 0;
     for (const auto& t : s.info->tracks) {
       if (!t.plan)
@@ -195,21 +235,23 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*)
 
 // Loop: the first segment seek once prerolled, then one more at the end of
 // each pass. Non-flushing segment seeks keep the running time (and so RTP
-// timestamps) going on.
-void loop_seek(GstElement* pipeline, gpointer flushing) noexcept {
-  auto flags = GstSeekFlags(GST_SEEK_FLAG_SEGMENT |
-                            (GPOINTER_TO_INT(flushing) ? GST_SEEK_FLAG_FLUSH : 0));
-  if (!gst_element_seek(pipeline, 1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET, 0,
-                        GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE))
-    GMS_LOG_WARN("looping file: seek to the start refused; the channel ends here");
+// timestamps) going on. The seek goes up from pay0 to the demuxer: until
+// PLAY adds the transports the pipeline has no sink to take it.
+void loop_seek(GstElement* pipeline, bool flushing) {
+  auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), "pay0"));
+  auto flags = GstSeekFlags(GST_SEEK_FLAG_SEGMENT | (flushing ? GST_SEEK_FLAG_FLUSH : 0));
+  if (!pay || !gst_element_send_event(pay.get(), gst_event_new_seek(1.0, GST_FORMAT_TIME, flags,
+                                                                    GST_SEEK_TYPE_SET, 0,
+                                                                    GST_SEEK_TYPE_NONE,
+                                                                    GST_CLOCK_TIME_NONE)))
+    GMS_LOG_WARN("looping file: the seek to the start was refused; the channel ends here");
 }
 
 // Streaming thread: never seek from here (STYLE.md §E.4).
-void on_segment_done(GstBus*, GstMessage* msg, gpointer pipeline) noexcept {
-  (void)msg;
-  gst_element_call_async(GST_ELEMENT(pipeline),
-                         [](GstElement* p, gpointer) noexcept { loop_seek(p, GINT_TO_POINTER(0)); },
-                         nullptr, nullptr);
+void on_segment_done(GstBus*, GstMessage*, gpointer pipeline) noexcept {
+  gst_element_call_async(
+      GST_ELEMENT(pipeline), [](GstElement* p, gpointer) noexcept { loop_seek(p, false); },
+      nullptr, nullptr);
 }
 
 void on_media_prepared(GstRTSPMedia* media, gpointer) noexcept {
@@ -217,7 +259,7 @@ void on_media_prepared(GstRTSPMedia* media, gpointer) noexcept {
   auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
                                                 : nullptr);
   if (pipeline && GST_IS_ELEMENT(pipeline.get()))
-    loop_seek(GST_ELEMENT(pipeline.get()), GINT_TO_POINTER(1));
+    loop_seek(GST_ELEMENT(pipeline.get()), true);
 }
 
 // RTSP client thread, for every new media of this file.
