@@ -28,6 +28,14 @@ class RawRtsp {
   bool send(const std::string& bytes);
   // Reads one reply.
   RtspReply read_reply(std::chrono::milliseconds timeout);
+  // Reads the next interleaved frame ($ channel length data) after PLAY over
+  // TCP; channel -1 when none came before the deadline or the connection
+  // closed.
+  struct Frame {
+    int channel = -1;
+    std::string data;
+  };
+  Frame read_interleaved(std::chrono::milliseconds timeout);
 
  private:
   Ref<GSocketConnection> conn_;
