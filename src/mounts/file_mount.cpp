@@ -190,6 +190,8 @@ using namespace gms::mounts;
 // filesrc ! parsebin, then one whitelisted payloader chain per servable
 // track, named pay0..payN in the order of the probe.
 GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
+  if (!GMS_FILE_FACTORY(factory)->settings)
+    return nullptr;
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
   try {
     auto bin = Ref<GstElement>::adopt(gst_bin_new(nullptr));
@@ -284,6 +286,17 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   g_signal_connect(media, "prepared", G_CALLBACK(on_media_prepared), nullptr);
 }
 
+// A root's marker (no settings) builds nothing: requests under it are
+// answered by FileRoots::resolve() before DESCRIBE. The library looks for
+// the media of a SETUP before its pre-setup hook, so a SETUP of a file no
+// DESCRIBE has mounted yet ends here: 503, without the stock factory's
+// criticals about a missing launch line.
+GstRTSPMedia* file_construct(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
+  if (!GMS_FILE_FACTORY(factory)->settings)
+    return nullptr;
+  return GST_RTSP_MEDIA_FACTORY_CLASS(gms_file_factory_parent_class)->construct(factory, url);
+}
+
 void file_factory_finalize(GObject* object) {
   delete GMS_FILE_FACTORY(object)->settings;
   G_OBJECT_CLASS(gms_file_factory_parent_class)->finalize(object);
@@ -294,6 +307,7 @@ void file_factory_finalize(GObject* object) {
 static void gms_file_factory_class_init(GmsFileFactoryClass* klass) {
   G_OBJECT_CLASS(klass)->finalize = file_factory_finalize;
   GST_RTSP_MEDIA_FACTORY_CLASS(klass)->create_element = file_create_element;
+  GST_RTSP_MEDIA_FACTORY_CLASS(klass)->construct = file_construct;
   // Key = request path + generation: one file per factory, and a file that
   // changes gets a new factory, so different files never share a media.
   GST_RTSP_MEDIA_FACTORY_CLASS(klass)->gen_key = gms::mounts::shared_media_key;
@@ -352,7 +366,8 @@ void FileRoots::add(const PathConfig& path, GstRTSPAddressPool* pool) {
   root->pool = Ref<GstRTSPAddressPool>::borrow(pool);
   // A marker: requests under the prefix match it; resolve() answers them
   // before the library would try to build it.
-  root->marker = Ref<GstRTSPMediaFactory>::adopt(gst_rtsp_media_factory_new());
+  root->marker = Ref<GstRTSPMediaFactory>::adopt(
+      GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_FILE_FACTORY, nullptr)));
   set_factory_unavailable(root->marker.get(), "a directory of media files, not a stream");
   {
     std::lock_guard<std::mutex> g(lock_);
