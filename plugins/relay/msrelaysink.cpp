@@ -62,8 +62,9 @@ struct State {
   int64_t anchor_us = 0;
   uint32_t last_ts = 0;
   int64_t media_ticks = 0;  // unwrapped RTP ticks since the anchor
-  // In-band H.264 parameter sets of the access unit being read.
-  std::vector<std::string> sps, pps;
+  // In-band parameter sets of the access unit being read (H.264: sps, pps;
+  // H.265: vps, sps, pps).
+  std::vector<std::string> vps, sps, pps;
 };
 
 struct Impl {
@@ -134,6 +135,72 @@ void collect_h264_sets(const uint8_t* p, size_t n, State& st) {
       off += len;
     }
   }
+}
+
+// Collects H.265 VPS/SPS/PPS NAL units (single or aggregation packet).
+void collect_h265_sets(const uint8_t* p, size_t n, State& st) {
+  auto take = [&](const uint8_t* nal, size_t len) {
+    uint8_t type = (nal[0] >> 1) & 0x3f;
+    if (type == 32)
+      st.vps.push_back(b64(nal, len));
+    else if (type == 33)
+      st.sps.push_back(b64(nal, len));
+    else if (type == 34)
+      st.pps.push_back(b64(nal, len));
+  };
+  if (n < 2)
+    return;
+  uint8_t type = (p[0] >> 1) & 0x3f;
+  if (type >= 32 && type <= 34) {
+    take(p, n);
+  } else if (type == 48) {
+    size_t off = 2;
+    while (off + 2 < n) {
+      size_t len = (size_t(p[off]) << 8) | p[off + 1];
+      off += 2;
+      if (len < 2 || off + len > n)
+        break;
+      take(p + off, len);
+      off += len;
+    }
+  }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v)
+    s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
+// H.265: sprop-vps/sps/pps, each replaced when seen in band.
+void update_sprop_h265(State& st) {
+  if (st.sps.empty() || st.pps.empty() || !st.caps) {
+    st.vps.clear();
+    st.sps.clear();
+    st.pps.clear();
+    return;
+  }
+  auto caps = gms::Ref<GstCaps>::adopt(gst_caps_copy(st.caps.get()));
+  GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+  bool changed = false;
+  for (auto [field, values] : {std::pair{"sprop-vps", &st.vps}, std::pair{"sprop-sps", &st.sps},
+                               std::pair{"sprop-pps", &st.pps}}) {
+    if (values->empty())
+      continue;
+    std::string v = join(*values);
+    const char* old = gst_structure_get_string(s, field);
+    if (!old || v != old) {
+      gst_structure_set(s, field, G_TYPE_STRING, v.c_str(), nullptr);
+      changed = true;
+    }
+    values->clear();
+  }
+  if (!changed)
+    return;
+  GST_INFO("in-band H.265 parameter sets changed");
+  st.caps = caps;
+  st.channel->set_caps(st.producer, caps.get());
 }
 
 // New caps when the in-band parameter sets differ from the announced ones.
@@ -238,6 +305,8 @@ GstFlowReturn render(GstBaseSink* sink, GstBuffer* buffer) noexcept {
   gms::relay::KeyInfo k = gms::relay::inspect_payload(st.codec, payload, size);
   if (k.parameter_sets && st.codec == gms::relay::Codec::kH264)
     collect_h264_sets(payload, size, st);
+  if (k.parameter_sets && st.codec == gms::relay::Codec::kH265)
+    collect_h265_sets(payload, size, st);
   gst_rtp_buffer_unmap(&rtp);
 
   if (too_fast(st, ts, max_ahead)) {
@@ -252,8 +321,17 @@ GstFlowReturn render(GstBaseSink* sink, GstBuffer* buffer) noexcept {
     st.have_key_ts = true;
     st.key_ts = ts;
   }
-  if (key_start && st.codec == gms::relay::Codec::kH264)
-    update_sprop(st);
+  // Parameter sets come before the slices they serve: once a packet without
+  // them follows, the set is complete; new caps if it changed.
+  if (!k.parameter_sets && (!st.vps.empty() || !st.sps.empty() || !st.pps.empty())) {
+    if (st.codec == gms::relay::Codec::kH264)
+      update_sprop(st);
+    else
+      update_sprop_h265(st);
+    st.vps.clear();
+    st.sps.clear();
+    st.pps.clear();
+  }
   if (key_start && st.codec != gms::relay::Codec::kAudio)
     d.key_frames++;
   d.packets++;

@@ -36,8 +36,11 @@ void Consumer::offer(Item item, size_t bytes) {
   {
     std::lock_guard<std::mutex> g(mutex_);
     if (item.buffer) {
-      if (waiting_key_ && !item.key)
+      if (waiting_key_ && !item.key) {
+        if (recovering_)
+          dropped_++;  // lost to an earlier overflow, not a late join
         return;
+      }
       if (bytes_ + bytes > max_bytes_) {
         // Too slow: lose the backlog, keep the newest caps, and restart at a
         // key frame so the reader never decodes a broken picture.
@@ -55,10 +58,12 @@ void Consumer::offer(Item item, size_t bytes) {
         if (caps)
           queue_.push_back(Item{caps, {}, item.generation, false});
         waiting_key_ = !item.key;
+        recovering_ = !item.key;
         if (!item.key)
           return;
       }
       waiting_key_ = false;
+      recovering_ = false;
       bytes_ += bytes;
     }
     queue_.push_back(std::move(item));

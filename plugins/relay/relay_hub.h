@@ -67,6 +67,7 @@ class Consumer {
   size_t bytes_ = 0;
   const size_t max_bytes_;
   bool waiting_key_ = false;
+  bool recovering_ = false;  // waiting for a key frame after an overflow
   bool flushing_ = false;
   std::atomic<uint64_t> pushed_{0}, dropped_{0};
 };

@@ -5,6 +5,9 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 #include <gst/rtsp-server/rtsp-session.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -123,6 +126,13 @@ void on_play_eos(GstBus*, GstMessage*, gpointer factory) noexcept {
   gms::mounts::renew_shared_media(GST_RTSP_MEDIA_FACTORY(factory));
 }
 
+// What a publisher's media needs to know of its path; a copy, so that a
+// media outliving its factory (reload) never reads a freed one.
+struct RecordInfo {
+  gms::PathConfig path;
+  gms::mounts::PublishContextPtr ctx;
+};
+
 struct ClaimHolder {
   std::shared_ptr<gms::PathRegistry> registry;
   std::string path;
@@ -141,7 +151,7 @@ struct KickRequest {
 // On a streaming thread: the cut happens on the control context.
 void on_record_error(GstBus*, GstMessage* msg, gpointer media) noexcept {
   auto* claim = static_cast<ClaimHolder*>(g_object_get_data(G_OBJECT(media), kClaim));
-  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(media), kRecordPath));
+  auto* fimpl = static_cast<RecordInfo*>(g_object_get_data(G_OBJECT(media), kRecordPath));
   if (!claim || !fimpl)
     return;
   gms::GErrorPtr err;
@@ -174,7 +184,8 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
   if (announcing()) {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_RECORD);
     gst_rtsp_media_set_shared(media, FALSE);
-    g_object_set_data(G_OBJECT(media), kRecordPath, &d);
+    g_object_set_data_full(G_OBJECT(media), kRecordPath, new RecordInfo{d.path, d.ctx},
+                           [](gpointer p) { delete static_cast<RecordInfo*>(p); });
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
       g_signal_connect_object(bus.get(), "sync-message::error", G_CALLBACK(on_record_error),
@@ -328,7 +339,7 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
   auto& pc = *static_cast<CtxPtr*>(data);
   if (!ctx->media || !g_object_get_data(G_OBJECT(ctx->media), kRecordPath))
     return GST_RTSP_STS_OK;  // not a publish path: the library refuses RECORD
-  auto* fimpl = static_cast<FactoryImpl*>(g_object_get_data(G_OBJECT(ctx->media), kRecordPath));
+  auto* fimpl = static_cast<RecordInfo*>(g_object_get_data(G_OBJECT(ctx->media), kRecordPath));
   const std::string& path = fimpl->path.name;
   std::string peer = peer_of(client);
   guint8* body = nullptr;
@@ -654,7 +665,9 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       GstBufferList* list = gst_buffer_list_new_sized(static_cast<guint>(packets.size()));
       for (const auto& p : packets)
         gst_buffer_list_add(list, gst_buffer_ref(p.get()));
-      gst_rtsp_stream_transport_send_rtp_list(trans, list);
+      if (!gst_rtsp_stream_transport_send_rtp_list(trans, list))
+        GMS_LOG_WARN("client %s: could not send the cached key frame (%zu packets)",
+                     peer_of(client).c_str(), packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
       send_udp(gst_rtsp_stream_transport_get_stream(trans), t, packets);
@@ -738,10 +751,10 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
 
 void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
   g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(path.c_str()), g_free);
-  // Relayed packets leave as they arrive. A synced UDP sink waits each
-  // packet's time plus its 20 ms processing deadline, one packet at a time,
-  // and msrelaysrc stamps a packet when it is taken: the sink would limit the
-  // stream to ~50 packets/s and fall further behind (relay-notes.md §4).
+  // The relay's packets are stamped when they leave msrelaysrc; a sink
+  // that syncs waits its 20 ms processing deadline on every packet of the
+  // one streaming thread, i.e. at most 50 packets/s (measured). Packets
+  // are due at once: send them without syncing (relay-notes.md §4).
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
                           : Ref<GstObject>();
@@ -749,14 +762,26 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
     g_signal_connect(pipeline.get(), "deep-element-added",
                      G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
                        GstElementFactory* f = gst_element_get_factory(e);
-                       const char* name = f ? GST_OBJECT_NAME(f) : "";
+                       if (!f)
+                         return;
+                       const char* name = GST_OBJECT_NAME(f);
                        if (g_str_equal(name, "multiudpsink") || g_str_equal(name, "udpsink"))
                          g_object_set(e, "sync", FALSE, nullptr);
+                       // The stream's queues before its UDP and TCP sinks:
+                       // when every TCP viewer is stuck, gst-rtsp-server
+                       // stops pulling its appsink (relay-notes.md §1);
+                       // a leaky queue loses those packets instead of
+                       // stalling the tee and with it the UDP viewers.
+                       if (g_str_equal(name, "queue"))
+                         g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
+                                      "max-size-bytes", 8u << 20, "max-size-time",
+                                      guint64(2 * GST_SECOND), nullptr);
                      }),
                      nullptr);
 }
 
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
+  // TCP_NODELAY is set on every connection by the FrontDoor.
   connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
   connect(client, "record-request", G_CALLBACK(on_record), ctx);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);

@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include <gst/rtsp-server/rtsp-server.h>
+
 #include "pipelines.h"
 #include "process.h"
 #include "rtsp_raw.h"
@@ -216,6 +218,76 @@ TEST(Proxy, BadBackEndsGive503QuicklyAndOthersPlay) {
     EXPECT_TRUE(wait_until(
         [&] { return p.log_contains(std::string("proxy ") + path + ": rtsp://"); }, 10s))
         << path << p.log();
+}
+
+// A stock gst-rtsp-server that wants Basic credentials (user/secret), on its
+// own thread: the test thread blocks in requests.
+class AuthOrigin {
+ public:
+  AuthOrigin() {
+    ctx_ = g_main_context_new();
+    loop_ = g_main_loop_new(ctx_, FALSE);
+    server_ = Ref<GstRTSPServer>::adopt(gst_rtsp_server_new());
+    gst_rtsp_server_set_address(server_.get(), "127.0.0.1");
+    gst_rtsp_server_set_service(server_.get(), "0");
+    auto auth = Ref<GstRTSPAuth>::adopt(gst_rtsp_auth_new());
+    auto token = UniquePtr<GstRTSPToken, gst_rtsp_token_unref>(gst_rtsp_token_new(
+        GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "user", nullptr));
+    GCharPtr basic(gst_rtsp_auth_make_basic("user", "secret"));
+    gst_rtsp_auth_add_basic(auth.get(), basic.get(), token.get());
+    gst_rtsp_server_set_auth(server_.get(), auth.get());
+    auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server_.get()));
+    GstRTSPMediaFactory* f = gst_rtsp_media_factory_new();
+    gst_rtsp_media_factory_set_launch(f, (std::string("( ") + kMjpeg + " )").c_str());
+    gst_rtsp_media_factory_set_shared(f, TRUE);
+    gst_rtsp_media_factory_add_role(f, "user", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN,
+                                    TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN,
+                                    TRUE, nullptr);
+    gst_rtsp_mount_points_add_factory(mounts.get(), "/o", f);
+    gst_rtsp_server_attach(server_.get(), ctx_);
+    port_ = static_cast<uint16_t>(gst_rtsp_server_get_bound_port(server_.get()));
+    thread_ = std::thread([this] { g_main_loop_run(loop_); });
+  }
+  ~AuthOrigin() {
+    g_main_context_invoke(
+        ctx_, [](gpointer l) -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop*>(l));
+          return G_SOURCE_REMOVE;
+        },
+        loop_);
+    thread_.join();
+    g_main_loop_unref(loop_);
+    server_.reset();
+    g_main_context_unref(ctx_);
+  }
+  std::string url(const std::string& userinfo = {}) const {
+    return "rtsp://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/o";
+  }
+
+ private:
+  GMainContext* ctx_;
+  GMainLoop* loop_;
+  Ref<GstRTSPServer> server_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(Proxy, BackEndCredentials) {
+  AuthOrigin o;
+  std::string conf = "[server]\nverbose=1\n"
+                     "[path /inurl]\nproxy=" + o.url("user:secret@") + "\n"
+                     "[path /keys]\nproxy=" + o.url() + "\nbackend-user=user\nbackend-password=secret\n"
+                     "[path /none]\nproxy=" + o.url() + "\n";
+  ServerProcess p({write_temp_file("p.conf", conf)});
+  ASSERT_TRUE(p.ready()) << p.log();
+  Viewer a(p.url("/inurl"), "tcp");
+  Viewer b(p.url("/keys"), "udp");
+  EXPECT_TRUE(wait_until([&] { return a.video_frames() >= 5 && b.video_frames() >= 5; }, 20s))
+      << a.error() << b.error() << p.log();
+  RawRtsp c(p.port());
+  RtspReply r = c.request("DESCRIBE " + p.url("/none") + " RTSP/1.0\r\nCSeq: 1\r\n\r\n", 15s);
+  EXPECT_EQ(r.status, 503) << r.text;
+  EXPECT_TRUE(wait_until([&] { return p.log_contains("Unauthorized"); }, 10s)) << p.log();
 }
 
 TEST(Proxy, DeadBackEndGives503Quickly) {

@@ -25,12 +25,7 @@ ServerProcess server_with(const std::string& conf) {
 // The publisher has announced and its packets arrive: a DESCRIBE succeeds.
 bool published(ServerProcess& srv, const std::string& path) {
   return wait_until([&] { return srv.log_contains("publishing " + path + " ("); }, 15s) &&
-         wait_until(
-             [&] {
-               RawRtsp raw(srv.port());
-               return raw.request(describe(srv.url(path), 1)).status == 200;
-             },
-             10s);
+         wait_published(srv, path);
 }
 
 TEST(PublishLifecycle, NoPublisherIs404) {
@@ -183,7 +178,7 @@ double median_first_key(ServerProcess& srv, const std::string& path, bool tcp, i
   std::vector<double> ms;
   for (int i = 0; i < joins; ++i) {
     FirstKey k = measure_first_key(srv.port(), srv.url(path), tcp, 5000);
-    EXPECT_TRUE(k.ok) << k.error;
+    EXPECT_TRUE(k.ok) << path << (tcp ? " tcp " : " udp ") << i << ": " << k.error;
     if (k.ok)
       ms.push_back(k.ms);
     g_usleep(150000 + 97000 * i % 400000);  // spread the joins over the GOP

@@ -16,7 +16,7 @@ TEST(Publish, FfmpegTcpToUdpAndTcpViewers) {
   Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 30, true));
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("publishing /live/cam (2 tracks)"); }, 15s))
       << srv.log() << pub.output();
-  ASSERT_TRUE(wait_streaming(srv.port(), srv.url("/live/cam"), 15s)) << srv.log();
+  ASSERT_TRUE(wait_published(srv, "/live/cam"));
   Viewer udp(srv.url("/live/cam"), "udp");
   Viewer tcp(srv.url("/live/cam"), "tcp");
   EXPECT_TRUE(wait_until(
@@ -75,6 +75,56 @@ TEST(Publish, RtspclientsinkPublishes) {
       30s))
       << srv.log() << pub.output();
   EXPECT_EQ(viewer->width(), 160);
+}
+
+}  // namespace
+}  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+// Every codec of the brief, published by ffmpeg (RTP as ffmpeg makes it) and
+// read back by ffprobe through the relay: the viewers' SDP is the one the
+// publisher announced.
+struct CodecCase {
+  const char* name;
+  std::vector<std::string> input, codec;
+  const char* probe;  // codec_name ffprobe reports
+};
+
+TEST(Publish, CodecsPassThrough) {
+  ServerProcess srv({"--publish", "/live/*"});
+  ASSERT_TRUE(srv.ready());
+  const std::vector<std::string> video = {"-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=30"};
+  const std::vector<std::string> audio = {"-f", "lavfi", "-i", "sine=sample_rate=48000:duration=30"};
+  const std::vector<std::string> audio8k = {"-f", "lavfi", "-i", "sine=sample_rate=8000:duration=30"};
+  std::vector<CodecCase> cases = {
+      {"h265", video, {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none"}, "hevc"},
+      {"aac", audio, {"-c:a", "aac", "-b:a", "64k"}, "aac"},
+      {"opus", audio, {"-c:a", "libopus"}, "opus"},
+      {"pcmu", audio8k, {"-c:a", "pcm_mulaw"}, "pcm_mulaw"},
+      {"pcma", audio8k, {"-c:a", "pcm_alaw"}, "pcm_alaw"},
+      {"mjpeg", video, {"-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-huffman", "default"}, "mjpeg"},
+      {"vp8", video, {"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k"}, "vp8"},
+      {"vp9", video, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k", "-strict", "experimental"}, "vp9"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"};
+    args.insert(args.end(), c.input.begin(), c.input.end());
+    args.insert(args.end(), c.codec.begin(), c.codec.end());
+    std::string path = std::string("/live/") + c.name;
+    args.insert(args.end(), {"-f", "rtsp", "-rtsp_transport", "tcp", srv.url(path)});
+    Child pub(args);
+    if (!wait_published(srv, path, 15000)) {
+      ADD_FAILURE() << c.name << ": not published\n" << pub.output() << srv.log();
+      continue;
+    }
+    RunResult r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                       "stream=codec_name", "-of", "compact", srv.url(path)},
+                      20s);
+    EXPECT_NE(r.out.find(std::string("codec_name=") + c.probe), std::string::npos)
+        << c.name << ": " << r.out << r.err;
+  }
 }
 
 }  // namespace

@@ -66,14 +66,16 @@ std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
   return p + payload;
 }
 
-bool wait_streaming(uint16_t port, const std::string& url, std::chrono::milliseconds timeout) {
-  int cseq = 1;
+bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms) {
   return wait_until(
       [&] {
-        RawRtsp c(port);
-        return c.request(describe(url, cseq++), std::chrono::seconds(5)).status == 200;
+        RawRtsp raw(srv.port());
+        if (raw.request(describe(srv.url(path), 1)).status == 200)
+          return true;
+        g_usleep(100000);
+        return false;
       },
-      timeout);
+      std::chrono::milliseconds(timeout_ms));
 }
 
 }  // namespace gms::test

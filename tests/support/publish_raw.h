@@ -21,8 +21,10 @@ std::string interleaved(uint8_t channel, const std::string& data);
 // An RTP packet (12-byte header + payload).
 std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
                        const std::string& payload, bool marker = true);
-// Waits until DESCRIBE of `url` answers 200: the publisher's media flows (a
-// publisher that has only announced still gets viewers a 404).
-bool wait_streaming(uint16_t port, const std::string& url, std::chrono::milliseconds timeout);
+
+class ServerProcess;
+// The publisher of `path` has announced and its packets arrive: a DESCRIBE
+// succeeds (retried until `timeout_ms`).
+bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms = 20000);
 
 }  // namespace gms::test

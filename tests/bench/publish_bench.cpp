@@ -1,0 +1,379 @@
+// Publishing benchmark: one 1280x720 30 fps H.264 ~3 Mbit/s stream published
+// with RECORD (ffmpeg, stream copy of a clip encoded once, so the encoder
+// does not share the CPU with the server), fanned out to N viewers over UDP
+// and then N over TCP. Prints per phase: packets lost per viewer, the
+// server's CPU per viewer, and PLAY → first key frame (p50/p95) for viewers
+// joining a running path with the GOP cache at a 2 s key-frame interval.
+//
+//   build/tests/publish_bench [VIEWERS] [SECONDS]     (default 1000 and 15)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gst/gst.h>
+
+#include "child.h"
+#include "first_key.h"
+#include "process.h"
+#include "publish_raw.h"
+
+using namespace gms::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double cpu_seconds(GPid pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = s.rfind(')');
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15; ++i) {
+    in >> field;
+    if (i == 14)
+      utime = std::stoul(field);
+    if (i == 15)
+      stime = std::stoul(field);
+  }
+  return double(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+GPid server_pid(uint16_t port) {
+  // The server is the process listening on `port`: find it via /proc.
+  std::string cmd = "ss -ltnp 'sport = :" + std::to_string(port) + "' | grep -o 'pid=[0-9]*' | head -1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[64] = {0};
+  if (p) {
+    if (!fgets(buf, sizeof buf, p))
+      buf[0] = 0;
+    pclose(p);
+  }
+  return buf[0] ? std::atoi(buf + 4) : 0;
+}
+
+struct Seen {
+  bool any = false;
+  uint16_t first = 0;
+  uint32_t ext_last = 0;  // extended sequence number of the newest packet
+  uint64_t received = 0;
+  void add(uint16_t seq) {
+    if (!any) {
+      any = true;
+      first = seq;
+      ext_last = seq;
+    } else {
+      int16_t d = int16_t(seq - uint16_t(ext_last));
+      if (d > 0)
+        ext_last += uint32_t(d);
+    }
+    received++;
+  }
+  uint64_t expected() const { return any ? ext_last - first + 1 : 0; }
+};
+
+struct ViewerConn {
+  int rtsp = -1;
+  int udp = -1;
+  std::string buf;
+  Seen seen;
+};
+
+bool send_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      return false;
+    off += size_t(n);
+  }
+  return true;
+}
+
+// Reads until a full RTSP reply (headers + body) is buffered; returns it.
+std::string read_reply(int fd, std::string& buf) {
+  for (int tries = 0; tries < 500; ++tries) {
+    auto e = buf.find("\r\n\r\n");
+    if (e != std::string::npos && buf[0] != '$') {
+      size_t len = 0;
+      auto cl = buf.find("Content-Length: ");
+      if (cl != std::string::npos && cl < e)
+        len = std::strtoul(buf.c_str() + cl + 16, nullptr, 10);
+      if (buf.size() >= e + 4 + len) {
+        std::string r = buf.substr(0, e + 4 + len);
+        buf.erase(0, e + 4 + len);
+        return r;
+      }
+    }
+    pollfd pf{fd, POLLIN, 0};
+    if (poll(&pf, 1, 20) <= 0)
+      continue;
+    char tmp[16384];
+    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return {};
+    buf.append(tmp, size_t(n));
+  }
+  return {};
+}
+
+bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp) {
+  v.rtsp = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (connect(v.rtsp, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    return false;
+  int rcv = 1 << 20;
+  std::string transport;
+  if (tcp) {
+    setsockopt(v.rtsp, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    transport = "RTP/AVP/TCP;unicast;interleaved=0-1";
+  } else {
+    v.udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    setsockopt(v.udp, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    sockaddr_in u{};
+    u.sin_family = AF_INET;
+    u.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof u;
+    bind(v.udp, reinterpret_cast<sockaddr*>(&u), sizeof u);
+    getsockname(v.udp, reinterpret_cast<sockaddr*>(&u), &len);
+    int p = ntohs(u.sin_port);
+    transport = "RTP/AVP;unicast;client_port=" + std::to_string(p) + "-" + std::to_string(p + 1);
+  }
+  if (!send_all(v.rtsp, describe(url, 1)))
+    return false;
+  std::string d = read_reply(v.rtsp, v.buf);
+  if (d.find(" 200 ") == std::string::npos) {
+    fprintf(stderr, "DESCRIBE: %s\n", d.substr(0, d.find("\r\n")).c_str());
+    return false;
+  }
+  send_all(v.rtsp, "SETUP " + url + "/stream=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: " + transport +
+                       "\r\n\r\n");
+  std::string r = read_reply(v.rtsp, v.buf);
+  auto s = r.find("Session: ");
+  if (r.find(" 200 ") == std::string::npos || s == std::string::npos)
+    return false;
+  std::string session = r.substr(s + 9, r.find_first_of(";\r", s + 9) - s - 9);
+  send_all(v.rtsp, "PLAY " + url + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n");
+  return read_reply(v.rtsp, v.buf).find(" 200 ") != std::string::npos;
+}
+
+void drain_tcp(ViewerConn& v) {
+  char tmp[65536];
+  for (;;) {
+    ssize_t n = recv(v.rtsp, tmp, sizeof tmp, MSG_DONTWAIT);
+    if (n <= 0)
+      break;
+    v.buf.append(tmp, size_t(n));
+  }
+  size_t off = 0;
+  while (v.buf.size() - off >= 4) {
+    if (v.buf[off] != '$') {  // an RTSP message (e.g. keep-alive reply): skip
+      auto e = v.buf.find("\r\n\r\n", off);
+      if (e == std::string::npos)
+        break;
+      off = e + 4;
+      continue;
+    }
+    size_t len = (uint8_t(v.buf[off + 2]) << 8) | uint8_t(v.buf[off + 3]);
+    if (v.buf.size() - off < 4 + len)
+      break;
+    if (v.buf[off + 1] == 0 && len >= 12)
+      v.seen.add(uint16_t((uint8_t(v.buf[off + 6]) << 8) | uint8_t(v.buf[off + 7])));
+    off += 4 + len;
+  }
+  v.buf.erase(0, off);
+}
+
+void drain_udp(ViewerConn& v) {
+  constexpr int kBatch = 64;
+  static uint8_t bufs[kBatch][2048];
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  for (;;) {
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {bufs[i], sizeof bufs[i]};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(v.udp, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0)
+      return;
+    for (int i = 0; i < n; ++i)
+      if (msgs[i].msg_len >= 12)
+        v.seen.add(uint16_t((bufs[i][2] << 8) | bufs[i][3]));
+  }
+}
+
+struct PhaseResult {
+  unsigned started = 0;
+  uint64_t lost = 0, expected = 0;
+  unsigned viewers_with_loss = 0;
+  double cpu_per_viewer = 0;  // % of one core
+  double cpu_total = 0;       // % of one core
+  double client_cpu = 0;      // this load client, % of one core
+};
+
+PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
+                      double idle_cpu_pct) {
+  PhaseResult r;
+  std::vector<std::unique_ptr<ViewerConn>> viewers;
+  int ep = epoll_create1(0);
+  for (unsigned i = 0; i < n; ++i) {
+    auto v = std::make_unique<ViewerConn>();
+    if (!start_viewer(*v, srv.port(), srv.url("/live/bench"), tcp)) {
+      fprintf(stderr, "viewer %u did not start\n", i);
+      if (v->rtsp >= 0)
+        close(v->rtsp);
+      if (v->udp >= 0)
+        close(v->udp);
+      continue;
+    }
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.ptr = v.get();
+    epoll_ctl(ep, EPOLL_CTL_ADD, tcp ? v->rtsp : v->udp, &e);
+    viewers.push_back(std::move(v));
+  }
+  r.started = unsigned(viewers.size());
+  // Warm up 2 s (joins settle), then count from a clean start.
+  auto pump = [&](double secs) {
+    auto end = Clock::now() + std::chrono::duration<double>(secs);
+    epoll_event events[256];
+    while (Clock::now() < end) {
+      int k = epoll_wait(ep, events, 256, 50);
+      for (int i = 0; i < k; ++i) {
+        auto* v = static_cast<ViewerConn*>(events[i].data.ptr);
+        if (tcp)
+          drain_tcp(*v);
+        else
+          drain_udp(*v);
+      }
+    }
+  };
+  pump(4.0);
+  for (auto& v : viewers)
+    v->seen = Seen{};
+  double c0 = cpu_seconds(pid);
+  double self0 = cpu_seconds(getpid());
+  auto t0 = Clock::now();
+  pump(seconds);
+  double c1 = cpu_seconds(pid);
+  double self1 = cpu_seconds(getpid());
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& v : viewers) {
+    uint64_t exp = v->seen.expected();
+    uint64_t lost = exp > v->seen.received ? exp - v->seen.received : 0;
+    if (!v->seen.any) {
+      lost = 1;  // received nothing at all
+    }
+    r.lost += lost;
+    r.expected += exp;
+    if (lost) {
+      if (r.viewers_with_loss < 5)
+        fprintf(stderr, "  lossy viewer: received %llu expected %llu\n",
+                (unsigned long long)v->seen.received, (unsigned long long)exp);
+      r.viewers_with_loss++;
+    }
+  }
+  r.cpu_total = 100.0 * (c1 - c0) / wall;
+  r.client_cpu = 100.0 * (self1 - self0) / wall;
+  r.cpu_per_viewer = r.started ? (r.cpu_total - idle_cpu_pct) / r.started : 0;
+  for (auto& v : viewers) {
+    send_all(v->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
+    close(v->rtsp);
+    if (v->udp >= 0)
+      close(v->udp);
+  }
+  close(ep);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  unsigned n = argc > 1 ? unsigned(std::atoi(argv[1])) : 1000;
+  int seconds = argc > 2 ? std::atoi(argv[2]) : 15;
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+
+  std::string clip = write_temp_file("clip.mp4", "");
+  RunResult enc = run({"ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                       "testsrc2=size=1280x720:rate=30:duration=20", "-c:v", "libx264", "-preset",
+                       "veryfast", "-tune", "zerolatency", "-b:v", "3M", "-maxrate", "3M", "-bufsize",
+                       "1M", "-g", "60", "-pix_fmt", "yuv420p", clip},
+                      std::chrono::seconds(300));
+  if (enc.exit_status != 0) {
+    fprintf(stderr, "cannot encode the clip: %s\n", enc.err.c_str());
+    return 1;
+  }
+  ServerProcess srv({"--publish", "/live/*", write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")});
+  if (!srv.ready()) {
+    fprintf(stderr, "server did not start\n%s", srv.log().c_str());
+    return 1;
+  }
+  GPid pid = server_pid(srv.port());
+  Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
+             "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/live/bench")});
+  if (!wait_published(srv, "/live/bench")) {
+    fprintf(stderr, "publisher did not start\n%s%s", srv.log().c_str(), pub.output().c_str());
+    return 1;
+  }
+  // Idle: publisher only.
+  double c0 = cpu_seconds(pid);
+  auto t0 = Clock::now();
+  g_usleep(5 * G_USEC_PER_SEC);
+  double idle = 100.0 * (cpu_seconds(pid) - c0) / std::chrono::duration<double>(Clock::now() - t0).count();
+  printf("publish_bench: 1280x720 30 fps H.264 3 Mbit/s, %u viewers per phase, %d s measured\n", n,
+         seconds);
+  printf("server CPU with the publisher only: %.1f %% of a core\n", idle);
+
+  // Instant start: joins to a running path (a UDP viewer keeps it running).
+  {
+    std::vector<double> ms;
+    ViewerConn keep;
+    start_viewer(keep, srv.port(), srv.url("/live/bench"), false);
+    for (int i = 0; i < 20; ++i) {
+      FirstKey k = measure_first_key(srv.port(), srv.url("/live/bench"), i % 2 == 0, 5000);
+      if (k.ok)
+        ms.push_back(k.ms);
+      g_usleep(130000 + (i * 71000) % 300000);
+    }
+    std::sort(ms.begin(), ms.end());
+    if (!ms.empty())
+      printf("PLAY -> first key frame (GOP cache, 2 s GOP, %zu joins TCP+UDP): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
+             ms.size(), ms[ms.size() / 2], ms[std::min(ms.size() - 1, size_t(ms.size() * 0.95))],
+             ms.back());
+    close(keep.rtsp);
+    close(keep.udp);
+  }
+  for (bool tcp : {false, true}) {
+    PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
+    printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
+           tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
+           r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
+    fflush(stdout);
+    g_usleep(2 * G_USEC_PER_SEC);
+  }
+  return 0;
+}

@@ -1,0 +1,201 @@
+// msrelaysink / msrelaysrc with GstHarness: packets and caps cross from one
+// harness to another through a named channel; key frames, the GOP cache,
+// rewriting across producers, EOS after the producer leaves.
+#include <gst/rtp/gstrtpbuffer.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "harness.h"
+
+namespace gms::test {
+namespace {
+
+GstBuffer* rtp(uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t nal) {
+  GstBuffer* b = gst_rtp_buffer_new_allocate(4, 0, 0);
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  gst_rtp_buffer_map(b, GST_MAP_WRITE, &r);
+  gst_rtp_buffer_set_payload_type(&r, 96);
+  gst_rtp_buffer_set_seq(&r, seq);
+  gst_rtp_buffer_set_timestamp(&r, ts);
+  gst_rtp_buffer_set_ssrc(&r, ssrc);
+  auto* p = static_cast<uint8_t*>(gst_rtp_buffer_get_payload(&r));
+  p[0] = nal;
+  p[1] = p[2] = p[3] = 0;
+  gst_rtp_buffer_unmap(&r);
+  return b;
+}
+
+struct Rtp {
+  uint16_t seq;
+  uint32_t ts, ssrc;
+  uint8_t nal;
+};
+
+Rtp read(GstBuffer* b) {
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  EXPECT_TRUE(gst_rtp_buffer_map(b, GST_MAP_READ, &r));
+  Rtp o{gst_rtp_buffer_get_seq(&r), gst_rtp_buffer_get_timestamp(&r), gst_rtp_buffer_get_ssrc(&r),
+        static_cast<uint8_t*>(gst_rtp_buffer_get_payload(&r))[0]};
+  gst_rtp_buffer_unmap(&r);
+  gst_buffer_unref(b);
+  return o;
+}
+
+const char kCaps[] =
+    "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96,ssrc=(uint)7";
+
+HarnessPtr sink(const char* channel) {
+  HarnessPtr h(gst_harness_new_parse(
+      (std::string("msrelaysink max-ahead=0 channel=") + channel).c_str()));
+  gst_harness_set_src_caps_str(h.get(), kCaps);
+  return h;
+}
+
+HarnessPtr src(const char* channel, const char* extra = "") {
+  HarnessPtr h(gst_harness_new_parse(
+      (std::string("msrelaysrc channel=") + channel + " " + extra).c_str()));
+  gst_harness_play(h.get());
+  return h;
+}
+
+TEST(MsRelay, PacketsAndCapsReachReaders) {
+  auto p = sink("t1");
+  for (uint16_t i = 0; i < 3; ++i)
+    ASSERT_EQ(gst_harness_push(p.get(), rtp(i, 1000 + 3000 * i, 7, i == 0 ? 0x65 : 0x41)), GST_FLOW_OK);
+  auto r = src("t1");  // joins late: starts at the cached key frame
+  for (uint16_t i = 0; i < 3; ++i) {
+    Rtp o = read(gst_harness_pull(r.get()));
+    EXPECT_EQ(o.seq, i);
+    EXPECT_EQ(o.ssrc, 7u);
+  }
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(r->sinkpad));
+  ASSERT_TRUE(caps);
+  const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+  EXPECT_STREQ(gst_structure_get_string(s, "encoding-name"), "H264");
+  guint ssrc = 0;
+  EXPECT_TRUE(gst_structure_get_uint(s, "ssrc", &ssrc));
+  EXPECT_EQ(ssrc, 7u);
+  GstStructure* stats = nullptr;
+  g_object_get(gst_harness_find_element(p.get(), "msrelaysink"), "stats", &stats, nullptr);
+  ASSERT_TRUE(stats);
+  guint64 packets = 0, keys = 0, readers = 0;
+  gst_structure_get_uint64(stats, "packets", &packets);
+  gst_structure_get_uint64(stats, "key-frames", &keys);
+  gst_structure_get_uint64(stats, "readers", &readers);
+  EXPECT_EQ(packets, 3u);
+  EXPECT_EQ(keys, 1u);
+  EXPECT_EQ(readers, 1u);
+  gst_structure_free(stats);
+  gst_object_unref(gst_harness_find_element(p.get(), "msrelaysink"));
+}
+
+TEST(MsRelay, NewProducerContinuesSequence) {
+  auto r = src("t2", "timeout=0");
+  {
+    auto p = sink("t2");
+    gst_harness_push(p.get(), rtp(500, 9000, 7, 0x65));
+    gst_harness_push(p.get(), rtp(501, 12000, 7, 0x41));
+    EXPECT_EQ(read(gst_harness_pull(r.get())).seq, 500);
+    EXPECT_EQ(read(gst_harness_pull(r.get())).seq, 501);
+  }
+  auto p2 = sink("t2");
+  gst_harness_push(p2.get(), rtp(40000, 77, 99, 0x65));
+  Rtp o = read(gst_harness_pull(r.get()));
+  EXPECT_EQ(o.seq, 502);
+  EXPECT_EQ(o.ssrc, 7u);
+  EXPECT_GT(o.ts, 12000u);
+}
+
+TEST(MsRelay, EndsAfterProducerTimeout) {
+  auto r = src("t3", "timeout=200");
+  {
+    auto p = sink("t3");
+    gst_harness_push(p.get(), rtp(1, 1, 7, 0x65));
+    read(gst_harness_pull(r.get()));
+  }
+  // No producer: EOS after 200 ms.
+  GstEvent* ev = nullptr;
+  for (int i = 0; i < 300 && !ev; ++i) {
+    while ((ev = gst_harness_try_pull_event(r.get())) && GST_EVENT_TYPE(ev) != GST_EVENT_EOS)
+      gst_event_unref(ev);
+    if (!ev)
+      g_usleep(10000);
+  }
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(GST_EVENT_TYPE(ev), GST_EVENT_EOS);
+  gst_event_unref(ev);
+}
+
+TEST(MsRelay, FasterThanRealTimeIsAnError) {
+  HarnessPtr p(gst_harness_new_parse("msrelaysink max-ahead=1000 channel=t4"));
+  gst_harness_set_src_caps_str(p.get(), kCaps);
+  GstFlowReturn last = GST_FLOW_OK;
+  // 10 s of RTP time at once.
+  for (uint16_t i = 0; i < 300 && last == GST_FLOW_OK; ++i)
+    last = gst_harness_push(p.get(), rtp(i, 3000u * i, 7, 0x41));
+  EXPECT_EQ(last, GST_FLOW_ERROR);
+}
+
+}  // namespace
+}  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+GstBuffer* rtp_payload(uint16_t seq, uint32_t ts, const std::vector<uint8_t>& payload) {
+  GstBuffer* b = gst_rtp_buffer_new_allocate(static_cast<guint>(payload.size()), 0, 0);
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  gst_rtp_buffer_map(b, GST_MAP_WRITE, &r);
+  gst_rtp_buffer_set_payload_type(&r, 96);
+  gst_rtp_buffer_set_seq(&r, seq);
+  gst_rtp_buffer_set_timestamp(&r, ts);
+  gst_rtp_buffer_set_ssrc(&r, 7);
+  memcpy(gst_rtp_buffer_get_payload(&r), payload.data(), payload.size());
+  gst_rtp_buffer_unmap(&r);
+  return b;
+}
+
+std::string caps_field(GstHarness* h, const char* field) {
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(h->sinkpad));
+  const char* v = caps ? gst_structure_get_string(gst_caps_get_structure(caps.get(), 0), field) : nullptr;
+  return v ? v : "";
+}
+
+// In-band parameter sets replace the announced ones for later viewers.
+TEST(MsRelay, InBandParameterSetsUpdateCaps) {
+  HarnessPtr p(gst_harness_new_parse("msrelaysink max-ahead=0 channel=t5"));
+  gst_harness_set_src_caps_str(
+      p.get(), "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96,"
+               "sprop-parameter-sets=\"Z0IAHg==,aM4=\"");
+  // SPS, PPS (single NAL packets), then an IDR slice.
+  gst_harness_push(p.get(), rtp_payload(1, 3000, {0x67, 0x42, 0x00, 0x1f}));
+  gst_harness_push(p.get(), rtp_payload(2, 3000, {0x68, 0xce, 0x3c}));
+  gst_harness_push(p.get(), rtp_payload(3, 3000, {0x65, 0x88, 0x80}));
+  auto r = src("t5");
+  gst_buffer_unref(gst_harness_pull(r.get()));  // caps are set with the first packet
+  EXPECT_EQ(caps_field(r.get(), "sprop-parameter-sets"), "Z0IAHw==,aM48");
+  for (int i = 0; i < 2; ++i)
+    gst_buffer_unref(gst_harness_pull(r.get()));
+}
+
+TEST(MsRelay, InBandH265ParameterSetsUpdateCaps) {
+  HarnessPtr p(gst_harness_new_parse("msrelaysink max-ahead=0 channel=t6"));
+  gst_harness_set_src_caps_str(
+      p.get(), "application/x-rtp,media=video,encoding-name=H265,clock-rate=90000,payload=96");
+  gst_harness_push(p.get(), rtp_payload(1, 3000, {0x40, 0x01, 0x0c}));  // VPS
+  gst_harness_push(p.get(), rtp_payload(2, 3000, {0x42, 0x01, 0x01}));  // SPS
+  gst_harness_push(p.get(), rtp_payload(3, 3000, {0x44, 0x01, 0xc1}));  // PPS
+  gst_harness_push(p.get(), rtp_payload(4, 3000, {0x26, 0x01, 0xaf}));  // IDR
+  auto r = src("t6");
+  gst_buffer_unref(gst_harness_pull(r.get()));
+  EXPECT_EQ(caps_field(r.get(), "sprop-vps"), "QAEM");
+  EXPECT_EQ(caps_field(r.get(), "sprop-sps"), "QgEB");
+  EXPECT_EQ(caps_field(r.get(), "sprop-pps"), "RAHB");
+  for (int i = 0; i < 3; ++i)
+    gst_buffer_unref(gst_harness_pull(r.get()));
+}
+
+}  // namespace
+}  // namespace gms::test
