@@ -18,7 +18,6 @@ struct Planned {
   const char* feature;  // what it arrives with
 };
 const std::map<std::string, Planned> kPlanned = {
-    {"--record-dir", {1, "recording"}},
     {"--users", {1, "authentication"}},  {"--tls-cert", {1, "RTSPS"}},
     {"--tls-key", {1, "RTSPS"}},
 };
@@ -108,6 +107,11 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       std::pair<std::string, std::string> cred{argv[i + 1], argv[i + 2]};
       i += 2;
       (opt == "-u" ? o.backend_credentials : o.register_credentials) = cred;
+    } else if (opt == "--record-dir") {
+      std::string dir = value(opt, inl), why;
+      if (!check_record_dir(dir, {}, why))
+        fail(opt, why);
+      o.record_dir = dir;
     } else if (opt == "-R") {
       o.accept_register = true;
     } else if (opt == "--root") {
@@ -175,8 +179,11 @@ Proxy (live555ProxyServer's options):
   -R                       accept REGISTER: back ends that ask to be proxied
   -U USER PASS             REGISTER needs these credentials (Digest)
 
-Not built yet, refused with a message: --record-dir, --users, --tls-cert,
---tls-key.
+Recording:
+      --record-dir DIR     record every published and proxied path into DIR
+                           (fragmented MP4, 60 s segments cut at key frames)
+
+Not built yet, refused with a message: --users, --tls-cert, --tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

@@ -21,24 +21,20 @@ const char kCommandLine[] = "command line";
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
     {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
-    {"record-dir", "recording"},
 };
-const std::map<std::string, std::string> kPlannedPathKeys = {
-    {"record", "recording"},         {"record-format", "recording"},
-    {"segment-duration", "recording"}, {"delete-after", "recording"},
-    {"max-bytes", "recording"},
-};
+const std::map<std::string, std::string> kPlannedPathKeys = {};
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
-    "register-user", "register-password", "root", "loop"};
+    "register-user", "register-password", "root", "loop", "record-dir"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
     "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
-    "linger", "timeout", "backoff-max", "keepalive", "root", "loop"};
+    "linger", "timeout", "backoff-max", "keepalive", "root", "loop", "record", "record-format",
+    "segment-duration", "delete-after", "max-bytes"};
 // Keys that only mean something on a proxy path.
 const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
                                                  "backend-user", "backend-password", "on-demand",
@@ -117,6 +113,9 @@ class Reader {
       } else if (k.key == "verbose") {
         ok = parse_uint(k.value, 0, 2, n, why);
         s.verbosity = static_cast<int>(n);
+      } else if (k.key == "record-dir") {
+        s.record_dir = k.value;
+        ok = check_record_dir(s.record_dir, base_dir_of(origin_), why);
       } else if (k.key == "register") {
         ok = parse_bool(k.value, s.accept_register, why);
       } else if (k.key == "register-user") {
@@ -212,6 +211,24 @@ class Reader {
       } else if (k.key == "timeout") {
         ok = parse_uint(k.value, 1, 3600, n, why);
         p.timeout = static_cast<unsigned>(n);
+      } else if (k.key == "record") {
+        bool b = false;
+        ok = parse_bool(k.value, b, why);
+        p.record = b;
+      } else if (k.key == "record-format") {
+        p.record_format = k.value;
+        ok = k.value == "mp4" || k.value == "mkv" || k.value == "mpegts";
+        if (!ok)
+          why = "'" + k.value + "' is not a recording format (use mp4, mkv or mpegts)";
+      } else if (k.key == "segment-duration") {
+        ok = parse_uint(k.value, 1, 86400, n, why);
+        p.segment_duration = static_cast<unsigned>(n);
+      } else if (k.key == "delete-after") {
+        ok = parse_uint(k.value, 0, 100u * 365 * 86400, n, why);
+        p.delete_after = static_cast<unsigned>(n);
+      } else if (k.key == "max-bytes") {
+        ok = parse_uint(k.value, 0, UINT64_MAX, n, why);
+        p.max_bytes = n;
       } else if (k.key == "keepalive") {
         ok = parse_uint(k.value, 0, 3600, n, why);
         p.keepalive = static_cast<unsigned>(n);
@@ -441,6 +458,8 @@ void Config::apply(const CliOptions& cli) {
   }
   if (cli.accept_register)
     server.accept_register = true;
+  if (cli.record_dir)
+    server.record_dir = *cli.record_dir;
   if (cli.register_credentials) {
     server.register_user = cli.register_credentials->first;
     server.register_password = cli.register_credentials->second;
@@ -479,6 +498,12 @@ void Config::validate() const {
       issues.push_back({p.origin, p.line, group, "proxy", why_url});
     if (p.loop && !p.is_root())
       issues.push_back({p.origin, p.line, group, "loop", "loop needs a root (media files)"});
+    if (p.record.value_or(false) && server.record_dir.empty())
+      issues.push_back({p.origin, p.line, group, "record",
+                        "record=true needs a directory: [server] record-dir= or --record-dir"});
+    if (p.record.value_or(false) && !p.is_proxy() && !p.publish)
+      issues.push_back({p.origin, p.line, group, "record",
+                        "only proxy and publish paths are recorded so far"});
     auto [it, fresh] = seen.emplace(p.name, &p);
     if (!fresh)
       issues.push_back({p.origin, p.line, group, "",

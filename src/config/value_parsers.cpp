@@ -282,4 +282,28 @@ bool resolve_root_dir(const std::string& value, const std::string& base_dir, std
   return true;
 }
 
+bool check_record_dir(std::string& value, const std::string& base_dir, std::string& reason) {
+  if (value.empty()) {
+    reason = "empty directory";
+    return false;
+  }
+  std::string abs = value;
+  if (!g_path_is_absolute(abs.c_str())) {
+    GCharPtr cwd(g_get_current_dir());
+    GCharPtr joined(g_build_filename(base_dir.empty() ? cwd.get() : base_dir.c_str(), abs.c_str(),
+                                     nullptr));
+    abs = joined.get();
+  }
+  if (g_mkdir_with_parents(abs.c_str(), 0755) != 0) {
+    reason = "cannot create '" + abs + "': " + g_strerror(errno);
+    return false;
+  }
+  if (!g_file_test(abs.c_str(), G_FILE_TEST_IS_DIR) || g_access(abs.c_str(), W_OK | X_OK) != 0) {
+    reason = "'" + abs + "' is not a writable directory";
+    return false;
+  }
+  value = abs;
+  return true;
+}
+
 }  // namespace gms

@@ -21,6 +21,9 @@ bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::s
 // A mount path: "/name[/name…]" of safe characters. With `allow_pattern`, a
 // trailing '*' (publish paths: "/live/*", "/cam*") is accepted too.
 bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern = false);
+// A directory for recordings: made absolute against `base_dir`, created if
+// missing, and it must take files.
+bool check_record_dir(std::string& value, const std::string& base_dir, std::string& reason);
 // A directory of media files: `value` made absolute against `base_dir` (the
 // working directory when empty), which must exist and be readable.
 bool resolve_root_dir(const std::string& value, const std::string& base_dir, std::string& out,

@@ -19,6 +19,7 @@
 #include "mounts/media_setup.h"
 #include "mounts/proxy_mount.h"
 #include "proxy/register.h"
+#include "record/path_recorder.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -98,6 +99,66 @@ struct Server::Impl {
   std::unique_ptr<FrontDoor> front_door;
   std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
+  // Recorders by served path ("/live/cam1" for a pattern's publisher).
+  std::map<std::string, std::unique_ptr<record::PathRecorder>> recorders;
+  SourceHolder record_tick;
+
+  bool records(const PathConfig& p) const {
+    return (p.is_proxy() || p.publish) && p.record.value_or(!config.server.record_dir.empty());
+  }
+
+  record::RecordSettings record_settings(const PathConfig& p) const {
+    record::RecordSettings s;
+    s.dir = config.server.record_dir;
+    s.format = p.record_format;
+    s.segment_seconds = p.segment_duration;
+    s.delete_after = p.delete_after;
+    s.max_bytes = p.max_bytes;
+    return s;
+  }
+
+  // Every half second on the control context: recorders start when a
+  // recorded path's source delivers; a publisher's stops when it leaves. A
+  // proxy's keeps going through back-end outages (the relay waits).
+  void update_recordings() {
+    std::map<std::string, std::pair<const PathConfig*, std::vector<std::string>>> want;
+    auto publishers = publish->registry->active();
+    for (const auto& p : config.paths) {
+      if (!records(p))
+        continue;
+      if (p.is_proxy()) {
+        auto it = proxies.find(p.name);
+        if (it == proxies.end() || !it->second->is_connected())
+          continue;
+        std::vector<std::string> channels;
+        for (const auto& st : it->second->streams())
+          channels.push_back(mounts::proxy_channel(p.name, st.index));
+        want[p.name] = {&p, channels};
+        continue;
+      }
+      for (const auto& a : publishers) {
+        bool match = p.is_pattern() ? a.path.rfind(p.prefix(), 0) == 0 : a.path == p.name;
+        if (!match || a.recording_since_us == 0)
+          continue;
+        std::vector<std::string> channels;
+        for (unsigned i = 0; i < a.tracks; ++i)
+          channels.push_back(publish_channel(a.path, i));
+        want[a.path] = {&p, channels};
+      }
+    }
+    for (auto it = recorders.begin(); it != recorders.end();) {
+      const PathConfig* cfg = config.find_path(it->first);
+      bool keep = want.count(it->first) || (cfg && cfg->is_proxy() && records(*cfg));
+      it = keep ? std::next(it) : recorders.erase(it);  // erase stops it (EOS)
+    }
+    for (auto& [name, w] : want) {
+      auto& r = recorders[name];
+      if (!r) {
+        r = std::make_unique<record::PathRecorder>(name, record_settings(*w.first), context.get());
+        r->start(w.second);
+      }
+    }
+  }
   std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
 
   // REGISTER: a back end asks to be proxied at `name`.
@@ -180,6 +241,15 @@ struct Server::Impl {
     policy->resolve = [files = files](const std::string& abspath, bool setup) {
       return files->resolve(abspath, setup);
     };
+    // Recordings play like files: rtsp://host/recordings/PATH/SEGMENT.mp4
+    if (!cfg.server.record_dir.empty() && !cfg.find_path("/recordings")) {
+      PathConfig r;
+      r.name = "/recordings";
+      r.root = cfg.server.record_dir;
+      r.shared = false;
+      r.origin = "record-dir";
+      files->add(r, nullptr);
+    }
     for (const auto& p : cfg.paths)
       mount(p);
     update_patterns();
@@ -194,6 +264,8 @@ struct Server::Impl {
   }
 
   ~Impl() {
+    record_tick.reset();
+    recorders.clear();  // closes the open segments
     front_door.reset();
     registrar.reset();
     for (auto& [name, p] : proxies)
@@ -284,6 +356,16 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  GSource* tick = g_timeout_source_new(500);
+  g_source_set_callback(
+      tick,
+      [](gpointer impl) noexcept -> gboolean {
+        static_cast<Impl*>(impl)->update_recordings();
+        return G_SOURCE_CONTINUE;
+      },
+      &d, nullptr);
+  d.record_tick = SourceHolder(tick);
+  g_source_attach(tick, d.context.get());
   if (sc.accept_register) {
     proxy::Registrar::Hooks hooks;
     hooks.add = [&d](const std::string& name, const std::string& url, bool via_tcp) {

@@ -245,6 +245,11 @@ void ProxyPath::linger_expired() {
     source_->stop();
 }
 
+bool ProxyPath::is_connected() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return connected_;
+}
+
 std::vector<proxy::StreamInfo> ProxyPath::streams() const {
   std::lock_guard<std::mutex> g(lock_);
   return streams_;

@@ -55,6 +55,8 @@ class ProxyPath : public std::enable_shared_from_this<ProxyPath> {
 
   // The streams of the back end as they were when it last connected.
   std::vector<proxy::StreamInfo> streams() const;
+  // The back end delivers now.
+  bool is_connected() const;
   const PathConfig& config() const { return config_; }
 
  private:

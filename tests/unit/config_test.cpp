@@ -236,9 +236,9 @@ TEST(Config, CommandLineRootAndLoop) {
 }
 
 TEST(Config, PlannedKeysAreRefusedAsNotBuilt) {
-  ConfigError e = error_of("[path /cam]\nrecord=true\nlaunch=a name=pay0\n");
+  ConfigError e = error_of("[server]\nusers=/etc/gms-users\n");
   EXPECT_NE(e.issues()[0].reason.find("not supported yet"), std::string::npos);
-  EXPECT_NE(e.issues()[0].reason.find("recording"), std::string::npos);
+  EXPECT_NE(e.issues()[0].reason.find("authentication"), std::string::npos);
   ConfigError h = error_of("[server]\nhttp-port=8080\n");
   EXPECT_NE(h.issues()[0].reason.find("HTTP"), std::string::npos);
 }
@@ -324,7 +324,8 @@ TEST(CliOptions, Refusals) {
   refused({"--proxy", "http://x/y"}, "not an rtsp:// URL");
   refused({"-u", "user"}, "needs USER and PASSWORD");
   refused({"-T", "0"}, "out of range");
-  refused({"--record-dir", "/tmp"}, "not supported yet");
+  refused({"--users", "/etc/gms-users"}, "not supported yet");
+  refused({"--record-dir", "/proc/no/such"}, "cannot create");
   refused({"--root", "/nonexistent/media"}, "does not exist");
   refused({"--root"}, "needs a value");
   refused({"a.conf", "b.conf"}, "only one configuration file");
@@ -480,6 +481,34 @@ TEST(CliOptions, Live555ProxyServerOptions) {
   EXPECT_EQ(c2.paths[0].backend_transport, "http");
   EXPECT_EQ(c2.paths[0].backend_http_port, 8080);
   EXPECT_NO_THROW(c2.validate());
+}
+
+TEST(Config, RecordingKeys) {
+  GCharPtr dir(g_dir_make_tmp("gms-cfg-XXXXXX", nullptr));
+  Config c = Config::from_data(std::string("[server]\nrecord-dir=") + dir.get() +
+                                   "\n[path /cam]\nproxy=rtsp://h/x\nrecord-format=mkv\n"
+                                   "segment-duration=10\ndelete-after=3600\nmax-bytes=1000000\n",
+                               "f");
+  EXPECT_EQ(c.server.record_dir, dir.get());
+  EXPECT_EQ(c.paths[0].record_format, "mkv");
+  EXPECT_EQ(c.paths[0].segment_duration, 10u);
+  EXPECT_EQ(c.paths[0].delete_after, 3600u);
+  EXPECT_EQ(c.paths[0].max_bytes, 1000000u);
+  EXPECT_NO_THROW(c.validate());
+
+  ConfigError e = error_of("[path /a]\nproxy=rtsp://h/x\nrecord-format=avi\n");
+  EXPECT_NE(e.issues()[0].reason.find("avi"), std::string::npos);
+  Config nodir = Config::from_data("[path /a]\nproxy=rtsp://h/x\nrecord=true\n", "f");
+  EXPECT_THROW(nodir.validate(), ConfigError);
+  Config launch = Config::from_data(std::string("[server]\nrecord-dir=") + dir.get() +
+                                        "\n[path /a]\nlaunch=x name=pay0\nrecord=true\n",
+                                    "f");
+  try {
+    launch.validate();
+    FAIL();
+  } catch (const ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("only proxy and publish paths"), std::string::npos);
+  }
 }
 
 TEST(ValueParsers, StripParentheses) {

@@ -82,6 +82,13 @@ struct PathConfig {
   unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
   unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
 
+  // Recording (proxy and publish paths): segments under [server] record-dir.
+  std::optional<bool> record;         // unset: record when record-dir is set
+  std::string record_format = "mp4";  // mp4 (fragmented), mkv, mpegts
+  unsigned segment_duration = 60;     // s, cut at the next key frame
+  unsigned delete_after = 0;          // s; 0: keep
+  uint64_t max_bytes = 0;             // per path; 0: no cap
+
   bool is_proxy() const { return !proxy.empty(); }
   bool is_pattern() const { return !name.empty() && name.back() == '*'; }
   // "/live/" for "/live/*"; the name itself otherwise.
@@ -105,7 +112,9 @@ struct PathConfig {
            backend_transport == o.backend_transport && backend_http_port == o.backend_http_port &&
            backend_user == o.backend_user && backend_password == o.backend_password &&
            on_demand == o.on_demand && linger == o.linger && timeout == o.timeout &&
-           backoff_max == o.backoff_max && keepalive == o.keepalive &&
+           backoff_max == o.backoff_max && keepalive == o.keepalive && record == o.record &&
+           record_format == o.record_format && segment_duration == o.segment_duration &&
+           delete_after == o.delete_after && max_bytes == o.max_bytes &&
            root == o.root && loop == o.loop;
   }
 };
@@ -124,6 +133,7 @@ struct ServerConfig {
   unsigned request_timeout = 10;      // seconds to send a new connection's first request
   unsigned max_publishers = 0;   // publishers at once, all paths; 0: no limit
   unsigned max_viewers = 0;      // viewers at once, all paths; 0: no limit
+  std::string record_dir;        // record published and proxied paths here ("": off)
   bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
   std::string register_user, register_password;  // -U: REGISTER needs these (Digest)
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
@@ -147,6 +157,7 @@ struct CliOptions {
   std::optional<uint16_t> backend_http_port;
   std::optional<std::pair<std::string, std::string>> backend_credentials;  // -u USER PASS
   bool accept_register = false;                                          // -R
+  std::optional<std::string> record_dir;                                 // --record-dir DIR
   std::optional<std::pair<std::string, std::string>> register_credentials;  // -U USER PASS
   std::vector<std::string> publish;                          // --publish PATTERN
   std::optional<std::string> root;  // --root DIR (made absolute)
