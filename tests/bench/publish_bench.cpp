@@ -216,8 +216,10 @@ void drain_udp(ViewerConn& v) {
     int n = recvmmsg(v.udp, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0)
       return;
+    // Only RTP of the stream: the server's RTCP for a neighbour whose
+    // client_port+1 is this socket's port arrives here too.
     for (int i = 0; i < n; ++i)
-      if (msgs[i].msg_len >= 12)
+      if (msgs[i].msg_len >= 12 && (bufs[i][0] & 0xc0) == 0x80 && (bufs[i][1] & 0x7f) == 96)
         v.seen.add(uint16_t((bufs[i][2] << 8) | bufs[i][3]));
   }
 }
@@ -229,6 +231,8 @@ struct PhaseResult {
   double cpu_per_viewer = 0;  // % of one core
   double cpu_total = 0;       // % of one core
   double client_cpu = 0;      // this load client, % of one core
+  double pkt_rate = 0;        // packets/s per viewer (the stream's rate when keeping up)
+  double min_rate = 0;        // of the slowest viewer
 };
 
 PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
@@ -251,9 +255,23 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
     e.data.ptr = v.get();
     epoll_ctl(ep, EPOLL_CTL_ADD, tcp ? v->rtsp : v->udp, &e);
     viewers.push_back(std::move(v));
+    // Keep reading the viewers already playing while the others join: a
+    // load client that stops reading is a slow viewer, and gets dropped.
+    epoll_event ready[256];
+    for (int k = epoll_wait(ep, ready, 256, 0); k > 0; k = epoll_wait(ep, ready, 256, 0)) {
+      for (int j = 0; j < k; ++j) {
+        auto* rv = static_cast<ViewerConn*>(ready[j].data.ptr);
+        if (tcp)
+          drain_tcp(*rv);
+        else
+          drain_udp(*rv);
+      }
+      if (k < 256)
+        break;
+    }
   }
   r.started = unsigned(viewers.size());
-  // Warm up 2 s (joins settle), then count from a clean start.
+  // Warm up (joins settle), then count from a clean start.
   auto pump = [&](double secs) {
     auto end = Clock::now() + std::chrono::duration<double>(secs);
     epoll_event events[256];
@@ -294,6 +312,13 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
     }
   }
   r.cpu_total = 100.0 * (c1 - c0) / wall;
+  uint64_t total = 0, least = UINT64_MAX;
+  for (auto& v : viewers) {
+    total += v->seen.received;
+    least = std::min<uint64_t>(least, v->seen.received);
+  }
+  r.pkt_rate = viewers.empty() ? 0 : double(total) / double(viewers.size()) / wall;
+  r.min_rate = viewers.empty() ? 0 : double(least) / wall;
   r.client_cpu = 100.0 * (self1 - self0) / wall;
   r.cpu_per_viewer = r.started ? (r.cpu_total - idle_cpu_pct) / r.started : 0;
   for (auto& v : viewers) {
@@ -367,8 +392,16 @@ int main(int argc, char** argv) {
     close(keep.rtsp);
     close(keep.udp);
   }
+  // The stream's own rate, seen by one UDP viewer.
+  double stream_rate = 0;
+  {
+    PhaseResult one = run_phase(srv, pid, 1, false, 5, idle);
+    stream_rate = one.pkt_rate;
+  }
   for (bool tcp : {false, true}) {
     PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
+    printf("%s: %.0f packets/s per viewer (slowest %.0f; the stream sends ~%.0f)\n", tcp ? "TCP" : "UDP",
+           r.pkt_rate, r.min_rate, stream_rate);
     printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
            tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
            r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
