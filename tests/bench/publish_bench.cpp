@@ -233,10 +233,11 @@ struct PhaseResult {
   double client_cpu = 0;      // this load client, % of one core
   double pkt_rate = 0;        // packets/s per viewer (the stream's rate when keeping up)
   double min_rate = 0;        // of the slowest viewer
+  unsigned churned = 0;       // viewers that joined and left meanwhile
 };
 
 PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
-                      double idle_cpu_pct) {
+                      double idle_cpu_pct, bool churn_enabled = true) {
   PhaseResult r;
   std::vector<std::unique_ptr<ViewerConn>> viewers;
   int ep = epoll_create1(0);
@@ -272,10 +273,31 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
   }
   r.started = unsigned(viewers.size());
   // Warm up (joins settle), then count from a clean start.
+  // Viewers that join and leave during the measurement (every 200 ms, up
+  // to 10 at once, UDP and TCP): the measured ones must not notice them.
+  std::vector<std::unique_ptr<ViewerConn>> churn;
+  unsigned churned = 0;
+  bool churning = false;
+  auto last_churn = Clock::now();
   auto pump = [&](double secs) {
     auto end = Clock::now() + std::chrono::duration<double>(secs);
     epoll_event events[256];
     while (Clock::now() < end) {
+      if (churning && Clock::now() - last_churn > std::chrono::milliseconds(200)) {
+        last_churn = Clock::now();
+        auto c = std::make_unique<ViewerConn>();
+        if (start_viewer(*c, srv.port(), srv.url("/live/bench"), churned % 2 == 0))
+          churned++;
+        churn.push_back(std::move(c));
+        if (churn.size() > 10) {
+          auto& old = churn.front();
+          send_all(old->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
+          close(old->rtsp);
+          if (old->udp >= 0)
+            close(old->udp);
+          churn.erase(churn.begin());
+        }
+      }
       int k = epoll_wait(ep, events, 256, 50);
       for (int i = 0; i < k; ++i) {
         auto* v = static_cast<ViewerConn*>(events[i].data.ptr);
@@ -292,7 +314,15 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
   double c0 = cpu_seconds(pid);
   double self0 = cpu_seconds(getpid());
   auto t0 = Clock::now();
+  churning = churn_enabled;
   pump(seconds);
+  churning = false;
+  r.churned = churned;
+  for (auto& c : churn) {
+    close(c->rtsp);
+    if (c->udp >= 0)
+      close(c->udp);
+  }
   double c1 = cpu_seconds(pid);
   double self1 = cpu_seconds(getpid());
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -395,13 +425,15 @@ int main(int argc, char** argv) {
   // The stream's own rate, seen by one UDP viewer.
   double stream_rate = 0;
   {
-    PhaseResult one = run_phase(srv, pid, 1, false, 5, idle);
+    PhaseResult one = run_phase(srv, pid, 1, false, 5, idle, false);
     stream_rate = one.pkt_rate;
   }
   for (bool tcp : {false, true}) {
     PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
     printf("%s: %.0f packets/s per viewer (slowest %.0f; the stream sends ~%.0f)\n", tcp ? "TCP" : "UDP",
            r.pkt_rate, r.min_rate, stream_rate);
+    printf("%s: %u other viewers joined and left during the measurement\n", tcp ? "TCP" : "UDP",
+           r.churned);
     printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
            tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
            r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
