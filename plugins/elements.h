@@ -5,7 +5,9 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-// GST_ELEMENT_REGISTER_DECLARE(msexample); one line per element.
+GST_ELEMENT_REGISTER_DECLARE(msstats);
+GST_ELEMENT_REGISTER_DECLARE(msnormalize);
+GST_ELEMENT_REGISTER_DECLARE(msrecorder);
 GST_ELEMENT_REGISTER_DECLARE(msrelaysink);
 GST_ELEMENT_REGISTER_DECLARE(msrelaysrc);
 G_END_DECLS

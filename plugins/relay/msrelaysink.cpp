@@ -20,6 +20,7 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -105,12 +106,18 @@ std::string b64(const uint8_t* p, size_t n) {
 
 // Collects H.264 SPS/PPS NAL units (single or STAP-A) of one packet.
 void collect_h264_sets(const uint8_t* p, size_t n, State& st) {
+  // An access unit may repeat a set, and sets can arrive over several
+  // packets before the key frame: keep each one once.
+  auto add_once = [](std::vector<std::string>& v, std::string set) {
+    if (std::find(v.begin(), v.end(), set) == v.end())
+      v.push_back(std::move(set));
+  };
   auto take = [&](const uint8_t* nal, size_t len) {
     uint8_t type = nal[0] & 0x1f;
     if (type == 7)
-      st.sps.push_back(b64(nal, len));
+      add_once(st.sps, b64(nal, len));
     else if (type == 8)
-      st.pps.push_back(b64(nal, len));
+      add_once(st.pps, b64(nal, len));
   };
   if (n < 1)
     return;

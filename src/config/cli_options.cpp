@@ -19,9 +19,6 @@ struct Planned {
 };
 const std::map<std::string, Planned> kPlanned = {
     {"--root", {1, "file serving"}},     {"--loop", {0, "file serving"}},
-    {"--proxy", {1, "the proxy"},},      {"-t", {0, "the proxy"}},
-    {"-T", {1, "the proxy"}},            {"-u", {2, "the proxy"}},
-    {"-R", {0, "the proxy (REGISTER)"}}, {"-U", {2, "the proxy (REGISTER)"}},
     {"--record-dir", {1, "recording"}},
     {"--users", {1, "authentication"}},  {"--tls-cert", {1, "RTSPS"}},
     {"--tls-key", {1, "RTSPS"}},
@@ -96,6 +93,24 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       if (!check_path_name(pattern, why, true))
         fail(opt, pattern + ": " + why);
       o.publish.push_back(pattern);
+    } else if (opt == "--proxy") {
+      std::string url = value(opt, inl), why;
+      if (!check_rtsp_url(url, why))
+        fail(opt, why);
+      o.proxies.push_back(url);
+    } else if (opt == "-t") {
+      o.backend_transport = "tcp";
+    } else if (opt == "-T") {
+      o.backend_transport = "http";
+      o.backend_http_port = port_value(opt, value(opt, inl), 1);
+    } else if (opt == "-u" || opt == "-U") {
+      if (i + 2 >= argc)
+        fail(opt, "needs USER and PASSWORD");
+      std::pair<std::string, std::string> cred{argv[i + 1], argv[i + 2]};
+      i += 2;
+      (opt == "-u" ? o.backend_credentials : o.register_credentials) = cred;
+    } else if (opt == "-R") {
+      o.accept_register = true;
     } else if (opt == "-v") {
       o.verbosity = std::max(o.verbosity, 1);
     } else if (opt == "-V") {
@@ -141,8 +156,16 @@ Options:
   -h, --help               show this help
       --version            print the version
 
-Not built yet, refused with a message: --root, --loop, --proxy, -t, -T, -u,
--R, -U, --record-dir, --users, --tls-cert, --tls-key.
+Proxy (live555ProxyServer's options):
+      --proxy URL          relay URL at /proxyStream, /proxyStream-1, … (repeatable)
+  -t                       reach the back ends over TCP (RTP interleaved)
+  -T PORT                  reach the back ends over RTSP-over-HTTP on PORT
+  -u USER PASS             back-end credentials
+  -R                       accept REGISTER: back ends that ask to be proxied
+  -U USER PASS             REGISTER needs these credentials (Digest)
+
+Not built yet, refused with a message: --root, --loop, --record-dir, --users,
+--tls-cert, --tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

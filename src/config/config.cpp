@@ -22,12 +22,9 @@ const char kCommandLine[] = "command line";
 const std::map<std::string, std::string> kPlannedServerKeys = {
     {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
     {"record-dir", "recording"}, {"root", "file serving"},
-    {"proxy", "the proxy"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {
-    {"proxy", "the proxy"},          {"backend-transport", "the proxy"},
-    {"on-demand", "the proxy"},      {"linger", "the proxy"},
-    {"timeout", "the proxy"},        {"root", "file serving"},
+    {"root", "file serving"},
     {"loop", "file serving"},
     {"record", "recording"},         {"record-format", "recording"},
     {"segment-duration", "recording"}, {"delete-after", "recording"},
@@ -35,11 +32,19 @@ const std::map<std::string, std::string> kPlannedPathKeys = {
 };
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
-    "session-timeout", "max-sessions", "verbose", "max-publishers", "max-viewers"};
+    "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
+    "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
+    "register-user", "register-password"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
-    "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers"};
+    "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
+    "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
+    "linger", "timeout", "backoff-max", "keepalive"};
+// Keys that only mean something on a proxy path.
+const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
+                                                 "backend-user", "backend-password", "on-demand",
+                                                 "linger", "timeout", "backoff-max", "keepalive"};
 // Keys that only mean something on a publish path.
 const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
                                                    "publisher-timeout", "gop-cache"};
@@ -92,9 +97,24 @@ class Reader {
       } else if (k.key == "max-sessions") {
         ok = parse_uint(k.value, 1, 1000000, n, why);
         s.max_sessions = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections") {
+        ok = parse_uint(k.value, 1, 1000000, n, why);
+        s.max_connections = static_cast<unsigned>(n);
+      } else if (k.key == "max-connections-per-address") {
+        ok = parse_uint(k.value, 0, 1000000, n, why);
+        s.max_connections_per_address = static_cast<unsigned>(n);
+      } else if (k.key == "request-timeout") {
+        ok = parse_uint(k.value, 1, 600, n, why);
+        s.request_timeout = static_cast<unsigned>(n);
       } else if (k.key == "verbose") {
         ok = parse_uint(k.value, 0, 2, n, why);
         s.verbosity = static_cast<int>(n);
+      } else if (k.key == "register") {
+        ok = parse_bool(k.value, s.accept_register, why);
+      } else if (k.key == "register-user") {
+        s.register_user = k.value;
+      } else if (k.key == "register-password") {
+        s.register_password = k.value;
       } else if (k.key == "max-publishers") {
         ok = parse_uint(k.value, 0, 100000, n, why);
         s.max_publishers = static_cast<unsigned>(n);
@@ -154,16 +174,52 @@ class Reader {
       } else if (k.key == "max-viewers") {
         ok = parse_uint(k.value, 0, 1000000, n, why);
         p.max_viewers = static_cast<unsigned>(n);
+      } else if (k.key == "proxy") {
+        p.proxy = k.value;
+        ok = check_rtsp_url(k.value, why);
+      } else if (k.key == "backend-transport") {
+        p.backend_transport = k.value;
+        ok = k.value == "auto" || k.value == "udp" || k.value == "tcp" || k.value == "http";
+        if (!ok)
+          why = "'" + k.value + "' is not a back-end transport (use auto, udp, tcp or http)";
+      } else if (k.key == "backend-http-port") {
+        ok = parse_uint(k.value, 1, 65535, n, why);
+        p.backend_http_port = static_cast<uint16_t>(n);
+      } else if (k.key == "backend-user") {
+        p.backend_user = k.value;
+      } else if (k.key == "backend-password") {
+        p.backend_password = k.value;
+      } else if (k.key == "on-demand") {
+        ok = parse_bool(k.value, p.on_demand, why);
+      } else if (k.key == "linger") {
+        ok = parse_uint(k.value, 0, 86400, n, why);
+        p.linger = static_cast<unsigned>(n);
+      } else if (k.key == "timeout") {
+        ok = parse_uint(k.value, 1, 3600, n, why);
+        p.timeout = static_cast<unsigned>(n);
+      } else if (k.key == "keepalive") {
+        ok = parse_uint(k.value, 0, 3600, n, why);
+        p.keepalive = static_cast<unsigned>(n);
+      } else if (k.key == "backoff-max") {
+        ok = parse_uint(k.value, 1, 86400, n, why);
+        p.backoff_max = static_cast<unsigned>(n);
       }
       if (!ok)
         add(g, k, why);
     }
     const KeyEntry* launch = g.find("launch");
-    if (p.publish && launch) {
-      add(g, *launch, "a path is either published (publish=true) or has a launch line, not both");
-    } else if (!p.publish && !launch) {
+    int sources = (launch ? 1 : 0) + (p.publish ? 1 : 0) + (p.is_proxy() ? 1 : 0);
+    if (sources > 1) {
       issues_.push_back({origin_, g.line, g.name, "",
-                         "the path has no source: set launch= (or publish=true)"});
+                         "a path has one source: launch=, publish=true or proxy=, not several"});
+    } else if (sources == 0) {
+      issues_.push_back({origin_, g.line, g.name, "",
+                         "the path has no source: set launch=, publish=true or proxy="});
+    }
+    if (!p.is_proxy()) {
+      for (const auto& key : kProxyOnlyKeys)
+        if (const KeyEntry* k = g.find(key))
+          add(g, *k, "only for proxy paths (set proxy=URL)");
     }
     if (!p.publish) {
       for (const auto& key : kPublishOnlyKeys)
@@ -294,6 +350,37 @@ void Config::apply(const CliOptions& cli) {
     else
       paths.push_back(std::move(p));
   }
+  for (size_t i = 0; i < cli.proxies.size(); ++i) {
+    PathConfig p;
+    // live555ProxyServer's names: proxyStream, proxyStream-1, …
+    p.name = i == 0 ? "/proxyStream" : "/proxyStream-" + std::to_string(i);
+    p.proxy = cli.proxies[i];
+    p.origin = kCommandLine;
+    auto it = std::find_if(paths.begin(), paths.end(),
+                           [&](const PathConfig& q) { return q.name == p.name; });
+    if (it != paths.end())
+      *it = std::move(p);
+    else
+      paths.push_back(std::move(p));
+  }
+  for (auto& p : paths) {
+    if (!p.is_proxy())
+      continue;
+    if (cli.backend_transport)
+      p.backend_transport = *cli.backend_transport;
+    if (cli.backend_http_port)
+      p.backend_http_port = *cli.backend_http_port;
+    if (cli.backend_credentials) {
+      p.backend_user = cli.backend_credentials->first;
+      p.backend_password = cli.backend_credentials->second;
+    }
+  }
+  if (cli.accept_register)
+    server.accept_register = true;
+  if (cli.register_credentials) {
+    server.register_user = cli.register_credentials->first;
+    server.register_password = cli.register_credentials->second;
+  }
   for (const auto& pattern : cli.publish) {
     PathConfig p;
     p.name = pattern;
@@ -316,8 +403,13 @@ void Config::validate() const {
     std::string group = "path " + p.name;
     if (!check_path_name(p.name, why, p.publish))
       issues.push_back({p.origin, p.line, group, "", why});
-    if (p.launch.empty() && !p.publish)
+    if (p.launch.empty() && !p.publish && !p.is_proxy())
       issues.push_back({p.origin, p.line, group, "launch", "empty launch line"});
+    if (p.is_proxy() && (p.publish || !p.launch.empty()))
+      issues.push_back({p.origin, p.line, group, "proxy",
+                        "a path has one source: launch=, publish=true or proxy=, not several"});
+    if (std::string why_url; p.is_proxy() && !check_rtsp_url(p.proxy, why_url))
+      issues.push_back({p.origin, p.line, group, "proxy", why_url});
     if (!p.launch.empty() && p.publish)
       issues.push_back({p.origin, p.line, group, "launch",
                         "a path is either published or has a launch line, not both"});

@@ -33,8 +33,8 @@ bool names_payloader(const std::string& launch) {
 std::vector<ConfigIssue> Config::check_launch_lines() const {
   std::vector<ConfigIssue> issues, warnings;
   for (const auto& p : paths) {
-    if (p.publish)
-      continue;  // no launch line: the publisher is the source
+    if (p.launch.empty())
+      continue;  // another kind of source (publisher, proxy)
     const std::string group = "path " + p.name;
     LaunchParse parsed = parse_launch("( " + p.launch + " )", GST_PARSE_FLAG_NONE);
     if (parsed.only_missing_elements()) {

@@ -1,6 +1,7 @@
 #include "config/value_parsers.h"
 
 #include <gio/gio.h>
+#include <gst/rtsp/gstrtspurl.h>
 
 #include <algorithm>
 #include <charconv>
@@ -41,6 +42,16 @@ bool parse_uint(const std::string& v, uint64_t min, uint64_t max, uint64_t& out,
   }
   out = n;
   return true;
+}
+
+bool check_rtsp_url(const std::string& v, std::string& reason) {
+  GstRTSPUrl* url = nullptr;
+  bool ok = gst_rtsp_url_parse(v.c_str(), &url) == GST_RTSP_OK && url && url->host && *url->host;
+  if (url)
+    gst_rtsp_url_free(url);
+  if (!ok)
+    reason = "'" + v + "' is not an rtsp:// URL with a host";
+  return ok;
 }
 
 bool check_address(const std::string& v, std::string& reason) {

@@ -11,6 +11,8 @@ namespace gms {
 bool parse_bool(const std::string& v, bool& out, std::string& reason);
 bool parse_uint(const std::string& v, uint64_t min, uint64_t max, uint64_t& out,
                 std::string& reason);
+// rtsp://, rtsps://, rtspt://, rtsph:// URL with a host.
+bool check_rtsp_url(const std::string& v, std::string& reason);
 bool check_address(const std::string& v, std::string& reason);
 bool parse_protocols(const std::string& v, unsigned& out, std::string& reason);
 bool parse_ipv4_range(const std::string& v, std::string& min, std::string& max,

@@ -17,6 +17,7 @@ const char kClientId[] = "gms-client-id";
 const char kSessionOwner[] = "gms-session-owner";
 const char kSeekable[] = "gms-seekable";
 const char kUnavailable[] = "gms-unavailable";
+const char kAvailability[] = "gms-availability";
 
 using PolicyPtr = std::shared_ptr<ClientPolicy>;
 
@@ -72,6 +73,15 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
     GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
                  ctx->uri->abspath, why);
     return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
+  if (auto* check = static_cast<AvailabilityCheck*>(
+          g_object_get_data(G_OBJECT(factory.get()), kAvailability))) {
+    std::string why = (*check)();
+    if (!why.empty()) {
+      GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
+                   ctx->uri->abspath, why.c_str());
+      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+    }
   }
   return GST_RTSP_STS_OK;
 }
@@ -156,7 +166,7 @@ void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer dat
 
 void on_closed(GstRTSPClient* client, gpointer data) noexcept {
   auto* policy = static_cast<PolicyPtr*>(data);
-  (*policy)->clients--;
+  (*policy)->closed(peer(client));
   GMS_LOG_INFO("client %s: disconnected", peer(client).c_str());
 }
 
@@ -168,6 +178,26 @@ void connect(GstRTSPClient* client, const char* signal, GCallback cb, const Poli
 
 }  // namespace
 
+unsigned ClientPolicy::connections_from(const std::string& address) const {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = per_address_.find(address);
+  return it == per_address_.end() ? 0 : it->second;
+}
+
+void ClientPolicy::opened(const std::string& address) {
+  clients++;
+  std::lock_guard<std::mutex> g(lock_);
+  per_address_[address]++;
+}
+
+void ClientPolicy::closed(const std::string& address) {
+  clients--;
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0)
+    per_address_.erase(it);
+}
+
 void set_media_seekable(GstRTSPMedia* media, bool seekable) {
   g_object_set_data(G_OBJECT(media), kSeekable, GINT_TO_POINTER(seekable ? 1 : 0));
 }
@@ -176,10 +206,15 @@ void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& re
   g_object_set_data_full(G_OBJECT(factory), kUnavailable, g_strdup(reason.c_str()), g_free);
 }
 
+void set_factory_availability(GstRTSPMediaFactory* factory, AvailabilityCheck check) {
+  g_object_set_data_full(G_OBJECT(factory), kAvailability, new AvailabilityCheck(std::move(check)),
+                         [](gpointer p) { delete static_cast<AvailabilityCheck*>(p); });
+}
+
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy) {
   g_object_set_data(G_OBJECT(client), kClientId,
                     GSIZE_TO_POINTER(policy->next_client_id.fetch_add(1)));
-  policy->clients++;
+  policy->opened(peer(client));
   if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
     gst_rtsp_connection_set_content_length_limit(conn, policy->max_request_size);
   connect(client, "new-session", G_CALLBACK(on_new_session), policy);

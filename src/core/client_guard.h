@@ -7,16 +7,27 @@
 #include <gst/rtsp-server/rtsp-media.h>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace gms {
 
 struct ClientPolicy {
-  unsigned max_request_size = 65536;
-  unsigned session_timeout = 60;
+  std::atomic<unsigned> max_request_size{65536};
+  std::atomic<unsigned> session_timeout{60};
   std::atomic<uint64_t> next_client_id{1};
-  std::atomic<unsigned> clients{0};
+  std::atomic<unsigned> clients{0};  // open RTSP connections
+
+  unsigned connections_from(const std::string& address) const;
+  void opened(const std::string& address);
+  void closed(const std::string& address);
+
+ private:
+  mutable std::mutex lock_;  // protects per_address_
+  std::map<std::string, unsigned> per_address_;
 };
 
 // Called from GstRTSPServer::client-connected (on the listening context).
@@ -31,5 +42,11 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable);
 // DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is
 // tried. The stock server would answer 400 after a critical.
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason);
+
+// A check run at DESCRIBE and SETUP of the factory's path, on an RTSP client
+// thread (it may wait a bounded time, e.g. for a proxy's back end): empty
+// when the path can serve, else the reason for a 503.
+using AvailabilityCheck = std::function<std::string()>;
+void set_factory_availability(GstRTSPMediaFactory* factory, AvailabilityCheck check);
 
 }  // namespace gms

@@ -5,15 +5,19 @@
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include <map>
+#include <set>
 #include <mutex>
 
 #include "core/client_guard.h"
+#include "core/front_door.h"
 #include "core/log.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
+#include "mounts/proxy_mount.h"
+#include "proxy/register.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -90,7 +94,42 @@ struct Server::Impl {
   std::shared_ptr<ClientPolicy> policy = std::make_shared<ClientPolicy>();
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
-  SourceHolder listen_source;
+  std::unique_ptr<FrontDoor> front_door;
+  std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
+  std::unique_ptr<proxy::Registrar> registrar;
+  std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
+
+  // REGISTER: a back end asks to be proxied at `name`.
+  std::string register_path(const std::string& name, const std::string& url, bool via_tcp) {
+    if (config.find_path(name))
+      return name + " is a configured path";
+    if (registered.count(name))
+      unregister_path(name);
+    PathConfig p;
+    p.name = name;
+    p.proxy = url;
+    p.backend_transport = via_tcp ? "tcp" : "udp";
+    p.origin = "REGISTER";
+    mount(p);
+    registered.insert(name);
+    return {};
+  }
+
+  void unregister_path(const std::string& name) {
+    if (!registered.erase(name))
+      return;
+    gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
+    unmount_proxy(name);
+    drop_sessions({name});
+  }
+
+  void unmount_proxy(const std::string& name) {
+    auto it = proxies.find(name);
+    if (it == proxies.end())
+      return;
+    it->second->stop();
+    proxies.erase(it);
+  }
   SourceHolder session_cleanup;
   SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
@@ -149,10 +188,22 @@ struct Server::Impl {
   }
 
   ~Impl() {
-    listen_source.reset();
+    front_door.reset();
+    registrar.reset();
+    for (auto& [name, p] : proxies)
+      p->stop();
     session_cleanup.reset();
     publisher_watchdog.reset();
     close_all();
+  }
+
+  FrontDoorLimits limits() const {
+    FrontDoorLimits l;
+    l.max_connections = config.server.max_connections;
+    l.max_per_address = config.server.max_connections_per_address;
+    l.first_request_timeout = std::chrono::seconds(config.server.request_timeout);
+    l.max_first_request = config.server.max_request_size;
+    return l;
   }
 
   GstRTSPAddressPool* address_pool(const PathConfig& p) {
@@ -167,8 +218,18 @@ struct Server::Impl {
   void mount(const PathConfig& p) {
     if (p.publish && p.is_pattern())
       return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
-    auto factory = p.publish ? mounts::make_publish_factory(p, publish, address_pool(p))
-                             : mounts::make_launch_factory(p, address_pool(p));
+    Ref<GstRTSPMediaFactory> factory;
+    if (p.is_proxy()) {
+      auto m = mounts::make_proxy_factory(p, address_pool(p));
+      factory = m.factory;
+      proxies[p.name] = m.path;
+      if (context)
+        m.path->start(context.get());
+    } else if (p.publish) {
+      factory = mounts::make_publish_factory(p, publish, address_pool(p));
+    } else {
+      factory = mounts::make_launch_factory(p, address_pool(p));
+    }
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
   }
@@ -209,17 +270,26 @@ void Server::attach(GMainContext* context) {
   Impl& d = *impl_;
   d.context = context ? Ref<GMainContext>::borrow(context)
                       : Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
-  GErrorPtr err;
-  GSource* src = gst_rtsp_server_create_source(d.server.get(), nullptr, out(err));
-  if (!src) {
-    std::string why = err ? err->message : "unknown error";
-    throw ConfigError({{"server", 0, "server", "port",
-                        "cannot listen on " + d.config.server.address + ":" +
-                            std::to_string(d.config.server.port) + ": " + why}});
+  const ServerConfig& sc = d.config.server;
+  d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
+  d.front_door->listen(sc.address, sc.port, sc.backlog);
+  d.bound_port = d.front_door->port();
+  if (sc.accept_register) {
+    proxy::Registrar::Hooks hooks;
+    hooks.add = [&d](const std::string& name, const std::string& url, bool via_tcp) {
+      return d.register_path(name, url, via_tcp);
+    };
+    hooks.remove = [&d](const std::string& name) { d.unregister_path(name); };
+    d.registrar = std::make_unique<proxy::Registrar>(d.context.get(), sc.register_user,
+                                                     sc.register_password, std::move(hooks));
+    proxy::Registrar* reg = d.registrar.get();
+    d.front_door->set_register_handler(
+        [reg](Ref<GSocket> sock, const std::string& peer, const std::string& request) {
+          reg->take(std::move(sock), peer, request);
+        });
   }
-  d.listen_source = SourceHolder(src);
-  g_source_attach(src, d.context.get());
-  d.bound_port = static_cast<uint16_t>(gst_rtsp_server_get_bound_port(d.server.get()));
+  for (auto& [name, p] : d.proxies)
+    p->start(d.context.get());
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -270,6 +340,7 @@ std::vector<std::string> Server::reload(const Config& config) {
         }
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+        d.unmount_proxy(old.name);
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);
@@ -288,6 +359,8 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config = config;
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
+  if (d.front_door)
+    d.front_door->set_limits(d.limits());
   d.update_patterns();
   d.publish->registry->set_max_publishers(config.server.max_publishers);
   d.publish->max_viewers = config.server.max_viewers;

@@ -193,49 +193,7 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
     }
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
-    // The relay's packets are stamped when they leave msrelaysrc; a sink
-    // that syncs waits its 20 ms processing deadline on every packet of the
-    // one streaming thread, i.e. at most 50 packets/s (measured). Packets
-    // are due at once: send them without syncing (relay-notes.md §4).
-    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
-                            : Ref<GstObject>();
-    if (pipeline && GST_IS_BIN(pipeline.get()))
-      g_signal_connect(pipeline.get(), "deep-element-added",
-                       G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
-                         GstElementFactory* f = gst_element_get_factory(e);
-                         if (!f)
-                           return;
-                         if (g_str_equal(GST_OBJECT_NAME(f), "multiudpsink"))
-                           g_object_set(e, "sync", FALSE, nullptr);
-                         // gst-rtsp-server turns the TCP appsink's sync back on
-                         // at every PLAY (setup_play_mode: rate control); until
-                         // play-request turns it off again, all TCP viewers
-                         // were held to 20 ms per packet list and lost packets
-                         // while others joined (measured: ~25 %). Keep it off.
-                         if (g_str_equal(GST_OBJECT_NAME(f), "appsink")) {
-                           g_object_set(e, "sync", FALSE, nullptr);
-                           g_signal_connect(e, "notify::sync",
-                                            G_CALLBACK(+[](GObject* o, GParamSpec*, gpointer) noexcept {
-                                              gboolean sync = FALSE;
-                                              g_object_get(o, "sync", &sync, nullptr);
-                                              if (sync)
-                                                g_object_set(o, "sync", FALSE, nullptr);
-                                            }),
-                                            nullptr);
-                         }
-                         // The stream's queues before its UDP and TCP sinks:
-                         // when every TCP viewer is stuck, gst-rtsp-server
-                         // stops pulling its appsink (relay-notes.md §1);
-                         // a leaky queue loses those packets instead of
-                         // stalling the tee and with it the UDP viewers.
-                         if (g_str_equal(GST_OBJECT_NAME(f), "queue"))
-                           g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
-                                        "max-size-bytes", 8u << 20, "max-size-time",
-                                        guint64(2 * GST_SECOND), nullptr);
-                       }),
-                       nullptr);
-    g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(d.path.name.c_str()), g_free);
+    gms::mounts::mark_relay_play_media(media, d.path.name);
     if (bus) {
       gst_bus_enable_sync_message_emission(bus.get());
       g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
@@ -791,12 +749,56 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   return out;
 }
 
+void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
+  g_object_set_data_full(G_OBJECT(media), kPlayPath, g_strdup(path.c_str()), g_free);
+  // The relay's packets are stamped when they leave msrelaysrc; a sink
+  // that syncs waits its 20 ms processing deadline on every packet of the
+  // one streaming thread, i.e. at most 50 packets/s (measured). Packets
+  // are due at once: send them without syncing (relay-notes.md §4).
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                          : Ref<GstObject>();
+  if (pipeline && GST_IS_BIN(pipeline.get()))
+    g_signal_connect(pipeline.get(), "deep-element-added",
+                     G_CALLBACK(+[](GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
+                       GstElementFactory* f = gst_element_get_factory(e);
+                       if (!f)
+                         return;
+                       const char* name = GST_OBJECT_NAME(f);
+                       if (g_str_equal(name, "multiudpsink") || g_str_equal(name, "udpsink"))
+                         g_object_set(e, "sync", FALSE, nullptr);
+                       // gst-rtsp-server turns the TCP appsink's sync back on
+                       // at every PLAY (setup_play_mode: rate control); until
+                       // play-request turns it off again, all TCP viewers were
+                       // held to 20 ms per packet list and lost packets while
+                       // others joined (measured: ~25 % with 1000 viewers and
+                       // 5 joins/s). Keep it off.
+                       if (g_str_equal(name, "appsink")) {
+                         g_object_set(e, "sync", FALSE, nullptr);
+                         g_signal_connect(e, "notify::sync",
+                                          G_CALLBACK(+[](GObject* o, GParamSpec*, gpointer) noexcept {
+                                            gboolean sync = FALSE;
+                                            g_object_get(o, "sync", &sync, nullptr);
+                                            if (sync)
+                                              g_object_set(o, "sync", FALSE, nullptr);
+                                          }),
+                                          nullptr);
+                       }
+                       // The stream's queues before its UDP and TCP sinks:
+                       // when every TCP viewer is stuck, gst-rtsp-server
+                       // stops pulling its appsink (relay-notes.md §1);
+                       // a leaky queue loses those packets instead of
+                       // stalling the tee and with it the UDP viewers.
+                       if (g_str_equal(name, "queue"))
+                         g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
+                                      "max-size-bytes", 8u << 20, "max-size-time",
+                                      guint64(2 * GST_SECOND), nullptr);
+                     }),
+                     nullptr);
+}
+
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
-  // Interleaved RTP right after a reply would otherwise wait for the reply's
-  // ACK (Nagle + delayed ACK: ~40 ms measured for the cached key frame).
-  if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
-    if (GSocket* sock = gst_rtsp_connection_get_write_socket(conn))
-      g_socket_set_option(sock, IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
+  // TCP_NODELAY is set on every connection by the FrontDoor.
   connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
   connect(client, "record-request", G_CALLBACK(on_record), ctx);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);

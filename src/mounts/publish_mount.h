@@ -48,6 +48,12 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
 // the status line. Called from GstRTSPServer::client-connected.
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx);
 
+// Marks a PLAY media whose streams are msrelaysrc elements named pay0…: a
+// viewer joining it late gets the last GOP at once (RTP-Info rewritten),
+// packets leave without the sinks' rate control, and its sessions count as
+// viewers of `path` for max-viewers. Publish and proxy paths use it.
+void mark_relay_play_media(GstRTSPMedia* media, const std::string& path);
+
 // Called every second on the control context: cuts publishers that send
 // nothing for their path's publisher-timeout.
 void check_idle_publishers(PublishContext& ctx);

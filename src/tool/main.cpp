@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -47,12 +48,27 @@ gboolean on_reload(gpointer data) noexcept {
   return G_SOURCE_CONTINUE;
 }
 
+// What a path serves, in a few words, for the start-up listing.
+std::string describe(const gms::PathConfig& p) {
+  if (p.publish)
+    return "publish: RECORD here, PLAY to watch";
+  if (p.is_proxy()) {
+    // The back end's password never goes to the terminal.
+    std::string url = p.proxy;
+    auto at = url.find('@'), scheme = url.find("://");
+    if (at != std::string::npos && scheme != std::string::npos && at > scheme)
+      url.replace(scheme + 3, at - scheme - 3, "***");
+    return "proxy of " + url + (p.on_demand ? ", on demand" : "");
+  }
+  return p.shared ? "launch, shared" : "launch, one pipeline per viewer";
+}
+
 void print_paths(const gms::Config& cfg, const std::vector<std::string>& urls) {
   for (size_t i = 0; i < cfg.paths.size(); ++i)
     printf("  %s  (%s)\n", urls.empty() ? cfg.paths[i].name.c_str() : urls[i].c_str(),
-           cfg.paths[i].publish  ? "publish: RECORD here, PLAY to watch"
-           : cfg.paths[i].shared ? "launch, shared"
-                                 : "launch, one pipeline per viewer");
+           describe(cfg.paths[i]).c_str());
+  if (cfg.server.accept_register)
+    printf("  REGISTER accepted: back ends may ask to be proxied\n");
 }
 
 int run(App& app) {

@@ -47,9 +47,9 @@ TEST(Startup, DuplicatePathRefused) {
 }
 
 TEST(Startup, UnbuiltOptionRefused) {
-  RunResult r = run_server({"--proxy", "rtsp://127.0.0.1:1/x"});
+  RunResult r = run_server({"--record-dir", "/tmp"});
   EXPECT_EQ(r.exit_status, 2);
-  EXPECT_NE(r.err.find("--proxy: not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--record-dir: not supported yet"), std::string::npos) << r.err;
   r = run_server({"--http-port", "8080", "--mount", "/a=videotestsrc ! rtpvrawpay name=pay0"});
   EXPECT_EQ(r.exit_status, 2);
   EXPECT_NE(r.err.find("http-port"), std::string::npos) << r.err;

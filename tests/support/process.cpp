@@ -94,8 +94,8 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready) {
-  port_ = free_port();
+ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready, uint16_t port) {
+  port_ = port ? port : free_port();
   log_file_ = write_temp_file("server.log", "");
   std::vector<std::string> argv = {build_path("src/gst-mediaserver"), "-a", "127.0.0.1", "-p",
                                    std::to_string(port_), "--http-port", "0"};

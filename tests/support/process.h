@@ -37,7 +37,8 @@ uint16_t free_port();
 class ServerProcess {
  public:
   // Starts `build/src/gst-mediaserver -a 127.0.0.1 -p PORT --http-port 0 ARGS`.
-  explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true);
+  // `port` 0 picks a free one.
+  explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true, uint16_t port = 0);
   ~ServerProcess();
 
   uint16_t port() const { return port_; }

@@ -2,6 +2,7 @@
 // record or play, RECORD, and interleaved RTP frames.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 

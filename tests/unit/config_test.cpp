@@ -7,6 +7,15 @@
 namespace gms {
 namespace {
 
+PathConfig launch_path(const std::string& name, const std::string& launch, int line) {
+  PathConfig p;
+  p.name = name;
+  p.launch = launch;
+  p.origin = "f";
+  p.line = line;
+  return p;
+}
+
 ConfigError error_of(const std::string& text) {
   try {
     Config::from_data(text, "site.conf");
@@ -134,9 +143,9 @@ TEST(Config, BadGroupsAndPathNames) {
 }
 
 TEST(Config, PlannedKeysAreRefusedAsNotBuilt) {
-  ConfigError e = error_of("[path /cam]\nproxy=rtsp://192.0.2.1/x\n");
+  ConfigError e = error_of("[path /cam]\nrecord=true\nlaunch=a name=pay0\n");
   EXPECT_NE(e.issues()[0].reason.find("not supported yet"), std::string::npos);
-  EXPECT_NE(e.issues()[0].reason.find("proxy"), std::string::npos);
+  EXPECT_NE(e.issues()[0].reason.find("recording"), std::string::npos);
   ConfigError h = error_of("[server]\nhttp-port=8080\n");
   EXPECT_NE(h.issues()[0].reason.find("HTTP"), std::string::npos);
 }
@@ -173,10 +182,10 @@ TEST(Config, CommandLineWins) {
 
 TEST(Config, LaunchLinesParsedAtStart) {
   Config c;
-  c.paths.push_back({"/ok", "videotestsrc ! rtpvrawpay name=pay0", true, {}, 7, {}, "f", 1});
-  c.paths.push_back({"/nopay", "videotestsrc ! fakesink", true, {}, 7, {}, "f", 5});
-  c.paths.push_back({"/syntax", "videotestsrc ! ! rtpvrawpay name=pay0", true, {}, 7, {}, "f", 9});
-  c.paths.push_back({"/missing", "videotestsrc ! nosuchenc ! rtph264pay name=pay0", true, {}, 7, {}, "f", 12});
+  c.paths.push_back(launch_path("/ok", "videotestsrc ! rtpvrawpay name=pay0", 1));
+  c.paths.push_back(launch_path("/nopay", "videotestsrc ! fakesink", 5));
+  c.paths.push_back(launch_path("/syntax", "videotestsrc ! ! rtpvrawpay name=pay0", 9));
+  c.paths.push_back(launch_path("/missing", "videotestsrc ! nosuchenc ! rtph264pay name=pay0", 12));
   try {
     c.check_launch_lines();
     FAIL();
@@ -219,8 +228,10 @@ TEST(CliOptions, Refusals) {
   refused({"-a", "not-an-ip"}, "not an IP address");
   refused({"--mount", "noequals"}, "PATH=LAUNCH");
   refused({"--mount", "rel=x"}, "start with '/'");
-  refused({"--proxy", "rtsp://x"}, "not supported yet");
-  refused({"-u", "user", "pass"}, "not supported yet");
+  refused({"--proxy", "http://x/y"}, "not an rtsp:// URL");
+  refused({"-u", "user"}, "needs USER and PASSWORD");
+  refused({"-T", "0"}, "out of range");
+  refused({"--record-dir", "/tmp"}, "not supported yet");
   refused({"a.conf", "b.conf"}, "only one configuration file");
 }
 
@@ -288,7 +299,7 @@ publish=true
 max-publishers=-1
 )");
   // /d's publish=maybe leaves it a launch path: no source, publish-only keys.
-  std::vector<std::string> want = {"only for publish paths", "not both", "only for publish paths",
+  std::vector<std::string> want = {"only for publish paths", "not several", "only for publish paths",
                                    "not a boolean", "out of range", "out of range",
                                    "no source", "only for publish paths", "only for publish paths",
                                    "every path", "only at the end", "not a whole number"};
@@ -323,6 +334,57 @@ TEST(ValueParsers, PathPatterns) {
   EXPECT_FALSE(check_path_name("/*", why, true));
   EXPECT_FALSE(check_path_name("/a/../*", why, true));
   EXPECT_FALSE(check_path_name("/a*/b*", why, true));
+}
+
+TEST(Config, ProxyPaths) {
+  Config c = Config::from_data(
+      "[path /cam]\nproxy=rtsp://u:p@192.0.2.10:554/stream1\nbackend-transport=tcp\n"
+      "on-demand=true\nlinger=3\ntimeout=2\nbackoff-max=30\nlatency=0\n"
+      "[server]\nregister=true\nregister-user=a\nregister-password=b\n",
+      "f");
+  ASSERT_EQ(c.paths.size(), 1u);
+  const PathConfig& p = c.paths[0];
+  EXPECT_TRUE(p.is_proxy());
+  EXPECT_EQ(p.backend_transport, "tcp");
+  EXPECT_TRUE(p.on_demand);
+  EXPECT_EQ(p.linger, 3u);
+  EXPECT_EQ(p.timeout, 2u);
+  EXPECT_EQ(p.backoff_max, 30u);
+  EXPECT_TRUE(c.server.accept_register);
+  EXPECT_EQ(c.server.register_user, "a");
+
+  ConfigError e = error_of(
+      "[path /a]\nproxy=notaurl\nbackend-transport=carrier-pigeon\n"
+      "[path /b]\nproxy=rtsp://h/x\nlaunch=a name=pay0\n[path /c]\nlaunch=a name=pay0\nlinger=3\n");
+  ASSERT_EQ(e.issues().size(), 4u);
+  EXPECT_NE(e.issues()[0].reason.find("not an rtsp:// URL"), std::string::npos);
+  EXPECT_NE(e.issues()[1].reason.find("carrier-pigeon"), std::string::npos);
+  EXPECT_NE(e.issues()[2].reason.find("one source"), std::string::npos);
+  EXPECT_NE(e.issues()[3].reason.find("only for proxy paths"), std::string::npos);
+}
+
+TEST(CliOptions, Live555ProxyServerOptions) {
+  const char* argv[] = {"gms", "--proxy", "rtsp://a/1", "--proxy", "rtsp://b/2", "-t",
+                        "-u", "user", "pw", "-R", "-U", "ru", "rp", "-V"};
+  CliOptions o = CliOptions::parse(14, argv);
+  Config c;
+  c.apply(o);
+  ASSERT_EQ(c.paths.size(), 2u);
+  EXPECT_EQ(c.paths[0].name, "/proxyStream");
+  EXPECT_EQ(c.paths[1].name, "/proxyStream-1");
+  EXPECT_EQ(c.paths[1].proxy, "rtsp://b/2");
+  EXPECT_EQ(c.paths[0].backend_transport, "tcp");
+  EXPECT_EQ(c.paths[1].backend_user, "user");
+  EXPECT_EQ(c.paths[1].backend_password, "pw");
+  EXPECT_TRUE(c.server.accept_register);
+  EXPECT_EQ(c.server.register_password, "rp");
+  EXPECT_EQ(c.server.verbosity, 2);
+  const char* argv2[] = {"gms", "--proxy", "rtsp://a/1", "-T", "8080"};
+  Config c2;
+  c2.apply(CliOptions::parse(5, argv2));
+  EXPECT_EQ(c2.paths[0].backend_transport, "http");
+  EXPECT_EQ(c2.paths[0].backend_http_port, 8080);
+  EXPECT_NO_THROW(c2.validate());
 }
 
 TEST(ValueParsers, StripParentheses) {

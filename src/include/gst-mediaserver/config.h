@@ -69,6 +69,18 @@ struct PathConfig {
   bool gop_cache = true;            // new viewers start at the cached key frame
   unsigned max_viewers = 0;         // 0: no limit
 
+  // Proxy: one back-end RTSP session relayed to every viewer of the path.
+  std::string proxy;                       // back-end URL; empty: not a proxy path
+  std::string backend_transport = "auto";  // auto, udp, tcp, http
+  uint16_t backend_http_port = 0;          // the back end's RTSP-over-HTTP port (http)
+  std::string backend_user, backend_password;
+  bool on_demand = false;   // connect at the first viewer; else at start, like live555
+  unsigned linger = 10;     // s an on-demand back end stays after its last viewer
+  unsigned timeout = 5;     // s without a packet before reconnecting
+  unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
+  unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
+
+  bool is_proxy() const { return !proxy.empty(); }
   bool is_pattern() const { return !name.empty() && name.back() == '*'; }
   // "/live/" for "/live/*"; the name itself otherwise.
   std::string prefix() const { return is_pattern() ? name.substr(0, name.size() - 1) : name; }
@@ -80,7 +92,11 @@ struct PathConfig {
            publish == o.publish && override_publisher == o.override_publisher &&
            keep_viewers == o.keep_viewers && wait_publisher == o.wait_publisher &&
            publisher_timeout == o.publisher_timeout && gop_cache == o.gop_cache &&
-           max_viewers == o.max_viewers;
+           max_viewers == o.max_viewers && proxy == o.proxy &&
+           backend_transport == o.backend_transport && backend_http_port == o.backend_http_port &&
+           backend_user == o.backend_user && backend_password == o.backend_password &&
+           on_demand == o.on_demand && linger == o.linger && timeout == o.timeout &&
+           backoff_max == o.backoff_max && keepalive == o.keepalive;
   }
 };
 
@@ -93,8 +109,13 @@ struct ServerConfig {
   unsigned max_request_size = 65536;  // RTSP body cap, bytes
   unsigned session_timeout = 60;      // seconds without keep-alive
   unsigned max_sessions = 2000;
+  unsigned max_connections = 4000;    // open RTSP connections; more get 503
+  unsigned max_connections_per_address = 0;  // 0: no cap
+  unsigned request_timeout = 10;      // seconds to send a new connection's first request
   unsigned max_publishers = 0;   // publishers at once, all paths; 0: no limit
   unsigned max_viewers = 0;      // viewers at once, all paths; 0: no limit
+  bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
+  std::string register_user, register_password;  // -U: REGISTER needs these (Digest)
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
 
   unsigned effective_threads() const;
@@ -107,6 +128,12 @@ struct CliOptions {
   std::optional<std::string> address;
   std::optional<uint16_t> http_port;
   std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
+  std::vector<std::string> proxies;       // --proxy URL: /proxyStream, /proxyStream-1, …
+  std::optional<std::string> backend_transport;  // -t: tcp, -T PORT: http
+  std::optional<uint16_t> backend_http_port;
+  std::optional<std::pair<std::string, std::string>> backend_credentials;  // -u USER PASS
+  bool accept_register = false;                                          // -R
+  std::optional<std::pair<std::string, std::string>> register_credentials;  // -U USER PASS
   std::vector<std::string> publish;                          // --publish PATTERN
   int verbosity = 0;
   bool check = false;

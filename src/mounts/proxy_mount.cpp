@@ -1,0 +1,270 @@
+#include "mounts/proxy_mount.h"
+
+#include "core/client_guard.h"
+#include "core/log.h"
+#include "mounts/media_setup.h"
+#include "mounts/publish_mount.h"
+
+G_BEGIN_DECLS
+#define GMS_TYPE_PROXY_FACTORY (gms_proxy_factory_get_type())
+G_DECLARE_FINAL_TYPE(GmsProxyFactory, gms_proxy_factory, GMS, PROXY_FACTORY, GstRTSPMediaFactory)
+G_END_DECLS
+
+struct _GmsProxyFactory {
+  GstRTSPMediaFactory parent;
+  std::shared_ptr<gms::mounts::ProxyPath>* path;  // made with new in init
+};
+
+G_DEFINE_FINAL_TYPE(GmsProxyFactory, gms_proxy_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
+
+namespace {
+
+using gms::Ref;
+using gms::mounts::ProxyPath;
+
+// A shared PLAY media of msrelaysrc elements, one per back-end stream.
+// Runs on an RTSP client thread; wait_ready() has let the back end connect.
+GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
+  ProxyPath& path = **GMS_PROXY_FACTORY(factory)->path;
+  auto streams = path.streams();
+  if (streams.empty())
+    return nullptr;
+  GstElement* bin = gst_bin_new(nullptr);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    std::string name = "pay" + std::to_string(i);
+    GstElement* src = gst_element_factory_make("msrelaysrc", name.c_str());
+    if (!src) {
+      GMS_LOG_ERROR("path %s: msrelaysrc is not registered", path.config().name.c_str());
+      gst_object_unref(bin);
+      return nullptr;
+    }
+    // timeout 0: viewers wait through a back-end outage instead of ending.
+    g_object_set(src, "channel",
+                 gms::mounts::proxy_channel(path.config().name, streams[i].index).c_str(),
+                 "timeout", 0u, "from-cache", TRUE, nullptr);
+    gst_bin_add(GST_BIN(bin), src);
+  }
+  return bin;
+}
+
+void media_finalized(gpointer data, GObject*) noexcept {
+  auto* path = static_cast<std::shared_ptr<ProxyPath>*>(data);
+  (*path)->media_ended();
+  delete path;
+}
+
+void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
+  GST_RTSP_MEDIA_FACTORY_CLASS(gms_proxy_factory_parent_class)->configure(factory, media);
+  auto& path = *GMS_PROXY_FACTORY(factory)->path;
+  gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
+  gms::mounts::mark_relay_play_media(media, path->config().name);
+  path->media_started();
+  g_object_weak_ref(G_OBJECT(media), media_finalized, new std::shared_ptr<ProxyPath>(path));
+}
+
+void finalize(GObject* object) {
+  delete GMS_PROXY_FACTORY(object)->path;
+  G_OBJECT_CLASS(gms_proxy_factory_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gms_proxy_factory_class_init(GmsProxyFactoryClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = finalize;
+  auto* f = GST_RTSP_MEDIA_FACTORY_CLASS(klass);
+  f->create_element = create_element;
+  f->configure = configure;
+  f->gen_key = gms::mounts::shared_media_key;
+}
+
+static void gms_proxy_factory_init(GmsProxyFactory* self) {
+  self->path = new std::shared_ptr<ProxyPath>();
+}
+
+namespace gms::mounts {
+namespace {
+
+proxy::Transport transport_of(const std::string& name) {
+  if (name == "udp")
+    return proxy::Transport::kUdp;
+  if (name == "tcp")
+    return proxy::Transport::kTcp;
+  if (name == "http")
+    return proxy::Transport::kHttp;
+  return proxy::Transport::kAuto;
+}
+
+// How long a DESCRIBE may wait for a back end that is connecting.
+constexpr auto kReadyWait = std::chrono::seconds(5);
+
+}  // namespace
+
+std::string proxy_channel(const std::string& path, unsigned index) {
+  return "proxy:" + path + "/" + std::to_string(index);
+}
+
+ProxyPath::ProxyPath(const PathConfig& path) : config_(path) {}
+
+ProxyPath::~ProxyPath() {
+  linger_.reset();
+  source_.reset();
+}
+
+void ProxyPath::on_control(std::function<void()> fn) {
+  if (!control_)
+    return;
+  struct Call {
+    std::weak_ptr<ProxyPath> self;
+    std::function<void()> fn;
+  };
+  g_main_context_invoke_full(
+      control_.get(), G_PRIORITY_DEFAULT,
+      [](gpointer data) noexcept -> gboolean {
+        auto* c = static_cast<Call*>(data);
+        if (auto self = c->self.lock())
+          c->fn();
+        return G_SOURCE_REMOVE;
+      },
+      new Call{weak_from_this(), std::move(fn)}, [](gpointer d) { delete static_cast<Call*>(d); });
+}
+
+void ProxyPath::start(GMainContext* control) {
+  control_ = Ref<GMainContext>::borrow(control);
+  proxy::BackendOptions o;
+  o.url = config_.proxy;
+  o.transport = transport_of(config_.backend_transport);
+  o.http_port = config_.backend_http_port;
+  o.user = config_.backend_user;
+  o.password = config_.backend_password;
+  o.latency_ms = config_.latency_ms.value_or(0);
+  o.stall_timeout = std::chrono::seconds(config_.timeout);
+  o.backoff_cap = std::chrono::seconds(config_.backoff_max);
+  o.keepalive = std::chrono::seconds(config_.keepalive);
+  proxy::ProxySource::Callbacks cb;
+  std::string name = config_.name;
+  cb.relay_channel = [name](unsigned index) { return proxy_channel(name, index); };
+  cb.connected = [this](const std::vector<proxy::StreamInfo>& s) { connected(s); };
+  cb.lost = [this](const std::string& why) { lost(why); };
+  source_ = std::make_unique<proxy::ProxySource>(config_.name, o, control, std::move(cb));
+  if (!config_.on_demand)
+    source_->start();
+}
+
+void ProxyPath::stop() {
+  linger_.reset();
+  if (source_)
+    source_->stop();
+  std::lock_guard<std::mutex> g(lock_);
+  connected_ = false;
+  cv_.notify_all();
+}
+
+void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
+  std::lock_guard<std::mutex> g(lock_);
+  streams_ = streams;
+  connected_ = true;
+  last_error_.clear();
+  cv_.notify_all();
+}
+
+void ProxyPath::lost(const std::string& why) {
+  std::lock_guard<std::mutex> g(lock_);
+  connected_ = false;
+  last_error_ = why;
+  cv_.notify_all();
+}
+
+std::string ProxyPath::wait_ready() {
+  std::unique_lock<std::mutex> lk(lock_);
+  if (connected_)
+    return {};
+  if (!control_)
+    return "not started";
+  if (!last_error_.empty() && !config_.on_demand)
+    return "back end unavailable (" + last_error_ + "); retrying";
+  if (config_.on_demand) {
+    lk.unlock();
+    on_control([this] {
+      linger_.reset();
+      if (source_ && source_->status().state == proxy::State::kStopped)
+        source_->start();
+    });
+    lk.lock();
+  }
+  std::string error_before = last_error_;
+  bool ok = cv_.wait_for(lk, kReadyWait, [&] {
+    return connected_ || (!last_error_.empty() && last_error_ != error_before);
+  });
+  if (connected_)
+    return {};
+  if (!ok)
+    return "back end did not answer within " + std::to_string(kReadyWait.count()) + " s";
+  return "back end unavailable (" + last_error_ + ")";
+}
+
+void ProxyPath::media_started() {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    medias_++;
+  }
+  on_control([this] { linger_.reset(); });
+}
+
+void ProxyPath::media_ended() {
+  unsigned left;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    left = medias_ > 0 ? --medias_ : 0;
+  }
+  if (left > 0 || !config_.on_demand)
+    return;
+  on_control([this] {
+    GSource* t = g_timeout_source_new_seconds(config_.linger);
+    g_source_set_callback(
+        t,
+        [](gpointer self) noexcept -> gboolean {
+          static_cast<ProxyPath*>(self)->linger_expired();
+          return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    linger_ = SourceHolder(t);
+    g_source_attach(t, control_.get());
+  });
+}
+
+void ProxyPath::linger_expired() {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    if (medias_ > 0)
+      return;
+    connected_ = false;
+  }
+  GMS_LOG_INFO("proxy %s: no viewer for %u s; disconnecting from the back end",
+               config_.name.c_str(), config_.linger);
+  if (source_)
+    source_->stop();
+}
+
+std::vector<proxy::StreamInfo> ProxyPath::streams() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return streams_;
+}
+
+ProxyMount make_proxy_factory(const PathConfig& path, GstRTSPAddressPool* pool) {
+  ProxyMount m;
+  m.factory = Ref<GstRTSPMediaFactory>::adopt(
+      GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_PROXY_FACTORY, nullptr)));
+  m.path = std::make_shared<ProxyPath>(path);
+  *GMS_PROXY_FACTORY(m.factory.get())->path = m.path;
+  PathConfig shared = path;
+  shared.shared = true;  // one back-end session for every viewer
+  apply_media_settings(m.factory.get(), shared, pool);
+  std::weak_ptr<ProxyPath> weak = m.path;
+  set_factory_availability(m.factory.get(), [weak]() -> std::string {
+    auto p = weak.lock();
+    return p ? p->wait_ready() : "path removed";
+  });
+  return m;
+}
+
+}  // namespace gms::mounts

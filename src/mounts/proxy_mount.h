@@ -1,0 +1,79 @@
+// Proxy paths: one back-end RTSP session (ProxySource) per path, whatever the
+// number of viewers. The back end's RTP goes, per stream, into a relay
+// channel; every viewer shares one PLAY media of msrelaysrc elements, so a
+// viewer joining or leaving never touches the back end, and when the back
+// end fails and returns the viewers stay and continue (the relay keeps
+// sequence numbers, timestamps and SSRC going).
+#pragma once
+
+#include <gst-mediaserver/config.h>
+#include <gst/rtsp-server/rtsp-media-factory.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gms/ref.h"
+#include "gms/signal.h"
+#include "proxy/proxy_source.h"
+
+namespace gms::mounts {
+
+// The relay channel of back-end stream `index` of proxy path `path`.
+std::string proxy_channel(const std::string& path, unsigned index);
+
+class ProxyPath;
+
+struct ProxyMount {
+  Ref<GstRTSPMediaFactory> factory;
+  std::shared_ptr<ProxyPath> path;
+};
+
+// The factory for a proxy path. Nothing connects until start().
+ProxyMount make_proxy_factory(const PathConfig& path, GstRTSPAddressPool* pool);
+
+class ProxyPath : public std::enable_shared_from_this<ProxyPath> {
+ public:
+  explicit ProxyPath(const PathConfig& path);
+  ~ProxyPath();
+
+  // On the control context: always-on paths connect now; on-demand ones at
+  // their first viewer.
+  void start(GMainContext* control);
+  void stop();
+
+  // On an RTSP client thread, before a viewer's media is made: empty when
+  // the back end delivers (connecting first for an on-demand path, waiting
+  // up to a few seconds), else why it cannot.
+  std::string wait_ready();
+  // A viewer media of this path started / ended (any thread).
+  void media_started();
+  void media_ended();
+
+  // The streams of the back end as they were when it last connected.
+  std::vector<proxy::StreamInfo> streams() const;
+  const PathConfig& config() const { return config_; }
+
+ private:
+  void on_control(std::function<void()> fn);
+  void connected(const std::vector<proxy::StreamInfo>& streams);
+  void lost(const std::string& why);
+  void linger_expired();
+
+  const PathConfig config_;
+  Ref<GMainContext> control_;  // set by start()
+  std::unique_ptr<proxy::ProxySource> source_;  // control context only
+  SourceHolder linger_;                         // control context only
+
+  mutable std::mutex lock_;  // protects everything below
+  std::condition_variable cv_;
+  std::vector<proxy::StreamInfo> streams_;
+  bool connected_ = false;
+  std::string last_error_;
+  unsigned medias_ = 0;
+};
+
+}  // namespace gms::mounts

@@ -1,0 +1,145 @@
+// ProxySource against a real origin (gst-mediaserver on another port):
+// packets flow, kill -9 of the origin is noticed, and it reconnects when the
+// origin is back; unreachable and silent back ends are retried with reasons.
+#include "proxy/proxy_source.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "pipelines.h"
+#include "process.h"
+
+namespace gms::test {
+namespace {
+
+using proxy::BackendOptions;
+using proxy::ProxySource;
+using proxy::State;
+using proxy::StreamInfo;
+
+struct Counts {
+  std::atomic<unsigned> packets{0};
+  std::atomic<unsigned> connected{0};
+  std::atomic<unsigned> lost{0};
+  size_t streams = 0;
+  std::string caps0;
+};
+
+ProxySource::Callbacks count_into(Counts& c) {
+  ProxySource::Callbacks cb;
+  cb.rtp = [&c](unsigned, GstBuffer*) { c.packets++; };
+  cb.connected = [&c](const std::vector<StreamInfo>& s) {
+    c.streams = s.size();
+    if (!s.empty() && s[0].caps) {
+      GCharPtr str(gst_caps_to_string(s[0].caps.get()));
+      c.caps0 = str.get();
+    }
+    c.connected++;
+  };
+  cb.lost = [&c](const std::string&) { c.lost++; };
+  return cb;
+}
+
+TEST(ProxySource, RelaysAndReconnectsAfterKill9) {
+  for (auto transport : {proxy::Transport::kTcp, proxy::Transport::kUdp}) {
+    auto origin = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--mount", std::string("/o=") + kH264Opus});
+    ASSERT_TRUE(origin->ready());
+    uint16_t port = origin->port();
+    Counts c;
+    BackendOptions opt;
+    opt.url = origin->url("/o");
+    opt.transport = transport;
+    opt.stall_timeout = std::chrono::seconds(2);
+    ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+    src.start();
+    ASSERT_TRUE(wait_until([&] { return c.connected == 1 && c.packets > 50; }, 20s))
+        << src.status().last_error;
+    EXPECT_EQ(c.streams, 2u);
+    EXPECT_NE(c.caps0.find("H264"), std::string::npos) << c.caps0;
+    EXPECT_EQ(src.status().state, State::kPlaying);
+
+    origin->signal(SIGKILL);
+    origin->wait_exit(5s);
+    ASSERT_TRUE(wait_until([&] { return c.lost >= 1; }, 10s)) << to_string(src.status().state);
+    EXPECT_EQ(src.status().state, State::kRetrying);
+    EXPECT_FALSE(src.status().last_error.empty());
+
+    origin = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--mount", std::string("/o=") + kH264Opus}, true, port);
+    ASSERT_TRUE(origin->ready()) << origin->log();
+    unsigned before = c.packets;
+    EXPECT_TRUE(wait_until([&] { return c.connected >= 2 && c.packets > before + 50; }, 20s))
+        << src.status().last_error;
+    EXPECT_GE(src.status().connects, 2u);
+    src.stop();
+    EXPECT_EQ(src.status().state, State::kStopped);
+  }
+}
+
+TEST(ProxySource, StalledBackEndIsDetected) {
+  ServerProcess origin({"--mount", std::string("/o=") + kMjpeg});
+  ASSERT_TRUE(origin.ready());
+  Counts c;
+  BackendOptions opt;
+  opt.url = origin.url("/o");
+  opt.transport = proxy::Transport::kTcp;
+  opt.stall_timeout = std::chrono::seconds(2);
+  ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+  src.start();
+  ASSERT_TRUE(wait_until([&] { return c.connected == 1 && c.packets > 10; }, 20s));
+  origin.signal(SIGSTOP);  // the connection stays open, nothing arrives
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return c.lost >= 1; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+  EXPECT_NE(src.status().last_error.find("no data for 2 s"), std::string::npos)
+      << src.status().last_error;
+  origin.signal(SIGCONT);
+  EXPECT_TRUE(wait_until([&] { return c.connected >= 2; }, 20s)) << src.status().last_error;
+}
+
+TEST(ProxySource, UnreachableBackEndIsRetried) {
+  Counts c;
+  BackendOptions opt;
+  opt.url = "rtsp://127.0.0.1:" + std::to_string(free_port()) + "/nothing";
+  opt.transport = proxy::Transport::kTcp;
+  ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+  src.start();
+  ASSERT_TRUE(wait_until([&] { return c.lost >= 1; }, 15s));
+  EXPECT_EQ(src.status().state, State::kRetrying);
+  EXPECT_EQ(src.status().retry_in, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(wait_until([&] { return c.lost >= 2; }, 15s));
+  EXPECT_EQ(src.status().retry_in, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.connected, 0u);
+}
+
+TEST(ProxySource, SilentBackEndTimesOut) {
+  // Accepts TCP and never answers.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  Counts c;
+  BackendOptions opt;
+  opt.url = "rtsp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/x";
+  opt.connect_timeout = std::chrono::seconds(2);
+  ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+  auto t0 = std::chrono::steady_clock::now();
+  src.start();
+  ASSERT_TRUE(wait_until([&] { return c.lost >= 1; }, 15s));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 6s);
+  EXPECT_FALSE(src.status().last_error.empty());
+  src.stop();
+  close(fd);
+}
+
+}  // namespace
+}  // namespace gms::test
