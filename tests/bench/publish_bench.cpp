@@ -107,6 +107,13 @@ bool send_all(int fd, const std::string& s) {
 // Reads until a full RTSP reply (headers + body) is buffered; returns it.
 std::string read_reply(int fd, std::string& buf) {
   for (int tries = 0; tries < 500; ++tries) {
+    // Interleaved data may come before the PLAY reply: skip whole frames.
+    while (buf.size() >= 4 && buf[0] == '$') {
+      size_t len = (uint8_t(buf[2]) << 8) | uint8_t(buf[3]);
+      if (buf.size() < 4 + len)
+        break;
+      buf.erase(0, 4 + len);
+    }
     auto e = buf.find("\r\n\r\n");
     if (e != std::string::npos && buf[0] != '$') {
       size_t len = 0;
@@ -167,11 +174,18 @@ bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp
                        "\r\n\r\n");
   std::string r = read_reply(v.rtsp, v.buf);
   auto s = r.find("Session: ");
-  if (r.find(" 200 ") == std::string::npos || s == std::string::npos)
+  if (r.find(" 200 ") == std::string::npos || s == std::string::npos) {
+    fprintf(stderr, "SETUP: %s\n", r.empty() ? "no reply in 10 s" : r.substr(0, r.find("\r\n")).c_str());
     return false;
+  }
   std::string session = r.substr(s + 9, r.find_first_of(";\r", s + 9) - s - 9);
   send_all(v.rtsp, "PLAY " + url + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n");
-  return read_reply(v.rtsp, v.buf).find(" 200 ") != std::string::npos;
+  std::string p = read_reply(v.rtsp, v.buf);
+  if (p.find(" 200 ") == std::string::npos) {
+    fprintf(stderr, "PLAY: %s\n", p.empty() ? "no reply in 10 s" : p.substr(0, p.find("\r\n")).c_str());
+    return false;
+  }
+  return true;
 }
 
 void drain_tcp(ViewerConn& v) {
