@@ -18,7 +18,6 @@ struct Planned {
   const char* feature;  // what it arrives with
 };
 const std::map<std::string, Planned> kPlanned = {
-    {"--root", {1, "file serving"}},     {"--loop", {0, "file serving"}},
     {"--record-dir", {1, "recording"}},
     {"--users", {1, "authentication"}},  {"--tls-cert", {1, "RTSPS"}},
     {"--tls-key", {1, "RTSPS"}},
@@ -111,6 +110,13 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       (opt == "-u" ? o.backend_credentials : o.register_credentials) = cred;
     } else if (opt == "-R") {
       o.accept_register = true;
+    } else if (opt == "--root") {
+      std::string dir = value(opt, inl), why, abs;
+      if (!resolve_root_dir(dir, {}, abs, why))
+        fail(opt, why);
+      o.root = abs;
+    } else if (opt == "--loop") {
+      o.loop = true;
     } else if (opt == "-v") {
       o.verbosity = std::max(o.verbosity, 1);
     } else if (opt == "-V") {
@@ -148,6 +154,11 @@ Options:
       --publish PATTERN    let clients publish (ANNOUNCE/RECORD) to PATTERN, a
                            path or a prefix ending in '*' such as /live/*
                            (repeatable); viewers PLAY the same path
+      --root DIR           serve every media file under DIR at
+                           rtsp://HOST:PORT/RELATIVE/PATH (launch paths keep
+                           their names); the type is found by content
+      --loop               play the files of --root in a loop, as live
+                           channels shared by their viewers
       --http-port PORT     HTTP API port; only 0 (off) until the API is built
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
@@ -164,8 +175,8 @@ Proxy (live555ProxyServer's options):
   -R                       accept REGISTER: back ends that ask to be proxied
   -U USER PASS             REGISTER needs these credentials (Digest)
 
-Not built yet, refused with a message: --root, --loop, --record-dir, --users,
---tls-cert, --tls-key.
+Not built yet, refused with a message: --record-dir, --users, --tls-cert,
+--tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

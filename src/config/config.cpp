@@ -21,11 +21,9 @@ const char kCommandLine[] = "command line";
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
     {"users", "authentication"},  {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
-    {"record-dir", "recording"}, {"root", "file serving"},
+    {"record-dir", "recording"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {
-    {"root", "file serving"},
-    {"loop", "file serving"},
     {"record", "recording"},         {"record-format", "recording"},
     {"segment-duration", "recording"}, {"delete-after", "recording"},
     {"max-bytes", "recording"},
@@ -34,13 +32,13 @@ const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
-    "register-user", "register-password"};
+    "register-user", "register-password", "root", "loop"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
     "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
-    "linger", "timeout", "backoff-max", "keepalive"};
+    "linger", "timeout", "backoff-max", "keepalive", "root", "loop"};
 // Keys that only mean something on a proxy path.
 const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
                                                  "backend-user", "backend-password", "on-demand",
@@ -48,6 +46,14 @@ const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-h
 // Keys that only mean something on a publish path.
 const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
                                                    "publisher-timeout", "gop-cache"};
+
+// Relative roots in a file are read relative to that file's directory.
+std::string base_dir_of(const std::string& origin) {
+  if (origin == kCommandLine)
+    return {};
+  GCharPtr dir(g_path_get_dirname(origin.c_str()));
+  return dir.get();
+}
 
 std::vector<std::string> with_planned(const std::vector<std::string>& keys,
                                       const std::map<std::string, std::string>& planned) {
@@ -61,6 +67,8 @@ class Reader {
  public:
   Reader(const std::string& origin, std::vector<ConfigIssue>& issues)
       : origin_(origin), issues_(issues) {}
+
+  int server_root_line = 0;
 
   void server(const GroupEntry& g, ServerConfig& s) {
     for (const auto& k : g.keys) {
@@ -121,6 +129,11 @@ class Reader {
       } else if (k.key == "max-viewers") {
         ok = parse_uint(k.value, 0, 1000000, n, why);
         s.max_viewers = static_cast<unsigned>(n);
+      } else if (k.key == "root") {
+        ok = resolve_root_dir(k.value, base_dir_of(origin_), s.root, why);
+        server_root_line = k.line;
+      } else if (k.key == "loop") {
+        ok = parse_bool(k.value, s.loop, why);
       }
       if (!ok)
         add(g, k, why);
@@ -131,6 +144,7 @@ class Reader {
     p.name = name;
     p.origin = origin_;
     p.line = g.line;
+    bool shared_given = false;
     for (const auto& k : g.keys) {
       if (!known(g, k, kPathKeys, kPlannedPathKeys))
         continue;
@@ -145,6 +159,7 @@ class Reader {
         }
       } else if (k.key == "shared") {
         ok = parse_bool(k.value, p.shared, why);
+        shared_given = true;
       } else if (k.key == "latency") {
         ok = parse_uint(k.value, 0, 60000, n, why);
         p.latency_ms = static_cast<unsigned>(n);
@@ -203,18 +218,24 @@ class Reader {
       } else if (k.key == "backoff-max") {
         ok = parse_uint(k.value, 1, 86400, n, why);
         p.backoff_max = static_cast<unsigned>(n);
+      } else if (k.key == "root") {
+        ok = resolve_root_dir(k.value, base_dir_of(origin_), p.root, why);
+      } else if (k.key == "loop") {
+        ok = parse_bool(k.value, p.loop, why);
       }
       if (!ok)
         add(g, k, why);
     }
     const KeyEntry* launch = g.find("launch");
-    int sources = (launch ? 1 : 0) + (p.publish ? 1 : 0) + (p.is_proxy() ? 1 : 0);
+    const KeyEntry* root = g.find("root");
+    int sources = (launch ? 1 : 0) + (root ? 1 : 0) + (p.publish ? 1 : 0) + (p.is_proxy() ? 1 : 0);
     if (sources > 1) {
       issues_.push_back({origin_, g.line, g.name, "",
-                         "a path has one source: launch=, publish=true or proxy=, not several"});
+                         "a path has exactly one source (launch=, root=, publish=true or proxy=), "
+                         "not several"});
     } else if (sources == 0) {
       issues_.push_back({origin_, g.line, g.name, "",
-                         "the path has no source: set launch=, publish=true or proxy="});
+                         "the path has no source: set launch=, root=, publish=true or proxy="});
     }
     if (!p.is_proxy()) {
       for (const auto& key : kProxyOnlyKeys)
@@ -229,6 +250,15 @@ class Reader {
     if (p.is_pattern() && !p.publish)
       issues_.push_back({origin_, g.line, g.name, "",
                          "a name ending in '*' is only for publish paths (publish=true)"});
+    if (const KeyEntry* loop = g.find("loop"); loop && !root)
+      issues_.push_back({origin_, loop->line, g.name, "loop", "loop= needs root= (media files)"});
+    if (root && p.loop && shared_given && !p.shared)
+      issues_.push_back({origin_, g.find("shared")->line, g.name, "shared",
+                         "loop=true plays a live channel shared by its viewers; "
+                         "remove shared=false"});
+    // Files: each viewer gets its own position unless sharing is asked for.
+    if (root && !shared_given)
+      p.shared = p.loop;
   }
 
   void add(const GroupEntry& g, const KeyEntry& k, const std::string& why) {
@@ -252,6 +282,21 @@ class Reader {
   std::string origin_;
   std::vector<ConfigIssue>& issues_;
 };
+
+// The top-level root ([server] root, --root) is served as the path "/".
+void sync_top_root(Config& cfg, const std::string& origin, int line) {
+  std::erase_if(cfg.paths, [](const PathConfig& p) { return p.name == "/"; });
+  if (cfg.server.root.empty())
+    return;
+  PathConfig p;
+  p.name = "/";
+  p.root = cfg.server.root;
+  p.loop = cfg.server.loop;
+  p.shared = p.loop;
+  p.origin = origin;
+  p.line = line;
+  cfg.paths.push_back(std::move(p));
+}
 
 }  // namespace
 
@@ -314,6 +359,12 @@ Config Config::from_data(const std::string& text, const std::string& origin) {
                         "unknown group; expected [server] or [path /NAME]"});
     }
   }
+  if (cfg.server.loop && cfg.server.root.empty()) {
+    for (const auto& g : kf.groups)
+      if (const KeyEntry* k = g.name == "server" ? g.find("loop") : nullptr)
+        issues.push_back({origin, k->line, g.name, "loop", "loop= needs root= (media files)"});
+  }
+  sync_top_root(cfg, origin, reader.server_root_line);
   if (!issues.empty())
     throw ConfigError(std::move(issues));
   return cfg;
@@ -338,6 +389,19 @@ void Config::apply(const CliOptions& cli) {
     server.http_port = *cli.http_port;
   if (cli.verbosity > server.verbosity)
     server.verbosity = cli.verbosity;
+  if (cli.root || cli.loop) {
+    auto top = std::find_if(paths.begin(), paths.end(),
+                            [](const PathConfig& q) { return q.name == "/"; });
+    std::string origin = top != paths.end() ? top->origin : std::string(kCommandLine);
+    int line = top != paths.end() ? top->line : 0;
+    if (cli.root) {
+      server.root = *cli.root;
+      origin = kCommandLine;
+      line = 0;
+    }
+    server.loop = server.loop || cli.loop;
+    sync_top_root(*this, origin, line);
+  }
   for (const auto& [name, launch] : cli.mounts) {
     PathConfig p;
     p.name = name;
@@ -401,18 +465,20 @@ void Config::validate() const {
   for (const auto& p : paths) {
     std::string why;
     std::string group = "path " + p.name;
-    if (!check_path_name(p.name, why, p.publish))
+    if (!(p.name == "/" && p.is_root()) && !check_path_name(p.name, why, p.publish))
       issues.push_back({p.origin, p.line, group, "", why});
-    if (p.launch.empty() && !p.publish && !p.is_proxy())
+    int sources = (p.launch.empty() ? 0 : 1) + (p.is_root() ? 1 : 0) + (p.publish ? 1 : 0) +
+                  (p.is_proxy() ? 1 : 0);
+    if (sources == 0)
       issues.push_back({p.origin, p.line, group, "launch", "empty launch line"});
-    if (p.is_proxy() && (p.publish || !p.launch.empty()))
-      issues.push_back({p.origin, p.line, group, "proxy",
-                        "a path has one source: launch=, publish=true or proxy=, not several"});
+    if (sources > 1)
+      issues.push_back({p.origin, p.line, group, "",
+                        "a path has exactly one source (launch=, root=, publish=true or proxy=), "
+                        "not several"});
     if (std::string why_url; p.is_proxy() && !check_rtsp_url(p.proxy, why_url))
       issues.push_back({p.origin, p.line, group, "proxy", why_url});
-    if (!p.launch.empty() && p.publish)
-      issues.push_back({p.origin, p.line, group, "launch",
-                        "a path is either published or has a launch line, not both"});
+    if (p.loop && !p.is_root())
+      issues.push_back({p.origin, p.line, group, "loop", "loop needs a root (media files)"});
     auto [it, fresh] = seen.emplace(p.name, &p);
     if (!fresh)
       issues.push_back({p.origin, p.line, group, "",
@@ -420,6 +486,8 @@ void Config::validate() const {
     if (p.multicast.min_port > p.multicast.max_port)
       issues.push_back({p.origin, p.line, group, "multicast-port-range", "empty port range"});
   }
+  if (server.loop && server.root.empty())
+    issues.push_back({kCommandLine, 0, "server", "--loop", "--loop needs --root DIR"});
   if (server.http_port != 0)
     issues.push_back({kCommandLine, 0, "server", "http-port",
                       "the HTTP API is not built yet; only 0 (off) is accepted"});

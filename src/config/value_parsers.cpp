@@ -2,6 +2,8 @@
 
 #include <gio/gio.h>
 #include <gst/rtsp/gstrtspurl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -251,6 +253,33 @@ std::string strip_parentheses(const std::string& launch) {
   auto ib = inner.find_first_not_of(" \t");
   auto ie = inner.find_last_not_of(" \t");
   return ib == std::string::npos ? std::string() : inner.substr(ib, ie - ib + 1);
+}
+
+}  // namespace gms
+
+namespace gms {
+
+bool resolve_root_dir(const std::string& value, const std::string& base_dir, std::string& out,
+                      std::string& reason) {
+  if (value.empty()) {
+    reason = "empty directory name";
+    return false;
+  }
+  // g_canonicalize_filename wants an absolute base: anchor a relative one
+  // (such as "." for "site.conf") at the working directory.
+  GCharPtr base(g_canonicalize_filename(base_dir.empty() ? "." : base_dir.c_str(), nullptr));
+  GCharPtr abs(g_canonicalize_filename(value.c_str(), base.get()));
+  out = abs.get();
+  if (!g_file_test(out.c_str(), G_FILE_TEST_IS_DIR)) {
+    reason = "'" + out + "' is not a directory" +
+             (g_file_test(out.c_str(), G_FILE_TEST_EXISTS) ? "" : " (it does not exist)");
+    return false;
+  }
+  if (g_access(out.c_str(), R_OK | X_OK) != 0) {
+    reason = "'" + out + "' is not readable";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace gms

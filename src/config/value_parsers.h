@@ -21,6 +21,10 @@ bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::s
 // A mount path: "/name[/name…]" of safe characters. With `allow_pattern`, a
 // trailing '*' (publish paths: "/live/*", "/cam*") is accepted too.
 bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern = false);
+// A directory of media files: `value` made absolute against `base_dir` (the
+// working directory when empty), which must exist and be readable.
+bool resolve_root_dir(const std::string& value, const std::string& base_dir, std::string& out,
+                      std::string& reason);
 // Levenshtein nearest of `candidates` within distance 3, or empty.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // The launch line without one pair of surrounding parentheses.

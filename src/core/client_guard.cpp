@@ -6,6 +6,8 @@
 #include <cmath>
 #include <regex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/log.h"
 #include "gms/ref.h"
@@ -16,6 +18,7 @@ namespace {
 const char kClientId[] = "gms-client-id";
 const char kSessionOwner[] = "gms-session-owner";
 const char kSeekable[] = "gms-seekable";
+const char kFileMedia[] = "gms-file-media";
 const char kUnavailable[] = "gms-unavailable";
 const char kAvailability[] = "gms-availability";
 
@@ -86,9 +89,24 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   return GST_RTSP_STS_OK;
 }
 
-GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
+GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
+                                     gpointer data) noexcept {
   GstRTSPStatusCode code = check_owner(client, ctx);
-  return code != GST_RTSP_STS_OK ? code : check_available(client, ctx);
+  if (code != GST_RTSP_STS_OK)
+    return code;
+  const auto& policy = *static_cast<PolicyPtr*>(data);
+  if (policy->resolve && ctx->uri && ctx->request) {
+    bool setup = ctx->request->type_data.request.method == GST_RTSP_SETUP;
+    try {
+      code = policy->resolve(ctx->uri->abspath[0] ? ctx->uri->abspath : "/", setup);
+    } catch (const std::exception& e) {
+      GMS_LOG_ERROR("client %s: %s: %s", peer(client).c_str(), method_name(ctx), e.what());
+      code = GST_RTSP_STS_INTERNAL_SERVER_ERROR;
+    }
+    if (code != GST_RTSP_STS_OK)
+      return code;
+  }
+  return check_available(client, ctx);
 }
 
 // RFC 2326 §3.6 npt-range, optionally followed by ";time=": the library's
@@ -144,16 +162,143 @@ GstRTSPStatusCode check_play_headers(GstRTSPContext* ctx, GstRTSPMedia* media) {
   return GST_RTSP_STS_OK;
 }
 
+using RangePtr = UniquePtr<GstRTSPTimeRange, gst_rtsp_range_free>;
+
+// The library calls gst_rtsp_media_get_rates() on every PLAY and aborts the
+// process (g_assert, CVE-2024-44331) when a set-up sending stream has no
+// segment or two streams disagree on the rate. Asked here first, without
+// the assertion, such a PLAY is refused instead. `streams`: the streams the
+// PLAY will complete (this session's), checked besides the complete ones.
+bool rates_consistent(GstRTSPMedia* media, const std::vector<GstRTSPStream*>& streams,
+                      std::string& why) {
+  std::vector<GstRTSPStream*> check = streams;
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    GstRTSPStream* stream = gst_rtsp_media_get_stream(media, i);
+    if (stream && gst_rtsp_stream_is_complete(stream))
+      check.push_back(stream);
+  }
+  bool first = true;
+  double rate0 = 1.0, applied0 = 1.0;
+  for (GstRTSPStream* stream : check) {
+    if (!gst_rtsp_stream_is_sender(stream))
+      continue;
+    double rate = 0, applied = 0;
+    if (!gst_rtsp_stream_get_rates(stream, &rate, &applied)) {
+      why = "stream " + std::to_string(gst_rtsp_stream_get_index(stream)) + " has no segment";
+      return false;
+    }
+    if (!first && (rate != rate0 || applied != applied0)) {
+      why = "streams play at different rates";
+      return false;
+    }
+    first = false;
+    rate0 = rate;
+    applied0 = applied;
+  }
+  return true;
+}
+
+struct FileSeek {
+  RangePtr range;
+  double scale = 1.0;
+  GstSeekFlags flags = GST_SEEK_FLAG_NONE;
+  bool wanted() const { return range || scale != 1.0; }
+};
+
+// Range (key frame at or before, or as Seek-Style says) and Scale, already
+// validated by check_play_headers(); the headers are removed so that the
+// library never seeks the file itself.
+FileSeek take_seek_headers(GstRTSPMessage* req) {
+  FileSeek seek;
+  gchar* value = nullptr;
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
+    GstRTSPTimeRange* r = nullptr;
+    if (gst_rtsp_range_parse(value, &r) == GST_RTSP_OK)
+      seek.range.reset(r);
+  }
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SCALE, &value, 0) == GST_RTSP_OK &&
+      !parse_number(value, seek.scale))
+    seek.scale = 1.0;
+  if (seek.range) {
+    seek.flags = GST_SEEK_FLAG_KEY_UNIT;
+    if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SEEK_STYLE, &value, 0) == GST_RTSP_OK) {
+      std::string style = value;
+      if (style == "RAP")
+        seek.flags = GST_SEEK_FLAG_ACCURATE;
+      else if (style == "First-Prior")
+        seek.flags = GstSeekFlags(GST_SEEK_FLAG_KEY_UNIT | GST_SEEK_FLAG_SNAP_BEFORE);
+      else if (style == "Next")
+        seek.flags = GstSeekFlags(GST_SEEK_FLAG_KEY_UNIT | GST_SEEK_FLAG_SNAP_AFTER);
+    }
+  }
+  if (seek.scale != 1.0)
+    seek.flags = GstSeekFlags(seek.flags | GST_SEEK_FLAG_TRICKMODE);
+  for (auto h : {GST_RTSP_HDR_RANGE, GST_RTSP_HDR_SCALE, GST_RTSP_HDR_SPEED, GST_RTSP_HDR_SEEK_STYLE})
+    gst_rtsp_message_remove_header(req, h, -1);
+  return seek;
+}
+
+GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
+                                  GstRTSPMedia* media) {
+  std::vector<GstRTSPStream*> session_streams;
+  bool complete = true;
+  if (ctx->sessmedia) {
+    GPtrArray* transports = gst_rtsp_session_media_get_transports(ctx->sessmedia);
+    for (guint i = 0; transports && i < transports->len; ++i) {
+      auto* t = static_cast<GstRTSPStreamTransport*>(g_ptr_array_index(transports, i));
+      if (GstRTSPStream* stream = t ? gst_rtsp_stream_transport_get_stream(t) : nullptr) {
+        session_streams.push_back(stream);
+        complete = complete && gst_rtsp_stream_is_complete(stream);
+      }
+    }
+    if (transports)
+      g_ptr_array_unref(transports);
+  }
+  // The first PLAY of a session: the library completes the pipeline after
+  // this hook and then seeks it (gst_rtsp_media_seek*() refuses an
+  // incomplete media); every track of a file media has a segment before
+  // its EOS (file_mount.cpp), so that path cannot reach the assertion.
+  // Later PLAYs (after PAUSE, or a second Range) seek here, checked below.
+  bool sought = false;
+  if (g_object_get_data(G_OBJECT(media), kSeekable) && complete) {
+    FileSeek seek = take_seek_headers(ctx->request);
+    if (seek.wanted()) {
+      sought = true;
+      if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.scale, 0)) {
+        GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
+        return seek.range ? GST_RTSP_STS_INVALID_RANGE
+                          : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
+      }
+    }
+  }
+  // Right after a seek, each track's new segment is on its way.
+  std::string why;
+  gint64 deadline = g_get_monotonic_time() + (sought ? 5 : 1) * G_USEC_PER_SEC;
+  while (!rates_consistent(media, session_streams, why)) {
+    if (g_get_monotonic_time() >= deadline) {
+      GMS_LOG_WARN("client %s: PLAY refused (503): %s; the library would abort on it",
+                   peer(client).c_str(), why.c_str());
+      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+    }
+    g_usleep(10000);
+  }
+  return GST_RTSP_STS_OK;
+}
+
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   GstRTSPStatusCode code = check_owner(client, ctx);
   if (code != GST_RTSP_STS_OK)
     return code;
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : ctx->media;
   code = check_play_headers(ctx, media);
-  if (code != GST_RTSP_STS_OK)
+  if (code != GST_RTSP_STS_OK) {
     GMS_LOG_INFO("client %s: PLAY refused (%d): bad Range, Scale or Speed", peer(client).c_str(),
                  code);
-  return code;
+    return code;
+  }
+  if (media && g_object_get_data(G_OBJECT(media), kFileMedia))
+    return play_file_media(client, ctx, media);
+  return GST_RTSP_STS_OK;
 }
 
 void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer data) noexcept {
@@ -200,6 +345,10 @@ void ClientPolicy::closed(const std::string& address) {
 
 void set_media_seekable(GstRTSPMedia* media, bool seekable) {
   g_object_set_data(G_OBJECT(media), kSeekable, GINT_TO_POINTER(seekable ? 1 : 0));
+}
+
+void set_media_file(GstRTSPMedia* media) {
+  g_object_set_data(G_OBJECT(media), kFileMedia, GINT_TO_POINTER(1));
 }
 
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason) {

@@ -28,6 +28,12 @@ struct ClientPolicy {
  private:
   mutable std::mutex lock_;  // protects per_address_
   std::map<std::string, unsigned> per_address_;
+
+ public:
+  // Before DESCRIBE and SETUP (client threads): a mount kind that creates
+  // its mounts on demand (files) gets the request path; a status other than
+  // 200 is the answer. Set before the server listens, never changed.
+  std::function<GstRTSPStatusCode(const std::string& abspath, bool setup)> resolve;
 };
 
 // Called from GstRTSPServer::client-connected (on the listening context).
@@ -37,6 +43,11 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
 // other media ignores Range, Scale and Speed on PLAY: a seek of a shared or
 // live pipeline restarts it for every viewer (relay-notes.md §2).
 void set_media_seekable(GstRTSPMedia* media, bool seekable);
+
+// Marks a media that plays a file: its PLAY seeks (when seekable) are made
+// here, and a PLAY that would reach gst-rtsp-server 1.22's get_rates()
+// assertion (a set-up stream without a segment, CVE-2024-44331) gets 503.
+void set_media_file(GstRTSPMedia* media);
 
 // Marks a path whose source cannot be built now (an element not installed):
 // DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is

@@ -14,6 +14,7 @@
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "mounts/file_mount.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
 #include "mounts/proxy_mount.h"
@@ -130,6 +131,7 @@ struct Server::Impl {
     it->second->stop();
     proxies.erase(it);
   }
+  std::shared_ptr<mounts::FileRoots> files;
   SourceHolder session_cleanup;
   SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
@@ -174,6 +176,10 @@ struct Server::Impl {
           return mounts::make_publish_factory(p, publish, pool.get());
         });
     gst_rtsp_server_set_mount_points(server.get(), mounts.get());
+    files = std::make_shared<mounts::FileRoots>(mounts.get());
+    policy->resolve = [files = files](const std::string& abspath, bool setup) {
+      return files->resolve(abspath, setup);
+    };
     for (const auto& p : cfg.paths)
       mount(p);
     update_patterns();
@@ -218,6 +224,10 @@ struct Server::Impl {
   void mount(const PathConfig& p) {
     if (p.publish && p.is_pattern())
       return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
+    if (p.is_root()) {
+      files->add(p, address_pool(p));
+      return;
+    }
     Ref<GstRTSPMediaFactory> factory;
     if (p.is_proxy()) {
       auto m = mounts::make_proxy_factory(p, address_pool(p));
@@ -338,6 +348,9 @@ std::vector<std::string> Server::reload(const Config& config) {
           gst_rtsp_mount_points_remove_factory(d.mounts.get(), name.c_str());
           gone.push_back(name);
         }
+      } else if (old.is_root()) {
+        for (auto& f : d.files->remove(old.name))
+          gone.push_back(std::move(f));
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
         d.unmount_proxy(old.name);
@@ -378,8 +391,21 @@ std::vector<std::string> Server::urls() const {
   else if (host.find(':') != std::string::npos)
     host = "[" + host + "]";
   std::vector<std::string> out;
-  for (const auto& p : impl_->config.paths)
-    out.push_back("rtsp://" + host + ":" + std::to_string(port()) + p.name);
+  for (const auto& p : impl_->config.paths) {
+    std::string name = p.name;
+    if (p.is_root() && name != "/")
+      name += "/";  // files under it
+    out.push_back("rtsp://" + host + ":" + std::to_string(port()) + name);
+  }
+  return out;
+}
+
+std::vector<ServedFile> list_served_files(const PathConfig& path, std::vector<std::string>* skipped) {
+  if (!gst_is_initialized())
+    gst_init(nullptr, nullptr);
+  std::vector<ServedFile> out;
+  for (auto& f : mounts::scan_root(path, skipped))
+    out.push_back({std::move(f.url_path), std::move(f.summary)});
   return out;
 }
 

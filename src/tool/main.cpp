@@ -60,6 +60,10 @@ std::string describe(const gms::PathConfig& p) {
       url.replace(scheme + 3, at - scheme - 3, "***");
     return "proxy of " + url + (p.on_demand ? ", on demand" : "");
   }
+  if (p.is_root())
+    return "files under " + p.root +
+           (p.loop ? ", looped as live channels"
+                   : p.shared ? ", shared" : ", one pipeline per viewer");
   return p.shared ? "launch, shared" : "launch, one pipeline per viewer";
 }
 
@@ -71,6 +75,28 @@ void print_paths(const gms::Config& cfg, const std::vector<std::string>& urls) {
     printf("  REGISTER accepted: back ends may ask to be proxied\n");
 }
 
+// --check: every servable file of every root path, with its URL.
+void print_files(const gms::Config& cfg) {
+  std::string host = cfg.server.address;
+  if (host == "0.0.0.0" || host == "::")
+    host = "127.0.0.1";
+  else if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  std::string base = "rtsp://" + host + ":" + std::to_string(cfg.server.port);
+  for (const auto& p : cfg.paths) {
+    if (!p.is_root())
+      continue;
+    std::vector<std::string> skipped;
+    auto files = gms::list_served_files(p, &skipped);
+    printf("files under %s (%zu servable, %zu not):\n", p.root.c_str(), files.size(),
+           skipped.size());
+    for (const auto& f : files)
+      printf("  %s%s  (%s)\n", base.c_str(), f.path.c_str(), f.summary.c_str());
+    for (const auto& s : skipped)
+      printf("  not served: %s\n", s.c_str());
+  }
+}
+
 int run(App& app) {
   std::vector<gms::ConfigIssue> warnings;
   gms::Config cfg = gms::Config::load(app.cli, &warnings);
@@ -80,6 +106,7 @@ int run(App& app) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
     print_paths(cfg, {});
+    print_files(cfg);
     return 0;
   }
   app.server = std::make_unique<gms::Server>(cfg);

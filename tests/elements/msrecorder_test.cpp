@@ -48,6 +48,18 @@ void remove_tree(const std::string& dir) {
   run({"rm", "-rf", dir}, 10s);
 }
 
+// A fresh directory, removed with everything in it when the test ends, even
+// when an ASSERT returns early.
+struct TempDir {
+  std::string path = make_temp_dir();
+  ~TempDir() {
+    remove_tree(path);
+    g_unlink((path + ".log").c_str());
+    g_unlink((path + ".registry").c_str());
+  }
+  operator const std::string&() const { return path; }
+};
+
 std::vector<std::string> list_files(const std::string& dir) {
   std::vector<std::string> r;
   if (GDir* d = g_dir_open(dir.c_str(), 0, nullptr)) {
@@ -154,7 +166,8 @@ std::string h264_source(int frames = 120, const char* extra = "") {
 }
 
 TEST(MsRecorder, OneSecondSegmentsStartWithKeyFrames) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   Outcome o = run_pipeline(h264_source() + " ! msrecorder path-name=" + dir + " segment-duration=1000000000");
   EXPECT_TRUE(o.eos);
   EXPECT_TRUE(o.errors.empty()) << o.errors.front();
@@ -186,11 +199,11 @@ TEST(MsRecorder, OneSecondSegmentsStartWithKeyFrames) {
   std::sort(closed.begin(), closed.end());
   EXPECT_EQ(opened, full);
   EXPECT_EQ(closed, full);
-  remove_tree(dir);
 }
 
 TEST(MsRecorder, AudioAndVideoInOneFile) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   Outcome o = run_pipeline(h264_source(60) + " ! rec.video audiotestsrc num-buffers=100 ! avenc_aac ! aacparse ! rec.audio_0 " +
                            "msrecorder name=rec path-name=" + dir + " segment-duration=10000000000");
   EXPECT_TRUE(o.eos);
@@ -200,13 +213,13 @@ TEST(MsRecorder, AudioAndVideoInOneFile) {
                30s);
   EXPECT_NE(r.out.find("video"), std::string::npos);
   EXPECT_NE(r.out.find("audio"), std::string::npos);
-  remove_tree(dir);
 }
 
 TEST(MsRecorder, MatroskaAndMpegTs) {
   for (const char* format : {"mkv", "mpegts"}) {
     SCOPED_TRACE(format);
-    const std::string dir = make_temp_dir();
+    const TempDir tmp;
+  const std::string& dir = tmp;
     Outcome o = run_pipeline(h264_source(60) + " ! msrecorder format=" + format + " path-name=" + dir +
                              " segment-duration=1000000000");
     EXPECT_TRUE(o.eos);
@@ -217,12 +230,12 @@ TEST(MsRecorder, MatroskaAndMpegTs) {
       EXPECT_EQ(f.substr(f.size() - ext.size()), ext);
       EXPECT_TRUE(first_frame_is_key(dir + "/" + f)) << f;
     }
-    remove_tree(dir);
   }
 }
 
 TEST(MsRecorder, CustomPatternCreatesDirectories) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   Outcome o = run_pipeline(h264_source(30) + " ! msrecorder path-name=" + dir +
                            " location-pattern=%path/cam1/%Y/rec-%H%M%S-%f.mp4");
   EXPECT_TRUE(o.eos);
@@ -232,11 +245,11 @@ TEST(MsRecorder, CustomPatternCreatesDirectories) {
   const auto files = list_files(dir + "/cam1/" + year.get());
   ASSERT_EQ(files.size(), 1u);
   EXPECT_TRUE(std::regex_match(files[0], std::regex(R"(rec-\d{6}-\d{6}\.mp4)")));
-  remove_tree(dir);
 }
 
 TEST(MsRecorder, RetentionByBytesDeletesOldestOwnFiles) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   // A file of an earlier run: never ours to delete.
   ASSERT_TRUE(g_file_set_contents((dir + "/0000-old.mp4").c_str(), "x", 1, nullptr));
   // ~50 KB per 1 s segment; keep at most ~120 KB.
@@ -267,11 +280,11 @@ TEST(MsRecorder, RetentionByBytesDeletesOldestOwnFiles) {
   EXPECT_LE(total, 120000u);
   std::printf("retention: %zu opened, %zu deleted, %llu bytes kept\n", opened.size(), deleted.size(),
               (unsigned long long)total);
-  remove_tree(dir);
 }
 
 TEST(MsRecorder, RetentionByAge) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   // Live: 4 s of wall clock, 1 s segments, keep 1.5 s.
   const std::string line =
       "videotestsrc is-live=true num-buffers=120 ! video/x-raw,width=160,height=120,framerate=30/1 ! "
@@ -285,7 +298,6 @@ TEST(MsRecorder, RetentionByAge) {
   EXPECT_LE(files.size(), 3u);
   EXPECT_FALSE(g_file_test(opened.front().c_str(), G_FILE_TEST_EXISTS));
   EXPECT_TRUE(g_file_test(opened.back().c_str(), G_FILE_TEST_EXISTS));
-  remove_tree(dir);
 }
 
 TEST(MsRecorder, WriteErrorStopsRecordingButNotThePipeline) {
@@ -362,7 +374,8 @@ TEST(MsRecorder, MissingPathNameFailsAtStart) {
 }
 
 TEST(MsRecorder, LastFilePlaysAfterSigkill) {
-  const std::string dir = make_temp_dir();
+  const TempDir tmp;
+  const std::string& dir = tmp;
   const std::string line =
       "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "x264enc tune=zerolatency key-int-max=15 speed-preset=ultrafast ! h264parse ! msrecorder path-name=" +
@@ -418,9 +431,6 @@ TEST(MsRecorder, LastFilePlaysAfterSigkill) {
   // And it decodes to the end.
   auto r = run({"ffmpeg", "-v", "error", "-i", file, "-f", "null", "-"}, 60s);
   EXPECT_EQ(r.exit_status, 0) << r.err;
-  remove_tree(dir);
-  g_unlink(log.c_str());
-  g_unlink(registry.c_str());
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 #include <gst-mediaserver/server.h>
 #include <gtest/gtest.h>
 
-#include <thread>
 
+#include "context_thread.h"
 #include "pipelines.h"
 #include "process.h"
 #include "rtsp_raw.h"
@@ -13,42 +13,21 @@
 namespace gms::test {
 namespace {
 
-// Runs a Server on its own context and thread, like an application would.
+// Runs a Server on its own context and thread, like an application would:
+// attach() binds it to the thread-default context.
 class EmbeddedServer {
  public:
-  explicit EmbeddedServer(const Config& cfg) {
-    ctx_ = g_main_context_new();
-    loop_ = g_main_loop_new(ctx_, FALSE);
-    server_ = std::make_unique<Server>(cfg);
-    g_main_context_push_thread_default(ctx_);
-    server_->attach();  // the thread-default context
-    g_main_context_pop_thread_default(ctx_);
-    thread_ = std::thread([this] {
-      g_main_context_push_thread_default(ctx_);
-      g_main_loop_run(loop_);
-      g_main_context_pop_thread_default(ctx_);
-    });
-  }
+  explicit EmbeddedServer(const Config& cfg)
+      : server_(std::make_unique<Server>(cfg)), thread_([this] { server_->attach(); }) {}
   ~EmbeddedServer() {
-    // Quit from inside the loop: a quit before the loop runs would be lost.
-    g_main_context_invoke(
-        ctx_, [](gpointer loop) -> gboolean {
-          g_main_loop_quit(static_cast<GMainLoop*>(loop));
-          return G_SOURCE_REMOVE;
-        },
-        loop_);
-    thread_.join();
+    thread_.stop();
     server_.reset();
-    g_main_loop_unref(loop_);
-    g_main_context_unref(ctx_);
   }
   Server& server() { return *server_; }
 
  private:
-  GMainContext* ctx_;
-  GMainLoop* loop_;
   std::unique_ptr<Server> server_;
-  std::thread thread_;
+  ContextThread thread_;
 };
 
 TEST(Embed, ServesOnTheApplicationsContext) {

@@ -7,6 +7,7 @@
 
 #include <gst/rtsp-server/rtsp-server.h>
 
+#include "context_thread.h"
 #include "pipelines.h"
 #include "process.h"
 #include "rtsp_raw.h"
@@ -14,13 +15,6 @@
 
 namespace gms::test {
 namespace {
-
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1))
-    ++n;
-  return n;
-}
 
 std::unique_ptr<ServerProcess> origin(uint16_t port = 0) {
   return std::make_unique<ServerProcess>(
@@ -54,7 +48,7 @@ TEST(Proxy, RelaysToUdpAndTcpViewersOverOneBackEndSession) {
   EXPECT_NE(r.out.find("codec_name=h264|width=320|height=240"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.out.find("codec_name=opus"), std::string::npos) << r.out;
   // Three viewers, one back-end session at the origin.
-  EXPECT_EQ(count(o->log(), "new session"), 1u) << o->log();
+  EXPECT_EQ(count_occurrences(o->log(), "new session"), 1u) << o->log();
 }
 
 TEST(Proxy, ViewersSurviveKill9OfTheOrigin) {
@@ -90,7 +84,7 @@ TEST(Proxy, KeepAliveOverTcpWhileDataFlows) {
   ASSERT_TRUE(p->ready());
   Viewer v(p->url("/cam"), "tcp");
   ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s));
-  EXPECT_TRUE(wait_until([&] { return count(o->log(), "GET_PARAMETER /o") >= 2; }, 10s))
+  EXPECT_TRUE(wait_until([&] { return count_occurrences(o->log(), "GET_PARAMETER /o") >= 2; }, 10s))
       << o->log();
 }
 
@@ -102,11 +96,11 @@ TEST(Proxy, OnDemandConnectsAtFirstViewerAndLingers) {
   {
     Viewer v(p->url("/cam"), "udp");
     EXPECT_TRUE(wait_until([&] { return v.video_frames() >= 10; }, 20s)) << v.error() << p->log();
-    EXPECT_EQ(count(o->log(), "new session"), 1u);
+    EXPECT_EQ(count_occurrences(o->log(), "new session"), 1u);
   }
   EXPECT_TRUE(wait_until([&] { return p->log_contains("disconnecting from the back end"); }, 10s))
       << p->log();
-  EXPECT_TRUE(wait_until([&] { return count(o->log(), "disconnected") >= 1; }, 10s)) << o->log();
+  EXPECT_TRUE(wait_until([&] { return count_occurrences(o->log(), "disconnected") >= 1; }, 10s)) << o->log();
   Viewer again(p->url("/cam"), "tcp");
   EXPECT_TRUE(wait_until([&] { return again.video_frames() >= 10; }, 20s)) << p->log();
 }
@@ -128,34 +122,17 @@ class BadBackEnd {
  public:
   enum Mode { kSilent, kGarbage, kNoTracks };
   // Serves on its own thread and context: the test thread blocks in requests.
-  explicit BadBackEnd(Mode mode) : mode_(mode) {
-    ctx_ = g_main_context_new();
-    loop_ = g_main_loop_new(ctx_, FALSE);
-    g_main_context_push_thread_default(ctx_);
-    service_ = Ref<GSocketService>::adopt(g_socket_service_new());
-    port_ = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service_.get()), nullptr, nullptr);
-    g_signal_connect(service_.get(), "incoming", G_CALLBACK(on_incoming), this);
-    g_socket_service_start(service_.get());
-    g_main_context_pop_thread_default(ctx_);
-    thread_ = std::thread([this] {
-      g_main_context_push_thread_default(ctx_);
-      g_main_loop_run(loop_);
-      g_main_context_pop_thread_default(ctx_);
-    });
-  }
+  explicit BadBackEnd(Mode mode)
+      : mode_(mode), thread_([this] {
+          service_ = Ref<GSocketService>::adopt(g_socket_service_new());
+          port_ = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service_.get()), nullptr,
+                                                      nullptr);
+          g_signal_connect(service_.get(), "incoming", G_CALLBACK(on_incoming), this);
+          g_socket_service_start(service_.get());
+        }) {}
   ~BadBackEnd() {
-    g_main_context_invoke(
-        ctx_, [](gpointer l) -> gboolean {
-          g_main_loop_quit(static_cast<GMainLoop*>(l));
-          return G_SOURCE_REMOVE;
-        },
-        loop_);
-    thread_.join();
+    thread_.stop();
     g_socket_service_stop(service_.get());
-    service_.reset();
-    conns_.clear();
-    g_main_loop_unref(loop_);
-    g_main_context_unref(ctx_);
   }
   uint16_t port() const { return port_; }
 
@@ -180,12 +157,10 @@ class BadBackEnd {
     return TRUE;
   }
   Mode mode_;
-  GMainContext* ctx_;
-  GMainLoop* loop_;
-  std::thread thread_;
   Ref<GSocketService> service_;
   uint16_t port_ = 0;
   std::vector<Ref<GSocketConnection>> conns_;
+  ContextThread thread_;  // last: stopped before the members it uses go
 };
 
 TEST(Proxy, BadBackEndsGive503QuicklyAndOthersPlay) {
@@ -225,8 +200,6 @@ TEST(Proxy, BadBackEndsGive503QuicklyAndOthersPlay) {
 class AuthOrigin {
  public:
   AuthOrigin() {
-    ctx_ = g_main_context_new();
-    loop_ = g_main_loop_new(ctx_, FALSE);
     server_ = Ref<GstRTSPServer>::adopt(gst_rtsp_server_new());
     gst_rtsp_server_set_address(server_.get(), "127.0.0.1");
     gst_rtsp_server_set_service(server_.get(), "0");
@@ -244,32 +217,21 @@ class AuthOrigin {
                                     TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN,
                                     TRUE, nullptr);
     gst_rtsp_mount_points_add_factory(mounts.get(), "/o", f);
-    gst_rtsp_server_attach(server_.get(), ctx_);
+    gst_rtsp_server_attach(server_.get(), thread_.context());
     port_ = static_cast<uint16_t>(gst_rtsp_server_get_bound_port(server_.get()));
-    thread_ = std::thread([this] { g_main_loop_run(loop_); });
   }
   ~AuthOrigin() {
-    g_main_context_invoke(
-        ctx_, [](gpointer l) -> gboolean {
-          g_main_loop_quit(static_cast<GMainLoop*>(l));
-          return G_SOURCE_REMOVE;
-        },
-        loop_);
-    thread_.join();
-    g_main_loop_unref(loop_);
+    thread_.stop();
     server_.reset();
-    g_main_context_unref(ctx_);
   }
   std::string url(const std::string& userinfo = {}) const {
     return "rtsp://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/o";
   }
 
  private:
-  GMainContext* ctx_;
-  GMainLoop* loop_;
+  ContextThread thread_;
   Ref<GstRTSPServer> server_;
   uint16_t port_ = 0;
-  std::thread thread_;
 };
 
 TEST(Proxy, BackEndCredentials) {

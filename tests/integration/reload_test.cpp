@@ -11,13 +11,6 @@
 namespace gms::test {
 namespace {
 
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1))
-    ++n;
-  return n;
-}
-
 std::string conf_with(const std::vector<std::pair<std::string, std::string>>& paths) {
   std::string s = "[server]\nverbose=1\n";
   for (const auto& [name, launch] : paths)
@@ -56,7 +49,7 @@ TEST(Reload, KeepsUnchangedPathViewerAndAppliesChanges) {
   EXPECT_EQ(keep.error(), "");
   EXPECT_FALSE(keep.got_eos());
   EXPECT_FALSE(keep.pts_went_back());
-  EXPECT_EQ(count(srv.log(), "path /keep: new pipeline"), 1u) << srv.log();
+  EXPECT_EQ(count_occurrences(srv.log(), "path /keep: new pipeline"), 1u) << srv.log();
 
   RawRtsp c(srv.port());
   RtspReply r = c.request("DESCRIBE " + srv.url("/remove") + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");

@@ -29,6 +29,9 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
 // Polls `cond` on the default main context until true or the deadline.
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
+// How many times `needle` occurs in `text` (log lines, for instance).
+size_t count_occurrences(const std::string& text, const std::string& needle);
+
 // A free TCP port on 127.0.0.1 (bound and released; the OS does not hand it
 // out again at once).
 uint16_t free_port();

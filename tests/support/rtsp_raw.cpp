@@ -95,6 +95,38 @@ bool RawRtsp::read_frames(std::string& out, unsigned timeout_ms) {
   return true;
 }
 
+RawRtsp::Frame RawRtsp::read_interleaved(std::chrono::milliseconds timeout) {
+  Frame f;
+  if (!conn_)
+    return f;
+  GSocket* sock = g_socket_connection_get_socket(conn_.get());
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // Anything but a data frame here (none is expected) is skipped.
+    auto dollar = buffer_.find('$');
+    buffer_.erase(0, dollar == std::string::npos ? buffer_.size() : dollar);
+    if (buffer_.size() >= 4) {
+      size_t len = (static_cast<unsigned char>(buffer_[2]) << 8) | static_cast<unsigned char>(buffer_[3]);
+      if (buffer_.size() >= 4 + len) {
+        f.channel = static_cast<unsigned char>(buffer_[1]);
+        f.data = buffer_.substr(4, len);
+        buffer_.erase(0, 4 + len);
+        return f;
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= end)
+      return f;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
+    g_socket_set_timeout(sock, static_cast<guint>(std::max<long>(1, (ms + 999) / 1000)));
+    char buf[16384];
+    gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+    if (n <= 0)
+      return f;
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
 RtspReply RawRtsp::request(const std::string& request, std::chrono::milliseconds timeout) {
   if (!send(request))
     return {};

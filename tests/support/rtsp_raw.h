@@ -31,6 +31,14 @@ class RawRtsp {
   // Takes whatever bytes are buffered or arrive within `timeout_ms`
   // (interleaved data frames included); false if none.
   bool read_frames(std::string& out, unsigned timeout_ms);
+  // Reads the next interleaved frame ($ channel length data) after PLAY over
+  // TCP; channel -1 when none came before the deadline or the connection
+  // closed.
+  struct Frame {
+    int channel = -1;
+    std::string data;
+  };
+  Frame read_interleaved(std::chrono::milliseconds timeout);
 
  private:
   Ref<GSocketConnection> conn_;

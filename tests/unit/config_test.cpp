@@ -1,6 +1,9 @@
 // Configuration: parsing, every refusal with its position, CLI overrides.
 #include <gst-mediaserver/config.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
+
+#include "gms/ref.h"
 
 #include "config/value_parsers.h"
 
@@ -142,6 +145,96 @@ TEST(Config, BadGroupsAndPathNames) {
   EXPECT_NE(e.issues()[5].reason.find("no source"), std::string::npos);
 }
 
+// A directory that exists for the root tests (removed at exit).
+std::string temp_root() {
+  static std::string dir = [] {
+    GCharPtr d(g_dir_make_tmp("gms-root-XXXXXX", nullptr));
+    std::string s = d.get();
+    g_mkdir(( s + "/sub").c_str(), 0755);
+    return s;
+  }();
+  return dir;
+}
+
+TEST(Config, RootPathsAreFilesNotSharedByDefault) {
+  std::string root = temp_root();
+  Config c = Config::from_data("[path /vod]\nroot=" + root + "\n[path /live]\nroot=" + root +
+                                   "\nloop=true\n[path /both]\nroot=" + root + "\nshared=true\n",
+                               "site.conf");
+  ASSERT_EQ(c.paths.size(), 3u);
+  EXPECT_EQ(c.paths[0].root, root);
+  EXPECT_TRUE(c.paths[0].is_root());
+  EXPECT_FALSE(c.paths[0].shared);
+  EXPECT_FALSE(c.paths[0].loop);
+  EXPECT_TRUE(c.paths[1].loop);
+  EXPECT_TRUE(c.paths[1].shared);
+  EXPECT_TRUE(c.paths[2].shared);
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_NO_THROW(c.check_launch_lines());
+}
+
+TEST(Config, RelativeRootIsRelativeToTheFile) {
+  std::string root = temp_root();
+  Config c = Config::from_data("[path /vod]\nroot=sub\n", root + "/site.conf");
+  ASSERT_EQ(c.paths.size(), 1u);
+  EXPECT_EQ(c.paths[0].root, root + "/sub");
+}
+
+TEST(Config, ServerRootIsTheTopLevelPath) {
+  std::string root = temp_root();
+  Config c = Config::from_data("[server]\nroot=" + root + "\nloop=yes\n[path /a]\nlaunch=a name=pay0\n",
+                               "site.conf");
+  EXPECT_EQ(c.server.root, root);
+  const PathConfig* top = c.find_path("/");
+  ASSERT_NE(top, nullptr);
+  EXPECT_EQ(top->root, root);
+  EXPECT_TRUE(top->loop);
+  EXPECT_EQ(top->line, 2);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, BadRootsRefusedWithPosition) {
+  std::string root = temp_root();
+  ConfigError e = error_of("[path /a]\nroot=/nonexistent/media\n[path /b]\nroot=" + root +
+                           "\nlaunch=x name=pay0\n[path /c]\nlaunch=x name=pay0\nloop=true\n"
+                           "[path /d]\nroot=" + root + "\nloop=true\nshared=false\n[path /e]\n"
+                           "root=" + root + "/sub/../nosuch\n");
+  ASSERT_EQ(e.issues().size(), 5u) << e.what();
+  EXPECT_EQ(e.issues()[0].line, 2);
+  EXPECT_EQ(e.issues()[0].key, "root");
+  EXPECT_NE(e.issues()[0].reason.find("does not exist"), std::string::npos);
+  EXPECT_EQ(e.issues()[1].line, 3);  // the group with two sources
+  EXPECT_NE(e.issues()[1].reason.find("exactly one source"), std::string::npos);
+  EXPECT_EQ(e.issues()[2].line, 8);
+  EXPECT_NE(e.issues()[2].reason.find("needs root"), std::string::npos);
+  EXPECT_EQ(e.issues()[3].line, 12);
+  EXPECT_EQ(e.issues()[3].key, "shared");
+  EXPECT_EQ(e.issues()[4].line, 14);
+  ConfigError s = error_of("[server]\nloop=true\n");
+  EXPECT_NE(s.issues()[0].reason.find("needs root"), std::string::npos);
+}
+
+TEST(Config, CommandLineRootAndLoop) {
+  std::string root = temp_root();
+  Config c = Config::from_data("[path /a]\nlaunch=a name=pay0\n", "f");
+  std::string arg = root + "/sub";
+  const char* argv[] = {"gms", "--root", arg.c_str(), "--loop"};
+  CliOptions cli = CliOptions::parse(4, argv);
+  EXPECT_EQ(*cli.root, root + "/sub");
+  EXPECT_TRUE(cli.loop);
+  c.apply(cli);
+  const PathConfig* top = c.find_path("/");
+  ASSERT_NE(top, nullptr);
+  EXPECT_EQ(top->root, root + "/sub");
+  EXPECT_TRUE(top->loop);
+  EXPECT_EQ(top->origin, "command line");
+  EXPECT_NO_THROW(c.validate());
+  const char* loop_only[] = {"gms", "--loop"};
+  Config d;
+  d.apply(CliOptions::parse(2, loop_only));
+  EXPECT_THROW(d.validate(), ConfigError);
+}
+
 TEST(Config, PlannedKeysAreRefusedAsNotBuilt) {
   ConfigError e = error_of("[path /cam]\nrecord=true\nlaunch=a name=pay0\n");
   EXPECT_NE(e.issues()[0].reason.find("not supported yet"), std::string::npos);
@@ -232,6 +325,8 @@ TEST(CliOptions, Refusals) {
   refused({"-u", "user"}, "needs USER and PASSWORD");
   refused({"-T", "0"}, "out of range");
   refused({"--record-dir", "/tmp"}, "not supported yet");
+  refused({"--root", "/nonexistent/media"}, "does not exist");
+  refused({"--root"}, "needs a value");
   refused({"a.conf", "b.conf"}, "only one configuration file");
 }
 

@@ -48,10 +48,12 @@ struct MulticastRange {
   bool operator==(const MulticastRange&) const = default;
 };
 
+// A path has exactly one source: a launch line, or a directory of media
+// files served by their relative path (root).
 struct PathConfig {
-  std::string name;      // "/test"
+  std::string name;      // "/test"; "/" for the top-level root ([server] root, --root)
   std::string launch;    // gst-launch line, without the surrounding parentheses
-  bool shared = true;    // one pipeline for all viewers
+  bool shared = true;    // one pipeline for all viewers (files: false unless set)
   std::optional<unsigned> latency_ms;  // rtpbin jitterbuffer latency
   unsigned protocols = kProtoUdp | kProtoUdpMcast | kProtoTcp;
   MulticastRange multicast;
@@ -84,6 +86,13 @@ struct PathConfig {
   bool is_pattern() const { return !name.empty() && name.back() == '*'; }
   // "/live/" for "/live/*"; the name itself otherwise.
   std::string prefix() const { return is_pattern() ? name.substr(0, name.size() - 1) : name; }
+  // Files: an absolute directory (a relative one in a file is read relative
+  // to that file's directory, on the command line to the working directory).
+  std::string root;
+  // Files: play each file in a loop as a live channel, shared by its viewers.
+  bool loop = false;
+
+  bool is_root() const { return !root.empty(); }
 
   // Same serving behaviour (the origin does not count): reload keeps sessions.
   bool same_source(const PathConfig& o) const {
@@ -96,7 +105,8 @@ struct PathConfig {
            backend_transport == o.backend_transport && backend_http_port == o.backend_http_port &&
            backend_user == o.backend_user && backend_password == o.backend_password &&
            on_demand == o.on_demand && linger == o.linger && timeout == o.timeout &&
-           backoff_max == o.backoff_max && keepalive == o.keepalive;
+           backoff_max == o.backoff_max && keepalive == o.keepalive &&
+           root == o.root && loop == o.loop;
   }
 };
 
@@ -117,6 +127,10 @@ struct ServerConfig {
   bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
   std::string register_user, register_password;  // -U: REGISTER needs these (Digest)
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
+  // Media files served at the top level (rtsp://host/dir/file.mp4); launch
+  // paths keep their names. Becomes the path "/" of Config::paths.
+  std::string root;
+  bool loop = false;
 
   unsigned effective_threads() const;
 };
@@ -135,6 +149,8 @@ struct CliOptions {
   bool accept_register = false;                                          // -R
   std::optional<std::pair<std::string, std::string>> register_credentials;  // -U USER PASS
   std::vector<std::string> publish;                          // --publish PATTERN
+  std::optional<std::string> root;  // --root DIR (made absolute)
+  bool loop = false;                // --loop
   int verbosity = 0;
   bool check = false;
   bool help = false;

@@ -44,6 +44,18 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// A media file a root path serves (for --check).
+struct ServedFile {
+  std::string path;     // URL path, "/vod/dir/file.mp4"
+  std::string summary;  // what it holds, "H.264 + AAC, 5.0 s"
+};
+
+// Walks `path.root` and probes every file as a client asking for it would;
+// `skipped` gets the files that would not be served, with the reason.
+// Initializes GStreamer if the application has not.
+std::vector<ServedFile> list_served_files(const PathConfig& path,
+                                          std::vector<std::string>* skipped = nullptr);
+
 // The library's version string.
 const char* version();
 

@@ -1,0 +1,514 @@
+#include "mounts/file_mount.h"
+
+#include <gst/rtsp-server/rtsp-media-factory.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "core/client_guard.h"
+#include "core/log.h"
+#include "mounts/file_path.h"
+#include "mounts/media_setup.h"
+
+// ---------------------------------------------------------------------------
+// GmsFileFactory: the factory of one file version at one request path.
+// ---------------------------------------------------------------------------
+
+namespace gms::mounts {
+namespace {
+
+// How often a playing media checks that its file is still the one it opened.
+constexpr gint64 kFileCheckInterval = G_USEC_PER_SEC;
+
+struct FileSettings {
+  std::string mount_path;  // request path, for logs
+  std::string file;        // real path
+  FileIdentity id;
+  std::shared_ptr<const MediaInfo> info;
+  bool loop = false;
+  bool shared = false;
+};
+
+// Whether the file a media plays is still there and unchanged. Checked from
+// the streaming threads at most once a second (a stat(), next to the
+// filesrc reads on those threads); once changed, every track ends.
+struct FileWatch {
+  std::string file;
+  std::string mount_path;
+  FileIdentity id;
+  std::atomic<gint64> next_check{0};
+  std::atomic<bool> gone{false};
+
+  bool changed() {
+    if (gone)
+      return true;
+    gint64 now = g_get_monotonic_time();
+    gint64 due = next_check.load();
+    if (now < due || !next_check.compare_exchange_strong(due, now + kFileCheckInterval))
+      return false;
+    auto cur = identify_file(file);
+    if (cur && *cur == id)
+      return false;
+    if (!gone.exchange(true))
+      GMS_LOG_WARN("file %s: %s while playing; ending its sessions", mount_path.c_str(),
+                   cur ? "replaced or rewritten" : "deleted");
+    return true;
+  }
+};
+
+// Links parsebin's pads to the payloader chains made for them, by stream id
+// (stable for a file version), else by media type; the data of other tracks
+// is dropped so that the demuxer never stops on a not-linked pad.
+struct TrackLinker {
+  struct Slot {
+    std::string stream_id;
+    std::string media_type;
+    Ref<GstPad> sink;
+    bool used = false;
+  };
+  std::mutex lock;  // protects slots
+  std::vector<Slot> slots;
+  std::shared_ptr<FileWatch> watch;
+  bool loop = false;
+};
+
+GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) noexcept {
+  auto* watch = static_cast<FileWatch*>(data);
+  if (!watch->changed())
+    return GST_PAD_PROBE_OK;
+  // End this track: downstream the payloader and rtpbin finish the stream
+  // (RTCP BYE); upstream gets EOS back and stops reading.
+  gst_pad_push_event(pad, gst_event_new_eos());
+  return GST_PAD_PROBE_DROP;
+}
+
+// A track that ends with no segment (a demuxer with no data for it after a
+// seek) would leave gst-rtsp-server 1.22 without rates for a set-up stream,
+// and its get_rates() asserts (CVE-2024-44331): give it one first.
+GstPadProbeReturn on_track_event(GstPad* pad, GstPadProbeInfo* info, gpointer) noexcept {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  auto segment = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+  if (!segment) {
+    GstSegment s;
+    gst_segment_init(&s, GST_FORMAT_TIME);
+    gst_pad_push_event(pad, gst_event_new_segment(&s));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+// A looping file is a live channel: no end (clients such as rtspsrc stop at
+// the end of the announced range) and no seeking.
+GstPadProbeReturn on_loop_query(GstPad*, GstPadProbeInfo* info, gpointer) noexcept {
+  GstQuery* query = GST_PAD_PROBE_INFO_QUERY(info);
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_DURATION:
+      gst_query_set_duration(query, GST_FORMAT_TIME, -1);
+      return GST_PAD_PROBE_HANDLED;
+    case GST_QUERY_SEEKING:
+      gst_query_set_seeking(query, GST_FORMAT_TIME, FALSE, 0, -1);
+      return GST_PAD_PROBE_HANDLED;
+    case GST_QUERY_SEGMENT:  // gst-rtsp-server takes the range end from it
+      gst_query_set_segment(query, 1.0, GST_FORMAT_TIME, 0, -1);
+      return GST_PAD_PROBE_HANDLED;
+    default:
+      return GST_PAD_PROBE_OK;
+  }
+}
+
+std::string media_type_of(GstPad* pad) {
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  if (!caps || gst_caps_get_size(caps.get()) == 0)
+    return {};
+  return gst_structure_get_name(gst_caps_get_structure(caps.get(), 0));
+}
+
+// parsebin's streaming thread.
+void on_parsebin_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
+  auto* linker = static_cast<TrackLinker*>(data);
+  GCharPtr sid(gst_pad_get_stream_id(pad));
+  std::string type = media_type_of(pad);
+  Ref<GstPad> target;
+  {
+    std::lock_guard<std::mutex> g(linker->lock);
+    TrackLinker::Slot* slot = nullptr;
+    for (auto& s : linker->slots)
+      if (!s.used && sid && s.stream_id == sid.get()) {
+        slot = &s;
+        break;
+      }
+    for (auto& s : linker->slots)
+      if (!slot && !s.used && s.media_type == type)
+        slot = &s;
+    if (slot) {
+      slot->used = true;
+      target = slot->sink;
+    }
+  }
+  if (!target) {
+    // Dropped at the pad: a sink here would preroll and block the
+    // demuxer's one thread, and an unlinked pad would stop it.
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
+        [](GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_DROP; }, nullptr,
+        nullptr);
+    return;
+  }
+  if (gst_pad_link(pad, target.get()) != GST_PAD_LINK_OK) {
+    GMS_LOG_WARN("file %s: cannot link track %s (%s)", linker->watch->mount_path.c_str(),
+                 sid ? sid.get() : "?", type.c_str());
+    return;
+  }
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_track_buffer, linker->watch.get(), nullptr);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_track_event, nullptr, nullptr);
+  if (linker->loop)
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr, nullptr);
+}
+
+}  // namespace
+}  // namespace gms::mounts
+
+G_BEGIN_DECLS
+#define GMS_TYPE_FILE_FACTORY (gms_file_factory_get_type())
+G_DECLARE_FINAL_TYPE(GmsFileFactory, gms_file_factory, GMS, FILE_FACTORY, GstRTSPMediaFactory)
+G_END_DECLS
+
+struct _GmsFileFactory {
+  GstRTSPMediaFactory parent;
+  gms::mounts::FileSettings* settings;  // set once before the factory is mounted
+};
+
+G_DEFINE_FINAL_TYPE(GmsFileFactory, gms_file_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
+
+namespace {
+
+using namespace gms;
+using namespace gms::mounts;
+
+// RTSP client thread: DESCRIBE/SETUP of a new media for this file.
+// filesrc ! parsebin, then one whitelisted payloader chain per servable
+// track, named pay0..payN in the order of the probe.
+GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
+  if (!GMS_FILE_FACTORY(factory)->settings)
+    return nullptr;
+  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
+  try {
+    auto bin = Ref<GstElement>::adopt(gst_bin_new(nullptr));
+    auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
+    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
+    if (!src || !parse)
+      return nullptr;
+    g_object_set(src.get(), "location", s.file.c_str(), nullptr);
+    gst_bin_add_many(GST_BIN(bin.get()), src.get(), parse.get(), nullptr);
+    if (!gst_element_link(src.get(), parse.get()))
+      return nullptr;
+    auto* linker = new TrackLinker();
+    // Owned by parsebin: freed with it, after its last pad-added.
+    g_object_set_data_full(G_OBJECT(parse.get()), "gms-track-linker", linker,
+                           [](gpointer p) { delete static_cast<TrackLinker*>(p); });
+    linker->watch = std::make_shared<FileWatch>();
+    linker->watch->file = s.file;
+    linker->watch->mount_path = s.mount_path;
+    linker->watch->id = s.id;
+    linker->loop = s.loop;
+    unsigned index = 0;
+    for (const auto& t : s.info->tracks) {
+      if (!t.plan)
+        continue;
+      std::string error;
+      Ref<GstPad> sink = add_payload_chain(GST_BIN(bin.get()), *t.plan, index, &error);
+      if (!sink) {
+        GMS_LOG_WARN("file %s: %s", s.mount_path.c_str(), error.c_str());
+        return nullptr;
+      }
+      std::string type = gst_caps_get_size(t.caps.get())
+                             ? gst_structure_get_name(gst_caps_get_structure(t.caps.get(), 0))
+                             : "";
+      linker->slots.push_back({t.stream_id, type, std::move(sink), false});
+      ++index;
+    }
+    g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_parsebin_pad), linker);
+    return GST_ELEMENT(bin.release());
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// Loop: the first segment seek once prerolled, then one more at the end of
+// each pass. Non-flushing segment seeks keep the running time (and so RTP
+// timestamps) going on. The seek goes up from pay0 to the demuxer: until
+// PLAY adds the transports the pipeline has no sink to take it.
+void loop_seek(GstElement* pipeline, bool flushing) {
+  auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), "pay0"));
+  auto flags = GstSeekFlags(GST_SEEK_FLAG_SEGMENT | (flushing ? GST_SEEK_FLAG_FLUSH : 0));
+  if (!pay || !gst_element_send_event(pay.get(), gst_event_new_seek(1.0, GST_FORMAT_TIME, flags,
+                                                                    GST_SEEK_TYPE_SET, 0,
+                                                                    GST_SEEK_TYPE_NONE,
+                                                                    GST_CLOCK_TIME_NONE)))
+    GMS_LOG_WARN("looping file: the seek to the start was refused; the channel ends here");
+}
+
+// Streaming thread: never seek from here (STYLE.md §E.4).
+void on_segment_done(GstBus*, GstMessage*, gpointer pipeline) noexcept {
+  gst_element_call_async(
+      GST_ELEMENT(pipeline), [](GstElement* p, gpointer) noexcept { loop_seek(p, false); },
+      nullptr, nullptr);
+}
+
+void on_media_prepared(GstRTSPMedia* media, gpointer) noexcept {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
+                                                : nullptr);
+  if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+    loop_seek(GST_ELEMENT(pipeline.get()), true);
+}
+
+// RTSP client thread, for every new media of this file.
+void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer) noexcept {
+  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
+  // A viewer seeks and pauses its own pipeline; a shared one is never
+  // seeked by a viewer (it would move everybody, relay-notes.md §2).
+  set_media_seekable(media, !s.shared);
+  set_media_file(media);
+  if (!s.loop)
+    return;
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
+                                                : nullptr);
+  if (!pipeline || !GST_IS_ELEMENT(pipeline.get()))
+    return;
+  auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
+  gst_bus_enable_sync_message_emission(bus.get());
+  // The pipeline outlives its bus's handlers (the bus is the pipeline's).
+  g_signal_connect(bus.get(), "sync-message::segment-done", G_CALLBACK(on_segment_done),
+                   pipeline.get());
+  g_signal_connect(media, "prepared", G_CALLBACK(on_media_prepared), nullptr);
+}
+
+// A root's marker (no settings) builds nothing: requests under it are
+// answered by FileRoots::resolve() before DESCRIBE. The library looks for
+// the media of a SETUP before its pre-setup hook, so a SETUP of a file no
+// DESCRIBE has mounted yet ends here: 503, without the stock factory's
+// criticals about a missing launch line.
+GstRTSPMedia* file_construct(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
+  if (!GMS_FILE_FACTORY(factory)->settings)
+    return nullptr;
+  return GST_RTSP_MEDIA_FACTORY_CLASS(gms_file_factory_parent_class)->construct(factory, url);
+}
+
+void file_factory_finalize(GObject* object) {
+  delete GMS_FILE_FACTORY(object)->settings;
+  G_OBJECT_CLASS(gms_file_factory_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gms_file_factory_class_init(GmsFileFactoryClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = file_factory_finalize;
+  GST_RTSP_MEDIA_FACTORY_CLASS(klass)->create_element = file_create_element;
+  GST_RTSP_MEDIA_FACTORY_CLASS(klass)->construct = file_construct;
+  // Key = request path + generation: one file per factory, and a file that
+  // changes gets a new factory, so different files never share a media.
+  GST_RTSP_MEDIA_FACTORY_CLASS(klass)->gen_key = gms::mounts::shared_media_key;
+}
+
+static void gms_file_factory_init(GmsFileFactory* self) { self->settings = nullptr; }
+
+// ---------------------------------------------------------------------------
+// FileRoots
+// ---------------------------------------------------------------------------
+
+namespace gms::mounts {
+namespace {
+
+constexpr std::chrono::milliseconds kProbeTimeout{10000};
+
+Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::string& mount_path,
+                                           const std::string& file, const FileIdentity& id,
+                                           std::shared_ptr<const MediaInfo> info,
+                                           GstRTSPAddressPool* pool) {
+  auto factory = Ref<GstRTSPMediaFactory>::adopt(
+      GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_FILE_FACTORY, nullptr)));
+  auto* s = new FileSettings{mount_path, file, id, std::move(info), root.loop, root.shared};
+  GMS_FILE_FACTORY(factory.get())->settings = s;
+  PathConfig per_file = root;
+  per_file.name = mount_path;
+  apply_media_settings(factory.get(), per_file, pool);
+  g_signal_connect(factory.get(), "media-configure", G_CALLBACK(on_file_media_configure), nullptr);
+  return factory;
+}
+
+const char* status_text(int status) {
+  return gst_rtsp_status_as_text(GstRTSPStatusCode(status));
+}
+
+}  // namespace
+
+FileRoots::FileRoots(GstRTSPMountPoints* mounts, size_t max_mounted_files)
+    : mounts_(Ref<GstRTSPMountPoints>::borrow(mounts)), max_files_(max_mounted_files) {}
+
+FileRoots::~FileRoots() {
+  std::lock_guard<std::mutex> g(lock_);
+  for (auto& [name, _] : files_)
+    gst_rtsp_mount_points_remove_factory(mounts_.get(), name.c_str());
+  for (auto& [name, _] : roots_)
+    gst_rtsp_mount_points_remove_factory(mounts_.get(), name.c_str());
+}
+
+void FileRoots::add(const PathConfig& path, GstRTSPAddressPool* pool) {
+  auto root = std::make_shared<Root>();
+  root->config = path;
+  UniquePtr<char, free> real(realpath(path.root.c_str(), nullptr));
+  root->real = real ? real.get() : path.root;
+  if (root->real == "/")
+    root->real.clear();
+  root->pool = Ref<GstRTSPAddressPool>::borrow(pool);
+  // A marker: requests under the prefix match it; resolve() answers them
+  // before the library would try to build it.
+  root->marker = Ref<GstRTSPMediaFactory>::adopt(
+      GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_FILE_FACTORY, nullptr)));
+  set_factory_unavailable(root->marker.get(), "a directory of media files, not a stream");
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    roots_[path.name] = root;
+  }
+  gst_rtsp_mount_points_add_factory(mounts_.get(), path.name.c_str(),
+                                    Ref<GstRTSPMediaFactory>(root->marker).release());
+  GMS_LOG_INFO("path %s: serving the media files under %s%s", path.name.c_str(),
+               path.root.c_str(), path.loop ? " in a loop" : "");
+}
+
+std::vector<std::string> FileRoots::remove(const std::string& name) {
+  std::vector<std::string> gone;
+  std::lock_guard<std::mutex> g(lock_);
+  if (roots_.erase(name) == 0)
+    return gone;
+  gst_rtsp_mount_points_remove_factory(mounts_.get(), name.c_str());
+  for (const auto& [mount, m] : files_)
+    if (m.root == name)
+      gone.push_back(mount);
+  for (const auto& mount : gone)
+    unmount_locked(mount);
+  return gone;
+}
+
+void FileRoots::unmount_locked(const std::string& mount_path) {
+  auto it = files_.find(mount_path);
+  if (it == files_.end())
+    return;
+  gst_rtsp_mount_points_remove_factory(mounts_.get(), mount_path.c_str());
+  lru_.erase(it->second.lru);
+  files_.erase(it);
+}
+
+size_t FileRoots::mounted_files() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return files_.size();
+}
+
+GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, bool setup) {
+  gint matched = 0;
+  auto factory = Ref<GstRTSPMediaFactory>::adopt(
+      gst_rtsp_mount_points_match(mounts_.get(), abspath.c_str(), &matched));
+  if (!factory)
+    return GST_RTSP_STS_OK;  // the library answers 404
+  std::string prefix = abspath.substr(0, size_t(matched));
+  std::shared_ptr<Root> root;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    if (auto it = files_.find(prefix); it != files_.end() && it->second.factory == factory) {
+      auto now = identify_file(it->second.file);
+      if (now && *now == it->second.id) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        return GST_RTSP_STS_OK;
+      }
+      // Replaced or deleted since it was mounted: look again.
+      std::string root_name = it->second.root;
+      unmount_locked(prefix);
+      auto r = roots_.find(root_name);
+      if (r == roots_.end())
+        return GST_RTSP_STS_NOT_FOUND;
+      root = r->second;
+      prefix = root_name;
+    } else {
+      for (const auto& [name, r] : roots_)
+        if (r->marker == factory)
+          root = r;
+    }
+  }
+  if (!root)
+    return GST_RTSP_STS_OK;  // a launch path: not ours
+  std::string relative;
+  if (abspath.size() > prefix.size())
+    relative = abspath.substr(prefix == "/" ? 1 : prefix.size() + 1);
+  std::string mount_path = abspath;
+  return mount_file(root, mount_path, relative, setup);
+}
+
+GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
+                                        const std::string& mount_path, const std::string& relative,
+                                        bool setup) {
+  const std::string& name = root->config.name;
+  ResolvedFile file = resolve_in_root(root->real, relative);
+  std::string mount = mount_path;
+  if (file.status == 404 && setup) {
+    // SETUP without a DESCRIBE on this connection: the last segment is
+    // the stream control.
+    auto slash = relative.rfind('/');
+    auto mslash = mount_path.rfind('/');
+    if (slash != std::string::npos && mslash != std::string::npos) {
+      ResolvedFile parent = resolve_in_root(root->real, relative.substr(0, slash));
+      if (parent.status == 200) {
+        file = parent;
+        mount = mount_path.substr(0, mslash);
+      }
+    }
+  }
+  if (file.status != 200) {
+    GMS_LOG_WARN("path %s: %s %s: %d %s (%s)", name.c_str(), setup ? "SETUP" : "DESCRIBE",
+                 mount_path.c_str(), file.status, status_text(file.status), file.reason.c_str());
+    return GstRTSPStatusCode(file.status);
+  }
+  auto id = identify_file(file.path);
+  if (!id)
+    return GST_RTSP_STS_NOT_FOUND;
+  bool cached = false;
+  auto info = probes_.get(file.path, *id, kProbeTimeout, &cached);
+  if (!info->ok || info->servable_tracks() == 0) {
+    std::string why = !info->ok ? info->reason : "no track can be streamed (" + info->summary() + ")";
+    GMS_LOG_WARN("file %s: 415 Unsupported Media Type (%s)", mount.c_str(), why.c_str());
+    return GST_RTSP_STS_UNSUPPORTED_MEDIA_TYPE;
+  }
+  if (!cached) {
+    GMS_LOG_INFO("file %s: %s (probed in %.1f ms)", mount.c_str(), info->summary().c_str(),
+                 double(info->probe_time.count()) / 1000.0);
+    unsigned i = 0;
+    for (const auto& t : info->tracks) {
+      if (!t.plan) {
+        std::string why;
+        plan_payload(t.caps.get(), &why);
+        GMS_LOG_WARN("file %s: track %u (%s) left out of the SDP: %s", mount.c_str(), i,
+                     t.description.c_str(), why.c_str());
+      }
+      ++i;
+    }
+  }
+  std::lock_guard<std::mutex> g(lock_);
+  if (!roots_.count(name))
+    return GST_RTSP_STS_NOT_FOUND;  // removed by a reload meanwhile
+  if (auto it = files_.find(mount); it != files_.end()) {
+    if (it->second.id == *id)
+      return GST_RTSP_STS_OK;  // another client mounted it meanwhile
+    unmount_locked(mount);
+  }
+  auto factory = make_file_factory(root->config, mount, file.path, *id, info, root->pool.get());
+  lru_.push_front(mount);
+  files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin()});
+  gst_rtsp_mount_points_add_factory(mounts_.get(), mount.c_str(), factory.release());
+  while (files_.size() > max_files_)
+    unmount_locked(lru_.back());
+  return GST_RTSP_STS_OK;
+}
+
+}  // namespace gms::mounts

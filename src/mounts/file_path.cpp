@@ -1,0 +1,89 @@
+#include "mounts/file_path.h"
+
+#include <glib.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "gms/ref.h"
+
+namespace gms::mounts {
+namespace {
+
+constexpr size_t kMaxRelative = 1024;  // bytes, decoded
+constexpr size_t kMaxSegment = 255;    // NAME_MAX on Linux file systems
+
+ResolvedFile refuse(int status, std::string reason) {
+  ResolvedFile r;
+  r.status = status;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+bool percent_decode(const std::string& in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size() || !g_ascii_isxdigit(in[i + 1]) || !g_ascii_isxdigit(in[i + 2]))
+      return false;
+    out += char(g_ascii_xdigit_value(in[i + 1]) * 16 + g_ascii_xdigit_value(in[i + 2]));
+    i += 2;
+  }
+  return true;
+}
+
+ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative) {
+  std::string rel;
+  if (!percent_decode(relative, rel))
+    return refuse(400, "malformed percent escape");
+  for (unsigned char c : rel)
+    if (c < 0x20 || c == 0x7f)
+      return refuse(400, "NUL or control byte in the path");
+  if (rel.empty())
+    return refuse(404, "a directory, not a file");
+  if (rel.size() > kMaxRelative)
+    return refuse(404, "path too long");
+  size_t start = 0;
+  for (;;) {
+    size_t slash = rel.find('/', start);
+    std::string seg = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (seg.empty())
+      return refuse(404, "empty segment (absolute path, '//' or a directory)");
+    if (seg == "." || seg == "..")
+      return refuse(404, "'.' or '..' segment");
+    if (seg.size() > kMaxSegment)
+      return refuse(404, "name too long");
+    if (slash == std::string::npos)
+      break;
+    start = slash + 1;
+  }
+  std::string joined = root_real + "/" + rel;
+  UniquePtr<char, free> real(realpath(joined.c_str(), nullptr));
+  if (!real)
+    return refuse(404, "no such file");
+  std::string r = real.get();
+  if (r.size() <= root_real.size() + 1 || r.compare(0, root_real.size(), root_real) != 0 ||
+      r[root_real.size()] != '/')
+    return refuse(404, "leads outside the root (symlink)");
+  struct stat st {};
+  if (stat(r.c_str(), &st) != 0)
+    return refuse(404, "no such file");
+  if (!S_ISREG(st.st_mode))
+    return refuse(404, S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+  if (access(r.c_str(), R_OK) != 0)
+    return refuse(404, "not readable");
+  ResolvedFile ok;
+  ok.status = 200;
+  ok.path = std::move(r);
+  return ok;
+}
+
+}  // namespace gms::mounts

@@ -1,0 +1,239 @@
+#include "mounts/media_probe.h"
+
+#include <gst/pbutils/pbutils.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace gms::mounts {
+namespace {
+
+// Shared between the probing thread and parsebin's streaming thread.
+struct ProbeState {
+  std::mutex lock;  // protects tracks and done
+  std::vector<TrackInfo> tracks;
+  bool done = false;
+  GstElement* pipeline = nullptr;  // borrowed: outlives the streaming threads
+};
+
+// Streaming thread: a parsed track appeared. A fakesink takes its data so
+// the demuxer never stops on a not-linked pad; it keeps time (sync) so that
+// the probe reads on at play speed, not the whole file, while it waits for
+// tracks that start later.
+void on_pad_added(GstElement*, GstPad* pad, gpointer data) noexcept {
+  auto* st = static_cast<ProbeState*>(data);
+  TrackInfo t;
+  t.caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  if (!t.caps)
+    t.caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
+  GCharPtr sid(gst_pad_get_stream_id(pad));
+  t.stream_id = sid ? sid.get() : "";
+  auto sink = Ref<GstElement>::adopt(gst_element_factory_make("fakesink", nullptr));
+  if (sink) {
+    g_object_set(sink.get(), "sync", TRUE, "async", FALSE, nullptr);
+    gst_bin_add(GST_BIN(st->pipeline), sink.get());
+    gst_element_sync_state_with_parent(sink.get());
+    auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
+    gst_pad_link(pad, sinkpad.get());
+  }
+  std::lock_guard<std::mutex> g(st->lock);
+  st->tracks.push_back(std::move(t));
+}
+
+void on_no_more_pads(GstElement*, gpointer data) noexcept {
+  auto* st = static_cast<ProbeState*>(data);
+  std::lock_guard<std::mutex> g(st->lock);
+  st->done = true;
+}
+
+std::string describe(const GstCaps* caps) {
+  if (!caps || gst_caps_get_size(caps) == 0)
+    return "unknown";
+  if (!gst_caps_is_fixed(caps))
+    return gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  GCharPtr d(gst_pb_utils_get_codec_description(caps));
+  if (d)
+    return d.get();
+  return gst_caps_get_size(caps) ? gst_structure_get_name(gst_caps_get_structure(caps, 0))
+                                 : "unknown";
+}
+
+}  // namespace
+
+std::optional<FileIdentity> identify_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return {};
+  FileIdentity id;
+  id.dev = st.st_dev;
+  id.ino = st.st_ino;
+  id.size = st.st_size;
+  id.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return id;
+}
+
+size_t MediaInfo::servable_tracks() const {
+  size_t n = 0;
+  for (const auto& t : tracks)
+    n += t.plan ? 1 : 0;
+  return n;
+}
+
+std::string MediaInfo::summary() const {
+  std::string s;
+  for (const auto& t : tracks) {
+    if (!s.empty())
+      s += " + ";
+    s += t.plan ? t.plan->codec : "(" + t.description + ", not served)";
+  }
+  if (duration != GST_CLOCK_TIME_NONE) {
+    char buf[32];
+    snprintf(buf, sizeof buf, ", %.1f s", double(duration) / GST_SECOND);
+    s += buf;
+  }
+  return s;
+}
+
+MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout) {
+  auto start = std::chrono::steady_clock::now();
+  MediaInfo info;
+  auto pipeline = Ref<GstElement>::adopt(gst_pipeline_new("gms-probe"));
+  auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
+  auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
+  if (!src || !parse) {
+    info.reason = "filesrc or parsebin is not installed";
+    return info;
+  }
+  g_object_set(src.get(), "location", path.c_str(), nullptr);
+  gst_bin_add_many(GST_BIN(pipeline.get()), src.get(), parse.get(), nullptr);
+  gst_element_link(src.get(), parse.get());
+
+  ProbeState st;
+  st.pipeline = pipeline.get();
+  g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_pad_added), &st);
+  g_signal_connect(parse.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), &st);
+
+  auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
+  auto deadline = start + timeout;
+  std::string error;
+  bool eos = false;
+  if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    error = "cannot open";
+  // parsebin posts its stream collection once every track it knows is
+  // exposed. Some demuxers (flvdemux) find a track later and parsebin posts
+  // a bigger collection then: wait a little for one before calling it done.
+  constexpr auto kLateTrackGrace = std::chrono::milliseconds(100);
+  size_t expected = 0;
+  // Zero: not complete yet (a steady_clock time is never at its epoch here).
+  std::chrono::steady_clock::time_point complete_at{};
+  while (error.empty() && !eos) {
+    {
+      std::lock_guard<std::mutex> g(st.lock);
+      if (st.done)
+        break;
+      if (expected > 0 && st.tracks.size() >= expected) {
+        auto now = std::chrono::steady_clock::now();
+        if (complete_at == std::chrono::steady_clock::time_point{})
+          complete_at = now;
+        if (now - complete_at >= kLateTrackGrace)
+          break;
+      } else {
+        complete_at = {};
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      error = "timed out after " + std::to_string(timeout.count()) + " ms finding the tracks";
+      info.timed_out = true;
+      break;
+    }
+    auto msg = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(
+        bus.get(), 5 * GST_MSECOND,
+        GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_STREAM_COLLECTION)));
+    if (!msg)
+      continue;
+    if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_STREAM_COLLECTION) {
+      if (GST_MESSAGE_SRC(msg.get()) == GST_OBJECT(parse.get())) {
+        GstStreamCollection* raw = nullptr;
+        gst_message_parse_stream_collection(msg.get(), &raw);
+        auto c = Ref<GstStreamCollection>::adopt(raw);
+        if (c)
+          expected = std::max<size_t>(1, gst_stream_collection_get_size(c.get()));
+      }
+    } else if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_EOS) {
+      eos = true;
+    } else {
+      GErrorPtr err;
+      gst_message_parse_error(msg.get(), out(err), nullptr);
+      error = err ? err->message : "unknown error";
+    }
+  }
+  gint64 duration = -1;
+  if (error.empty() && gst_element_query_duration(pipeline.get(), GST_FORMAT_TIME, &duration) &&
+      duration > 0)
+    info.duration = GstClockTime(duration);
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  // The streaming threads have stopped: the signal handlers are done.
+  g_signal_handlers_disconnect_by_data(parse.get(), &st);
+
+  {
+    std::lock_guard<std::mutex> g(st.lock);
+    info.tracks = std::move(st.tracks);
+  }
+  for (auto& t : info.tracks) {
+    t.description = describe(t.caps.get());
+    std::string why;
+    t.plan = plan_payload(t.caps.get(), &why);
+  }
+  info.probe_time = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (!error.empty()) {
+    info.reason = error;
+    return info;
+  }
+  if (info.tracks.empty()) {
+    info.reason = "no tracks found";
+    return info;
+  }
+  info.ok = true;
+  return info;
+}
+
+std::shared_ptr<const MediaInfo> ProbeCache::get(const std::string& path, const FileIdentity& id,
+                                                 std::chrono::milliseconds timeout, bool* cached) {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    auto it = entries_.find(path);
+    if (it != entries_.end() && it->second.id == id) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      if (cached)
+        *cached = true;
+      return it->second.info;
+    }
+  }
+  if (cached)
+    *cached = false;
+  auto info = std::make_shared<const MediaInfo>(probe_media(path, timeout));
+  if (info->timed_out)
+    return info;
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = entries_.find(path);
+  if (it != entries_.end()) {
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+  lru_.push_front(path);
+  entries_.emplace(path, Entry{id, info, lru_.begin()});
+  while (entries_.size() > capacity_) {
+    entries_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return info;
+}
+
+size_t ProbeCache::size() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return entries_.size();
+}
+
+}  // namespace gms::mounts
