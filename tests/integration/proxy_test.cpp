@@ -252,6 +252,27 @@ TEST(Proxy, BackEndCredentials) {
   EXPECT_TRUE(wait_until([&] { return p.log_contains("Unauthorized"); }, 10s)) << p.log();
 }
 
+TEST(Proxy, ReloadMovesThePathToAnotherBackEnd) {
+  auto a = origin();
+  ServerProcess b({"--mount", std::string("/o=") + kMjpeg});  // 160x120, a's is 320x240
+  ASSERT_TRUE(b.ready());
+  std::string conf = write_temp_file("p.conf", "[path /cam]\nproxy=" + a->url("/o") + "\n");
+  ServerProcess p({conf});
+  ASSERT_TRUE(p.ready());
+  {
+    Viewer v(p.url("/cam"), "tcp");
+    ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s)) << p.log();
+    EXPECT_EQ(v.width(), 320);
+  }
+  std::string next = "[path /cam]\nproxy=" + b.url("/o") + "\n";
+  ASSERT_TRUE(g_file_set_contents(conf.c_str(), next.c_str(), -1, nullptr));
+  p.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return p.log_contains("reload: changed /cam"); }, 10s)) << p.log();
+  Viewer v(p.url("/cam"), "udp");
+  EXPECT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s)) << p.log();
+  EXPECT_EQ(v.width(), 160);
+}
+
 TEST(Proxy, DeadBackEndGives503Quickly) {
   auto p = proxy_with("proxy=rtsp://127.0.0.1:" + std::to_string(free_port()) + "/x\n");
   ASSERT_TRUE(p->ready());
