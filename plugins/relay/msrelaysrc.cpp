@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -68,7 +69,8 @@ struct Impl {
   gms::relay::RtpRewriter rewriter;
   gms::Ref<GstCaps> in_caps;
   std::atomic<guint> pt{96};
-  std::atomic<guint> last_seq{0}, last_ts{0};  // of the newest packet output
+  std::atomic<guint> first_seq{0}, first_ts{0};  // of the newest list's first packet
+  std::optional<gms::relay::Item> pending;      // caps that came during a list
   std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
   std::vector<gms::Ref<GstBuffer>> gop;  // output since the last key frame
   size_t gop_bytes = 0;
@@ -142,8 +144,6 @@ GstBuffer* rewrite(Impl& d, gms::relay::Item& item) {
   uint32_t ssrc = gst_rtp_buffer_get_ssrc(&rtp);
   gst_rtp_buffer_unmap(&rtp);
   auto o = d.rewriter.map(item.generation, seq, ts, ssrc, g_get_monotonic_time());
-  d.last_seq = o.seq;
-  d.last_ts = o.ts;
   if (!o.changed)
     return gst_buffer_copy(buf);  // metadata only; the memory is shared
   GstBuffer* out = gst_buffer_copy_deep(buf);
@@ -184,6 +184,20 @@ void remember(Impl& d, GstBuffer* out, bool key) {
   }
 }
 
+// The running time now: every packet of a list is due at once.
+GstClockTime running_time(GstElement* e) {
+  auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(e));
+  if (!clock)
+    return 0;
+  GstClockTime now = gst_clock_get_time(clock.get()), base = gst_element_get_base_time(e);
+  return now > base ? now - base : 0;
+}
+
+// Pushes what is queued as one buffer list (up to kMaxList packets): the
+// server then sends a burst with one sendmmsg (UDP) and one writev per TCP
+// viewer instead of one per packet.
+constexpr guint kMaxList = 64;
+
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
   std::shared_ptr<gms::relay::Consumer> consumer;
@@ -197,24 +211,42 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   }
   if (!consumer)
     return GST_FLOW_FLUSHING;
+  GstBufferList* list = nullptr;  // ours until submitted
+  GstClockTime now = GST_CLOCK_TIME_NONE;
   for (;;) {
     gms::relay::Item item;
-    auto r = consumer->pop(item, std::chrono::milliseconds(100));
-    if (r == gms::relay::Consumer::Result::kFlushing)
+    gms::relay::Consumer::Result r;
+    if (d.pending) {
+      item = std::move(*d.pending);
+      d.pending.reset();
+      r = gms::relay::Consumer::Result::kItem;
+    } else {
+      r = consumer->pop(item, std::chrono::milliseconds(list ? 0 : 100));
+    }
+    if (r == gms::relay::Consumer::Result::kFlushing) {
+      if (list)
+        gst_buffer_list_unref(list);
       return GST_FLOW_FLUSHING;
+    }
     if (r == gms::relay::Consumer::Result::kTimeout) {
+      if (list)
+        break;
       if (timeout_ms == 0)
         continue;
       auto st = channel->state();
-      gint64 now = g_get_monotonic_time();
+      gint64 t = g_get_monotonic_time();
       gint64 since = st.producer ? 0 : (d.had_data && st.producer_left_us ? st.producer_left_us : d.started_us);
-      if (!st.producer && now - std::max(since, d.started_us) > gint64(timeout_ms) * 1000) {
+      if (!st.producer && t - std::max(since, d.started_us) > gint64(timeout_ms) * 1000) {
         GST_INFO_OBJECT(psrc, "no producer for %u ms: end of stream", timeout_ms);
         return GST_FLOW_EOS;
       }
       continue;
     }
     if (item.caps) {
+      if (list) {  // new caps apply to the next list
+        d.pending = std::move(item);
+        break;
+      }
       take_caps(d, item.caps.get());
       continue;
     }
@@ -234,13 +266,30 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       d.caps_sent = true;
     }
     d.had_data = true;
+    if (!list) {
+      list = gst_buffer_list_new_sized(kMaxList);
+      now = running_time(GST_ELEMENT(psrc));
+      // RTP-Info of a media's first viewer: this list is what it gets first.
+      GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+      if (gst_rtp_buffer_map(out, GST_MAP_READ, &rtp)) {
+        d.first_seq = gst_rtp_buffer_get_seq(&rtp);
+        d.first_ts = gst_rtp_buffer_get_timestamp(&rtp);
+        gst_rtp_buffer_unmap(&rtp);
+      }
+    }
+    out = gst_buffer_make_writable(out);
+    // Stamped with the running time: the server's TCP backlog needs valid
+    // timestamps; its sinks do not sync on them (publish_mount.cpp).
+    GST_BUFFER_PTS(out) = now;
+    GST_BUFFER_DTS(out) = now;
     remember(d, out, item.key);
-    // do-timestamp stamps the arrival running time: the output is live.
-    GST_BUFFER_PTS(out) = GST_CLOCK_TIME_NONE;
-    GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
-    *outbuf = out;
-    return GST_FLOW_OK;
+    gst_buffer_list_add(list, out);
+    if (gst_buffer_list_length(list) >= kMaxList)
+      break;
   }
+  gst_base_src_submit_buffer_list(GST_BASE_SRC(psrc), list);
+  *outbuf = nullptr;
+  return GST_FLOW_OK;
 }
 
 gboolean start(GstBaseSrc* src) noexcept {
@@ -253,6 +302,7 @@ gboolean start(GstBaseSrc* src) noexcept {
   d.rewriter = gms::relay::RtpRewriter();
   d.rewriter.set_ssrc(d.settings.ssrc);
   d.in_caps = {};
+  d.pending.reset();
   d.caps_sent = false;
   d.had_data = false;
   d.started_us = g_get_monotonic_time();
@@ -351,10 +401,10 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
       g_value_set_uint(value, d.pt);
       break;
     case PROP_SEQNUM:
-      g_value_set_uint(value, d.last_seq);
+      g_value_set_uint(value, d.first_seq);
       break;
     case PROP_TIMESTAMP:
-      g_value_set_uint(value, d.last_ts);
+      g_value_set_uint(value, d.first_ts);
       break;
     case PROP_STATS:
       g_value_take_boxed(
@@ -418,11 +468,13 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   // preroll block, i.e. the first one the viewer gets.
   g_object_class_install_property(
       gobject, PROP_SEQNUM,
-      g_param_spec_uint("seqnum", "Sequence number", "Sequence number of the newest packet output",
+      g_param_spec_uint("seqnum", "Sequence number",
+                        "Sequence number of the first packet of the newest list output",
                         0, G_MAXUINT16, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(
       gobject, PROP_TIMESTAMP,
-      g_param_spec_uint("timestamp", "Timestamp", "RTP timestamp of the newest packet output", 0,
+      g_param_spec_uint("timestamp", "Timestamp",
+                        "RTP timestamp of the first packet of the newest list output", 0,
                         G_MAXUINT, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(
       gobject, PROP_STATS,
@@ -460,5 +512,6 @@ static void gms_relay_src_init(GmsRelaySrc* self) {
   self->impl = new Impl();
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
-  gst_base_src_set_do_timestamp(GST_BASE_SRC(self), TRUE);
+  // Buffer lists are stamped in create(): base src stamps single buffers only.
+  gst_base_src_set_do_timestamp(GST_BASE_SRC(self), FALSE);
 }

@@ -767,6 +767,23 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                        const char* name = GST_OBJECT_NAME(f);
                        if (g_str_equal(name, "multiudpsink") || g_str_equal(name, "udpsink"))
                          g_object_set(e, "sync", FALSE, nullptr);
+                       // gst-rtsp-server turns the TCP appsink's sync back on
+                       // at every PLAY (setup_play_mode: rate control); until
+                       // play-request turns it off again, all TCP viewers were
+                       // held to 20 ms per packet list and lost packets while
+                       // others joined (measured: ~25 % with 1000 viewers and
+                       // 5 joins/s). Keep it off.
+                       if (g_str_equal(name, "appsink")) {
+                         g_object_set(e, "sync", FALSE, nullptr);
+                         g_signal_connect(e, "notify::sync",
+                                          G_CALLBACK(+[](GObject* o, GParamSpec*, gpointer) noexcept {
+                                            gboolean sync = FALSE;
+                                            g_object_get(o, "sync", &sync, nullptr);
+                                            if (sync)
+                                              g_object_set(o, "sync", FALSE, nullptr);
+                                          }),
+                                          nullptr);
+                       }
                        // The stream's queues before its UDP and TCP sinks:
                        // when every TCP viewer is stuck, gst-rtsp-server
                        // stops pulling its appsink (relay-notes.md §1);

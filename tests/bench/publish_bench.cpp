@@ -107,6 +107,13 @@ bool send_all(int fd, const std::string& s) {
 // Reads until a full RTSP reply (headers + body) is buffered; returns it.
 std::string read_reply(int fd, std::string& buf) {
   for (int tries = 0; tries < 500; ++tries) {
+    // Interleaved data may come before the PLAY reply: skip whole frames.
+    while (buf.size() >= 4 && buf[0] == '$') {
+      size_t len = (uint8_t(buf[2]) << 8) | uint8_t(buf[3]);
+      if (buf.size() < 4 + len)
+        break;
+      buf.erase(0, 4 + len);
+    }
     auto e = buf.find("\r\n\r\n");
     if (e != std::string::npos && buf[0] != '$') {
       size_t len = 0;
@@ -167,11 +174,18 @@ bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp
                        "\r\n\r\n");
   std::string r = read_reply(v.rtsp, v.buf);
   auto s = r.find("Session: ");
-  if (r.find(" 200 ") == std::string::npos || s == std::string::npos)
+  if (r.find(" 200 ") == std::string::npos || s == std::string::npos) {
+    fprintf(stderr, "SETUP: %s\n", r.empty() ? "no reply in 10 s" : r.substr(0, r.find("\r\n")).c_str());
     return false;
+  }
   std::string session = r.substr(s + 9, r.find_first_of(";\r", s + 9) - s - 9);
   send_all(v.rtsp, "PLAY " + url + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n");
-  return read_reply(v.rtsp, v.buf).find(" 200 ") != std::string::npos;
+  std::string p = read_reply(v.rtsp, v.buf);
+  if (p.find(" 200 ") == std::string::npos) {
+    fprintf(stderr, "PLAY: %s\n", p.empty() ? "no reply in 10 s" : p.substr(0, p.find("\r\n")).c_str());
+    return false;
+  }
+  return true;
 }
 
 void drain_tcp(ViewerConn& v) {
@@ -216,8 +230,10 @@ void drain_udp(ViewerConn& v) {
     int n = recvmmsg(v.udp, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0)
       return;
+    // Only RTP of the stream: the server's RTCP for a neighbour whose
+    // client_port+1 is this socket's port arrives here too.
     for (int i = 0; i < n; ++i)
-      if (msgs[i].msg_len >= 12)
+      if (msgs[i].msg_len >= 12 && (bufs[i][0] & 0xc0) == 0x80 && (bufs[i][1] & 0x7f) == 96)
         v.seen.add(uint16_t((bufs[i][2] << 8) | bufs[i][3]));
   }
 }
@@ -229,10 +245,13 @@ struct PhaseResult {
   double cpu_per_viewer = 0;  // % of one core
   double cpu_total = 0;       // % of one core
   double client_cpu = 0;      // this load client, % of one core
+  double pkt_rate = 0;        // packets/s per viewer (the stream's rate when keeping up)
+  double min_rate = 0;        // of the slowest viewer
+  unsigned churned = 0;       // viewers that joined and left meanwhile
 };
 
 PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
-                      double idle_cpu_pct) {
+                      double idle_cpu_pct, bool churn_enabled = true) {
   PhaseResult r;
   std::vector<std::unique_ptr<ViewerConn>> viewers;
   int ep = epoll_create1(0);
@@ -251,13 +270,48 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
     e.data.ptr = v.get();
     epoll_ctl(ep, EPOLL_CTL_ADD, tcp ? v->rtsp : v->udp, &e);
     viewers.push_back(std::move(v));
+    // Keep reading the viewers already playing while the others join: a
+    // load client that stops reading is a slow viewer, and gets dropped.
+    epoll_event ready[256];
+    for (int k = epoll_wait(ep, ready, 256, 0); k > 0; k = epoll_wait(ep, ready, 256, 0)) {
+      for (int j = 0; j < k; ++j) {
+        auto* rv = static_cast<ViewerConn*>(ready[j].data.ptr);
+        if (tcp)
+          drain_tcp(*rv);
+        else
+          drain_udp(*rv);
+      }
+      if (k < 256)
+        break;
+    }
   }
   r.started = unsigned(viewers.size());
-  // Warm up 2 s (joins settle), then count from a clean start.
+  // Warm up (joins settle), then count from a clean start.
+  // Viewers that join and leave during the measurement (every 200 ms, up
+  // to 10 at once, UDP and TCP): the measured ones must not notice them.
+  std::vector<std::unique_ptr<ViewerConn>> churn;
+  unsigned churned = 0;
+  bool churning = false;
+  auto last_churn = Clock::now();
   auto pump = [&](double secs) {
     auto end = Clock::now() + std::chrono::duration<double>(secs);
     epoll_event events[256];
     while (Clock::now() < end) {
+      if (churning && Clock::now() - last_churn > std::chrono::milliseconds(200)) {
+        last_churn = Clock::now();
+        auto c = std::make_unique<ViewerConn>();
+        if (start_viewer(*c, srv.port(), srv.url("/live/bench"), churned % 2 == 0))
+          churned++;
+        churn.push_back(std::move(c));
+        if (churn.size() > 10) {
+          auto& old = churn.front();
+          send_all(old->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
+          close(old->rtsp);
+          if (old->udp >= 0)
+            close(old->udp);
+          churn.erase(churn.begin());
+        }
+      }
       int k = epoll_wait(ep, events, 256, 50);
       for (int i = 0; i < k; ++i) {
         auto* v = static_cast<ViewerConn*>(events[i].data.ptr);
@@ -274,7 +328,15 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
   double c0 = cpu_seconds(pid);
   double self0 = cpu_seconds(getpid());
   auto t0 = Clock::now();
+  churning = churn_enabled;
   pump(seconds);
+  churning = false;
+  r.churned = churned;
+  for (auto& c : churn) {
+    close(c->rtsp);
+    if (c->udp >= 0)
+      close(c->udp);
+  }
   double c1 = cpu_seconds(pid);
   double self1 = cpu_seconds(getpid());
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -294,6 +356,13 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
     }
   }
   r.cpu_total = 100.0 * (c1 - c0) / wall;
+  uint64_t total = 0, least = UINT64_MAX;
+  for (auto& v : viewers) {
+    total += v->seen.received;
+    least = std::min<uint64_t>(least, v->seen.received);
+  }
+  r.pkt_rate = viewers.empty() ? 0 : double(total) / double(viewers.size()) / wall;
+  r.min_rate = viewers.empty() ? 0 : double(least) / wall;
   r.client_cpu = 100.0 * (self1 - self0) / wall;
   r.cpu_per_viewer = r.started ? (r.cpu_total - idle_cpu_pct) / r.started : 0;
   for (auto& v : viewers) {
@@ -367,8 +436,18 @@ int main(int argc, char** argv) {
     close(keep.rtsp);
     close(keep.udp);
   }
+  // The stream's own rate, seen by one UDP viewer.
+  double stream_rate = 0;
+  {
+    PhaseResult one = run_phase(srv, pid, 1, false, 5, idle, false);
+    stream_rate = one.pkt_rate;
+  }
   for (bool tcp : {false, true}) {
     PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
+    printf("%s: %.0f packets/s per viewer (slowest %.0f; the stream sends ~%.0f)\n", tcp ? "TCP" : "UDP",
+           r.pkt_rate, r.min_rate, stream_rate);
+    printf("%s: %u other viewers joined and left during the measurement\n", tcp ? "TCP" : "UDP",
+           r.churned);
     printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
            tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
            r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
