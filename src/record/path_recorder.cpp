@@ -88,7 +88,11 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     }
     std::string pad = video ? "video" : "audio_" + std::to_string(audio++);
     have_video |= video;
-    line += " msrelaysrc channel=\"" + ch + "\" timeout=0 from-cache=true ! " + chain +
+    // msrelaysrc stamps packets when it sends them (a cached GOP all at
+    // once); the files need the source's own timeline: a jitterbuffer in mode
+    // none takes the times from the RTP timestamps.
+    line += " msrelaysrc channel=\"" + ch +
+            "\" timeout=0 from-cache=true ! rtpjitterbuffer mode=none latency=500 ! " + chain +
             " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
