@@ -3,6 +3,7 @@
 // viewer, looping channels, --check, launch paths winning over a root.
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -366,6 +367,34 @@ TEST_F(FilesControl, LaunchPathsKeepTheirNames) {
   RtspReply file = conn.request("DESCRIBE " + srv.url("/h264_aac.mp4") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n");
   EXPECT_EQ(file.status, 200);
   EXPECT_NE(file.text.find("H264"), std::string::npos) << file.text;
+}
+
+TEST_F(FilesControl, ReloadMovesARootAndEndsItsSessions) {
+  std::string a = make_media_dir({"h264_aac.mp4"});
+  std::string b = make_media_dir({"clip.264"});
+  std::string conf = write_temp_file("site.conf", "[server]\nverbose=1\n[path /vod]\nroot=" + a + "\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer v(srv.url("/vod/h264_aac.mp4"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s)) << v.error();
+  ASSERT_TRUE(g_file_set_contents(conf.c_str(),
+                                  ("[server]\nverbose=1\n[path /vod]\nroot=" + b + "\n").c_str(),
+                                  -1, nullptr));
+  srv.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("configuration reloaded"); }, 10s))
+      << srv.log();
+  EXPECT_TRUE(srv.log_contains("reload: changed /vod"));
+  RawRtsp conn(srv.port());
+  EXPECT_EQ(conn.request("DESCRIBE " + srv.url("/vod/h264_aac.mp4") + " RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+                .status,
+            404);
+  EXPECT_EQ(conn.request("DESCRIBE " + srv.url("/vod/clip.264") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+                .status,
+            200);
+  // The old root's viewer was dropped with its path, not left playing.
+  unsigned frames = v.video_frames();
+  EXPECT_LT(frames, 50u);
+  EXPECT_EQ(srv.stop(), 0) << srv.log();
 }
 
 }  // namespace
