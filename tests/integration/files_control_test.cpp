@@ -369,6 +369,33 @@ TEST_F(FilesControl, LaunchPathsKeepTheirNames) {
   EXPECT_NE(file.text.find("H264"), std::string::npos) << file.text;
 }
 
+TEST_F(FilesControl, ScaleFastForwardsAndBadScaleIsRefused) {
+  ServerProcess srv({"--root", *dir_});
+  ASSERT_TRUE(srv.ready());
+  for (bool first_play : {true, false}) {
+    RawViewer v(srv.port(), srv.url("/h264_aac.mp4"));
+    ASSERT_EQ(v.describe(), 200);
+    ASSERT_EQ(v.setup(0), 200);
+    if (!first_play) {
+      ASSERT_EQ(v.play().status, 200);
+      ASSERT_EQ(v.read(5, 10s).frames, 5u);
+    }
+    RtspReply r = v.send("PLAY", v.url, "Range: npt=1-\r\nScale: 2.0\r\n");
+    ASSERT_EQ(r.status, 200) << r.text;
+    // gst-rtsp-server plays the segment at rate 2 and says so.
+    EXPECT_EQ(r.header("Speed"), "2.000") << r.text;
+    auto start = std::chrono::steady_clock::now();
+    RawViewer::Seen seen = v.read(1000, 15s);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(seen.bye);
+    EXPECT_GE(seen.frames, 35u);
+    // 4 s of file at twice the speed.
+    EXPECT_LT(secs, 3.5) << seen.frames;
+    EXPECT_EQ(v.send("PLAY", v.url, "Scale: 0\r\n").status, 400);
+  }
+  EXPECT_EQ(srv.stop(), 0) << srv.log();
+}
+
 TEST_F(FilesControl, ReloadMovesARootAndEndsItsSessions) {
   std::string a = make_media_dir({"h264_aac.mp4"});
   std::string b = make_media_dir({"clip.264"});
