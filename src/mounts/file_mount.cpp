@@ -84,7 +84,8 @@ GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) 
 
 // A track that ends with no segment (a demuxer with no data for it after a
 // seek) would leave gst-rtsp-server 1.22 without rates for a set-up stream,
-// and its get_rates() asserts (CVE-2024-44331): give it one first.
+// and its get_rates() asserts (CVE-2024-44331): give it one first
+// (client_guard.cpp also waits for every segment after a seek).
 GstPadProbeReturn on_track_event(GstPad* pad, GstPadProbeInfo* info, gpointer) noexcept {
   GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
