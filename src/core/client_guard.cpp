@@ -203,12 +203,20 @@ struct FileSeek {
   double scale = 1.0;
   GstSeekFlags flags = GST_SEEK_FLAG_NONE;
   bool wanted() const { return range || scale != 1.0; }
+  // "npt=0-" (what ffmpeg and VLC send) on a freshly prerolled media.
+  bool at_start() const {
+    if (scale != 1.0 || !range)
+      return scale == 1.0;
+    GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
+    gst_rtsp_range_get_times(range.get(), &start, &stop);
+    return (start == 0 || start == GST_CLOCK_TIME_NONE) && stop == GST_CLOCK_TIME_NONE;
+  }
 };
 
 // Range (key frame at or before, or as Seek-Style says) and Scale, already
 // validated by check_play_headers(); the headers are removed so that the
 // library never seeks the file itself.
-FileSeek take_seek_headers(GstRTSPMessage* req) {
+FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
   FileSeek seek;
   gchar* value = nullptr;
   if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
@@ -233,6 +241,8 @@ FileSeek take_seek_headers(GstRTSPMessage* req) {
   }
   if (seek.scale != 1.0)
     seek.flags = GstSeekFlags(seek.flags | GST_SEEK_FLAG_TRICKMODE);
+  if (!remove)
+    return seek;
   for (auto h : {GST_RTSP_HDR_RANGE, GST_RTSP_HDR_SCALE, GST_RTSP_HDR_SPEED, GST_RTSP_HDR_SEEK_STYLE})
     gst_rtsp_message_remove_header(req, h, -1);
   return seek;
@@ -254,20 +264,29 @@ GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
     if (transports)
       g_ptr_array_unref(transports);
   }
-  // The first PLAY of a session: the library completes the pipeline after
-  // this hook and then seeks it (gst_rtsp_media_seek*() refuses an
-  // incomplete media); every track of a file media has a segment before
-  // its EOS (file_mount.cpp), so that path cannot reach the assertion.
-  // Later PLAYs (after PAUSE, or a second Range) seek here, checked below.
+  // Seeks of a playing (complete) file media are made here, never by the
+  // library: its sinks do not preroll asynchronously, so after its own
+  // flushing seek it may ask get_rates() before the new segments arrived,
+  // and abort (seen with MPEG-PS). Here the seek is followed by a wait for
+  // those segments. The first PLAY of a session comes before the library
+  // adds the transports, and gst_rtsp_media_seek*() refuses the incomplete
+  // media: "npt=0-" there (what ffmpeg and VLC send; the media was just
+  // prerolled at the start) is dropped, so nothing is seeked; any other
+  // start is left to the library (every track has a segment before its EOS,
+  // file_mount.cpp; the residual race is in the report).
   bool sought = false;
-  if (g_object_get_data(G_OBJECT(media), kSeekable) && complete) {
-    FileSeek seek = take_seek_headers(ctx->request);
-    if (seek.wanted()) {
-      sought = true;
-      if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.scale, 0)) {
-        GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
-        return seek.range ? GST_RTSP_STS_INVALID_RANGE
-                          : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
+  if (g_object_get_data(G_OBJECT(media), kSeekable)) {
+    FileSeek peek = take_seek_headers(ctx->request, false);
+    if (complete || peek.at_start()) {
+      FileSeek seek = take_seek_headers(ctx->request);
+      if (complete && seek.wanted()) {
+        sought = true;
+        if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.scale, 0)) {
+          GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there",
+                       peer(client).c_str());
+          return seek.range ? GST_RTSP_STS_INVALID_RANGE
+                            : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
+        }
       }
     }
   }

@@ -84,7 +84,8 @@ GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) 
 
 // A track that ends with no segment (a demuxer with no data for it after a
 // seek) would leave gst-rtsp-server 1.22 without rates for a set-up stream,
-// and its get_rates() asserts (CVE-2024-44331): give it one first.
+// and its get_rates() asserts (CVE-2024-44331): give it one first
+// (client_guard.cpp also waits for every segment after a seek).
 GstPadProbeReturn on_track_event(GstPad* pad, GstPadProbeInfo* info, gpointer) noexcept {
   GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
@@ -212,14 +213,31 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*)
     linker->watch->mount_path = s.mount_path;
     linker->watch->id = s.id;
     linker->loop = s.loop;
+    // One thread per track: a demuxer pushes every track from one thread,
+    // and gst-rtsp-server prerolls by blocking each payloader on its first
+    // packet. A multiqueue (not one queue per track) also lets a track that
+    // no viewer set up run unlinked without stopping the others with an
+    // error.
+    auto mq = Ref<GstElement>::adopt(gst_element_factory_make("multiqueue", nullptr));
+    if (!mq)
+      return nullptr;
+    g_object_set(mq.get(), "max-size-buffers", 0u, "max-size-time", guint64(2 * GST_SECOND),
+                 nullptr);
+    gst_bin_add(GST_BIN(bin.get()), mq.get());
     unsigned index = 0;
     for (const auto& t : s.info->tracks) {
       if (!t.plan)
         continue;
       std::string error;
-      Ref<GstPad> sink = add_payload_chain(GST_BIN(bin.get()), *t.plan, index, &error);
-      if (!sink) {
-        GMS_LOG_WARN("file %s: %s", s.mount_path.c_str(), error.c_str());
+      Ref<GstPad> chain = add_payload_chain(GST_BIN(bin.get()), *t.plan, index, &error);
+      auto sink = Ref<GstPad>::adopt(gst_element_request_pad_simple(mq.get(), "sink_%u"));
+      GCharPtr sink_name(sink ? gst_pad_get_name(sink.get()) : nullptr);
+      std::string src_name = sink_name ? "src_" + std::string(sink_name.get() + 5) : "";
+      auto src = Ref<GstPad>::adopt(sink ? gst_element_get_static_pad(mq.get(), src_name.c_str())
+                                         : nullptr);
+      if (!chain || !src || gst_pad_link(src.get(), chain.get()) != GST_PAD_LINK_OK) {
+        GMS_LOG_WARN("file %s: cannot build track %u: %s", s.mount_path.c_str(), index,
+                     error.empty() ? "multiqueue" : error.c_str());
         return nullptr;
       }
       std::string type = gst_caps_get_size(t.caps.get())
@@ -264,6 +282,26 @@ void on_media_prepared(GstRTSPMedia* media, gpointer) noexcept {
     loop_seek(GST_ELEMENT(pipeline.get()), true);
 }
 
+// After a pipeline error (a file corrupt past its start) nothing flows any
+// more: end every track so that viewers get RTCP BYE instead of silence
+// until their session times out.
+void end_all_tracks(GstElement* pipeline, gpointer) noexcept {
+  for (unsigned i = 0;; ++i) {
+    std::string name = "pay" + std::to_string(i);
+    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), name.c_str()));
+    if (!pay)
+      break;
+    auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(pay.get(), "sink"));
+    if (sink && !GST_PAD_IS_EOS(sink.get()))
+      gst_pad_send_event(sink.get(), gst_event_new_eos());
+  }
+}
+
+// The thread that raised the error: never touch the pipeline from here.
+void on_file_error(GstBus*, GstMessage*, gpointer pipeline) noexcept {
+  gst_element_call_async(GST_ELEMENT(pipeline), end_all_tracks, nullptr, nullptr);
+}
+
 // RTSP client thread, for every new media of this file.
 void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer) noexcept {
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
@@ -271,8 +309,6 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   // seeked by a viewer (it would move everybody, relay-notes.md §2).
   set_media_seekable(media, !s.shared);
   set_media_file(media);
-  if (!s.loop)
-    return;
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
                                                 : nullptr);
@@ -281,6 +317,9 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
   gst_bus_enable_sync_message_emission(bus.get());
   // The pipeline outlives its bus's handlers (the bus is the pipeline's).
+  g_signal_connect(bus.get(), "sync-message::error", G_CALLBACK(on_file_error), pipeline.get());
+  if (!s.loop)
+    return;
   g_signal_connect(bus.get(), "sync-message::segment-done", G_CALLBACK(on_segment_done),
                    pipeline.get());
   g_signal_connect(media, "prepared", G_CALLBACK(on_media_prepared), nullptr);

@@ -5,17 +5,53 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace gms::mounts {
 namespace {
 
 // Shared between the probing thread and parsebin's streaming thread.
 struct ProbeState {
-  std::mutex lock;  // protects tracks and done
+  std::mutex lock;  // protects everything below but pipeline
   std::vector<TrackInfo> tracks;
   bool done = false;
+  // The demuxer inside parsebin, when there is one: its pads and whether it
+  // said it has no more (then every track it has is known).
+  bool has_demuxer = false;
+  unsigned demuxer_pads = 0;
+  bool demuxer_complete = false;
   GstElement* pipeline = nullptr;  // borrowed: outlives the streaming threads
 };
+
+void on_demuxer_pad(GstElement*, GstPad*, gpointer data) noexcept {
+  auto* st = static_cast<ProbeState*>(data);
+  std::lock_guard<std::mutex> g(st->lock);
+  st->demuxer_pads++;
+}
+
+void on_demuxer_no_more_pads(GstElement*, gpointer data) noexcept {
+  auto* st = static_cast<ProbeState*>(data);
+  std::lock_guard<std::mutex> g(st->lock);
+  st->demuxer_complete = true;
+}
+
+// parsebin plugs its elements from a streaming thread; the demuxer's own
+// signals tell when all its tracks are there, sooner than waiting.
+void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noexcept {
+  GstElementFactory* f = gst_element_get_factory(element);
+  const char* klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : nullptr;
+  if (!klass || !strstr(klass, "Demux"))
+    return;
+  auto* st = static_cast<ProbeState*>(data);
+  {
+    std::lock_guard<std::mutex> g(st->lock);
+    if (st->has_demuxer)
+      return;  // the outer one is what counts
+    st->has_demuxer = true;
+  }
+  g_signal_connect(element, "pad-added", G_CALLBACK(on_demuxer_pad), data);
+  g_signal_connect(element, "no-more-pads", G_CALLBACK(on_demuxer_no_more_pads), data);
+}
 
 // Streaming thread: a parsed track appeared. A fakesink takes its data so
 // the demuxer never stops on a not-linked pad; it keeps time (sync) so that
@@ -113,6 +149,7 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   st.pipeline = pipeline.get();
   g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_pad_added), &st);
   g_signal_connect(parse.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), &st);
+  g_signal_connect(parse.get(), "deep-element-added", G_CALLBACK(on_element_added), &st);
 
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
   auto deadline = start + timeout;
@@ -122,7 +159,8 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
     error = "cannot open";
   // parsebin posts its stream collection once every track it knows is
   // exposed. Some demuxers (flvdemux) find a track later and parsebin posts
-  // a bigger collection then: wait a little for one before calling it done.
+  // a bigger collection then: unless the demuxer has said it has no more
+  // pads, wait a little for one before calling it done.
   constexpr auto kLateTrackGrace = std::chrono::milliseconds(100);
   size_t expected = 0;
   // Zero: not complete yet (a steady_clock time is never at its epoch here).
@@ -131,6 +169,13 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
     {
       std::lock_guard<std::mutex> g(st.lock);
       if (st.done)
+        break;
+      // Every track the demuxer has is exposed: no need to wait longer.
+      if (st.has_demuxer && st.demuxer_complete && st.tracks.size() >= st.demuxer_pads &&
+          st.tracks.size() >= expected && expected > 0)
+        break;
+      // An elementary stream: one track, nothing comes later.
+      if (!st.has_demuxer && expected > 0 && st.tracks.size() >= expected)
         break;
       if (expected > 0 && st.tracks.size() >= expected) {
         auto now = std::chrono::steady_clock::now();
@@ -173,7 +218,8 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
       duration > 0)
     info.duration = GstClockTime(duration);
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  // The streaming threads have stopped: the signal handlers are done.
+  // The streaming threads have stopped: the signal handlers are done (the
+  // demuxer's went with it).
   g_signal_handlers_disconnect_by_data(parse.get(), &st);
 
   {

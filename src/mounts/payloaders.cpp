@@ -137,12 +137,7 @@ std::optional<PayloadPlan> plan_payload(const GstCaps* caps, std::string* why) {
 Ref<GstPad> add_payload_chain(GstBin* bin, const PayloadPlan& plan, unsigned index,
                               std::string* error) {
   std::vector<Ref<GstElement>> chain;
-  // One thread per track: a demuxer pushes every track from one thread, and
-  // gst-rtsp-server prerolls by blocking each payloader on its first
-  // packet; without a queue the first blocked track would starve the rest.
-  std::vector<PayloadStep> steps = plan.before;
-  steps.insert(steps.begin(), {"queue", ""});
-  for (const auto& step : steps) {
+  for (const auto& step : plan.before) {
     auto e = Ref<GstElement>::adopt(gst_element_factory_make(step.factory.c_str(), nullptr));
     if (!e) {
       *error = "cannot make " + step.factory;

@@ -32,8 +32,8 @@ struct PayloadPlan {
 // whitelisted for them or the payloader is not installed (`why` says which).
 std::optional<PayloadPlan> plan_payload(const GstCaps* caps, std::string* why);
 
-// Adds a queue, `plan`'s elements and the payloader named "pay<index>" to
-// `bin`, linked in order, and returns the sink pad of the first one (null on failure, with
+// Adds `plan`'s elements and the payloader named "pay<index>" to `bin`,
+// linked in order, and returns the sink pad of the first one (null on failure, with
 // `error` set; nothing is left in the bin then).
 Ref<GstPad> add_payload_chain(GstBin* bin, const PayloadPlan& plan, unsigned index,
                               std::string* error);

@@ -3,6 +3,7 @@
 // viewer, looping channels, --check, launch paths winning over a root.
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -366,6 +367,61 @@ TEST_F(FilesControl, LaunchPathsKeepTheirNames) {
   RtspReply file = conn.request("DESCRIBE " + srv.url("/h264_aac.mp4") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n");
   EXPECT_EQ(file.status, 200);
   EXPECT_NE(file.text.find("H264"), std::string::npos) << file.text;
+}
+
+TEST_F(FilesControl, ScaleFastForwardsAndBadScaleIsRefused) {
+  ServerProcess srv({"--root", *dir_});
+  ASSERT_TRUE(srv.ready());
+  for (bool first_play : {true, false}) {
+    RawViewer v(srv.port(), srv.url("/h264_aac.mp4"));
+    ASSERT_EQ(v.describe(), 200);
+    ASSERT_EQ(v.setup(0), 200);
+    if (!first_play) {
+      ASSERT_EQ(v.play().status, 200);
+      ASSERT_EQ(v.read(5, 10s).frames, 5u);
+    }
+    RtspReply r = v.send("PLAY", v.url, "Range: npt=1-\r\nScale: 2.0\r\n");
+    ASSERT_EQ(r.status, 200) << r.text;
+    // gst-rtsp-server plays the segment at rate 2 and says so.
+    EXPECT_EQ(r.header("Speed"), "2.000") << r.text;
+    auto start = std::chrono::steady_clock::now();
+    RawViewer::Seen seen = v.read(1000, 15s);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(seen.bye);
+    EXPECT_GE(seen.frames, 35u);
+    // 4 s of file at twice the speed.
+    EXPECT_LT(secs, 3.5) << seen.frames;
+    EXPECT_EQ(v.send("PLAY", v.url, "Scale: 0\r\n").status, 400);
+  }
+  EXPECT_EQ(srv.stop(), 0) << srv.log();
+}
+
+TEST_F(FilesControl, ReloadMovesARootAndEndsItsSessions) {
+  std::string a = make_media_dir({"h264_aac.mp4"});
+  std::string b = make_media_dir({"clip.264"});
+  std::string conf = write_temp_file("site.conf", "[server]\nverbose=1\n[path /vod]\nroot=" + a + "\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer v(srv.url("/vod/h264_aac.mp4"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 5; }, 20s)) << v.error();
+  ASSERT_TRUE(g_file_set_contents(conf.c_str(),
+                                  ("[server]\nverbose=1\n[path /vod]\nroot=" + b + "\n").c_str(),
+                                  -1, nullptr));
+  srv.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("configuration reloaded"); }, 10s))
+      << srv.log();
+  EXPECT_TRUE(srv.log_contains("reload: changed /vod"));
+  RawRtsp conn(srv.port());
+  EXPECT_EQ(conn.request("DESCRIBE " + srv.url("/vod/h264_aac.mp4") + " RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+                .status,
+            404);
+  EXPECT_EQ(conn.request("DESCRIBE " + srv.url("/vod/clip.264") + " RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+                .status,
+            200);
+  // The old root's viewer was dropped with its path, not left playing.
+  unsigned frames = v.video_frames();
+  EXPECT_LT(frames, 50u);
+  EXPECT_EQ(srv.stop(), 0) << srv.log();
 }
 
 }  // namespace

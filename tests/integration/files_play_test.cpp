@@ -128,15 +128,19 @@ TEST_F(FilesPlay, ViewersOfOneFileHaveTheirOwnPipeline) {
   ASSERT_TRUE(srv.ready());
   Viewer a(srv.url("/h264_aac.mp4"), "tcp");
   ASSERT_TRUE(wait_until([&] { return a.video_frames() >= 10; }, 20s)) << a.error();
-  Viewer b(srv.url("/h264_aac.mp4"), "udp");
+  Viewer b(srv.url("/h264_aac.mp4"), "tcp");
   Viewer c(srv.url("/h264_aac.mp4"), "tcp");
-  EXPECT_TRUE(wait_until([&] { return a.got_eos() && b.got_eos() && c.got_eos(); }, 30s))
-      << a.error() << b.error() << c.error();
-  // Each viewer from its own start: every frame, none disturbed by the others.
+  Viewer d(srv.url("/h264_aac.mp4"), "udp");
+  EXPECT_TRUE(wait_until(
+      [&] { return a.got_eos() && b.got_eos() && c.got_eos() && d.got_eos(); }, 30s))
+      << a.error() << b.error() << c.error() << d.error();
+  // Each viewer from its own start: every frame, none disturbed by the others
+  // (UDP may lose a packet even on loopback).
   EXPECT_EQ(a.video_frames(), 50u);
   EXPECT_EQ(b.video_frames(), 50u);
   EXPECT_EQ(c.video_frames(), 50u);
-  EXPECT_EQ(count(srv.log(), "path /h264_aac.mp4: new pipeline"), 3u);
+  EXPECT_GE(d.video_frames(), 45u);
+  EXPECT_EQ(count(srv.log(), "path /h264_aac.mp4: new pipeline"), 4u);
   // The file was probed once; the other DESCRIBEs used the cache.
   EXPECT_EQ(count(srv.log(), "file /h264_aac.mp4: H.264 + AAC"), 1u) << srv.log();
 }
