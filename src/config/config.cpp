@@ -347,9 +347,10 @@ ConfigError::ConfigError(std::vector<ConfigIssue> issues)
 unsigned ServerConfig::effective_threads() const {
   if (threads > 0)
     return threads;
-  // A DESCRIBE can block on a slow pipeline start: never let one client
-  // thread serve everybody (the stock default is 1).
-  return std::max(4u, 2u * std::max(1u, std::thread::hardware_concurrency()));
+  // A DESCRIBE blocks its client thread while a pipeline starts (a file is
+  // probed, a back end connects), and every connection on that thread waits:
+  // the stock default is 1. Threads start only when needed.
+  return std::max(16u, 4u * std::max(1u, std::thread::hardware_concurrency()));
 }
 
 Config Config::from_data(const std::string& text, const std::string& origin) {

@@ -123,7 +123,7 @@ struct ServerConfig {
   std::string address = "0.0.0.0";
   uint16_t port = 8554;
   uint16_t http_port = 0;        // 0: off (the HTTP API is not built yet)
-  unsigned threads = 0;          // RTSP client threads; 0: two per core, at least 4
+  unsigned threads = 0;          // RTSP client threads; 0: four per core, at least 16
   unsigned backlog = 512;        // listen queue
   unsigned max_request_size = 65536;  // RTSP body cap, bytes
   unsigned session_timeout = 60;      // seconds without keep-alive
