@@ -24,10 +24,11 @@ run_suite() {
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    suites = t.get("suite", [])
-    integration = any(s == "integration" or s.endswith(":integration") for s in suites)
+    # "gst-mediaserver:integration+sanitized / files_play"
+    suites, _, name = t.get("name", "").partition(" / ")
+    integration = "integration" in suites.split(":")[-1].split("+")
     if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and integration:
-        print(t["name"])
+        print(name)
 PY
 )
   if [[ -n "$failed" ]]; then
@@ -86,7 +87,7 @@ def binaries(log):
     res = {}
     for line in open(log):
         t = json.loads(line)
-        res[t["name"]] = t.get("result", "")
+        res[binary_of(t["name"]) if " / " in t["name"] else t["name"]] = t.get("result", "")
     return res
 runs = {}  # build dir -> (cases, binary results)
 for arg in sys.argv[1:]:

@@ -33,9 +33,12 @@ ProxySource::Callbacks count_into(Counts& c) {
   cb.rtp = [&c](unsigned, GstBuffer*) { c.packets++; };
   cb.connected = [&c](const std::vector<StreamInfo>& s) {
     c.streams = s.size();
-    if (!s.empty() && s[0].caps) {
-      GCharPtr str(gst_caps_to_string(s[0].caps.get()));
-      c.caps0 = str.get();
+    c.caps0.clear();  // every stream's caps: pads come in any order
+    for (const auto& st : s) {
+      if (!st.caps)
+        continue;
+      GCharPtr str(gst_caps_to_string(st.caps.get()));
+      c.caps0 += std::string(str.get()) + "\n";
     }
     c.connected++;
   };
