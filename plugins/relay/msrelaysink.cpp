@@ -104,66 +104,35 @@ std::string b64(const uint8_t* p, size_t n) {
   return s.get();
 }
 
+// An access unit may repeat a set, and sets can arrive over several packets
+// before the key frame: keep each one once.
+void add_once(std::vector<std::string>& v, std::string set) {
+  if (std::find(v.begin(), v.end(), set) == v.end())
+    v.push_back(std::move(set));
+}
+
 // Collects H.264 SPS/PPS NAL units (single or STAP-A) of one packet.
 void collect_h264_sets(const uint8_t* p, size_t n, State& st) {
-  // An access unit may repeat a set, and sets can arrive over several
-  // packets before the key frame: keep each one once.
-  auto add_once = [](std::vector<std::string>& v, std::string set) {
-    if (std::find(v.begin(), v.end(), set) == v.end())
-      v.push_back(std::move(set));
-  };
-  auto take = [&](const uint8_t* nal, size_t len) {
+  gms::relay::for_each_nal(gms::relay::Codec::kH264, p, n, [&](const uint8_t* nal, size_t len) {
     uint8_t type = nal[0] & 0x1f;
     if (type == 7)
       add_once(st.sps, b64(nal, len));
     else if (type == 8)
       add_once(st.pps, b64(nal, len));
-  };
-  if (n < 1)
-    return;
-  uint8_t type = p[0] & 0x1f;
-  if (type == 7 || type == 8) {
-    take(p, n);
-  } else if (type == 24) {
-    size_t off = 1;
-    while (off + 2 < n) {
-      size_t len = (size_t(p[off]) << 8) | p[off + 1];
-      off += 2;
-      if (len == 0 || off + len > n)
-        break;
-      take(p + off, len);
-      off += len;
-    }
-  }
+  });
 }
 
 // Collects H.265 VPS/SPS/PPS NAL units (single or aggregation packet).
 void collect_h265_sets(const uint8_t* p, size_t n, State& st) {
-  auto take = [&](const uint8_t* nal, size_t len) {
+  gms::relay::for_each_nal(gms::relay::Codec::kH265, p, n, [&](const uint8_t* nal, size_t len) {
     uint8_t type = (nal[0] >> 1) & 0x3f;
     if (type == 32)
-      st.vps.push_back(b64(nal, len));
+      add_once(st.vps, b64(nal, len));
     else if (type == 33)
-      st.sps.push_back(b64(nal, len));
+      add_once(st.sps, b64(nal, len));
     else if (type == 34)
-      st.pps.push_back(b64(nal, len));
-  };
-  if (n < 2)
-    return;
-  uint8_t type = (p[0] >> 1) & 0x3f;
-  if (type >= 32 && type <= 34) {
-    take(p, n);
-  } else if (type == 48) {
-    size_t off = 2;
-    while (off + 2 < n) {
-      size_t len = (size_t(p[off]) << 8) | p[off + 1];
-      off += 2;
-      if (len < 2 || off + len > n)
-        break;
-      take(p + off, len);
-      off += len;
-    }
-  }
+      add_once(st.pps, b64(nal, len));
+  });
 }
 
 std::string join(const std::vector<std::string>& v) {

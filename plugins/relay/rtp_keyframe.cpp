@@ -23,25 +23,9 @@ void h264_nal(uint8_t type, KeyInfo& k) {
 
 KeyInfo inspect_h264(const uint8_t* p, size_t n) {
   KeyInfo k;
-  if (n < 1)
-    return k;
-  uint8_t type = p[0] & 0x1f;
-  if (type >= 1 && type <= 23) {
-    h264_nal(type, k);
-  } else if (type == 24) {  // STAP-A: 16-bit sizes
-    size_t off = 1;
-    while (off + 2 < n) {
-      size_t len = (size_t(p[off]) << 8) | p[off + 1];
-      off += 2;
-      if (len == 0 || off + len > n)
-        break;
-      h264_nal(p[off] & 0x1f, k);
-      off += len;
-    }
-  } else if (type == 28 && n >= 2) {  // FU-A: only the first fragment starts
-    if (p[1] & 0x80)
-      h264_nal(p[1] & 0x1f, k);
-  }
+  for_each_nal(Codec::kH264, p, n, [&](const uint8_t* nal, size_t) { h264_nal(nal[0] & 0x1f, k); });
+  if (n >= 2 && (p[0] & 0x1f) == 28 && (p[1] & 0x80))  // FU-A: only the first fragment starts
+    h264_nal(p[1] & 0x1f, k);
   return k;
 }
 
@@ -57,25 +41,10 @@ void h265_nal(uint8_t type, KeyInfo& k) {
 
 KeyInfo inspect_h265(const uint8_t* p, size_t n) {
   KeyInfo k;
-  if (n < 2)
-    return k;
-  uint8_t type = (p[0] >> 1) & 0x3f;
-  if (type < 48) {
-    h265_nal(type, k);
-  } else if (type == 48) {
-    size_t off = 2;
-    while (off + 2 < n) {
-      size_t len = (size_t(p[off]) << 8) | p[off + 1];
-      off += 2;
-      if (len < 2 || off + len > n)
-        break;
-      h265_nal((p[off] >> 1) & 0x3f, k);
-      off += len;
-    }
-  } else if (type == 49 && n >= 3) {
-    if (p[2] & 0x80)
-      h265_nal(p[2] & 0x3f, k);
-  }
+  for_each_nal(Codec::kH265, p, n,
+               [&](const uint8_t* nal, size_t) { h265_nal((nal[0] >> 1) & 0x3f, k); });
+  if (n >= 3 && ((p[0] >> 1) & 0x3f) == 49 && (p[2] & 0x80))  // FU: first fragment
+    h265_nal(p[2] & 0x3f, k);
   return k;
 }
 

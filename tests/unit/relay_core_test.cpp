@@ -254,3 +254,36 @@ TEST(AnnounceCheck, Whitelist) {
 
 }  // namespace
 }  // namespace gms::relay
+
+namespace gms::relay {
+namespace {
+
+std::vector<std::vector<uint8_t>> nals_of(Codec codec, const std::vector<uint8_t>& packet) {
+  std::vector<std::vector<uint8_t>> out;
+  for_each_nal(codec, packet.data(), packet.size(),
+               [&](const uint8_t* nal, size_t len) { out.emplace_back(nal, nal + len); });
+  return out;
+}
+
+TEST(ForEachNal, SingleAggregatedFragmentedAndTruncated) {
+  // H.264 single SPS; STAP-A with SPS (2 bytes) and PPS (1 byte); FU-A.
+  EXPECT_EQ(nals_of(Codec::kH264, {0x67, 0x42}).size(), 1u);
+  auto stap = nals_of(Codec::kH264, {0x18, 0x00, 0x02, 0x67, 0x42, 0x00, 0x01, 0x68});
+  ASSERT_EQ(stap.size(), 2u);
+  EXPECT_EQ(stap[0], (std::vector<uint8_t>{0x67, 0x42}));
+  EXPECT_EQ(stap[1], (std::vector<uint8_t>{0x68}));
+  EXPECT_TRUE(nals_of(Codec::kH264, {0x1c, 0x85, 0x00}).empty());
+  // A size running past the packet ends the walk; a zero size too.
+  EXPECT_EQ(nals_of(Codec::kH264, {0x18, 0x00, 0x01, 0x67, 0x00, 0x09, 0x68}).size(), 1u);
+  EXPECT_TRUE(nals_of(Codec::kH264, {0x18, 0x00, 0x00, 0x67}).empty());
+  // H.265 AP (type 48) with VPS and SPS of two bytes each; FU (49).
+  auto ap = nals_of(Codec::kH265, {0x60, 0x01, 0x00, 0x02, 0x40, 0x01, 0x00, 0x02, 0x42, 0x01});
+  ASSERT_EQ(ap.size(), 2u);
+  EXPECT_EQ(ap[1], (std::vector<uint8_t>{0x42, 0x01}));
+  EXPECT_TRUE(nals_of(Codec::kH265, {0x62, 0x01, 0x93}).empty());
+  EXPECT_TRUE(nals_of(Codec::kVp8, {0x10, 0x00}).empty());
+  EXPECT_TRUE(nals_of(Codec::kH265, {0x40}).empty());  // shorter than the header
+}
+
+}  // namespace
+}  // namespace gms::relay
