@@ -134,6 +134,9 @@ std::string MediaInfo::summary() const {
 MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout) {
   auto start = std::chrono::steady_clock::now();
   MediaInfo info;
+  // Declared before the pipeline so that it outlives it: the demuxer's
+  // signal handlers point at it until the pipeline is gone.
+  ProbeState st;
   auto pipeline = Ref<GstElement>::adopt(gst_pipeline_new("gms-probe"));
   auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
   auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
@@ -145,7 +148,6 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   gst_bin_add_many(GST_BIN(pipeline.get()), src.get(), parse.get(), nullptr);
   gst_element_link(src.get(), parse.get());
 
-  ProbeState st;
   st.pipeline = pipeline.get();
   g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_pad_added), &st);
   g_signal_connect(parse.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), &st);

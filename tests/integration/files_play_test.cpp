@@ -74,6 +74,8 @@ TEST_F(FilesPlay, RtspsrcReceivesEveryFrameOfEveryClip) {
           return true;
         },
         40s));
+    ASSERT_TRUE(srv.alive()) << "the server exited while serving " << viewers[0].first->name
+                             << "…:\n" << srv.log_tail();
     for (auto& [f, v] : viewers) {
       EXPECT_EQ(v->error(), "") << f->name;
       EXPECT_TRUE(v->got_eos()) << f->name << ": the end of the file ends the stream (RTCP BYE)";
@@ -82,6 +84,10 @@ TEST_F(FilesPlay, RtspsrcReceivesEveryFrameOfEveryClip) {
       else
         EXPECT_GT(v->audio_buffers(), 0u) << f->name;
       EXPECT_FALSE(v->pts_went_back()) << f->name;
+    }
+    if (HasFailure()) {
+      ADD_FAILURE() << "server log:\n" << srv.log_tail();
+      return;  // later groups would only repeat the failure
     }
   }
 }

@@ -27,7 +27,7 @@ TEST(Publish, FfmpegTcpToUdpAndTcpViewers) {
       20s))
       << "udp " << udp.video_frames() << "/" << udp.audio_buffers() << " tcp "
       << tcp.video_frames() << "/" << tcp.audio_buffers() << " " << udp.error() << tcp.error()
-      << "\n" << srv.log();
+      << "\n" << srv.log_tail(40);
   EXPECT_EQ(udp.width(), 320);
   EXPECT_EQ(tcp.height(), 240);
   EXPECT_EQ(udp.error(), "");

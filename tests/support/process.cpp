@@ -196,4 +196,17 @@ std::string ServerProcess::log() const {
   return ss.str() + stdout_;
 }
 
+std::string ServerProcess::log_tail(size_t lines) const {
+  std::string all = log();
+  size_t pos = all.size();
+  for (size_t n = 0; n <= lines && pos > 0; ++n)
+    pos = all.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? all : all.substr(pos + 1);
+}
+
+bool ServerProcess::alive() const {
+  // GLib reaps the child in its worker thread; the identifier is gone then.
+  return !exited_ && g_subprocess_get_identifier(proc_.get()) != nullptr;
+}
+
 }  // namespace gms::test

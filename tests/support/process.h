@@ -55,6 +55,10 @@ class ServerProcess {
   int wait_exit(std::chrono::milliseconds timeout = 10s);
   // Everything the server wrote to stderr so far.
   std::string log() const;
+  // The last lines of log(), for failure messages that must stay short.
+  std::string log_tail(size_t lines = 30) const;
+  // False once the server process has exited (crashed or stopped).
+  bool alive() const;
   bool log_contains(const std::string& s) const { return log().find(s) != std::string::npos; }
 
  private:

@@ -76,10 +76,15 @@ gboolean Viewer::on_bus(GstBus*, GstMessage* msg, gpointer data) noexcept {
   auto* self = static_cast<Viewer*>(data);
   if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
     GErrorPtr err;
-    gst_message_parse_error(msg, out(err), nullptr);
+    GCharPtr debug;
+    gst_message_parse_error(msg, out(err), out(debug));
     std::lock_guard<std::mutex> g(self->lock_);
-    if (self->error_.empty())
+    if (self->error_.empty()) {
+      // The debug text says which step failed ("Could not receive message").
       self->error_ = err ? err->message : "error";
+      if (debug)
+        self->error_ += std::string(" (") + debug.get() + ")";
+    }
   } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
     self->eos_ = true;
   }
