@@ -773,8 +773,14 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                        // held to 20 ms per packet list and lost packets while
                        // others joined (measured: ~25 % with 1000 viewers and
                        // 5 joins/s). Keep it off.
+                       // Nor may it preroll: added while a PLAY takes the
+                       // pipeline to PLAYING, an async appsink was found
+                       // "busy" by the bin, stayed PAUSED holding its first
+                       // packet, and the track never reached a viewer again
+                       // (the intermittent "no audio" of two viewers joining
+                       // at once). A live relay has nothing to preroll.
                        if (g_str_equal(name, "appsink")) {
-                         g_object_set(e, "sync", FALSE, nullptr);
+                         g_object_set(e, "sync", FALSE, "async", FALSE, nullptr);
                          g_signal_connect(e, "notify::sync",
                                           G_CALLBACK(+[](GObject* o, GParamSpec*, gpointer) noexcept {
                                             gboolean sync = FALSE;
