@@ -193,7 +193,8 @@ std::string ServerProcess::log() const {
   std::ifstream f(log_file_);
   std::stringstream ss;
   ss << f.rdbuf();
-  return ss.str() + stdout_;
+  // The banner first: the tail of the log is what failure messages show.
+  return stdout_ + ss.str();
 }
 
 std::string ServerProcess::log_tail(size_t lines) const {
