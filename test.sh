@@ -15,6 +15,7 @@ cd "$(dirname "$0")"
 ./run.sh --setup-only || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 results=()
+tail_of_failures=()
 run_suite() {
   local dir="$1"; shift
   meson test -C "$dir" --print-errorlogs --num-processes 2 "$@"
@@ -33,7 +34,11 @@ PY
 )
   if [[ -n "$failed" ]]; then
     echo "running again on their own: $failed"
-    meson test -C "$dir" --print-errorlogs --logbase retry "$@" $failed
+    if ! meson test -C "$dir" --print-errorlogs --logbase retry "$@" $failed >"$dir/retry-output.txt" 2>&1; then
+      # Failed twice: its own words go last, where a CI summary shows them.
+      tail_of_failures+=("$dir/retry-output.txt")
+    fi
+    cat "$dir/retry-output.txt"
     results+=("$dir/meson-logs/retry.json")
   fi
 }
@@ -55,6 +60,11 @@ if [[ "${1:-}" != "--quick" ]]; then
     results+=("BUILD-FAILED")
   fi
 fi
+
+for f in "${tail_of_failures[@]}"; do
+  echo "=== failed twice: the end of $f ==="
+  grep -v '^$' "$f" | tail -n 60
+done
 
 python3 - "${results[@]}" <<'PY'
 # Counts GoogleTest cases from meson's JUnit files (testlog.junit.xml beside
