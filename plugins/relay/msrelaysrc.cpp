@@ -8,7 +8,8 @@
  * at the next key frame, so the producer and other readers are never slowed.
  * A new reader starts at the cached key frame of the channel (from-cache).
  * When the producer changes, sequence numbers, timestamps and SSRC continue
- * so that viewers see one stream. When the producer is gone for `timeout` ms
+ * so that viewers see one stream; a producer with another codec (encoding,
+ * clock rate or channels) ends the stream with EOS instead. When the producer is gone for `timeout` ms
  * (or never came) the source ends with EOS; timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
@@ -111,6 +112,24 @@ gms::Ref<GstCaps> out_caps(Impl& d) {
   if (d.rewriter.ssrc() != 0)
     gst_caps_set_simple(caps.get(), "ssrc", G_TYPE_UINT, d.rewriter.ssrc(), nullptr);
   return caps;
+}
+
+// Whether two producers' caps carry the same codec: what the viewers were
+// told in the SDP (encoding, clock rate, channels). Parameter sets may
+// change; a codec may not.
+bool same_codec(GstCaps* a, GstCaps* b) {
+  const GstStructure* x = gst_caps_get_structure(a, 0);
+  const GstStructure* y = gst_caps_get_structure(b, 0);
+  for (const char* field : {"media", "encoding-name", "encoding-params"}) {
+    const char* u = gst_structure_get_string(x, field);
+    const char* v = gst_structure_get_string(y, field);
+    if (g_strcmp0(u, v) != 0)
+      return false;
+  }
+  gint r1 = 0, r2 = 0;
+  gst_structure_get_int(x, "clock-rate", &r1);
+  gst_structure_get_int(y, "clock-rate", &r2);
+  return r1 == r2;
 }
 
 void take_caps(Impl& d, GstCaps* caps) {
@@ -246,6 +265,14 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       if (list) {  // new caps apply to the next list
         d.pending = std::move(item);
         break;
+      }
+      if (d.in_caps && !same_codec(d.in_caps.get(), item.caps.get())) {
+        // A new producer with another codec (an override, a back end that
+        // came back re-encoded): the viewers' SDP no longer describes the
+        // packets. End their stream; they reconnect and get the new SDP.
+        GST_INFO_OBJECT(psrc, "the producer changed codec (%" GST_PTR_FORMAT "): end of stream",
+                        item.caps.get());
+        return GST_FLOW_EOS;
       }
       take_caps(d, item.caps.get());
       continue;

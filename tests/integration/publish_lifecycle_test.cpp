@@ -87,6 +87,34 @@ TEST(PublishLifecycle, OverrideReplacesViewersContinue) {
   EXPECT_EQ(v.error(), "");
 }
 
+// The new publisher sends another codec: the viewers' SDP no longer fits,
+// so their stream ends (EOS) and a viewer that comes back gets the new one.
+TEST(PublishLifecycle, OverrideWithAnotherCodecEndsViewersWhoReconnect) {
+  auto srv = server_with("[path /c]\npublish=true\noverride=true\n");
+  ASSERT_TRUE(srv.ready());
+  Child a(ffmpeg_publisher(srv.url("/c"), "tcp", 60));
+  ASSERT_TRUE(published(srv, "/c")) << srv.log_tail();
+  Viewer v(srv.url("/c"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
+  Child b({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
+           "testsrc=size=320x240:rate=30:duration=60", "-c:v", "mjpeg", "-huffman", "default", "-q:v", "5", "-pix_fmt",
+           "yuvj420p", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/c")});
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("replacing the previous publisher"); }, 15s))
+      << srv.log_tail() << b.output();
+  EXPECT_TRUE(wait_until([&] { return v.got_eos(); }, 15s))
+      << "the H.264 viewer should be ended: " << v.video_frames() << " " << v.error()
+      << srv.log_tail();
+  EXPECT_EQ(v.error(), "");
+  // Back again: the SDP now says JPEG, and the pictures come.
+  Viewer w(srv.url("/c"), "tcp");
+  EXPECT_TRUE(wait_until([&] { return w.video_frames() >= 30; }, 20s))
+      << w.error() << srv.log_tail() << b.output();
+  RunResult r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                     "stream=codec_name", "-of", "csv=p=0", srv.url("/c")},
+                    20s);
+  EXPECT_EQ(r.out, "mjpeg\n") << r.err;
+}
+
 TEST(PublishLifecycle, PublisherGoneViewersGetEos) {
   auto srv = server_with("[path /g]\npublish=true\npublisher-timeout=1\n");
   ASSERT_TRUE(srv.ready());
