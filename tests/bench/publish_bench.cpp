@@ -5,6 +5,9 @@
 // server's CPU per viewer, and PLAY → first key frame (p50/p95) for viewers
 // joining a running path with the GOP cache at a 2 s key-frame interval.
 //
+// Then the same viewers on a stock gst-rtsp-server relay of the same stream,
+// in the same run, for comparison (memory per viewer too).
+//
 //   build/tests/publish_bench [VIEWERS] [SECONDS]     (default 1000 and 15)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -51,6 +54,15 @@ double cpu_seconds(GPid pid) {
       stime = std::stoul(field);
   }
   return double(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+long rss_kb(GPid pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::atol(line.c_str() + 6);
+  return 0;
 }
 
 GPid server_pid(uint16_t port) {
@@ -248,16 +260,26 @@ struct PhaseResult {
   double pkt_rate = 0;        // packets/s per viewer (the stream's rate when keeping up)
   double min_rate = 0;        // of the slowest viewer
   unsigned churned = 0;       // viewers that joined and left meanwhile
+  double kb_per_viewer = 0;   // server resident memory added per viewer
 };
 
-PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int seconds,
-                      double idle_cpu_pct, bool churn_enabled = true) {
+// A server under test: where viewers go, and its process.
+struct Target {
+  uint16_t port;
+  std::string url;
+  GPid pid;
+};
+
+PhaseResult run_phase(const Target& t, unsigned n, bool tcp, int seconds, double idle_cpu_pct,
+                      bool churn_enabled = true) {
   PhaseResult r;
+  GPid pid = t.pid;
+  long rss_before = rss_kb(pid);
   std::vector<std::unique_ptr<ViewerConn>> viewers;
   int ep = epoll_create1(0);
   for (unsigned i = 0; i < n; ++i) {
     auto v = std::make_unique<ViewerConn>();
-    if (!start_viewer(*v, srv.port(), srv.url("/live/bench"), tcp)) {
+    if (!start_viewer(*v, t.port, t.url, tcp)) {
       fprintf(stderr, "viewer %u did not start\n", i);
       if (v->rtsp >= 0)
         close(v->rtsp);
@@ -300,12 +322,12 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
       if (churning && Clock::now() - last_churn > std::chrono::milliseconds(200)) {
         last_churn = Clock::now();
         auto c = std::make_unique<ViewerConn>();
-        if (start_viewer(*c, srv.port(), srv.url("/live/bench"), churned % 2 == 0))
+        if (start_viewer(*c, t.port, t.url, churned % 2 == 0))
           churned++;
         churn.push_back(std::move(c));
         if (churn.size() > 10) {
           auto& old = churn.front();
-          send_all(old->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
+          send_all(old->rtsp, "TEARDOWN " + t.url + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
           close(old->rtsp);
           if (old->udp >= 0)
             close(old->udp);
@@ -365,8 +387,9 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
   r.min_rate = viewers.empty() ? 0 : double(least) / wall;
   r.client_cpu = 100.0 * (self1 - self0) / wall;
   r.cpu_per_viewer = r.started ? (r.cpu_total - idle_cpu_pct) / r.started : 0;
+  r.kb_per_viewer = r.started ? double(rss_kb(pid) - rss_before) / r.started : 0;
   for (auto& v : viewers) {
-    send_all(v->rtsp, "TEARDOWN " + srv.url("/live/bench") + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
+    send_all(v->rtsp, "TEARDOWN " + t.url + " RTSP/1.0\r\nCSeq: 9\r\n\r\n");
     close(v->rtsp);
     if (v->udp >= 0)
       close(v->udp);
@@ -376,6 +399,20 @@ PhaseResult run_phase(ServerProcess& srv, GPid pid, unsigned n, bool tcp, int se
 }
 
 }  // namespace
+
+void report(const PhaseResult& r, bool tcp, const char* who, double stream_rate) {
+  const char* proto = tcp ? "TCP" : "UDP";
+  printf("%s, %s: %.0f packets/s per viewer (slowest %.0f; the stream sends ~%.0f); %u other "
+         "viewers joined and left meanwhile\n",
+         who, proto, r.pkt_rate, r.min_rate, stream_rate, r.churned);
+  printf("%s, %s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server "
+         "CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); %.0f KiB per "
+         "viewer; load client CPU %.0f %%\n",
+         who, proto, r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
+         r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.kb_per_viewer, r.client_cpu);
+  fflush(stdout);
+  g_usleep(2 * G_USEC_PER_SEC);
+}
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
@@ -402,6 +439,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   GPid pid = server_pid(srv.port());
+  Target ours{srv.port(), srv.url("/live/bench"), pid};
   Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
              "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/live/bench")});
   if (!wait_published(srv, "/live/bench")) {
@@ -439,20 +477,38 @@ int main(int argc, char** argv) {
   // The stream's own rate, seen by one UDP viewer.
   double stream_rate = 0;
   {
-    PhaseResult one = run_phase(srv, pid, 1, false, 5, idle, false);
+    PhaseResult one = run_phase(ours, 1, false, 5, idle, false);
     stream_rate = one.pkt_rate;
   }
-  for (bool tcp : {false, true}) {
-    PhaseResult r = run_phase(srv, pid, n, tcp, seconds, idle);
-    printf("%s: %.0f packets/s per viewer (slowest %.0f; the stream sends ~%.0f)\n", tcp ? "TCP" : "UDP",
-           r.pkt_rate, r.min_rate, stream_rate);
-    printf("%s: %u other viewers joined and left during the measurement\n", tcp ? "TCP" : "UDP",
-           r.churned);
-    printf("%s: %u viewers started; packets lost %llu of %llu (%u viewers with loss); server CPU %.1f %% of a core, %.3f %% per viewer (live555 reference ~0.125 %%); load client CPU %.0f %%\n",
-           tcp ? "TCP" : "UDP", r.started, (unsigned long long)r.lost, (unsigned long long)r.expected,
-           r.viewers_with_loss, r.cpu_total, r.cpu_per_viewer, r.client_cpu);
-    fflush(stdout);
+  for (bool tcp : {false, true})
+    report(run_phase(ours, n, tcp, seconds, idle), tcp, "gst-mediaserver", stream_rate);
+
+  // The same stream through a stock gst-rtsp-server relay (a shared launch
+  // line: rtspsrc ! depay ! parse ! pay, its own tee/appsink/multiudpsink
+  // fan-out), same viewers, same run.
+  ServerProcess stock({"--mount", "/stock=rtspsrc location=" + srv.url("/live/bench") +
+                                      " latency=0 ! rtph264depay ! h264parse ! "
+                                      "rtph264pay name=pay0 pt=96 config-interval=-1",
+                       write_temp_file("stock.conf", "[server]\nmax-sessions=5000\n")});
+  if (!stock.ready()) {
+    fprintf(stderr, "stock relay did not start\n%s", stock.log().c_str());
+    return 1;
+  }
+  Target theirs{stock.port(), stock.url("/stock"), server_pid(stock.port())};
+  {
+    ViewerConn keep;  // keeps the relay's back end running while idle is measured
+    start_viewer(keep, theirs.port, theirs.url, false);
     g_usleep(2 * G_USEC_PER_SEC);
+    double s0 = cpu_seconds(theirs.pid);
+    auto s_t0 = Clock::now();
+    g_usleep(3 * G_USEC_PER_SEC);
+    double stock_idle = 100.0 * (cpu_seconds(theirs.pid) - s0) /
+                        std::chrono::duration<double>(Clock::now() - s_t0).count();
+    close(keep.rtsp);
+    close(keep.udp);
+    for (bool tcp : {false, true})
+      report(run_phase(theirs, n, tcp, seconds, stock_idle), tcp, "stock gst-rtsp-server relay",
+             stream_rate);
   }
   return 0;
 }
