@@ -8,7 +8,8 @@
 // Then the same viewers on a stock gst-rtsp-server relay of the same stream,
 // in the same run, for comparison (memory per viewer too).
 //
-//   build/tests/publish_bench [VIEWERS] [SECONDS]     (default 1000 and 15)
+//   build/tests/publish_bench [VIEWERS] [SECONDS] [publish|proxy] [nostock]
+//   (default 1000 viewers, 15 s, viewers on the publish path, with the stock relay)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -418,6 +419,8 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   unsigned n = argc > 1 ? unsigned(std::atoi(argv[1])) : 1000;
   int seconds = argc > 2 ? std::atoi(argv[2]) : 15;
+  std::string mode = argc > 3 ? argv[3] : "publish";  // publish | proxy
+  bool with_stock = !(argc > 4 && std::string(argv[4]) == "nostock");
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
@@ -446,22 +449,41 @@ int main(int argc, char** argv) {
     fprintf(stderr, "publisher did not start\n%s%s", srv.log().c_str(), pub.output().c_str());
     return 1;
   }
+  // "proxy": the viewers watch a second gst-mediaserver proxying the path
+  // (one back-end session), the proxy fan-out target.
+  std::unique_ptr<ServerProcess> proxy;
+  if (mode == "proxy") {
+    proxy = std::make_unique<ServerProcess>(std::vector<std::string>{
+        "--proxy", srv.url("/live/bench"),
+        write_temp_file("proxy.conf", "[server]\nmax-sessions=5000\n")});
+    if (!proxy->ready()) {
+      fprintf(stderr, "proxy did not start\n%s", proxy->log().c_str());
+      return 1;
+    }
+    ours = Target{proxy->port(), proxy->url("/proxyStream"), server_pid(proxy->port())};
+    pid = ours.pid;
+    ViewerConn warm;  // the proxy connects to its back end at the first viewer
+    start_viewer(warm, ours.port, ours.url, true);
+    g_usleep(3 * G_USEC_PER_SEC);
+    close(warm.rtsp);
+  }
   // Idle: publisher only.
   double c0 = cpu_seconds(pid);
   auto t0 = Clock::now();
   g_usleep(5 * G_USEC_PER_SEC);
   double idle = 100.0 * (cpu_seconds(pid) - c0) / std::chrono::duration<double>(Clock::now() - t0).count();
-  printf("publish_bench: 1280x720 30 fps H.264 3 Mbit/s, %u viewers per phase, %d s measured\n", n,
-         seconds);
+  printf("publish_bench: 1280x720 30 fps H.264 3 Mbit/s, %u viewers per phase, %d s measured, "
+         "viewers on the %s\n",
+         n, seconds, mode == "proxy" ? "proxy (--proxy in front of the publish path)" : "publish path");
   printf("server CPU with the publisher only: %.1f %% of a core\n", idle);
 
   // Instant start: joins to a running path (a UDP viewer keeps it running).
   {
     std::vector<double> ms;
     ViewerConn keep;
-    start_viewer(keep, srv.port(), srv.url("/live/bench"), false);
+    start_viewer(keep, ours.port, ours.url, false);
     for (int i = 0; i < 20; ++i) {
-      FirstKey k = measure_first_key(srv.port(), srv.url("/live/bench"), i % 2 == 0, 5000);
+      FirstKey k = measure_first_key(ours.port, ours.url, i % 2 == 0, 5000);
       if (k.ok)
         ms.push_back(k.ms);
       g_usleep(130000 + (i * 71000) % 300000);
@@ -483,6 +505,8 @@ int main(int argc, char** argv) {
   for (bool tcp : {false, true})
     report(run_phase(ours, n, tcp, seconds, idle), tcp, "gst-mediaserver", stream_rate);
 
+  if (!with_stock)
+    return 0;
   // The same stream through a stock gst-rtsp-server relay (a shared launch
   // line: rtspsrc ! depay ! parse ! pay, its own tee/appsink/multiudpsink
   // fan-out), same viewers, same run.
