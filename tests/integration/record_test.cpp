@@ -103,6 +103,51 @@ TEST(Record, PublishedPathIsRecordedWhileThePublisherIsThere) {
   EXPECT_GT(duration_of(segs.back().path), 0.5);
 }
 
+std::string codecs_of(const std::string& file) {
+  RunResult r = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of",
+                     "csv=p=0", file},
+                    20s);
+  return r.out;
+}
+
+// A recorded launch path runs without viewers (always on), is recorded
+// without a second encoder (one x264enc in the process), and a viewer plays
+// it meanwhile from the same relay.
+TEST(Record, LaunchPathIsRecordedWhileAViewerPlays) {
+  std::string dir = temp_dir();
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /cam]\nlaunch=" + kH264Opus +
+                    "\nrecord=true\nsegment-duration=1\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  // No viewer yet: the line runs for the recorder alone.
+  ASSERT_TRUE(wait_until([&] { return segments(dir + "/cam").size() >= 2; }, 20s)) << srv.log();
+  {
+    Viewer v(srv.url("/cam"), "tcp");
+    ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 30 && v.audio_buffers() >= 10; }, 20s))
+        << v.error() << srv.log_tail();
+    size_t before = segments(dir + "/cam").size();
+    unsigned frames = v.video_frames();
+    // Recording goes on while the viewer plays, and the viewer is not
+    // disturbed by segment cuts.
+    ASSERT_TRUE(wait_until([&] { return segments(dir + "/cam").size() >= before + 2; }, 20s))
+        << srv.log_tail();
+    EXPECT_GT(v.video_frames(), frames + 30);
+    EXPECT_TRUE(v.error().empty()) << v.error();
+    EXPECT_FALSE(v.pts_went_back());
+  }
+  auto segs = segments(dir + "/cam");
+  ASSERT_GE(segs.size(), 4u);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {  // the newest is being written
+    EXPECT_GT(duration_of(segs[i].path), 0.3) << segs[i].path;
+    std::string codecs = codecs_of(segs[i].path);
+    EXPECT_NE(codecs.find("h264"), std::string::npos) << segs[i].path << ": " << codecs;
+    EXPECT_NE(codecs.find("opus"), std::string::npos) << segs[i].path << ": " << codecs;
+  }
+  // One encoder for the viewer and the recorder: the line was built once.
+  EXPECT_EQ(count_occurrences(srv.log(), "launch line running"), 1u) << srv.log_tail();
+}
+
 TEST(Record, UnwritableDirectoryRefusedAtStart) {
   RunResult r = run({build_path("src/gst-mediaserver"), "--record-dir", "/proc/no/such/dir",
                      "--publish", "/live/*"},
