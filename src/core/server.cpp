@@ -262,8 +262,9 @@ struct Server::Impl {
         });
     gst_rtsp_server_set_mount_points(server.get(), mounts.get());
     files = std::make_shared<mounts::FileRoots>(mounts.get());
-    policy->resolve = [files = files](const std::string& abspath, bool setup) {
-      return files->resolve(abspath, setup);
+    policy->resolve = [files = files](const std::string& abspath, const std::string& query,
+                                      bool setup) {
+      return files->resolve(abspath, query, setup);
     };
     // Recordings play like files: rtsp://host/recordings/PATH/SEGMENT.mp4
     if (!cfg.server.record_dir.empty() && !cfg.find_path("/recordings")) {
