@@ -1,5 +1,7 @@
-// Recording by the server: proxied and published paths into segments that
-// stay playable after kill -9, played back over RTSP under /recordings.
+// Recording by the server: launch, proxied and published paths into segments
+// that stay playable after kill -9, played back over RTSP under /recordings
+// (single files and time ranges); a full disk stops recording, not viewers.
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -280,6 +282,64 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
   // The directory itself is still not a stream; its files still play.
   EXPECT_EQ(describe_status(srv, "/recordings/live/cam"), 404);
   EXPECT_EQ(describe_status(srv, segs[0].path.substr(dir.size()).insert(0, "/recordings")), 200);
+}
+
+// Writes to `path` until the file system is full (bounded: 256 MiB).
+void fill_disk(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path << ": " << g_strerror(errno);
+  static char chunk[64 * 1024];
+  for (int i = 0; i < 4096; ++i)
+    if (fwrite(chunk, 1, sizeof chunk, f) != sizeof chunk || fflush(f) != 0)
+      break;
+  fclose(f);
+}
+
+// Disk full, on a small tmpfs of the server's own (a private mount
+// namespace: unshare -m, as root; skipped where that is not allowed):
+// recording stops with an error in the log, the viewer keeps playing, and
+// recording starts again once there is space.
+TEST(Record, DiskFullStopsRecordingNotViewers) {
+  std::string dir = temp_dir();
+  RunResult probe = run({"unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \"$0\"", dir},
+                        10s);
+  if (probe.exit_status != 0)
+    GTEST_SKIP() << "no private tmpfs here (unshare -m and mount need root): " << probe.err;
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /cam]\nlaunch=" + kH264Opus +
+                    "\nrecord=true\nsegment-duration=1\n");
+  ServerProcess srv({conf}, true, 0,
+                    {"unshare", "-m", "sh", "-c",
+                     "mount -t tmpfs -o size=16m tmpfs \"$0\" && exec \"$@\"", dir});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  // The tmpfs exists only in the server's namespace: seen through /proc.
+  const std::string inside = "/proc/" + std::to_string(srv.pid()) + "/root" + dir;
+  ASSERT_TRUE(wait_until([&] { return segments(inside + "/cam").size() >= 2; }, 20s))
+      << srv.log_tail();
+  Viewer v(srv.url("/cam"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
+
+  const std::string filler = inside + "/filler";
+  fill_disk(filler);
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /cam stopped:"); }, 20s))
+      << srv.log_tail();
+  unsigned frames = v.video_frames();
+  EXPECT_TRUE(wait_until([&] { return v.video_frames() >= frames + 30; }, 10s))
+      << v.error() << srv.log_tail();
+  EXPECT_TRUE(srv.alive());
+
+  // Space again: the recorder tries every 10 s and writes segments again.
+  const size_t started = count_occurrences(srv.log(), "recording /cam into");
+  ASSERT_EQ(g_unlink(filler.c_str()), 0) << g_strerror(errno);
+  ASSERT_TRUE(wait_until(
+      [&] { return count_occurrences(srv.log(), "recording /cam into") > started; }, 25s))
+      << srv.log_tail();
+  const size_t before = segments(inside + "/cam").size();
+  EXPECT_TRUE(wait_until([&] { return segments(inside + "/cam").size() >= before + 2; }, 15s))
+      << srv.log_tail();
+  EXPECT_TRUE(v.error().empty()) << v.error();
+  EXPECT_GT(v.video_frames(), frames + 30);
+  std::printf("disk full: %s\n", srv.log().substr(srv.log().find("recording /cam stopped:"), 160).c_str());
 }
 
 TEST(Record, UnwritableDirectoryRefusedAtStart) {

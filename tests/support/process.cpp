@@ -104,11 +104,15 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready, uint16_t port) {
+ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready, uint16_t port,
+                             std::vector<std::string> wrapper) {
   port_ = port ? port : free_port();
   log_file_ = write_temp_file("server.log", "");
-  std::vector<std::string> argv = {build_path("src/gst-mediaserver"), "-a", "127.0.0.1", "-p",
-                                   std::to_string(port_), "--http-port", "0"};
+  std::vector<std::string> argv = std::move(wrapper);
+  for (const auto& a : {build_path("src/gst-mediaserver"), std::string("-a"), std::string("127.0.0.1"),
+                        std::string("-p"), std::to_string(port_), std::string("--http-port"),
+                        std::string("0")})
+    argv.push_back(a);
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<const gchar*> cargs;
   for (const auto& a : argv)

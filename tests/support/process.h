@@ -40,8 +40,10 @@ uint16_t free_port();
 class ServerProcess {
  public:
   // Starts `build/src/gst-mediaserver -a 127.0.0.1 -p PORT --http-port 0 ARGS`.
-  // `port` 0 picks a free one.
-  explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true, uint16_t port = 0);
+  // `port` 0 picks a free one. `wrapper` goes before it (a command that
+  // execs the rest, e.g. unshare).
+  explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true, uint16_t port = 0,
+                         std::vector<std::string> wrapper = {});
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
