@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 
 #include "core/client_guard.h"
@@ -210,8 +211,107 @@ struct RangeLinker {
   std::mutex lock;  // protects files
   std::vector<std::vector<Slot>> files;  // per segment
   std::string mount_path;
-  guint64 duration = 0;  // ns of running time, then EOS
+  guint64 duration = 0;  // ns of media, then EOS
+  // Where the range starts: `offset` of running time into the segments. No
+  // seek (a segment's fragments carry the recording's decode times, which
+  // qtdemux's fragment seek takes for file times): the video track drops
+  // what comes before the key frame at or before the offset, whose running
+  // time becomes the origin; the other tracks hold their data until it is
+  // known (never blocking: one demuxer thread feeds every track) and drop
+  // what is before it. Each track's pad offset then makes the origin
+  // running time 0.
+  guint64 offset = 0;
+  bool has_video = false;
+  std::atomic<guint64> origin{GST_CLOCK_TIME_NONE};
 };
+
+// A concat's source pad; its fields belong to the pad's streaming thread.
+struct RangeOutput {
+  RangeLinker* linker;  // owned by the bin
+  bool video = false;
+  bool started = false;
+  bool pushing = false;  // our own pushes pass the probe
+  bool ended = false;    // the range's end went by: EOS sent, the rest dropped
+  // Before the start, with their running times: video since the last key
+  // frame, other tracks everything (bounded).
+  std::vector<std::pair<guint64, Ref<GstBuffer>>> held;
+};
+
+constexpr size_t kMaxHeld = 4000;
+
+guint64 running_time_of(GstPad* pad, GstBuffer* buf) {
+  GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buf);
+  auto ev = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+  if (!ev || !GST_CLOCK_TIME_IS_VALID(ts))
+    return GST_CLOCK_TIME_NONE;
+  const GstSegment* seg = nullptr;
+  gst_event_parse_segment(ev.get(), &seg);
+  return gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
+}
+
+// Starts the track at `origin`: the pad offset makes it running time 0
+// (the segment is sent again, with the offset, before the next buffer),
+// then the held buffers from `origin` on go out.
+void start_output(GstPad* pad, RangeOutput& out, guint64 origin) {
+  auto held = std::move(out.held);
+  out.held.clear();
+  gst_pad_set_offset(pad, -gint64(origin));
+  out.started = true;
+  out.pushing = true;
+  for (auto& [rt, b] : held)
+    if (rt >= origin && gst_pad_push(pad, b.release()) != GST_FLOW_OK)
+      break;
+  out.pushing = false;
+}
+
+// On a concat's source pad: the range's start (see RangeLinker), then EOS
+// once `duration` has played.
+GstPadProbeReturn on_range_data(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
+  auto* out = static_cast<RangeOutput*>(data);
+  RangeLinker& l = *out->linker;
+  if (out->pushing)
+    return GST_PAD_PROBE_OK;
+  if (out->ended)
+    return GST_PAD_PROBE_DROP;
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const guint64 rt = running_time_of(pad, buf);
+  if (!out->started) {
+    if (!GST_CLOCK_TIME_IS_VALID(rt))
+      return GST_PAD_PROBE_DROP;
+    if (out->video) {
+      if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+        out->held.clear();
+      else if (out->held.empty())
+        return GST_PAD_PROBE_DROP;  // no key frame yet
+      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
+      if (rt < l.offset)
+        return GST_PAD_PROBE_DROP;  // held
+      l.origin = out->held.front().first;
+    } else {
+      if (!l.has_video && rt >= l.offset && !GST_CLOCK_TIME_IS_VALID(l.origin.load()))
+        l.origin = rt;
+      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
+      if (out->held.size() > kMaxHeld)
+        out->held.erase(out->held.begin());
+      if (!GST_CLOCK_TIME_IS_VALID(l.origin.load()))
+        return GST_PAD_PROBE_DROP;  // held until the video track knows
+    }
+    start_output(pad, *out, l.origin);
+    return GST_PAD_PROBE_DROP;  // pushed with the held ones
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(rt) || rt < l.origin.load() + l.duration)
+    return GST_PAD_PROBE_OK;
+  GMS_LOG_DEBUG("recordings %s: %s ends at %" GST_TIME_FORMAT " (pts %" GST_TIME_FORMAT ")",
+                l.mount_path.c_str(), GST_PAD_NAME(pad), GST_TIME_ARGS(rt),
+                GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
+  // The EOS goes to the next element, not through the concat's pad: the
+  // segments upstream run on to their end with their data dropped here
+  // (an EOS flow back into them stopped the demuxers with an error).
+  out->ended = true;
+  if (auto peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad)))
+    gst_pad_send_event(peer.get(), gst_event_new_eos());
+  return GST_PAD_PROBE_DROP;
+}
 
 struct RangeFile {
   RangeLinker* linker;  // owned by the bin
@@ -268,26 +368,6 @@ void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
   }
 }
 
-// On a concat's source pad: EOS once the range's duration of running time
-// has played (the seek made running time 0 at the range's start).
-GstPadProbeReturn on_range_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
-  auto* linker = static_cast<RangeLinker*>(data);
-  if (GST_PAD_IS_EOS(pad))
-    return GST_PAD_PROBE_DROP;
-  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buf);
-  auto ev = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
-  if (!ev || !GST_CLOCK_TIME_IS_VALID(ts))
-    return GST_PAD_PROBE_OK;
-  const GstSegment* seg = nullptr;
-  gst_event_parse_segment(ev.get(), &seg);
-  guint64 rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
-  if (!GST_CLOCK_TIME_IS_VALID(rt) || rt < linker->duration)
-    return GST_PAD_PROBE_OK;
-  gst_pad_push_event(pad, gst_event_new_eos());
-  return GST_PAD_PROBE_DROP;
-}
-
 // The sources of a range: a concat per track of the given media types,
 // whose source pads go to `outputs`. False when an element is missing.
 bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std::string>& types,
@@ -297,6 +377,7 @@ bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std
                          [](gpointer p) { delete static_cast<RangeLinker*>(p); });
   linker->mount_path = s.mount_path;
   linker->duration = s.range_duration;
+  linker->offset = s.range_offset;
   linker->files.resize(s.parts.size());
   std::map<std::string, unsigned> per_type;
   for (const auto& type : types) {
@@ -306,7 +387,16 @@ bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std
     gst_bin_add(bin, concat.get());
     auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(concat.get(), "src"));
     outputs.push_back(src);
-    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, on_range_buffer, linker, nullptr);
+    auto* out = new RangeOutput{linker, false, false, false, false, {}};
+    out->video = g_str_has_prefix(type.c_str(), "video/");
+    linker->has_video |= out->video;
+    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, on_range_data, out,
+                      [](gpointer p) { delete static_cast<RangeOutput*>(p); });
+    // No end in the SDP or in PLAY's Range: the segments' own durations are
+    // wrong for a range (and rtspsrc would stop there); EOS and RTCP BYE end
+    // the stream. Not seekable, as a looping file.
+    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr,
+                      nullptr);
     unsigned nth = per_type[type]++;
     for (size_t i = 0; i < s.parts.size(); ++i) {
       auto pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(concat.get(), "sink_%u"));
@@ -445,25 +535,6 @@ void on_segment_done(GstBus*, GstMessage*, gpointer pipeline) noexcept {
       nullptr, nullptr);
 }
 
-// A time range: once prerolled, to the range's start in the first segment
-// (the key frame at or before it). The concats end the stream after the
-// range's duration (EOS, RTCP BYE).
-void on_range_prepared(GstRTSPMedia* media, gpointer factory) noexcept {
-  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
-                                                : nullptr);
-  if (!pipeline || !GST_IS_BIN(pipeline.get()))
-    return;
-  auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "pay0"));
-  auto flags = GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT | GST_SEEK_FLAG_SNAP_BEFORE);
-  if (!pay || !gst_element_send_event(
-                  pay.get(), gst_event_new_seek(1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET,
-                                                s.range_offset, GST_SEEK_TYPE_NONE,
-                                                GST_CLOCK_TIME_NONE)))
-    GMS_LOG_WARN("recordings %s: the seek to the range's start was refused", s.mount_path.c_str());
-}
-
 void on_media_prepared(GstRTSPMedia* media, gpointer) noexcept {
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
@@ -497,7 +568,7 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
   // A viewer seeks and pauses its own pipeline; a shared one is never
   // seeked by a viewer (it would move everybody, relay-notes.md §2). A time
-  // range is not seekable yet: its own seek sets start and end.
+  // range is not seekable yet: its concats set its start and end.
   set_media_seekable(media, !s.shared && s.parts.empty());
   set_media_file(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
@@ -509,9 +580,6 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   gst_bus_enable_sync_message_emission(bus.get());
   // The pipeline outlives its bus's handlers (the bus is the pipeline's).
   g_signal_connect(bus.get(), "sync-message::error", G_CALLBACK(on_file_error), pipeline.get());
-  if (!s.parts.empty())
-    g_signal_connect_object(media, "prepared", G_CALLBACK(on_range_prepared), factory,
-                            GConnectFlags(0));
   if (!s.loop)
     return;
   g_signal_connect(bus.get(), "sync-message::segment-done", G_CALLBACK(on_segment_done),
