@@ -213,8 +213,9 @@ struct RangeLinker {
   std::string mount_path;
   guint64 duration = 0;  // ns of media, then EOS
   // Where the range starts: `offset` of running time into the segments. No
-  // seek (a segment's fragments carry the recording's decode times, which
-  // qtdemux's fragment seek takes for file times): the video track drops
+  // seek (the mfra index mp4mux 1.22 writes into a closed segment has the
+  // recording's running times, not the file's: qtdemux's seeks in later
+  // segments land in the wrong fragment): the video track drops
   // what comes before the key frame at or before the offset, whose running
   // time becomes the origin; the other tracks hold their data until it is
   // known (never blocking: one demuxer thread feeds every track) and drop
