@@ -1,6 +1,7 @@
 #include "segment_policy.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace gms {
 
@@ -44,6 +45,48 @@ std::string SegmentPolicy::format_location(const std::string& pattern, const std
   std::string result(out);
   g_free(out);
   return result;
+}
+
+std::optional<gint64> SegmentPolicy::start_from_name(const std::string& file_name) {
+  const auto slash = file_name.rfind('/');
+  const std::string base = slash == std::string::npos ? file_name : file_name.substr(slash + 1);
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+  char usec[7] = {};
+  // "%Y-%m-%d_%H-%M-%S-%f": exactly six digits of microseconds.
+  if (sscanf(base.c_str(), "%4d-%2d-%2d_%2d-%2d-%2d-%6[0-9]%n", &y, &mo, &d, &h, &mi, &sec, usec,
+             &n) != 7 ||
+      n != 26 || (base[n] != '.' && base[n] != '-'))
+    return std::nullopt;
+  GTimeZone* tz = g_time_zone_new_local();
+  GDateTime* dt = g_date_time_new(tz, y, mo, d, h, mi, sec);
+  g_time_zone_unref(tz);
+  if (!dt)
+    return std::nullopt;
+  const gint64 us = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_ascii_strtoll(usec, nullptr, 10);
+  g_date_time_unref(dt);
+  return us;
+}
+
+RangePlan SegmentPolicy::plan_range(std::vector<RecordedSegment> segments, gint64 start_us,
+                                    gint64 duration_us) {
+  std::stable_sort(segments.begin(), segments.end(),
+                   [](const RecordedSegment& a, const RecordedSegment& b) { return a.start_us < b.start_us; });
+  RangePlan plan;
+  const gint64 end_us = start_us + duration_us;
+  gint64 first_start = 0;
+  for (const auto& s : segments) {
+    if (s.end_us <= start_us || s.start_us >= end_us || s.end_us <= s.start_us)
+      continue;
+    if (plan.files.empty())
+      first_start = s.start_us;
+    plan.files.push_back(s.path);
+  }
+  if (plan.files.empty())
+    return plan;
+  const gint64 offset_us = std::max<gint64>(0, start_us - first_start);
+  plan.offset_ns = guint64(offset_us) * 1000;
+  plan.duration_ns = guint64(end_us - std::max(start_us, first_start)) * 1000;
+  return plan;
 }
 
 std::vector<std::string> SegmentPolicy::to_delete(std::vector<SegmentFile> files, gint64 now_us,

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,21 @@ struct SegmentFile {
   gint64 start_us = 0;  // wall clock when the segment was opened (g_get_real_time())
   guint64 bytes = 0;
   bool open = false;  // still being written: never deleted
+};
+
+// A segment on disk, for playback of a time range.
+struct RecordedSegment {
+  std::string path;
+  gint64 start_us = 0;  // wall clock, from the name
+  gint64 end_us = 0;    // wall clock: the next segment's start, or the last write
+};
+
+// What plays for a time range: the segments that overlap it, in order,
+// played as one stream from `offset_ns` (into the first) for `duration_ns`.
+struct RangePlan {
+  std::vector<std::string> files;
+  guint64 offset_ns = 0;
+  guint64 duration_ns = 0;
 };
 
 struct RetentionSettings {
@@ -34,6 +50,19 @@ class SegmentPolicy {
   // Returns "" if the pattern is invalid.
   static std::string format_location(const std::string& pattern, const std::string& path_name,
                                      gint64 wall_us);
+
+  // The inverse of the default pattern: the wall clock (microseconds since
+  // the epoch) a segment named "2024-03-05_07-08-09-012345.mp4" (local
+  // time; "-N" before the extension for a name taken twice) started at;
+  // nullopt for any other name.
+  static std::optional<gint64> start_from_name(const std::string& file_name);
+
+  // The segments (any order) that overlap [start_us, start_us + duration_us),
+  // oldest first. Recordings have gaps (a publisher away): the stream plays
+  // the segments back to back, so it ends at the range's length or with
+  // the last segment, whichever comes first. Empty files when none overlap.
+  static RangePlan plan_range(std::vector<RecordedSegment> segments, gint64 start_us,
+                              gint64 duration_us);
 
   // Does the pattern need the path-name property?
   static bool uses_path(const std::string& pattern) { return pattern.find("%path") != std::string::npos; }

@@ -180,7 +180,7 @@ Proxy (live555ProxyServer's options):
   -U USER PASS             REGISTER needs these credentials (Digest)
 
 Recording:
-      --record-dir DIR     record every published and proxied path into DIR
+      --record-dir DIR     record every launch, published and proxied path into DIR
                            (fragmented MP4, 60 s segments cut at key frames)
 
 Not built yet, refused with a message: --users, --tls-cert, --tls-key.

@@ -502,9 +502,9 @@ void Config::validate() const {
     if (p.record.value_or(false) && server.record_dir.empty())
       issues.push_back({p.origin, p.line, group, "record",
                         "record=true needs a directory: [server] record-dir= or --record-dir"});
-    if (p.record.value_or(false) && !p.is_proxy() && !p.publish)
+    if (p.record.value_or(false) && p.is_root())
       issues.push_back({p.origin, p.line, group, "record",
-                        "only proxy and publish paths are recorded so far"});
+                        "media files (root=) are not recorded; they are files already"});
     auto [it, fresh] = seen.emplace(p.name, &p);
     if (!fresh)
       issues.push_back({p.origin, p.line, group, "",

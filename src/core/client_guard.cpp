@@ -98,7 +98,8 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
   if (policy->resolve && ctx->uri && ctx->request) {
     bool setup = ctx->request->type_data.request.method == GST_RTSP_SETUP;
     try {
-      code = policy->resolve(ctx->uri->abspath[0] ? ctx->uri->abspath : "/", setup);
+      code = policy->resolve(ctx->uri->abspath[0] ? ctx->uri->abspath : "/",
+                             ctx->uri->query ? ctx->uri->query : "", setup);
     } catch (const std::exception& e) {
       GMS_LOG_ERROR("client %s: %s: %s", peer(client).c_str(), method_name(ctx), e.what());
       code = GST_RTSP_STS_INTERNAL_SERVER_ERROR;

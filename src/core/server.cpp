@@ -98,13 +98,16 @@ struct Server::Impl {
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
   std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
+  // Recorded launch paths: their lines run always, into relay channels.
+  std::map<std::string, std::shared_ptr<mounts::LaunchRelay>> launches;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
   // Recorders by served path ("/live/cam1" for a pattern's publisher).
   std::map<std::string, std::unique_ptr<record::PathRecorder>> recorders;
   SourceHolder record_tick;
 
   bool records(const PathConfig& p) const {
-    return (p.is_proxy() || p.publish) && p.record.value_or(!config.server.record_dir.empty());
+    return (p.is_proxy() || p.publish || !p.launch.empty()) &&
+           p.record.value_or(!config.server.record_dir.empty());
   }
 
   record::RecordSettings record_settings(const PathConfig& p) const {
@@ -136,6 +139,15 @@ struct Server::Impl {
         want[p.name] = {&p, channels};
         continue;
       }
+      if (!p.launch.empty()) {
+        auto it = launches.find(p.name);
+        if (it == launches.end())
+          continue;
+        auto channels = it->second->ready_channels();
+        if (!channels.empty())
+          want[p.name] = {&p, channels};
+        continue;
+      }
       for (const auto& a : publishers) {
         bool match = p.is_pattern() ? a.path.rfind(p.prefix(), 0) == 0 : a.path == p.name;
         if (!match || a.recording_since_us == 0)
@@ -148,7 +160,10 @@ struct Server::Impl {
     }
     for (auto it = recorders.begin(); it != recorders.end();) {
       const PathConfig* cfg = config.find_path(it->first);
-      bool keep = want.count(it->first) || (cfg && cfg->is_proxy() && records(*cfg));
+      // Proxies and launch lines keep their recorder through outages (the
+      // relay waits); a publisher's ends with the publisher.
+      bool keep = want.count(it->first) ||
+                  (cfg && (cfg->is_proxy() || !cfg->launch.empty()) && records(*cfg));
       it = keep ? std::next(it) : recorders.erase(it);  // erase stops it (EOS)
     }
     for (auto& [name, w] : want) {
@@ -183,6 +198,15 @@ struct Server::Impl {
     gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
     unmount_proxy(name);
     drop_sessions({name});
+  }
+
+  void unmount_launch(const std::string& name) {
+    auto it = launches.find(name);
+    if (it == launches.end())
+      return;
+    recorders.erase(name);
+    it->second->stop();
+    launches.erase(it);
   }
 
   void unmount_proxy(const std::string& name) {
@@ -238,8 +262,9 @@ struct Server::Impl {
         });
     gst_rtsp_server_set_mount_points(server.get(), mounts.get());
     files = std::make_shared<mounts::FileRoots>(mounts.get());
-    policy->resolve = [files = files](const std::string& abspath, bool setup) {
-      return files->resolve(abspath, setup);
+    policy->resolve = [files = files](const std::string& abspath, const std::string& query,
+                                      bool setup) {
+      return files->resolve(abspath, query, setup);
     };
     // Recordings play like files: rtsp://host/recordings/PATH/SEGMENT.mp4
     if (!cfg.server.record_dir.empty() && !cfg.find_path("/recordings")) {
@@ -270,6 +295,8 @@ struct Server::Impl {
     registrar.reset();
     for (auto& [name, p] : proxies)
       p->stop();
+    for (auto& [name, l] : launches)
+      l->stop();
     session_cleanup.reset();
     publisher_watchdog.reset();
     close_all();
@@ -309,6 +336,12 @@ struct Server::Impl {
         m.path->start(context.get());
     } else if (p.publish) {
       factory = mounts::make_publish_factory(p, publish, address_pool(p));
+    } else if (records(p)) {
+      auto m = mounts::make_launch_relay_factory(p, address_pool(p));
+      factory = m.factory;
+      launches[p.name] = m.relay;
+      if (context)
+        m.relay->start(context.get());
     } else {
       factory = mounts::make_launch_factory(p, address_pool(p));
     }
@@ -382,6 +415,8 @@ void Server::attach(GMainContext* context) {
   }
   for (auto& [name, p] : d.proxies)
     p->start(d.context.get());
+  for (auto& [name, l] : d.launches)
+    l->start(d.context.get());
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -436,6 +471,7 @@ std::vector<std::string> Server::reload(const Config& config) {
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
         d.unmount_proxy(old.name);
+        d.unmount_launch(old.name);
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);

@@ -2,6 +2,9 @@
 
 #include <gst/rtsp-server/rtsp-media-factory.h>
 
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdlib>
 
@@ -9,6 +12,7 @@
 #include "core/log.h"
 #include "mounts/file_path.h"
 #include "mounts/media_setup.h"
+#include "segment_policy.h"
 
 // ---------------------------------------------------------------------------
 // GmsFileFactory: the factory of one file version at one request path.
@@ -27,6 +31,11 @@ struct FileSettings {
   std::shared_ptr<const MediaInfo> info;
   bool loop = false;
   bool shared = false;
+  // A time range of recordings: the segments (file is the first), played
+  // back to back from range_offset for range_duration (ns).
+  std::vector<std::string> parts;
+  guint64 range_offset = 0, range_duration = 0;
+  std::string query;
 };
 
 // Whether the file a media plays is still there and unchanged. Checked from
@@ -187,32 +196,271 @@ namespace {
 using namespace gms;
 using namespace gms::mounts;
 
-// RTSP client thread: DESCRIBE/SETUP of a new media for this file.
-// filesrc ! parsebin, then one whitelisted payloader chain per servable
-// track, named pay0..payN in the order of the probe.
-GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
-  if (!GMS_FILE_FACTORY(factory)->settings)
-    return nullptr;
-  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
-  try {
-    auto bin = Ref<GstElement>::adopt(gst_bin_new(nullptr));
+// A time range of recordings: one `filesrc ! parsebin` per segment, each
+// track through a `concat` (its sink pads requested in segment order, so
+// running time goes on from one segment to the next), cut at the range's
+// duration of running time.
+struct RangeLinker {
+  struct Slot {
+    std::string media_type;
+    unsigned nth = 0;   // the nth track of that type in a segment
+    Ref<GstPad> sink;   // a concat sink pad
+    bool used = false;
+  };
+  std::mutex lock;  // protects files
+  std::vector<std::vector<Slot>> files;  // per segment
+  std::string mount_path;
+  guint64 duration = 0;  // ns of media, then EOS
+  // Where the range starts: `offset` of running time into the segments. No
+  // seek (the mfra index mp4mux 1.22 writes into a closed segment has the
+  // recording's running times, not the file's: qtdemux's seeks in later
+  // segments land in the wrong fragment): the video track drops
+  // what comes before the key frame at or before the offset, whose running
+  // time becomes the origin; the other tracks hold their data until it is
+  // known (never blocking: one demuxer thread feeds every track) and drop
+  // what is before it. Each track's pad offset then makes the origin
+  // running time 0.
+  guint64 offset = 0;
+  bool has_video = false;
+  std::atomic<guint64> origin{GST_CLOCK_TIME_NONE};
+};
+
+// A concat's source pad; its fields belong to the pad's streaming thread.
+struct RangeOutput {
+  RangeLinker* linker;  // owned by the bin
+  bool video = false;
+  bool started = false;
+  bool pushing = false;  // our own pushes pass the probe
+  bool ended = false;    // the range's end went by: EOS sent, the rest dropped
+  // Before the start, with their running times: video since the last key
+  // frame, other tracks everything (bounded).
+  std::vector<std::pair<guint64, Ref<GstBuffer>>> held;
+};
+
+constexpr size_t kMaxHeld = 4000;
+
+guint64 running_time_of(GstPad* pad, GstBuffer* buf) {
+  GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buf);
+  auto ev = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
+  if (!ev || !GST_CLOCK_TIME_IS_VALID(ts))
+    return GST_CLOCK_TIME_NONE;
+  const GstSegment* seg = nullptr;
+  gst_event_parse_segment(ev.get(), &seg);
+  return gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
+}
+
+// Starts the track at `origin`: the pad offset makes it running time 0
+// (the segment is sent again, with the offset, before the next buffer),
+// then the held buffers from `origin` on go out.
+void start_output(GstPad* pad, RangeOutput& out, guint64 origin) {
+  auto held = std::move(out.held);
+  out.held.clear();
+  gst_pad_set_offset(pad, -gint64(origin));
+  out.started = true;
+  out.pushing = true;
+  for (auto& [rt, b] : held)
+    if (rt >= origin && gst_pad_push(pad, b.release()) != GST_FLOW_OK)
+      break;
+  out.pushing = false;
+}
+
+// On a concat's source pad: the range's start (see RangeLinker), then EOS
+// once `duration` has played.
+GstPadProbeReturn on_range_data(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
+  auto* out = static_cast<RangeOutput*>(data);
+  RangeLinker& l = *out->linker;
+  if (out->pushing)
+    return GST_PAD_PROBE_OK;
+  if (out->ended)
+    return GST_PAD_PROBE_DROP;
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const guint64 rt = running_time_of(pad, buf);
+  if (!out->started) {
+    if (!GST_CLOCK_TIME_IS_VALID(rt))
+      return GST_PAD_PROBE_DROP;
+    if (out->video) {
+      if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+        out->held.clear();
+      else if (out->held.empty())
+        return GST_PAD_PROBE_DROP;  // no key frame yet
+      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
+      if (rt < l.offset)
+        return GST_PAD_PROBE_DROP;  // held
+      l.origin = out->held.front().first;
+    } else {
+      if (!l.has_video && rt >= l.offset && !GST_CLOCK_TIME_IS_VALID(l.origin.load()))
+        l.origin = rt;
+      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
+      if (out->held.size() > kMaxHeld)
+        out->held.erase(out->held.begin());
+      if (!GST_CLOCK_TIME_IS_VALID(l.origin.load()))
+        return GST_PAD_PROBE_DROP;  // held until the video track knows
+    }
+    start_output(pad, *out, l.origin);
+    return GST_PAD_PROBE_DROP;  // pushed with the held ones
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(rt) || rt < l.origin.load() + l.duration)
+    return GST_PAD_PROBE_OK;
+  GMS_LOG_DEBUG("recordings %s: %s ends at %" GST_TIME_FORMAT " (pts %" GST_TIME_FORMAT ")",
+                l.mount_path.c_str(), GST_PAD_NAME(pad), GST_TIME_ARGS(rt),
+                GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
+  // The EOS goes to the next element, not through the concat's pad: the
+  // segments upstream run on to their end with their data dropped here
+  // (an EOS flow back into them stopped the demuxers with an error).
+  out->ended = true;
+  if (auto peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad)))
+    gst_pad_send_event(peer.get(), gst_event_new_eos());
+  return GST_PAD_PROBE_DROP;
+}
+
+struct RangeFile {
+  RangeLinker* linker;  // owned by the bin
+  unsigned index;
+};
+
+// parsebin's streaming thread: the segment's track to its concat pad.
+void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
+  auto* f = static_cast<RangeFile*>(data);
+  std::string type = media_type_of(pad);
+  Ref<GstPad> target;
+  {
+    std::lock_guard<std::mutex> g(f->linker->lock);
+    unsigned seen = 0;
+    for (auto& slot : f->linker->files[f->index]) {
+      if (slot.media_type != type)
+        continue;
+      if (!slot.used && slot.nth == seen) {
+        slot.used = true;
+        target = slot.sink;
+        break;
+      }
+      if (slot.used)
+        ++seen;
+    }
+  }
+  if (!target || gst_pad_link(pad, target.get()) != GST_PAD_LINK_OK)
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
+        [](GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_DROP; }, nullptr,
+        nullptr);
+}
+
+// A segment without one of the tracks: its concat pad ends at once, or the
+// concat would wait on it for ever.
+void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
+  auto* f = static_cast<RangeFile*>(data);
+  std::vector<Ref<GstPad>> unused;
+  {
+    std::lock_guard<std::mutex> g(f->linker->lock);
+    for (auto& slot : f->linker->files[f->index])
+      if (!slot.used) {
+        slot.used = true;
+        unused.push_back(slot.sink);
+      }
+  }
+  for (auto& pad : unused) {
+    GCharPtr id(g_strdup_printf("gms-range-empty-%u", f->index));
+    gst_pad_send_event(pad.get(), gst_event_new_stream_start(id.get()));
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    gst_pad_send_event(pad.get(), gst_event_new_segment(&seg));
+    gst_pad_send_event(pad.get(), gst_event_new_eos());
+  }
+}
+
+// The sources of a range: a concat per track of the given media types,
+// whose source pads go to `outputs`. False when an element is missing.
+bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std::string>& types,
+                       std::vector<Ref<GstPad>>& outputs) {
+  auto* linker = new RangeLinker();
+  g_object_set_data_full(G_OBJECT(bin), "gms-range-linker", linker,
+                         [](gpointer p) { delete static_cast<RangeLinker*>(p); });
+  linker->mount_path = s.mount_path;
+  linker->duration = s.range_duration;
+  linker->offset = s.range_offset;
+  linker->files.resize(s.parts.size());
+  std::map<std::string, unsigned> per_type;
+  for (const auto& type : types) {
+    auto concat = Ref<GstElement>::adopt(gst_element_factory_make("concat", nullptr));
+    if (!concat)
+      return false;
+    gst_bin_add(bin, concat.get());
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(concat.get(), "src"));
+    outputs.push_back(src);
+    auto* out = new RangeOutput{linker, false, false, false, false, {}};
+    out->video = g_str_has_prefix(type.c_str(), "video/");
+    linker->has_video |= out->video;
+    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, on_range_data, out,
+                      [](gpointer p) { delete static_cast<RangeOutput*>(p); });
+    // No end in the SDP or in PLAY's Range: the segments' own durations are
+    // wrong for a range (and rtspsrc would stop there); EOS and RTCP BYE end
+    // the stream. Not seekable, as a looping file.
+    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr,
+                      nullptr);
+    unsigned nth = per_type[type]++;
+    for (size_t i = 0; i < s.parts.size(); ++i) {
+      auto pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(concat.get(), "sink_%u"));
+      if (!pad)
+        return false;
+      linker->files[i].push_back({type, nth, pad, false});
+    }
+  }
+  for (size_t i = 0; i < s.parts.size(); ++i) {
     auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
     auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
     if (!src || !parse)
-      return nullptr;
-    g_object_set(src.get(), "location", s.file.c_str(), nullptr);
-    gst_bin_add_many(GST_BIN(bin.get()), src.get(), parse.get(), nullptr);
+      return false;
+    g_object_set(src.get(), "location", s.parts[i].c_str(), nullptr);
+    gst_bin_add_many(bin, src.get(), parse.get(), nullptr);
     if (!gst_element_link(src.get(), parse.get()))
-      return nullptr;
-    auto* linker = new TrackLinker();
-    // Owned by parsebin: freed with it, after its last pad-added.
-    g_object_set_data_full(G_OBJECT(parse.get()), "gms-track-linker", linker,
-                           [](gpointer p) { delete static_cast<TrackLinker*>(p); });
-    linker->watch = std::make_shared<FileWatch>();
-    linker->watch->file = s.file;
-    linker->watch->mount_path = s.mount_path;
-    linker->watch->id = s.id;
-    linker->loop = s.loop;
+      return false;
+    auto* f = new RangeFile{linker, unsigned(i)};
+    g_signal_connect_data(parse.get(), "pad-added", G_CALLBACK(on_range_pad), f,
+                          [](gpointer p, GClosure*) { delete static_cast<RangeFile*>(p); },
+                          GConnectFlags(0));
+    g_signal_connect(parse.get(), "no-more-pads", G_CALLBACK(on_range_no_more_pads), f);
+  }
+  return true;
+}
+
+// RTSP client thread: DESCRIBE/SETUP of a new media for this file.
+// filesrc ! parsebin, then one whitelisted payloader chain per servable
+// track, named pay0..payN in the order of the probe.
+GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
+  if (!GMS_FILE_FACTORY(factory)->settings)
+    return nullptr;
+  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
+  // Another range was mounted at this path meanwhile: not this one.
+  if (!s.parts.empty() && url && url->query && s.query != url->query) {
+    GMS_LOG_WARN("recordings %s: the range changed while the media was made; try again",
+                 s.mount_path.c_str());
+    return nullptr;
+  }
+  try {
+    auto bin = Ref<GstElement>::adopt(gst_bin_new(nullptr));
+    auto type_of = [](const GstCaps* caps) -> std::string {
+      return gst_caps_get_size(caps) ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "";
+    };
+    // The sources first (the order the elements were always added in).
+    Ref<GstElement> parse;
+    std::vector<Ref<GstPad>> range_outputs;
+    if (!s.parts.empty()) {
+      std::vector<std::string> types;
+      for (const auto& t : s.info->tracks)
+        if (t.plan)
+          types.push_back(type_of(t.caps.get()));
+      if (!add_range_sources(GST_BIN(bin.get()), s, types, range_outputs))
+        return nullptr;
+    } else {
+      auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
+      parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
+      if (!src || !parse)
+        return nullptr;
+      g_object_set(src.get(), "location", s.file.c_str(), nullptr);
+      gst_bin_add_many(GST_BIN(bin.get()), src.get(), parse.get(), nullptr);
+      if (!gst_element_link(src.get(), parse.get()))
+        return nullptr;
+    }
     // One thread per track: a demuxer pushes every track from one thread,
     // and gst-rtsp-server prerolls by blocking each payloader on its first
     // packet. A multiqueue (not one queue per track) also lets a track that
@@ -224,6 +472,7 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*)
     g_object_set(mq.get(), "max-size-buffers", 0u, "max-size-time", guint64(2 * GST_SECOND),
                  nullptr);
     gst_bin_add(GST_BIN(bin.get()), mq.get());
+    std::vector<TrackLinker::Slot> slots;
     unsigned index = 0;
     for (const auto& t : s.info->tracks) {
       if (!t.plan)
@@ -240,12 +489,24 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*)
                      error.empty() ? "multiqueue" : error.c_str());
         return nullptr;
       }
-      std::string type = gst_caps_get_size(t.caps.get())
-                             ? gst_structure_get_name(gst_caps_get_structure(t.caps.get(), 0))
-                             : "";
-      linker->slots.push_back({t.stream_id, type, std::move(sink), false});
+      if (!s.parts.empty() &&
+          gst_pad_link(range_outputs[index].get(), sink.get()) != GST_PAD_LINK_OK)
+        return nullptr;
+      slots.push_back({t.stream_id, type_of(t.caps.get()), std::move(sink), false});
       ++index;
     }
+    if (!s.parts.empty())
+      return GST_ELEMENT(bin.release());
+    auto* linker = new TrackLinker();
+    // Owned by parsebin: freed with it, after its last pad-added.
+    g_object_set_data_full(G_OBJECT(parse.get()), "gms-track-linker", linker,
+                           [](gpointer p) { delete static_cast<TrackLinker*>(p); });
+    linker->watch = std::make_shared<FileWatch>();
+    linker->watch->file = s.file;
+    linker->watch->mount_path = s.mount_path;
+    linker->watch->id = s.id;
+    linker->loop = s.loop;
+    linker->slots = std::move(slots);
     g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_parsebin_pad), linker);
     return GST_ELEMENT(bin.release());
   } catch (...) {
@@ -306,8 +567,9 @@ void on_file_error(GstBus*, GstMessage*, gpointer pipeline) noexcept {
 void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer) noexcept {
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
   // A viewer seeks and pauses its own pipeline; a shared one is never
-  // seeked by a viewer (it would move everybody, relay-notes.md §2).
-  set_media_seekable(media, !s.shared);
+  // seeked by a viewer (it would move everybody, relay-notes.md §2). A time
+  // range is not seekable yet: its concats set its start and end.
+  set_media_seekable(media, !s.shared && s.parts.empty());
   set_media_file(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
@@ -362,6 +624,8 @@ namespace gms::mounts {
 namespace {
 
 constexpr std::chrono::milliseconds kProbeTimeout{10000};
+// A time range reads its segments at once (a parser each): a bound.
+constexpr size_t kMaxRangeSegments = 200;
 
 Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::string& mount_path,
                                            const std::string& file, const FileIdentity& id,
@@ -369,7 +633,7 @@ Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::st
                                            GstRTSPAddressPool* pool) {
   auto factory = Ref<GstRTSPMediaFactory>::adopt(
       GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_FILE_FACTORY, nullptr)));
-  auto* s = new FileSettings{mount_path, file, id, std::move(info), root.loop, root.shared};
+  auto* s = new FileSettings{mount_path, file, id, std::move(info), root.loop, root.shared, {}, 0, 0, {}};
   GMS_FILE_FACTORY(factory.get())->settings = s;
   PathConfig per_file = root;
   per_file.name = mount_path;
@@ -446,7 +710,8 @@ size_t FileRoots::mounted_files() const {
   return files_.size();
 }
 
-GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, bool setup) {
+GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::string& query,
+                                     bool setup) {
   gint matched = 0;
   auto factory = Ref<GstRTSPMediaFactory>::adopt(
       gst_rtsp_mount_points_match(mounts_.get(), abspath.c_str(), &matched));
@@ -454,9 +719,21 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, bool setup) {
     return GST_RTSP_STS_OK;  // the library answers 404
   std::string prefix = abspath.substr(0, size_t(matched));
   std::shared_ptr<Root> root;
+  const bool range = is_time_range_query(query);
   {
     std::lock_guard<std::mutex> g(lock_);
-    if (auto it = files_.find(prefix); it != files_.end() && it->second.factory == factory) {
+    auto it = files_.find(prefix);
+    const bool mounted = it != files_.end() && it->second.factory == factory;
+    if (mounted && ((range && it->second.query != query) ||
+                    (!range && !setup && !it->second.query.empty()))) {
+      // Another time range of a directory mounted for one: mount it anew;
+      // the directory without a range: not a stream (mount_file says why).
+      auto r = roots_.find(it->second.root);
+      if (r == roots_.end())
+        return GST_RTSP_STS_NOT_FOUND;
+      root = r->second;
+      prefix = it->second.root;
+    } else if (mounted) {
       auto now = identify_file(it->second.file);
       if (now && *now == it->second.id) {
         lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -482,7 +759,113 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, bool setup) {
   if (abspath.size() > prefix.size())
     relative = abspath.substr(prefix == "/" ? 1 : prefix.size() + 1);
   std::string mount_path = abspath;
+  if (range) {
+    // A SETUP that kept the query: the last segment is the stream control.
+    if (setup) {
+      auto slash = mount_path.rfind('/');
+      if (slash != std::string::npos && mount_path.compare(slash + 1, 7, "stream=") == 0) {
+        mount_path.resize(slash);
+        auto rslash = relative.rfind('/');
+        relative.resize(rslash == std::string::npos ? 0 : rslash);
+      }
+      std::lock_guard<std::mutex> g(lock_);
+      if (auto it = files_.find(mount_path); it != files_.end() && it->second.query == query)
+        return GST_RTSP_STS_OK;
+    }
+    return mount_range(root, mount_path, relative, query);
+  }
   return mount_file(root, mount_path, relative, setup);
+}
+
+GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
+                                         const std::string& mount_path,
+                                         const std::string& relative, const std::string& query) {
+  const std::string& name = root->config.name;
+  TimeRange range;
+  std::string why;
+  if (!parse_time_range(query, range, why)) {
+    GMS_LOG_WARN("path %s: %s?%s: 400 Bad Request (%s)", name.c_str(), mount_path.c_str(),
+                 query.c_str(), why.c_str());
+    return GST_RTSP_STS_BAD_REQUEST;
+  }
+  ResolvedFile dir = resolve_in_root(root->real, relative, true);
+  if (dir.status == 200 && !g_file_test(dir.path.c_str(), G_FILE_TEST_IS_DIR)) {
+    dir.status = 400;
+    dir.reason = "a time range is asked of a directory of recordings, not of a file";
+  }
+  if (dir.status != 200) {
+    GMS_LOG_WARN("path %s: %s?%s: %d %s (%s)", name.c_str(), mount_path.c_str(), query.c_str(),
+                 dir.status, status_text(dir.status), dir.reason.c_str());
+    return GstRTSPStatusCode(dir.status);
+  }
+  // The segments by their names; each ends where the next begins, the
+  // last at its last write.
+  std::vector<RecordedSegment> segments;
+  if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.path.c_str(), 0, nullptr))) {
+    while (const char* entry = g_dir_read_name(d.get())) {
+      auto start = SegmentPolicy::start_from_name(entry);
+      if (!start)
+        continue;
+      std::string path = dir.path + "/" + entry;
+      GStatBuf st;
+      if (g_stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        continue;
+      gint64 mtime_us = gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+      segments.push_back({path, *start, mtime_us});
+    }
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const RecordedSegment& a, const RecordedSegment& b) { return a.start_us < b.start_us; });
+  for (size_t i = 0; i + 1 < segments.size(); ++i)
+    segments[i].end_us = std::min(segments[i].end_us, segments[i + 1].start_us);
+  RangePlan plan = SegmentPolicy::plan_range(segments, range.start_us, range.duration_us);
+  if (plan.files.empty()) {
+    GMS_LOG_WARN("path %s: %s?%s: 404 Not Found (nothing recorded in that range; %zu segments "
+                 "in the directory)",
+                 name.c_str(), mount_path.c_str(), query.c_str(), segments.size());
+    return GST_RTSP_STS_NOT_FOUND;
+  }
+  if (plan.files.size() > kMaxRangeSegments) {
+    GMS_LOG_WARN("path %s: %s?%s: 400 Bad Request (the range spans %zu segments; at most %zu "
+                 "play as one stream)",
+                 name.c_str(), mount_path.c_str(), query.c_str(), plan.files.size(),
+                 kMaxRangeSegments);
+    return GST_RTSP_STS_BAD_REQUEST;
+  }
+  auto id = identify_file(plan.files.front());
+  if (!id)
+    return GST_RTSP_STS_NOT_FOUND;
+  auto info = probes_.get(plan.files.front(), *id, kProbeTimeout, nullptr);
+  if (!info->ok || info->servable_tracks() == 0) {
+    GMS_LOG_WARN("path %s: %s?%s: 415 Unsupported Media Type (%s)", name.c_str(),
+                 mount_path.c_str(), query.c_str(), !info->ok ? info->reason.c_str() : "no track");
+    return GST_RTSP_STS_UNSUPPORTED_MEDIA_TYPE;
+  }
+  GMS_LOG_INFO("path %s: %s?%s: %zu segment%s from %s, %.3f s in, %.3f s", name.c_str(),
+               mount_path.c_str(), query.c_str(), plan.files.size(),
+               plan.files.size() == 1 ? "" : "s", plan.files.front().c_str(),
+               double(plan.offset_ns) / GST_SECOND, double(plan.duration_ns) / GST_SECOND);
+  PathConfig per_range = root->config;
+  per_range.shared = false;  // each viewer its own range
+  per_range.loop = false;
+  std::lock_guard<std::mutex> g(lock_);
+  if (!roots_.count(name))
+    return GST_RTSP_STS_NOT_FOUND;  // removed by a reload meanwhile
+  unmount_locked(mount_path);
+  auto factory = make_file_factory(per_range, mount_path, plan.files.front(), *id, info,
+                                   root->pool.get());
+  FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;
+  fs.parts = plan.files;
+  fs.range_offset = plan.offset_ns;
+  fs.range_duration = plan.duration_ns;
+  fs.query = query;
+  lru_.push_front(mount_path);
+  Mounted m{name, plan.files.front(), *id, factory, lru_.begin(), query};
+  files_.emplace(mount_path, std::move(m));
+  gst_rtsp_mount_points_add_factory(mounts_.get(), mount_path.c_str(), factory.release());
+  while (files_.size() > max_files_)
+    unmount_locked(lru_.back());
+  return GST_RTSP_STS_OK;
 }
 
 GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
@@ -543,7 +926,7 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
   }
   auto factory = make_file_factory(root->config, mount, file.path, *id, info, root->pool.get());
   lru_.push_front(mount);
-  files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin()});
+  files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin(), {}});
   gst_rtsp_mount_points_add_factory(mounts_.get(), mount.c_str(), factory.release());
   while (files_.size() > max_files_)
     unmount_locked(lru_.back());

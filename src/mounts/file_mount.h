@@ -45,8 +45,10 @@ class FileRoots {
   // Before DESCRIBE and SETUP, on an RTSP client thread: 200 when the
   // request is not for a root or its file is mounted now; else 400, 404 or
   // 415 with the reason logged. `setup`: the path may end with a stream
-  // control ("/stream=0").
-  GstRTSPStatusCode resolve(const std::string& abspath, bool setup);
+  // control ("/stream=0"). A directory with a time range in `query`
+  // ("start=…&duration=…") mounts the recorded segments of that range as
+  // one stream (see mount_range).
+  GstRTSPStatusCode resolve(const std::string& abspath, const std::string& query, bool setup);
 
   ProbeCache& probes() { return probes_; }
   size_t mounted_files() const;
@@ -64,10 +66,16 @@ class FileRoots {
     FileIdentity id;
     Ref<GstRTSPMediaFactory> factory;
     std::list<std::string>::iterator lru;
+    std::string query;  // a time range: the query it was mounted for
   };
 
   GstRTSPStatusCode mount_file(const std::shared_ptr<Root>& root, const std::string& mount_path,
                                const std::string& relative, bool setup);
+  // The segments of the directory `relative` (msrecorder names) that overlap
+  // the query's time range, played back to back from the range's start for
+  // its duration, then EOS (RTCP BYE).
+  GstRTSPStatusCode mount_range(const std::shared_ptr<Root>& root, const std::string& mount_path,
+                                const std::string& relative, const std::string& query);
   void unmount_locked(const std::string& mount_path);
 
   Ref<GstRTSPMountPoints> mounts_;

@@ -40,13 +40,20 @@ bool percent_decode(const std::string& in, std::string& out) {
   return true;
 }
 
-ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative) {
+ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative,
+                             bool allow_directory) {
   std::string rel;
   if (!percent_decode(relative, rel))
     return refuse(400, "malformed percent escape");
   for (unsigned char c : rel)
     if (c < 0x20 || c == 0x7f)
       return refuse(400, "NUL or control byte in the path");
+  if (rel.empty() && allow_directory) {
+    ResolvedFile ok;
+    ok.status = 200;
+    ok.path = root_real.empty() ? "/" : root_real;
+    return ok;
+  }
   if (rel.empty())
     return refuse(404, "a directory, not a file");
   if (rel.size() > kMaxRelative)
@@ -76,7 +83,7 @@ ResolvedFile resolve_in_root(const std::string& root_real, const std::string& re
   struct stat st {};
   if (stat(r.c_str(), &st) != 0)
     return refuse(404, "no such file");
-  if (!S_ISREG(st.st_mode))
+  if (!S_ISREG(st.st_mode) && !(allow_directory && S_ISDIR(st.st_mode)))
     return refuse(404, S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
   if (access(r.c_str(), R_OK) != 0)
     return refuse(404, "not readable");
@@ -84,6 +91,63 @@ ResolvedFile resolve_in_root(const std::string& root_real, const std::string& re
   ok.status = 200;
   ok.path = std::move(r);
   return ok;
+}
+
+namespace {
+constexpr int64_t kMaxRangeSeconds = 86400;
+
+// The value of `key` in "a=1&b=2", percent-decoded; false when absent.
+bool query_value(const std::string& query, const std::string& key, std::string& out, bool& bad) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string item = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    size_t eq = item.find('=');
+    if (item.substr(0, eq) == key) {
+      bad = eq == std::string::npos || !percent_decode(item.substr(eq + 1), out);
+      return true;
+    }
+    if (amp == std::string::npos)
+      break;
+    pos = amp + 1;
+  }
+  return false;
+}
+}  // namespace
+
+bool is_time_range_query(const std::string& query) {
+  std::string v;
+  bool bad = false;
+  return query_value(query, "start", v, bad);
+}
+
+bool parse_time_range(const std::string& query, TimeRange& out, std::string& why) {
+  std::string start, duration;
+  bool bad = false;
+  if (!query_value(query, "start", start, bad) || bad) {
+    why = "no start= (an ISO 8601 time such as 2026-11-24T10:00:00Z)";
+    return false;
+  }
+  GDateTime* dt = start.size() < 64 ? g_date_time_new_from_iso8601(start.c_str(), nullptr) : nullptr;
+  if (!dt) {
+    why = "start=" + start.substr(0, 64) + " is not an ISO 8601 time (2026-11-24T10:00:00Z)";
+    return false;
+  }
+  out.start_us = g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
+  g_date_time_unref(dt);
+  if (!query_value(query, "duration", duration, bad) || bad) {
+    why = "no duration= (seconds)";
+    return false;
+  }
+  char* end = nullptr;
+  double d = g_ascii_strtod(duration.c_str(), &end);
+  if (duration.empty() || !end || *end != '\0' || !(d > 0) || d > double(kMaxRangeSeconds)) {
+    why = "duration=" + duration.substr(0, 32) + " is not a number of seconds in (0, " +
+          std::to_string(kMaxRangeSeconds) + "]";
+    return false;
+  }
+  out.duration_us = int64_t(d * G_USEC_PER_SEC);
+  return true;
 }
 
 }  // namespace gms::mounts

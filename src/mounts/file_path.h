@@ -5,6 +5,7 @@
 // regular file are refused.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace gms::mounts {
@@ -18,7 +19,22 @@ struct ResolvedFile {
 // `root_real` is the root's real path (realpath, no trailing '/').
 // `relative` is the request path after the mount prefix and its '/',
 // still percent-encoded as the client sent it.
-ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative);
+// With `allow_directory`, a directory inside the root (or the root itself)
+// is an answer too (for time ranges of recordings).
+ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative,
+                             bool allow_directory = false);
+
+// A time range of recordings from a request's query string:
+// "start=2026-11-24T10:00:00Z&duration=600" (ISO 8601 start, a time zone or
+// local time; duration in seconds, 0 < duration <= 86400; percent-escapes
+// allowed; other keys ignored). False with `why` when it is not one.
+struct TimeRange {
+  int64_t start_us = 0;     // since the epoch
+  int64_t duration_us = 0;
+};
+bool parse_time_range(const std::string& query, TimeRange& out, std::string& why);
+// Does the query ask for a time range at all (has a "start=" key)?
+bool is_time_range_query(const std::string& query);
 
 // Percent-decoding of a URL path; false for a malformed escape.
 bool percent_decode(const std::string& in, std::string& out);

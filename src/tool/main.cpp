@@ -49,7 +49,7 @@ gboolean on_reload(gpointer data) noexcept {
 }
 
 // What a path serves, in a few words, for the start-up listing.
-std::string describe(const gms::PathConfig& p) {
+std::string describe(const gms::PathConfig& p, bool record_dir) {
   if (p.publish)
     return "publish: RECORD here, PLAY to watch";
   if (p.is_proxy()) {
@@ -64,13 +64,15 @@ std::string describe(const gms::PathConfig& p) {
     return "files under " + p.root +
            (p.loop ? ", looped as live channels"
                    : p.shared ? ", shared" : ", one pipeline per viewer");
+  if (p.record.value_or(record_dir))  // relayed: one pipeline, running without viewers
+    return "launch, always on, recorded";
   return p.shared ? "launch, shared" : "launch, one pipeline per viewer";
 }
 
 void print_paths(const gms::Config& cfg, const std::vector<std::string>& urls) {
   for (size_t i = 0; i < cfg.paths.size(); ++i)
     printf("  %s  (%s)\n", urls.empty() ? cfg.paths[i].name.c_str() : urls[i].c_str(),
-           describe(cfg.paths[i]).c_str());
+           describe(cfg.paths[i], !cfg.server.record_dir.empty()).c_str());
   if (cfg.server.accept_register)
     printf("  REGISTER accepted: back ends may ask to be proxied\n");
 }

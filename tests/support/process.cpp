@@ -6,6 +6,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -210,6 +213,28 @@ std::string ServerProcess::log_tail(size_t lines) const {
 bool ServerProcess::alive() const {
   // GLib reaps the child in its worker thread; the identifier is gone then.
   return !exited_ && g_subprocess_get_identifier(proc_.get()) != nullptr;
+}
+
+GPid ServerProcess::pid() const {
+  const char* id = proc_ ? g_subprocess_get_identifier(proc_.get()) : nullptr;
+  return id ? GPid(std::atoi(id)) : 0;
+}
+
+double process_cpu_seconds(GPid pid) {
+  GCharPtr text;
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  if (!g_file_get_contents(path.c_str(), out(text), nullptr, nullptr))
+    return 0;
+  // Fields after the command name "(…)": state is field 3, utime 14, stime 15.
+  const char* p = strrchr(text.get(), ')');
+  if (!p)
+    return 0;
+  GStrvPtr f(g_strsplit(p + 2, " ", 16));
+  if (g_strv_length(f.get()) < 14)
+    return 0;
+  const double ticks = double(g_ascii_strtoull(f.get()[11], nullptr, 10) +
+                              g_ascii_strtoull(f.get()[12], nullptr, 10));
+  return ticks / double(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace gms::test

@@ -62,6 +62,8 @@ class ServerProcess {
   // False once the server process has exited (crashed or stopped).
   bool alive() const;
   bool log_contains(const std::string& s) const { return log().find(s) != std::string::npos; }
+  // The server's process id (0 if it did not start).
+  GPid pid() const;
 
  private:
   void pump_stdout(std::chrono::milliseconds timeout);
@@ -74,6 +76,9 @@ class ServerProcess {
   std::string stdout_;
   Ref<GSubprocess> proc_;
 };
+
+// CPU time (user + system, s) a process has used so far, from /proc/PID/stat.
+double process_cpu_seconds(GPid pid);
 
 // Path of a binary built by this project (from the GMS_BUILD_DIR env var).
 std::string build_path(const std::string& rel);

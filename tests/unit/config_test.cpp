@@ -503,11 +503,15 @@ TEST(Config, RecordingKeys) {
   Config launch = Config::from_data(std::string("[server]\nrecord-dir=") + dir.get() +
                                         "\n[path /a]\nlaunch=x name=pay0\nrecord=true\n",
                                     "f");
+  EXPECT_NO_THROW(launch.validate());
+  Config files = Config::from_data(std::string("[server]\nrecord-dir=") + dir.get() +
+                                       "\n[path /a]\nroot=" + dir.get() + "\nrecord=true\n",
+                                   "f");
   try {
-    launch.validate();
+    files.validate();
     FAIL();
   } catch (const ConfigError& err) {
-    EXPECT_NE(std::string(err.what()).find("only proxy and publish paths"), std::string::npos);
+    EXPECT_NE(std::string(err.what()).find("are not recorded"), std::string::npos);
   }
 }
 

@@ -69,6 +69,34 @@ std::optional<PayloadPlan> plan(const char* caps, std::string* why = nullptr) {
   return plan_payload(c.get(), why);
 }
 
+TEST(TimeRange, ParsesStartAndDuration) {
+  TimeRange r;
+  std::string why;
+  ASSERT_TRUE(parse_time_range("start=2026-11-24T10:00:00Z&duration=600", r, why)) << why;
+  EXPECT_EQ(r.start_us, 1795514400LL * G_USEC_PER_SEC);
+  EXPECT_EQ(r.duration_us, 600LL * G_USEC_PER_SEC);
+  // Percent-escaped, fractions, other keys, a zone offset.
+  ASSERT_TRUE(parse_time_range("x=1&start=2026-11-24T11%3A00%3A00.5%2B01:00&duration=1.5", r, why))
+      << why;
+  EXPECT_EQ(r.start_us, 1795514400LL * G_USEC_PER_SEC + G_USEC_PER_SEC / 2);
+  EXPECT_EQ(r.duration_us, 1500000);
+  EXPECT_TRUE(is_time_range_query("duration=1&start=x"));
+  EXPECT_FALSE(is_time_range_query("token=abc"));
+  EXPECT_FALSE(is_time_range_query(""));
+}
+
+TEST(TimeRange, RefusesBadRanges) {
+  TimeRange r;
+  std::string why;
+  for (const char* q : {"duration=5", "start=yesterday&duration=5", "start=2026-11-24T10:00:00Z",
+                        "start=2026-11-24T10:00:00Z&duration=0", "start=2026-11-24T10:00:00Z&duration=-3",
+                        "start=2026-11-24T10:00:00Z&duration=86401", "start=2026-11-24T10:00:00Z&duration=5s",
+                        "start=%zz&duration=5"}) {
+    EXPECT_FALSE(parse_time_range(q, r, why)) << q;
+    EXPECT_FALSE(why.empty()) << q;
+  }
+}
+
 TEST(Payloaders, WhitelistByCaps) {
   EXPECT_EQ(plan("video/x-h264,stream-format=avc")->payloader, "rtph264pay");
   EXPECT_EQ(plan("video/x-h265")->payloader, "rtph265pay");

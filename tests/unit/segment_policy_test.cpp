@@ -49,7 +49,42 @@ TEST_F(SegmentPolicyNames, DistinctMicrosecondsGiveDistinctNames) {
   EXPECT_NE(SegmentPolicy::format_location(p, "/r", kWhen), SegmentPolicy::format_location(p, "/r", kWhen + 1));
 }
 
+TEST_F(SegmentPolicyNames, StartFromNameIsTheInverse) {
+  const std::string p = "%path/%Y-%m-%d_%H-%M-%S-%f.mp4";
+  EXPECT_EQ(SegmentPolicy::start_from_name(SegmentPolicy::format_location(p, "/r", kWhen)), kWhen);
+  EXPECT_EQ(SegmentPolicy::start_from_name("2024-03-05_07-08-09-012345-1.mkv"), kWhen);
+  EXPECT_EQ(SegmentPolicy::start_from_name("2024-03-05_07-08-09-012345.ts"), kWhen);
+  EXPECT_FALSE(SegmentPolicy::start_from_name("2024-03-05_07-08-09-0123.mp4"));
+  EXPECT_FALSE(SegmentPolicy::start_from_name("2024-03-05_07-08-09-012345x.mp4"));
+  EXPECT_FALSE(SegmentPolicy::start_from_name("notes.txt"));
+  EXPECT_FALSE(SegmentPolicy::start_from_name("2024-13-45_07-08-09-012345.mp4"));
+}
+
 constexpr gint64 S = G_USEC_PER_SEC;
+
+TEST(SegmentPolicyRange, PicksOverlappingSegmentsAndOffsets) {
+  // Three 10 s segments from t=100 s, a gap, one more at t=200 s.
+  std::vector<RecordedSegment> segs = {
+      {"c", 120 * S, 130 * S}, {"a", 100 * S, 110 * S}, {"b", 110 * S, 120 * S}, {"d", 200 * S, 205 * S}};
+  RangePlan p = SegmentPolicy::plan_range(segs, 105 * S, 10 * S);
+  EXPECT_EQ(p.files, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(p.offset_ns, 5000000000u);
+  EXPECT_EQ(p.duration_ns, 10000000000u);
+
+  // Starting before the first segment: from its start, for what is left.
+  p = SegmentPolicy::plan_range(segs, 90 * S, 15 * S);
+  EXPECT_EQ(p.files, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(p.offset_ns, 0u);
+  EXPECT_EQ(p.duration_ns, 5000000000u);
+
+  // Segment boundaries are half-open: [110, 120) touches only "b".
+  p = SegmentPolicy::plan_range(segs, 110 * S, 10 * S);
+  EXPECT_EQ(p.files, (std::vector<std::string>{"b"}));
+
+  // Nothing recorded then.
+  EXPECT_TRUE(SegmentPolicy::plan_range(segs, 140 * S, 50 * S).files.empty());
+  EXPECT_TRUE(SegmentPolicy::plan_range({}, 100 * S, 50 * S).files.empty());
+}
 
 struct RetentionCase {
   const char* name;

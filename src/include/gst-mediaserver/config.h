@@ -82,7 +82,7 @@ struct PathConfig {
   unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
   unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
 
-  // Recording (proxy and publish paths): segments under [server] record-dir.
+  // Recording (launch, proxy and publish paths): segments under [server] record-dir.
   std::optional<bool> record;         // unset: record when record-dir is set
   std::string record_format = "mp4";  // mp4 (fragmented), mkv, mpegts
   unsigned segment_duration = 60;     // s, cut at the next key frame
@@ -133,7 +133,7 @@ struct ServerConfig {
   unsigned request_timeout = 10;      // seconds to send a new connection's first request
   unsigned max_publishers = 0;   // publishers at once, all paths; 0: no limit
   unsigned max_viewers = 0;      // viewers at once, all paths; 0: no limit
-  std::string record_dir;        // record published and proxied paths here ("": off)
+  std::string record_dir;        // record launch, published and proxied paths here ("": off)
   bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
   std::string register_user, register_password;  // -U: REGISTER needs these (Digest)
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
