@@ -5,6 +5,7 @@
 
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-media.h>
+#include <gst/rtsp-server/rtsp-server-object.h>
 
 #include <atomic>
 #include <functional>
@@ -35,6 +36,11 @@ struct ClientPolicy {
   // 200 is the answer. Set before the server listens, never changed.
   std::function<GstRTSPStatusCode(const std::string& abspath, bool setup)> resolve;
 };
+
+// A GstRTSPServer (transfer full) whose clients seek file medias themselves
+// in the library's play-mode hook and name Scale/Speed in PLAY replies as
+// asked (both are subclass-only vfuncs of GstRTSPClient).
+GstRTSPServer* new_rtsp_server();
 
 // Called from GstRTSPServer::client-connected (on the listening context).
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy);
