@@ -72,8 +72,17 @@ struct TrackLinker {
   bool loop = false;
 };
 
-GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) noexcept {
+GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
   auto* watch = static_cast<FileWatch*>(data);
+  // mpegvideoparse on an MPEG-1/2 elementary stream (.mpv) gives decode
+  // times only: payloaders stamp RTP and the sinks pace by PTS, so without
+  // one the whole file went out at once. With no B-frames PTS is DTS.
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!GST_BUFFER_PTS_IS_VALID(buffer) && GST_BUFFER_DTS_IS_VALID(buffer)) {
+    buffer = gst_buffer_make_writable(buffer);
+    GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  }
   if (!watch->changed())
     return GST_PAD_PROBE_OK;
   // End this track: downstream the payloader and rtpbin finish the stream

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <sstream>
 
 #include "media_fixtures.h"
 #include "process.h"
@@ -37,10 +38,19 @@ TEST_F(FilesPlay, FfprobeSeesEveryTrackOfEveryContainer) {
                        "1000000", "-show_entries",
                        "stream=codec_name", "-of", "csv=p=0", srv.url("/" + f.name)},
                       30s);
-    std::string want;
+    std::string want, got;
     for (const auto& c : f.codecs)
       want += c + "\n";
-    EXPECT_EQ(r.out, want) << f.name << ": " << r.err;
+    // One line per stream; side data (MPEG-2's CPB properties) adds empty
+    // fields and lines.
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      while (!line.empty() && line.back() == ',')
+        line.pop_back();
+      if (!line.empty())
+        got += line + "\n";
+    }
+    EXPECT_EQ(got, want) << f.name << ": " << r.out << r.err;
   }
   // The AV1 track has no payloader in GStreamer 1.22: left out, with a reason.
   EXPECT_TRUE(srv.log_contains("track 0 (AV1) left out of the SDP")) << srv.log();
