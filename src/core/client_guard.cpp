@@ -23,6 +23,7 @@ const char kFileMedia[] = "gms-file-media";
 const char kUnavailable[] = "gms-unavailable";
 const char kAvailability[] = "gms-availability";
 const char kPlayAsked[] = "gms-play-asked";
+const char kSeekPlanner[] = "gms-seek-planner";
 
 using PolicyPtr = std::shared_ptr<ClientPolicy>;
 
@@ -280,9 +281,31 @@ void remember_play_asked(GstRTSPClient* client, GstRTSPMessage* req) {
 // its new segment: the library's get_rates() right after would otherwise
 // find a stream between its flush and its segment, and abort (seen with
 // MPEG-PS when the library made the seek).
+// Where the demuxer is seeked to: earlier than asked when the media snaps
+// to key frames itself (KeySnap). `storage` holds a changed range.
+GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
+                                GstRTSPTimeRange& storage) {
+  auto* planner = static_cast<SeekPlanner*>(g_object_get_data(G_OBJECT(media), kSeekPlanner));
+  if (!planner)
+    return seek.range.get();
+  GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
+  bool snaps = seek.range && seek.rate() == 1.0 && !(seek.flags & GST_SEEK_FLAG_ACCURATE) &&
+               seek.range->unit == GST_RTSP_RANGE_NPT &&
+               gst_rtsp_range_get_times(seek.range.get(), &start, &stop);
+  GstClockTime to = (*planner)(snaps ? start : GST_CLOCK_TIME_NONE);
+  if (!GST_CLOCK_TIME_IS_VALID(to))
+    return seek.range.get();
+  storage = *seek.range;
+  storage.min.type = GST_RTSP_TIME_SECONDS;
+  storage.min.seconds = gst_guint64_to_gdouble(to) / GST_SECOND;
+  return &storage;
+}
+
 GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
                                   const FileSeek& seek) {
-  if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.rate(), 0)) {
+  GstRTSPTimeRange storage{};
+  GstRTSPTimeRange* range = planned_range(media, seek, storage);
+  if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
     GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
     return seek.range ? GST_RTSP_STS_INVALID_RANGE
                       : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
@@ -528,6 +551,11 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable) {
 
 void set_media_file(GstRTSPMedia* media) {
   g_object_set_data(G_OBJECT(media), kFileMedia, GINT_TO_POINTER(1));
+}
+
+void set_media_seek_planner(GstRTSPMedia* media, SeekPlanner planner) {
+  g_object_set_data_full(G_OBJECT(media), kSeekPlanner, new SeekPlanner(std::move(planner)),
+                         [](gpointer p) { delete static_cast<SeekPlanner*>(p); });
 }
 
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason) {

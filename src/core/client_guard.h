@@ -55,6 +55,12 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable);
 // assertion (a set-up stream without a segment, CVE-2024-44331) gets 503.
 void set_media_file(GstRTSPMedia* media);
 
+// For a file media whose demuxer does not seek to key frames itself: called
+// before each seek with the asked start (NONE: no Range, or a trick mode),
+// returns where to seek the demuxer to, or NONE to seek as asked.
+using SeekPlanner = std::function<GstClockTime(GstClockTime start)>;
+void set_media_seek_planner(GstRTSPMedia* media, SeekPlanner planner);
+
 // Marks a path whose source cannot be built now (an element not installed):
 // DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is
 // tried. The stock server would answer 400 after a critical.

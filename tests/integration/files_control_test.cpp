@@ -129,9 +129,10 @@ std::string* FilesControl::dir_ = nullptr;
 TEST_F(FilesControl, RangeSeeksToTheKeyFrameAtOrBefore) {
   ServerProcess srv({"--root", *dir_});
   ASSERT_TRUE(srv.ready());
-  // The first PLAY of a session seeks (ffmpeg -ss, VLC): the seek is made
-  // once the library has completed the pipeline, for every container.
-  for (const char* file : {"/h264_aac.mp4", "/vp8_vorbis.webm"}) {
+  // The first PLAY of a session seeks (ffmpeg -ss, VLC), once the library
+  // has completed the pipeline; tsdemux and mpegpsdemux seek to the asked
+  // time, not to a key frame: the server snaps them (KeySnap).
+  for (const char* file : {"/h264_aac.mp4", "/vp8_vorbis.webm", "/h264_ac3.ts", "/h264_mp2.mpg"}) {
     RawViewer v(srv.port(), srv.url(file));
     ASSERT_EQ(v.describe(), 200) << file;
     ASSERT_EQ(v.setup(0), 200) << file;
@@ -145,6 +146,12 @@ TEST_F(FilesControl, RangeSeeksToTheKeyFrameAtOrBefore) {
     // The rest of the file follows from that key frame: frames 2.0 … 4.9 s.
     EXPECT_TRUE(seen.got_first) << file;
     EXPECT_NE(rtptime_of(play, 0), 0u) << file << play.text;
+    // RTP-Info names the first packet sent: the key frame. (Not for MP4:
+    // there the library takes the video's running time from rtph264pay's
+    // stats, 2 s off after this seek, whoever makes it; not fixed yet.)
+    if (std::string(file) != "/h264_aac.mp4") {
+      EXPECT_EQ(seen.first_ts, rtptime_of(play, 0)) << file << play.text;
+    }
     EXPECT_EQ(seen.frames, 30u) << file;
   }
 }
