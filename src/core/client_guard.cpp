@@ -220,9 +220,8 @@ struct FileSeek {
 };
 
 // Range (key frame at or before, or as Seek-Style says), Scale and Speed,
-// already validated by check_play_headers(); with `remove` the headers are
-// removed so that the library never seeks the file itself.
-FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
+// already validated by check_play_headers().
+FileSeek parse_seek_headers(GstRTSPMessage* req) {
   FileSeek seek;
   gchar* value = nullptr;
   if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
@@ -250,10 +249,6 @@ FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
   }
   if (seek.scale != 1.0)
     seek.flags = GstSeekFlags(seek.flags | GST_SEEK_FLAG_TRICKMODE);
-  if (!remove)
-    return seek;
-  for (auto h : {GST_RTSP_HDR_RANGE, GST_RTSP_HDR_SCALE, GST_RTSP_HDR_SPEED, GST_RTSP_HDR_SEEK_STYLE})
-    gst_rtsp_message_remove_header(req, h, -1);
   return seek;
 }
 
@@ -261,13 +256,15 @@ FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
 // same ones (RFC 7826 §18.46, §18.50), whoever removed them from the request.
 // Kept on the client between pre-play and the reply (one request at a time).
 struct PlayAsked {
+  bool fresh = false;  // the session's first PLAY: prerolled at the start
   bool scale = false;
   bool speed = false;
   double speed_value = 1.0;
 };
 
-void remember_play_asked(GstRTSPClient* client, GstRTSPMessage* req) {
+void remember_play_asked(GstRTSPClient* client, GstRTSPMessage* req, bool fresh) {
   auto* asked = new PlayAsked();
+  asked->fresh = fresh;
   gchar* value = nullptr;
   asked->scale = gst_rtsp_message_get_header(req, GST_RTSP_HDR_SCALE, &value, 0) == GST_RTSP_OK;
   asked->speed = gst_rtsp_message_get_header(req, GST_RTSP_HDR_SPEED, &value, 0) == GST_RTSP_OK;
@@ -303,6 +300,15 @@ GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
 
 GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
                                   const FileSeek& seek) {
+  // A PAUSE just before (ffmpeg -ss sends PLAY, PAUSE, PLAY Range) leaves
+  // the media prerolling, and the library refuses to seek it until it is
+  // prepared again: get_status() waits for that.
+  if (GstRTSPMediaStatus status = gst_rtsp_media_get_status(media);
+      status != GST_RTSP_MEDIA_STATUS_PREPARED) {
+    GMS_LOG_WARN("client %s: PLAY refused (503): the file's pipeline is not ready (%d)",
+                 peer(client).c_str(), int(status));
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
   GstRTSPTimeRange storage{};
   GstRTSPTimeRange* range = planned_range(media, seek, storage);
   if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
@@ -339,18 +345,12 @@ GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
     if (transports)
       g_ptr_array_unref(transports);
   }
-  remember_play_asked(client, ctx->request);
+  remember_play_asked(client, ctx->request, !complete);
   // Every seek of a file media is made by us, never by the library (see
-  // seek_file_media()). A playing (complete) media is seeked here. The
-  // first PLAY of a session comes before the library adds the transports,
-  // and gst_rtsp_media_seek*() refuses an incomplete media: its headers are
-  // left in the request and the seek is made in adjust_play_mode(), once
-  // the library has completed the pipeline and before it starts playing.
-  if (g_object_get_data(G_OBJECT(media), kSeekable) && complete) {
-    FileSeek seek = take_seek_headers(ctx->request);
-    if (seek.wanted())
-      return seek_file_media(client, media, seek);
-  }
+  // seek_file_media()), in adjust_play_mode(): only then has the library
+  // completed the pipeline (gst_rtsp_media_seek*() refuses an incomplete
+  // media: the first PLAY) and resumed a paused one (it refuses a
+  // suspended media: PLAY after PAUSE, as ffmpeg -ss sends).
   std::string why;
   gint64 deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
   while (!rates_consistent(media, session_streams, why)) {
@@ -385,9 +385,9 @@ bool is_file_media(GstRTSPMedia* media) {
 }
 
 // The library's play-mode hook: after it completed the pipeline (the
-// transports are added) and before it plays. The first PLAY of a file with
-// a start other than 0 is seeked here, by us; the library's own seek is then
-// made a no-op (no range, rate 1, no flags: "no position change").
+// transports are added) and unsuspended it, before it plays. A file's PLAY
+// with a Range, Scale or Speed is seeked here, by us; the library's own seek
+// is then made a no-op (no range, rate 1, no flags: "no position change").
 GstRTSPStatusCode adjust_play_mode(GstRTSPClient* client, GstRTSPContext* ctx,
                                    GstRTSPTimeRange** range, GstSeekFlags* flags, gdouble* rate,
                                    GstClockTime*, gboolean*) noexcept {
@@ -395,8 +395,11 @@ GstRTSPStatusCode adjust_play_mode(GstRTSPClient* client, GstRTSPContext* ctx,
     return GST_RTSP_STS_OK;
   GstRTSPStatusCode code = GST_RTSP_STS_OK;
   if (g_object_get_data(G_OBJECT(ctx->media), kSeekable)) {
-    FileSeek seek = take_seek_headers(ctx->request, false);
-    if (!seek.at_start())
+    FileSeek seek = parse_seek_headers(ctx->request);
+    auto* asked = static_cast<PlayAsked*>(g_object_get_data(G_OBJECT(client), kPlayAsked));
+    // "npt=0-" (what ffmpeg and VLC send first) on a media just prerolled
+    // at the start needs no seek.
+    if (seek.wanted() && !(asked && asked->fresh && seek.at_start()))
       code = seek_file_media(client, ctx->media, seek);
   }
   if (*range)

@@ -139,6 +139,22 @@ TEST_F(FilesPlay, FfmpegCopyKeepsEveryFrame) {
   }
 }
 
+// ffmpeg -ss sends PLAY npt=0, PAUSE, then PLAY with the Range: the file
+// restarts at the key frame at or before it (key frames every second).
+TEST_F(FilesPlay, FfmpegSeekStartsAtTheKeyFrameBefore) {
+  ServerProcess srv({"--root", *dir_});
+  ASSERT_TRUE(srv.ready());
+  GCharPtr out(g_dir_make_tmp("gms-ss-XXXXXX", nullptr));
+  for (const std::string n : {"h264_ac3.ts", "h264_mp2.mpg", "h264_aac.mp4"}) {
+    std::string dest = std::string(out.get()) + "/" + n + ".mkv";
+    RunResult r = run({"ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-ss", "2.5", "-i",
+                       srv.url("/" + n), "-c", "copy", "-y", dest},
+                      60s);
+    EXPECT_EQ(r.exit_status, 0) << n << ": " << r.err;
+    EXPECT_EQ(count_video_packets(dest), 30) << n << ": frames 2.0 … 4.9 s";
+  }
+}
+
 TEST_F(FilesPlay, ViewersOfOneFileHaveTheirOwnPipeline) {
   ServerProcess srv({"-v", "--root", *dir_});
   ASSERT_TRUE(srv.ready());
