@@ -274,10 +274,6 @@ void remember_play_asked(GstRTSPClient* client, GstRTSPMessage* req, bool fresh)
                          [](gpointer p) { delete static_cast<PlayAsked*>(p); });
 }
 
-// Seeks a complete, prerolled file media, then waits until every track has
-// its new segment: the library's get_rates() right after would otherwise
-// find a stream between its flush and its segment, and abort (seen with
-// MPEG-PS when the library made the seek).
 // Where the demuxer is seeked to: earlier than asked when the media snaps
 // to key frames itself (KeySnap). `storage` holds a changed range.
 GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
@@ -286,7 +282,9 @@ GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
   if (!planner)
     return seek.range.get();
   GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
-  bool snaps = seek.range && seek.rate() == 1.0 && !(seek.flags & GST_SEEK_FLAG_ACCURATE) &&
+  // Snapping is "at or before": not for Seek-Style RAP or Next, nor trick modes.
+  bool snaps = seek.range && seek.rate() == 1.0 &&
+               !(seek.flags & (GST_SEEK_FLAG_ACCURATE | GST_SEEK_FLAG_SNAP_AFTER)) &&
                seek.range->unit == GST_RTSP_RANGE_NPT &&
                gst_rtsp_range_get_times(seek.range.get(), &start, &stop);
   GstClockTime to = (*planner)(snaps ? start : GST_CLOCK_TIME_NONE);
@@ -298,11 +296,14 @@ GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
   return &storage;
 }
 
+// Seeks a complete, prerolled file media, then waits until every track has
+// its new segment: the library's get_rates() right after would otherwise
+// find a stream between its flush and its segment, and abort (seen with
+// MPEG-PS when the library made the seek).
 GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
                                   const FileSeek& seek) {
-  // A PAUSE just before (ffmpeg -ss sends PLAY, PAUSE, PLAY Range) leaves
-  // the media prerolling, and the library refuses to seek it until it is
-  // prepared again: get_status() waits for that.
+  // The library refuses to seek a media that is not prepared; one resumed
+  // from PAUSE may still be prerolling: get_status() waits for that.
   if (GstRTSPMediaStatus status = gst_rtsp_media_get_status(media);
       status != GST_RTSP_MEDIA_STATUS_PREPARED) {
     GMS_LOG_WARN("client %s: PLAY refused (503): the file's pipeline is not ready (%d)",
