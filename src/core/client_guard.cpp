@@ -1,6 +1,7 @@
 #include "core/client_guard.h"
 
 #include <gst/rtsp-server/rtsp-mount-points.h>
+#include <gst/rtsp-server/rtsp-server.h>
 #include <gst/rtsp-server/rtsp-session-media.h>
 
 #include <cmath>
@@ -21,6 +22,8 @@ const char kSeekable[] = "gms-seekable";
 const char kFileMedia[] = "gms-file-media";
 const char kUnavailable[] = "gms-unavailable";
 const char kAvailability[] = "gms-availability";
+const char kPlayAsked[] = "gms-play-asked";
+const char kSeekPlanner[] = "gms-seek-planner";
 
 using PolicyPtr = std::shared_ptr<ClientPolicy>;
 
@@ -202,22 +205,24 @@ bool rates_consistent(GstRTSPMedia* media, const std::vector<GstRTSPStream*>& st
 struct FileSeek {
   RangePtr range;
   double scale = 1.0;
+  double speed = 1.0;
   GstSeekFlags flags = GST_SEEK_FLAG_NONE;
-  bool wanted() const { return range || scale != 1.0; }
+  // The library's rule too: the segment plays at Scale × Speed.
+  double rate() const { return scale * speed; }
+  bool wanted() const { return range || rate() != 1.0; }
   // "npt=0-" (what ffmpeg and VLC send) on a freshly prerolled media.
   bool at_start() const {
-    if (scale != 1.0 || !range)
-      return scale == 1.0;
+    if (rate() != 1.0 || !range)
+      return rate() == 1.0;
     GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
     gst_rtsp_range_get_times(range.get(), &start, &stop);
     return (start == 0 || start == GST_CLOCK_TIME_NONE) && stop == GST_CLOCK_TIME_NONE;
   }
 };
 
-// Range (key frame at or before, or as Seek-Style says) and Scale, already
-// validated by check_play_headers(); the headers are removed so that the
-// library never seeks the file itself.
-FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
+// Range (key frame at or before, or as Seek-Style says), Scale and Speed,
+// already validated by check_play_headers().
+FileSeek parse_seek_headers(GstRTSPMessage* req) {
   FileSeek seek;
   gchar* value = nullptr;
   if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK) {
@@ -228,6 +233,9 @@ FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
   if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SCALE, &value, 0) == GST_RTSP_OK &&
       !parse_number(value, seek.scale))
     seek.scale = 1.0;
+  if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SPEED, &value, 0) == GST_RTSP_OK &&
+      !parse_number(value, seek.speed))
+    seek.speed = 1.0;
   if (seek.range) {
     seek.flags = GST_SEEK_FLAG_KEY_UNIT;
     if (gst_rtsp_message_get_header(req, GST_RTSP_HDR_SEEK_STYLE, &value, 0) == GST_RTSP_OK) {
@@ -242,11 +250,85 @@ FileSeek take_seek_headers(GstRTSPMessage* req, bool remove = true) {
   }
   if (seek.scale != 1.0)
     seek.flags = GstSeekFlags(seek.flags | GST_SEEK_FLAG_TRICKMODE);
-  if (!remove)
-    return seek;
-  for (auto h : {GST_RTSP_HDR_RANGE, GST_RTSP_HDR_SCALE, GST_RTSP_HDR_SPEED, GST_RTSP_HDR_SEEK_STYLE})
-    gst_rtsp_message_remove_header(req, h, -1);
   return seek;
+}
+
+// Which of Scale and Speed a PLAY of a file asked for: the reply names the
+// same ones (RFC 7826 §18.46, §18.50), whoever removed them from the request.
+// Kept on the client between pre-play and the reply (one request at a time).
+struct PlayAsked {
+  bool fresh = false;  // the session's first PLAY: prerolled at the start
+  bool scale = false;
+  bool speed = false;
+  double speed_value = 1.0;
+};
+
+void remember_play_asked(GstRTSPClient* client, GstRTSPMessage* req, bool fresh) {
+  auto* asked = new PlayAsked();
+  asked->fresh = fresh;
+  gchar* value = nullptr;
+  asked->scale = gst_rtsp_message_get_header(req, GST_RTSP_HDR_SCALE, &value, 0) == GST_RTSP_OK;
+  asked->speed = gst_rtsp_message_get_header(req, GST_RTSP_HDR_SPEED, &value, 0) == GST_RTSP_OK;
+  if (asked->speed && !parse_number(value, asked->speed_value))
+    asked->speed_value = 1.0;
+  g_object_set_data_full(G_OBJECT(client), kPlayAsked, asked,
+                         [](gpointer p) { delete static_cast<PlayAsked*>(p); });
+}
+
+// Where the demuxer is seeked to: earlier than asked when the media snaps
+// to key frames itself (KeySnap). `storage` holds a changed range.
+GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
+                                GstRTSPTimeRange& storage) {
+  auto* planner = static_cast<SeekPlanner*>(g_object_get_data(G_OBJECT(media), kSeekPlanner));
+  if (!planner)
+    return seek.range.get();
+  GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
+  // Snapping is "at or before": not for Seek-Style RAP or Next, nor trick modes.
+  bool snaps = seek.range && seek.rate() == 1.0 &&
+               !(seek.flags & (GST_SEEK_FLAG_ACCURATE | GST_SEEK_FLAG_SNAP_AFTER)) &&
+               seek.range->unit == GST_RTSP_RANGE_NPT &&
+               gst_rtsp_range_get_times(seek.range.get(), &start, &stop);
+  GstClockTime to = (*planner)(snaps ? start : GST_CLOCK_TIME_NONE);
+  if (!GST_CLOCK_TIME_IS_VALID(to))
+    return seek.range.get();
+  storage = *seek.range;
+  storage.min.type = GST_RTSP_TIME_SECONDS;
+  storage.min.seconds = gst_guint64_to_gdouble(to) / GST_SECOND;
+  return &storage;
+}
+
+// Seeks a complete, prerolled file media, then waits until every track has
+// its new segment: the library's get_rates() right after would otherwise
+// find a stream between its flush and its segment, and abort (seen with
+// MPEG-PS when the library made the seek).
+GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
+                                  const FileSeek& seek) {
+  // The library refuses to seek a media that is not prepared; one resumed
+  // from PAUSE may still be prerolling: get_status() waits for that.
+  if (GstRTSPMediaStatus status = gst_rtsp_media_get_status(media);
+      status != GST_RTSP_MEDIA_STATUS_PREPARED) {
+    GMS_LOG_WARN("client %s: PLAY refused (503): the file's pipeline is not ready (%d)",
+                 peer(client).c_str(), int(status));
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
+  GstRTSPTimeRange storage{};
+  GstRTSPTimeRange* range = planned_range(media, seek, storage);
+  if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
+    GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
+    return seek.range ? GST_RTSP_STS_INVALID_RANGE
+                      : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
+  }
+  std::string why;
+  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while (!rates_consistent(media, {}, why)) {
+    if (g_get_monotonic_time() >= deadline) {
+      GMS_LOG_WARN("client %s: PLAY refused (503) after a seek: %s", peer(client).c_str(),
+                   why.c_str());
+      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+    }
+    g_usleep(10000);
+  }
+  return GST_RTSP_STS_OK;
 }
 
 GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
@@ -265,35 +347,14 @@ GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
     if (transports)
       g_ptr_array_unref(transports);
   }
-  // Seeks of a playing (complete) file media are made here, never by the
-  // library: its sinks do not preroll asynchronously, so after its own
-  // flushing seek it may ask get_rates() before the new segments arrived,
-  // and abort (seen with MPEG-PS). Here the seek is followed by a wait for
-  // those segments. The first PLAY of a session comes before the library
-  // adds the transports, and gst_rtsp_media_seek*() refuses the incomplete
-  // media: "npt=0-" there (what ffmpeg and VLC send; the media was just
-  // prerolled at the start) is dropped, so nothing is seeked; any other
-  // start is left to the library (every track has a segment before its EOS,
-  // file_mount.cpp; the residual race is in the report).
-  bool sought = false;
-  if (g_object_get_data(G_OBJECT(media), kSeekable)) {
-    FileSeek peek = take_seek_headers(ctx->request, false);
-    if (complete || peek.at_start()) {
-      FileSeek seek = take_seek_headers(ctx->request);
-      if (complete && seek.wanted()) {
-        sought = true;
-        if (!gst_rtsp_media_seek_trickmode(media, seek.range.get(), seek.flags, seek.scale, 0)) {
-          GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there",
-                       peer(client).c_str());
-          return seek.range ? GST_RTSP_STS_INVALID_RANGE
-                            : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
-        }
-      }
-    }
-  }
-  // Right after a seek, each track's new segment is on its way.
+  remember_play_asked(client, ctx->request, !complete);
+  // Every seek of a file media is made by us, never by the library (see
+  // seek_file_media()), in adjust_play_mode(): only then has the library
+  // completed the pipeline (gst_rtsp_media_seek*() refuses an incomplete
+  // media: the first PLAY) and resumed a paused one (it refuses a
+  // suspended media: PLAY after PAUSE, as ffmpeg -ss sends).
   std::string why;
-  gint64 deadline = g_get_monotonic_time() + (sought ? 5 : 1) * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
   while (!rates_consistent(media, session_streams, why)) {
     if (g_get_monotonic_time() >= deadline) {
       GMS_LOG_WARN("client %s: PLAY refused (503): %s; the library would abort on it",
@@ -321,6 +382,67 @@ GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer)
   return GST_RTSP_STS_OK;
 }
 
+bool is_file_media(GstRTSPMedia* media) {
+  return media && g_object_get_data(G_OBJECT(media), kFileMedia);
+}
+
+// The library's play-mode hook: after it completed the pipeline (the
+// transports are added) and unsuspended it, before it plays. A file's PLAY
+// with a Range, Scale or Speed is seeked here, by us; the library's own seek
+// is then made a no-op (no range, rate 1, no flags: "no position change").
+GstRTSPStatusCode adjust_play_mode(GstRTSPClient* client, GstRTSPContext* ctx,
+                                   GstRTSPTimeRange** range, GstSeekFlags* flags, gdouble* rate,
+                                   GstClockTime*, gboolean*) noexcept {
+  if (!is_file_media(ctx->media))
+    return GST_RTSP_STS_OK;
+  GstRTSPStatusCode code = GST_RTSP_STS_OK;
+  if (g_object_get_data(G_OBJECT(ctx->media), kSeekable)) {
+    FileSeek seek = parse_seek_headers(ctx->request);
+    auto* asked = static_cast<PlayAsked*>(g_object_get_data(G_OBJECT(client), kPlayAsked));
+    // "npt=0-" (what ffmpeg and VLC send first) on a media just prerolled
+    // at the start needs no seek.
+    if (seek.wanted() && !(asked && asked->fresh && seek.at_start()))
+      code = seek_file_media(client, ctx->media, seek);
+  }
+  if (*range)
+    gst_rtsp_range_free(*range);
+  *range = nullptr;
+  *rate = 1.0;
+  *flags = GST_SEEK_FLAG_NONE;
+  return code;
+}
+
+double header_number(GstRTSPMessage* msg, GstRTSPHeaderField field) {
+  gchar* value = nullptr;
+  double v = 1.0;
+  if (gst_rtsp_message_get_header(msg, field, &value, 0) != GST_RTSP_OK || !parse_number(value, v))
+    return 1.0;
+  return v;
+}
+
+// The library names Scale and Speed in the reply after the headers it saw
+// and after the segment's rate (it puts a Scale request's rate in Speed):
+// a file's reply names what the request asked, with the rate played.
+GstRTSPStatusCode adjust_play_response(GstRTSPClient* client, GstRTSPContext* ctx) noexcept {
+  auto* asked = static_cast<PlayAsked*>(g_object_steal_data(G_OBJECT(client), kPlayAsked));
+  std::unique_ptr<PlayAsked> owned(asked);
+  if (!asked || !is_file_media(ctx->media))
+    return GST_RTSP_STS_OK;
+  GstRTSPMessage* resp = ctx->response;
+  double played = header_number(resp, GST_RTSP_HDR_SCALE) * header_number(resp, GST_RTSP_HDR_SPEED);
+  gst_rtsp_message_remove_header(resp, GST_RTSP_HDR_SCALE, -1);
+  gst_rtsp_message_remove_header(resp, GST_RTSP_HDR_SPEED, -1);
+  auto add = [resp](GstRTSPHeaderField field, double v) {
+    gst_rtsp_message_take_header(resp, field, g_strdup_printf("%1.3f", v));
+  };
+  double speed = asked->speed ? asked->speed_value : 1.0;
+  if (asked->scale || (!asked->speed && played != 1.0))
+    add(GST_RTSP_HDR_SCALE, played / speed);
+  if (asked->speed)
+    add(GST_RTSP_HDR_SPEED, speed);
+  return GST_RTSP_STS_OK;
+}
+
 void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer data) noexcept {
   auto* policy = static_cast<PolicyPtr*>(data);
   gst_rtsp_session_set_timeout(session, (*policy)->session_timeout);
@@ -342,6 +464,71 @@ void connect(GstRTSPClient* client, const char* signal, GCallback cb, const Poli
 }
 
 }  // namespace
+}  // namespace gms
+
+// ---------------------------------------------------------------------------
+// GmsRtspClient and GmsRtspServer: the stock client with the two PLAY hooks
+// that only a subclass gets (adjust_play_mode, adjust_play_response), and a
+// server that makes such clients.
+// ---------------------------------------------------------------------------
+
+G_BEGIN_DECLS
+#define GMS_TYPE_RTSP_CLIENT (gms_rtsp_client_get_type())
+G_DECLARE_FINAL_TYPE(GmsRtspClient, gms_rtsp_client, GMS, RTSP_CLIENT, GstRTSPClient)
+#define GMS_TYPE_RTSP_SERVER (gms_rtsp_server_get_type())
+G_DECLARE_FINAL_TYPE(GmsRtspServer, gms_rtsp_server, GMS, RTSP_SERVER, GstRTSPServer)
+G_END_DECLS
+
+struct _GmsRtspClient {
+  GstRTSPClient parent;
+};
+struct _GmsRtspServer {
+  GstRTSPServer parent;
+};
+
+G_DEFINE_FINAL_TYPE(GmsRtspClient, gms_rtsp_client, GST_TYPE_RTSP_CLIENT)
+G_DEFINE_FINAL_TYPE(GmsRtspServer, gms_rtsp_server, GST_TYPE_RTSP_SERVER)
+
+static void gms_rtsp_client_class_init(GmsRtspClientClass* klass) {
+  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_mode = gms::adjust_play_mode;
+  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_response = gms::adjust_play_response;
+}
+
+static void gms_rtsp_client_init(GmsRtspClient*) {}
+
+namespace {
+
+// What the stock server's default_create_client() sets, through the public
+// getters.
+GstRTSPClient* server_create_client(GstRTSPServer* server) noexcept {
+  using gms::Ref;
+  auto* client = GST_RTSP_CLIENT(g_object_new(GMS_TYPE_RTSP_CLIENT, nullptr));
+  auto pool = Ref<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server));
+  gst_rtsp_client_set_session_pool(client, pool.get());
+  auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server));
+  gst_rtsp_client_set_mount_points(client, mounts.get());
+  gst_rtsp_client_set_content_length_limit(client,
+                                           gst_rtsp_server_get_content_length_limit(server));
+  auto auth = Ref<GstRTSPAuth>::adopt(gst_rtsp_server_get_auth(server));
+  gst_rtsp_client_set_auth(client, auth.get());
+  auto threads = Ref<GstRTSPThreadPool>::adopt(gst_rtsp_server_get_thread_pool(server));
+  gst_rtsp_client_set_thread_pool(client, threads.get());
+  return client;
+}
+
+}  // namespace
+
+static void gms_rtsp_server_class_init(GmsRtspServerClass* klass) {
+  GST_RTSP_SERVER_CLASS(klass)->create_client = server_create_client;
+}
+
+static void gms_rtsp_server_init(GmsRtspServer*) {}
+
+namespace gms {
+
+GstRTSPServer* new_rtsp_server() {
+  return GST_RTSP_SERVER(g_object_new(GMS_TYPE_RTSP_SERVER, nullptr));
+}
 
 unsigned ClientPolicy::connections_from(const std::string& address) const {
   std::lock_guard<std::mutex> g(lock_);
@@ -369,6 +556,11 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable) {
 
 void set_media_file(GstRTSPMedia* media) {
   g_object_set_data(G_OBJECT(media), kFileMedia, GINT_TO_POINTER(1));
+}
+
+void set_media_seek_planner(GstRTSPMedia* media, SeekPlanner planner) {
+  g_object_set_data_full(G_OBJECT(media), kSeekPlanner, new SeekPlanner(std::move(planner)),
+                         [](gpointer p) { delete static_cast<SeekPlanner*>(p); });
 }
 
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason) {

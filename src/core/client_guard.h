@@ -5,6 +5,7 @@
 
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-media.h>
+#include <gst/rtsp-server/rtsp-server-object.h>
 
 #include <atomic>
 #include <functional>
@@ -38,6 +39,11 @@ struct ClientPolicy {
       resolve;
 };
 
+// A GstRTSPServer (transfer full) whose clients seek file medias themselves
+// in the library's play-mode hook and name Scale/Speed in PLAY replies as
+// asked (both are subclass-only vfuncs of GstRTSPClient).
+GstRTSPServer* new_rtsp_server();
+
 // Called from GstRTSPServer::client-connected (on the listening context).
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy);
 
@@ -50,6 +56,12 @@ void set_media_seekable(GstRTSPMedia* media, bool seekable);
 // here, and a PLAY that would reach gst-rtsp-server 1.22's get_rates()
 // assertion (a set-up stream without a segment, CVE-2024-44331) gets 503.
 void set_media_file(GstRTSPMedia* media);
+
+// For a file media whose demuxer does not seek to key frames itself: called
+// before each seek with the asked start (NONE: no Range, or a trick mode),
+// returns where to seek the demuxer to, or NONE to seek as asked.
+using SeekPlanner = std::function<GstClockTime(GstClockTime start)>;
+void set_media_seek_planner(GstRTSPMedia* media, SeekPlanner planner);
 
 // Marks a path whose source cannot be built now (an element not installed):
 // DESCRIBE and SETUP get 503 with `reason` logged, before any pipeline is

@@ -224,7 +224,7 @@ struct Server::Impl {
   explicit Impl(const Config& cfg) : config(cfg) {
     const ServerConfig& s = cfg.server;
     log::set_verbosity(s.verbosity);
-    server = Ref<GstRTSPServer>::adopt(gst_rtsp_server_new());
+    server = Ref<GstRTSPServer>::adopt(new_rtsp_server());
     gst_rtsp_server_set_address(server.get(), s.address.c_str());
     gst_rtsp_server_set_service(server.get(), std::to_string(s.port).c_str());
     gst_rtsp_server_set_backlog(server.get(), static_cast<gint>(s.backlog));

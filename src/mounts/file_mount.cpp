@@ -11,6 +11,7 @@
 #include "core/client_guard.h"
 #include "core/log.h"
 #include "mounts/file_path.h"
+#include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "segment_policy.h"
 
@@ -78,11 +79,30 @@ struct TrackLinker {
   std::mutex lock;  // protects slots
   std::vector<Slot> slots;
   std::shared_ptr<FileWatch> watch;
+  std::shared_ptr<KeySnap> snap = std::make_shared<KeySnap>();
   bool loop = false;
 };
 
-GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo*, gpointer data) noexcept {
+// Streaming thread: the demuxers that seek to the asked time rather than
+// to a key frame before it get key-frame snapping.
+void on_parse_element(GstBin*, GstBin*, GstElement* element, gpointer data) noexcept {
+  GstElementFactory* factory = gst_element_get_factory(element);
+  const char* name = factory ? GST_OBJECT_NAME(factory) : "";
+  if (g_str_equal(name, "tsdemux") || g_str_equal(name, "mpegpsdemux"))
+    static_cast<TrackLinker*>(data)->snap->enable();
+}
+
+GstPadProbeReturn on_track_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
   auto* watch = static_cast<FileWatch*>(data);
+  // mpegvideoparse on an MPEG-1/2 elementary stream (.mpv) gives decode
+  // times only: payloaders stamp RTP and the sinks pace by PTS, so without
+  // one the whole file went out at once. With no B-frames PTS is DTS.
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!GST_BUFFER_PTS_IS_VALID(buffer) && GST_BUFFER_DTS_IS_VALID(buffer)) {
+    buffer = gst_buffer_make_writable(buffer);
+    GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer);
+    GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  }
   if (!watch->changed())
     return GST_PAD_PROBE_OK;
   // End this track: downstream the payloader and rtpbin finish the stream
@@ -140,6 +160,7 @@ void on_parsebin_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
   GCharPtr sid(gst_pad_get_stream_id(pad));
   std::string type = media_type_of(pad);
   Ref<GstPad> target;
+  std::string track_type;  // as probed: caps may come after pad-added
   {
     std::lock_guard<std::mutex> g(linker->lock);
     TrackLinker::Slot* slot = nullptr;
@@ -154,6 +175,7 @@ void on_parsebin_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
     if (slot) {
       slot->used = true;
       target = slot->sink;
+      track_type = slot->media_type;
     }
   }
   if (!target) {
@@ -172,8 +194,15 @@ void on_parsebin_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
   }
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_track_buffer, linker->watch.get(), nullptr);
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_track_event, nullptr, nullptr);
-  if (linker->loop)
+  if (linker->loop) {
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr, nullptr);
+    return;
+  }
+  linker->snap->add_track(pad, g_str_has_prefix(track_type.c_str(), "video/"));
+  gst_pad_add_probe(pad,
+                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                                    GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                    KeySnap::probe, linker->snap.get(), nullptr);
 }
 
 }  // namespace
@@ -407,7 +436,7 @@ bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std
   }
   for (size_t i = 0; i < s.parts.size(); ++i) {
     auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
-    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
+    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", "parse"));
     if (!src || !parse)
       return false;
     g_object_set(src.get(), "location", s.parts[i].c_str(), nullptr);
@@ -508,6 +537,7 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     linker->loop = s.loop;
     linker->slots = std::move(slots);
     g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_parsebin_pad), linker);
+    g_signal_connect(parse.get(), "deep-element-added", G_CALLBACK(on_parse_element), linker);
     return GST_ELEMENT(bin.release());
   } catch (...) {
     return nullptr;
@@ -572,6 +602,14 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   set_media_seekable(media, !s.shared && s.parts.empty());
   set_media_file(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto parse = Ref<GstElement>::adopt(
+      element ? gst_bin_get_by_name(GST_BIN(element.get()), "parse") : nullptr);
+  if (auto* linker = parse ? static_cast<TrackLinker*>(
+                                 g_object_get_data(G_OBJECT(parse.get()), "gms-track-linker"))
+                           : nullptr)
+    set_media_seek_planner(media, [snap = linker->snap](GstClockTime start) {
+      return snap->arm(start);
+    });
   auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
                                                 : nullptr);
   if (!pipeline || !GST_IS_ELEMENT(pipeline.get()))

@@ -129,9 +129,10 @@ std::string* FilesControl::dir_ = nullptr;
 TEST_F(FilesControl, RangeSeeksToTheKeyFrameAtOrBefore) {
   ServerProcess srv({"--root", *dir_});
   ASSERT_TRUE(srv.ready());
-  // (tsdemux answers "not seekable" until it has read further: MPEG-TS is
-  // played from the start; that is what the library allows.)
-  for (const char* file : {"/h264_aac.mp4", "/vp8_vorbis.webm"}) {
+  // The first PLAY of a session seeks (ffmpeg -ss, VLC), once the library
+  // has completed the pipeline; tsdemux and mpegpsdemux seek to the asked
+  // time, not to a key frame: the server snaps them (KeySnap).
+  for (const char* file : {"/h264_aac.mp4", "/vp8_vorbis.webm", "/h264_ac3.ts", "/h264_mp2.mpg"}) {
     RawViewer v(srv.port(), srv.url(file));
     ASSERT_EQ(v.describe(), 200) << file;
     ASSERT_EQ(v.setup(0), 200) << file;
@@ -145,8 +146,40 @@ TEST_F(FilesControl, RangeSeeksToTheKeyFrameAtOrBefore) {
     // The rest of the file follows from that key frame: frames 2.0 … 4.9 s.
     EXPECT_TRUE(seen.got_first) << file;
     EXPECT_NE(rtptime_of(play, 0), 0u) << file << play.text;
+    // RTP-Info names the first packet sent: the key frame. (Not for MP4:
+    // there the library takes the video's running time from rtph264pay's
+    // stats, 2 s off after this seek, whoever makes it; not fixed yet.)
+    if (std::string(file) != "/h264_aac.mp4") {
+      EXPECT_EQ(seen.first_ts, rtptime_of(play, 0)) << file << play.text;
+    }
     EXPECT_EQ(seen.frames, 30u) << file;
   }
+}
+
+// The end of a file ends its streams (RTCP BYE), never the connection: the
+// PAUSE and TEARDOWN that clients send then are answered. (gst-launch-1.0
+// rtspsrc ! fakesink may still print "Could not send message. (Received
+// end-of-file)" at the end: rtspsrc 1.22 cancels its own PAUSE when the
+// pipeline goes to NULL, and a write cancelled before any byte is reported
+// as end-of-file. Its TEARDOWN right after gets 200; seen with MP4 too.)
+TEST_F(FilesControl, EndOfFileKeepsTheConnection) {
+  ServerProcess srv({"--root", *dir_});
+  ASSERT_TRUE(srv.ready());
+  for (const char* file : {"/h264_mp2.mpg", "/h264_ac3.ts", "/h264_aac.mp4"}) {
+    RawViewer v(srv.port(), srv.url(file));
+    ASSERT_EQ(v.describe(), 200) << file;
+    ASSERT_EQ(v.setup(0), 200) << file;
+    ASSERT_EQ(v.setup(1), 200) << file;
+    ASSERT_EQ(v.play().status, 200) << file;
+    RawViewer::Seen seen = v.read(1000, 20s);
+    EXPECT_TRUE(seen.bye) << file;
+    EXPECT_EQ(seen.frames, 50u) << file;
+    RtspReply pause = v.send("PAUSE", v.url);
+    EXPECT_EQ(pause.status, 200) << file << ": " << pause.text;
+    RtspReply teardown = v.send("TEARDOWN", v.url);
+    EXPECT_EQ(teardown.status, 200) << file << ": " << teardown.text;
+  }
+  EXPECT_EQ(srv.stop(), 0) << srv.log();
 }
 
 TEST_F(FilesControl, PauseAndPlayResumeWithoutLoss) {
@@ -382,8 +415,9 @@ TEST_F(FilesControl, ScaleFastForwardsAndBadScaleIsRefused) {
     }
     RtspReply r = v.send("PLAY", v.url, "Range: npt=1-\r\nScale: 2.0\r\n");
     ASSERT_EQ(r.status, 200) << r.text;
-    // gst-rtsp-server plays the segment at rate 2 and says so.
-    EXPECT_EQ(r.header("Speed"), "2.000") << r.text;
+    // The reply names what was asked (the library alone would say Speed).
+    EXPECT_EQ(r.header("Scale"), "2.000") << r.text;
+    EXPECT_EQ(r.header("Speed"), "") << r.text;
     auto start = std::chrono::steady_clock::now();
     RawViewer::Seen seen = v.read(1000, 15s);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -393,6 +427,17 @@ TEST_F(FilesControl, ScaleFastForwardsAndBadScaleIsRefused) {
     EXPECT_LT(secs, 3.5) << seen.frames;
     EXPECT_EQ(v.send("PLAY", v.url, "Scale: 0\r\n").status, 400);
   }
+  // Speed (RFC 7826 §18.50) is answered with Speed, and delivers faster too.
+  RawViewer v(srv.port(), srv.url("/h264_aac.mp4"));
+  ASSERT_EQ(v.describe(), 200);
+  ASSERT_EQ(v.setup(0), 200);
+  RtspReply r = v.send("PLAY", v.url, "Range: npt=1-\r\nSpeed: 2.0\r\n");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.header("Speed"), "2.000") << r.text;
+  EXPECT_EQ(r.header("Scale"), "") << r.text;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(v.read(1000, 15s).bye);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.5);
   EXPECT_EQ(srv.stop(), 0) << srv.log();
 }
 

@@ -10,7 +10,8 @@ namespace gms::test {
 
 struct MediaFixture {
   std::string name;                 // file name in the fixture directory
-  std::string launch;               // gst-launch-1.0 line that writes it (@ = the path)
+  std::string launch;               // gst-launch-1.0 line that writes it, or a command line
+                                    // starting with "ffmpeg " (@ = the path)
   std::vector<std::string> codecs;  // what ffprobe reports over RTSP, in SDP order
   unsigned video_frames;            // frames of the first video track, 0 if none
 };
