@@ -436,7 +436,7 @@ bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std
   }
   for (size_t i = 0; i < s.parts.size(); ++i) {
     auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
-    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", "parse"));
+    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
     if (!src || !parse)
       return false;
     g_object_set(src.get(), "location", s.parts[i].c_str(), nullptr);
@@ -482,7 +482,8 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
         return nullptr;
     } else {
       auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
-      parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
+      // Named: on_file_media_configure finds it (and its KeySnap) by name.
+      parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", "parse"));
       if (!src || !parse)
         return nullptr;
       g_object_set(src.get(), "location", s.file.c_str(), nullptr);
