@@ -44,6 +44,23 @@ void watch_unprepare(GstRTSPMediaFactory* factory, GstRTSPMedia* media) {
                           GConnectFlags(0));
 }
 
+// A shared media is running when later viewers join: gst-rtsp-server 1.22
+// then plugs their sink into the stream's tee and sets its state after. An
+// async sink prerolls, the bin finds it busy while a PLAY takes the
+// pipeline to PLAYING, and it can stay PAUSED holding its first packet:
+// that viewer (and, for the one TCP appsink, every TCP viewer) never gets
+// the track (seen with a looping file's second viewer and with relayed
+// audio). The library prerolls a media by its own pad blocks, not by these
+// sinks, so they need not preroll.
+void on_shared_element_added(GstBin*, GstBin*, GstElement* element, gpointer) noexcept {
+  GstElementFactory* f = gst_element_get_factory(element);
+  if (!f)
+    return;
+  const char* name = GST_OBJECT_NAME(f);
+  if (g_str_equal(name, "appsink") || g_str_equal(name, "multiudpsink"))
+    g_object_set(element, "async", FALSE, nullptr);
+}
+
 // Emitted on an RTSP client thread when a media is made for this path.
 void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer path) noexcept {
   watch_unprepare(factory, media);
@@ -53,6 +70,9 @@ void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpoin
   auto pipeline = Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())));
   if (!pipeline || !GST_IS_ELEMENT(pipeline.get()))
     return;
+  if (gst_rtsp_media_is_shared(media))
+    g_signal_connect(pipeline.get(), "deep-element-added", G_CALLBACK(on_shared_element_added),
+                     nullptr);
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
   // The media owns the bus watch; sync messages reach us beside it.
   gst_bus_enable_sync_message_emission(bus.get());
