@@ -40,23 +40,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double cpu_seconds(GPid pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto close = s.rfind(')');
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  unsigned long utime = 0, stime = 0;
-  for (int i = 3; i <= 15; ++i) {
-    in >> field;
-    if (i == 14)
-      utime = std::stoul(field);
-    if (i == 15)
-      stime = std::stoul(field);
-  }
-  return double(utime + stime) / sysconf(_SC_CLK_TCK);
-}
-
 long rss_kb(GPid pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -64,19 +47,6 @@ long rss_kb(GPid pid) {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::atol(line.c_str() + 6);
   return 0;
-}
-
-GPid server_pid(uint16_t port) {
-  // The server is the process listening on `port`: find it via /proc.
-  std::string cmd = "ss -ltnp 'sport = :" + std::to_string(port) + "' | grep -o 'pid=[0-9]*' | head -1";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[64] = {0};
-  if (p) {
-    if (!fgets(buf, sizeof buf, p))
-      buf[0] = 0;
-    pclose(p);
-  }
-  return buf[0] ? std::atoi(buf + 4) : 0;
 }
 
 struct Seen {
@@ -348,8 +318,8 @@ PhaseResult run_phase(const Target& t, unsigned n, bool tcp, int seconds, double
   pump(4.0);
   for (auto& v : viewers)
     v->seen = Seen{};
-  double c0 = cpu_seconds(pid);
-  double self0 = cpu_seconds(getpid());
+  double c0 = process_cpu_seconds(pid);
+  double self0 = process_cpu_seconds(getpid());
   auto t0 = Clock::now();
   churning = churn_enabled;
   pump(seconds);
@@ -360,8 +330,8 @@ PhaseResult run_phase(const Target& t, unsigned n, bool tcp, int seconds, double
     if (c->udp >= 0)
       close(c->udp);
   }
-  double c1 = cpu_seconds(pid);
-  double self1 = cpu_seconds(getpid());
+  double c1 = process_cpu_seconds(pid);
+  double self1 = process_cpu_seconds(getpid());
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& v : viewers) {
     uint64_t exp = v->seen.expected();
@@ -426,14 +396,10 @@ int main(int argc, char** argv) {
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
 
-  std::string clip = write_temp_file("clip.mp4", "");
-  RunResult enc = run({"ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                       "testsrc2=size=1280x720:rate=30:duration=20", "-c:v", "libx264", "-preset",
-                       "veryfast", "-tune", "zerolatency", "-b:v", "3M", "-maxrate", "3M", "-bufsize",
-                       "1M", "-g", "60", "-pix_fmt", "yuv420p", clip},
-                      std::chrono::seconds(300));
-  if (enc.exit_status != 0) {
-    fprintf(stderr, "cannot encode the clip: %s\n", enc.err.c_str());
+  std::string why;
+  std::string clip = make_bench_clip(why);
+  if (clip.empty()) {
+    fprintf(stderr, "cannot encode the clip: %s\n", why.c_str());
     return 1;
   }
   ServerProcess srv({"--publish", "/live/*", write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")});
@@ -441,7 +407,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "server did not start\n%s", srv.log().c_str());
     return 1;
   }
-  GPid pid = server_pid(srv.port());
+  GPid pid = srv.pid();
   Target ours{srv.port(), srv.url("/live/bench"), pid};
   Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
              "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/live/bench")});
@@ -460,7 +426,7 @@ int main(int argc, char** argv) {
       fprintf(stderr, "proxy did not start\n%s", proxy->log().c_str());
       return 1;
     }
-    ours = Target{proxy->port(), proxy->url("/proxyStream"), server_pid(proxy->port())};
+    ours = Target{proxy->port(), proxy->url("/proxyStream"), proxy->pid()};
     pid = ours.pid;
     ViewerConn warm;  // the proxy connects to its back end at the first viewer
     start_viewer(warm, ours.port, ours.url, true);
@@ -468,10 +434,10 @@ int main(int argc, char** argv) {
     close(warm.rtsp);
   }
   // Idle: publisher only.
-  double c0 = cpu_seconds(pid);
+  double c0 = process_cpu_seconds(pid);
   auto t0 = Clock::now();
   g_usleep(5 * G_USEC_PER_SEC);
-  double idle = 100.0 * (cpu_seconds(pid) - c0) / std::chrono::duration<double>(Clock::now() - t0).count();
+  double idle = 100.0 * (process_cpu_seconds(pid) - c0) / std::chrono::duration<double>(Clock::now() - t0).count();
   printf("publish_bench: 1280x720 30 fps H.264 3 Mbit/s, %u viewers per phase, %d s measured, "
          "viewers on the %s\n",
          n, seconds, mode == "proxy" ? "proxy (--proxy in front of the publish path)" : "publish path");
@@ -518,15 +484,15 @@ int main(int argc, char** argv) {
     fprintf(stderr, "stock relay did not start\n%s", stock.log().c_str());
     return 1;
   }
-  Target theirs{stock.port(), stock.url("/stock"), server_pid(stock.port())};
+  Target theirs{stock.port(), stock.url("/stock"), stock.pid()};
   {
     ViewerConn keep;  // keeps the relay's back end running while idle is measured
     start_viewer(keep, theirs.port, theirs.url, false);
     g_usleep(2 * G_USEC_PER_SEC);
-    double s0 = cpu_seconds(theirs.pid);
+    double s0 = process_cpu_seconds(theirs.pid);
     auto s_t0 = Clock::now();
     g_usleep(3 * G_USEC_PER_SEC);
-    double stock_idle = 100.0 * (cpu_seconds(theirs.pid) - s0) /
+    double stock_idle = 100.0 * (process_cpu_seconds(theirs.pid) - s0) /
                         std::chrono::duration<double>(Clock::now() - s_t0).count();
     close(keep.rtsp);
     close(keep.udp);

@@ -82,14 +82,10 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 20;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 2;
-  std::string clip = write_temp_file("clip.mp4", "");
-  RunResult enc = run({"ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                       "testsrc2=size=1280x720:rate=30:duration=20", "-c:v", "libx264", "-preset",
-                       "veryfast", "-tune", "zerolatency", "-b:v", "3M", "-maxrate", "3M", "-bufsize",
-                       "1M", "-g", "60", "-pix_fmt", "yuv420p", clip},
-                      std::chrono::seconds(300));
-  if (enc.exit_status != 0) {
-    fprintf(stderr, "cannot encode the clip: %s\n", enc.err.c_str());
+  std::string why;
+  std::string clip = make_bench_clip(why);
+  if (clip.empty()) {
+    fprintf(stderr, "cannot encode the clip: %s\n", why.c_str());
     return 1;
   }
   printf("record_cost: 1280x720 30 fps H.264 3 Mbit/s published, 1 TCP viewer, %d s per phase\n",

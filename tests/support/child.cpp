@@ -83,4 +83,18 @@ std::vector<std::string> ffmpeg_publisher(const std::string& url, const std::str
   return a;
 }
 
+std::string make_bench_clip(std::string& why) {
+  std::string clip = write_temp_file("clip.mp4", "");
+  RunResult enc = run({"ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                       "testsrc2=size=1280x720:rate=30:duration=20", "-c:v", "libx264", "-preset",
+                       "veryfast", "-tune", "zerolatency", "-b:v", "3M", "-maxrate", "3M", "-bufsize",
+                       "1M", "-g", "60", "-pix_fmt", "yuv420p", clip},
+                      std::chrono::seconds(300));
+  if (enc.exit_status != 0) {
+    why = enc.err;
+    return "";
+  }
+  return clip;
+}
+
 }  // namespace gms::test

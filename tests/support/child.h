@@ -35,4 +35,10 @@ std::vector<std::string> ffmpeg_publisher(const std::string& url, const std::str
                                           int seconds, bool audio = false,
                                           const std::string& size = "320x240", bool realtime = true);
 
+// The benchmarks' stream: 20 s of 1280x720 30 fps H.264 at ~3 Mbit/s with a
+// key frame every 2 s, encoded once into a temporary MP4 (so that the
+// publisher copies it and no encoder shares the CPU with the server).
+// Returns its path, or "" with the reason in `why`.
+std::string make_bench_clip(std::string& why);
+
 }  // namespace gms::test
