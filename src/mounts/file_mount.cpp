@@ -10,6 +10,7 @@
 
 #include "core/client_guard.h"
 #include "core/log.h"
+#include "mounts/bye_delay.h"
 #include "mounts/file_path.h"
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
@@ -519,6 +520,9 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
                      error.empty() ? "multiqueue" : error.c_str());
         return nullptr;
       }
+      std::string pay_name = "pay" + std::to_string(index);
+      if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str())))
+        delay_end_of_stream(pay.get());
       if (!s.parts.empty() &&
           gst_pad_link(range_outputs[index].get(), sink.get()) != GST_PAD_LINK_OK)
         return nullptr;

@@ -88,7 +88,8 @@ TEST_F(FilesPlay, RtspsrcReceivesEveryFrameOfEveryClip) {
                              << "…:\n" << srv.log_tail();
     for (auto& [f, v] : viewers) {
       EXPECT_EQ(v->error(), "") << f->name;
-      EXPECT_TRUE(v->got_eos()) << f->name << ": the end of the file ends the stream (RTCP BYE)";
+      EXPECT_TRUE(v->got_eos()) << f->name << ": the end of the file ends the stream (RTCP BYE): "
+                                << v->state();
       if (f->video_frames)
         EXPECT_EQ(v->video_frames(), f->video_frames) << f->name;
       else

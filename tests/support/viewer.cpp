@@ -45,6 +45,21 @@ void Viewer::on_pad_added(GstElement*, GstPad* pad, gpointer data) noexcept {
   auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
   gst_pad_link(pad, sinkpad.get());
   gst_pad_add_probe(sinkpad.get(), GST_PAD_PROBE_TYPE_BUFFER, on_buffer, self, nullptr);
+  gst_pad_add_probe(sinkpad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_event, self, nullptr);
+  self->outputs_++;
+}
+
+GstPadProbeReturn Viewer::on_event(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+    static_cast<Viewer*>(data)->outputs_eos_++;
+  return GST_PAD_PROBE_OK;
+}
+
+std::string Viewer::state() const {
+  return std::to_string(outputs_) + " decoded outputs (" + std::to_string(outputs_eos_) +
+         " at EOS), " + std::to_string(video_frames_) + " video frames, " +
+         std::to_string(audio_buffers_) + " audio buffers, EOS message " +
+         (eos_ ? "yes" : "no") + ", error '" + error() + "'";
 }
 
 GstPadProbeReturn Viewer::on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {

@@ -29,17 +29,21 @@ class Viewer {
   // Last video PTS seen, to check that time does not go back.
   GstClockTime last_video_pts() const { return last_pts_; }
   bool pts_went_back() const { return pts_back_; }
+  // For failure messages: decoded outputs, how many saw EOS, frames, errors.
+  std::string state() const;
 
  private:
   static void on_pad_added(GstElement*, GstPad* pad, gpointer self) noexcept;
   static void on_source_setup(GstElement*, GstElement* src, gpointer self) noexcept;
   static GstPadProbeReturn on_buffer(GstPad*, GstPadProbeInfo* info, gpointer self) noexcept;
+  static GstPadProbeReturn on_event(GstPad*, GstPadProbeInfo* info, gpointer self) noexcept;
   static gboolean on_bus(GstBus*, GstMessage* msg, gpointer self) noexcept;
 
   std::string protocols_;
   Ref<GstElement> pipeline_;
   guint bus_watch_ = 0;
   std::atomic<unsigned> video_frames_{0}, audio_buffers_{0};
+  std::atomic<unsigned> outputs_{0}, outputs_eos_{0};
   std::atomic<int> width_{0}, height_{0};
   std::atomic<bool> eos_{false}, pts_back_{false};
   std::atomic<GstClockTime> last_pts_{GST_CLOCK_TIME_NONE};
