@@ -195,12 +195,13 @@ void watch_first_packets(GstRTSPMedia* media) {
 std::string rtp_info_from_first_packets(GstRTSPSessionMedia* sessmedia, GstClockTime npt_start,
                                         gint64 wait_us) {
   init_debug();
-  GPtrArray* transports = gst_rtsp_session_media_get_transports(sessmedia);
+  UniquePtr<GPtrArray, g_ptr_array_unref> transports(
+      gst_rtsp_session_media_get_transports(sessmedia));
   if (!transports)
     return {};
-  std::vector<GstRTSPStreamTransport*> senders;
+  std::vector<GstRTSPStreamTransport*> senders;  // borrowed from `transports`
   for (guint i = 0; i < transports->len; ++i) {
-    auto* t = static_cast<GstRTSPStreamTransport*>(g_ptr_array_index(transports, i));
+    auto* t = static_cast<GstRTSPStreamTransport*>(g_ptr_array_index(transports.get(), i));
     if (t && gst_rtsp_stream_is_sender(gst_rtsp_stream_transport_get_stream(t)))
       senders.push_back(t);
   }
@@ -215,12 +216,10 @@ std::string rtp_info_from_first_packets(GstRTSPSessionMedia* sessmedia, GstClock
       g_usleep(5000);
     if (!sample_of(t, npt_start, s)) {
       GST_INFO("stream without a first packet after the seek: RTP-Info left to the library");
-      g_ptr_array_unref(transports);
       return {};
     }
     samples.push_back(s);
   }
-  g_ptr_array_unref(transports);
   if (samples.empty())
     return {};
 

@@ -26,9 +26,10 @@ void watch_first_packets(GstRTSPMedia* media);
 
 // RTSP client thread, once the seek's PLAY reply has its Range: the RTP-Info
 // of the session's streams, each rtptime the RTP time of the Range's start
-// `npt_start` (the first packets' earliest when NONE). Waits up to `wait`
-// for a stream that has not sent its first packet yet (one that ended has
-// none). Empty when a stream has no packet: the library's value stays.
+// `npt_start` (the first packets' earliest when NONE or outside a stream's
+// segment). Waits up to `wait_us` for a stream that has not sent its first
+// packet yet (one that ended has none). Empty when a stream has no packet:
+// the library's value stays.
 std::string rtp_info_from_first_packets(GstRTSPSessionMedia* sessmedia, GstClockTime npt_start,
                                         gint64 wait_us);
 
