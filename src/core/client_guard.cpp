@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/seek_rtp_info.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -258,6 +259,7 @@ FileSeek parse_seek_headers(GstRTSPMessage* req) {
 // Kept on the client between pre-play and the reply (one request at a time).
 struct PlayAsked {
   bool fresh = false;  // the session's first PLAY: prerolled at the start
+  bool seeked = false;  // adjust_play_mode() seeked the file
   bool scale = false;
   bool speed = false;
   double speed_value = 1.0;
@@ -313,6 +315,7 @@ GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
   }
   GstRTSPTimeRange storage{};
   GstRTSPTimeRange* range = planned_range(media, seek, storage);
+  watch_first_packets(media);
   if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
     GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
     return seek.range ? GST_RTSP_STS_INVALID_RANGE
@@ -401,8 +404,11 @@ GstRTSPStatusCode adjust_play_mode(GstRTSPClient* client, GstRTSPContext* ctx,
     auto* asked = static_cast<PlayAsked*>(g_object_get_data(G_OBJECT(client), kPlayAsked));
     // "npt=0-" (what ffmpeg and VLC send first) on a media just prerolled
     // at the start needs no seek.
-    if (seek.wanted() && !(asked && asked->fresh && seek.at_start()))
+    if (seek.wanted() && !(asked && asked->fresh && seek.at_start())) {
       code = seek_file_media(client, ctx->media, seek);
+      if (asked)
+        asked->seeked = code == GST_RTSP_STS_OK;
+    }
   }
   if (*range)
     gst_rtsp_range_free(*range);
@@ -418,6 +424,28 @@ double header_number(GstRTSPMessage* msg, GstRTSPHeaderField field) {
   if (gst_rtsp_message_get_header(msg, field, &value, 0) != GST_RTSP_OK || !parse_number(value, v))
     return 1.0;
   return v;
+}
+
+// After our seek the library's RTP-Info may name a time 2 s (the segment's
+// time) away from the first packet (see core/seek_rtp_info.h): each stream's
+// rtptime is made again from its first packet after the seek, for the start
+// of the reply's Range.
+void replace_rtp_info(GstRTSPMessage* resp, GstRTSPSessionMedia* sessmedia) {
+  GstClockTime npt_start = GST_CLOCK_TIME_NONE;
+  gchar* value = nullptr;
+  GstRTSPTimeRange* range = nullptr;
+  if (gst_rtsp_message_get_header(resp, GST_RTSP_HDR_RANGE, &value, 0) == GST_RTSP_OK &&
+      gst_rtsp_range_parse(value, &range) == GST_RTSP_OK) {
+    GstClockTime stop = GST_CLOCK_TIME_NONE;
+    if (range->unit != GST_RTSP_RANGE_NPT || !gst_rtsp_range_get_times(range, &npt_start, &stop))
+      npt_start = GST_CLOCK_TIME_NONE;
+    gst_rtsp_range_free(range);
+  }
+  std::string info = rtp_info_from_first_packets(sessmedia, npt_start, G_USEC_PER_SEC);
+  if (info.empty())
+    return;
+  gst_rtsp_message_remove_header(resp, GST_RTSP_HDR_RTP_INFO, -1);
+  gst_rtsp_message_add_header(resp, GST_RTSP_HDR_RTP_INFO, info.c_str());
 }
 
 // The library names Scale and Speed in the reply after the headers it saw
@@ -440,6 +468,8 @@ GstRTSPStatusCode adjust_play_response(GstRTSPClient* client, GstRTSPContext* ct
     add(GST_RTSP_HDR_SCALE, played / speed);
   if (asked->speed)
     add(GST_RTSP_HDR_SPEED, speed);
+  if (asked->seeked && ctx->sessmedia)
+    replace_rtp_info(resp, ctx->sessmedia);
   return GST_RTSP_STS_OK;
 }
 
