@@ -16,6 +16,8 @@ class RangeSource;
 // Before the start, per track: video since the last key frame, other
 // tracks everything, up to this many buffers.
 constexpr size_t kMaxHeld = 4000;
+// A seek to less than this before the end starts this far before it.
+constexpr guint64 kEndMargin = GST_SECOND;
 
 // One build of the sources, from one start position. Kept (retired) until
 // the bin goes: its elements' probes point to it.
@@ -444,7 +446,13 @@ void RangeSource::seek(GstEvent* event) {
   // No new position (a rate change only): nothing to do; a range plays at 1.
   if (start_type != GST_SEEK_TYPE_SET || start < 0)
     return;
-  const guint64 target = spec.offset + guint64(start);
+  // At or near the end (the last file's media can end some tenths of a
+  // second before its name says): the last second, so that something
+  // plays and the stream ends with RTCP BYE rather than with nothing.
+  guint64 npt = guint64(start);
+  if (npt + kEndMargin > spec.duration)
+    npt = spec.duration > kEndMargin ? spec.duration - kEndMargin : 0;
+  const guint64 target = spec.offset + npt;
   GMS_LOG_INFO("recordings %s: seek to %.3f s", spec.mount_path.c_str(),
                double(start) / GST_SECOND);
   auto flush_start = [seqnum] {
