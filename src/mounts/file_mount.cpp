@@ -771,15 +771,17 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
     fs.part_starts = {0};
     fs.part_after_gap = {0};
     fs.range_cut = false;  // to the end of the file
-    if (GST_CLOCK_TIME_IS_VALID(info->duration) && info->duration > 0) {
-      fs.range_duration = info->duration;
-    } else {
-      GStatBuf st;
-      gint64 mtime_us = g_stat(file.path.c_str(), &st) == 0
-                            ? gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000
-                            : *rec_start;
-      fs.range_duration = guint64(std::max<gint64>(0, mtime_us - *rec_start)) * 1000;
-    }
+    // The length: qtdemux's, which is right for a closed segment but only
+    // the first fragment's (0.5 s) for one cut by kill -9; then from the
+    // name to the last write, less the recorder's delay (about 0.5 s).
+    GStatBuf st;
+    const gint64 mtime_us =
+        g_stat(file.path.c_str(), &st) == 0
+            ? gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000
+            : *rec_start;
+    const gint64 written_us = std::max<gint64>(0, mtime_us - *rec_start - G_USEC_PER_SEC / 2);
+    const guint64 probed = GST_CLOCK_TIME_IS_VALID(info->duration) ? info->duration : 0;
+    fs.range_duration = std::max(probed, guint64(written_us) * 1000);
   }
   lru_.push_front(mount);
   files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin(), {}});

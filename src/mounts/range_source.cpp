@@ -301,7 +301,8 @@ void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
   {
     std::lock_guard<std::mutex> g(f->gen->lock);
     unsigned seen = 0;
-    for (auto& slot : f->gen->files[f->index]) {
+    static std::vector<Generation::Slot> none;  // a retired generation's
+    for (auto& slot : f->index < f->gen->files.size() ? f->gen->files[f->index] : none) {
       if (slot.media_type != type)
         continue;
       if (!slot.used && slot.nth == seen) {
@@ -327,6 +328,8 @@ void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
   std::vector<Ref<GstPad>> unused;
   {
     std::lock_guard<std::mutex> g(f->gen->lock);
+    if (f->index >= f->gen->files.size())
+      return;  // a retired generation's
     for (auto& slot : f->gen->files[f->index])
       if (!slot.used) {
         slot.used = true;
@@ -469,7 +472,12 @@ void RangeSource::seek(GstEvent* event) {
     gst_element_set_state(e.get(), GST_STATE_NULL);
   for (auto& e : old->elements)
     gst_bin_remove(bin, e.get());
+  // Only the (small) Generation stays, for probes that might still look.
   old->elements.clear();
+  {
+    std::lock_guard<std::mutex> fg(old->lock);
+    old->files.clear();
+  }
   for (auto& sink : sinks) {
     GstEvent* e = gst_event_new_flush_stop(TRUE);
     gst_event_set_seqnum(e, seqnum);
