@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
 
 #include "core/client_guard.h"
 #include "core/log.h"
@@ -469,6 +471,42 @@ Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::st
   return factory;
 }
 
+// Whether an MP4 ends with its fragment index (an `mfro` box, the last 16
+// bytes of a fragmented MP4 that was closed).
+bool ends_with_mfra(const std::string& path) {
+  UniquePtr<FILE, fclose> f(fopen(path.c_str(), "rb"));
+  char tail[16];
+  return f && fseeko(f.get(), -16, SEEK_END) == 0 && fread(tail, 1, 16, f.get()) == 16 &&
+         memcmp(tail + 4, "mfro", 4) == 0;
+}
+
+// The length of a recorded segment, for the SDP. qtdemux's duration is the
+// end of the index (mfra), in the recording's running time: right for the
+// first segment of a recording only, 2 s long for the second of 2 s ones.
+// The span from its name to the next segment's name (or to its last write,
+// for the newest one) is right within a recording, and long for its last
+// segment (finalised seconds later). A closed segment: the shorter of the
+// two. One cut by kill -9 has no index (qtdemux sees its first fragment):
+// from its name to its last write, which is when its last fragment landed.
+guint64 recorded_length(const std::string& path, gint64 start_us, GstClockTime probed) {
+  GStatBuf st;
+  gint64 end_us = g_stat(path.c_str(), &st) == 0
+                      ? gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000
+                      : start_us;
+  const bool closed = ends_with_mfra(path);
+  if (closed) {
+    GCharPtr dir(g_path_get_dirname(path.c_str()));
+    if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.get(), 0, nullptr)))
+      while (const char* entry = g_dir_read_name(d.get()))
+        if (auto s = SegmentPolicy::start_from_name(entry); s && *s > start_us && *s < end_us)
+          end_us = *s;
+  }
+  const guint64 span = guint64(std::max<gint64>(0, end_us - start_us)) * 1000;
+  if (!GST_CLOCK_TIME_IS_VALID(probed) || probed == 0)
+    return span;
+  return closed ? std::min(probed, span) : std::max(probed, span);
+}
+
 const char* status_text(int status) {
   return gst_rtsp_status_as_text(GstRTSPStatusCode(status));
 }
@@ -771,17 +809,7 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
     fs.part_starts = {0};
     fs.part_after_gap = {0};
     fs.range_cut = false;  // to the end of the file
-    // The length: qtdemux's, which is right for a closed segment but only
-    // the first fragment's (0.5 s) for one cut by kill -9; then from the
-    // name to the last write, less the recorder's delay (about 0.5 s).
-    GStatBuf st;
-    const gint64 mtime_us =
-        g_stat(file.path.c_str(), &st) == 0
-            ? gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000
-            : *rec_start;
-    const gint64 written_us = std::max<gint64>(0, mtime_us - *rec_start - G_USEC_PER_SEC / 2);
-    const guint64 probed = GST_CLOCK_TIME_IS_VALID(info->duration) ? info->duration : 0;
-    fs.range_duration = std::max(probed, guint64(written_us) * 1000);
+    fs.range_duration = recorded_length(file.path, *rec_start, info->duration);
   }
   lru_.push_front(mount);
   files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin(), {}});
