@@ -3,9 +3,10 @@
 //
 // One `filesrc ! parsebin` per segment, each track through a `concat` per
 // track type, into the media's multiqueue sink pads. Timestamps are put on
-// the range's timeline (RangeSpec::starts: a segment starts where its name
-// says, so gaps stay gaps), and the stream starts at the key frame at or
-// before the asked position by dropping what comes before it. No demuxer
+// the range's timeline: a segment after a gap starts where its name says
+// (RangeSpec::starts), so gaps stay gaps; one that follows another directly
+// starts where that one's media ended. The stream starts at the key frame
+// at or before the asked position by dropping what comes before it. No demuxer
 // seek: the random-access index (`mfra`) mp4mux 1.22 writes into a later
 // segment has the recording's running times, not the file's, and a segment
 // cut by kill -9 has none.
