@@ -676,7 +676,10 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
       if (g_stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
         continue;
       gint64 mtime_us = gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-      segments.push_back({path, *start, mtime_us});
+      // The last segment of a recording is written at once when it stops,
+      // and its last write can come before the time in its name: still a
+      // segment (its media's length is not known here).
+      segments.push_back({path, *start, std::max(mtime_us, *start + 1)});
     }
   }
   std::sort(segments.begin(), segments.end(),

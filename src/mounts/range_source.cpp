@@ -42,10 +42,10 @@ struct Generation {
   // track brings a buffer first (one demuxer thread pushes them in order).
   std::unique_ptr<std::atomic<guint64>[]> first_ts;
   // Per file built: where it starts on the timeline as played, set by the
-  // first track that gets there. After a gap, where its name says; else
-  // where the file before it ended (the names of segments that follow
-  // each other are not exact: the first of a recording can be 0.5 s longer
-  // by its name than by its media, and that must not play as a jump).
+  // first track that gets there (see place_file). The names of segments
+  // that follow each other are not exact (the first of a recording can be
+  // 0.5 s longer by its name than by its media): played through, such
+  // segments follow each other directly, never with a jump.
   std::unique_ptr<std::atomic<guint64>[]> placed;
   bool has_video = false;
   // The timeline position the stream starts at (running time 0): the key
@@ -149,8 +149,15 @@ void note_file(GstPad* pad, RangeOutput& out) {
 void place_file(RangeOutput& out, GstClockTime ts) {
   Generation& g = *out.gen;
   const unsigned i = out.file;
-  guint64 at = i == 0 || g.after_gap[i] || !GST_CLOCK_TIME_IS_VALID(out.last_end) ? g.starts[i]
-                                                                                : out.last_end;
+  // After a gap: as far after the file before it as their names are
+  // apart (the gap is then what the names say, whatever the error in
+  // earlier names); else right after the media before it.
+  guint64 at = g.starts[i];
+  const guint64 before = i > 0 ? g.placed[i - 1].load() : GST_CLOCK_TIME_NONE;
+  if (i > 0 && g.after_gap[i] && GST_CLOCK_TIME_IS_VALID(before))
+    at = before + (g.starts[i] - g.starts[i - 1]);
+  else if (i > 0 && !g.after_gap[i] && GST_CLOCK_TIME_IS_VALID(out.last_end))
+    at = out.last_end;
   guint64 none = GST_CLOCK_TIME_NONE;
   if (!g.placed[i].compare_exchange_strong(none, at))
     at = none;  // another track placed it

@@ -171,6 +171,14 @@ double npt_of(const std::string& text, bool end = false) {
   return g_ascii_isdigit(*p) ? g_ascii_strtod(p, nullptr) : -1;
 }
 
+// RTP-Info's rtptime for stream 0: the RTP time of the position in Range.
+uint32_t rtptime_of(const RtspReply& play) {
+  std::string info = play.header("RTP-Info");
+  auto at = info.find("stream=0;");
+  auto ts = at == std::string::npos ? at : info.find("rtptime=", at);
+  return ts == std::string::npos ? 0 : uint32_t(std::strtoul(info.c_str() + ts + 8, nullptr, 10));
+}
+
 // Video frames in a file (ffprobe), and where its key frames are (s).
 std::vector<double> key_frames_of(const std::string& file, unsigned* frames) {
   RunResult r = run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
@@ -215,6 +223,8 @@ void expect_segment_seeks(ServerProcess& srv, const std::string& file, const std
   EXPECT_NEAR(npt_of(play.text), key, 0.05) << play.text;
   RangeViewer::Seen seen = v.read(100000, 20s);
   EXPECT_TRUE(seen.bye);
+  // The first packet is the one at the reply's Range start.
+  EXPECT_EQ(seen.first_ts, rtptime_of(play)) << play.text;
   // From the key frame to the end of the file (the marker of the last
   // frame may be lost with the end: one frame of slack).
   const unsigned expected = total - unsigned(std::lround(key * 30));
@@ -524,6 +534,7 @@ TEST(Record, TimeRangeSeeksAndKeepsGaps) {
   EXPECT_NEAR(npt_of(play.text, true), length, 0.01) << play.text;
   RangeViewer::Seen first = v.read(30, 10s);
   EXPECT_EQ(first.frames, 30u);
+  EXPECT_EQ(first.first_ts, rtptime_of(play)) << "the first packet is at npt 1: " << play.text;
   EXPECT_LT(first.max_step, 0.1) << "no jump within a recording";
   // PAUSE, then PLAY 3.2 s in: the key frame at or before, in the second
   // segment (whose start is 2 to 2.5 s into the range by the names).
@@ -537,11 +548,26 @@ TEST(Record, TimeRangeSeeksAndKeepsGaps) {
   // the gap is waited for.
   const auto t0 = std::chrono::steady_clock::now();
   RangeViewer::Seen rest = v.read(100000, 40s);
+  EXPECT_EQ(rest.first_ts, rtptime_of(play)) << play.text;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(rest.bye) << srv.log_tail();
   EXPECT_NEAR(rest.max_step, gap, 0.35) << "the recorded gap is " << gap << " s";
   EXPECT_GT(rest.wall_of_max_step, gap - 0.5);
   EXPECT_NEAR(wall, length - resumed, 1.5);
+  // Every frame from the resumed key frame to the end: those of the segment
+  // it is in, from it, and all of the later ones (none is left out).
+  size_t k = 0;
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (double(starts[i] - starts[0]) / G_USEC_PER_SEC <= 3.2)
+      k = i;
+  unsigned expected = 0;
+  for (size_t i = k; i < segs.size(); ++i) {
+    unsigned n = 0;
+    key_frames_of(segs[i].path, &n);
+    expected += n;
+  }
+  expected -= unsigned(std::lround((resumed - double(starts[k] - starts[0]) / G_USEC_PER_SEC) * 30));
+  EXPECT_NEAR(double(rest.frames), double(expected), 2.0);
   std::printf("range of %.2f s with a %.2f s gap: PLAY npt=1- starts at %.3f, after PAUSE "
               "npt=3.2- at %.3f; the timestamps jump %.3f s at the gap, waited %.2f s; to the end "
               "%.2f s (wall) for %.2f s of npt, %u frames\n",
