@@ -28,12 +28,18 @@ struct RecordedSegment {
   gint64 end_us = 0;    // wall clock: the next segment's start, or the last write
 };
 
-// What plays for a time range: the segments that overlap it, in order,
-// played as one stream from `offset_ns` (into the first) for `duration_ns`.
+// What plays for a time range: the segments that overlap it, in order, on
+// one timeline whose 0 is the first one's start: each file starts at its
+// `starts_ns` (its wall-clock start less the part of earlier gaps beyond
+// the cap), the range at `offset_ns`, and it lasts `duration_ns` (up to the
+// end of what is recorded).
 struct RangePlan {
   std::vector<std::string> files;
+  std::vector<guint64> starts_ns;
+  std::vector<char> after_gap;  // per file: the recording stopped (over 1 s) before it
   guint64 offset_ns = 0;
   guint64 duration_ns = 0;
+  bool to_recording_end = false;  // the range ends after the recording
 };
 
 struct RetentionSettings {
@@ -58,11 +64,12 @@ class SegmentPolicy {
   static std::optional<gint64> start_from_name(const std::string& file_name);
 
   // The segments (any order) that overlap [start_us, start_us + duration_us),
-  // oldest first. Recordings have gaps (a publisher away): the stream plays
-  // the segments back to back, so it ends at the range's length or with
-  // the last segment, whichever comes first. Empty files when none overlap.
+  // oldest first. Recordings have gaps (a publisher away): a gap stays on
+  // the timeline (the stream pauses as long), but at most `max_gap_us` of
+  // each one. The range ends at its end or at the end of the last segment,
+  // whichever comes first. Empty files when none overlap.
   static RangePlan plan_range(std::vector<RecordedSegment> segments, gint64 start_us,
-                              gint64 duration_us);
+                              gint64 duration_us, gint64 max_gap_us = G_MAXINT64);
 
   // Does the pattern need the path-name property?
   static bool uses_path(const std::string& pattern) { return pattern.find("%path") != std::string::npos; }

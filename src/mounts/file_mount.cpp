@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
 
 #include "core/client_guard.h"
 #include "core/log.h"
@@ -14,6 +16,7 @@
 #include "mounts/file_path.h"
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
+#include "mounts/range_source.h"
 #include "segment_policy.h"
 
 // ---------------------------------------------------------------------------
@@ -33,10 +36,15 @@ struct FileSettings {
   std::shared_ptr<const MediaInfo> info;
   bool loop = false;
   bool shared = false;
-  // A time range of recordings: the segments (file is the first), played
-  // back to back from range_offset for range_duration (ns).
+  // Recorded segments played as one stream (range_source.h): a time range
+  // (file is the first) or one segment file. Each part starts at its
+  // part_starts on the range's timeline; npt 0 is range_offset there, and
+  // the range lasts range_duration (ns); range_cut: EOS there.
   std::vector<std::string> parts;
+  std::vector<guint64> part_starts;
+  std::vector<char> part_after_gap;
   guint64 range_offset = 0, range_duration = 0;
+  bool range_cut = true;
   std::string query;
 };
 
@@ -226,233 +234,6 @@ namespace {
 using namespace gms;
 using namespace gms::mounts;
 
-// A time range of recordings: one `filesrc ! parsebin` per segment, each
-// track through a `concat` (its sink pads requested in segment order, so
-// running time goes on from one segment to the next), cut at the range's
-// duration of running time.
-struct RangeLinker {
-  struct Slot {
-    std::string media_type;
-    unsigned nth = 0;   // the nth track of that type in a segment
-    Ref<GstPad> sink;   // a concat sink pad
-    bool used = false;
-  };
-  std::mutex lock;  // protects files
-  std::vector<std::vector<Slot>> files;  // per segment
-  std::string mount_path;
-  guint64 duration = 0;  // ns of media, then EOS
-  // Where the range starts: `offset` of running time into the segments. No
-  // seek (the mfra index mp4mux 1.22 writes into a closed segment has the
-  // recording's running times, not the file's: qtdemux's seeks in later
-  // segments land in the wrong fragment): the video track drops
-  // what comes before the key frame at or before the offset, whose running
-  // time becomes the origin; the other tracks hold their data until it is
-  // known (never blocking: one demuxer thread feeds every track) and drop
-  // what is before it. Each track's pad offset then makes the origin
-  // running time 0.
-  guint64 offset = 0;
-  bool has_video = false;
-  std::atomic<guint64> origin{GST_CLOCK_TIME_NONE};
-};
-
-// A concat's source pad; its fields belong to the pad's streaming thread.
-struct RangeOutput {
-  RangeLinker* linker;  // owned by the bin
-  bool video = false;
-  bool started = false;
-  bool pushing = false;  // our own pushes pass the probe
-  bool ended = false;    // the range's end went by: EOS sent, the rest dropped
-  // Before the start, with their running times: video since the last key
-  // frame, other tracks everything (bounded).
-  std::vector<std::pair<guint64, Ref<GstBuffer>>> held;
-};
-
-constexpr size_t kMaxHeld = 4000;
-
-guint64 running_time_of(GstPad* pad, GstBuffer* buf) {
-  GstClockTime ts = GST_BUFFER_DTS_OR_PTS(buf);
-  auto ev = Ref<GstEvent>::adopt(gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0));
-  if (!ev || !GST_CLOCK_TIME_IS_VALID(ts))
-    return GST_CLOCK_TIME_NONE;
-  const GstSegment* seg = nullptr;
-  gst_event_parse_segment(ev.get(), &seg);
-  return gst_segment_to_running_time(seg, GST_FORMAT_TIME, ts);
-}
-
-// Starts the track at `origin`: the pad offset makes it running time 0
-// (the segment is sent again, with the offset, before the next buffer),
-// then the held buffers from `origin` on go out.
-void start_output(GstPad* pad, RangeOutput& out, guint64 origin) {
-  auto held = std::move(out.held);
-  out.held.clear();
-  gst_pad_set_offset(pad, -gint64(origin));
-  out.started = true;
-  out.pushing = true;
-  for (auto& [rt, b] : held)
-    if (rt >= origin && gst_pad_push(pad, b.release()) != GST_FLOW_OK)
-      break;
-  out.pushing = false;
-}
-
-// On a concat's source pad: the range's start (see RangeLinker), then EOS
-// once `duration` has played.
-GstPadProbeReturn on_range_data(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
-  auto* out = static_cast<RangeOutput*>(data);
-  RangeLinker& l = *out->linker;
-  if (out->pushing)
-    return GST_PAD_PROBE_OK;
-  if (out->ended)
-    return GST_PAD_PROBE_DROP;
-  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  const guint64 rt = running_time_of(pad, buf);
-  if (!out->started) {
-    if (!GST_CLOCK_TIME_IS_VALID(rt))
-      return GST_PAD_PROBE_DROP;
-    if (out->video) {
-      if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
-        out->held.clear();
-      else if (out->held.empty())
-        return GST_PAD_PROBE_DROP;  // no key frame yet
-      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
-      if (rt < l.offset)
-        return GST_PAD_PROBE_DROP;  // held
-      l.origin = out->held.front().first;
-    } else {
-      if (!l.has_video && rt >= l.offset && !GST_CLOCK_TIME_IS_VALID(l.origin.load()))
-        l.origin = rt;
-      out->held.emplace_back(rt, Ref<GstBuffer>::borrow(buf));
-      if (out->held.size() > kMaxHeld)
-        out->held.erase(out->held.begin());
-      if (!GST_CLOCK_TIME_IS_VALID(l.origin.load()))
-        return GST_PAD_PROBE_DROP;  // held until the video track knows
-    }
-    start_output(pad, *out, l.origin);
-    return GST_PAD_PROBE_DROP;  // pushed with the held ones
-  }
-  if (!GST_CLOCK_TIME_IS_VALID(rt) || rt < l.origin.load() + l.duration)
-    return GST_PAD_PROBE_OK;
-  GMS_LOG_DEBUG("recordings %s: %s ends at %" GST_TIME_FORMAT " (pts %" GST_TIME_FORMAT ")",
-                l.mount_path.c_str(), GST_PAD_NAME(pad), GST_TIME_ARGS(rt),
-                GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
-  // The EOS goes to the next element, not through the concat's pad: the
-  // segments upstream run on to their end with their data dropped here
-  // (an EOS flow back into them stopped the demuxers with an error).
-  out->ended = true;
-  if (auto peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad)))
-    gst_pad_send_event(peer.get(), gst_event_new_eos());
-  return GST_PAD_PROBE_DROP;
-}
-
-struct RangeFile {
-  RangeLinker* linker;  // owned by the bin
-  unsigned index;
-};
-
-// parsebin's streaming thread: the segment's track to its concat pad.
-void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
-  auto* f = static_cast<RangeFile*>(data);
-  std::string type = media_type_of(pad);
-  Ref<GstPad> target;
-  {
-    std::lock_guard<std::mutex> g(f->linker->lock);
-    unsigned seen = 0;
-    for (auto& slot : f->linker->files[f->index]) {
-      if (slot.media_type != type)
-        continue;
-      if (!slot.used && slot.nth == seen) {
-        slot.used = true;
-        target = slot.sink;
-        break;
-      }
-      if (slot.used)
-        ++seen;
-    }
-  }
-  if (!target || gst_pad_link(pad, target.get()) != GST_PAD_LINK_OK)
-    gst_pad_add_probe(
-        pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
-        [](GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_DROP; }, nullptr,
-        nullptr);
-}
-
-// A segment without one of the tracks: its concat pad ends at once, or the
-// concat would wait on it for ever.
-void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
-  auto* f = static_cast<RangeFile*>(data);
-  std::vector<Ref<GstPad>> unused;
-  {
-    std::lock_guard<std::mutex> g(f->linker->lock);
-    for (auto& slot : f->linker->files[f->index])
-      if (!slot.used) {
-        slot.used = true;
-        unused.push_back(slot.sink);
-      }
-  }
-  for (auto& pad : unused) {
-    GCharPtr id(g_strdup_printf("gms-range-empty-%u", f->index));
-    gst_pad_send_event(pad.get(), gst_event_new_stream_start(id.get()));
-    GstSegment seg;
-    gst_segment_init(&seg, GST_FORMAT_TIME);
-    gst_pad_send_event(pad.get(), gst_event_new_segment(&seg));
-    gst_pad_send_event(pad.get(), gst_event_new_eos());
-  }
-}
-
-// The sources of a range: a concat per track of the given media types,
-// whose source pads go to `outputs`. False when an element is missing.
-bool add_range_sources(GstBin* bin, const FileSettings& s, const std::vector<std::string>& types,
-                       std::vector<Ref<GstPad>>& outputs) {
-  auto* linker = new RangeLinker();
-  g_object_set_data_full(G_OBJECT(bin), "gms-range-linker", linker,
-                         [](gpointer p) { delete static_cast<RangeLinker*>(p); });
-  linker->mount_path = s.mount_path;
-  linker->duration = s.range_duration;
-  linker->offset = s.range_offset;
-  linker->files.resize(s.parts.size());
-  std::map<std::string, unsigned> per_type;
-  for (const auto& type : types) {
-    auto concat = Ref<GstElement>::adopt(gst_element_factory_make("concat", nullptr));
-    if (!concat)
-      return false;
-    gst_bin_add(bin, concat.get());
-    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(concat.get(), "src"));
-    outputs.push_back(src);
-    auto* out = new RangeOutput{linker, false, false, false, false, {}};
-    out->video = g_str_has_prefix(type.c_str(), "video/");
-    linker->has_video |= out->video;
-    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_BUFFER, on_range_data, out,
-                      [](gpointer p) { delete static_cast<RangeOutput*>(p); });
-    // No end in the SDP or in PLAY's Range: the segments' own durations are
-    // wrong for a range (and rtspsrc would stop there); EOS and RTCP BYE end
-    // the stream. Not seekable, as a looping file.
-    gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_loop_query, nullptr,
-                      nullptr);
-    unsigned nth = per_type[type]++;
-    for (size_t i = 0; i < s.parts.size(); ++i) {
-      auto pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(concat.get(), "sink_%u"));
-      if (!pad)
-        return false;
-      linker->files[i].push_back({type, nth, pad, false});
-    }
-  }
-  for (size_t i = 0; i < s.parts.size(); ++i) {
-    auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
-    auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
-    if (!src || !parse)
-      return false;
-    g_object_set(src.get(), "location", s.parts[i].c_str(), nullptr);
-    gst_bin_add_many(bin, src.get(), parse.get(), nullptr);
-    if (!gst_element_link(src.get(), parse.get()))
-      return false;
-    auto* f = new RangeFile{linker, unsigned(i)};
-    g_signal_connect_data(parse.get(), "pad-added", G_CALLBACK(on_range_pad), f,
-                          [](gpointer p, GClosure*) { delete static_cast<RangeFile*>(p); },
-                          GConnectFlags(0));
-    g_signal_connect(parse.get(), "no-more-pads", G_CALLBACK(on_range_no_more_pads), f);
-  }
-  return true;
-}
-
 // RTSP client thread: DESCRIBE/SETUP of a new media for this file.
 // filesrc ! parsebin, then one whitelisted payloader chain per servable
 // track, named pay0..payN in the order of the probe.
@@ -473,15 +254,9 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     };
     // The sources first (the order the elements were always added in).
     Ref<GstElement> parse;
-    std::vector<Ref<GstPad>> range_outputs;
-    if (!s.parts.empty()) {
-      std::vector<std::string> types;
-      for (const auto& t : s.info->tracks)
-        if (t.plan)
-          types.push_back(type_of(t.caps.get()));
-      if (!add_range_sources(GST_BIN(bin.get()), s, types, range_outputs))
-        return nullptr;
-    } else {
+    std::vector<std::string> range_types;
+    std::vector<Ref<GstPad>> range_sinks;
+    if (s.parts.empty()) {
       auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
       // Named: on_file_media_configure finds it (and its KeySnap) by name.
       parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", "parse"));
@@ -523,14 +298,20 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
       std::string pay_name = "pay" + std::to_string(index);
       if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str())))
         delay_end_of_stream(pay.get());
-      if (!s.parts.empty() &&
-          gst_pad_link(range_outputs[index].get(), sink.get()) != GST_PAD_LINK_OK)
-        return nullptr;
+      if (!s.parts.empty()) {
+        range_types.push_back(type_of(t.caps.get()));
+        range_sinks.push_back(sink);
+      }
       slots.push_back({t.stream_id, type_of(t.caps.get()), std::move(sink), false});
       ++index;
     }
-    if (!s.parts.empty())
+    if (!s.parts.empty()) {
+      RangeSpec spec{s.mount_path,     s.parts,          s.part_starts, s.part_after_gap,
+                     s.range_offset,   s.range_duration, s.range_cut};
+      if (!add_range_source(GST_BIN(bin.get()), spec, range_types, range_sinks))
+        return nullptr;
       return GST_ELEMENT(bin.release());
+    }
     auto* linker = new TrackLinker();
     // Owned by parsebin: freed with it, after its last pad-added.
     g_object_set_data_full(G_OBJECT(parse.get()), "gms-track-linker", linker,
@@ -602,9 +383,9 @@ void on_file_error(GstBus*, GstMessage*, gpointer pipeline) noexcept {
 void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer) noexcept {
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
   // A viewer seeks and pauses its own pipeline; a shared one is never
-  // seeked by a viewer (it would move everybody, relay-notes.md §2). A time
-  // range is not seekable yet: its concats set its start and end.
-  set_media_seekable(media, !s.shared && s.parts.empty());
+  // seeked by a viewer (it would move everybody, relay-notes.md §2).
+  // Recordings seek in their own way (range_source.h).
+  set_media_seekable(media, !s.shared || !s.parts.empty());
   set_media_file(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto parse = Ref<GstElement>::adopt(
@@ -669,6 +450,9 @@ namespace {
 constexpr std::chrono::milliseconds kProbeTimeout{10000};
 // A time range reads its segments at once (a parser each): a bound.
 constexpr size_t kMaxRangeSegments = 200;
+// A gap in a recording plays as a pause of the stream, of at most this:
+// a viewer of a range over a night off the air should not wait the night.
+constexpr gint64 kMaxPlayedGapUs = 10 * G_USEC_PER_SEC;
 
 Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::string& mount_path,
                                            const std::string& file, const FileIdentity& id,
@@ -676,13 +460,55 @@ Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::st
                                            GstRTSPAddressPool* pool) {
   auto factory = Ref<GstRTSPMediaFactory>::adopt(
       GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_FILE_FACTORY, nullptr)));
-  auto* s = new FileSettings{mount_path, file, id, std::move(info), root.loop, root.shared, {}, 0, 0, {}};
+  auto* s = new FileSettings();
+  s->mount_path = mount_path;
+  s->file = file;
+  s->id = id;
+  s->info = std::move(info);
+  s->loop = root.loop;
+  s->shared = root.shared;
   GMS_FILE_FACTORY(factory.get())->settings = s;
   PathConfig per_file = root;
   per_file.name = mount_path;
   apply_media_settings(factory.get(), per_file, pool);
   g_signal_connect(factory.get(), "media-configure", G_CALLBACK(on_file_media_configure), nullptr);
   return factory;
+}
+
+// Whether an MP4 ends with its fragment index (an `mfro` box, the last 16
+// bytes of a fragmented MP4 that was closed).
+bool ends_with_mfra(const std::string& path) {
+  UniquePtr<FILE, fclose> f(fopen(path.c_str(), "rb"));
+  char tail[16];
+  return f && fseeko(f.get(), -16, SEEK_END) == 0 && fread(tail, 1, 16, f.get()) == 16 &&
+         memcmp(tail + 4, "mfro", 4) == 0;
+}
+
+// The length of a recorded segment, for the SDP. qtdemux's duration is the
+// end of the index (mfra), in the recording's running time: right for the
+// first segment of a recording only, 2 s long for the second of 2 s ones.
+// The span from its name to the next segment's name (or to its last write,
+// for the newest one) is right within a recording, and long for its last
+// segment (finalised seconds later). A closed segment: the shorter of the
+// two. One cut by kill -9 has no index (qtdemux sees its first fragment):
+// from its name to its last write, which is when its last fragment landed.
+guint64 recorded_length(const std::string& path, gint64 start_us, GstClockTime probed) {
+  GStatBuf st;
+  gint64 end_us = g_stat(path.c_str(), &st) == 0
+                      ? gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000
+                      : start_us;
+  const bool closed = ends_with_mfra(path);
+  if (closed) {
+    GCharPtr dir(g_path_get_dirname(path.c_str()));
+    if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.get(), 0, nullptr)))
+      while (const char* entry = g_dir_read_name(d.get()))
+        if (auto s = SegmentPolicy::start_from_name(entry); s && *s > start_us && *s < end_us)
+          end_us = *s;
+  }
+  const guint64 span = guint64(std::max<gint64>(0, end_us - start_us)) * 1000;
+  if (!GST_CLOCK_TIME_IS_VALID(probed) || probed == 0)
+    return span;
+  return closed ? std::min(probed, span) : std::max(probed, span);
 }
 
 const char* status_text(int status) {
@@ -854,14 +680,18 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
       if (g_stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
         continue;
       gint64 mtime_us = gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-      segments.push_back({path, *start, mtime_us});
+      // The last segment of a recording is written at once when it stops,
+      // and its last write can come before the time in its name: still a
+      // segment (its media's length is not known here).
+      segments.push_back({path, *start, std::max(mtime_us, *start + 1)});
     }
   }
   std::sort(segments.begin(), segments.end(),
             [](const RecordedSegment& a, const RecordedSegment& b) { return a.start_us < b.start_us; });
   for (size_t i = 0; i + 1 < segments.size(); ++i)
     segments[i].end_us = std::min(segments[i].end_us, segments[i + 1].start_us);
-  RangePlan plan = SegmentPolicy::plan_range(segments, range.start_us, range.duration_us);
+  RangePlan plan =
+      SegmentPolicy::plan_range(segments, range.start_us, range.duration_us, kMaxPlayedGapUs);
   if (plan.files.empty()) {
     GMS_LOG_WARN("path %s: %s?%s: 404 Not Found (nothing recorded in that range; %zu segments "
                  "in the directory)",
@@ -899,6 +729,11 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
                                    root->pool.get());
   FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;
   fs.parts = plan.files;
+  fs.part_starts = plan.starts_ns;
+  fs.part_after_gap = plan.after_gap;
+  // Ending with the recording: at the end of its last file, not at the
+  // duration the names give, which can be some tenths of a second short.
+  fs.range_cut = !plan.to_recording_end;
   fs.range_offset = plan.offset_ns;
   fs.range_duration = plan.duration_ns;
   fs.query = query;
@@ -968,6 +803,21 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
     unmount_locked(mount);
   }
   auto factory = make_file_factory(root->config, mount, file.path, *id, info, root->pool.get());
+  // A segment the server recorded plays as a range of one file: seeking in
+  // it is ours (range_source.h), not qtdemux's, whose index is wrong or
+  // missing in such files.
+  GCharPtr base(g_path_get_basename(file.path.c_str()));
+  auto rec_start = root->config.origin == "record-dir"
+                       ? SegmentPolicy::start_from_name(base.get())
+                       : std::nullopt;
+  if (rec_start && !root->config.loop) {
+    FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;
+    fs.parts = {file.path};
+    fs.part_starts = {0};
+    fs.part_after_gap = {0};
+    fs.range_cut = false;  // to the end of the file
+    fs.range_duration = recorded_length(file.path, *rec_start, info->duration);
+  }
   lru_.push_front(mount);
   files_.emplace(mount, Mounted{name, file.path, *id, factory, lru_.begin(), {}});
   gst_rtsp_mount_points_add_factory(mounts_.get(), mount.c_str(), factory.release());

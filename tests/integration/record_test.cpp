@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "child.h"
 #include "pipelines.h"
 #include "process.h"
@@ -58,6 +61,178 @@ double last_frame_end(const std::string& file) {
     end = std::max(end, g_ascii_strtod(f.get()[0], nullptr) + g_ascii_strtod(f.get()[1], nullptr));
   }
   return end;
+}
+
+// One viewer of a recording over RTSP/TCP by hand: DESCRIBE, SETUP of video
+// (channel 0) and audio (channel 2), PLAY with Range, PAUSE, and what the
+// video's RTP says (frames by marker bit, timestamps, RTCP BYE).
+struct RangeViewer {
+  RawRtsp conn;
+  std::string base, query, session;  // base: the URL without the query
+  std::string control;                // the Content-Base
+  int cseq = 1;
+
+  RangeViewer(uint16_t port, const std::string& url) : conn(port) {
+    auto q = url.find('?');
+    base = url.substr(0, q);
+    query = q == std::string::npos ? "" : url.substr(q);
+  }
+  RtspReply send(const std::string& method, const std::string& target,
+                 const std::string& headers = "") {
+    std::string req = method + " " + target + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq++) +
+                      "\r\n" + (session.empty() ? "" : "Session: " + session + "\r\n") + headers +
+                      "\r\n";
+    return conn.request(req, 30s);
+  }
+  // After it, requests go to the Content-Base (which has no query, as
+  // rtspsrc and ffmpeg use it).
+  RtspReply describe() {
+    RtspReply r = send("DESCRIBE", base + query, "Accept: application/sdp\r\n");
+    if (!r.header("Content-Base").empty()) {
+      control = r.header("Content-Base");
+      control.erase(control.find_last_not_of(" \r\n") + 1);
+    }
+    return r;
+  }
+  int setup(int stream) {
+    RtspReply r = send("SETUP", control + "stream=" + std::to_string(stream),
+                       "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(2 * stream) +
+                           "-" + std::to_string(2 * stream + 1) + "\r\n");
+    if (r.status == 200)
+      session = r.header("Session").substr(0, r.header("Session").find(';'));
+    return r.status;
+  }
+  RtspReply play(const std::string& range) {
+    return send("PLAY", control, range.empty() ? "" : "Range: " + range + "\r\n");
+  }
+  struct Seen {
+    unsigned frames = 0;
+    bool bye = false;
+    bool got_first = false;
+    uint32_t first_ts = 0, last_ts = 0;
+    double max_step = 0;  // s: the largest step between frames' RTP times
+    double wall_of_max_step = 0;  // s: wall time between those two frames
+  };
+  // Reads video until `frames` frames, RTCP BYE, or the deadline.
+  Seen read(unsigned frames, std::chrono::milliseconds timeout) {
+    Seen s;
+    auto end = deadline_in(timeout);
+    auto last_wall = std::chrono::steady_clock::now();
+    while (s.frames < frames && std::chrono::steady_clock::now() < end) {
+      RawRtsp::Frame f = conn.read_interleaved(std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now()));
+      if (f.channel < 0)
+        break;
+      if (f.channel == 0 && f.data.size() >= 12) {
+        const uint32_t ts = (uint32_t(uint8_t(f.data[4])) << 24) |
+                            (uint32_t(uint8_t(f.data[5])) << 16) |
+                            (uint32_t(uint8_t(f.data[6])) << 8) | uint32_t(uint8_t(f.data[7]));
+        const auto now = std::chrono::steady_clock::now();
+        if (!s.got_first) {
+          s.got_first = true;
+          s.first_ts = ts;
+        } else if (ts != s.last_ts) {
+          const double step = double(int32_t(ts - s.last_ts)) / 90000.0;
+          if (step > s.max_step) {
+            s.max_step = step;
+            s.wall_of_max_step = std::chrono::duration<double>(now - last_wall).count();
+          }
+        }
+        if (ts != s.last_ts || !s.got_first)
+          last_wall = now;
+        s.last_ts = ts;
+        s.frames += (uint8_t(f.data[1]) & 0x80) ? 1 : 0;
+      } else if (f.channel == 1 && f.data.size() >= 2) {
+        for (size_t off = 0; off + 4 <= f.data.size();) {  // RTCP compound: BYE is 203
+          if (uint8_t(f.data[off + 1]) == 203)
+            s.bye = true;
+          off += 4 * (((size_t(uint8_t(f.data[off + 2])) << 8) | uint8_t(f.data[off + 3])) + 1);
+        }
+        if (s.bye)
+          break;
+      }
+    }
+    return s;
+  }
+};
+
+// The start of a reply's or an SDP's "npt=A-B": A (or B with `end`); -1 if none.
+double npt_of(const std::string& text, bool end = false) {
+  auto at = text.find("npt=");
+  if (at == std::string::npos)
+    return -1;
+  const char* p = text.c_str() + at + 4;
+  if (end) {
+    p = strchr(p, '-');
+    if (!p || !g_ascii_isdigit(p[1]))
+      return -1;
+    ++p;
+  }
+  return g_ascii_isdigit(*p) ? g_ascii_strtod(p, nullptr) : -1;
+}
+
+// RTP-Info's rtptime for stream 0: the RTP time of the position in Range.
+uint32_t rtptime_of(const RtspReply& play) {
+  std::string info = play.header("RTP-Info");
+  auto at = info.find("stream=0;");
+  auto ts = at == std::string::npos ? at : info.find("rtptime=", at);
+  return ts == std::string::npos ? 0 : uint32_t(std::strtoul(info.c_str() + ts + 8, nullptr, 10));
+}
+
+// Video frames in a file (ffprobe), and where its key frames are (s).
+std::vector<double> key_frames_of(const std::string& file, unsigned* frames) {
+  RunResult r = run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                     "packet=pts_time,flags", "-of", "csv=p=0", file},
+                    20s);
+  std::vector<double> keys;
+  *frames = 0;
+  GStrvPtr lines(g_strsplit(r.out.c_str(), "\n", -1));
+  for (gchar** l = lines.get(); l && *l; ++l) {
+    if (!**l)
+      continue;
+    ++*frames;
+    if (strchr(*l, 'K'))
+      keys.push_back(g_ascii_strtod(*l, nullptr));
+  }
+  return keys;
+}
+
+// PLAY Range npt=`at`- of one recorded segment file: 200, the reply's Range
+// names the key frame at or before `at`, and the frames from it to the end
+// of the file follow.
+void expect_segment_seeks(ServerProcess& srv, const std::string& file, const std::string& url,
+                          double at) {
+  unsigned total = 0;
+  std::vector<double> keys = key_frames_of(file, &total);
+  ASSERT_FALSE(keys.empty()) << file;
+  double key = keys.front();
+  for (double k : keys)
+    if (k <= at + 1e-3)
+      key = k;
+  RangeViewer v(srv.port(), url);
+  RtspReply d = v.describe();
+  ASSERT_EQ(d.status, 200) << srv.log_tail();
+  // The SDP announces the length (for a segment cut by kill -9, from its
+  // name and last write: within half a second).
+  const double media_end = last_frame_end(file);
+  EXPECT_NEAR(npt_of(d.text, true), media_end, 0.5) << d.text;
+  ASSERT_EQ(v.setup(0), 200);
+  ASSERT_EQ(v.setup(1), 200);
+  RtspReply play = v.play("npt=" + std::to_string(at) + "-");
+  ASSERT_EQ(play.status, 200) << play.text << srv.log_tail();
+  EXPECT_NEAR(npt_of(play.text), key, 0.05) << play.text;
+  RangeViewer::Seen seen = v.read(100000, 20s);
+  EXPECT_TRUE(seen.bye);
+  // The first packet is the one at the reply's Range start.
+  EXPECT_EQ(seen.first_ts, rtptime_of(play)) << play.text;
+  // From the key frame to the end of the file (the marker of the last
+  // frame may be lost with the end: one frame of slack).
+  const unsigned expected = total - unsigned(std::lround(key * 30));
+  EXPECT_NEAR(double(seen.frames), double(expected), 2.0) << file;
+  std::printf("segment %s (%.3f s, %.3f s announced): PLAY Range npt=%.2f- starts at npt=%.3f "
+              "(key frame at %.3f), %u frames of %u to the end\n",
+              file.c_str(), media_end, npt_of(d.text, true), at, npt_of(play.text), key,
+              seen.frames, total);
 }
 
 std::string temp_dir() {
@@ -145,6 +320,12 @@ TEST(Record, Kill9LosesLittleMedia) {
               end, newest.c_str());
   EXPECT_LE(lost, 1.5);
   EXPECT_GE(lost, -0.1);
+
+  // The segment cut by the kill (no random-access index) seeks when played
+  // back: key frames every 0.5 s.
+  ServerProcess again({conf});
+  ASSERT_TRUE(again.ready()) << again.log();
+  expect_segment_seeks(again, newest, again.url("/recordings" + newest.substr(dir.size())), 1.7);
 }
 
 TEST(Record, PublishedPathIsRecordedWhileThePublisherIsThere) {
@@ -266,10 +447,10 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_TRUE(v.error().empty()) << v.error();
     EXPECT_TRUE(v.got_eos());
-    // 2 s at 30 fps = 60 frames; the start goes back to the key frame at or
-    // before it, which counts in the 2 s.
+    // 2 s at 30 fps = 60 frames, and those from the key frame at or
+    // before the start (up to 1 s before it) to the start.
     EXPECT_GE(v.video_frames(), 55u) << query << srv.log_tail();
-    EXPECT_LE(v.video_frames(), 65u) << query << srv.log_tail();
+    EXPECT_LE(v.video_frames(), 95u) << query << srv.log_tail();
     EXPECT_GT(v.audio_buffers(), 50u) << query;
     EXPECT_FALSE(v.pts_went_back());
     std::printf("range of 2 s over 2 segments from %s: %u frames, %u audio buffers, EOS after "
@@ -291,6 +472,112 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
   // The directory itself is still not a stream; its files still play.
   EXPECT_EQ(describe_status(srv, "/recordings/live/cam"), 404);
   EXPECT_EQ(describe_status(srv, segs[0].path.substr(dir.size()).insert(0, "/recordings")), 200);
+}
+
+// A time range seeks: PLAY Range npt=X- starts at the key frame at or
+// before the range's start + X (first PLAY and after PAUSE), and a gap in
+// the recording (the publisher away some seconds) plays as a gap: the
+// timestamps jump by it and the viewer waits as long. Single closed
+// segments seek too.
+TEST(Record, TimeRangeSeeksAndKeepsGaps) {
+  std::string dir = temp_dir();
+  std::string conf = write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                                                   "\n[path /live/*]\npublish=true\n"
+                                                   "segment-duration=2\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  // Two recordings of 5 s, the publisher away about 4 s between them.
+  for (int round = 1; round <= 2; ++round) {
+    {
+      Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 5, true, "320x240"));
+      ASSERT_TRUE(wait_published(srv, "/live/cam")) << srv.log();
+      EXPECT_EQ(pub.wait(20000), 0) << pub.output();
+    }
+    ASSERT_TRUE(wait_until(
+        [&] { return count_occurrences(srv.log(), "recording /live/cam stopped") >= size_t(round); },
+        20s))
+        << srv.log_tail();
+    if (round == 1) {
+      const auto back = std::chrono::steady_clock::now() + 4s;
+      wait_until([&] { return std::chrono::steady_clock::now() >= back; }, 5s);
+    }
+  }
+  auto segs = segments(dir + "/live/cam");
+  ASSERT_GE(segs.size(), 4u) << srv.log_tail();
+  std::vector<gint64> starts;
+  for (const auto& seg : segs)
+    starts.push_back(SegmentPolicy::start_from_name(seg.path).value_or(0));
+  size_t after_gap = 0;  // the first segment of the second recording
+  for (size_t i = 1; i < segs.size(); ++i)
+    if (starts[i] - starts[i - 1] > 3 * G_USEC_PER_SEC)
+      after_gap = i;
+  ASSERT_GT(after_gap, 1u);
+  // The gap as recorded: from the end of the media before it (the last
+  // segment's start plus its length) to the next segment's start.
+  const double gap = double(starts[after_gap] - starts[after_gap - 1]) / G_USEC_PER_SEC -
+                     duration_of(segs[after_gap - 1].path);
+
+  const std::string url = srv.url("/recordings/live/cam?start=" + iso_utc(starts[0]) + "&duration=60");
+  RangeViewer v(srv.port(), url);
+  RtspReply d = v.describe();
+  ASSERT_EQ(d.status, 200) << srv.log_tail();
+  // The SDP's range has an end: the recording's length, the gap in it.
+  const double length = npt_of(d.text, true);
+  EXPECT_GT(length, 10.0 + gap - 1.0) << d.text;
+  ASSERT_EQ(v.setup(0), 200) << srv.log_tail();
+  ASSERT_EQ(v.setup(1), 200) << srv.log_tail();
+  // First PLAY, 1 s in: key frames every second from the segment's start.
+  RtspReply play = v.play("npt=1-");
+  ASSERT_EQ(play.status, 200) << play.text << srv.log_tail();
+  const double started = npt_of(play.text);
+  EXPECT_NEAR(started, 1.0, 0.05) << play.text;
+  EXPECT_NEAR(npt_of(play.text, true), length, 0.01) << play.text;
+  RangeViewer::Seen first = v.read(30, 10s);
+  EXPECT_EQ(first.frames, 30u);
+  EXPECT_EQ(first.first_ts, rtptime_of(play)) << "the first packet is at npt 1: " << play.text;
+  EXPECT_LT(first.max_step, 0.1) << "no jump within a recording";
+  // PAUSE, then PLAY 3.2 s in: the key frame at or before, in the second
+  // segment (whose start is 2 to 2.5 s into the range by the names).
+  ASSERT_EQ(v.send("PAUSE", v.control).status, 200);
+  play = v.play("npt=3.2-");
+  ASSERT_EQ(play.status, 200) << play.text << srv.log_tail();
+  const double resumed = npt_of(play.text);
+  EXPECT_GE(resumed, 2.0) << play.text;
+  EXPECT_LE(resumed, 3.2) << play.text;
+  // On through the gap to the end: the RTP timestamps jump by the gap, and
+  // the gap is waited for.
+  const auto t0 = std::chrono::steady_clock::now();
+  RangeViewer::Seen rest = v.read(100000, 40s);
+  EXPECT_EQ(rest.first_ts, rtptime_of(play)) << play.text;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(rest.bye) << srv.log_tail();
+  EXPECT_NEAR(rest.max_step, gap, 0.35) << "the recorded gap is " << gap << " s";
+  EXPECT_GT(rest.wall_of_max_step, gap - 0.5);
+  EXPECT_NEAR(wall, length - resumed, 1.5);
+  // Every frame from the resumed key frame to the end: those of the segment
+  // it is in, from it, and all of the later ones (none is left out).
+  size_t k = 0;
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (double(starts[i] - starts[0]) / G_USEC_PER_SEC <= 3.2)
+      k = i;
+  unsigned expected = 0;
+  for (size_t i = k; i < segs.size(); ++i) {
+    unsigned n = 0;
+    key_frames_of(segs[i].path, &n);
+    expected += n;
+  }
+  expected -= unsigned(std::lround((resumed - double(starts[k] - starts[0]) / G_USEC_PER_SEC) * 30));
+  EXPECT_NEAR(double(rest.frames), double(expected), 2.0);
+  std::printf("range of %.2f s with a %.2f s gap: PLAY npt=1- starts at %.3f, after PAUSE "
+              "npt=3.2- at %.3f; the timestamps jump %.3f s at the gap, waited %.2f s; to the end "
+              "%.2f s (wall) for %.2f s of npt, %u frames\n",
+              length, gap, started, resumed, rest.max_step, rest.wall_of_max_step, wall,
+              length - resumed, rest.frames);
+  EXPECT_TRUE(srv.log_contains("seek to 3.200 s")) << srv.log_tail();
+
+  // A single closed segment seeks too (its mfra index is not used).
+  expect_segment_seeks(srv, segs[1].path, srv.url("/recordings" + segs[1].path.substr(dir.size())),
+                       1.2);
 }
 
 // Writes to `path` until the file system is full (bounded: 256 MiB).
