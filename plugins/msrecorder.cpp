@@ -186,6 +186,10 @@ struct Impl {
   std::shared_ptr<File> current;
   GstClockTime anchor_rt = GST_CLOCK_TIME_NONE;  // last segment start: running time
   gint64 anchor_wall = 0;                         // and wall clock
+  bool live_known = false;                        // asked upstream this run
+  bool live = false;
+  bool have_lateness = false;
+  GstClockTimeDiff min_lateness = 0;  // see note_lateness()
   guint file_count = 0;
 
   std::mutex segments_mutex;  // protects segments, open_location; never held while posting
@@ -297,31 +301,51 @@ void post_segment_message(GmsRecorder* self, const char* name, const std::string
                                                                      G_TYPE_UINT64, guint64(rt), nullptr)));
 }
 
-// Wall clock (µs since the epoch) of running time `rt`. Live input: running
-// time follows the pipeline clock, so the clock says how long ago `rt` was.
-// Otherwise (a file read as fast as it goes, no clock yet) the running time
-// since the last segment start is added to that start's wall clock.
+// Running time of the pipeline clock now; NONE without a clock or before
+// PLAYING.
+GstClockTime clock_running_time(GmsRecorder* self) {
+  auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(GST_ELEMENT(self)));
+  if (!clock || GST_STATE(self) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  const GstClockTime now = gst_clock_get_time(clock.get());
+  return now >= base ? now - base : GST_CLOCK_TIME_NONE;
+}
+
+// Live input: notes how late a buffer of running time `rt` reached us. The
+// smallest lateness seen is the best guess at when media of a running time
+// was captured: a frame sent on at once (a live one) is on time, one held
+// somewhere (a relay's cached GOP sent in a burst, a jitterbuffer's first
+// packet) is late. Called under files_mutex by the track that cuts.
+void note_lateness(Impl* impl, GstClockTime clock_rt, GstClockTime rt) {
+  if (!GST_CLOCK_TIME_IS_VALID(clock_rt))
+    return;
+  const GstClockTimeDiff late = GstClockTimeDiff(clock_rt) - GstClockTimeDiff(rt);
+  if (!impl->have_lateness || late < impl->min_lateness) {
+    impl->min_lateness = late;
+    impl->have_lateness = true;
+  }
+}
+
+// Wall clock (µs since the epoch) of running time `rt`. Live input: the
+// pipeline clock maps running time to wall clock, less the smallest
+// lateness seen (see note_lateness). Otherwise (a file read as fast as it
+// goes) the running time since the last segment start is added to that
+// start's wall clock, so names are spaced by the media's duration.
 // Called under files_mutex.
-gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt) {
+gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
   Impl* impl = self->impl;
   const gint64 now = g_get_real_time();
   gint64 wall = now;
-  bool from_clock = false;
-  if (auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(GST_ELEMENT(self)));
-      clock && GST_STATE(self) == GST_STATE_PLAYING) {
-    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-    const GstClockTime clock_now = gst_clock_get_time(clock.get());
-    if (clock_now >= base) {
-      const GstClockTime clock_rt = clock_now - base;
-      // Ahead of the clock by more than a little: not live.
-      if (rt <= clock_rt + 500 * GST_MSECOND) {
-        wall = now - (GstClockTimeDiff(clock_rt) - GstClockTimeDiff(rt)) / GST_USECOND;
-        from_clock = true;
-      }
-    }
-  }
-  if (!from_clock && GST_CLOCK_TIME_IS_VALID(impl->anchor_rt))
+  if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
+    // Wall clock of clock running time 0, then that of rt's capture.
+    const gint64 wall_of_zero = now - GstClockTimeDiff(clock_rt) / GST_USECOND;
+    wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
+    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": captured %" G_GINT64_FORMAT " µs ago",
+                     GST_TIME_ARGS(rt), now - wall);
+  } else if (GST_CLOCK_TIME_IS_VALID(impl->anchor_rt)) {
     wall = impl->anchor_wall + (GstClockTimeDiff(rt) - GstClockTimeDiff(impl->anchor_rt)) / GST_USECOND;
+  }
   impl->anchor_rt = rt;
   impl->anchor_wall = wall;
   return wall;
@@ -342,10 +366,10 @@ gboolean out_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
 // Makes the next segment file, starting at running time `rt`. Called under
 // files_mutex, on a streaming thread: creating the elements and opening the
 // file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt) {
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
-  const gint64 wall = wall_clock_of(self, rt);
+  const gint64 wall = wall_clock_of(self, rt, clock_rt);
   std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, wall);
   if (name.empty()) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
@@ -484,6 +508,22 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (t->video && t->need_key && !key)
     return GST_FLOW_OK;
   const guint64 duration = impl->copy_settings().segment_duration;
+  bool ask_live = false;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    ask_live = !impl->live_known;
+  }
+  if (ask_live) {
+    // Once per run, before the first file: is the input live?
+    auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
+    gboolean live = FALSE;
+    if (gst_pad_peer_query(t->in.get(), q.get()))
+      gst_query_parse_latency(q.get(), &live, nullptr, nullptr);
+    std::lock_guard lock(impl->files_mutex);
+    impl->live_known = true;
+    impl->live = live;
+    GST_INFO_OBJECT(self, "input is %s", live ? "live" : "not live");
+  }
 
   std::shared_ptr<File> target;
   std::shared_ptr<File> cut_from;
@@ -500,8 +540,13 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     // The video track cuts at key frames; without video the first audio
     // track cuts on time; the others follow.
     const bool decides = t->video || (!has_video && t == first_audio);
+    GstClockTime clock_rt = GST_CLOCK_TIME_NONE;
+    if (impl->live && (decides || !impl->current)) {
+      clock_rt = clock_running_time(self);
+      note_lateness(impl, clock_rt, rt);
+    }
     if (!impl->current) {
-      impl->current = open_file(self, rt);
+      impl->current = open_file(self, rt, clock_rt);
       if (!impl->current)
         return GST_FLOW_OK;
       opened = target = impl->current;
@@ -510,7 +555,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, rt))
+        if (auto next = open_file(self, rt, clock_rt))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
@@ -945,6 +990,7 @@ void drop_files(GmsRecorder* self) {
       gst_pad_set_active(t->in.get(), FALSE);
     }
     impl->anchor_rt = GST_CLOCK_TIME_NONE;
+    impl->live_known = impl->live = impl->have_lateness = false;
   }
   for (auto& f : files)
     remove_file_elements(GST_ELEMENT(self), *f);
