@@ -557,6 +557,12 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       note_lateness(impl, clock_rt, rt);
     }
     if (!impl->current) {
+      // Live: the first file starts with the video's first key frame (the
+      // audio's first buffers come a few ms before or after it). Not live:
+      // whichever comes first (an encoder may take its time with the first
+      // frame while the audio runs ahead).
+      if (has_video && !t->video && impl->live)
+        return GST_FLOW_OK;
       impl->current = open_file(self, rt, clock_rt);
       if (!impl->current)
         return GST_FLOW_OK;
@@ -585,6 +591,12 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   }
   if (!target)
     return GST_FLOW_OK;  // before the first file
+  if (rt < target->origin) {
+    // Before the file began (a video frame before the audio that opened
+    // the first file): dropped, and video waits for its next key frame.
+    t->need_key = t->video;
+    return GST_FLOW_OK;
+  }
   if (t->video)
     t->need_key = false;
   if (opened) {

@@ -501,6 +501,36 @@ TEST(MsRecorder, EachFileStartsAtZero) {
   }
 }
 
+// Without a video pad the (first) audio track cuts on time.
+TEST(MsRecorder, AudioOnlyCutsOnTime) {
+  const TempDir tmp;
+  const std::string& dir = tmp;
+  // 4 s of AAC in 1024-sample frames at 44.1 kHz.
+  Outcome o = run_pipeline("audiotestsrc num-buffers=173 ! avenc_aac ! aacparse ! rec.audio_0 msrecorder name=rec "
+                           "path-name=" +
+                           dir + " segment-duration=1000000000");
+  EXPECT_TRUE(o.eos);
+  EXPECT_TRUE(o.errors.empty()) << o.errors.front();
+  const auto files = list_files(dir);
+  ASSERT_GE(files.size(), 4u);
+  ASSERT_LE(files.size(), 5u);
+  double total = 0;
+  for (size_t i = 0; i < files.size(); i++) {
+    const std::string f = dir + "/" + files[i];
+    auto r = run({"ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=start_time", "-of",
+                  "csv=p=0", f},
+                 30s);
+    EXPECT_NEAR(std::atof(r.out.c_str()), 0.0, 0.03) << f;
+    const double d = ffprobe_duration(f);
+    std::printf("audio segment %s: %.3f s\n", files[i].c_str(), d);
+    if (i + 1 < files.size()) {
+      EXPECT_NEAR(d, 1.0, 0.05) << f;
+    }
+    total += d;
+  }
+  EXPECT_NEAR(total, 4.0, 0.1);
+}
+
 // A seek inside the second segment with qtdemux lands where it was asked:
 // the file's index (mfra) and its fragments have the file's own times.
 TEST(MsRecorder, SeekInsideALaterSegment) {
