@@ -402,8 +402,11 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   if (!file->mux || !file->sink)
     return nullptr;
   // async=false: a sink added to a playing pipeline must not make it
-  // preroll again.
-  g_object_set(file->sink.get(), "location", name.c_str(), "async", FALSE, nullptr);
+  // preroll again. Unbuffered: filesink's default 64 KB buffer held up to
+  // 0.25 s of a 2 Mbit/s stream (8 s of 64 kbit/s audio) in memory, lost at
+  // a kill -9; the muxer hands over whole fragments anyway.
+  g_object_set(file->sink.get(), "location", name.c_str(), "async", FALSE, "buffer-mode", 2 /* unbuffered */,
+               "enable-last-sample", FALSE, nullptr);
   gst_bin_add_many(GST_BIN(self), file->mux.get(), file->sink.get(), nullptr);
   gst_element_link(file->mux.get(), file->sink.get());
   const guint n = impl->file_count++;
