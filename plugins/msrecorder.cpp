@@ -519,6 +519,19 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     return GST_FLOW_OK;
   }
   const bool key = !GST_BUFFER_FLAG_IS_SET(raw, GST_BUFFER_FLAG_DELTA_UNIT);
+  // A file opened by this buffer starts at its decoding time: with
+  // B-frames a key frame is decoded before it is shown, and a DTS before the
+  // file's 0 makes mp4mux shift that track alone (the audio would be out
+  // of sync by the reordering delay).
+  GstClockTime start_rt = rt;
+  if (GST_BUFFER_DTS_IS_VALID(raw)) {
+    guint64 dts_rt = 0;
+    const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(raw), &dts_rt);
+    if (sign > 0 && dts_rt < rt)
+      start_rt = dts_rt;
+    else if (sign < 0)
+      start_rt = 0;
+  }
   if (t->video && t->need_key && !key)
     return GST_FLOW_OK;
   const guint64 duration = impl->copy_settings().segment_duration;
@@ -566,7 +579,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       // frame while the audio runs ahead).
       if (has_video && !t->video && impl->live)
         return GST_FLOW_OK;
-      impl->current = open_file(self, rt, clock_rt);
+      impl->current = open_file(self, start_rt, clock_rt);
       if (!impl->current)
         return GST_FLOW_OK;
       opened = target = impl->current;
@@ -575,7 +588,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, rt, clock_rt))
+        if (auto next = open_file(self, start_rt, clock_rt))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
