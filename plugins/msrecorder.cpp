@@ -151,6 +151,7 @@ struct File {
   gint64 wall_us = 0;       // wall clock of the file's 0
   std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};  // running time of the cut, or of the last buffer
   std::map<Track*, std::unique_ptr<Out>> outs;          // fixed once the file is made
+  std::atomic<bool> removed{false};  // its elements left the bin (once: teardown or READY)
 };
 
 struct Impl;
@@ -641,6 +642,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (it == target->outs.end())
     return GST_FLOW_OK;
   File::Out& out = *it->second;
+  GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to %s%s", t->name.c_str(), GST_TIME_ARGS(rt),
+                 target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");
   if (out.eos.load())
     return GST_FLOW_OK;
   if (!out.primed)
@@ -779,6 +782,8 @@ void apply_retention(GstElement* element, gpointer) noexcept {
 // Takes a file's elements out of the bin (they may only go to NULL off
 // their own streaming thread).
 void remove_file_elements(GstElement* element, File& file) {
+  if (file.removed.exchange(true))
+    return;
   for (GstElement* e : {file.mux.get(), file.sink.get()}) {
     if (!e)
       continue;

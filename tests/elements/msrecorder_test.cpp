@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gms/ref.h"
+#include "harness.h"
 #include "process.h"
 #include "segment_policy.h"
 
@@ -529,6 +530,107 @@ TEST(MsRecorder, AudioOnlyCutsOnTime) {
     total += d;
   }
   EXPECT_NEAR(total, 4.0, 0.1);
+}
+
+GstBuffer* stamped(GstClockTime pts, GstClockTime duration, bool delta) {
+  GstBuffer* b = gst_buffer_new_allocate(nullptr, 64, nullptr);
+  gst_buffer_memset(b, 0, 0x11, 64);
+  GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = pts;
+  GST_BUFFER_DURATION(b) = duration;
+  if (delta)
+    GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+  return b;
+}
+
+// Packet times (s) of stream `index` in `file`, as ffprobe lists them.
+std::vector<double> packet_times(const std::string& file, int index) {
+  auto r = run({"ffprobe", "-v", "quiet", "-select_streams", std::to_string(index), "-show_entries", "packet=pts_time",
+                "-of", "csv=p=0", file},
+               30s);
+  std::vector<double> out;
+  GStrvPtr lines(g_strsplit(r.out.c_str(), "\n", -1));
+  for (gchar** l = lines.get(); l && *l; ++l)
+    if (**l)
+      out.push_back(g_ascii_strtod(*l, nullptr));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Crafted buffers through GstHarness, with a segment that does not start at
+// 0: the cut comes with the first key frame 1 s after the file's start, each
+// file's times start at 0, and audio goes by its running time: before the
+// cut to the old file, from it to the new one.
+TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
+  const TempDir tmp;
+  auto rec = Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr));
+  ASSERT_TRUE(rec);
+  g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
+  auto bus = Ref<GstBus>::adopt(gst_bus_new());
+  gst_element_set_bus(rec.get(), bus.get());
+  HarnessPtr video(gst_harness_new_with_element(rec.get(), "video", nullptr));
+  HarnessPtr audio(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
+  // Not live: names are spaced by running time.
+  gst_harness_set_live(video.get(), FALSE);
+  gst_harness_set_live(audio.get(), FALSE);
+  gst_harness_set_src_caps_str(video.get(),
+                               "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,framerate=30/1,"
+                               "codec_data=(buffer)0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
+  gst_harness_set_src_caps_str(audio.get(),
+                               "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
+                               "codec_data=(buffer)1188");
+  // Both inputs' segments start at 10 s: running time = PTS - 10 s.
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  seg.start = seg.time = 10 * GST_SECOND;
+  ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_segment(&seg)));
+  ASSERT_TRUE(gst_harness_push_event(audio.get(), gst_event_new_segment(&seg)));
+  const GstClockTime frame = GST_SECOND / 30, aframe = GST_SECOND / 50;
+  // 2.5 s of video with key frames at 0, 1.1, 1.6 and 2.1 s (a cut is due
+  // from 1.0 s, then from 2.1 s: just not reached); audio in 20 ms frames.
+  // Pushed in time order.
+  int v = 0, a = 0;
+  while (v < 75 || a < 125) {
+    const GstClockTime vt = v * frame, at = a * aframe;
+    if (v < 75 && (a >= 125 || vt <= at)) {
+      const bool key = v == 0 || v == 33 || v == 48 || v == 63;  // 0, 1.1, 1.6, 2.1 s
+      ASSERT_EQ(gst_harness_push(video.get(), stamped(10 * GST_SECOND + vt, frame, !key)), GST_FLOW_OK);
+      v++;
+    } else {
+      ASSERT_EQ(gst_harness_push(audio.get(), stamped(10 * GST_SECOND + at, aframe, false)), GST_FLOW_OK);
+      a++;
+    }
+  }
+  ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_eos()));
+  ASSERT_TRUE(gst_harness_push_event(audio.get(), gst_event_new_eos()));
+  auto eos = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(bus.get(), 20 * GST_SECOND, GST_MESSAGE_EOS));
+  ASSERT_TRUE(eos) << "msrecorder posts EOS once both files are finished";
+  const auto files = list_files(tmp);
+  ASSERT_EQ(files.size(), 2u);
+  const auto v0 = packet_times(tmp.path + "/" + files[0], 0), a0 = packet_times(tmp.path + "/" + files[0], 1);
+  const auto v1 = packet_times(tmp.path + "/" + files[1], 0), a1 = packet_times(tmp.path + "/" + files[1], 1);
+  // Cut at the key frame of 1.1 s (the first at or after 1 s).
+  EXPECT_EQ(v0.size(), 33u);
+  EXPECT_EQ(v1.size(), 42u);
+  ASSERT_FALSE(v1.empty());
+  EXPECT_NEAR(v1.front(), 0.0, 0.001);
+  EXPECT_NEAR(v1.back(), 41.0 / 30, 0.002);
+  // Audio before 1.1 s in the first file, from 1.1 s (as 0) in the second.
+  // (mp4mux 1.22 leaves out the old file's last audio frame, 1.08 s, when
+  // its audio ends well after its video: a 20 ms gap at the cut.)
+  EXPECT_GE(a0.size(), 54u);
+  EXPECT_LE(a0.size(), 55u);
+  EXPECT_EQ(a1.size(), 70u);
+  ASSERT_FALSE(a0.empty());
+  ASSERT_FALSE(a1.empty());
+  EXPECT_GE(a0.back(), 1.06 - 0.002);
+  EXPECT_LE(a0.back(), 1.08 + 0.002);
+  EXPECT_NEAR(a1.front(), 0.0, 0.002);
+  EXPECT_NEAR(a1.back(), 1.38, 0.002);
+  const auto start0 = SegmentPolicy::start_from_name(files[0]);
+  const auto start1 = SegmentPolicy::start_from_name(files[1]);
+  ASSERT_TRUE(start0 && start1);
+  // The key frame at 1.099999989 s of running time.
+  EXPECT_EQ(*start1 - *start0, 1099999) << "the second starts 1.1 s of running time later";
 }
 
 // A seek inside the second segment with qtdemux lands where it was asked:
