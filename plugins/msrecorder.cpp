@@ -210,6 +210,7 @@ struct Impl {
 
   std::atomic<bool> failed{false};
   std::atomic<bool> eos_posted{false};
+  std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -325,7 +326,7 @@ GstClockTime clock_running_time(GmsRecorder* self) {
 }
 
 // Live input: notes how late a buffer of running time `rt` reached us. The
-// smallest lateness seen is the best guess at when media of a running time
+// smallest lateness seen since the last segment start is the best guess at when media of a running time
 // was captured: a frame sent on at once (a live one) is on time, one held
 // somewhere (a relay's cached GOP sent in a burst, a jitterbuffer's first
 // packet) is late. Called under files_mutex by the track that cuts.
@@ -355,6 +356,10 @@ gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) 
     wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
     GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": captured %" G_GINT64_FORMAT " µs ago",
                      GST_TIME_ARGS(rt), now - wall);
+    // The next segment's start is placed by the smallest lateness over
+    // this segment: a source clock that drifts against ours or a jump in
+    // its timestamps does not stay in the names for ever.
+    impl->have_lateness = false;
   } else if (GST_CLOCK_TIME_IS_VALID(impl->anchor_rt)) {
     wall = impl->anchor_wall + (GstClockTimeDiff(rt) - GstClockTimeDiff(impl->anchor_rt)) / GST_USECOND;
   }
@@ -535,7 +540,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   }
   if (t->video && t->need_key && !key)
     return GST_FLOW_OK;
-  const guint64 duration = impl->copy_settings().segment_duration;
+  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   bool ask_live = false;
   {
     std::lock_guard lock(impl->files_mutex);
@@ -1091,6 +1096,7 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       break;
     case PROP_SEGMENT_DURATION:
       s.segment_duration = g_value_get_uint64(value);
+      impl->segment_duration.store(s.segment_duration);
       break;
     case PROP_DELETE_AFTER:
       s.retention.delete_after_s = g_value_get_uint64(value);
