@@ -619,13 +619,15 @@ TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
   // its audio ends well after its video: a 20 ms gap at the cut.)
   EXPECT_GE(a0.size(), 54u);
   EXPECT_LE(a0.size(), 55u);
-  EXPECT_EQ(a1.size(), 70u);
+  EXPECT_GE(a1.size(), 69u);  // (and at the end, for the same reason)
+  EXPECT_LE(a1.size(), 70u);
   ASSERT_FALSE(a0.empty());
   ASSERT_FALSE(a1.empty());
   EXPECT_GE(a0.back(), 1.06 - 0.002);
   EXPECT_LE(a0.back(), 1.08 + 0.002);
   EXPECT_NEAR(a1.front(), 0.0, 0.002);
-  EXPECT_NEAR(a1.back(), 1.38, 0.002);
+  EXPECT_GE(a1.back(), 1.36 - 0.002);
+  EXPECT_LE(a1.back(), 1.38 + 0.002);
   const auto start0 = SegmentPolicy::start_from_name(files[0]);
   const auto start1 = SegmentPolicy::start_from_name(files[1]);
   ASSERT_TRUE(start0 && start1);
@@ -715,8 +717,10 @@ Ref<GSubprocess> spawn_launch(const std::string& line, const std::string& dir) {
 // Target: a kill -9 loses at most 1 s of media, whatever the GOP. A live
 // camera with a key frame every 2 s (splitmuxsink held a GOP back: up to
 // 2.5 s lost); killed at a random phase, 3 times. Lost = the kill's wall
-// time minus the wall time of the end of the last frame on disk (the name
-// is the wall time the first frame was captured: the clock anchors it).
+// time minus the wall time of the end of the last frame on disk, in the
+// newest segment with frames (the name is the wall time its first frame was
+// captured: the clock anchors it). 2 s segments, measured in a later one:
+// the first is named by the encoder's first frame, which comes late.
 TEST(MsRecorder, Kill9WithTwoSecondGopLosesUnderOneSecond) {
   double worst = 0;
   for (int run_no = 0; run_no < 3; run_no++) {
@@ -725,15 +729,13 @@ TEST(MsRecorder, Kill9WithTwoSecondGopLosesUnderOneSecond) {
     auto proc = spawn_launch(
         "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
         "x264enc tune=zerolatency key-int-max=60 speed-preset=ultrafast ! h264parse ! msrecorder path-name=" +
-            dir + " segment-duration=60000000000",
+            dir + " segment-duration=2000000000",
         dir);
     ASSERT_TRUE(proc);
-    std::string file;
     ASSERT_TRUE(wait_until(
         [&] {
           auto files = list_files(dir);
-          file = files.empty() ? "" : dir + "/" + files[0];
-          return !file.empty() && video_span(file).second >= 2.5;
+          return files.size() >= 2 && video_span(dir + "/" + files.back()).second >= 0.5;
         },
         30s))
         << "no media on disk";
@@ -743,9 +745,16 @@ TEST(MsRecorder, Kill9WithTwoSecondGopLosesUnderOneSecond) {
     g_subprocess_send_signal(proc.get(), SIGKILL);
     ASSERT_TRUE(g_subprocess_wait(proc.get(), nullptr, nullptr));
     EXPECT_FALSE(g_subprocess_get_if_exited(proc.get()));
+    const auto files = list_files(dir);
+    std::string file;
+    double end = -1;
+    for (auto it = files.rbegin(); it != files.rend() && end <= 0; ++it) {
+      file = dir + "/" + *it;
+      end = video_span(file).second;
+    }
+    ASSERT_NE(file, dir + "/" + files.front()) << "measured in a later segment";
     const auto start = SegmentPolicy::start_from_name(file);
     ASSERT_TRUE(start) << file;
-    const double end = video_span(file).second;
     const double lost = double(killed_us - *start) / G_USEC_PER_SEC - end;
     std::printf("kill -9, GOP 2 s: %.3f s of media lost (last frame on disk ends at %.3f s)\n", lost, end);
     EXPECT_LE(lost, 1.0);
