@@ -268,8 +268,8 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
   auto start1 = SegmentPolicy::start_from_name(segs[1].path);
   ASSERT_TRUE(start0 && start1) << segs[0].path;
   // From 1 s before the second segment starts, for 2 s: half in each; then
-  // from 1 s into the second segment (whose mfra index has the recording's
-  // running times, not the file's) into the third.
+  // from 1 s into the second segment (a later segment: splitmuxsink's had
+  // the recording's running times in their mfra index) into the third.
   for (gint64 from : {*start1 - G_USEC_PER_SEC, *start1 + G_USEC_PER_SEC}) {
     ASSERT_GE(from, *start0);
     std::string query = "?start=" + iso_utc(from) + "&duration=2";
