@@ -170,6 +170,9 @@ struct Track {
   // Streaming state: only the track's queue thread touches these (and state
   // changes, while no data flows).
   GstSegment segment{};
+  // Written by the track's thread; read by the thread that makes a file
+  // too: under events_mutex.
+  std::mutex events_mutex;
   gms::Ref<GstCaps> caps;
   gms::Ref<GstEvent> stream_start;
   std::shared_ptr<File> last;  // the file it pushed into last
@@ -380,10 +383,48 @@ gboolean out_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
   return gst_pad_push_event(t->in.get(), event);
 }
 
+// Sends stream-start, caps, a segment that makes kFileBase running time 0,
+// and the file's wall-clock tag, before a track's first buffer in a file.
+// A muxer pad that ends without caps makes mp4mux write a track a reader
+// rejects (no sample description): a pad is primed before it can end.
+void prime(Track* t, File& file, File::Out& out) {
+  gms::Ref<GstCaps> caps;
+  gms::Ref<GstEvent> stream_start;
+  {
+    std::lock_guard lock(t->events_mutex);
+    caps = t->caps;
+    stream_start = t->stream_start;
+  }
+  gms::GCharPtr id(g_strdup_printf("%s-%s", t->name.c_str(), file.location.c_str()));
+  GstEvent* ss = gst_event_new_stream_start(id.get());
+  if (stream_start) {
+    GstStreamFlags flags = GST_STREAM_FLAG_NONE;
+    gst_event_parse_stream_flags(stream_start.get(), &flags);
+    gst_event_set_stream_flags(ss, flags);
+  }
+  gst_event_set_group_id(ss, 1);
+  gst_pad_push_event(out.pad.get(), ss);
+  if (caps) {
+    gst_pad_push_event(out.pad.get(), gst_event_new_caps(caps.get()));
+    out.sent_caps = caps;
+  }
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  seg.start = kFileBase;
+  seg.time = 0;
+  gst_pad_push_event(out.pad.get(), gst_event_new_segment(&seg));
+  GstDateTime* dt = gst_date_time_new_from_unix_epoch_utc_usecs(file.wall_us);
+  GstTagList* tags = gst_tag_list_new(GST_TAG_DATE_TIME, dt, nullptr);
+  gst_date_time_unref(dt);
+  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_GLOBAL);
+  gst_pad_push_event(out.pad.get(), gst_event_new_tag(tags));
+  out.primed = true;
+}
+
 // Makes the next segment file, starting at running time `rt`. Called under
 // files_mutex, on a streaming thread: creating the elements and opening the
 // file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, bool first) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
   const gint64 wall = wall_clock_of(self, rt, clock_rt);
@@ -419,6 +460,17 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   for (auto& t : impl->tracks) {
     if (t->eos.load())
       continue;  // ended: the file would wait for it
+    bool has_caps = false;
+    {
+      std::lock_guard lock(t->events_mutex);
+      has_caps = bool(t->caps);
+    }
+    // A track that has not sent anything yet by a cut is not in the file
+    // (it could only end it without caps); the first file takes every
+    // track, whose caps come with its first buffer, a few ms after the
+    // first key frame's.
+    if (!has_caps && !first)
+      continue;
     auto mux_pad = request_mux_pad(file->mux.get(), t->video);
     if (!mux_pad) {
       GST_WARNING_OBJECT(self, "muxer refused a pad for %s", t->name.c_str());
@@ -441,6 +493,17 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   }
   if (!gst_element_sync_state_with_parent(file->sink.get()) || !gst_element_sync_state_with_parent(file->mux.get()))
     GST_WARNING_OBJECT(self, "segment %s did not start", name.c_str());
+  // Tracks with caps are primed now, before any thread can end them here:
+  // no one else sees the file yet.
+  for (auto& [t, out] : file->outs) {
+    bool has_caps = false;
+    {
+      std::lock_guard lock(t->events_mutex);
+      has_caps = bool(t->caps);
+    }
+    if (has_caps)
+      prime(t, *file, *out);
+  }
   GST_INFO_OBJECT(self, "segment %u at %" GST_TIME_FORMAT ": %s", n, GST_TIME_ARGS(rt), name.c_str());
   impl->files.push_back(file);
   return file;
@@ -469,37 +532,13 @@ void end_track_before(Impl* impl, Track* t, const File* than, bool own) {
       std::find(older.begin(), older.end(), t->last) == older.end())
     older.push_back(t->last);
   for (auto& f : older)
-    if (auto it = f->outs.find(t); it != f->outs.end())
-      send_eos(*it->second);
-}
-
-// Sends stream-start, caps, a segment that makes kFileBase running time 0,
-// and the file's wall-clock tag, before a track's first buffer in a file.
-void prime(Track* t, File& file, File::Out& out) {
-  gms::GCharPtr id(g_strdup_printf("%s-%s", t->name.c_str(), file.location.c_str()));
-  GstEvent* ss = gst_event_new_stream_start(id.get());
-  if (t->stream_start) {
-    GstStreamFlags flags = GST_STREAM_FLAG_NONE;
-    gst_event_parse_stream_flags(t->stream_start.get(), &flags);
-    gst_event_set_stream_flags(ss, flags);
-  }
-  gst_event_set_group_id(ss, 1);
-  gst_pad_push_event(out.pad.get(), ss);
-  if (t->caps) {
-    gst_pad_push_event(out.pad.get(), gst_event_new_caps(t->caps.get()));
-    out.sent_caps = t->caps;
-  }
-  GstSegment seg;
-  gst_segment_init(&seg, GST_FORMAT_TIME);
-  seg.start = kFileBase;
-  seg.time = 0;
-  gst_pad_push_event(out.pad.get(), gst_event_new_segment(&seg));
-  GstDateTime* dt = gst_date_time_new_from_unix_epoch_utc_usecs(file.wall_us);
-  GstTagList* tags = gst_tag_list_new(GST_TAG_DATE_TIME, dt, nullptr);
-  gst_date_time_unref(dt);
-  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_GLOBAL);
-  gst_pad_push_event(out.pad.get(), gst_event_new_tag(tags));
-  out.primed = true;
+    if (auto it = f->outs.find(t); it != f->outs.end()) {
+      File::Out& out = *it->second;
+      // The track's own thread may prime (a first file it never sent to).
+      if (own && !out.primed && !out.eos.load() && t->caps)
+        prime(t, *f, out);
+      send_eos(out);
+    }
 }
 
 void request_key_frame(Track* t, GstClockTime rt) {
@@ -585,7 +624,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       // frame while the audio runs ahead).
       if (has_video && !t->video && impl->live)
         return GST_FLOW_OK;
-      impl->current = open_file(self, start_rt, clock_rt);
+      impl->current = open_file(self, start_rt, clock_rt, true);
       if (!impl->current)
         return GST_FLOW_OK;
       opened = target = impl->current;
@@ -594,7 +633,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, start_rt, clock_rt))
+        if (auto next = open_file(self, start_rt, clock_rt, false))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
@@ -651,6 +690,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
                  target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");
   if (out.eos.load())
     return GST_FLOW_OK;
+  // t->caps is only written by this thread: read without the lock.
   if (!out.primed)
     prime(t, *target, out);
   else if (t->caps && out.sent_caps != t->caps) {
@@ -705,12 +745,15 @@ gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
   auto ev = gms::Ref<GstEvent>::adopt(event);
   auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START:
+    case GST_EVENT_STREAM_START: {
+      std::lock_guard lock(t->events_mutex);
       t->stream_start = ev;
       break;
+    }
     case GST_EVENT_CAPS: {
       GstCaps* caps = nullptr;
       gst_event_parse_caps(event, &caps);
+      std::lock_guard lock(t->events_mutex);
       t->caps = gms::Ref<GstCaps>::borrow(caps);
       break;
     }

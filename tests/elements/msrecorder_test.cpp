@@ -635,6 +635,47 @@ TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
   EXPECT_EQ(*start1 - *start0, 1099999) << "the second starts 1.1 s of running time later";
 }
 
+// The audio ends just after a cut, before sending anything to the new file:
+// the new file is still valid (mp4mux writes a track without a sample
+// description, which readers reject, for a pad that ends without caps).
+TEST(MsRecorder, TrackEndingRightAfterACutLeavesAValidFile) {
+  const TempDir tmp;
+  auto rec = Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr));
+  ASSERT_TRUE(rec);
+  g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
+  auto bus = Ref<GstBus>::adopt(gst_bus_new());
+  gst_element_set_bus(rec.get(), bus.get());
+  HarnessPtr video(gst_harness_new_with_element(rec.get(), "video", nullptr));
+  HarnessPtr audio(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
+  gst_harness_set_live(video.get(), FALSE);
+  gst_harness_set_live(audio.get(), FALSE);
+  gst_harness_set_src_caps_str(video.get(),
+                               "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,framerate=30/1,"
+                               "codec_data=(buffer)0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
+  gst_harness_set_src_caps_str(audio.get(),
+                               "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
+                               "codec_data=(buffer)1188");
+  const GstClockTime frame = GST_SECOND / 30, aframe = GST_SECOND / 50;
+  for (int a = 0; a < 50; a++)  // 0 to 1 s
+    ASSERT_EQ(gst_harness_push(audio.get(), stamped(a * aframe, aframe, false)), GST_FLOW_OK);
+  for (int v = 0; v < 45; v++)  // key frames at 0 and 1 s
+    ASSERT_EQ(gst_harness_push(video.get(), stamped(v * GST_SECOND / 30, frame, v != 0 && v != 30)), GST_FLOW_OK);
+  ASSERT_TRUE(wait_until([&] { return list_files(tmp).size() == 2; }, 10s));
+  ASSERT_TRUE(gst_harness_push_event(audio.get(), gst_event_new_eos()));
+  ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_eos()));
+  auto eos = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(bus.get(), 20 * GST_SECOND, GST_MESSAGE_EOS));
+  ASSERT_TRUE(eos);
+  const auto files = list_files(tmp);
+  ASSERT_EQ(files.size(), 2u);
+  for (const auto& f : files) {
+    auto r = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", tmp.path + "/" + f},
+                 30s);
+    EXPECT_EQ(r.exit_status, 0) << f << ": " << r.err;
+    EXPECT_NE(r.out.find("video"), std::string::npos) << f << ": " << r.err;
+  }
+  EXPECT_EQ(packet_times(tmp.path + "/" + files[1], 0).size(), 15u);
+}
+
 // A seek inside the second segment with qtdemux lands where it was asked:
 // the file's index (mfra) and its fragments have the file's own times.
 TEST(MsRecorder, SeekInsideALaterSegment) {
