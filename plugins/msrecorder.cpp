@@ -9,14 +9,17 @@
  * nothing is held back to find the cut, so what is on disk at a crash is
  * what the muxer has written. The default format is fragmented MP4 (mp4mux
  * with 0.25-second fragments: the moov comes first and each fragment is
- * complete on disk, so a file stays playable up to its last fragment after a
- * kill -9, which loses the fragment being written: measured 0.1 to 0.5 s of
- * media with a 2 s GOP); Matroska and MPEG-TS are the alternatives.
+ * complete on disk and written unbuffered, so a file stays playable up to
+ * its last fragment after a kill -9, which loses the fragment being written:
+ * measured 0.05 to 0.25 s of media with a 2 s GOP, 0.2 to 0.45 s through the
+ * server's relay); Matroska and MPEG-TS are the alternatives.
  *
  * Each file is self-contained: its own muxer, its timeline starting at 0 (all
- * tracks of a file are shifted by the same amount, the running time of the
- * key frame that opened it, so they stay in sync, and the muxer's index,
- * fragment times and a demuxer agree), and the wall-clock time of its 0 in
+ * tracks of a file are shifted by the same amount, the running time at which
+ * the key frame that opened it is decoded, so they stay in sync, and the
+ * muxer's index, fragment times and a demuxer agree; a track that has sent
+ * nothing by a cut is left out of the next file), and the wall-clock time of
+ * its 0 in
  * its name and in a GST_TAG_DATE_TIME tag (UTC) sent to the muxer: mp4mux
  * 1.22 writes it as XMP (dc:date, to the microsecond; the mvhd creation time
  * is mp4mux's own clock at opening, to the second); matroskamux 1.22 keeps
@@ -40,6 +43,11 @@
  * At a cut the old file's muxer gets EOS and finishes on its own streaming
  * thread; its elements are then removed off the streaming threads. Audio
  * buffers with a running time before the cut still go to the old file.
+ * Upstream is asked for a key frame (force-key-unit) once a cut is due.
+ *
+ * Known limit: mp4mux writes nothing until every track has caps, so a track
+ * that never sends anything keeps the first file empty (as with
+ * splitmuxsink).
  *
  * Retention: after each segment closes, segments this element wrote that
  * started more than #GmsRecorder:delete-after seconds ago are deleted, then
