@@ -3,19 +3,51 @@
  * @title: msrecorder
  *
  * Writes parsed streams (one `video` pad, any number of `audio_%u` pads) into
- * time-segmented files through splitmuxsink: a new file every
- * #GmsRecorder:segment-duration, cut at a video key frame so every file
- * starts with one. The default format is fragmented MP4 (mp4mux with
- * 0.5-second fragments: the moov comes first and each fragment is complete on
- * disk, so a file stays playable up to its last fragment after a crash; a
- * crash loses that fragment plus the group of pictures splitmuxsink holds
- * back until the next key frame);
- * Matroska and MPEG-TS are the alternatives.
+ * time-segmented files: a new file every #GmsRecorder:segment-duration, cut
+ * at a video key frame so every file starts with one (audio-only input is
+ * cut on time). Every buffer goes to the current file's muxer as it arrives:
+ * nothing is held back to find the cut, so what is on disk at a crash is
+ * what the muxer has written. The default format is fragmented MP4 (mp4mux
+ * with 0.25-second fragments: the moov comes first and each fragment is
+ * complete on disk and written unbuffered, so a file stays playable up to
+ * its last fragment after a kill -9, which loses the fragment being written:
+ * measured 0.05 to 0.25 s of media with a 2 s GOP, 0.2 to 0.45 s through the
+ * server's relay); Matroska and MPEG-TS are the alternatives.
+ *
+ * Each file is self-contained: its own muxer, its timeline starting at 0 (all
+ * tracks of a file are shifted by the same amount, the running time at which
+ * the key frame that opened it is decoded, so they stay in sync, and the
+ * muxer's index, fragment times and a demuxer agree; a track that has sent
+ * nothing by a cut is left out of the next file), and the wall-clock time of
+ * its 0 in
+ * its name and in a GST_TAG_DATE_TIME tag (UTC) sent to the muxer: mp4mux
+ * 1.22 writes it as XMP (dc:date, to the microsecond; the mvhd creation time
+ * is mp4mux's own clock at opening, to the second); matroskamux 1.22 keeps
+ * only its own DateUTC (opening time, to the second).
+ *
+ * That wall-clock time comes from the pipeline clock when the input is live:
+ * running time + the smallest lateness seen (clock running time at arrival
+ * minus buffer running time, over the video's buffers): the time the frame
+ * was captured if some frames come in without delay, so segments of one
+ * path line up and gaps between them are real gaps. (The first segment of a
+ * run that starts with frames held back somewhere, such as a relay's cached
+ * GOP, is named when they arrived: a little late.) Input that is not live
+ * (a file read as fast as it goes): the first segment's opening time plus
+ * the running time since.
  *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
- * the local wall-clock time at which the segment opens (`%f` = microseconds).
+ * the local wall-clock time at which the segment starts (`%f` = microseconds).
  * Missing directories are created; an existing name gets a `-N` suffix.
+ *
+ * At a cut the old file's muxer gets EOS and finishes on its own streaming
+ * thread; its elements are then removed off the streaming threads. Audio
+ * buffers with a running time before the cut still go to the old file.
+ * Upstream is asked for a key frame (force-key-unit) once a cut is due.
+ *
+ * Known limit: mp4mux writes nothing until every track has caps, so a track
+ * that never sends anything keeps the first file empty (as with
+ * splitmuxsink).
  *
  * Retention: after each segment closes, segments this element wrote that
  * started more than #GmsRecorder:delete-after seconds ago are deleted, then
@@ -24,7 +56,8 @@
  *
  * Bus element messages: "msrecorder-segment-opened" and
  * "msrecorder-segment-closed" (fields: location (string), running-time
- * (guint64)), "msrecorder-segment-deleted" (location).
+ * (guint64): the running time the segment starts at, resp. ends at),
+ * "msrecorder-segment-deleted" (location).
  *
  * A write error (disk full, directory gone...) does not stop the pipeline:
  * the element posts a warning naming the file and an element message
@@ -42,11 +75,13 @@
 #include "msrecorder.h"
 
 #include <glib/gstdio.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -54,7 +89,6 @@
 
 #include "elements.h"
 #include "gms/ref.h"
-#include "gms/signal.h"
 #include "segment_policy.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_recorder_debug);
@@ -64,10 +98,16 @@ namespace {
 
 constexpr const char* kDefaultPatternStem = "%path/%Y-%m-%d_%H-%M-%S-%f";
 constexpr guint64 kDefaultSegmentDuration = 60 * GST_SECOND;
-// mp4 fragment length. A crash loses at most the fragment being written plus
-// the GOP splitmuxsink holds back until it sees the next key frame.
-constexpr guint kFragmentMs = 500;
+// mp4 fragment length: a kill -9 loses the fragment being written. 250 ms
+// rather than 500: about 460 bytes/s more (two tracks; 0.8% of a 480 kbit/s
+// recording) for a quarter second less at risk.
+constexpr guint kFragmentMs = 250;
 constexpr guint64 kQueueTime = 5 * GST_SECOND;
+// Buffers go to a file's muxer at kFileBase + (running time - file origin):
+// the segment we push makes kFileBase running time 0, and a video frame
+// decoded before the key frame that opened the file (B-frames) still has a
+// valid, if negative, DTS running time.
+constexpr GstClockTime kFileBase = 3600 * GST_SECOND;
 
 enum {
   PROP_0,
@@ -102,9 +142,52 @@ struct Settings {
   }
 };
 
-struct PadLink {
+struct Track;
+
+// One segment file: its muxer, its filesink, and a source pad of ours per
+// track linked to a request pad of the muxer.
+struct File {
+  struct Out {
+    gms::Ref<GstPad> pad;
+    gms::Ref<GstCaps> sent_caps;  // written by the track's thread only
+    bool primed = false;          // stream-start, caps, segment, tags sent (track's thread)
+    std::atomic<bool> eos{false};  // whoever flips it sends the EOS
+  };
+  gms::Ref<GstElement> mux, sink;
+  std::string location;
+  GstClockTime origin = 0;  // running time of the file's 0
+  gint64 wall_us = 0;       // wall clock of the file's 0
+  std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};  // running time of the cut, or of the last buffer
+  std::map<Track*, std::unique_ptr<Out>> outs;          // fixed once the file is made
+  std::atomic<bool> removed{false};  // its elements left the bin (once: teardown or READY)
+};
+
+struct Impl;
+
+// One input: ghost pad -> leaky queue -> `in`, an unparented sink pad whose
+// chain function routes buffers to the files' muxers.
+struct Track {
+  GmsRecorder* self = nullptr;
+  std::string name;
+  bool video = false;
+  gms::Ref<GstPad> ghost;
   gms::Ref<GstElement> queue;
-  gms::Ref<GstPad> split_pad;
+  gms::Ref<GstPad> in;
+  gms::Ref<GstPad> proto_pad;  // on the prototype muxer: answers caps queries
+
+  // Streaming state: only the track's queue thread touches these (and state
+  // changes, while no data flows).
+  GstSegment segment{};
+  // Written by the track's thread; read by the thread that makes a file
+  // too: under events_mutex.
+  std::mutex events_mutex;
+  gms::Ref<GstCaps> caps;
+  gms::Ref<GstEvent> stream_start;
+  std::shared_ptr<File> last;  // the file it pushed into last
+  bool need_key = true;
+  bool key_requested = false;
+  std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
+  std::atomic<bool> eos{false};        // EOS reached the segmenter
 };
 
 // C++ state of the element; made with new in init, deleted in finalize.
@@ -112,20 +195,33 @@ struct Impl {
   std::mutex settings_mutex;  // protects settings; held only to copy them
   Settings settings;
 
-  gms::Ref<GstElement> splitmux;  // our child, for our whole life
-  gms::SignalConnection location_signal;
-
   // Control: request/release pads and state changes (element's state lock).
-  std::map<GstPad*, PadLink> pads;
+  // The list changes under files_mutex too (streaming threads read it).
+  std::vector<std::unique_ptr<Track>> tracks;
   guint next_audio = 0;
+  gms::Ref<GstElement> proto;  // a muxer of the format, never started: caps queries
   bool muxer_set = false;
 
-  std::mutex segments_mutex;  // protects segments, eos_pads; never held while posting
+  // Segmenter state, shared by the tracks' threads. Never held while
+  // pushing data or posting messages of ours.
+  std::mutex files_mutex;
+  std::vector<std::shared_ptr<File>> files;  // not yet finished, oldest first
+  std::shared_ptr<File> current;
+  GstClockTime anchor_rt = GST_CLOCK_TIME_NONE;  // last segment start: running time
+  gint64 anchor_wall = 0;                         // and wall clock
+  bool live_known = false;                        // asked upstream this run
+  bool live = false;
+  bool have_lateness = false;
+  GstClockTimeDiff min_lateness = 0;  // see note_lateness()
+  guint file_count = 0;
+
+  std::mutex segments_mutex;  // protects segments, open_location; never held while posting
   std::vector<gms::SegmentFile> segments;
   std::string open_location;
-  std::vector<GstPad*> eos_pads;
 
   std::atomic<bool> failed{false};
+  std::atomic<bool> eos_posted{false};
+  std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -148,7 +244,7 @@ GST_ELEMENT_REGISTER_DEFINE(msrecorder, "msrecorder", GST_RANK_NONE, GMS_TYPE_RE
 GType gms_recorder_format_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GMS_RECORDER_FORMAT_MP4, "Fragmented MP4 (0.5 s fragments, playable after a crash)", "mp4"},
+      {GMS_RECORDER_FORMAT_MP4, "Fragmented MP4 (0.25 s fragments, playable after a crash)", "mp4"},
       {GMS_RECORDER_FORMAT_MKV, "Matroska", "mkv"},
       {GMS_RECORDER_FORMAT_MPEGTS, "MPEG transport stream", "mpegts"},
       {0, nullptr, nullptr},
@@ -177,8 +273,17 @@ gms::Ref<GstElement> make_muxer(GmsRecorderFormat format) {
   return mux;
 }
 
-// splitmuxsink needs its muxer before the first pad is requested (it requests
-// the muxer's pad at once), so the format is fixed then.
+// mp4mux and matroskamux name their pads by kind, mpegtsmux does not.
+gms::Ref<GstPad> request_mux_pad(GstElement* mux, bool video) {
+  const char* kind = video ? "video_%u" : "audio_%u";
+  if (gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(mux), kind))
+    return gms::Ref<GstPad>::adopt(gst_element_request_pad_simple(mux, kind));
+  return gms::Ref<GstPad>::adopt(gst_element_request_pad_simple(mux, "sink_%d"));
+}
+
+// The format is fixed with the first pad: each track gets a pad on a
+// prototype muxer that answers the caps queries of its upstream (a parser
+// picks its output format from them) before any file exists.
 bool ensure_muxer(GmsRecorder* self) {
   Impl* impl = self->impl;
   if (impl->muxer_set)
@@ -190,7 +295,7 @@ bool ensure_muxer(GmsRecorder* self) {
                       ("format %d: muxer element missing", int(s.format)));
     return false;
   }
-  g_object_set(impl->splitmux.get(), "muxer", mux.get(), nullptr);
+  impl->proto = std::move(mux);
   impl->muxer_set = true;
   return true;
 }
@@ -212,33 +317,491 @@ std::string unique_name(const std::string& name) {
   return name;
 }
 
-// splitmuxsink asks for each new file name on its streaming thread.
-gchar* on_format_location(GstElement*, guint fragment, GstSample*, gpointer user_data) noexcept {
-  auto* self = GMS_RECORDER(user_data);
+void post_segment_message(GmsRecorder* self, const char* name, const std::string& location, GstClockTime rt) {
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_element(GST_OBJECT(self),
+                                                   gst_structure_new(name, "location", G_TYPE_STRING,
+                                                                     location.c_str(), "running-time",
+                                                                     G_TYPE_UINT64, guint64(rt), nullptr)));
+}
+
+// Running time of the pipeline clock now; NONE without a clock or before
+// PLAYING.
+GstClockTime clock_running_time(GmsRecorder* self) {
+  auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(GST_ELEMENT(self)));
+  if (!clock || GST_STATE(self) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  const GstClockTime now = gst_clock_get_time(clock.get());
+  return now >= base ? now - base : GST_CLOCK_TIME_NONE;
+}
+
+// Live input: notes how late a buffer of running time `rt` reached us. The
+// smallest lateness seen since the last segment start is the best guess at when media of a running time
+// was captured: a frame sent on at once (a live one) is on time, one held
+// somewhere (a relay's cached GOP sent in a burst, a jitterbuffer's first
+// packet) is late. Called under files_mutex by the track that cuts.
+void note_lateness(Impl* impl, GstClockTime clock_rt, GstClockTime rt) {
+  if (!GST_CLOCK_TIME_IS_VALID(clock_rt))
+    return;
+  const GstClockTimeDiff late = GstClockTimeDiff(clock_rt) - GstClockTimeDiff(rt);
+  if (!impl->have_lateness || late < impl->min_lateness) {
+    impl->min_lateness = late;
+    impl->have_lateness = true;
+  }
+}
+
+// Wall clock (µs since the epoch) of running time `rt`. Live input: the
+// pipeline clock maps running time to wall clock, less the smallest
+// lateness seen (see note_lateness). Otherwise (a file read as fast as it
+// goes) the running time since the last segment start is added to that
+// start's wall clock, so names are spaced by the media's duration.
+// Called under files_mutex.
+gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
+  Impl* impl = self->impl;
+  const gint64 now = g_get_real_time();
+  gint64 wall = now;
+  if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
+    // Wall clock of clock running time 0, then that of rt's capture.
+    const gint64 wall_of_zero = now - GstClockTimeDiff(clock_rt) / GST_USECOND;
+    wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
+    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": captured %" G_GINT64_FORMAT " µs ago",
+                     GST_TIME_ARGS(rt), now - wall);
+    // The next segment's start is placed by the smallest lateness over
+    // this segment: a source clock that drifts against ours or a jump in
+    // its timestamps does not stay in the names for ever.
+    impl->have_lateness = false;
+  } else if (GST_CLOCK_TIME_IS_VALID(impl->anchor_rt)) {
+    wall = impl->anchor_wall + (GstClockTimeDiff(rt) - GstClockTimeDiff(impl->anchor_rt)) / GST_USECOND;
+  }
+  impl->anchor_rt = rt;
+  impl->anchor_wall = wall;
+  return wall;
+}
+
+// Queries a file's muxer sends up a track (latency above all) go on to the
+// track's upstream.
+gboolean out_query(GstPad* pad, GstObject*, GstQuery* query) noexcept {
+  auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  return gst_pad_peer_query(t->in.get(), query);
+}
+
+gboolean out_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
+  auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  return gst_pad_push_event(t->in.get(), event);
+}
+
+// Sends stream-start, caps, a segment that makes kFileBase running time 0,
+// and the file's wall-clock tag, before a track's first buffer in a file.
+// A muxer pad that ends without caps makes mp4mux write a track a reader
+// rejects (no sample description): a pad is primed before it can end.
+void prime(Track* t, File& file, File::Out& out) {
+  gms::Ref<GstCaps> caps;
+  gms::Ref<GstEvent> stream_start;
+  {
+    std::lock_guard lock(t->events_mutex);
+    caps = t->caps;
+    stream_start = t->stream_start;
+  }
+  gms::GCharPtr id(g_strdup_printf("%s-%s", t->name.c_str(), file.location.c_str()));
+  GstEvent* ss = gst_event_new_stream_start(id.get());
+  if (stream_start) {
+    GstStreamFlags flags = GST_STREAM_FLAG_NONE;
+    gst_event_parse_stream_flags(stream_start.get(), &flags);
+    gst_event_set_stream_flags(ss, flags);
+  }
+  gst_event_set_group_id(ss, 1);
+  gst_pad_push_event(out.pad.get(), ss);
+  if (caps) {
+    gst_pad_push_event(out.pad.get(), gst_event_new_caps(caps.get()));
+    out.sent_caps = caps;
+  }
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  seg.start = kFileBase;
+  seg.time = 0;
+  gst_pad_push_event(out.pad.get(), gst_event_new_segment(&seg));
+  GstDateTime* dt = gst_date_time_new_from_unix_epoch_utc_usecs(file.wall_us);
+  GstTagList* tags = gst_tag_list_new(GST_TAG_DATE_TIME, dt, nullptr);
+  gst_date_time_unref(dt);
+  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_GLOBAL);
+  gst_pad_push_event(out.pad.get(), gst_event_new_tag(tags));
+  out.primed = true;
+}
+
+// Makes the next segment file, starting at running time `rt`. Called under
+// files_mutex, on a streaming thread: creating the elements and opening the
+// file is all the file system work done here.
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, bool first) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
-  const gint64 now = g_get_real_time();
-  std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, now);
+  const gint64 wall = wall_clock_of(self, rt, clock_rt);
+  std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, wall);
   if (name.empty()) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
-    name = s.path_name + "/segment-" + std::to_string(now) + extension(s.format);
+    name = s.path_name + "/segment-" + std::to_string(wall) + extension(s.format);
   }
-  // One mkdir per segment is the only file system work on this thread.
   if (gchar* dir = g_path_get_dirname(name.c_str())) {
     if (g_mkdir_with_parents(dir, 0755) != 0)
       GST_WARNING_OBJECT(self, "cannot create %s: %s", dir, g_strerror(errno));
     g_free(dir);
   }
   name = unique_name(name);
+
+  auto file = std::make_shared<File>();
+  file->location = name;
+  file->origin = rt;
+  file->wall_us = wall;
+  file->mux = make_muxer(s.format);
+  file->sink = gms::Ref<GstElement>::adopt(gst_element_factory_make("filesink", nullptr));
+  if (!file->mux || !file->sink)
+    return nullptr;
+  // async=false: a sink added to a playing pipeline must not make it
+  // preroll again. Unbuffered: filesink's default 64 KB buffer held up to
+  // 0.25 s of a 2 Mbit/s stream (8 s of 64 kbit/s audio) in memory, lost at
+  // a kill -9; the muxer hands over whole fragments anyway.
+  g_object_set(file->sink.get(), "location", name.c_str(), "async", FALSE, "buffer-mode", 2 /* unbuffered */,
+               "enable-last-sample", FALSE, nullptr);
+  gst_bin_add_many(GST_BIN(self), file->mux.get(), file->sink.get(), nullptr);
+  gst_element_link(file->mux.get(), file->sink.get());
+  const guint n = impl->file_count++;
+  for (auto& t : impl->tracks) {
+    if (t->eos.load())
+      continue;  // ended: the file would wait for it
+    bool has_caps = false;
+    {
+      std::lock_guard lock(t->events_mutex);
+      has_caps = bool(t->caps);
+    }
+    // A track that has not sent anything yet by a cut is not in the file
+    // (it could only end it without caps); the first file takes every
+    // track, whose caps come with its first buffer, a few ms after the
+    // first key frame's.
+    if (!has_caps && !first)
+      continue;
+    auto mux_pad = request_mux_pad(file->mux.get(), t->video);
+    if (!mux_pad) {
+      GST_WARNING_OBJECT(self, "muxer refused a pad for %s", t->name.c_str());
+      continue;
+    }
+    auto out = std::make_unique<File::Out>();
+    gms::GCharPtr pad_name(g_strdup_printf("%s-%u", t->name.c_str(), n));
+    out->pad = gms::Ref<GstPad>::adopt(gst_pad_new(pad_name.get(), GST_PAD_SRC));
+    gst_pad_set_element_private(out->pad.get(), t.get());
+    gst_pad_set_query_function(out->pad.get(), out_query);
+    gst_pad_set_event_function(out->pad.get(), out_event);
+    gst_pad_set_active(out->pad.get(), TRUE);
+    gst_pad_link(out->pad.get(), mux_pad.get());
+    file->outs.emplace(t.get(), std::move(out));
+  }
   {
     std::lock_guard lock(impl->segments_mutex);
-    for (auto& seg : impl->segments)
-      seg.open = false;
-    impl->segments.push_back(gms::SegmentFile{name, now, 0, true});
+    impl->segments.push_back(gms::SegmentFile{name, wall, 0, true});
     impl->open_location = name;
   }
-  GST_INFO_OBJECT(self, "segment %u: %s", fragment, name.c_str());
-  return g_strdup(name.c_str());
+  if (!gst_element_sync_state_with_parent(file->sink.get()) || !gst_element_sync_state_with_parent(file->mux.get()))
+    GST_WARNING_OBJECT(self, "segment %s did not start", name.c_str());
+  // Tracks with caps are primed now, before any thread can end them here:
+  // no one else sees the file yet.
+  for (auto& [t, out] : file->outs) {
+    bool has_caps = false;
+    {
+      std::lock_guard lock(t->events_mutex);
+      has_caps = bool(t->caps);
+    }
+    if (has_caps)
+      prime(t, *file, *out);
+  }
+  GST_INFO_OBJECT(self, "segment %u at %" GST_TIME_FORMAT ": %s", n, GST_TIME_ARGS(rt), name.c_str());
+  impl->files.push_back(file);
+  return file;
+}
+
+void send_eos(File::Out& out) {
+  if (!out.eos.exchange(true))
+    gst_pad_push_event(out.pad.get(), gst_event_new_eos());
+}
+
+// Ends track `t` in every file older than `than` (all files when null):
+// the track has moved on (or ended), and a muxer finishes once all its
+// tracks have ended. `own`: called by the track's thread (else its last
+// file is left to it). Not under files_mutex.
+void end_track_before(Impl* impl, Track* t, const File* than, bool own) {
+  std::vector<std::shared_ptr<File>> older;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    for (auto& f : impl->files) {
+      if (f.get() == than)
+        break;
+      older.push_back(f);
+    }
+  }
+  if (own && t->last && t->last.get() != than &&
+      std::find(older.begin(), older.end(), t->last) == older.end())
+    older.push_back(t->last);
+  for (auto& f : older)
+    if (auto it = f->outs.find(t); it != f->outs.end()) {
+      File::Out& out = *it->second;
+      // The track's own thread may prime (a first file it never sent to).
+      if (own && !out.primed && !out.eos.load() && t->caps)
+        prime(t, *f, out);
+      send_eos(out);
+    }
+}
+
+void request_key_frame(Track* t, GstClockTime rt) {
+  if (t->key_requested)
+    return;
+  t->key_requested = true;
+  GST_DEBUG_OBJECT(t->self, "segment due at %" GST_TIME_FORMAT ": asking upstream for a key frame", GST_TIME_ARGS(rt));
+  gst_pad_push_event(t->in.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+// The segmenter: routes each buffer of track `t` to a file at once.
+GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
+  auto buffer = gms::Ref<GstBuffer>::adopt(raw);
+  auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  GmsRecorder* self = t->self;
+  Impl* impl = self->impl;
+  if (impl->failed.load(std::memory_order_relaxed))
+    return GST_FLOW_OK;
+  const GstClockTime pts = GST_BUFFER_PTS_IS_VALID(raw) ? GST_BUFFER_PTS(raw) : GST_BUFFER_DTS(raw);
+  const GstClockTime rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(rt)) {
+    GST_LOG_OBJECT(self, "%s: buffer without a running time dropped", t->name.c_str());
+    return GST_FLOW_OK;
+  }
+  const bool key = !GST_BUFFER_FLAG_IS_SET(raw, GST_BUFFER_FLAG_DELTA_UNIT);
+  // A file opened by this buffer starts at its decoding time: with
+  // B-frames a key frame is decoded before it is shown, and a DTS before the
+  // file's 0 makes mp4mux shift that track alone (the audio would be out
+  // of sync by the reordering delay).
+  GstClockTime start_rt = rt;
+  if (GST_BUFFER_DTS_IS_VALID(raw)) {
+    guint64 dts_rt = 0;
+    const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(raw), &dts_rt);
+    if (sign > 0 && dts_rt < rt)
+      start_rt = dts_rt;
+    else if (sign < 0)
+      start_rt = 0;
+  }
+  if (t->video && t->need_key && !key)
+    return GST_FLOW_OK;
+  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
+  bool ask_live = false;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    ask_live = !impl->live_known;
+  }
+  if (ask_live) {
+    // Once per run, before the first file: is the input live?
+    auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
+    gboolean live = FALSE;
+    if (gst_pad_peer_query(t->in.get(), q.get()))
+      gst_query_parse_latency(q.get(), &live, nullptr, nullptr);
+    std::lock_guard lock(impl->files_mutex);
+    impl->live_known = true;
+    impl->live = live;
+    GST_INFO_OBJECT(self, "input is %s", live ? "live" : "not live");
+  }
+
+  std::shared_ptr<File> target;
+  std::shared_ptr<File> cut_from;
+  std::shared_ptr<File> opened;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    bool has_video = false;
+    Track* first_audio = nullptr;
+    for (auto& o : impl->tracks) {
+      has_video |= o->video;
+      if (!o->video && !first_audio)
+        first_audio = o.get();
+    }
+    // The video track cuts at key frames; without video the first audio
+    // track cuts on time; the others follow.
+    const bool decides = t->video || (!has_video && t == first_audio);
+    GstClockTime clock_rt = GST_CLOCK_TIME_NONE;
+    if (impl->live && (decides || !impl->current)) {
+      clock_rt = clock_running_time(self);
+      note_lateness(impl, clock_rt, rt);
+    }
+    if (!impl->current) {
+      // Live: the first file starts with the video's first key frame (the
+      // audio's first buffers come a few ms before or after it). Not live:
+      // whichever comes first (an encoder may take its time with the first
+      // frame while the audio runs ahead).
+      if (has_video && !t->video && impl->live)
+        return GST_FLOW_OK;
+      impl->current = open_file(self, start_rt, clock_rt, true);
+      if (!impl->current)
+        return GST_FLOW_OK;
+      opened = target = impl->current;
+    } else if (decides) {
+      const bool due = duration > 0 && rt >= impl->current->origin + duration;
+      if (due && (key || !t->video)) {
+        cut_from = impl->current;
+        cut_from->end = rt;
+        if (auto next = open_file(self, start_rt, clock_rt, false))
+          opened = impl->current = next;
+      } else if (due) {
+        request_key_frame(t, rt);
+      }
+      target = impl->current;
+    } else {
+      // The newest file that started at or before this buffer.
+      for (auto it = impl->files.rbegin(); it != impl->files.rend(); ++it)
+        if ((*it)->origin <= rt) {
+          target = *it;
+          break;
+        }
+    }
+    if (target && t->last && target != t->last && target->origin < t->last->origin)
+      target = t->last;  // never back into an older file
+  }
+  if (!target)
+    return GST_FLOW_OK;  // before the first file
+  if (rt < target->origin) {
+    // Before the file began (a video frame before the audio that opened
+    // the first file): dropped, and video waits for its next key frame.
+    t->need_key = t->video;
+    return GST_FLOW_OK;
+  }
+  if (t->video)
+    t->need_key = false;
+  if (opened) {
+    t->key_requested = false;
+    post_segment_message(self, "msrecorder-segment-opened", opened->location, opened->origin);
+  }
+  if (cut_from) {
+    // A track that sent nothing since the file before the last cut (audio
+    // that stopped) is ended there, so that file can finish. A track busy
+    // pushing ends its older files itself.
+    std::vector<Track*> others;
+    {
+      std::lock_guard lock(impl->files_mutex);
+      for (auto& o : impl->tracks)
+        if (o.get() != t)
+          others.push_back(o.get());
+    }
+    for (Track* o : others)
+      end_track_before(impl, o, cut_from.get(), false);
+  }
+  if (t->last != target) {
+    end_track_before(impl, t, target.get(), true);
+    t->last = target;
+  }
+  auto it = target->outs.find(t);
+  if (it == target->outs.end())
+    return GST_FLOW_OK;
+  File::Out& out = *it->second;
+  GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to %s%s", t->name.c_str(), GST_TIME_ARGS(rt),
+                 target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");
+  if (out.eos.load())
+    return GST_FLOW_OK;
+  // t->caps is only written by this thread: read without the lock.
+  if (!out.primed)
+    prime(t, *target, out);
+  else if (t->caps && out.sent_caps != t->caps) {
+    gst_pad_push_event(out.pad.get(), gst_event_new_caps(t->caps.get()));
+    out.sent_caps = t->caps;
+  }
+
+  GstBuffer* b = gst_buffer_make_writable(buffer.release());
+  GST_BUFFER_PTS(b) = kFileBase + (rt - target->origin);
+  if (GST_BUFFER_DTS_IS_VALID(b)) {
+    guint64 dts_rt = 0;
+    const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(b), &dts_rt);
+    const GstClockTimeDiff d = sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0;
+    const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + d - GstClockTimeDiff(target->origin);
+    GST_BUFFER_DTS(b) = sign == 0 ? GST_CLOCK_TIME_NONE : GstClockTime(std::max<GstClockTimeDiff>(rel, 0));
+  }
+  target->end = rt;
+  const GstFlowReturn ret = gst_pad_push(out.pad.get(), b);
+  if (ret == GST_FLOW_OK || ret == GST_FLOW_EOS || ret == GST_FLOW_FLUSHING)
+    return GST_FLOW_OK;
+  GST_WARNING_OBJECT(self, "%s: %s from the muxer of %s", t->name.c_str(), gst_flow_get_name(ret),
+                     target->location.c_str());
+  return ret;  // the queue posts an error: fail() stops the recording
+}
+
+void post_own_eos(GmsRecorder* self) {
+  if (self->impl->eos_posted.exchange(true))
+    return;
+  GST_INFO_OBJECT(self, "all inputs ended and all files are finished");
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_eos(GST_OBJECT(self)));
+}
+
+// EOS is ours to post: once every input has ended and every file is
+// finished (or the recording failed: its files never finish).
+void maybe_post_eos(GmsRecorder* self) {
+  Impl* impl = self->impl;
+  bool done = true;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    if (impl->tracks.empty())
+      return;
+    for (auto& t : impl->tracks)
+      done &= impl->failed.load() ? t->ghost_eos.load() : t->eos.load();
+    if (!impl->failed.load())
+      done &= impl->files.empty();
+  }
+  if (done)
+    post_own_eos(self);
+}
+
+gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
+  auto ev = gms::Ref<GstEvent>::adopt(event);
+  auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_STREAM_START: {
+      std::lock_guard lock(t->events_mutex);
+      t->stream_start = ev;
+      break;
+    }
+    case GST_EVENT_CAPS: {
+      GstCaps* caps = nullptr;
+      gst_event_parse_caps(event, &caps);
+      std::lock_guard lock(t->events_mutex);
+      t->caps = gms::Ref<GstCaps>::borrow(caps);
+      break;
+    }
+    case GST_EVENT_SEGMENT: {
+      const GstSegment* seg = nullptr;
+      gst_event_parse_segment(event, &seg);
+      if (seg->format != GST_FORMAT_TIME) {
+        GST_ELEMENT_WARNING(t->self, STREAM, FORMAT, ("Recording needs timestamps"),
+                            ("%s: segment in %s", t->name.c_str(), gst_format_get_name(seg->format)));
+        return FALSE;
+      }
+      gst_segment_copy_into(seg, &t->segment);
+      break;
+    }
+    case GST_EVENT_EOS: {
+      t->eos = true;
+      end_track_before(t->self->impl, t, nullptr, true);
+      maybe_post_eos(t->self);
+      break;
+    }
+    default:
+      break;  // tags, gaps, flushes: not recorded
+  }
+  return TRUE;
+}
+
+gboolean in_query(GstPad* pad, GstObject* parent, GstQuery* query) noexcept {
+  auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_CAPS:
+    case GST_QUERY_ACCEPT_CAPS:
+      if (t->proto_pad)
+        return gst_pad_query(t->proto_pad.get(), query);
+      break;
+    case GST_QUERY_DRAIN:
+      return TRUE;
+    default:
+      break;
+  }
+  return gst_pad_query_default(pad, parent, query);
 }
 
 // Retention, on a GStreamer thread-pool thread (gst_element_call_async).
@@ -272,19 +835,69 @@ void apply_retention(GstElement* element, gpointer) noexcept {
   }
 }
 
-void post_segment_message(GmsRecorder* self, const char* name, const GstStructure* from) {
-  const gchar* location = gst_structure_get_string(from, "location");
-  GstClockTime rt = GST_CLOCK_TIME_NONE;
-  gst_structure_get_clock_time(from, "running-time", &rt);
-  gst_element_post_message(GST_ELEMENT(self),
-                           gst_message_new_element(GST_OBJECT(self),
-                                                   gst_structure_new(name, "location", G_TYPE_STRING,
-                                                                     location ? location : "", "running-time",
-                                                                     G_TYPE_UINT64, rt, nullptr)));
+// Takes a file's elements out of the bin (they may only go to NULL off
+// their own streaming thread).
+void remove_file_elements(GstElement* element, File& file) {
+  if (file.removed.exchange(true))
+    return;
+  for (GstElement* e : {file.mux.get(), file.sink.get()}) {
+    if (!e)
+      continue;
+    gst_element_set_locked_state(e, TRUE);
+    gst_element_set_state(e, GST_STATE_NULL);
+    if (GST_OBJECT_PARENT(e) == GST_OBJECT(element))
+      gst_bin_remove(GST_BIN(element), e);
+  }
+  for (auto& [t, out] : file.outs) {
+    if (auto peer = gms::Ref<GstPad>::adopt(gst_pad_get_peer(out->pad.get()))) {
+      gst_pad_unlink(out->pad.get(), peer.get());
+      gst_element_release_request_pad(file.mux.get(), peer.get());
+    }
+    gst_pad_set_active(out->pad.get(), FALSE);
+  }
+  // A bin loses its SINK flag with its last sink; we stay a sink.
+  GST_OBJECT_FLAG_SET(element, GST_ELEMENT_FLAG_SINK);
 }
 
-bool note_eos(GmsRecorder* self, GstPad* pad);
-void post_own_eos(GmsRecorder* self);
+struct Finished {
+  std::shared_ptr<File> file;
+};
+
+void teardown_file(GstElement* element, gpointer data) noexcept {
+  auto* done = static_cast<Finished*>(data);
+  remove_file_elements(element, *done->file);
+  apply_retention(element, nullptr);
+  maybe_post_eos(GMS_RECORDER(element));
+}
+
+// A file's filesink reached EOS: the segment is complete on disk.
+void file_finished(GmsRecorder* self, GstObject* sink) {
+  Impl* impl = self->impl;
+  std::shared_ptr<File> file;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    for (auto it = impl->files.begin(); it != impl->files.end(); ++it)
+      if (GST_OBJECT((*it)->sink.get()) == sink) {
+        file = *it;
+        impl->files.erase(it);
+        break;
+      }
+    if (file && impl->current == file)
+      impl->current.reset();
+  }
+  if (!file)
+    return;
+  {
+    std::lock_guard lock(impl->segments_mutex);
+    for (auto& seg : impl->segments)
+      if (seg.path == file->location)
+        seg.open = false;
+  }
+  GST_INFO_OBJECT(self, "segment %s finished", file->location.c_str());
+  post_segment_message(self, "msrecorder-segment-closed", file->location, file->end.load());
+  gst_element_call_async(GST_ELEMENT(self), teardown_file, new Finished{file},
+                         [](gpointer p) noexcept { delete static_cast<Finished*>(p); });
+}
 
 // A child failed: stop recording, tell the application once, keep the
 // pipeline running (the ERROR itself never leaves this bin).
@@ -318,29 +931,17 @@ void fail(GmsRecorder* self, GstMessage* error) {
                                                                      location.c_str(), "message", G_TYPE_STRING,
                                                                      what, nullptr)));
   // The failure may come while finishing the file after EOS went in.
-  if (note_eos(self, nullptr))
-    post_own_eos(self);
+  maybe_post_eos(self);
 }
 
 void handle_message(GstBin* bin, GstMessage* message) noexcept {
   auto* self = GMS_RECORDER(bin);
-  Impl* impl = self->impl;
   switch (GST_MESSAGE_TYPE(message)) {
-    case GST_MESSAGE_ELEMENT: {
-      const GstStructure* s = gst_message_get_structure(message);
-      if (s && gst_structure_has_name(s, "splitmuxsink-fragment-opened")) {
-        post_segment_message(self, "msrecorder-segment-opened", s);
-        gst_message_unref(message);
-        return;
-      }
-      if (s && gst_structure_has_name(s, "splitmuxsink-fragment-closed")) {
-        post_segment_message(self, "msrecorder-segment-closed", s);
-        gst_message_unref(message);
-        gst_element_call_async(GST_ELEMENT(self), apply_retention, nullptr, nullptr);
-        return;
-      }
-      break;
-    }
+    case GST_MESSAGE_EOS:
+      // One file finished; our own EOS comes when they all have.
+      file_finished(self, GST_MESSAGE_SRC(message));
+      gst_message_unref(message);
+      return;
     case GST_MESSAGE_ERROR:
       fail(self, message);
       gst_message_unref(message);
@@ -348,7 +949,6 @@ void handle_message(GstBin* bin, GstMessage* message) noexcept {
     default:
       break;
   }
-  (void)impl;
   GST_BIN_CLASS(gms_recorder_parent_class)->handle_message(bin, message);
 }
 
@@ -372,36 +972,29 @@ GstFlowReturn pad_chain_list(GstPad* pad, GstObject* parent, GstBufferList* list
   return impl_of(parent)->failed.load(std::memory_order_relaxed) ? GST_FLOW_OK : ret;
 }
 
-// Records that `pad` got EOS; true when every sink pad has.
-bool note_eos(GmsRecorder* self, GstPad* pad) {
-  Impl* impl = self->impl;
-  std::lock_guard lock(impl->segments_mutex);
-  if (pad && std::find(impl->eos_pads.begin(), impl->eos_pads.end(), pad) == impl->eos_pads.end())
-    impl->eos_pads.push_back(pad);
-  GST_OBJECT_LOCK(self);
-  const bool all = !impl->eos_pads.empty() && impl->eos_pads.size() >= guint(GST_ELEMENT(self)->numsinkpads);
-  GST_OBJECT_UNLOCK(self);
-  return all;
-}
-
-void post_own_eos(GmsRecorder* self) {
-  GST_INFO_OBJECT(self, "input ended after a failure: posting EOS ourselves");
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_eos(GST_OBJECT(self)));
-}
-
-// After a failure the children never reach EOS; we post it ourselves once
-// every input has ended, so the pipeline still sees the end of stream.
-GstPadProbeReturn on_event(GstPad* pad, GstPadProbeInfo* info, gpointer user_data) noexcept {
-  auto* self = GMS_RECORDER(user_data);
+// After a failure the files never finish; we post EOS ourselves once every
+// input has ended, so the pipeline still sees the end of stream.
+GstPadProbeReturn on_event(GstPad*, GstPadProbeInfo* info, gpointer user_data) noexcept {
+  auto* t = static_cast<Track*>(user_data);
   GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
     return GST_PAD_PROBE_OK;
-  const bool all = note_eos(self, pad);
-  if (!self->impl->failed.load())
+  t->ghost_eos = true;
+  if (!t->self->impl->failed.load())
     return GST_PAD_PROBE_OK;
-  if (all)
-    post_own_eos(self);
+  maybe_post_eos(t->self);
   return GST_PAD_PROBE_DROP;
+}
+
+void reset_stream(Track& t) {
+  gst_segment_init(&t.segment, GST_FORMAT_TIME);
+  t.caps.reset();
+  t.stream_start.reset();
+  t.last.reset();
+  t.need_key = true;
+  t.key_requested = false;
+  t.ghost_eos = false;
+  t.eos = false;
 }
 
 GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* req_name, const GstCaps*) noexcept {
@@ -412,57 +1005,95 @@ GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar*
   if (!video && req_name && sscanf(req_name, "audio_%u", &index) != 1)
     index = impl->next_audio;
   const std::string name = video ? "video" : "audio_" + std::to_string(index);
-  if (!video && gms::Ref<GstPad>::adopt(gst_element_get_static_pad(element, name.c_str()))) {
-    GST_WARNING_OBJECT(self, "pad %s exists", name.c_str());
-    return nullptr;
-  }
-  if (video && gms::Ref<GstPad>::adopt(gst_element_get_static_pad(element, "video"))) {
-    GST_WARNING_OBJECT(self, "only one video pad");
+  if (gms::Ref<GstPad>::adopt(gst_element_get_static_pad(element, name.c_str()))) {
+    GST_WARNING_OBJECT(self, video ? "only one video pad" : "pad %s exists", name.c_str());
     return nullptr;
   }
   if (!ensure_muxer(self))
     return nullptr;
 
-  auto split_pad = gms::Ref<GstPad>::adopt(
-      gst_element_request_pad_simple(impl->splitmux.get(), video ? "video" : "audio_%u"));
-  if (!split_pad) {
-    GST_ERROR_OBJECT(self, "splitmuxsink refused pad %s", name.c_str());
+  auto t = std::make_unique<Track>();
+  t->self = self;
+  t->name = name;
+  t->video = video;
+  reset_stream(*t);
+  t->proto_pad = request_mux_pad(impl->proto.get(), video);
+  if (!t->proto_pad) {
+    GST_ERROR_OBJECT(self, "the muxer refused pad %s", name.c_str());
     return nullptr;
   }
-  auto queue = gms::Ref<GstElement>::adopt(gst_element_factory_make("queue", nullptr));
-  g_object_set(queue.get(), "leaky", 2 /* downstream: drop the oldest */, "max-size-buffers", 0u,
+  t->queue = gms::Ref<GstElement>::adopt(gst_element_factory_make("queue", nullptr));
+  g_object_set(t->queue.get(), "leaky", 2 /* downstream: drop the oldest */, "max-size-buffers", 0u,
                "max-size-bytes", 0u, "max-size-time", kQueueTime, nullptr);
-  gst_bin_add(GST_BIN(self), queue.get());
-  auto queue_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(queue.get(), "src"));
-  auto queue_sink = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(queue.get(), "sink"));
-  gst_pad_link(queue_src.get(), split_pad.get());
-  gst_element_sync_state_with_parent(queue.get());
+  t->in = gms::Ref<GstPad>::adopt(gst_pad_new((name + "-in").c_str(), GST_PAD_SINK));
+  // Not a pad of any element: it finds its track through element_private.
+  gst_pad_set_element_private(t->in.get(), t.get());
+  gst_pad_set_chain_function(t->in.get(), in_chain);
+  gst_pad_set_event_function(t->in.get(), in_event);
+  gst_pad_set_query_function(t->in.get(), in_query);
+  if (GST_STATE(element) > GST_STATE_READY || GST_STATE_PENDING(element) > GST_STATE_READY)
+    gst_pad_set_active(t->in.get(), TRUE);
+  gst_bin_add(GST_BIN(self), t->queue.get());
+  auto queue_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(t->queue.get(), "src"));
+  auto queue_sink = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(t->queue.get(), "sink"));
+  gst_pad_link(queue_src.get(), t->in.get());
+  gst_element_sync_state_with_parent(t->queue.get());
 
   GstPad* ghost = gst_ghost_pad_new_from_template(name.c_str(), queue_sink.get(), templ);
   gst_pad_set_chain_function(ghost, pad_chain);
   gst_pad_set_chain_list_function(ghost, pad_chain_list);
-  gst_pad_add_probe(ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_event, self, nullptr);
+  gst_pad_add_probe(ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_event, t.get(), nullptr);
   gst_pad_set_active(ghost, TRUE);
+  t->ghost = gms::Ref<GstPad>::borrow(ghost);
   if (!video)
     impl->next_audio = std::max(impl->next_audio, index + 1);
-  impl->pads.emplace(ghost, PadLink{queue, split_pad});
+  {
+    std::lock_guard lock(impl->files_mutex);
+    impl->tracks.push_back(std::move(t));
+  }
   gst_element_add_pad(element, ghost);
-  GST_DEBUG_OBJECT(self, "pad %s -> %s", name.c_str(), GST_PAD_NAME(split_pad.get()));
+  GST_DEBUG_OBJECT(self, "pad %s", name.c_str());
   return ghost;
 }
 
 void release_pad(GstElement* element, GstPad* pad) noexcept {
   Impl* impl = impl_of(element);
-  auto it = impl->pads.find(pad);
-  if (it == impl->pads.end())
-    return;
-  PadLink link = std::move(it->second);
-  impl->pads.erase(it);
+  std::unique_ptr<Track> t;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    auto it = std::find_if(impl->tracks.begin(), impl->tracks.end(),
+                           [&](const auto& tr) { return tr->ghost.get() == pad; });
+    if (it == impl->tracks.end())
+      return;
+    t = std::move(*it);
+    impl->tracks.erase(it);
+  }
   gst_element_remove_pad(element, pad);
-  gst_element_set_locked_state(link.queue.get(), TRUE);
-  gst_element_set_state(link.queue.get(), GST_STATE_NULL);
-  gst_bin_remove(GST_BIN(element), link.queue.get());
-  gst_element_release_request_pad(impl->splitmux.get(), link.split_pad.get());
+  gst_element_set_locked_state(t->queue.get(), TRUE);
+  gst_element_set_state(t->queue.get(), GST_STATE_NULL);
+  gst_bin_remove(GST_BIN(element), t->queue.get());
+  gst_pad_set_active(t->in.get(), FALSE);
+  gst_element_release_request_pad(impl->proto.get(), t->proto_pad.get());
+}
+
+// Back to READY: whatever files are open stay as written (fragmented MP4
+// plays as it is), their elements go.
+void drop_files(GmsRecorder* self) {
+  Impl* impl = self->impl;
+  std::vector<std::shared_ptr<File>> files;
+  {
+    std::lock_guard lock(impl->files_mutex);
+    files.swap(impl->files);
+    impl->current.reset();
+    for (auto& t : impl->tracks) {
+      reset_stream(*t);
+      gst_pad_set_active(t->in.get(), FALSE);
+    }
+    impl->anchor_rt = GST_CLOCK_TIME_NONE;
+    impl->live_known = impl->live = impl->have_lateness = false;
+  }
+  for (auto& f : files)
+    remove_file_elements(GST_ELEMENT(self), *f);
 }
 
 GstStateChangeReturn change_state(GstElement* element, GstStateChange transition) noexcept {
@@ -478,13 +1109,19 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
     }
     if (!ensure_muxer(self))
       return GST_STATE_CHANGE_FAILURE;
-    g_object_set(impl->splitmux.get(), "max-size-time", s.segment_duration, nullptr);
   } else if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     impl->failed.store(false);
-    std::lock_guard lock(impl->segments_mutex);
-    impl->eos_pads.clear();
+    impl->eos_posted.store(false);
+    std::lock_guard lock(impl->files_mutex);
+    for (auto& t : impl->tracks) {
+      reset_stream(*t);
+      gst_pad_set_active(t->in.get(), TRUE);
+    }
   }
-  return GST_ELEMENT_CLASS(gms_recorder_parent_class)->change_state(element, transition);
+  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gms_recorder_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    drop_files(self);
+  return ret;
 }
 
 void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) noexcept {
@@ -510,6 +1147,7 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       break;
     case PROP_SEGMENT_DURATION:
       s.segment_duration = g_value_get_uint64(value);
+      impl->segment_duration.store(s.segment_duration);
       break;
     case PROP_DELETE_AFTER:
       s.retention.delete_after_s = g_value_get_uint64(value);
@@ -579,13 +1217,13 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
       g_param_spec_string("location-pattern", "Location pattern",
                           "File name of each segment: %path = path-name, then strftime fields "
                           "(%Y %m %d %H %M %S, %f = microseconds) of the local wall-clock time the "
-                          "segment opens. Default \"%path/%Y-%m-%d_%H-%M-%S-%f.mp4\" (.mkv/.ts for "
+                          "segment starts at. Default \"%path/%Y-%m-%d_%H-%M-%S-%f.mp4\" (.mkv/.ts for "
                           "the other formats)",
                           nullptr, playing));
   g_object_class_install_property(
       gobject_class, PROP_FORMAT,
       g_param_spec_enum("format", "Format",
-                        "Container: fragmented MP4 (0.5 s fragments), Matroska or MPEG-TS; set "
+                        "Container: fragmented MP4 (0.25 s fragments), Matroska or MPEG-TS; set "
                         "before pads are requested",
                         GMS_TYPE_RECORDER_FORMAT, GMS_RECORDER_FORMAT_MP4, ready));
   g_object_class_install_property(
@@ -593,7 +1231,7 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
       g_param_spec_uint64("segment-duration", "Segment duration",
                           "Start a new file after this much running time (in ns), at the next "
                           "video key frame; 0 = one file",
-                          0, G_MAXUINT64, kDefaultSegmentDuration, ready));
+                          0, G_MAXUINT64, kDefaultSegmentDuration, playing));
   g_object_class_install_property(
       gobject_class, PROP_DELETE_AFTER,
       g_param_spec_uint64("delete-after", "Delete after",
@@ -624,13 +1262,7 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
 
 static void gms_recorder_init(GmsRecorder* self) {
   self->impl = new Impl();
-  Impl* impl = self->impl;
-  impl->splitmux = gms::Ref<GstElement>::adopt(gst_element_factory_make("splitmuxsink", nullptr));
-  if (!impl->splitmux)
-    return;  // NULL->READY reports the missing plugin
-  g_object_set(impl->splitmux.get(), "max-size-time", kDefaultSegmentDuration, "max-size-bytes", guint64(0),
-               "max-files", 0u, "send-keyframe-requests", TRUE, nullptr);
-  impl->location_signal = gms::SignalConnection(impl->splitmux.get(), "format-location-full",
-                                                G_CALLBACK(on_format_location), self);
-  gst_bin_add(GST_BIN(self), impl->splitmux.get());
+  // A sink from the start (before any file's filesink is inside): the
+  // pipeline waits for our EOS.
+  GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SINK);
 }

@@ -1,5 +1,6 @@
-// msrecorder: a bin over splitmuxsink that writes parsed streams into
-// time-segmented files, with retention (glue around gms::SegmentPolicy).
+// msrecorder: a bin that writes parsed streams into time-segmented files,
+// one muxer and filesink per segment, cut at key frames, with retention
+// (glue around gms::SegmentPolicy).
 #pragma once
 
 #include <gst/gst.h>

@@ -90,9 +90,12 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     have_video |= video;
     // msrelaysrc stamps packets when it sends them (a cached GOP all at
     // once); the files need the source's own timeline: a jitterbuffer in mode
-    // none takes the times from the RTP timestamps.
+    // none takes the times from the RTP timestamps. Latency 0: the relay is
+    // in-process and in order, nothing to wait for (the depayloaders only
+    // need packets in order), and whatever a jitterbuffer holds is lost at a
+    // kill -9 (500 ms held the first packet half a second).
     line += " msrelaysrc channel=\"" + ch +
-            "\" timeout=0 from-cache=true ! rtpjitterbuffer mode=none latency=500 ! " + chain +
+            "\" timeout=0 from-cache=true ! rtpjitterbuffer mode=none latency=0 ! " + chain +
             " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
