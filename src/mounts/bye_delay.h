@@ -19,7 +19,7 @@ namespace gms::mounts {
 // runs with.
 constexpr GstClockTime kByeDelay = 2500 * GST_MSECOND;
 
-// On a payloader's sink pad: its EOS goes on kByeDelay later, unless the
+// After a payloader (on its src pad): its EOS goes on kByeDelay later, unless the
 // stream starts again meanwhile (a flush: a seek, PLAY with a Range) or the
 // pad goes away.
 void delay_end_of_stream(GstElement* payloader);

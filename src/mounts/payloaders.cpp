@@ -162,6 +162,11 @@ Ref<GstPad> add_payload_chain(GstBin* bin, const PayloadPlan& plan, unsigned ind
   if (plan.payloader == "rtph264pay" || plan.payloader == "rtph265pay" ||
       plan.payloader == "rtpmp4vpay")
     g_object_set(pay.get(), "config-interval", -1, nullptr);
+  // rtpmp4vpay packs small frames together by default: two frames of a
+  // 10 fps clip in one packet, sent when the next one came, so a file's
+  // stream drifted 2 s late by its end. One frame per packet, sent at once.
+  if (plan.payloader == "rtpmp4vpay")
+    g_object_set(pay.get(), "max-ptime", gint64(1), nullptr);
   chain.push_back(std::move(pay));
   for (auto& e : chain)
     gst_bin_add(bin, e.get());

@@ -471,10 +471,12 @@ TEST_F(FilesControl, ScaleFastForwardsAndBadScaleIsRefused) {
     RawViewer::Seen seen = v.read(1000, 15s, rtp_info_seq(r, 0));
     // The key frame at 1 s comes first, and RTP-Info names it, also when
     // the file was playing (packets sent before the seek are skipped). A
-    // playing file's Range starts where it plays when the reply is made, a
-    // little after that frame: 10 ms allowed.
+    // playing file's Range (and RTP-Info with it) is where it plays when the
+    // reply is made, a little after that frame: 10 ms allowed on a first
+    // PLAY, 100 ms on a playing file (50 ms seen on a loaded machine).
     EXPECT_TRUE(seen.got_first);
-    EXPECT_LE(std::abs(int32_t(seen.first_ts - rtptime_of(r, 0))), 900) << r.text;
+    EXPECT_LE(std::abs(int32_t(seen.first_ts - rtptime_of(r, 0))), first_play ? 900 : 9000)
+        << r.text;
     double secs = std::chrono::duration<double>(seen.last_video - start).count();
     EXPECT_TRUE(seen.bye);
     EXPECT_GE(seen.frames, 35u);

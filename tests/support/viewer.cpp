@@ -32,7 +32,7 @@ void Viewer::on_source_setup(GstElement*, GstElement* src, gpointer data) noexce
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(src), "protocols")) {
     gst_util_set_object_arg(G_OBJECT(src), "protocols", self->protocols_.c_str());
     // A first DESCRIBE of a file probes it: give a loaded machine time.
-    g_object_set(src, "latency", 250u, "tcp-timeout", G_GUINT64_CONSTANT(20000000), nullptr);
+    g_object_set(src, "latency", 100u, "tcp-timeout", G_GUINT64_CONSTANT(20000000), nullptr);
   }
 }
 
