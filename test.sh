@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up gst-mediaserver (as ./run.sh does) and runs the whole test suite:
-# once in the normal build and once more built with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Ends with "tests: N passed, N failed".
+# Sets up gst-mediaserver (as ./run.sh does) and runs the whole test suite,
+# each test once: the suite "sanitized" (units, elements and the integration
+# tests of every mount kind) built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, the rest in the normal build. Ends with
+# "tests: N passed, N failed".
 #   ./test.sh             everything
 #   ./test.sh --quick     normal build only (no sanitizer pass)
 #
@@ -43,10 +45,17 @@ PY
   fi
 }
 
-run_suite build
+# Each test runs once: the tests of the suite "sanitized" run in the
+# sanitizer pass below (and in the normal build with --quick).
+if [[ "${1:-}" == "--quick" ]]; then
+  run_suite build
+else
+  run_suite build --no-suite sanitized
+fi
 if [[ "${1:-}" != "--quick" ]]; then
   if [[ ! -f build-asan/build.ninja ]]; then
-    meson setup build-asan -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false \
+    meson setup build-asan -Dtests=enabled -Dbenchmarks=disabled \
+      -Db_sanitize=address,undefined -Db_lundef=false \
       -Dbuildtype=debug >/dev/null
   fi
   if ninja -C build-asan >/dev/null; then
