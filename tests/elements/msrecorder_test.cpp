@@ -559,25 +559,42 @@ std::vector<double> packet_times(const std::string& file, int index) {
 // Crafted buffers through GstHarness, with a segment that does not start at
 // 0: the cut comes with the first key frame 1 s after the file's start, each
 // file's times start at 0, and audio goes by its running time: before the
+
+// msrecorder with 1 s segments fed by harnesses on its `video` (H.264, 30
+// fps) and `audio_0` (AAC, 48 kHz) pads, not live (names are spaced by
+// running time), on a bus of its own.
+struct AvRecorder {
+  Ref<GstElement> rec;
+  Ref<GstBus> bus;
+  HarnessPtr video, audio;
+  explicit AvRecorder(const TempDir& tmp)
+      : rec(Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr))) {
+    if (!rec)
+      return;
+    g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
+    bus = Ref<GstBus>::adopt(gst_bus_new());
+    gst_element_set_bus(rec.get(), bus.get());
+    video.reset(gst_harness_new_with_element(rec.get(), "video", nullptr));
+    audio.reset(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
+    gst_harness_set_live(video.get(), FALSE);
+    gst_harness_set_live(audio.get(), FALSE);
+    gst_harness_set_src_caps_str(video.get(),
+                                 "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,"
+                                 "framerate=30/1,codec_data=(buffer)"
+                                 "0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
+    gst_harness_set_src_caps_str(audio.get(),
+                                 "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
+                                 "codec_data=(buffer)1188");
+  }
+};
+
 // cut to the old file, from it to the new one.
 TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
   const TempDir tmp;
-  auto rec = Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr));
-  ASSERT_TRUE(rec);
-  g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
-  auto bus = Ref<GstBus>::adopt(gst_bus_new());
-  gst_element_set_bus(rec.get(), bus.get());
-  HarnessPtr video(gst_harness_new_with_element(rec.get(), "video", nullptr));
-  HarnessPtr audio(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
-  // Not live: names are spaced by running time.
-  gst_harness_set_live(video.get(), FALSE);
-  gst_harness_set_live(audio.get(), FALSE);
-  gst_harness_set_src_caps_str(video.get(),
-                               "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,framerate=30/1,"
-                               "codec_data=(buffer)0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
-  gst_harness_set_src_caps_str(audio.get(),
-                               "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
-                               "codec_data=(buffer)1188");
+  AvRecorder av(tmp);
+  ASSERT_TRUE(av.rec);
+  auto& bus = av.bus;
+  auto &video = av.video, &audio = av.audio;
   // Both inputs' segments start at 10 s: running time = PTS - 10 s.
   GstSegment seg;
   gst_segment_init(&seg, GST_FORMAT_TIME);
@@ -640,21 +657,10 @@ TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
 // description, which readers reject, for a pad that ends without caps).
 TEST(MsRecorder, TrackEndingRightAfterACutLeavesAValidFile) {
   const TempDir tmp;
-  auto rec = Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr));
-  ASSERT_TRUE(rec);
-  g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
-  auto bus = Ref<GstBus>::adopt(gst_bus_new());
-  gst_element_set_bus(rec.get(), bus.get());
-  HarnessPtr video(gst_harness_new_with_element(rec.get(), "video", nullptr));
-  HarnessPtr audio(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
-  gst_harness_set_live(video.get(), FALSE);
-  gst_harness_set_live(audio.get(), FALSE);
-  gst_harness_set_src_caps_str(video.get(),
-                               "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,framerate=30/1,"
-                               "codec_data=(buffer)0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
-  gst_harness_set_src_caps_str(audio.get(),
-                               "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
-                               "codec_data=(buffer)1188");
+  AvRecorder av(tmp);
+  ASSERT_TRUE(av.rec);
+  auto& bus = av.bus;
+  auto &video = av.video, &audio = av.audio;
   const GstClockTime frame = GST_SECOND / 30, aframe = GST_SECOND / 50;
   for (int a = 0; a < 50; a++)  // 0 to 1 s
     ASSERT_EQ(gst_harness_push(audio.get(), stamped(a * aframe, aframe, false)), GST_FLOW_OK);

@@ -58,10 +58,7 @@ struct RawViewer {
 
   RtspReply send(const std::string& method, const std::string& target,
                  const std::string& headers = "") {
-    std::string req = method + " " + target + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq++) +
-                      "\r\n" + (session.empty() ? "" : "Session: " + session + "\r\n") + headers +
-                      "\r\n";
-    return conn.request(req, 30s);
+    return conn.request(rtsp_request(method, target, cseq++, session, headers), 30s);
   }
   std::string sdp;
   int describe() {

@@ -79,10 +79,7 @@ struct RangeViewer {
   }
   RtspReply send(const std::string& method, const std::string& target,
                  const std::string& headers = "") {
-    std::string req = method + " " + target + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq++) +
-                      "\r\n" + (session.empty() ? "" : "Session: " + session + "\r\n") + headers +
-                      "\r\n";
-    return conn.request(req, 30s);
+    return conn.request(rtsp_request(method, target, cseq++, session, headers), 30s);
   }
   // After it, requests go to the Content-Base (which has no query, as
   // rtspsrc and ffmpeg use it).

@@ -5,6 +5,12 @@
 
 namespace gms::test {
 
+std::string rtsp_request(const std::string& method, const std::string& target, int cseq,
+                         const std::string& session, const std::string& headers) {
+  return method + " " + target + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq) + "\r\n" +
+         (session.empty() ? "" : "Session: " + session + "\r\n") + headers + "\r\n";
+}
+
 std::string RtspReply::header(const std::string& name) const {
   std::string lower_text = text, key = name + ":";
   std::transform(lower_text.begin(), lower_text.end(), lower_text.begin(), ::tolower);

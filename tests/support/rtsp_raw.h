@@ -17,6 +17,11 @@ struct RtspReply {
   std::string header(const std::string& name) const;
 };
 
+// "METHOD target RTSP/1.0" with CSeq, Session (when not empty) and the
+// given extra header lines, ready for RawRtsp::request.
+std::string rtsp_request(const std::string& method, const std::string& target, int cseq,
+                         const std::string& session, const std::string& headers = "");
+
 class RawRtsp {
  public:
   explicit RawRtsp(uint16_t port);
