@@ -16,7 +16,7 @@ class RangeSource;
 // Before the start, per track: video since the last key frame, other
 // tracks everything, up to this many buffers.
 constexpr size_t kMaxHeld = 4000;
-// A seek to less than this before the end starts this far before it.
+// Without video, a seek past the end of the media plays its last second.
 constexpr guint64 kEndMargin = GST_SECOND;
 
 // One build of the sources, from one start position. Kept (retired) until
@@ -169,22 +169,55 @@ void place_file(RangeOutput& out, GstClockTime ts) {
 }
 
 // Starts the track at `origin`: our segment, then the held buffers from
-// `origin` on.
-void start_output(GstPad* pad, RangeOutput& out, guint64 origin) {
+// `origin` on. Pushed through `pad`, or, once an EOS is on its way through
+// it (the pad takes no more data then), straight into its peer.
+void start_output(GstPad* pad, RangeOutput& out, guint64 origin, bool into_peer = false) {
   auto held = std::move(out.held);
   out.held.clear();
   out.started = true;
+  auto peer = into_peer ? Ref<GstPad>::adopt(gst_pad_get_peer(pad)) : Ref<GstPad>();
+  if (into_peer && !peer)
+    return;
   out.pushing = true;
-  gst_pad_push_event(pad, output_segment(*out.gen));
+  if (peer)
+    gst_pad_send_event(peer.get(), output_segment(*out.gen));
+  else
+    gst_pad_push_event(pad, output_segment(*out.gen));
   for (auto& [t, b] : held) {
     if (t < origin)
       continue;
     GstBuffer* buf = gst_buffer_make_writable(b.release());
     shift_buffer(buf, -gint64(origin));
-    if (gst_pad_push(pad, buf) != GST_FLOW_OK)
+    if ((peer ? gst_pad_chain(peer.get(), buf) : gst_pad_push(pad, buf)) != GST_FLOW_OK)
       break;
   }
   out.pushing = false;
+}
+
+// The media ended before the target (a seek past the last frame: a
+// name-based length can be some tenths of a second longer than the media):
+// the stream starts at the last key frame (the video track holds its GOP),
+// or, without video, a second before the end. A track that ends before the
+// video track knows the origin has nothing to play.
+void start_at_end(GstPad* pad, RangeOutput& out) {
+  Generation& g = *out.gen;
+  if (out.held.empty())
+    return;
+  guint64 from = out.held.front().first;
+  if (!g.has_video)
+    for (const auto& [t, b] : out.held)
+      if (t + kEndMargin >= out.held.back().first) {
+        from = t;
+        break;
+      }
+  guint64 none = GST_CLOCK_TIME_NONE;
+  if (out.video || !g.has_video)
+    g.origin.compare_exchange_strong(none, from);
+  if (!GST_CLOCK_TIME_IS_VALID(g.origin.load()))
+    return;
+  GMS_LOG_DEBUG("recordings %s: the media ends before the target; from %.3f s",
+                g.owner->spec.mount_path.c_str(), double(g.npt_of_origin()) / GST_SECOND);
+  start_output(pad, out, g.origin, true);
 }
 
 // On a concat's source pad: the start (the video track drops what comes
@@ -206,7 +239,11 @@ GstPadProbeReturn on_range_data(GstPad* pad, GstPadProbeInfo* info, gpointer dat
         GST_PAD_PROBE_INFO_DATA(info) = output_segment(g);
         return GST_PAD_PROBE_OK;
       case GST_EVENT_EOS:
-        return out->ended ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+        if (out->ended)
+          return GST_PAD_PROBE_DROP;
+        if (!out->started)
+          start_at_end(pad, *out);
+        return GST_PAD_PROBE_OK;
       default:
         return GST_PAD_PROBE_OK;
     }
@@ -456,13 +493,9 @@ void RangeSource::seek(GstEvent* event) {
   // No new position (a rate change only): nothing to do; a range plays at 1.
   if (start_type != GST_SEEK_TYPE_SET || start < 0)
     return;
-  // At or near the end (the last file's media can end some tenths of a
-  // second before its name says): the last second, so that something
-  // plays and the stream ends with RTCP BYE rather than with nothing.
-  guint64 npt = guint64(start);
-  if (npt + kEndMargin > spec.duration)
-    npt = spec.duration > kEndMargin ? spec.duration - kEndMargin : 0;
-  const guint64 target = spec.offset + npt;
+  // Past the media's end (its length from names can be some tenths of a
+  // second long), the stream starts at its last key frame (start_at_end).
+  const guint64 target = spec.offset + std::min(guint64(start), spec.duration);
   GMS_LOG_INFO("recordings %s: seek to %.3f s", spec.mount_path.c_str(),
                double(start) / GST_SECOND);
   auto flush_start = [seqnum] {

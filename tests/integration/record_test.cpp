@@ -230,6 +230,23 @@ void expect_segment_seeks(ServerProcess& srv, const std::string& file, const std
               "(key frame at %.3f), %u frames of %u to the end\n",
               file.c_str(), media_end, npt_of(d.text, true), at, npt_of(play.text), key,
               seen.frames, total);
+
+  // Just before the announced end, which can be after the media's end (a
+  // length from names): the last key frame's GOP plays, then BYE.
+  const double near_end = npt_of(d.text, true) - 0.01;
+  RangeViewer w(srv.port(), url);
+  ASSERT_EQ(w.describe().status, 200);
+  ASSERT_EQ(w.setup(0), 200);
+  ASSERT_EQ(w.setup(1), 200);
+  RtspReply end_play = w.play("npt=" + std::to_string(near_end) + "-");
+  ASSERT_EQ(end_play.status, 200) << end_play.text << srv.log_tail();
+  EXPECT_NEAR(npt_of(end_play.text), keys.back(), 0.05) << end_play.text;
+  RangeViewer::Seen last = w.read(100000, 20s);
+  EXPECT_TRUE(last.bye) << srv.log_tail();
+  EXPECT_EQ(last.first_ts, rtptime_of(end_play)) << end_play.text;
+  EXPECT_NEAR(double(last.frames), double(total - unsigned(std::lround(keys.back() * 30))), 2.0);
+  std::printf("  PLAY Range npt=%.3f- starts at npt=%.3f (last key frame at %.3f), %u frames\n",
+              near_end, npt_of(end_play.text), keys.back(), last.frames);
 }
 
 std::string temp_dir() {
@@ -334,10 +351,12 @@ TEST(Record, Kill9LosesLittleMedia) {
   EXPECT_GE(lost, -0.1);
 
   // The segment cut by the kill (no random-access index) seeks when played
-  // back: key frames every 0.5 s.
+  // back, to a point inside its media (0.5 to about 2.5 s of it, by where
+  // the kill fell).
   ServerProcess again({conf});
   ASSERT_TRUE(again.ready()) << again.log();
-  expect_segment_seeks(again, newest, again.url("/recordings" + newest.substr(dir.size())), 1.7);
+  expect_segment_seeks(again, newest, again.url("/recordings" + newest.substr(dir.size())),
+                       end * 0.7);
 }
 
 TEST(Record, PublishedPathIsRecordedWhileThePublisherIsThere) {
@@ -588,10 +607,11 @@ TEST(Record, TimeRangeSeeksAndKeepsGaps) {
               length - resumed, rest.frames);
   EXPECT_TRUE(srv.log_contains("seek to 3.200 s")) << srv.log_tail();
 
-  // Known bug, not checked here: a PLAY Range inside a single closed
-  // segment (one with an mfra index) of the new recorder starts at the
-  // segment's start (npt=1.2- gave npt=0, every frame). A segment cut by
-  // kill -9 seeks right (Kill9LosesLittleMedia checks it).
+  // A single closed segment seeks too; a 2 s one is announced a little
+  // short (by its name and the next one's), and a seek into its last
+  // second once went to its start.
+  expect_segment_seeks(srv, segs[1].path, srv.url("/recordings" + segs[1].path.substr(dir.size())),
+                       1.2);
 }
 
 // Writes to `path` until the file system is full (bounded: 256 MiB).
