@@ -253,6 +253,31 @@ bool too_fast(State& st, uint32_t ts, guint max_ahead_ms) {
   return media_ms - wall_ms > int64_t(max_ahead_ms);
 }
 
+// Older than this by its timestamp, a packet counts as captured when it
+// came (a source with odd timestamps): relay readers hold their media at
+// most this far back.
+constexpr GstClockTimeDiff kMaxCaptureAge = 20 * GST_SECOND;
+
+// When the packet's media was captured, in g_get_monotonic_time's clock
+// (ns): its running time here, aged by this pipeline's clock (a payloader
+// keeps a frame's capture time; a receiving jitterbuffer, its arrival).
+// Readers of the channels of one source thus see its tracks in step,
+// whatever their encoders' delays or a cached GOP's age.
+gint64 captured_at(GstBaseSink* sink, GstBuffer* buffer) {
+  const gint64 now = g_get_monotonic_time() * 1000;
+  const GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer)
+                                                          : GST_BUFFER_DTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(ts) || sink->segment.format != GST_FORMAT_TIME)
+    return now;
+  const GstClockTime rt = gst_segment_to_running_time(&sink->segment, GST_FORMAT_TIME, ts);
+  auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(GST_ELEMENT(sink)));
+  if (!clock || !GST_CLOCK_TIME_IS_VALID(rt))
+    return now;
+  const GstClockTimeDiff age = GstClockTimeDiff(gst_clock_get_time(clock.get())) -
+                               GstClockTimeDiff(rt + gst_element_get_base_time(GST_ELEMENT(sink)));
+  return age > 0 && age < kMaxCaptureAge ? now - age : now;
+}
+
 GstFlowReturn render(GstBaseSink* sink, GstBuffer* buffer) noexcept {
   Impl& d = impl(sink);
   State& st = d.state;
@@ -305,7 +330,7 @@ GstFlowReturn render(GstBaseSink* sink, GstBuffer* buffer) noexcept {
     d.key_frames++;
   d.packets++;
   d.bytes += gst_buffer_get_size(buffer);
-  st.channel->push(st.producer, buffer, key_start);
+  st.channel->push(st.producer, buffer, key_start, captured_at(sink, buffer));
   return GST_FLOW_OK;
 }
 

@@ -13,6 +13,12 @@
  * (or never came) the source ends with EOS; timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
+ * Packets are stamped with the running time at which they are sent, so a
+ * cached GOP comes out as if it were live now. With #GmsRelaySrc:capture-times
+ * they are stamped with when their media was captured at the source instead
+ * (msrelaysink notes it from the producer's timestamps): what a recorder
+ * needs to keep tracks read from separate channels in step.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 msrelaysrc channel=cam1 ! rtph264depay ! avdec_h264 ! autovideosink
@@ -21,6 +27,7 @@
 #include <gst/base/gstpushsrc.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -50,7 +57,8 @@ enum {
   PROP_PT,
   PROP_SEQNUM,
   PROP_TIMESTAMP,
-  PROP_STATS
+  PROP_STATS,
+  PROP_CAPTURE_TIMES
 };
 
 struct Settings {
@@ -58,6 +66,7 @@ struct Settings {
   guint64 max_queue_bytes = kDefaultQueueBytes;
   bool from_cache = true;
   guint timeout_ms = kDefaultTimeout;
+  bool capture_times = false;
   guint ssrc = 0;
 };
 
@@ -222,16 +231,19 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   std::shared_ptr<gms::relay::Consumer> consumer;
   std::shared_ptr<gms::relay::Channel> channel;
   guint timeout_ms;
+  bool capture_times;
   {
     std::lock_guard<std::mutex> g(d.lock);
     consumer = d.consumer;
     channel = d.channel;
     timeout_ms = d.settings.timeout_ms;
+    capture_times = d.settings.capture_times;
   }
   if (!consumer)
     return GST_FLOW_FLUSHING;
   GstBufferList* list = nullptr;  // ours until submitted
   GstClockTime now = GST_CLOCK_TIME_NONE;
+  gint64 now_mono = 0;
   for (;;) {
     gms::relay::Item item;
     gms::relay::Consumer::Result r;
@@ -296,6 +308,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     if (!list) {
       list = gst_buffer_list_new_sized(kMaxList);
       now = running_time(GST_ELEMENT(psrc));
+      now_mono = g_get_monotonic_time() * 1000;
       // RTP-Info of a media's first viewer: this list is what it gets first.
       GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
       if (gst_rtp_buffer_map(out, GST_MAP_READ, &rtp)) {
@@ -306,9 +319,15 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     }
     out = gst_buffer_make_writable(out);
     // Stamped with the running time: the server's TCP backlog needs valid
-    // timestamps; its sinks do not sync on them (publish_mount.cpp).
-    GST_BUFFER_PTS(out) = now;
-    GST_BUFFER_DTS(out) = now;
+    // timestamps; its sinks do not sync on them (publish_mount.cpp). Or
+    // with when it was captured (as far back as the running time goes).
+    GstClockTime ts = now;
+    if (capture_times) {
+      const GstClockTimeDiff age = std::max<gint64>(0, now_mono - item.captured_ns);
+      ts = GstClockTimeDiff(now) > age ? now - GstClockTime(age) : 0;
+    }
+    GST_BUFFER_PTS(out) = ts;
+    GST_BUFFER_DTS(out) = ts;
     remember(d, out, item.key);
     gst_buffer_list_add(list, out);
     if (gst_buffer_list_length(list) >= kMaxList)
@@ -400,6 +419,9 @@ void set_property(GObject* obj, guint id, const GValue* value, GParamSpec* pspec
     case PROP_SSRC:
       d.settings.ssrc = g_value_get_uint(value);
       break;
+    case PROP_CAPTURE_TIMES:
+      d.settings.capture_times = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
   }
@@ -423,6 +445,9 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
       break;
     case PROP_SSRC:
       g_value_set_uint(value, d.settings.ssrc);
+      break;
+    case PROP_CAPTURE_TIMES:
+      g_value_set_boolean(value, d.settings.capture_times);
       break;
     case PROP_PT:
       g_value_set_uint(value, d.pt);
@@ -510,6 +535,16 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes",
                          GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject, PROP_CAPTURE_TIMES,
+      g_param_spec_boolean(
+          "capture-times", "Capture times",
+          "Stamp each packet with the running time at which its media was captured at the "
+          "source (as the producer's timestamps say) instead of when it is sent: the tracks of "
+          "one source read by several msrelaysrc keep their relative timing (lip sync), and a "
+          "cached GOP keeps its spacing. A time before this pipeline's start becomes 0: set the "
+          "pipeline's base time some seconds back (a recorder does)",
+          FALSE, rw));
   gst_element_class_add_static_pad_template(element, &src_template);
   gst_element_class_set_static_metadata(element, "Relay source", "Source/Network/RTP",
                                         "Reads RTP from an in-process relay channel",

@@ -101,12 +101,14 @@ void Channel::set_caps(uint64_t id, GstCaps* caps) {
     c->offer(Item{caps_, {}, generation_, false}, 0);
 }
 
-void Channel::push(uint64_t id, GstBuffer* buffer, bool key) {
+void Channel::push(uint64_t id, GstBuffer* buffer, bool key, gint64 captured_ns) {
   size_t bytes = gst_buffer_get_size(buffer);
   std::lock_guard<std::mutex> g(mutex_);
   if (id != current_)
     return;
   last_data_us_ = g_get_monotonic_time();
+  if (captured_ns <= 0)
+    captured_ns = last_data_us_ * 1000;
   packets_++;
   auto buf = Ref<GstBuffer>::borrow(buffer);
   if (cache_enabled_) {
@@ -116,13 +118,13 @@ void Channel::push(uint64_t id, GstBuffer* buffer, bool key) {
       cache_valid_ = true;
     }
     if (cache_valid_) {
-      cache_.push_back(Item{{}, buf, generation_, key});
+      cache_.push_back(Item{{}, buf, generation_, key, captured_ns});
       cache_bytes_ += bytes;
       trim_cache_locked();
     }
   }
   for (auto& c : consumers_)
-    c->offer(Item{{}, buf, generation_, key}, bytes);
+    c->offer(Item{{}, buf, generation_, key, captured_ns}, bytes);
 }
 
 void Channel::trim_cache_locked() {

@@ -40,6 +40,11 @@ struct Item {
   Ref<GstBuffer> buffer;  // set: a packet
   uint64_t generation = 0;
   bool key = false;
+  // Monotonic time (ns, g_get_monotonic_time's clock) at which the packet's
+  // media was captured at the source, as its producer's timestamps say (or
+  // when it reached the relay): tracks of one source, relayed on separate
+  // channels, keep their relative timing, and a cached packet keeps its age.
+  gint64 captured_ns = 0;
 };
 
 class Consumer {
@@ -83,8 +88,9 @@ class Channel {
   void detach_producer(uint64_t id);
   void set_caps(uint64_t id, GstCaps* caps);
   // `key`: the first packet of a picture that decodes on its own (with the
-  // parameter sets before it in the same access unit).
-  void push(uint64_t id, GstBuffer* buffer, bool key);
+  // parameter sets before it in the same access unit). `captured_ns`: see
+  // Item; 0 for now.
+  void push(uint64_t id, GstBuffer* buffer, bool key, gint64 captured_ns = 0);
 
   // GOP cache: on by default, bounded in bytes. Off: consumers start at the
   // next key frame.

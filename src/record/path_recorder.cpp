@@ -41,6 +41,22 @@ std::string depay_chain(GstCaps* caps, bool& video) {
   return {};
 }
 
+namespace {
+
+// The packets come stamped with their capture times, and those of the
+// cached GOP are from before the pipeline started: its running time starts
+// this far in so that they stay positive (see msrelaysrc capture-times).
+constexpr GstClockTime kRunningTimeAtStart = 30 * GST_SECOND;
+
+void start_in_the_past(GstElement* pipeline) {
+  auto clock = Ref<GstClock>::adopt(gst_system_clock_obtain());
+  gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock.get());
+  gst_element_set_start_time(pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time(pipeline, gst_clock_get_time(clock.get()) - kRunningTimeAtStart);
+}
+
+}  // namespace
+
 PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainContext* control)
     : path_(std::move(path)),
       settings_(std::move(settings)),
@@ -88,15 +104,18 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     }
     std::string pad = video ? "video" : "audio_" + std::to_string(audio++);
     have_video |= video;
-    // msrelaysrc stamps packets when it sends them (a cached GOP all at
-    // once); the files need the source's own timeline: a jitterbuffer in mode
-    // none takes the times from the RTP timestamps. Latency 0: the relay is
-    // in-process and in order, nothing to wait for (the depayloaders only
-    // need packets in order), and whatever a jitterbuffer holds is lost at a
-    // kill -9 (500 ms held the first packet half a second).
-    line += " msrelaysrc channel=\"" + ch +
-            "\" timeout=0 from-cache=true ! rtpjitterbuffer mode=none latency=0 ! " + chain +
-            " ! rec." + pad;
+    // The files need the source's own timeline, the same for every track:
+    // capture-times stamps each packet with when the source captured it,
+    // as the source's pipeline timed it (a payloader: the frame's capture
+    // time; a receiving rtpbin: arrival, brought in step across tracks by
+    // the sender's RTCP reports). (A jitterbuffer per track, timing it from
+    // its own first packet, put the audio off the video for good: by up to
+    // a GOP in mode none, a reader getting the video from the cached key
+    // frame and the audio from its last packet; by 0.1 s in mode synced, the
+    // skew of a publisher's first burst.) No jitterbuffer: the relay is
+    // in-process and in order, and what one holds is lost at a kill -9.
+    line += " msrelaysrc channel=\"" + ch + "\" timeout=0 from-cache=true capture-times=true ! " +
+            chain + " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
     error_ = "no recordable track";
@@ -109,6 +128,7 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     pipeline_.reset();
     return false;
   }
+  start_in_the_past(pipeline_.get());
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
   GSource* watch = gst_bus_create_watch(bus.get());
   g_source_set_callback(
