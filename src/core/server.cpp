@@ -108,8 +108,12 @@ std::map<std::string, unsigned> count_viewers(GstRTSPSessionPool* pool,
               if (!media || !(gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
                 return GST_RTSP_FILTER_KEEP;
               for (const auto& name : *c->names) {
-                gint rest = -1;  // what is left of `name` after the media's path
-                if (gst_rtsp_session_media_matches(sm, name.c_str(), &rest) && rest == 0) {
+                // True when the media's path is a prefix of `name`, and
+                // `matched` is then the media path's length: equal when
+                // the whole name matched.
+                gint matched = -1;
+                if (gst_rtsp_session_media_matches(sm, name.c_str(), &matched) &&
+                    matched == gint(name.size())) {
                   c->n[name]++;
                   break;
                 }

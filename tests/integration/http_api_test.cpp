@@ -13,6 +13,7 @@
 #include "pipelines.h"
 #include "process.h"
 #include "record/segment_listing.h"
+#include "viewer.h"
 
 namespace gms::test {
 namespace {
@@ -137,6 +138,23 @@ TEST_F(HttpApi, PathsAndRecordingsAsJson) {
   EXPECT_NE(m.body.find("gms_recording{path=\"/cam\"} 1\n"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("gms_recording_errors_total{path=\"/cam\"} 0\n"), std::string::npos)
       << m.body;
+}
+
+// PLAY sessions of the path, the relayed (recorded) and the per-viewer kind.
+TEST_F(HttpApi, ViewersAreCounted) {
+  auto viewers_of = [&](const std::string& name) -> gint64 {
+    JsonDoc d = get_json(srv_->http_url("/api/v1/paths"));
+    JsonObject* p = json_find(d.array("paths"), "name", name);
+    return p && json_object_has_member(p, "viewers") ? json_object_get_int_member(p, "viewers") : -1;
+  };
+  EXPECT_EQ(viewers_of("/cam"), 0);
+  Viewer cam(srv_->url("/cam"), "tcp");
+  Viewer plain(srv_->url("/plain"), "tcp");
+  ASSERT_TRUE(wait_until([&] { return cam.video_frames() >= 5 && plain.video_frames() >= 5; }, 20s))
+      << cam.error() << plain.error();
+  EXPECT_EQ(viewers_of("/cam"), 1);
+  EXPECT_EQ(viewers_of("/plain"), 1);
+  EXPECT_NE(http_get(srv_->http_url("/metrics")).body.find("\ngms_sessions 2\n"), std::string::npos);
 }
 
 TEST_F(HttpApi, StopAndStartRecording) {
