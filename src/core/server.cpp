@@ -666,8 +666,8 @@ std::vector<std::string> Server::reload(const Config& config) {
   std::vector<std::string> notes;
   const ServerConfig &a = d.config.server, &b = config.server;
   if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
-      a.threads != b.threads || a.max_sessions != b.max_sessions)
-    notes.push_back("server settings (port, address, backlog, threads, max-sessions) "
+      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
+    notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
   log::set_verbosity(b.verbosity);
   d.policy->session_timeout = b.session_timeout;  // new sessions only
@@ -707,6 +707,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config = config;
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
+  d.config.server.http_port = kept.http_port;
   if (d.front_door)
     d.front_door->set_limits(d.limits());
   d.update_patterns();
