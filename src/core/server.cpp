@@ -144,11 +144,11 @@ struct Server::Impl {
   // Recorded launch paths: their lines run always, into relay channels.
   std::map<std::string, std::shared_ptr<mounts::LaunchRelay>> launches;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
-  // Recorders by served path ("/live/cam1" for a pattern's publisher).
   // What each path's recording did, by served path: kept when its recorder
   // goes (a publisher leaves) so that the API shows the last error and the
   // error counter never goes back.
   std::map<std::string, std::shared_ptr<record::RecordingStatus>> record_status;
+  // Recorders by served path ("/live/cam1" for a pattern's publisher).
   std::map<std::string, std::unique_ptr<record::PathRecorder>> recorders;
   // POST /api/v1/recordings/PATH/start|stop: wins over the configuration,
   // by served path, until the next start/stop.
