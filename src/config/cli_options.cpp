@@ -163,7 +163,8 @@ Options:
                            their names); the type is found by content
       --loop               play the files of --root in a loop, as live
                            channels shared by their viewers
-      --http-port PORT     HTTP API port; only 0 (off) until the API is built
+      --http-port PORT     HTTP API and /metrics on 127.0.0.1:PORT (default 8080;
+                           0 turns it off); loopback only until users exist
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
       --check              validate the configuration, print what would be

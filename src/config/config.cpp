@@ -79,10 +79,6 @@ class Reader {
       } else if (k.key == "http-port") {
         ok = parse_uint(k.value, 0, 65535, n, why);
         s.http_port = static_cast<uint16_t>(n);
-        if (ok && n != 0) {
-          ok = false;
-          why = "the HTTP API is not built yet; only 0 (off) is accepted";
-        }
       } else if (k.key == "address") {
         ok = check_address(k.value, why);
         s.address = k.value;
@@ -512,11 +508,14 @@ void Config::validate() const {
     if (p.multicast.min_port > p.multicast.max_port)
       issues.push_back({p.origin, p.line, group, "multicast-port-range", "empty port range"});
   }
+  // The API listens on 127.0.0.1: the same port as RTSP on 0.0.0.0 or
+  // 127.0.0.1 could never bind.
+  if (server.http_port != 0 && server.http_port == server.port)
+    issues.push_back({kCommandLine, 0, "server", "http-port",
+                      "the HTTP API needs a port of its own (" + std::to_string(server.port) +
+                          " is the RTSP port)"});
   if (server.loop && server.root.empty())
     issues.push_back({kCommandLine, 0, "server", "--loop", "--loop needs --root DIR"});
-  if (server.http_port != 0)
-    issues.push_back({kCommandLine, 0, "server", "http-port",
-                      "the HTTP API is not built yet; only 0 (off) is accepted"});
   if (!issues.empty())
     throw ConfigError(std::move(issues));
 }

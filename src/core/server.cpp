@@ -5,8 +5,9 @@
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include <map>
-#include <set>
 #include <mutex>
+#include <optional>
+#include <set>
 
 #include "core/client_guard.h"
 #include "core/front_door.h"
@@ -14,6 +15,7 @@
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "http/http_api.h"
 #include "mounts/file_mount.h"
 #include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
@@ -85,6 +87,47 @@ GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) noexc
   return GST_RTSP_FILTER_REMOVE;
 }
 
+// PLAY sessions (viewers) of each of `names` now, by the path their media
+// was set up on; publishers (RECORD) do not count. One pass over the pool.
+std::map<std::string, unsigned> count_viewers(GstRTSPSessionPool* pool,
+                                              const std::vector<std::string>& names) {
+  struct Count {
+    const std::vector<std::string>* names;
+    std::map<std::string, unsigned> n;
+  } count{&names, {}};
+  for (const auto& name : names)
+    count.n[name] = 0;
+  GList* none = gst_rtsp_session_pool_filter(
+      pool,
+      [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        gst_rtsp_session_filter(
+            session,
+            [](GstRTSPSession*, GstRTSPSessionMedia* sm, gpointer data) noexcept {
+              auto* c = static_cast<Count*>(data);
+              GstRTSPMedia* media = gst_rtsp_session_media_get_media(sm);
+              if (!media || !(gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
+                return GST_RTSP_FILTER_KEEP;
+              for (const auto& name : *c->names) {
+                // True when the media's path is a prefix of `name`, and
+                // `matched` is then the media path's length: equal when
+                // the whole name matched.
+                gint matched = -1;
+                if (gst_rtsp_session_media_matches(sm, name.c_str(), &matched) &&
+                    matched == gint(name.size())) {
+                  c->n[name]++;
+                  break;
+                }
+              }
+              return GST_RTSP_FILTER_KEEP;
+            },
+            data);
+        return GST_RTSP_FILTER_KEEP;
+      },
+      &count);
+  g_list_free_full(none, g_object_unref);
+  return count.n;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -101,13 +144,37 @@ struct Server::Impl {
   // Recorded launch paths: their lines run always, into relay channels.
   std::map<std::string, std::shared_ptr<mounts::LaunchRelay>> launches;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
+  // What each path's recording did, by served path: kept when its recorder
+  // goes (a publisher leaves) so that the API shows the last error and the
+  // error counter never goes back.
+  std::map<std::string, std::shared_ptr<record::RecordingStatus>> record_status;
   // Recorders by served path ("/live/cam1" for a pattern's publisher).
   std::map<std::string, std::unique_ptr<record::PathRecorder>> recorders;
+  // POST /api/v1/recordings/PATH/start|stop: wins over the configuration,
+  // by served path, until the next start/stop.
+  std::map<std::string, bool> record_override;
   SourceHolder record_tick;
+  std::unique_ptr<http::HttpApi> http;
 
   bool records(const PathConfig& p) const {
     return (p.is_proxy() || p.publish || !p.launch.empty()) &&
            p.record.value_or(!config.server.record_dir.empty());
+  }
+
+  // Should `served` (p's name, or a publisher's path under p's pattern) be
+  // recorded now: the API's start/stop, else the configuration.
+  bool wants_record(const PathConfig& p, const std::string& served) const {
+    if (config.server.record_dir.empty() || !(p.is_proxy() || p.publish || !p.launch.empty()))
+      return false;
+    auto it = record_override.find(served);
+    return it != record_override.end() ? it->second : records(p);
+  }
+
+  std::shared_ptr<record::RecordingStatus> status_of(const std::string& served) {
+    auto& s = record_status[served];
+    if (!s)
+      s = std::make_shared<record::RecordingStatus>();
+    return s;
   }
 
   record::RecordSettings record_settings(const PathConfig& p) const {
@@ -127,7 +194,7 @@ struct Server::Impl {
     std::map<std::string, std::pair<const PathConfig*, std::vector<std::string>>> want;
     auto publishers = publish->registry->active();
     for (const auto& p : config.paths) {
-      if (!records(p))
+      if (!p.is_pattern() && !wants_record(p, p.name))
         continue;
       if (p.is_proxy()) {
         auto it = proxies.find(p.name);
@@ -150,7 +217,7 @@ struct Server::Impl {
       }
       for (const auto& a : publishers) {
         bool match = p.is_pattern() ? a.path.rfind(p.prefix(), 0) == 0 : a.path == p.name;
-        if (!match || a.recording_since_us == 0)
+        if (!match || a.recording_since_us == 0 || !wants_record(p, a.path))
           continue;
         std::vector<std::string> channels;
         for (unsigned i = 0; i < a.tracks; ++i)
@@ -163,17 +230,164 @@ struct Server::Impl {
       // Proxies and launch lines keep their recorder through outages (the
       // relay waits); a publisher's ends with the publisher.
       bool keep = want.count(it->first) ||
-                  (cfg && (cfg->is_proxy() || !cfg->launch.empty()) && records(*cfg));
+                  (cfg && (cfg->is_proxy() || !cfg->launch.empty()) && wants_record(*cfg, it->first));
       it = keep ? std::next(it) : recorders.erase(it);  // erase stops it (EOS)
     }
     for (auto& [name, w] : want) {
       auto& r = recorders[name];
       if (!r) {
-        r = std::make_unique<record::PathRecorder>(name, record_settings(*w.first), context.get());
+        r = std::make_unique<record::PathRecorder>(name, record_settings(*w.first), context.get(),
+                                                   status_of(name));
         r->start(w.second);
       }
     }
   }
+  // --- What the HTTP API reads and does (control context) ---
+
+  // The configured path that serves `served`: itself, or the publish
+  // pattern it falls under.
+  const PathConfig* config_of(const std::string& served) const {
+    if (const PathConfig* p = config.find_path(served))
+      return p;
+    for (const auto& p : config.paths)
+      if (p.publish && p.is_pattern() && served.size() > p.prefix().size() &&
+          served.rfind(p.prefix(), 0) == 0)
+        return &p;
+    return nullptr;
+  }
+
+  std::optional<std::string> recording_state(const PathConfig& p, const std::string& served) const {
+    auto it = record_status.find(served);
+    if (it != record_status.end())
+      return record::state_name(it->second->state);
+    if (wants_record(p, served))
+      return record::state_name(record::RecordingStatus::State::kStopped);
+    return std::nullopt;
+  }
+
+  std::vector<http::PathEntry> path_entries() const {
+    // Viewers of every name a session can be set up on: configured
+    // launch, proxy and publish paths, and the publishers' paths.
+    auto publishers = publish->registry->active();
+    std::vector<std::string> names;
+    for (const auto& p : config.paths)
+      if (!p.is_root() && !p.is_pattern())
+        names.push_back(p.name);
+    for (const auto& a : publishers)
+      names.push_back(a.path);
+    auto viewers = count_viewers(sessions.get(), names);
+
+    std::vector<http::PathEntry> out;
+    for (const auto& p : config.paths) {
+      http::PathEntry e;
+      e.name = p.name;
+      e.kind = p.publish ? "publish" : p.is_proxy() ? "proxy" : p.is_root() ? "files" : "launch";
+      if (!p.is_root() && !p.is_pattern())
+        e.viewers = viewers[p.name];
+      if (p.is_proxy()) {
+        auto it = proxies.find(p.name);
+        e.live = it != proxies.end() && it->second->is_connected();
+      } else if (p.publish && !p.is_pattern()) {
+        e.live = publish->registry->has_publisher(p.name);
+      } else if (!p.launch.empty()) {
+        // A recorded line runs always; any other runs per viewer, and
+        // whether it delivers is not known here.
+        if (auto it = launches.find(p.name); it != launches.end())
+          e.live = !it->second->ready_channels().empty();
+      }
+      if (p.is_pattern()) {
+        for (const auto& a : publishers) {
+          if (a.path.rfind(p.prefix(), 0) != 0)
+            continue;
+          http::PathEntry sub;
+          sub.name = a.path;
+          sub.kind = "publish";
+          sub.live = true;
+          sub.viewers = viewers[a.path];
+          sub.recording = recording_state(p, a.path);
+          e.publishers.push_back(std::move(sub));
+        }
+        e.live = !e.publishers.empty();
+      } else {
+        e.recording = recording_state(p, p.name);
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  http::RecordingEntry recording_entry(const std::string& served) const {
+    http::RecordingEntry r;
+    r.path = served;
+    r.directory = config.server.record_dir + served;  // as PathRecorder::directory()
+    if (auto it = record_status.find(served); it != record_status.end())
+      r.status = *it->second;
+    return r;
+  }
+
+  // Every path that records or did: configured to, started by the API, or
+  // a publisher's path that was recorded.
+  std::vector<http::RecordingEntry> recording_entries() const {
+    std::set<std::string> served;
+    for (const auto& p : config.paths)
+      if (!p.is_pattern() && wants_record(p, p.name))
+        served.insert(p.name);
+    for (const auto& a : publish->registry->active())
+      if (const PathConfig* p = config_of(a.path); p && wants_record(*p, a.path))
+        served.insert(a.path);
+    for (const auto& [name, status] : record_status)
+      served.insert(name);
+    std::vector<http::RecordingEntry> out;
+    for (const auto& name : served)
+      out.push_back(recording_entry(name));
+    return out;
+  }
+
+  http::Counters counters() const {
+    http::Counters c;
+    c.paths = config.paths.size();
+    c.sessions = gst_rtsp_session_pool_get_n_sessions(sessions.get());
+    c.publishers = publish->registry->publishers();
+    return c;
+  }
+
+  http::ApiBackend::Action set_recording(const std::string& served, bool start) {
+    http::ApiBackend::Action a;
+    const PathConfig* p = config_of(served);
+    auto refuse = [&](unsigned status, std::string why) {
+      a.status = status;
+      a.error = std::move(why);
+      return a;
+    };
+    if (!p)
+      return refuse(404, "no path " + served);
+    if (p->is_root())
+      return refuse(409, served + " serves media files, which are not recorded (they are files already)");
+    if (config.server.record_dir.empty())
+      return refuse(409, "nothing is recorded without a directory: set record-dir or --record-dir");
+    // A launch line that was not set up for recording runs per viewer, not
+    // into a relay the recorder could read.
+    if (!p->launch.empty() && !launches.count(p->name))
+      return refuse(409, served + " is not set up for recording (record=false): set record=true "
+                         "and reload");
+    record_override[served] = start;
+    update_recordings();
+    a.state = recording_entry(served).status;
+    return a;
+  }
+
+  void start_http(uint16_t port) {
+    http::ApiBackend b;
+    b.paths = [this] { return path_entries(); };
+    b.recordings = [this] { return recording_entries(); };
+    b.counters = [this] { return counters(); };
+    b.set_recording = [this](const std::string& served, bool start) {
+      return set_recording(served, start);
+    };
+    http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
+    http->listen(port);
+  }
+
   std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
 
   // REGISTER: a back end asks to be proxied at `name`.
@@ -289,6 +503,7 @@ struct Server::Impl {
   }
 
   ~Impl() {
+    http.reset();  // its handlers read everything below
     record_tick.reset();
     recorders.clear();  // closes the open segments
     front_door.reset();
@@ -389,6 +604,8 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  if (sc.http_port != 0)
+    d.start_http(sc.http_port);
   GSource* tick = g_timeout_source_new(500);
   g_source_set_callback(
       tick,
@@ -449,8 +666,8 @@ std::vector<std::string> Server::reload(const Config& config) {
   std::vector<std::string> notes;
   const ServerConfig &a = d.config.server, &b = config.server;
   if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
-      a.threads != b.threads || a.max_sessions != b.max_sessions)
-    notes.push_back("server settings (port, address, backlog, threads, max-sessions) "
+      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
+    notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
   log::set_verbosity(b.verbosity);
   d.policy->session_timeout = b.session_timeout;  // new sessions only
@@ -490,6 +707,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config = config;
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
+  d.config.server.http_port = kept.http_port;
   if (d.front_door)
     d.front_door->set_limits(d.limits());
   d.update_patterns();
@@ -501,6 +719,8 @@ std::vector<std::string> Server::reload(const Config& config) {
 void Server::close_all_sessions() { impl_->close_all(); }
 
 uint16_t Server::port() const { return impl_->bound_port; }
+
+uint16_t Server::http_port() const { return impl_->http ? impl_->http->port() : 0; }
 
 std::vector<std::string> Server::urls() const {
   std::string host = impl_->config.server.address;

@@ -17,6 +17,7 @@
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "mounts/range_source.h"
+#include "record/segment_listing.h"
 #include "segment_policy.h"
 
 // ---------------------------------------------------------------------------
@@ -670,24 +671,12 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   // The segments by their names; each ends where the next begins, the
   // last at its last write.
   std::vector<RecordedSegment> segments;
-  if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.path.c_str(), 0, nullptr))) {
-    while (const char* entry = g_dir_read_name(d.get())) {
-      auto start = SegmentPolicy::start_from_name(entry);
-      if (!start)
-        continue;
-      std::string path = dir.path + "/" + entry;
-      GStatBuf st;
-      if (g_stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-        continue;
-      gint64 mtime_us = gint64(st.st_mtim.tv_sec) * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-      // The last segment of a recording is written at once when it stops,
-      // and its last write can come before the time in its name: still a
-      // segment (its media's length is not known here).
-      segments.push_back({path, *start, std::max(mtime_us, *start + 1)});
-    }
+  for (const auto& f : record::list_segments(dir.path)) {
+    // The last segment of a recording is written at once when it stops,
+    // and its last write can come before the time in its name: still a
+    // segment (its media's length is not known here).
+    segments.push_back({f.path, f.start_us, std::max(f.mtime_us, f.start_us + 1)});
   }
-  std::sort(segments.begin(), segments.end(),
-            [](const RecordedSegment& a, const RecordedSegment& b) { return a.start_us < b.start_us; });
   for (size_t i = 0; i + 1 < segments.size(); ++i)
     segments[i].end_us = std::min(segments[i].end_us, segments[i + 1].start_us);
   RangePlan plan =

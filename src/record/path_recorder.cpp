@@ -8,6 +8,18 @@
 
 namespace gms::record {
 
+const char* state_name(RecordingStatus::State s) {
+  switch (s) {
+    case RecordingStatus::State::kRecording:
+      return "recording";
+    case RecordingStatus::State::kError:
+      return "error";
+    case RecordingStatus::State::kStopped:
+      break;
+  }
+  return "stopped";
+}
+
 std::string depay_chain(GstCaps* caps, bool& video) {
   if (!caps || gst_caps_is_empty(caps))
     return {};
@@ -57,10 +69,12 @@ void start_in_the_past(GstElement* pipeline) {
 
 }  // namespace
 
-PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainContext* control)
+PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainContext* control,
+                           std::shared_ptr<RecordingStatus> status)
     : path_(std::move(path)),
       settings_(std::move(settings)),
-      control_(Ref<GMainContext>::borrow(control)) {}
+      control_(Ref<GMainContext>::borrow(control)),
+      status_(status ? std::move(status) : std::make_shared<RecordingStatus>()) {}
 
 PathRecorder::~PathRecorder() { stop(); }
 
@@ -157,11 +171,15 @@ void PathRecorder::start(const std::vector<std::string>& channels) {
     return;
   }
   error_.clear();
+  // Recording again (after a retry too); the last error stays visible.
+  status_->state = RecordingStatus::State::kRecording;
   GMS_LOG_INFO("recording %s into %s", path_.c_str(), directory().c_str());
 }
 
 void PathRecorder::stop() {
   retry_.reset();
+  status_->state = RecordingStatus::State::kStopped;
+  status_->current_segment.clear();
   if (!pipeline_)
     return;
   // EOS closes the open segment properly; fragmented files are playable
@@ -178,6 +196,11 @@ void PathRecorder::stop() {
 
 void PathRecorder::fail(const std::string& why) {
   error_ = why;
+  status_->state = RecordingStatus::State::kError;
+  status_->last_error = why;
+  status_->last_error_us = g_get_real_time();
+  status_->errors++;
+  status_->current_segment.clear();
   bus_watch_.reset();
   if (pipeline_) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
@@ -217,6 +240,7 @@ void PathRecorder::on_message(GstMessage* msg) {
         fail(why ? why : text.get());
       } else if (gst_structure_has_name(s, "msrecorder-segment-opened")) {
         const char* f = gst_structure_get_string(s, "location");
+        status_->current_segment = f ? f : "";
         GMS_LOG_DEBUG("recording %s: new segment %s", path_.c_str(), f ? f : "");
       }
       break;

@@ -5,11 +5,16 @@
 //
 // A write error (disk full) stops the recording with a log line; it starts
 // again every `retry` until the disk takes data again. Streaming goes on.
+// What happened is kept in a RecordingStatus that the server owns per path,
+// so that the HTTP API and the metrics still show the last error (and the
+// error count goes on) after this recorder is gone and a new one starts.
 #pragma once
 
 #include <gst/gst.h>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,13 +32,27 @@ struct RecordSettings {
   std::chrono::seconds retry{10};
 };
 
+// What a path's recording is doing, for the HTTP API and /metrics. Written
+// by PathRecorder on the control context, read there (no lock).
+struct RecordingStatus {
+  enum class State { kStopped, kRecording, kError };
+  State state = State::kStopped;
+  std::string last_error;       // kept after recording resumes
+  gint64 last_error_us = 0;     // wall clock (g_get_real_time) of last_error; 0: none yet
+  uint64_t errors = 0;          // failures so far (a counter: never goes down)
+  std::string current_segment;  // the file being written, when known
+};
+const char* state_name(RecordingStatus::State s);
+
 // The depayloader and parser for RTP caps, e.g. "rtph264depay ! h264parse";
 // empty when the codec cannot be recorded; `video` tells which pad to use.
 std::string depay_chain(GstCaps* rtp_caps, bool& video);
 
 class PathRecorder {
  public:
-  PathRecorder(std::string path, RecordSettings settings, GMainContext* control);
+  // `status` is the path's (see RecordingStatus); a fresh one if null.
+  PathRecorder(std::string path, RecordSettings settings, GMainContext* control,
+               std::shared_ptr<RecordingStatus> status = nullptr);
   ~PathRecorder();
   PathRecorder(const PathRecorder&) = delete;
   PathRecorder& operator=(const PathRecorder&) = delete;
@@ -44,6 +63,7 @@ class PathRecorder {
   void stop();
   bool running() const { return static_cast<bool>(pipeline_); }
   const std::string& error() const { return error_; }
+  const RecordingStatus& status() const { return *status_; }
   std::string directory() const;
 
  private:
@@ -58,6 +78,7 @@ class PathRecorder {
   SourceHolder bus_watch_, retry_;
   std::vector<std::string> channels_;
   std::string error_;
+  std::shared_ptr<RecordingStatus> status_;
 };
 
 }  // namespace gms::record

@@ -107,6 +107,11 @@ int run(App& app) {
   if (app.cli.check) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
+    if (cfg.server.http_port != 0)
+      printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
+             cfg.server.http_port);
+    else
+      printf("HTTP API off (http-port=0)\n");
     print_paths(cfg, {});
     print_files(cfg);
     return 0;
@@ -116,6 +121,10 @@ int run(App& app) {
   printf("gst-mediaserver %s: RTSP on %s port %u\n", gms::version(), cfg.server.address.c_str(),
          app.server->port());
   print_paths(cfg, app.server->urls());
+  // Loopback whatever --address says: there are no users to ask yet.
+  if (app.server->http_port() != 0)
+    printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
+           app.server->http_port());
   printf("ready\n");
   fflush(stdout);
 

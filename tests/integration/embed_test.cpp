@@ -31,7 +31,7 @@ class EmbeddedServer {
 };
 
 TEST(Embed, ServesOnTheApplicationsContext) {
-  Config cfg = Config::from_data(std::string("[server]\naddress=127.0.0.1\nport=0\n[path /e]\nlaunch=") +
+  Config cfg = Config::from_data(std::string("[server]\naddress=127.0.0.1\nport=0\nhttp-port=0\n[path /e]\nlaunch=") +
                                      kMjpeg + "\n",
                                  "embedded");
   cfg.validate();
@@ -45,7 +45,7 @@ TEST(Embed, ServesOnTheApplicationsContext) {
 }
 
 TEST(Embed, ReloadThroughTheApi) {
-  Config cfg = Config::from_data(std::string("[server]\naddress=127.0.0.1\nport=0\n[path /a]\nlaunch=") +
+  Config cfg = Config::from_data(std::string("[server]\naddress=127.0.0.1\nport=0\nhttp-port=0\n[path /a]\nlaunch=") +
                                      kMjpeg + "\n",
                                  "embedded");
   EmbeddedServer es(cfg);
@@ -65,6 +65,7 @@ TEST(Embed, PortInUseThrowsConfigError) {
   Config cfg;
   cfg.server.address = "127.0.0.1";
   cfg.server.port = 0;
+  cfg.server.http_port = 0;  // the default, 8080, may be taken on a test machine
   EmbeddedServer first(cfg);
   cfg.server.port = first.server().port();
   Server second(cfg);

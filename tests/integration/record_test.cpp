@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "child.h"
+#include "http_client.h"
 #include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
@@ -761,10 +762,29 @@ void fill_disk(const std::string& path) {
   fclose(f);
 }
 
+// What GET /api/v1/recordings says of `path`: state, last error and its time.
+struct ApiRecording {
+  std::string state, last_error, last_error_time;
+};
+ApiRecording api_recording(const ServerProcess& srv, const std::string& path) {
+  ApiRecording r;
+  HttpReply reply = http_get(srv.http_url("/api/v1/recordings"));
+  JsonNodePtr doc = parse_json(reply.body);
+  if (!doc || !JSON_NODE_HOLDS_OBJECT(doc.get()))
+    return r;
+  JsonObject* o = json_find(
+      json_object_get_array_member(json_node_get_object(doc.get()), "recordings"), "path", path);
+  r.state = json_string(o, "state");
+  r.last_error = json_string(o, "last_error");
+  r.last_error_time = json_string(o, "last_error_time");
+  return r;
+}
+
 // Disk full, on a small tmpfs of the server's own (a private mount
 // namespace: unshare -m, as root; skipped where that is not allowed):
-// recording stops with an error in the log, the viewer keeps playing, and
-// recording starts again once there is space.
+// recording stops with an error in the log and the HTTP API, the viewer
+// keeps playing, and recording starts again once there is space (the API
+// says "recording" again and still shows the last error with its time).
 TEST(Record, DiskFullStopsRecordingNotViewers) {
   std::string dir = temp_dir();
   RunResult probe = run({"unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \"$0\"", dir},
@@ -776,7 +796,8 @@ TEST(Record, DiskFullStopsRecordingNotViewers) {
                     "\nrecord=true\nsegment-duration=1\n");
   ServerProcess srv({conf}, true, 0,
                     {"unshare", "-m", "sh", "-c",
-                     "mount -t tmpfs -o size=16m tmpfs \"$0\" && exec \"$@\"", dir});
+                     "mount -t tmpfs -o size=16m tmpfs \"$0\" && exec \"$@\"", dir},
+                    true);
   ASSERT_TRUE(srv.ready()) << srv.log();
   // The tmpfs exists only in the server's namespace: seen through /proc.
   const std::string inside = "/proc/" + std::to_string(srv.pid()) + "/root" + dir;
@@ -789,6 +810,21 @@ TEST(Record, DiskFullStopsRecordingNotViewers) {
   fill_disk(filler);
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /cam stopped:"); }, 20s))
       << srv.log_tail();
+  ApiRecording failed;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        failed = api_recording(srv, "/cam");
+        return failed.state == "error";
+      },
+      5s))
+      << failed.state << srv.log_tail();
+  EXPECT_NE(failed.last_error.find("space"), std::string::npos) << failed.last_error;
+  EXPECT_NE(srv.log().find("recording /cam stopped: " + failed.last_error), std::string::npos)
+      << failed.last_error << srv.log_tail();
+  EXPECT_EQ(failed.last_error_time.size(), 27u) << failed.last_error_time;  // ….123456Z
+  EXPECT_EQ(failed.last_error_time.back(), 'Z');
+  EXPECT_EQ(http_get(srv.http_url("/metrics")).body.find("gms_recording_errors_total{path=\"/cam\"} 0\n"),
+            std::string::npos);
   unsigned frames = v.video_frames();
   EXPECT_TRUE(wait_until([&] { return v.video_frames() >= frames + 30; }, 10s))
       << v.error() << srv.log_tail();
@@ -803,6 +839,12 @@ TEST(Record, DiskFullStopsRecordingNotViewers) {
   const size_t before = segments(inside + "/cam").size();
   EXPECT_TRUE(wait_until([&] { return segments(inside + "/cam").size() >= before + 2; }, 15s))
       << srv.log_tail();
+  ApiRecording resumed = api_recording(srv, "/cam");
+  EXPECT_EQ(resumed.state, "recording");
+  EXPECT_NE(resumed.last_error.find("space"), std::string::npos) << resumed.last_error;
+  EXPECT_FALSE(resumed.last_error_time.empty());
+  std::printf("disk full, API: %s at %s, then %s\n", failed.last_error.c_str(),
+              failed.last_error_time.c_str(), resumed.state.c_str());
   EXPECT_TRUE(v.error().empty()) << v.error();
   EXPECT_GT(v.video_frames(), frames + 30);
   std::printf("disk full: %s\n", srv.log().substr(srv.log().find("recording /cam stopped:"), 160).c_str());

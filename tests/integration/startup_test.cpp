@@ -50,9 +50,12 @@ TEST(Startup, UnbuiltOptionRefused) {
   RunResult r = run_server({"--users", "/etc/gms-users"});
   EXPECT_EQ(r.exit_status, 2);
   EXPECT_NE(r.err.find("--users: not supported yet"), std::string::npos) << r.err;
-  r = run_server({"--http-port", "8080", "--mount", "/a=videotestsrc ! rtpvrawpay name=pay0"});
+  // The HTTP API needs a port of its own.
+  r = run_server({"-p", "9554", "--http-port", "9554", "--mount",
+                  "/a=videotestsrc ! rtpvrawpay name=pay0"});
   EXPECT_EQ(r.exit_status, 2);
-  EXPECT_NE(r.err.find("http-port"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("http-port: the HTTP API needs a port of its own"), std::string::npos)
+      << r.err;
 }
 
 TEST(Startup, PortInUseRefused) {

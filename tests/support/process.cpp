@@ -105,12 +105,16 @@ uint16_t free_port() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> args, bool wait_ready, uint16_t port,
-                             const std::vector<std::string>& prefix) {
+                             const std::vector<std::string>& prefix, bool http_api) {
   port_ = port ? port : free_port();
+  if (http_api)
+    do
+      http_port_ = free_port();
+    while (http_port_ == port_);
   log_file_ = write_temp_file("server.log", "");
   std::vector<std::string> argv = prefix;
   argv.insert(argv.end(), {build_path("src/gst-mediaserver"), "-a", "127.0.0.1", "-p",
-                           std::to_string(port_), "--http-port", "0"});
+                           std::to_string(port_), "--http-port", std::to_string(http_port_)});
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<const gchar*> cargs;
   for (const auto& a : argv)
@@ -154,6 +158,10 @@ void ServerProcess::pump_stdout(std::chrono::milliseconds timeout) {
 
 std::string ServerProcess::url(const std::string& path) const {
   return "rtsp://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string ServerProcess::http_url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(http_port_) + path;
 }
 
 void ServerProcess::signal(int sig) {

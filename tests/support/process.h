@@ -41,13 +41,17 @@ class ServerProcess {
  public:
   // Starts `build/src/gst-mediaserver -a 127.0.0.1 -p PORT --http-port 0 ARGS`.
   // `port` 0 picks a free one. `prefix` runs it through another program
-  // first (e.g. {"ip", "netns", "exec", "NS"}).
+  // first (e.g. {"ip", "netns", "exec", "NS"}). With `http_api` the HTTP API
+  // listens on a free port (http_port(), http_url()) instead of being off.
   explicit ServerProcess(std::vector<std::string> args, bool wait_ready = true, uint16_t port = 0,
-                         const std::vector<std::string>& prefix = {});
+                         const std::vector<std::string>& prefix = {}, bool http_api = false);
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
   std::string url(const std::string& path) const;
+  // 0 when the HTTP API is off.
+  uint16_t http_port() const { return http_port_; }
+  std::string http_url(const std::string& path) const;
   bool ready() const { return ready_; }
   // Sends a signal; stop() sends SIGTERM and returns the exit status (-1 if
   // it had to be killed after the deadline).
@@ -69,6 +73,7 @@ class ServerProcess {
   void pump_stdout(std::chrono::milliseconds timeout);
 
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
   bool ready_ = false;
   bool exited_ = false;
   int status_ = -1;

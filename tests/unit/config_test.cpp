@@ -239,8 +239,19 @@ TEST(Config, PlannedKeysAreRefusedAsNotBuilt) {
   ConfigError e = error_of("[server]\nusers=/etc/gms-users\n");
   EXPECT_NE(e.issues()[0].reason.find("not supported yet"), std::string::npos);
   EXPECT_NE(e.issues()[0].reason.find("authentication"), std::string::npos);
-  ConfigError h = error_of("[server]\nhttp-port=8080\n");
-  EXPECT_NE(h.issues()[0].reason.find("HTTP"), std::string::npos);
+}
+
+TEST(Config, HttpPortDefaultsTo8080AndNeedsItsOwnPort) {
+  Config d = Config::from_data("", "t");
+  EXPECT_EQ(d.server.http_port, 8080);
+  Config off = Config::from_data("[server]\nhttp-port=0\n", "t");
+  EXPECT_EQ(off.server.http_port, 0);
+  EXPECT_NO_THROW(off.validate());
+  Config other = Config::from_data("[server]\nhttp-port=9090\n", "t");
+  EXPECT_EQ(other.server.http_port, 9090);
+  EXPECT_NO_THROW(other.validate());
+  Config same = Config::from_data("[server]\nport=8554\nhttp-port=8554\n", "t");
+  EXPECT_THROW(same.validate(), ConfigError);
 }
 
 TEST(Config, NotUtf8) {

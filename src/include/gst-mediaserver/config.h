@@ -122,7 +122,8 @@ struct PathConfig {
 struct ServerConfig {
   std::string address = "0.0.0.0";
   uint16_t port = 8554;
-  uint16_t http_port = 0;        // 0: off (the HTTP API is not built yet)
+  // HTTP API and metrics, on 127.0.0.1 only (no users yet); 0: off.
+  uint16_t http_port = 8080;
   unsigned threads = 0;          // RTSP client threads; 0: four per core, at least 16
   unsigned backlog = 512;        // listen queue
   unsigned max_request_size = 65536;  // RTSP body cap, bytes

@@ -22,7 +22,10 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds the RTSP port and serves on `context` (the thread-default context
-  // when null). Throws ConfigError when the port cannot be bound.
+  // when null); binds the HTTP API (http-port, on 127.0.0.1) there too. The
+  // thread that runs `context` must run it as its thread-default context
+  // (g_main_context_push_thread_default), as the HTTP API's I/O goes to the
+  // thread-default context. Throws ConfigError when a port cannot be bound.
   void attach(GMainContext* context = nullptr);
 
   // Applies a new configuration: paths added, removed or changed take effect;
@@ -36,6 +39,8 @@ class Server {
   // The bound RTSP port (after attach), and the URL of every path.
   uint16_t port() const;
   std::vector<std::string> urls() const;
+  // The bound HTTP API port on 127.0.0.1 (after attach); 0 when it is off.
+  uint16_t http_port() const;
   // Open sessions right now (for tests and reports).
   unsigned session_count() const;
 

@@ -1,0 +1,139 @@
+// JSON for the HTTP API, built with json-glib: every string value goes
+// through its generator, which escapes it (path names and error texts come
+// from configuration files, clients and the kernel).
+#include <json-glib/json-glib.h>
+
+#include "gms/ref.h"
+#include "http/api_model.h"
+
+namespace gms::http {
+namespace {
+
+using JsonNodePtr = UniquePtr<JsonNode, json_node_unref>;
+
+std::string to_text(JsonBuilder* b) {
+  JsonNodePtr root(json_builder_get_root(b));
+  auto gen = Ref<JsonGenerator>::adopt(json_generator_new());
+  json_generator_set_root(gen.get(), root.get());
+  json_generator_set_pretty(gen.get(), TRUE);
+  GCharPtr text(json_generator_to_data(gen.get(), nullptr));
+  return std::string(text.get()) + "\n";
+}
+
+void member(JsonBuilder* b, const char* name, const std::string& value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_string_value(b, value.c_str());
+}
+
+void member(JsonBuilder* b, const char* name, gint64 value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_int_value(b, value);
+}
+
+void member(JsonBuilder* b, const char* name, bool value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_boolean_value(b, value);
+}
+
+void add_path(JsonBuilder* b, const PathEntry& p) {
+  json_builder_begin_object(b);
+  member(b, "name", p.name);
+  member(b, "kind", p.kind);
+  if (p.live)
+    member(b, "live", *p.live);
+  if (p.viewers)
+    member(b, "viewers", gint64(*p.viewers));
+  if (p.recording)
+    member(b, "recording", *p.recording);
+  if (p.kind == "publish" && !p.publishers.empty()) {
+    json_builder_set_member_name(b, "publishers");
+    json_builder_begin_array(b);
+    for (const auto& sub : p.publishers)
+      add_path(b, sub);
+    json_builder_end_array(b);
+  }
+  json_builder_end_object(b);
+}
+
+void add_status(JsonBuilder* b, const record::RecordingStatus& s) {
+  member(b, "state", std::string(record::state_name(s.state)));
+  member(b, "errors", gint64(s.errors));
+  if (!s.last_error.empty()) {
+    member(b, "last_error", s.last_error);
+    member(b, "last_error_time", iso8601_utc(s.last_error_us));
+  }
+  if (!s.current_segment.empty())
+    member(b, "current_segment", s.current_segment);
+}
+
+Ref<JsonBuilder> new_builder() { return Ref<JsonBuilder>::adopt(json_builder_new()); }
+
+}  // namespace
+
+std::string iso8601_utc(gint64 wall_us) {
+  auto t = UniquePtr<GDateTime, g_date_time_unref>(
+      g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC));
+  if (!t)
+    return {};
+  auto full = UniquePtr<GDateTime, g_date_time_unref>(g_date_time_add(t.get(), wall_us % G_USEC_PER_SEC));
+  GCharPtr text(full ? g_date_time_format(full.get(), "%Y-%m-%dT%H:%M:%S.%fZ") : nullptr);
+  return text ? text.get() : "";
+}
+
+std::string paths_json(const std::vector<PathEntry>& paths) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  json_builder_set_member_name(b.get(), "paths");
+  json_builder_begin_array(b.get());
+  for (const auto& p : paths)
+    add_path(b.get(), p);
+  json_builder_end_array(b.get());
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+std::string recordings_json(const std::vector<RecordingEntry>& recordings) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  json_builder_set_member_name(b.get(), "recordings");
+  json_builder_begin_array(b.get());
+  for (const auto& r : recordings) {
+    json_builder_begin_object(b.get());
+    member(b.get(), "path", r.path);
+    member(b.get(), "directory", r.directory);
+    add_status(b.get(), r.status);
+    json_builder_set_member_name(b.get(), "segments");
+    json_builder_begin_array(b.get());
+    for (const auto& s : r.segments) {
+      json_builder_begin_object(b.get());
+      member(b.get(), "file", s.name);
+      member(b.get(), "bytes", gint64(s.bytes));
+      member(b.get(), "start", iso8601_utc(s.start_us));
+      json_builder_end_object(b.get());
+    }
+    json_builder_end_array(b.get());
+    json_builder_end_object(b.get());
+  }
+  json_builder_end_array(b.get());
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+std::string recording_state_json(const std::string& path, const record::RecordingStatus& status) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  member(b.get(), "path", path);
+  add_status(b.get(), status);
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+std::string error_json(const std::string& message) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  member(b.get(), "error", message);
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+}  // namespace gms::http

@@ -1,0 +1,223 @@
+#include "http/http_api.h"
+
+#include <gst-mediaserver/config.h>
+#include <libsoup/soup.h>
+
+#include "config/value_parsers.h"
+#include "core/log.h"
+
+GST_DEBUG_CATEGORY_STATIC(gms_http_debug);
+#define GST_CAT_DEFAULT gms_http_debug
+
+namespace gms::http {
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr char kPrometheus[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kRecordingsPrefix[] = "/api/v1/recordings/";
+
+void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& body) {
+  soup_server_message_set_status(msg, status, nullptr);
+  soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+void respond_error(SoupServerMessage* msg, unsigned status, const std::string& why) {
+  respond(msg, status, kJson, error_json(why));
+}
+
+Route method_not_allowed(const char* allow) {
+  Route r;
+  r.kind = Route::kMethodNotAllowed;
+  r.allow = allow;
+  r.error = std::string("only ") + allow + " here";
+  return r;
+}
+
+// "/api/v1/recordings/live/cam1/start": the served path between the prefix
+// and the action, checked like a configured name. libsoup has decoded the
+// path already (and answered 400 itself to an escaped NUL).
+Route recording_action(const std::string& method, const std::string& rest) {
+  Route r;
+  const auto slash = rest.rfind('/');
+  const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (slash == std::string::npos || slash == 0 || (action != "start" && action != "stop")) {
+    r.error = "no such resource (use /api/v1/recordings/PATH/start or …/stop)";
+    return r;
+  }
+  if (method != "POST")
+    return method_not_allowed("POST");
+  std::string why;
+  if (!g_utf8_validate(rest.data(), gssize(slash), nullptr)) {
+    r.kind = Route::kBadRequest;
+    r.error = "the path is not UTF-8";
+    return r;
+  }
+  std::string name = "/" + rest.substr(0, slash);
+  if (!check_path_name(name, why)) {
+    r.kind = Route::kBadRequest;
+    r.error = name + ": " + why;
+    return r;
+  }
+  r.kind = action == "start" ? Route::kRecordingStart : Route::kRecordingStop;
+  r.path = std::move(name);
+  return r;
+}
+
+// The worker's part of GET /api/v1/recordings: read every directory and
+// build the JSON, away from the control context.
+struct RecordingsJob {
+  std::vector<RecordingEntry> entries;
+  std::string json;
+  Ref<SoupServerMessage> msg;
+  std::shared_ptr<bool> alive;
+};
+
+}  // namespace
+
+Route route_of(const std::string& method, const std::string& path) {
+  const bool get = method == "GET" || method == "HEAD";
+  Route r;
+  if (path == "/api/v1/paths" || path == "/api/v1/recordings" || path == "/metrics") {
+    if (!get)
+      return method_not_allowed("GET");
+    r.kind = path == "/metrics" ? Route::kMetrics
+             : path == "/api/v1/paths" ? Route::kPaths
+                                       : Route::kRecordings;
+    return r;
+  }
+  if (path.rfind(kRecordingsPrefix, 0) == 0)
+    return recording_action(method, path.substr(sizeof kRecordingsPrefix - 1));
+  r.error = "no such resource (see /api/v1/paths, /api/v1/recordings, /metrics)";
+  return r;
+}
+
+HttpApi::HttpApi(GMainContext* control, ApiBackend backend)
+    : control_(Ref<GMainContext>::borrow(control)), backend_(std::move(backend)) {
+  static gsize debug_once = 0;
+  if (g_once_init_enter(&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT(gms_http_debug, "gmshttp", 0, "gst-mediaserver HTTP API");
+    g_once_init_leave(&debug_once, 1);
+  }
+  // No Server: header: nothing to learn about the version from outside.
+  server_ = Ref<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, nullptr)));
+  soup_server_add_handler(server_.get(), nullptr, on_request, this, nullptr);
+}
+
+HttpApi::~HttpApi() {
+  *alive_ = false;
+  if (server_)
+    soup_server_disconnect(server_.get());
+}
+
+void HttpApi::listen(uint16_t port) {
+  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string("127.0.0.1", port));
+  // libsoup attaches its listening source to the thread-default context.
+  auto current = Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
+  const bool push = !(current == control_);
+  if (push)
+    g_main_context_push_thread_default(control_.get());
+  GErrorPtr err;
+  gboolean ok = soup_server_listen(server_.get(), addr.get(), SoupServerListenOptions(0), out(err));
+  if (push)
+    g_main_context_pop_thread_default(control_.get());
+  if (!ok)
+    throw ConfigError({{"server", 0, "server", "http-port",
+                        "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                            (err ? err->message : "?")}});
+  GSList* uris = soup_server_get_uris(server_.get());
+  port_ = uris ? static_cast<uint16_t>(g_uri_get_port(static_cast<GUri*>(uris->data))) : port;
+  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  GST_INFO("HTTP API on 127.0.0.1:%u", port_);
+}
+
+void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                         gpointer self) noexcept {
+  try {
+    static_cast<HttpApi*>(self)->handle(msg, path);
+  } catch (const std::exception& e) {
+    GST_ERROR("%s: %s", path, e.what());
+    respond_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal error");
+  }
+}
+
+void HttpApi::handle(SoupServerMessage* msg, const char* path) {
+  const std::string method = soup_server_message_get_method(msg);
+  Route route = route_of(method, path ? path : "");
+  GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);
+  switch (route.kind) {
+    case Route::kNotFound:
+      respond_error(msg, SOUP_STATUS_NOT_FOUND, route.error);
+      return;
+    case Route::kBadRequest:
+      respond_error(msg, SOUP_STATUS_BAD_REQUEST, route.error);
+      return;
+    case Route::kMethodNotAllowed:
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                   route.allow.c_str());
+      respond_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, route.error);
+      return;
+    case Route::kPaths:
+      respond(msg, SOUP_STATUS_OK, kJson, paths_json(backend_.paths()));
+      return;
+    case Route::kRecordings:
+      answer_recordings(msg);
+      return;
+    case Route::kMetrics:
+      respond(msg, SOUP_STATUS_OK, kPrometheus,
+              metrics_text(backend_.counters(), backend_.recordings()));
+      return;
+    case Route::kRecordingStart:
+    case Route::kRecordingStop: {
+      const bool start = route.kind == Route::kRecordingStart;
+      ApiBackend::Action a = backend_.set_recording(route.path, start);
+      if (a.status != SOUP_STATUS_OK) {
+        respond_error(msg, a.status, a.error);
+        return;
+      }
+      GMS_LOG_INFO("HTTP API: recording of %s %s", route.path.c_str(), start ? "started" : "stopped");
+      respond(msg, SOUP_STATUS_OK, kJson, recording_state_json(route.path, a.state));
+      return;
+    }
+  }
+}
+
+void HttpApi::answer_recordings(SoupServerMessage* msg) {
+  auto* job = new RecordingsJob{backend_.recordings(), {}, Ref<SoupServerMessage>::borrow(msg),
+                                alive_};
+  soup_server_message_pause(msg);
+  // The answer comes back on the thread-default context of g_task_new: ours.
+  auto current = Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
+  const bool push = !(current == control_);
+  if (push)
+    g_main_context_push_thread_default(control_.get());
+  auto task = Ref<GTask>::adopt(g_task_new(
+      nullptr, nullptr,
+      [](GObject*, GAsyncResult* res, gpointer) noexcept {
+        auto* j = static_cast<RecordingsJob*>(g_task_get_task_data(G_TASK(res)));
+        // Our reference goes here, on the control context: libsoup's objects
+        // are not for other threads.
+        Ref<SoupServerMessage> msg = std::move(j->msg);
+        if (!*j->alive)
+          return;  // the server is gone: nothing to answer on
+        respond(msg.get(), SOUP_STATUS_OK, kJson, j->json);
+        soup_server_message_unpause(msg.get());
+      },
+      nullptr));
+  if (push)
+    g_main_context_pop_thread_default(control_.get());
+  g_task_set_task_data(task.get(), job, [](gpointer j) { delete static_cast<RecordingsJob*>(j); });
+  g_task_run_in_thread(task.get(), [](GTask* t, gpointer, gpointer data, GCancellable*) noexcept {
+    auto* j = static_cast<RecordingsJob*>(data);
+    try {
+      for (auto& e : j->entries)
+        e.segments = record::list_segments(e.directory);
+      j->json = recordings_json(j->entries);
+    } catch (const std::exception& e) {
+      j->json = error_json(std::string("cannot list the recordings: ") + e.what());
+    }
+    g_task_return_boolean(t, TRUE);
+  });
+  // The running task keeps its own reference.
+}
+
+}  // namespace gms::http

@@ -1,0 +1,92 @@
+// The HTTP API (libsoup 3): /api/v1/paths, /api/v1/recordings (GET; POST
+// …/{path}/start and …/stop) and /metrics, JSON and Prometheus text.
+//
+// It listens on 127.0.0.1 only, whatever the RTSP address: there are no
+// users yet, so only the machine itself may ask (DESIGN.md: the API needs
+// the admin role unless it listens on loopback only).
+//
+// Runs on the server's control context: the SoupServer listens and
+// dispatches there (libsoup uses the thread-default context; the context
+// given must be the one its thread runs as thread-default, as
+// Server::attach() documents). Handlers only read the server's state
+// through ApiBackend; what touches the disk (the segment lists) runs in a
+// GTask worker thread, and the message waits paused meanwhile.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gms/ref.h"
+#include "http/api_model.h"
+
+typedef struct _SoupServer SoupServer;
+typedef struct _SoupServerMessage SoupServerMessage;
+
+namespace gms::http {
+
+// What the API reads and does, supplied by the server (called on the
+// control context only).
+struct ApiBackend {
+  std::function<std::vector<PathEntry>()> paths;
+  // Without segments (those are read in a worker thread).
+  std::function<std::vector<RecordingEntry>()> recordings;
+  std::function<Counters()> counters;
+  struct Action {
+    unsigned status = 200;  // 200, or 404 / 409 with `error`
+    std::string error;
+    record::RecordingStatus state;
+  };
+  // POST /api/v1/recordings/{path}/start (start = true) or …/stop.
+  std::function<Action(const std::string& path, bool start)> set_recording;
+};
+
+// A request's method and path, decided before anything is read.
+struct Route {
+  enum Kind {
+    kNotFound,
+    kBadRequest,
+    kMethodNotAllowed,
+    kPaths,
+    kRecordings,
+    kRecordingStart,
+    kRecordingStop,
+    kMetrics
+  } kind = kNotFound;
+  std::string path;   // start/stop: the served path, "/live/cam1"
+  std::string allow;  // 405: the method that is allowed
+  std::string error;  // 400 / 404: why
+};
+// `path` is the request's path as libsoup hands it over: decoded.
+Route route_of(const std::string& method, const std::string& path);
+
+class HttpApi {
+ public:
+  HttpApi(GMainContext* control, ApiBackend backend);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Listens on 127.0.0.1:port. Throws ConfigError (key http-port) when the
+  // port cannot be bound.
+  void listen(uint16_t port);
+  uint16_t port() const { return port_; }
+
+ private:
+  static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path,
+                         GHashTable* query, gpointer self) noexcept;
+  void handle(SoupServerMessage* msg, const char* path);
+  void answer_recordings(SoupServerMessage* msg);
+
+  Ref<GMainContext> control_;
+  ApiBackend backend_;
+  Ref<SoupServer> server_;
+  uint16_t port_ = 0;
+  // Worker threads' answers come back after this object may be gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace gms::http

@@ -1,0 +1,27 @@
+// The segments of one path's recording directory, as the recorder named
+// them (SegmentPolicy's "%Y-%m-%d_%H-%M-%S-%f" names): for playback of time
+// ranges and for the HTTP API's list of recordings. Reads the file system:
+// call it off the control context when the directory can be large.
+#pragma once
+
+#include <glib.h>
+
+#include <string>
+#include <vector>
+
+namespace gms::record {
+
+struct SegmentOnDisk {
+  std::string name;     // file name, "2026-11-27_07-01-02-123456.mp4"
+  std::string path;     // dir/name
+  gint64 start_us = 0;  // wall clock, from the name
+  gint64 mtime_us = 0;  // last write
+  guint64 bytes = 0;
+};
+
+// Regular, non-empty files of `dir` whose names carry a segment start,
+// oldest first. Other files (a filler, notes) are left out. Empty when the
+// directory does not exist.
+std::vector<SegmentOnDisk> list_segments(const std::string& dir);
+
+}  // namespace gms::record

@@ -1,0 +1,179 @@
+// The HTTP API's pure parts: routing of method + path, the JSON documents
+// (read back with json-glib), the Prometheus text, and the segment listing
+// of a recording directory.
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "http/api_model.h"
+#include "http/http_api.h"
+#include "http_client.h"
+#include "record/segment_listing.h"
+#include "segment_policy.h"
+
+namespace gms::http {
+namespace {
+
+using test::json_find;
+using test::json_string;
+using test::parse_json;
+
+TEST(HttpRoute, KnownResourcesAndMethods) {
+  EXPECT_EQ(route_of("GET", "/api/v1/paths").kind, Route::kPaths);
+  EXPECT_EQ(route_of("HEAD", "/api/v1/paths").kind, Route::kPaths);
+  EXPECT_EQ(route_of("GET", "/api/v1/recordings").kind, Route::kRecordings);
+  EXPECT_EQ(route_of("GET", "/metrics").kind, Route::kMetrics);
+  Route start = route_of("POST", "/api/v1/recordings/live/cam1/start");
+  EXPECT_EQ(start.kind, Route::kRecordingStart);
+  EXPECT_EQ(start.path, "/live/cam1");
+  Route stop = route_of("POST", "/api/v1/recordings/cam/stop");
+  EXPECT_EQ(stop.kind, Route::kRecordingStop);
+  EXPECT_EQ(stop.path, "/cam");
+}
+
+TEST(HttpRoute, WrongMethodIs405WithAllow) {
+  Route r = route_of("POST", "/api/v1/paths");
+  EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET");
+  r = route_of("GET", "/api/v1/recordings/cam/start");
+  EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "POST");
+  EXPECT_EQ(route_of("DELETE", "/metrics").kind, Route::kMethodNotAllowed);
+}
+
+TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
+  EXPECT_EQ(route_of("GET", "/").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("GET", "/api/v1/sessions").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/cam").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings//start").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/cam/pause").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/a b/start").kind, Route::kBadRequest);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/live/*/start").kind, Route::kBadRequest);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/../x/start").kind, Route::kBadRequest);
+  EXPECT_EQ(route_of("POST", "/api/v1/recordings/\xff/start").kind, Route::kBadRequest);
+}
+
+TEST(HttpJson, PathsLeaveOutWhatIsNotKnown) {
+  PathEntry cam{"/cam", "launch", true, 2u, "recording", {}};
+  PathEntry vod{"/vod", "files", std::nullopt, std::nullopt, std::nullopt, {}};
+  PathEntry live{"/live/*", "publish", true, std::nullopt, std::nullopt,
+                 {{"/live/a\"b", "publish", true, 0u, "error", {}}}};
+  auto doc = parse_json(paths_json({cam, vod, live}));
+  ASSERT_TRUE(doc);
+  JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");
+  ASSERT_EQ(json_array_get_length(paths), 3u);
+  JsonObject* c = json_find(paths, "name", "/cam");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(json_string(c, "kind"), "launch");
+  EXPECT_TRUE(json_object_get_boolean_member(c, "live"));
+  EXPECT_EQ(json_object_get_int_member(c, "viewers"), 2);
+  EXPECT_EQ(json_string(c, "recording"), "recording");
+  JsonObject* v = json_find(paths, "name", "/vod");
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(json_object_has_member(v, "live"));
+  EXPECT_FALSE(json_object_has_member(v, "viewers"));
+  EXPECT_FALSE(json_object_has_member(v, "recording"));
+  JsonObject* l = json_find(paths, "name", "/live/*");
+  ASSERT_TRUE(l);
+  // A quote in a value is escaped by the generator: the name reads back.
+  EXPECT_TRUE(json_find(json_object_get_array_member(l, "publishers"), "name", "/live/a\"b"));
+}
+
+TEST(HttpJson, RecordingsWithErrorAndSegments) {
+  RecordingEntry r;
+  r.path = "/cam";
+  r.directory = "/srv/rec/cam";
+  r.status.state = record::RecordingStatus::State::kRecording;
+  r.status.last_error = "No space left on the resource.";
+  r.status.last_error_us = 1700000000123456;
+  r.status.errors = 3;
+  r.status.current_segment = "/srv/rec/cam/2023-11-14_22-13-21-000000.mp4";
+  r.segments.push_back({"2023-11-14_22-13-20-123456.mp4", "/srv/rec/cam/x", 1700000000123456, 0, 42});
+  auto doc = parse_json(recordings_json({r}));
+  ASSERT_TRUE(doc);
+  JsonArray* all = json_object_get_array_member(json_node_get_object(doc.get()), "recordings");
+  JsonObject* o = json_find(all, "path", "/cam");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(json_string(o, "directory"), "/srv/rec/cam");
+  EXPECT_EQ(json_string(o, "state"), "recording");
+  EXPECT_EQ(json_string(o, "last_error"), "No space left on the resource.");
+  EXPECT_EQ(json_string(o, "last_error_time"), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(json_object_get_int_member(o, "errors"), 3);
+  EXPECT_EQ(json_string(o, "current_segment"), r.status.current_segment);
+  JsonArray* segs = json_object_get_array_member(o, "segments");
+  ASSERT_EQ(json_array_get_length(segs), 1u);
+  JsonObject* s = json_array_get_object_element(segs, 0);
+  EXPECT_EQ(json_string(s, "file"), "2023-11-14_22-13-20-123456.mp4");
+  EXPECT_EQ(json_object_get_int_member(s, "bytes"), 42);
+  EXPECT_EQ(json_string(s, "start"), "2023-11-14T22:13:20.123456Z");
+  // No error yet: no error members at all.
+  RecordingEntry fresh;
+  fresh.path = "/b";
+  auto doc2 = parse_json(recordings_json({fresh}));
+  JsonObject* b = json_find(json_object_get_array_member(json_node_get_object(doc2.get()), "recordings"),
+                            "path", "/b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(json_string(b, "state"), "stopped");
+  EXPECT_FALSE(json_object_has_member(b, "last_error"));
+  EXPECT_FALSE(json_object_has_member(b, "last_error_time"));
+}
+
+TEST(HttpJson, ErrorBody) {
+  auto doc = parse_json(error_json("no path /x\n\"y\""));
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(json_string(json_node_get_object(doc.get()), "error"), "no path /x\n\"y\"");
+}
+
+TEST(HttpMetrics, PrometheusText) {
+  Counters c{3, 5, 1};
+  RecordingEntry a, b;
+  a.path = "/cam";
+  a.status.state = record::RecordingStatus::State::kRecording;
+  b.path = "/odd\"path\\";
+  b.status.state = record::RecordingStatus::State::kError;
+  b.status.errors = 7;
+  std::string text = metrics_text(c, {a, b});
+  EXPECT_NE(text.find("\ngms_paths 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ngms_sessions 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ngms_publishers 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE gms_recording gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gms_recording{path=\"/cam\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gms_recording{path=\"/odd\\\"path\\\\\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE gms_recording_errors_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gms_recording_errors_total{path=\"/odd\\\"path\\\\\"} 7\n"), std::string::npos)
+      << text;
+}
+
+TEST(SegmentListing, RecorderNamedNonEmptyFilesOldestFirst) {
+  g_setenv("TZ", "UTC", TRUE);
+  tzset();
+  GCharPtr dir(g_dir_make_tmp("gms-seg-XXXXXX", nullptr));
+  ASSERT_TRUE(dir);
+  std::string d = dir.get();
+  auto write = [&](const std::string& name, const std::string& data) {
+    ASSERT_TRUE(g_file_set_contents((d + "/" + name).c_str(), data.data(), gssize(data.size()), nullptr));
+  };
+  write("2024-03-05_07-08-10-000000.mp4", "bbbb");
+  write("2024-03-05_07-08-09-012345.mp4", "aa");
+  write("2024-03-05_07-08-11-000000.mp4", "");  // opened just before a kill -9
+  write("filler", "x");
+  write("notes.txt", "x");
+  auto segs = record::list_segments(d);
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_EQ(segs[0].name, "2024-03-05_07-08-09-012345.mp4");
+  EXPECT_EQ(segs[0].path, d + "/2024-03-05_07-08-09-012345.mp4");
+  EXPECT_EQ(segs[0].bytes, 2u);
+  EXPECT_EQ(segs[0].start_us, SegmentPolicy::start_from_name(segs[0].name));
+  EXPECT_EQ(iso8601_utc(segs[0].start_us), "2024-03-05T07:08:09.012345Z");
+  EXPECT_EQ(segs[1].bytes, 4u);
+  EXPECT_GT(segs[1].mtime_us, 0);
+  EXPECT_TRUE(record::list_segments(d + "/missing").empty());
+  for (const char* n : {"2024-03-05_07-08-10-000000.mp4", "2024-03-05_07-08-09-012345.mp4",
+                        "2024-03-05_07-08-11-000000.mp4", "filler", "notes.txt"})
+    g_unlink((d + "/" + n).c_str());
+  g_rmdir(d.c_str());
+}
+
+}  // namespace
+}  // namespace gms::http
