@@ -3,6 +3,9 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include "core/log.h"
 #include "relay/relay_hub.h"
 
@@ -67,6 +70,34 @@ void start_in_the_past(GstElement* pipeline) {
   gst_element_set_base_time(pipeline, gst_clock_get_time(clock.get()) - kRunningTimeAtStart);
 }
 
+// Whether an MP4 has a media box (mdat) among its top-level boxes: a
+// fragmented one without is a header with no frame.
+bool mp4_has_media(const char* path) {
+  UniquePtr<FILE, fclose> f(fopen(path, "rb"));
+  if (!f)
+    return true;  // unreadable: not ours to judge
+  for (int boxes = 0; boxes < 64; ++boxes) {
+    unsigned char head[16];
+    if (fread(head, 1, 8, f.get()) != 8)
+      return false;
+    uint64_t size = (uint64_t(head[0]) << 24) | (head[1] << 16) | (head[2] << 8) | head[3];
+    if (memcmp(head + 4, "mdat", 4) == 0)
+      return true;
+    uint64_t header = 8;
+    if (size == 1) {  // a 64-bit size follows
+      if (fread(head + 8, 1, 8, f.get()) != 8)
+        return false;
+      size = 0;
+      for (int i = 8; i < 16; ++i)
+        size = (size << 8) | head[i];
+      header = 16;
+    }
+    if (size < header || fseeko(f.get(), off_t(size - header), SEEK_CUR) != 0)
+      return false;
+  }
+  return true;  // many boxes: not a bare header
+}
+
 }  // namespace
 
 PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainContext* control,
@@ -88,13 +119,15 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     error_ = "cannot create " + dir + ": " + g_strerror(errno);
     return false;
   }
-  // A kill -9 right after a segment opened leaves it empty: nothing to
-  // play, so it goes.
+  // A kill -9 right after a segment opened leaves it empty, or with only
+  // its header (its first fragment not written yet): nothing to play, so it
+  // goes.
   if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.c_str(), 0, nullptr))) {
     while (const char* name = g_dir_read_name(d.get())) {
       GCharPtr file(g_build_filename(dir.c_str(), name, nullptr));
       GStatBuf st;
-      if (g_stat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+      if (g_stat(file.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+          (st.st_size == 0 || (g_str_has_suffix(name, ".mp4") && !mp4_has_media(file.get()))))
         g_unlink(file.get());
     }
   }
