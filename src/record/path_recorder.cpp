@@ -23,7 +23,7 @@ const char* state_name(RecordingStatus::State s) {
   return "stopped";
 }
 
-std::string depay_chain(GstCaps* caps, bool& video) {
+std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
   if (!caps || gst_caps_is_empty(caps))
     return {};
   const GstStructure* s = gst_caps_get_structure(caps, 0);
@@ -31,29 +31,37 @@ std::string depay_chain(GstCaps* caps, bool& video) {
   const char* media = gst_structure_get_string(s, "media");
   if (!enc)
     return {};
-  std::string e = enc;
-  for (auto& c : e)
-    c = g_ascii_toupper(c);
+  struct Codec {
+    const char* encoding;
+    const char* chain;
+    const char* parsed;  // what the chain gives, for the muxer
+  };
+  static const Codec codecs[] = {
+      {"H264", "rtph264depay ! h264parse", "video/x-h264"},
+      {"H265", "rtph265depay ! h265parse", "video/x-h265"},
+      {"MPEG4-GENERIC", "rtpmp4gdepay ! aacparse", "audio/mpeg, mpegversion=(int)4"},
+      {"MP4A-LATM", "rtpmp4adepay ! aacparse", "audio/mpeg, mpegversion=(int)4"},
+      {"OPUS", "rtpopusdepay ! opusparse", "audio/x-opus"},
+      {"JPEG", "rtpjpegdepay ! jpegparse", "image/jpeg"},
+      {"VP8", "rtpvp8depay", "video/x-vp8"},
+      {"VP9", "rtpvp9depay", "video/x-vp9"},
+      {"MP4V-ES", "rtpmp4vdepay ! mpeg4videoparse", "video/mpeg, mpegversion=(int)4"},
+  };
   video = media && g_str_equal(media, "video");
-  if (e == "H264")
-    return "rtph264depay ! h264parse";
-  if (e == "H265")
-    return "rtph265depay ! h265parse";
-  if (e == "MPEG4-GENERIC")
-    return "rtpmp4gdepay ! aacparse";
-  if (e == "MP4A-LATM")
-    return "rtpmp4adepay ! aacparse";
-  if (e == "OPUS")
-    return "rtpopusdepay ! opusparse";
-  if (e == "JPEG")
-    return "rtpjpegdepay ! jpegparse";
-  if (e == "VP8")
-    return "rtpvp8depay";
-  if (e == "VP9")
-    return "rtpvp9depay";
-  if (e == "MP4V-ES")
-    return "rtpmp4vdepay ! mpeg4videoparse";
+  for (const auto& c : codecs)
+    if (g_ascii_strcasecmp(enc, c.encoding) == 0) {
+      if (parsed)
+        *parsed = c.parsed;
+      return c.chain;
+    }
   return {};
+}
+
+bool format_takes(const std::string& format, const std::string& parsed) {
+  const char* muxer = format == "mkv" ? "matroskamux" : format == "mpegts" ? "mpegtsmux" : "mp4mux";
+  auto factory = Ref<GstElementFactory>::adopt(gst_element_factory_find(muxer));
+  auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(parsed.c_str()));
+  return factory && caps && gst_element_factory_can_sink_any_caps(factory.get(), caps.get());
 }
 
 namespace {
@@ -113,7 +121,7 @@ std::string PathRecorder::directory() const {
   return settings_.dir + path_;  // path_ starts with '/'
 }
 
-bool PathRecorder::build(const std::vector<std::string>& channels) {
+bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting) {
   std::string dir = directory();
   if (g_mkdir_with_parents(dir.c_str(), 0755) != 0) {
     error_ = "cannot create " + dir + ": " + g_strerror(errno);
@@ -139,14 +147,24 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
                      " max-bytes=" + std::to_string(settings_.max_bytes);
   unsigned audio = 0;
   bool have_video = false;
+  std::string left_out;
   for (const auto& ch : channels) {
     auto channel = relay::Hub::instance().find(ch);
     Ref<GstCaps> caps = channel ? channel->state().caps : Ref<GstCaps>();
     bool video = false;
-    std::string chain = depay_chain(caps.get(), video);
-    if (chain.empty() || (video && have_video)) {
-      GMS_LOG_WARN("recording %s: channel %s left out (codec not recordable)", path_.c_str(),
-                   ch.c_str());
+    std::string parsed;
+    std::string chain = depay_chain(caps.get(), video, &parsed);
+    std::string why;
+    if (chain.empty())
+      why = "its codec cannot be recorded";
+    else if (video && have_video)
+      why = "one video track per recording";
+    else if (!format_takes(settings_.format, parsed))
+      why = parsed.substr(0, parsed.find(',')) + " cannot go into " + settings_.format + " files" +
+            (format_takes("mkv", parsed) ? " (record-format=mkv takes it)" : "");
+    if (!why.empty()) {
+      GMS_LOG_WARN("recording %s: channel %s left out: %s", path_.c_str(), ch.c_str(), why.c_str());
+      left_out += (left_out.empty() ? "" : "; ") + why;
       continue;
     }
     std::string pad = video ? "video" : "audio_" + std::to_string(audio++);
@@ -165,7 +183,8 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
             chain + " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
-    error_ = "no recordable track";
+    error_ = "no track can be recorded" + (left_out.empty() ? "" : ": " + left_out);
+    lasting = true;  // the same tracks would give the same answer
     return false;
   }
   GErrorPtr err;
@@ -195,8 +214,9 @@ void PathRecorder::start(const std::vector<std::string>& channels) {
     return;
   channels_ = channels;
   retry_.reset();
-  if (!build(channels)) {
-    fail(error_);
+  bool lasting = false;
+  if (!build(channels, lasting)) {
+    fail(error_, !lasting);
     return;
   }
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -227,7 +247,7 @@ void PathRecorder::stop() {
   GMS_LOG_INFO("recording %s stopped", path_.c_str());
 }
 
-void PathRecorder::fail(const std::string& why) {
+void PathRecorder::fail(const std::string& why, bool retry) {
   error_ = why;
   status_->state = RecordingStatus::State::kError;
   status_->last_error = why;
@@ -238,6 +258,10 @@ void PathRecorder::fail(const std::string& why) {
   if (pipeline_) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
     pipeline_.reset();
+  }
+  if (!retry) {
+    GMS_LOG_ERROR("recording %s: %s", path_.c_str(), why.c_str());
+    return;
   }
   GMS_LOG_ERROR("recording %s stopped: %s; trying again in %lld s", path_.c_str(), why.c_str(),
                 static_cast<long long>(settings_.retry.count()));

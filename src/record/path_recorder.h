@@ -45,8 +45,11 @@ struct RecordingStatus {
 const char* state_name(RecordingStatus::State s);
 
 // The depayloader and parser for RTP caps, e.g. "rtph264depay ! h264parse";
-// empty when the codec cannot be recorded; `video` tells which pad to use.
-std::string depay_chain(GstCaps* rtp_caps, bool& video);
+// empty when the codec cannot be recorded; `video` tells which pad to use,
+// `parsed` (if given) gets the caps the chain gives, e.g. "video/x-h264".
+std::string depay_chain(GstCaps* rtp_caps, bool& video, std::string* parsed = nullptr);
+// Whether files of `format` (mp4, mkv, mpegts) can hold `parsed` media.
+bool format_takes(const std::string& format, const std::string& parsed);
 
 class PathRecorder {
  public:
@@ -67,9 +70,11 @@ class PathRecorder {
   std::string directory() const;
 
  private:
-  bool build(const std::vector<std::string>& channels);
+  // False with error_ set; `lasting`: the error would come again.
+  bool build(const std::vector<std::string>& channels, bool& lasting);
   void on_message(GstMessage* msg);
-  void fail(const std::string& why);
+  // Stops; tries again after settings_.retry when `retry`.
+  void fail(const std::string& why, bool retry = true);
 
   const std::string path_;
   const RecordSettings settings_;

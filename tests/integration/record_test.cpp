@@ -863,6 +863,37 @@ TEST(Record, DiskFullStopsRecordingNotViewers) {
   std::printf("disk full: %s\n", srv.log().substr(srv.log().find("recording /cam stopped:"), 160).c_str());
 }
 
+// A codec the format cannot hold (MJPEG in MP4): the path is not recorded,
+// with one clear error that says which format would take it and no retry
+// loop; in Matroska it is recorded.
+TEST(Record, MjpegIsRecordedInMatroskaNotMp4) {
+  std::string dir = temp_dir();
+  const std::string mjpeg =
+      "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate=15/1 ! "
+      "jpegenc ! rtpjpegpay name=pay0 pt=26";
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /mp4]\nlaunch=" + mjpeg +
+                    "\nrecord=true\n[path /mkv]\nlaunch=" + mjpeg +
+                    "\nrecord=true\nrecord-format=mkv\nsegment-duration=1\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto segs = segments(dir + "/mkv");
+        return segs.size() >= 2;
+      },
+      20s))
+      << srv.log_tail();
+  auto segs = segments(dir + "/mkv");
+  EXPECT_EQ(codecs_of(segs.front().path), "mjpeg\n") << segs.front().path;
+  EXPECT_TRUE(srv.log_contains(
+      "recording /mp4: no track can be recorded: image/jpeg cannot go into mp4 files "
+      "(record-format=mkv takes it)"))
+      << srv.log_tail();
+  EXPECT_FALSE(srv.log_contains("recording /mp4 stopped")) << srv.log_tail();
+  EXPECT_TRUE(segments(dir + "/mp4").empty());
+}
+
 TEST(Record, UnwritableDirectoryRefusedAtStart) {
   RunResult r = run({build_path("src/gst-mediaserver"), "--record-dir", "/proc/no/such/dir",
                      "--publish", "/live/*"},
