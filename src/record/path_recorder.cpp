@@ -46,6 +46,8 @@ std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
       {"VP8", "rtpvp8depay", "video/x-vp8"},
       {"VP9", "rtpvp9depay", "video/x-vp9"},
       {"MP4V-ES", "rtpmp4vdepay ! mpeg4videoparse", "video/mpeg, mpegversion=(int)4"},
+      {"PCMU", "rtppcmudepay", "audio/x-mulaw"},
+      {"PCMA", "rtppcmadepay", "audio/x-alaw"},
   };
   video = media && g_str_equal(media, "video");
   for (const auto& c : codecs)

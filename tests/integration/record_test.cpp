@@ -865,15 +865,18 @@ TEST(Record, DiskFullStopsRecordingNotViewers) {
 
 // A codec the format cannot hold (MJPEG in MP4): the path is not recorded,
 // with one clear error that says which format would take it and no retry
-// loop; in Matroska it is recorded.
+// loop; in Matroska it is recorded, with G.711 audio.
 TEST(Record, MjpegIsRecordedInMatroskaNotMp4) {
   std::string dir = temp_dir();
   const std::string mjpeg =
       "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate=15/1 ! "
       "jpegenc ! rtpjpegpay name=pay0 pt=26";
+  const std::string g711 =
+      " audiotestsrc is-live=true ! audioconvert ! audioresample ! "
+      "audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1 pt=0";
   std::string conf = write_temp_file(
       "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /mp4]\nlaunch=" + mjpeg +
-                    "\nrecord=true\n[path /mkv]\nlaunch=" + mjpeg +
+                    "\nrecord=true\n[path /mkv]\nlaunch=" + mjpeg + g711 +
                     "\nrecord=true\nrecord-format=mkv\nsegment-duration=1\n");
   ServerProcess srv({conf});
   ASSERT_TRUE(srv.ready()) << srv.log();
@@ -885,7 +888,7 @@ TEST(Record, MjpegIsRecordedInMatroskaNotMp4) {
       20s))
       << srv.log_tail();
   auto segs = segments(dir + "/mkv");
-  EXPECT_EQ(codecs_of(segs.front().path), "mjpeg\n") << segs.front().path;
+  EXPECT_EQ(codecs_of(segs.front().path), "mjpeg\npcm_mulaw\n") << segs.front().path;
   EXPECT_TRUE(srv.log_contains(
       "recording /mp4: no track can be recorded: image/jpeg cannot go into mp4 files "
       "(record-format=mkv takes it)"))
