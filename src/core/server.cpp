@@ -91,41 +91,22 @@ GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) noexc
 // was set up on; publishers (RECORD) do not count. One pass over the pool.
 std::map<std::string, unsigned> count_viewers(GstRTSPSessionPool* pool,
                                               const std::vector<std::string>& names) {
-  struct Count {
-    const std::vector<std::string>* names;
-    std::map<std::string, unsigned> n;
-  } count{&names, {}};
+  std::map<std::string, unsigned> n;
   for (const auto& name : names)
-    count.n[name] = 0;
-  GList* none = gst_rtsp_session_pool_filter(
-      pool,
-      [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
-        gst_rtsp_session_filter(
-            session,
-            [](GstRTSPSession*, GstRTSPSessionMedia* sm, gpointer data) noexcept {
-              auto* c = static_cast<Count*>(data);
-              GstRTSPMedia* media = gst_rtsp_session_media_get_media(sm);
-              if (!media || !(gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
-                return GST_RTSP_FILTER_KEEP;
-              for (const auto& name : *c->names) {
-                // True when the media's path is a prefix of `name`, and
-                // `matched` is then the media path's length: equal when
-                // the whole name matched.
-                gint matched = -1;
-                if (gst_rtsp_session_media_matches(sm, name.c_str(), &matched) &&
-                    matched == gint(name.size())) {
-                  c->n[name]++;
-                  break;
-                }
-              }
-              return GST_RTSP_FILTER_KEEP;
-            },
-            data);
-        return GST_RTSP_FILTER_KEEP;
-      },
-      &count);
-  g_list_free_full(none, g_object_unref);
-  return count.n;
+    n[name] = 0;
+  for_each_viewer(pool, [&](GstRTSPSessionMedia* sm, GstRTSPMedia*) {
+    for (const auto& name : names) {
+      // True when the media's path is a prefix of `name`, and `matched` is
+      // then the media path's length: equal when the whole name matched.
+      gint matched = -1;
+      if (gst_rtsp_session_media_matches(sm, name.c_str(), &matched) &&
+          matched == gint(name.size())) {
+        n[name]++;
+        break;
+      }
+    }
+  });
+  return n;
 }
 
 }  // namespace

@@ -55,3 +55,28 @@ static void gms_session_pool_init(GmsSessionPool*) {}
 GstRTSPSessionPool* gms_session_pool_new(void) {
   return GST_RTSP_SESSION_POOL(g_object_new(GMS_TYPE_SESSION_POOL, nullptr));
 }
+
+namespace gms {
+
+void for_each_viewer(GstRTSPSessionPool* pool,
+                     const std::function<void(GstRTSPSessionMedia*, GstRTSPMedia*)>& f) {
+  using Fn = std::function<void(GstRTSPSessionMedia*, GstRTSPMedia*)>;
+  GList* none = gst_rtsp_session_pool_filter(
+      pool,
+      [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
+        gst_rtsp_session_filter(
+            session,
+            [](GstRTSPSession*, GstRTSPSessionMedia* sm, gpointer data) noexcept {
+              GstRTSPMedia* media = gst_rtsp_session_media_get_media(sm);
+              if (media && (gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
+                (*static_cast<const Fn*>(data))(sm, media);
+              return GST_RTSP_FILTER_KEEP;
+            },
+            data);
+        return GST_RTSP_FILTER_KEEP;
+      },
+      const_cast<Fn*>(&f));
+  g_list_free_full(none, g_object_unref);
+}
+
+}  // namespace gms

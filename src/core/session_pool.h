@@ -5,6 +5,7 @@
 
 #include <gst/rtsp-server/rtsp-session-pool.h>
 
+#include <functional>
 #include <string>
 
 G_BEGIN_DECLS
@@ -17,4 +18,10 @@ namespace gms {
 // 128 random bits as 32 hex characters; throws std::runtime_error if the
 // kernel has no randomness to give (never seen after boot).
 std::string random_token();
+
+// Calls `f` with each session media of the pool's PLAY sessions (viewers;
+// publishers' RECORD sessions are left out), under the pool's and the
+// session's locks: `f` must not call back into them.
+void for_each_viewer(GstRTSPSessionPool* pool,
+                     const std::function<void(GstRTSPSessionMedia*, GstRTSPMedia*)>& f);
 }  // namespace gms

@@ -14,6 +14,7 @@
 
 #include "config/value_parsers.h"
 #include "core/log.h"
+#include "core/session_pool.h"
 #include "mounts/announce_check.h"
 #include "mounts/media_setup.h"
 #include "relay/msrelaysrc.h"
@@ -393,34 +394,13 @@ void on_record(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
 
 // Viewers now: of `path` (empty: of every path).
 unsigned count_viewers(GstRTSPSessionPool* pool, const std::string& path) {
-  struct Count {
-    const std::string* path;
-    unsigned n = 0;
-  } count{&path};
-  gst_rtsp_session_pool_filter(
-      pool,
-      [](GstRTSPSessionPool*, GstRTSPSession* session, gpointer data) noexcept {
-        gst_rtsp_session_filter(
-            session,
-            [](GstRTSPSession*, GstRTSPSessionMedia* sm, gpointer data) noexcept {
-              auto* c = static_cast<Count*>(data);
-              GstRTSPMedia* media = gst_rtsp_session_media_get_media(sm);
-              if (!(gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_PLAY))
-                return GST_RTSP_FILTER_KEEP;
-              if (c->path->empty()) {
-                c->n++;
-              } else {
-                auto* p = static_cast<const char*>(g_object_get_data(G_OBJECT(media), kPlayPath));
-                if (p && *c->path == p)
-                  c->n++;
-              }
-              return GST_RTSP_FILTER_KEEP;
-            },
-            data);
-        return GST_RTSP_FILTER_KEEP;
-      },
-      &count);
-  return count.n;
+  unsigned n = 0;
+  for_each_viewer(pool, [&](GstRTSPSessionMedia*, GstRTSPMedia* media) {
+    auto* p = static_cast<const char*>(g_object_get_data(G_OBJECT(media), kPlayPath));
+    if (path.empty() || (p && path == p))
+      n++;
+  });
+  return n;
 }
 
 bool is_record_setup(GstRTSPContext* ctx) {

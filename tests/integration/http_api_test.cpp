@@ -240,15 +240,9 @@ TEST_F(HttpApi, BadRequestsGet4xxAndNothingBreaks) {
 }
 
 TEST(HttpApiStart, PortInUseIsAStartError) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  const std::string busy = std::to_string(ntohs(a.sin_port));
+  uint16_t port = 0;
+  int fd = listening_socket(port);
+  const std::string busy = std::to_string(port);
   RunResult r = run({build_path("src/gst-mediaserver"), "-a", "127.0.0.1", "-p", "0", "--http-port",
                      busy, "--mount", std::string("/a=") + kMjpeg},
                     20s);

@@ -121,17 +121,11 @@ TEST(ProxySource, UnreachableBackEndIsRetried) {
 
 TEST(ProxySource, SilentBackEndTimesOut) {
   // Accepts TCP and never answers.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 4), 0);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t port = 0;
+  int fd = listening_socket(port);
   Counts c;
   BackendOptions opt;
-  opt.url = "rtsp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/x";
+  opt.url = "rtsp://127.0.0.1:" + std::to_string(port) + "/x";
   opt.connect_timeout = std::chrono::seconds(2);
   ProxySource src("/p", opt, g_main_context_default(), count_into(c));
   auto t0 = std::chrono::steady_clock::now();

@@ -307,6 +307,50 @@ TEST(Record, ProxiedPathSegmentsSurviveKill9AndPlayBack) {
   EXPECT_NE(r.out.find("codec_name=h264"), std::string::npos) << r.out << r.err << p->log();
 }
 
+// A server that records what is published under /live/ into `dir`, in 2 s
+// segments.
+std::string publish_recording_conf(const std::string& dir) {
+  return write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                                       "\n[path /live/*]\npublish=true\nsegment-duration=2\n");
+}
+
+// Waits until `dir`'s newest segment (of at least `count`) holds 0.5 s of
+// media: a fragment has just landed.
+bool wait_into_segment(const std::string& dir, size_t count) {
+  return wait_until(
+      [&] {
+        auto segs = segments(dir);
+        return segs.size() >= count && last_frame_end(segs.back().path) >= 0.5;
+      },
+      30s);
+}
+
+// Waits a random part of a second (two fragments), so that runs sample the
+// best and the worst case alike; returns the wall clock (µs) after it.
+gint64 random_moment() {
+  const auto at = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(g_random_int_range(0, 1000));
+  wait_until([&] { return std::chrono::steady_clock::now() >= at; }, 2s);
+  return g_get_real_time();
+}
+
+// What a fault at `fault_us` lost: its wall time minus the wall time of the
+// end of the last frame on disk, in the newest segment with frames (whose
+// name is the wall time its first frame was captured). `newest` and `end`
+// (s into it) say where that was; NaN if no segment has frames.
+double media_lost(const std::string& dir, gint64 fault_us, std::string& newest, double& end) {
+  auto segs = segments(dir);
+  end = -1;
+  for (auto it = segs.rbegin(); it != segs.rend() && end <= 0; ++it) {
+    newest = it->path;
+    end = last_frame_end(newest);
+  }
+  auto start = SegmentPolicy::start_from_name(newest);
+  if (!start || end <= 0)
+    return std::nan("");
+  return double(fault_us - *start) / G_USEC_PER_SEC - end;
+}
+
 // kH264Opus with a key frame every 2 s, as many cameras send.
 const char kTwoSecondGop[] =
     "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
@@ -332,33 +376,15 @@ TEST(Record, Kill9LosesLittleMedia) {
   ServerProcess srv({conf});
   ASSERT_TRUE(srv.ready()) << srv.log();
   // Into the third segment, at no particular fragment boundary.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto segs = segments(dir + "/cam");
-        return segs.size() >= 3 && last_frame_end(segs.back().path) >= 0.5;
-      },
-      30s))
-      << srv.log_tail();
-  // A fragment has just landed: kill at a random phase of the next second
-  // (two fragments, half a GOP), so that runs sample the best and the worst
-  // case alike.
-  const auto kill_at = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(g_random_int_range(0, 1000));
-  wait_until([&] { return std::chrono::steady_clock::now() >= kill_at; }, 2s);
-  const gint64 killed_us = g_get_real_time();
+  ASSERT_TRUE(wait_into_segment(dir + "/cam", 3)) << srv.log_tail();
+  const gint64 killed_us = random_moment();
   srv.signal(SIGKILL);
   srv.wait_exit(5s);
-  auto segs = segments(dir + "/cam");
   std::string newest;
   double end = -1;
-  for (auto it = segs.rbegin(); it != segs.rend() && end <= 0; ++it) {
-    newest = it->path;
-    end = last_frame_end(newest);
-  }
-  auto start = SegmentPolicy::start_from_name(newest);
-  ASSERT_TRUE(start && end > 0) << newest;
-  ASSERT_NE(newest, segs.front().path) << "measured in a later segment";
-  const double lost = double(killed_us - *start) / G_USEC_PER_SEC - end;
+  const double lost = media_lost(dir + "/cam", killed_us, newest, end);
+  ASSERT_FALSE(std::isnan(lost)) << newest;
+  ASSERT_NE(newest, segments(dir + "/cam").front().path) << "measured in a later segment";
   std::printf("kill -9: %.3f s of media lost (last frame on disk ends %.3f s into %s)\n", lost,
               end, newest.c_str());
   EXPECT_LE(lost, 1.0);
@@ -398,24 +424,12 @@ TEST(Record, PublishedPathIsRecordedWhileThePublisherIsThere) {
 // the publisher's own encoder and send delay count as lost too).
 TEST(Record, VanishedPublisherLeavesPlayableSegments) {
   std::string dir = temp_dir();
-  std::string conf = write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
-                                                   "\n[path /live/*]\npublish=true\n"
-                                                   "segment-duration=2\n");
-  ServerProcess srv({conf});
+  ServerProcess srv({publish_recording_conf(dir)});
   ASSERT_TRUE(srv.ready()) << srv.log();
   Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 60, true, "320x240"));
   ASSERT_TRUE(wait_published(srv, "/live/cam")) << srv.log();
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto segs = segments(dir + "/live/cam");
-        return segs.size() >= 2 && last_frame_end(segs.back().path) >= 0.5;
-      },
-      30s))
-      << srv.log_tail();
-  const auto kill_at = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(g_random_int_range(0, 1000));
-  wait_until([&] { return std::chrono::steady_clock::now() >= kill_at; }, 2s);
-  const gint64 killed_us = g_get_real_time();
+  ASSERT_TRUE(wait_into_segment(dir + "/live/cam", 2)) << srv.log_tail();
+  const gint64 killed_us = random_moment();
   pub.signal(SIGKILL);
   pub.wait(5000);
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /live/cam stopped"); }, 20s))
@@ -426,13 +440,8 @@ TEST(Record, VanishedPublisherLeavesPlayableSegments) {
     EXPECT_GT(duration_of(seg.path), 0.0) << seg.path;
   std::string newest;
   double end = -1;
-  for (auto it = segs.rbegin(); it != segs.rend() && end <= 0; ++it) {
-    newest = it->path;
-    end = last_frame_end(newest);
-  }
-  auto start = SegmentPolicy::start_from_name(newest);
-  ASSERT_TRUE(start && end > 0) << newest;
-  const double lost = double(killed_us - *start) / G_USEC_PER_SEC - end;
+  const double lost = media_lost(dir + "/live/cam", killed_us, newest, end);
+  ASSERT_FALSE(std::isnan(lost)) << newest;
   std::printf("publisher killed: %.3f s of media lost (last frame on disk ends %.3f s into %s)\n",
               lost, end, newest.c_str());
   EXPECT_LE(lost, 1.0);
@@ -480,10 +489,7 @@ std::vector<double> marks_of(const std::string& file, bool audio) {
 // every segment.)
 TEST(Record, PublishedTracksStayInStep) {
   std::string dir = temp_dir();
-  std::string conf = write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
-                                                   "\n[path /live/*]\npublish=true\n"
-                                                   "segment-duration=2\n");
-  ServerProcess srv({conf});
+  ServerProcess srv({publish_recording_conf(dir)});
   ASSERT_TRUE(srv.ready()) << srv.log();
   Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
              "color=c=black:size=320x240:rate=30,drawbox=enable='lt(mod(t,1),0.1)':c=white:t=fill",
@@ -588,10 +594,7 @@ int describe_status(ServerProcess& srv, const std::string& path_and_query) {
 // (the key frame before it) to its end, then EOS (RTCP BYE).
 TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
   std::string dir = temp_dir();
-  std::string conf = write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
-                                                   "\n[path /live/*]\npublish=true\n"
-                                                   "segment-duration=2\n");
-  ServerProcess srv({conf});
+  ServerProcess srv({publish_recording_conf(dir)});
   ASSERT_TRUE(srv.ready()) << srv.log();
   {
     // 30 fps, a key frame every second, Opus: segments of 2 s.
@@ -654,10 +657,7 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
 // segments seek too.
 TEST(Record, TimeRangeSeeksAndKeepsGaps) {
   std::string dir = temp_dir();
-  std::string conf = write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
-                                                   "\n[path /live/*]\npublish=true\n"
-                                                   "segment-duration=2\n");
-  ServerProcess srv({conf});
+  ServerProcess srv({publish_recording_conf(dir)});
   ASSERT_TRUE(srv.ready()) << srv.log();
   // Two recordings of 5 s, the publisher away about 4 s between them.
   for (int round = 1; round <= 2; ++round) {

@@ -36,6 +36,10 @@ size_t count_occurrences(const std::string& text, const std::string& needle);
 // out again at once).
 uint16_t free_port();
 
+// A TCP socket listening on 127.0.0.1 (a server that never answers, or a
+// port taken); its port in `port`. Throws when none can be had.
+int listening_socket(uint16_t& port);
+
 // The gst-mediaserver under test: started with args, waited for "ready".
 class ServerProcess {
  public:
