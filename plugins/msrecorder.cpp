@@ -45,9 +45,13 @@
  * buffers with a running time before the cut still go to the old file.
  * Upstream is asked for a key frame (force-key-unit) once a cut is due.
  *
- * Known limit: mp4mux writes nothing until every track has caps, so a track
- * that never sends anything keeps the first file empty (as with
- * splitmuxsink).
+ * A file has the tracks that have sent a buffer: every muxer waits for data
+ * on each of its pads, so a track that never sends (audio a publisher
+ * announced and does not send) would keep every file empty. The first file
+ * of a run waits up to #GmsRecorder:track-wait (2 s) from the first buffer
+ * on any input for every input's first buffer (the inputs that have sent
+ * wait in their queues meanwhile), then opens with those that have; a
+ * track that starts later joins at the next cut.
  *
  * Retention: after each segment closes, segments this element wrote that
  * started more than #GmsRecorder:delete-after seconds ago are deleted, then
@@ -79,10 +83,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,6 +110,11 @@ constexpr guint64 kDefaultSegmentDuration = 60 * GST_SECOND;
 // recording) for a quarter second less at risk.
 constexpr guint kFragmentMs = 250;
 constexpr guint64 kQueueTime = 5 * GST_SECOND;
+// How long the first file of a run waits for every input's first buffer: a
+// publisher's audio and video start within a few ms of each other (a relay
+// sends both cached GOPs at once); one that announced a track it never
+// sends must not keep the path from recording.
+constexpr guint64 kDefaultTrackWait = 2 * GST_SECOND;
 // Buffers go to a file's muxer at kFileBase + (running time - file origin):
 // the segment we push makes kFileBase running time 0, and a video frame
 // decoded before the key frame that opened the file (B-frames) still has a
@@ -117,6 +129,7 @@ enum {
   PROP_SEGMENT_DURATION,
   PROP_DELETE_AFTER,
   PROP_MAX_BYTES,
+  PROP_TRACK_WAIT,
 };
 
 const char* extension(GmsRecorderFormat f) {
@@ -135,6 +148,7 @@ struct Settings {
   std::string pattern;  // empty: the default for the format
   GmsRecorderFormat format = GMS_RECORDER_FORMAT_MP4;
   guint64 segment_duration = kDefaultSegmentDuration;
+  guint64 track_wait = kDefaultTrackWait;
   gms::RetentionSettings retention;
 
   std::string effective_pattern() const {
@@ -184,6 +198,11 @@ struct Track {
   gms::Ref<GstCaps> caps;
   gms::Ref<GstEvent> stream_start;
   std::shared_ptr<File> last;  // the file it pushed into last
+  // Under files_mutex: it has sent a buffer this run (only such tracks are
+  // in a file: a muxer waits for data on every pad it has); its input is
+  // flushing (a wait for the other tracks ends).
+  bool seen = false;
+  bool flushing = false;
   bool need_key = true;
   bool key_requested = false;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
@@ -214,6 +233,13 @@ struct Impl {
   bool have_lateness = false;
   GstClockTimeDiff min_lateness = 0;  // see note_lateness()
   guint file_count = 0;
+  // The first file of a run waits for every track's first buffer (see
+  // wait_for_tracks). `opener`: the start running time of the buffer that
+  // is to open it, kept while the tracks are awaited.
+  std::optional<GstClockTime> opener;
+  std::optional<std::chrono::steady_clock::time_point> wait_deadline;  // from the first buffer of the run
+  bool stopping = false;  // going to READY: waits end
+  std::condition_variable tracks_cv;  // a track was seen, ended, left or flushes; the first file opened
 
   std::mutex segments_mutex;  // protects segments, open_location; never held while posting
   std::vector<gms::SegmentFile> segments;
@@ -222,6 +248,7 @@ struct Impl {
   std::atomic<bool> failed{false};
   std::atomic<bool> eos_posted{false};
   std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
+  std::atomic<guint64> track_wait{kDefaultTrackWait};               // a copy, read per run
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -379,6 +406,67 @@ gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) 
   return wall;
 }
 
+// A track sent a buffer: from now on it is in the files (at the next cut if
+// a file is open). Under files_mutex.
+void mark_seen(Impl* impl, Track* t) {
+  if (t->seen)
+    return;
+  t->seen = true;
+  impl->tracks_cv.notify_all();
+}
+
+// May the buffer at `start_rt` open the first file? Live: the video's first
+// key frame does (the audio's first buffers come a few ms before or after
+// it). Not live: whichever comes first (an encoder may take its time with
+// the first frame while the audio runs ahead). Keeps the first such buffer
+// as the opener. `awaited`: a video track that has sent nothing yet counts
+// (the tracks are still awaited); after the wait, only one that has sent.
+// Under files_mutex.
+void note_opener(Impl* impl, Track* t, GstClockTime start_rt, bool awaited) {
+  if (impl->opener)
+    return;
+  const bool has_video = std::any_of(impl->tracks.begin(), impl->tracks.end(), [&](const auto& o) {
+    return o->video && (o->seen || (awaited && !o->eos.load()));
+  });
+  if (has_video && !t->video && impl->live)
+    return;
+  impl->opener = start_rt;
+}
+
+// Has every track sent a buffer (or ended, or is flushing)? Under
+// files_mutex.
+bool all_tracks_seen(const Impl* impl) {
+  return std::all_of(impl->tracks.begin(), impl->tracks.end(),
+                     [](const auto& o) { return o->seen || o->eos.load() || o->flushing; });
+}
+
+// Before the first file of a run: blocks track `t`'s streaming thread (its
+// queue takes what comes meanwhile) until every track has sent a buffer,
+// or track-wait has passed since the run's first buffer, or another track
+// opened the file, or we stop. The file then has the tracks that have sent:
+// one that never does (audio a publisher announced and does not send) no
+// longer keeps every muxer waiting, so the path records what it gets.
+// Blocking rather than holding buffers back: each track's buffers are only
+// ever pushed by its own thread (a muxer may block a push until the other
+// tracks have data), and a track whose buffers were held would have no
+// thread to push them once the file opens. Under files_mutex (`lock`).
+void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock) {
+  Impl* impl = self->impl;
+  const auto wait = std::chrono::nanoseconds(impl->track_wait.load(std::memory_order_relaxed));
+  if (!impl->wait_deadline)
+    impl->wait_deadline = std::chrono::steady_clock::now() + wait;
+  auto done = [&] { return impl->current || impl->stopping || t->flushing || all_tracks_seen(impl); };
+  if (done())
+    return;
+  GST_DEBUG_OBJECT(self, "%s: waiting for the other inputs' first buffers", t->name.c_str());
+  if (impl->tracks_cv.wait_until(lock, *impl->wait_deadline, done))
+    return;
+  for (auto& o : impl->tracks)
+    if (!o->seen && !o->eos.load())
+      GST_INFO_OBJECT(self, "%s sent nothing in %" GST_TIME_FORMAT ": left out until it does",
+                      o->name.c_str(), GST_TIME_ARGS(GstClockTime(wait.count())));
+}
+
 // Queries a file's muxer sends up a track (latency above all) go on to the
 // track's upstream.
 gboolean out_query(GstPad* pad, GstObject*, GstQuery* query) noexcept {
@@ -432,7 +520,7 @@ void prime(Track* t, File& file, File::Out& out) {
 // Makes the next segment file, starting at running time `rt`. Called under
 // files_mutex, on a streaming thread: creating the elements and opening the
 // file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, bool first) {
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
   const gint64 wall = wall_clock_of(self, rt, clock_rt);
@@ -473,11 +561,13 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
       std::lock_guard lock(t->events_mutex);
       has_caps = bool(t->caps);
     }
-    // A track that has not sent anything yet by a cut is not in the file
-    // (it could only end it without caps); the first file takes every
-    // track, whose caps come with its first buffer, a few ms after the
-    // first key frame's.
-    if (!has_caps && !first)
+    // Only tracks that have sent a buffer this run are in the file: every
+    // muxer (aggregators all three) waits for data on each of its pads, and
+    // one that ends without caps makes mp4mux write a track without a
+    // sample description, which readers reject. A track that starts later
+    // joins at the next cut; the first file waited for them all (see
+    // wait_for_tracks).
+    if (!t->seen || !has_caps)
       continue;
     auto mux_pad = request_mux_pad(file->mux.get(), t->video);
     if (!mux_pad) {
@@ -585,14 +675,17 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     else if (sign < 0)
       start_rt = 0;
   }
-  if (t->video && t->need_key && !key)
-    return GST_FLOW_OK;
-  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   bool ask_live = false;
   {
     std::lock_guard lock(impl->files_mutex);
     ask_live = !impl->live_known;
+    // Any buffer counts, a video frame before the first key frame too: the
+    // track is sending, and its key frame is coming.
+    mark_seen(impl, t);
   }
+  if (t->video && t->need_key && !key)
+    return GST_FLOW_OK;
+  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   if (ask_live) {
     // Once per run, before the first file: is the input live?
     auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
@@ -609,10 +702,12 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   std::shared_ptr<File> cut_from;
   std::shared_ptr<File> opened;
   {
-    std::lock_guard lock(impl->files_mutex);
+    std::unique_lock lock(impl->files_mutex);
     bool has_video = false;
     Track* first_audio = nullptr;
     for (auto& o : impl->tracks) {
+      if (!o->seen)
+        continue;  // not in the files (yet)
       has_video |= o->video;
       if (!o->video && !first_audio)
         first_audio = o.get();
@@ -626,22 +721,30 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       note_lateness(impl, clock_rt, rt);
     }
     if (!impl->current) {
-      // Live: the first file starts with the video's first key frame (the
-      // audio's first buffers come a few ms before or after it). Not live:
-      // whichever comes first (an encoder may take its time with the first
-      // frame while the audio runs ahead).
-      if (has_video && !t->video && impl->live)
+      note_opener(impl, t, start_rt, true);
+      wait_for_tracks(self, t, lock);
+      if (impl->stopping || t->flushing)
         return GST_FLOW_OK;
-      impl->current = open_file(self, start_rt, clock_rt, true);
-      if (!impl->current)
-        return GST_FLOW_OK;
-      opened = target = impl->current;
+      if (!impl->current) {
+        note_opener(impl, t, start_rt, false);
+        if (!impl->opener)
+          return GST_FLOW_OK;  // live audio before the video's first key frame
+        // The clock now, not at the buffer's arrival: it maps running time
+        // to wall clock now (the wait is not lateness).
+        impl->current = open_file(self, *impl->opener, impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE);
+        impl->opener.reset();
+        impl->tracks_cv.notify_all();
+        if (!impl->current)
+          return GST_FLOW_OK;
+        opened = impl->current;
+      }
+      target = impl->current;
     } else if (decides) {
       const bool due = duration > 0 && rt >= impl->current->origin + duration;
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, start_rt, clock_rt, false))
+        if (auto next = open_file(self, start_rt, clock_rt))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
@@ -777,13 +880,27 @@ gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
       break;
     }
     case GST_EVENT_EOS: {
-      t->eos = true;
+      {
+        // Under the lock: a track waiting for the others sees it ended.
+        std::lock_guard lock(t->self->impl->files_mutex);
+        t->eos = true;
+        t->self->impl->tracks_cv.notify_all();
+      }
       end_track_before(t->self->impl, t, nullptr, true);
       maybe_post_eos(t->self);
       break;
     }
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP: {
+      // A flush ends a wait for the other tracks (the queue stops our
+      // thread only once the chain function returns).
+      std::lock_guard lock(t->self->impl->files_mutex);
+      t->flushing = GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START;
+      t->self->impl->tracks_cv.notify_all();
+      break;
+    }
     default:
-      break;  // tags, gaps, flushes: not recorded
+      break;  // tags, gaps: not recorded
   }
   return TRUE;
 }
@@ -993,6 +1110,8 @@ void reset_stream(Track& t) {
   t.last.reset();
   t.need_key = true;
   t.key_requested = false;
+  t.seen = false;
+  t.flushing = false;
   t.ghost_eos = false;
   t.eos = false;
 }
@@ -1067,6 +1186,7 @@ void release_pad(GstElement* element, GstPad* pad) noexcept {
       return;
     t = std::move(*it);
     impl->tracks.erase(it);
+    impl->tracks_cv.notify_all();  // no longer awaited
   }
   gst_element_remove_pad(element, pad);
   gst_element_set_locked_state(t->queue.get(), TRUE);
@@ -1091,6 +1211,8 @@ void drop_files(GmsRecorder* self) {
     }
     impl->anchor_rt = GST_CLOCK_TIME_NONE;
     impl->live_known = impl->live = impl->have_lateness = false;
+    impl->opener.reset();
+    impl->wait_deadline.reset();
   }
   for (auto& f : files)
     remove_file_elements(GST_ELEMENT(self), *f);
@@ -1113,10 +1235,18 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
     impl->failed.store(false);
     impl->eos_posted.store(false);
     std::lock_guard lock(impl->files_mutex);
+    impl->stopping = false;
     for (auto& t : impl->tracks) {
       reset_stream(*t);
       gst_pad_set_active(t->in.get(), TRUE);
     }
+  }
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    // Before the pads are deactivated: a thread waiting for the other
+    // tracks must return for its queue to stop.
+    std::lock_guard lock(impl->files_mutex);
+    impl->stopping = true;
+    impl->tracks_cv.notify_all();
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gms_recorder_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
@@ -1155,6 +1285,10 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
     case PROP_MAX_BYTES:
       s.retention.max_bytes = g_value_get_uint64(value);
       break;
+    case PROP_TRACK_WAIT:
+      s.track_wait = g_value_get_uint64(value);
+      impl->track_wait.store(s.track_wait);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -1182,6 +1316,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
       break;
     case PROP_MAX_BYTES:
       g_value_set_uint64(value, s.retention.max_bytes);
+      break;
+    case PROP_TRACK_WAIT:
+      g_value_set_uint64(value, s.track_wait);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1245,6 +1382,15 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
                           "size exceeds this (in bytes; the segment being written is never "
                           "deleted); 0 = unlimited",
                           0, G_MAXUINT64, 0, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_TRACK_WAIT,
+      g_param_spec_uint64("track-wait", "Track wait",
+                          "How long (in ns) the first file of a run waits for every input to send "
+                          "its first buffer, from the first buffer on any input (the inputs that "
+                          "have sent wait meanwhile, in their 5 s queues). An input that has sent "
+                          "nothing by then is left out of the files until the first cut after it "
+                          "sends (a muxer waits for data on every pad it has); 0 = no wait",
+                          0, G_MAXUINT64, kDefaultTrackWait, playing));
 
   gst_element_class_set_static_metadata(element_class, "Segmented recorder", "Sink/Muxer",
                                         "Records parsed streams into time-segmented files cut at "

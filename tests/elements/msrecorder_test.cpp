@@ -532,9 +532,15 @@ TEST(MsRecorder, AudioOnlyCutsOnTime) {
   EXPECT_NEAR(total, 4.0, 0.1);
 }
 
-GstBuffer* stamped(GstClockTime pts, GstClockTime duration, bool delta) {
+// `annexb`: the bytes start as a byte-stream H.264 slice (a start code and
+// a NAL header), which a demuxer of MPEG-TS needs to find the stream.
+GstBuffer* stamped(GstClockTime pts, GstClockTime duration, bool delta, bool annexb = false) {
   GstBuffer* b = gst_buffer_new_allocate(nullptr, 64, nullptr);
   gst_buffer_memset(b, 0, 0x11, 64);
+  if (annexb) {
+    const guint8 start[] = {0, 0, 0, 1, guint8(delta ? 0x41 : 0x65)};
+    gst_buffer_fill(b, 0, start, sizeof start);
+  }
   GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = pts;
   GST_BUFFER_DURATION(b) = duration;
   if (delta)
@@ -567,10 +573,11 @@ struct AvRecorder {
   Ref<GstElement> rec;
   Ref<GstBus> bus;
   HarnessPtr video, audio;
-  explicit AvRecorder(const TempDir& tmp)
+  explicit AvRecorder(const TempDir& tmp, const char* format = "mp4")
       : rec(Ref<GstElement>::adopt(gst_element_factory_make("msrecorder", nullptr))) {
     if (!rec)
       return;
+    gst_util_set_object_arg(G_OBJECT(rec.get()), "format", format);
     g_object_set(rec.get(), "path-name", tmp.path.c_str(), "segment-duration", GST_SECOND, nullptr);
     bus = Ref<GstBus>::adopt(gst_bus_new());
     gst_element_set_bus(rec.get(), bus.get());
@@ -578,10 +585,13 @@ struct AvRecorder {
     audio.reset(gst_harness_new_with_element(rec.get(), "audio_%u", nullptr));
     gst_harness_set_live(video.get(), FALSE);
     gst_harness_set_live(audio.get(), FALSE);
-    gst_harness_set_src_caps_str(video.get(),
-                                 "video/x-h264,stream-format=avc,alignment=au,width=320,height=240,"
-                                 "framerate=30/1,codec_data=(buffer)"
-                                 "0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
+    // mpegtsmux takes byte-stream H.264 only.
+    gst_harness_set_src_caps_str(video.get(), g_str_equal(format, "mpegts")
+                                                  ? "video/x-h264,stream-format=byte-stream,alignment=au,"
+                                                    "width=320,height=240,framerate=30/1"
+                                                  : "video/x-h264,stream-format=avc,alignment=au,width=320,"
+                                                    "height=240,framerate=30/1,codec_data=(buffer)"
+                                                    "0142c01effe100096742c01e95a0a0fd0801000468ce3c80");
     gst_harness_set_src_caps_str(audio.get(),
                                  "audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=1,"
                                  "codec_data=(buffer)1188");
@@ -680,6 +690,55 @@ TEST(MsRecorder, TrackEndingRightAfterACutLeavesAValidFile) {
     EXPECT_NE(r.out.find("video"), std::string::npos) << f << ": " << r.err;
   }
   EXPECT_EQ(packet_times(tmp.path + "/" + files[1], 0).size(), 15u);
+}
+
+// An audio input that has caps (a publisher's SDP announced it) but never
+// sends a buffer: the files still get the video, in every format. (Before,
+// every muxer waited for data on the audio pad for ever: no file had a
+// frame.) The video is held for at most track-wait (0.5 s here) while the
+// first file waits for the audio, then goes out without it.
+TEST(MsRecorder, SilentTrackDoesNotStopTheRecording) {
+  for (const char* format : {"mp4", "mkv", "mpegts"}) {
+    SCOPED_TRACE(format);
+    const TempDir tmp;
+    AvRecorder av(tmp, format);
+    ASSERT_TRUE(av.rec);
+    g_object_set(av.rec.get(), "track-wait", 500 * GST_MSECOND, nullptr);
+    auto &video = av.video, &audio = av.audio;
+    const GstClockTime frame = GST_SECOND / 30;
+    // 3 s, a key frame every second: files of 1 s.
+    const auto pushed_at = std::chrono::steady_clock::now();
+    for (int v = 0; v < 90; v++)
+      ASSERT_EQ(gst_harness_push(video.get(), stamped(v * frame, frame, v % 30 != 0, g_str_equal(format, "mpegts"))),
+                GST_FLOW_OK);
+    ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_eos()));
+    // The audio never ends either while we look: the first two files are
+    // closed by the cuts, the last by the video's EOS.
+    size_t frames = 0;
+    const bool all = wait_until(
+        [&] {
+          frames = 0;
+          for (const auto& f : list_files(tmp))
+            frames += packet_times(tmp.path + "/" + f, 0).size();
+          return frames == 90;
+        },
+        15s);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - pushed_at).count();
+    std::printf("%s: %zu of 90 video frames on disk after %.2f s, audio silent\n", format, frames, took);
+    EXPECT_TRUE(all) << "video frames on disk: " << frames;
+    for (const auto& f : list_files(tmp)) {
+      auto r = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                    tmp.path + "/" + f},
+                   30s);
+      EXPECT_EQ(r.exit_status, 0) << f << ": " << r.err;
+      // (ffprobe lists a TS program's streams once more.)
+      EXPECT_NE(r.out.find("video"), std::string::npos) << f;
+      EXPECT_EQ(r.out.find("audio"), std::string::npos) << f << ": the silent audio is not in the file";
+    }
+    ASSERT_TRUE(gst_harness_push_event(audio.get(), gst_event_new_eos()));
+    auto eos = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(av.bus.get(), 20 * GST_SECOND, GST_MESSAGE_EOS));
+    EXPECT_TRUE(eos);
+  }
 }
 
 // A seek inside the second segment with qtdemux lands where it was asked:

@@ -406,6 +406,41 @@ TEST(Record, LaunchPathIsRecordedWhileAViewerPlays) {
   EXPECT_EQ(count_occurrences(srv.log(), "launch line running"), 1u) << srv.log_tail();
 }
 
+// A launch path whose audio is announced (its payloader has caps, so the
+// SDP and the relay channel have them) but never sends a packet: the path
+// records its video. (Before, every segment's muxer waited for data on the
+// audio pad: no file had a frame.) The first segment waits track-wait (2 s)
+// for the audio and is still named when its first frame was live.
+TEST(Record, TrackThatNeverSendsDoesNotStopTheRecording) {
+  std::string dir = temp_dir();
+  const std::string line =
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+      "rtph264pay name=pay0 pt=96 config-interval=-1 "
+      "audiotestsrc is-live=true ! audioconvert ! opusenc ! "
+      "valve drop=true drop-mode=forward-sticky-events ! rtpopuspay name=pay1 pt=97";
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /cam]\nlaunch=" + line +
+                    "\nrecord=true\nsegment-duration=1\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  const gint64 ready_us = g_get_real_time();
+  ASSERT_TRUE(wait_until([&] { return segments(dir + "/cam").size() >= 2; }, 20s)) << srv.log_tail();
+  const auto segs = segments(dir + "/cam");
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {  // the newest is being written
+    const std::string codecs = codecs_of(segs[i].path);
+    EXPECT_NE(codecs.find("h264"), std::string::npos) << segs[i].path << ": " << codecs;
+    EXPECT_EQ(codecs.find("opus"), std::string::npos) << segs[i].path << ": " << codecs;
+    EXPECT_GT(duration_of(segs[i].path), 0.4) << segs[i].path;
+  }
+  const auto first = SegmentPolicy::start_from_name(segs[0].path);
+  ASSERT_TRUE(first) << segs[0].path;
+  const double named = double(*first - ready_us) / G_USEC_PER_SEC;
+  std::printf("first segment named %.3f s after the server was ready (it waited 2 s for the audio)\n", named);
+  EXPECT_LT(named, 1.5) << "named when its first frame was live, not when the wait ended";
+  EXPECT_GT(named, -1.5);
+}
+
 // "2026-11-24T10:00:00.250000Z" for the URL's start=.
 std::string iso_utc(gint64 us) {
   GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
