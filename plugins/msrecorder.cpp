@@ -25,15 +25,19 @@
  * is mp4mux's own clock at opening, to the second); matroskamux 1.22 keeps
  * only its own DateUTC (opening time, to the second).
  *
- * That wall-clock time comes from the pipeline clock when the input is live:
- * running time + the smallest lateness seen (clock running time at arrival
- * minus buffer running time, over the video's buffers): the time the frame
- * was captured if some frames come in without delay, so segments of one
- * path line up and gaps between them are real gaps. (The first segment of a
- * run that starts with frames held back somewhere, such as a relay's cached
- * GOP, is named when they arrived: a little late.) Input that is not live
- * (a file read as fast as it goes): the first segment's opening time plus
- * the running time since.
+ * That wall-clock time is, when the buffer that opens the file carries a
+ * GstReferenceTimestampMeta with caps `timestamp/x-unix` (msrelaysrc
+ * wall-clock-meta: when the frame reached the relay), that time: a file that
+ * starts with a relay's cached GOP, sent at once, is named when its first
+ * frame was live, not when the GOP was sent (up to a GOP later). Otherwise it
+ * comes from the pipeline clock when the input is live: running time + the
+ * smallest lateness seen (clock running time at arrival minus buffer running
+ * time, over the video's buffers): the time the frame was captured if some
+ * frames come in without delay, so segments of one path line up and gaps
+ * between them are real gaps (the first segment of a run that starts with
+ * frames held back somewhere is then named when they arrived: late). Input
+ * that is not live (a file read as fast as it goes): the first segment's
+ * opening time plus the running time since.
  *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
@@ -234,9 +238,13 @@ struct Impl {
   GstClockTimeDiff min_lateness = 0;  // see note_lateness()
   guint file_count = 0;
   // The first file of a run waits for every track's first buffer (see
-  // wait_for_tracks). `opener`: the start running time of the buffer that
-  // is to open it, kept while the tracks are awaited.
-  std::optional<GstClockTime> opener;
+  // wait_for_tracks). `opener`: the buffer that is to open it, kept while
+  // the tracks are awaited.
+  struct Opener {
+    GstClockTime start_rt = GST_CLOCK_TIME_NONE;
+    std::optional<gint64> wall_us;  // see reference_wall_us()
+  };
+  std::optional<Opener> opener;
   std::optional<std::chrono::steady_clock::time_point> wait_deadline;  // from the first buffer of the run
   bool stopping = false;  // going to READY: waits end
   std::condition_variable tracks_cv;  // a track was seen, ended, left or flushes; the first file opened
@@ -384,11 +392,19 @@ void note_lateness(Impl* impl, GstClockTime clock_rt, GstClockTime rt) {
 // goes) the running time since the last segment start is added to that
 // start's wall clock, so names are spaced by the media's duration.
 // Called under files_mutex.
-gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
+gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, std::optional<gint64> ref_wall) {
   Impl* impl = self->impl;
   const gint64 now = g_get_real_time();
   gint64 wall = now;
-  if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
+  if (ref_wall) {
+    // The relay says when the opening frame was live: exact even for a
+    // cached GOP that reached us in one burst (the lateness seen so far
+    // is that of the burst's first frame: 0).
+    wall = *ref_wall;
+    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": live %" G_GINT64_FORMAT " µs ago (reference timestamp)",
+                     GST_TIME_ARGS(rt), now - wall);
+    impl->have_lateness = false;
+  } else if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
     // Wall clock of clock running time 0, then that of rt's capture.
     const gint64 wall_of_zero = now - GstClockTimeDiff(clock_rt) / GST_USECOND;
     wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
@@ -422,7 +438,7 @@ void mark_seen(Impl* impl, Track* t) {
 // as the opener. `awaited`: a video track that has sent nothing yet counts
 // (the tracks are still awaited); after the wait, only one that has sent.
 // Under files_mutex.
-void note_opener(Impl* impl, Track* t, GstClockTime start_rt, bool awaited) {
+void note_opener(Impl* impl, Track* t, GstClockTime start_rt, std::optional<gint64> wall_us, bool awaited) {
   if (impl->opener)
     return;
   const bool has_video = std::any_of(impl->tracks.begin(), impl->tracks.end(), [&](const auto& o) {
@@ -430,7 +446,7 @@ void note_opener(Impl* impl, Track* t, GstClockTime start_rt, bool awaited) {
   });
   if (has_video && !t->video && impl->live)
     return;
-  impl->opener = start_rt;
+  impl->opener = Impl::Opener{start_rt, wall_us};
 }
 
 // Has every track sent a buffer (or ended, or is flushing)? Under
@@ -465,6 +481,21 @@ void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& 
     if (!o->seen && !o->eos.load())
       GST_INFO_OBJECT(self, "%s sent nothing in %" GST_TIME_FORMAT ": left out until it does",
                       o->name.c_str(), GST_TIME_ARGS(GstClockTime(wait.count())));
+}
+
+// The wall clock (µs since the epoch) of a file that buffer `b` opens at
+// `start_rt`, from the buffer's timestamp/x-unix reference timestamp meta
+// (msrelaysrc wall-clock-meta: when the frame reached the relay, i.e. was
+// live; it survives rtpjitterbuffer, the depayloaders and parsers); nullopt
+// without one. The meta dates the frame shown at `rt`; the file's 0 is
+// its decoding time, `start_rt`.
+std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
+  static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
+  auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
+  const GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(b, caps.get());
+  if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp))
+    return std::nullopt;
+  return gint64(meta->timestamp / GST_USECOND) - gint64((rt - start_rt) / GST_USECOND);
 }
 
 // Queries a file's muxer sends up a track (latency above all) go on to the
@@ -520,10 +551,11 @@ void prime(Track* t, File& file, File::Out& out) {
 // Makes the next segment file, starting at running time `rt`. Called under
 // files_mutex, on a streaming thread: creating the elements and opening the
 // file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt,
+                                std::optional<gint64> ref_wall) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
-  const gint64 wall = wall_clock_of(self, rt, clock_rt);
+  const gint64 wall = wall_clock_of(self, rt, clock_rt, ref_wall);
   std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, wall);
   if (name.empty()) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
@@ -567,8 +599,11 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
     // sample description, which readers reject. A track that starts later
     // joins at the next cut; the first file waited for them all (see
     // wait_for_tracks).
-    if (!t->seen || !has_caps)
+    if (!t->seen || !has_caps) {
+      GST_DEBUG_OBJECT(self, "%s left out of %s: %s", t->name.c_str(), name.c_str(),
+                       t->seen ? "no caps" : "no buffer yet");
       continue;
+    }
     auto mux_pad = request_mux_pad(file->mux.get(), t->video);
     if (!mux_pad) {
       GST_WARNING_OBJECT(self, "muxer refused a pad for %s", t->name.c_str());
@@ -721,17 +756,18 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       note_lateness(impl, clock_rt, rt);
     }
     if (!impl->current) {
-      note_opener(impl, t, start_rt, true);
+      note_opener(impl, t, start_rt, reference_wall_us(raw, rt, start_rt), true);
       wait_for_tracks(self, t, lock);
       if (impl->stopping || t->flushing)
         return GST_FLOW_OK;
       if (!impl->current) {
-        note_opener(impl, t, start_rt, false);
+        note_opener(impl, t, start_rt, reference_wall_us(raw, rt, start_rt), false);
         if (!impl->opener)
           return GST_FLOW_OK;  // live audio before the video's first key frame
         // The clock now, not at the buffer's arrival: it maps running time
         // to wall clock now (the wait is not lateness).
-        impl->current = open_file(self, *impl->opener, impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE);
+        impl->current = open_file(self, impl->opener->start_rt,
+                                  impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
         impl->opener.reset();
         impl->tracks_cv.notify_all();
         if (!impl->current)
@@ -744,7 +780,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, start_rt, clock_rt))
+        if (auto next = open_file(self, start_rt, clock_rt, reference_wall_us(raw, rt, start_rt)))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
@@ -794,8 +830,10 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     t->last = target;
   }
   auto it = target->outs.find(t);
-  if (it == target->outs.end())
+  if (it == target->outs.end()) {
+    GST_LOG_OBJECT(self, "%s: not in %s (joins at the next cut)", t->name.c_str(), target->location.c_str());
     return GST_FLOW_OK;
+  }
   File::Out& out = *it->second;
   GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to %s%s", t->name.c_str(), GST_TIME_ARGS(rt),
                  target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");

@@ -13,6 +13,16 @@
  * (or never came) the source ends with EOS; timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
+ * Packets are stamped with the running time at which they are sent, so a
+ * cached GOP comes out as if it were live now. With #GmsRelaySrc:wall-clock-meta
+ * every packet also carries, as a GstReferenceTimestampMeta with caps
+ * `timestamp/x-unix`, the wall-clock time at which it reached the relay (when
+ * it was live): depayloaders (1.22: gst_rtp_copy_meta keeps a meta without
+ * tags) and parsers pass it on, so a recorder can name a file that starts
+ * with the cached GOP by when its first frame was live. Every packet, not
+ * only a frame's first: rtph264depay turns the parameter-set packets that
+ * open a key frame into caps (codec_data), and their metas go with them.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 msrelaysrc channel=cam1 ! rtph264depay ! avdec_h264 ! autovideosink
@@ -50,7 +60,8 @@ enum {
   PROP_PT,
   PROP_SEQNUM,
   PROP_TIMESTAMP,
-  PROP_STATS
+  PROP_STATS,
+  PROP_WALL_CLOCK_META
 };
 
 struct Settings {
@@ -59,6 +70,7 @@ struct Settings {
   bool from_cache = true;
   guint timeout_ms = kDefaultTimeout;
   guint ssrc = 0;
+  bool wall_clock_meta = false;
 };
 
 struct Impl {
@@ -203,6 +215,17 @@ void remember(Impl& d, GstBuffer* out, bool key) {
   }
 }
 
+// The wall-clock time at which the packet reached the relay, as a
+// timestamp/x-unix reference.
+void add_wall_clock_meta(GstBuffer* out, const gms::relay::Item& item) {
+  if (item.wall_us <= 0)
+    return;
+  static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
+  auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
+  gst_buffer_add_reference_timestamp_meta(out, caps.get(), GstClockTime(item.wall_us) * GST_USECOND,
+                                          GST_CLOCK_TIME_NONE);
+}
+
 // The running time now: every packet of a list is due at once.
 GstClockTime running_time(GstElement* e) {
   auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(e));
@@ -222,11 +245,13 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   std::shared_ptr<gms::relay::Consumer> consumer;
   std::shared_ptr<gms::relay::Channel> channel;
   guint timeout_ms;
+  bool wall_clock_meta;
   {
     std::lock_guard<std::mutex> g(d.lock);
     consumer = d.consumer;
     channel = d.channel;
     timeout_ms = d.settings.timeout_ms;
+    wall_clock_meta = d.settings.wall_clock_meta;
   }
   if (!consumer)
     return GST_FLOW_FLUSHING;
@@ -309,6 +334,8 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     // timestamps; its sinks do not sync on them (publish_mount.cpp).
     GST_BUFFER_PTS(out) = now;
     GST_BUFFER_DTS(out) = now;
+    if (wall_clock_meta)
+      add_wall_clock_meta(out, item);
     remember(d, out, item.key);
     gst_buffer_list_add(list, out);
     if (gst_buffer_list_length(list) >= kMaxList)
@@ -400,6 +427,9 @@ void set_property(GObject* obj, guint id, const GValue* value, GParamSpec* pspec
     case PROP_SSRC:
       d.settings.ssrc = g_value_get_uint(value);
       break;
+    case PROP_WALL_CLOCK_META:
+      d.settings.wall_clock_meta = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
   }
@@ -423,6 +453,9 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
       break;
     case PROP_SSRC:
       g_value_set_uint(value, d.settings.ssrc);
+      break;
+    case PROP_WALL_CLOCK_META:
+      g_value_set_boolean(value, d.settings.wall_clock_meta);
       break;
     case PROP_PT:
       g_value_set_uint(value, d.pt);
@@ -510,6 +543,14 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes",
                          GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject, PROP_WALL_CLOCK_META,
+      g_param_spec_boolean("wall-clock-meta", "Wall-clock meta",
+                           "Put on every packet a reference timestamp meta "
+                           "(caps timestamp/x-unix, ns since the epoch): the wall-clock time the "
+                           "packet reached the relay, which for the cached GOP is earlier than "
+                           "its sending",
+                           FALSE, rw));
   gst_element_class_add_static_pad_template(element, &src_template);
   gst_element_class_set_static_metadata(element, "Relay source", "Source/Network/RTP",
                                         "Reads RTP from an in-process relay channel",

@@ -109,6 +109,7 @@ void Channel::push(uint64_t id, GstBuffer* buffer, bool key) {
   last_data_us_ = g_get_monotonic_time();
   packets_++;
   auto buf = Ref<GstBuffer>::borrow(buffer);
+  const gint64 wall_us = g_get_real_time();
   if (cache_enabled_) {
     if (key) {
       cache_.clear();
@@ -116,13 +117,13 @@ void Channel::push(uint64_t id, GstBuffer* buffer, bool key) {
       cache_valid_ = true;
     }
     if (cache_valid_) {
-      cache_.push_back(Item{{}, buf, generation_, key});
+      cache_.push_back(Item{{}, buf, generation_, key, wall_us});
       cache_bytes_ += bytes;
       trim_cache_locked();
     }
   }
   for (auto& c : consumers_)
-    c->offer(Item{{}, buf, generation_, key}, bytes);
+    c->offer(Item{{}, buf, generation_, key, wall_us}, bytes);
 }
 
 void Channel::trim_cache_locked() {

@@ -40,6 +40,9 @@ struct Item {
   Ref<GstBuffer> buffer;  // set: a packet
   uint64_t generation = 0;
   bool key = false;
+  // Wall clock (µs since the epoch) at which the packet reached the relay:
+  // when a cached packet was live (a reader gets the cached GOP at once).
+  gint64 wall_us = 0;
 };
 
 class Consumer {

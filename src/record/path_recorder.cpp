@@ -93,9 +93,12 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     // none takes the times from the RTP timestamps. Latency 0: the relay is
     // in-process and in order, nothing to wait for (the depayloaders only
     // need packets in order), and whatever a jitterbuffer holds is lost at a
-    // kill -9 (500 ms held the first packet half a second).
+    // kill -9 (500 ms held the first packet half a second). wall-clock-meta:
+    // each frame says when it reached the relay, so the first segment, which
+    // starts with the cached GOP sent at once, is named when its first
+    // frame was live, not when the GOP was sent.
     line += " msrelaysrc channel=\"" + ch +
-            "\" timeout=0 from-cache=true ! rtpjitterbuffer mode=none latency=0 ! " + chain +
+            "\" timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! " + chain +
             " ! rec." + pad;
   }
   if (!have_video && audio == 0) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <vector>
@@ -803,6 +804,73 @@ TEST(MsRecorder, WallClockStartIsInTheFile) {
     EXPECT_EQ(g_date_time_to_unix(dt.get()) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt.get()), *start)
         << iso;
   }
+}
+
+// The wall-clock times at which key frames leave an encoder (a pad probe).
+struct KeyFrameTimes {
+  std::mutex mutex;
+  std::vector<gint64> wall_us;
+  static GstPadProbeReturn probe(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+    auto* self = static_cast<KeyFrameTimes*>(data);
+    if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT)) {
+      std::lock_guard lock(self->mutex);
+      self->wall_us.push_back(g_get_real_time());
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  std::vector<gint64> get() {
+    std::lock_guard lock(mutex);
+    return wall_us;
+  }
+};
+
+// A recorder that joins a relay 1.5 s into a 2 s GOP (the server's
+// recording line: msrelaysrc from the cache, a jitterbuffer, depayloader,
+// parser) gets the cached GOP at once: its first file is named when the
+// GOP's key frame was live (msrelaysrc wall-clock-meta), not when the GOP
+// was sent, 1.5 s later (as before: the recorder saw the burst's first
+// frame arrive without delay).
+TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
+  const TempDir tmp;
+  const std::string channel = "msrecorder-test-" + std::to_string(g_random_int());
+  GErrorPtr err;
+  auto source = Ref<GstElement>::adopt(gst_parse_launch(
+      ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+       "x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! "
+       "rtph264pay config-interval=-1 pt=96 ! msrelaysink channel=" +
+       channel)
+          .c_str(),
+      out(err)));
+  ASSERT_TRUE(source) << (err ? err->message : "");
+  KeyFrameTimes keys;
+  auto enc = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(source.get()), "enc"));
+  auto enc_src = Ref<GstPad>::adopt(gst_element_get_static_pad(enc.get(), "src"));
+  gst_pad_add_probe(enc_src.get(), GST_PAD_PROBE_TYPE_BUFFER, KeyFrameTimes::probe, &keys, nullptr);
+  ASSERT_NE(gst_element_set_state(source.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_TRUE(wait_until([&] { return !keys.get().empty(); }, 10s));
+  const gint64 key_us = keys.get().front();
+  wait_until([&] { return g_get_real_time() >= key_us + 1500000; }, 3s);
+
+  const gint64 joined_us = g_get_real_time();
+  auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
+      ("msrelaysrc channel=" + channel +
+       " timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! "
+       "rtph264depay ! h264parse ! msrecorder path-name=" + tmp.path + " segment-duration=60000000000")
+          .c_str(),
+      out(err)));
+  ASSERT_TRUE(recorder) << (err ? err->message : "");
+  ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  const bool recorded = wait_until([&] { return !list_files(tmp).empty(); }, 10s);
+  gst_element_set_state(recorder.get(), GST_STATE_NULL);
+  gst_element_set_state(source.get(), GST_STATE_NULL);
+  ASSERT_TRUE(recorded);
+  ASSERT_EQ(keys.get().size(), 1u) << "one GOP: no key frame came before the recorder joined";
+  const auto named = SegmentPolicy::start_from_name(list_files(tmp).front());
+  ASSERT_TRUE(named);
+  const double off = double(*named - key_us) / G_USEC_PER_SEC;
+  std::printf("joined %.3f s into the GOP; first file named %+.3f s from its key frame's wall time\n",
+              double(joined_us - key_us) / G_USEC_PER_SEC, off);
+  EXPECT_NEAR(off, 0.0, 0.2);
 }
 
 // Starts gst-launch-1.0 with `line` in a process of its own (with the built
