@@ -39,6 +39,17 @@
  * that is not live (a file read as fast as it goes): the first segment's
  * opening time plus the running time since.
  *
+ * Tracks whose buffers carry that meta are put on one timeline: each
+ * track's running times come from its own jitterbuffer, anchored at its
+ * first packet's arrival, and a reader that starts with a relay's cache gets
+ * the video's cached GOP and the audio's last packet at once, so the video
+ * ran late against the audio by the GOP's age in every file of the run. A
+ * track's running time r was live at (its first buffer's meta minus its
+ * running time) + r; each track is shifted to the mapping of the track that
+ * opened the first file. (Fragmented MP4 from mp4mux 1.22 starts every track
+ * of a file at 0: in the first file of a run, audio that starts after the
+ * cached video is early by that much; Matroska and MPEG-TS keep its start.)
+ *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
  * the local wall-clock time at which the segment starts (`%f` = microseconds).
@@ -207,6 +218,12 @@ struct Track {
   // flushing (a wait for the other tracks ends).
   bool seen = false;
   bool flushing = false;
+  // Track's thread: the wall clock (ns since the epoch) of this track's
+  // running time 0, from its first buffer with a reference timestamp (see
+  // reference_ns), and the shift that puts its running times on the run's
+  // timeline (see align).
+  std::optional<GstClockTimeDiff> wall_of_zero;
+  GstClockTimeDiff shift = 0;
   bool need_key = true;
   bool key_requested = false;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
@@ -242,9 +259,13 @@ struct Impl {
   // the tracks are awaited.
   struct Opener {
     GstClockTime start_rt = GST_CLOCK_TIME_NONE;
-    std::optional<gint64> wall_us;  // see reference_wall_us()
+    std::optional<gint64> wall_us;                  // see reference_wall_us()
+    std::optional<GstClockTimeDiff> wall_of_zero;  // its track's
   };
   std::optional<Opener> opener;
+  // The wall clock of the run's running time 0: that of the track that
+  // opened its first file (see align).
+  std::optional<GstClockTimeDiff> run_wall_of_zero;
   std::optional<std::chrono::steady_clock::time_point> wait_deadline;  // from the first buffer of the run
   bool stopping = false;  // going to READY: waits end
   std::condition_variable tracks_cv;  // a track was seen, ended, left or flushes; the first file opened
@@ -403,6 +424,10 @@ gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, 
     wall = *ref_wall;
     GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": live %" G_GINT64_FORMAT " µs ago (reference timestamp)",
                      GST_TIME_ARGS(rt), now - wall);
+    if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness)
+      GST_DEBUG_OBJECT(self, "(the clock and lateness say %" G_GINT64_FORMAT " µs ago)",
+                       now - (now - GstClockTimeDiff(clock_rt) / GST_USECOND +
+                              (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND));
     impl->have_lateness = false;
   } else if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
     // Wall clock of clock running time 0, then that of rt's capture.
@@ -446,7 +471,7 @@ void note_opener(Impl* impl, Track* t, GstClockTime start_rt, std::optional<gint
   });
   if (has_video && !t->video && impl->live)
     return;
-  impl->opener = Impl::Opener{start_rt, wall_us};
+  impl->opener = Impl::Opener{start_rt, wall_us, t->wall_of_zero};
 }
 
 // Has every track sent a buffer (or ended, or is flushing)? Under
@@ -489,13 +514,48 @@ void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& 
 // live; it survives rtpjitterbuffer, the depayloaders and parsers); nullopt
 // without one. The meta dates the frame shown at `rt`; the file's 0 is
 // its decoding time, `start_rt`.
-std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
+std::optional<GstClockTime> reference_ns(GstBuffer* b) {
   static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
   auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
   const GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(b, caps.get());
   if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp))
     return std::nullopt;
-  return gint64(meta->timestamp / GST_USECOND) - gint64((rt - start_rt) / GST_USECOND);
+  return meta->timestamp;
+}
+
+std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
+  const auto ns = reference_ns(b);
+  if (!ns)
+    return std::nullopt;
+  return gint64(*ns / GST_USECOND) - gint64((rt - start_rt) / GST_USECOND);
+}
+
+// Puts track `t`'s running times on the run's timeline. Each track's
+// timestamps come from its own jitterbuffer, which anchors them at its
+// first packet's arrival; a reader that starts with a relay's cache gets
+// the video's cached GOP (up to a GOP old) and the audio's last packet at
+// once, so the video ran late against the audio by the GOP's age in every
+// file of the run (0.33 to 0.5 s on a launch path recorded from its start,
+// up to a GOP on a path whose recording starts later). The relay's
+// wall-clock meta says when each was live: a track's running time r was
+// live at its wall_of_zero + r, so on the run's timeline (that of the track
+// that opened the first file) it is r + (wall_of_zero - run_wall_of_zero).
+// Without metas nothing moves. Sets `rt` and `start_rt` from the track's
+// own `in_rt` and `in_start`; false if the buffer falls before the run's 0.
+// Under files_mutex.
+bool align(Impl* impl, Track* t, GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt,
+           GstClockTime& start_rt) {
+  const GstClockTimeDiff shift =
+      t->wall_of_zero && impl->run_wall_of_zero ? *t->wall_of_zero - *impl->run_wall_of_zero : 0;
+  if (shift != t->shift)
+    GST_INFO_OBJECT(t->self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
+                    t->name.c_str(), shift / GST_USECOND);
+  t->shift = shift;
+  if (GstClockTimeDiff(in_start) + shift < 0)
+    return false;
+  rt = GstClockTime(GstClockTimeDiff(in_rt) + shift);
+  start_rt = GstClockTime(GstClockTimeDiff(in_start) + shift);
+  return true;
 }
 
 // Queries a file's muxer sends up a track (latency above all) go on to the
@@ -691,8 +751,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (impl->failed.load(std::memory_order_relaxed))
     return GST_FLOW_OK;
   const GstClockTime pts = GST_BUFFER_PTS_IS_VALID(raw) ? GST_BUFFER_PTS(raw) : GST_BUFFER_DTS(raw);
-  const GstClockTime rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
-  if (!GST_CLOCK_TIME_IS_VALID(rt)) {
+  const GstClockTime in_rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(in_rt)) {
     GST_LOG_OBJECT(self, "%s: buffer without a running time dropped", t->name.c_str());
     return GST_FLOW_OK;
   }
@@ -701,14 +761,14 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   // B-frames a key frame is decoded before it is shown, and a DTS before the
   // file's 0 makes mp4mux shift that track alone (the audio would be out
   // of sync by the reordering delay).
-  GstClockTime start_rt = rt;
+  GstClockTime in_start = in_rt;
   if (GST_BUFFER_DTS_IS_VALID(raw)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(raw), &dts_rt);
-    if (sign > 0 && dts_rt < rt)
-      start_rt = dts_rt;
+    if (sign > 0 && dts_rt < in_rt)
+      in_start = dts_rt;
     else if (sign < 0)
-      start_rt = 0;
+      in_start = 0;
   }
   bool ask_live = false;
   {
@@ -720,6 +780,9 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   }
   if (t->video && t->need_key && !key)
     return GST_FLOW_OK;
+  if (!t->wall_of_zero)
+    if (const auto ns = reference_ns(raw))
+      t->wall_of_zero = GstClockTimeDiff(*ns) - GstClockTimeDiff(in_rt);
   const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   if (ask_live) {
     // Once per run, before the first file: is the input live?
@@ -736,8 +799,11 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   std::shared_ptr<File> target;
   std::shared_ptr<File> cut_from;
   std::shared_ptr<File> opened;
+  GstClockTime rt = in_rt, start_rt = in_start;
   {
     std::unique_lock lock(impl->files_mutex);
+    if (!align(impl, t, in_rt, in_start, rt, start_rt))
+      return GST_FLOW_OK;  // before the run's first file
     bool has_video = false;
     Track* first_audio = nullptr;
     for (auto& o : impl->tracks) {
@@ -766,6 +832,7 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
           return GST_FLOW_OK;  // live audio before the video's first key frame
         // The clock now, not at the buffer's arrival: it maps running time
         // to wall clock now (the wait is not lateness).
+        impl->run_wall_of_zero = impl->opener->wall_of_zero;
         impl->current = open_file(self, impl->opener->start_rt,
                                   impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
         impl->opener.reset();
@@ -774,6 +841,10 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
           return GST_FLOW_OK;
         opened = impl->current;
       }
+      // The file's track (another one, or the opener of ours) set the
+      // run's timeline meanwhile.
+      if (!align(impl, t, in_rt, in_start, rt, start_rt))
+        return GST_FLOW_OK;
       target = impl->current;
     } else if (decides) {
       const bool due = duration > 0 && rt >= impl->current->origin + duration;
@@ -852,7 +923,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (GST_BUFFER_DTS_IS_VALID(b)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(b), &dts_rt);
-    const GstClockTimeDiff d = sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0;
+    const GstClockTimeDiff d =
+        (sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0) + t->shift;
     const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + d - GstClockTimeDiff(target->origin);
     GST_BUFFER_DTS(b) = sign == 0 ? GST_CLOCK_TIME_NONE : GstClockTime(std::max<GstClockTimeDiff>(rel, 0));
   }
@@ -1150,6 +1222,8 @@ void reset_stream(Track& t) {
   t.key_requested = false;
   t.seen = false;
   t.flushing = false;
+  t.wall_of_zero.reset();
+  t.shift = 0;
   t.ghost_eos = false;
   t.eos = false;
 }
@@ -1251,6 +1325,7 @@ void drop_files(GmsRecorder* self) {
     impl->live_known = impl->live = impl->have_lateness = false;
     impl->opener.reset();
     impl->wait_deadline.reset();
+    impl->run_wall_of_zero.reset();
   }
   for (auto& f : files)
     remove_file_elements(GST_ELEMENT(self), *f);

@@ -824,6 +824,50 @@ struct KeyFrameTimes {
   }
 };
 
+// A live source into relay channels, as the server runs a launch path: H.264
+// with a key frame every 2 s into `<name>-v` and Opus into `<name>-a`; the
+// wall-clock times its key frames leave the encoder are noted.
+struct RelaySource {
+  const std::string name = "msrecorder-test-" + std::to_string(g_random_int());
+  Ref<GstElement> pipeline;
+  KeyFrameTimes keys;
+  RelaySource() {
+    GErrorPtr err;
+    pipeline = Ref<GstElement>::adopt(gst_parse_launch(
+        ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+         "x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! "
+         "rtph264pay config-interval=-1 pt=96 ! msrelaysink channel=" + name +
+         "-v audiotestsrc is-live=true ! audioconvert ! opusenc ! rtpopuspay pt=97 ! msrelaysink channel=" + name +
+         "-a")
+            .c_str(),
+        out(err)));
+    EXPECT_TRUE(pipeline) << (err ? err->message : "");
+    if (!pipeline)
+      return;
+    auto enc = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "enc"));
+    auto enc_src = Ref<GstPad>::adopt(gst_element_get_static_pad(enc.get(), "src"));
+    gst_pad_add_probe(enc_src.get(), GST_PAD_PROBE_TYPE_BUFFER, KeyFrameTimes::probe, &keys, nullptr);
+    EXPECT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  }
+  ~RelaySource() {
+    if (pipeline)
+      gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  }
+  // Waits for the first key frame and `into` past it; its wall time (µs).
+  gint64 wait_into_gop(std::chrono::milliseconds into) {
+    if (!wait_until([&] { return !keys.get().empty(); }, 10s))
+      return 0;
+    const gint64 key_us = keys.get().front();
+    wait_until([&] { return g_get_real_time() >= key_us + into.count() * 1000; }, into + 1s);
+    return key_us;
+  }
+  // The server's recording line (path_recorder.cpp) for channel `suffix`.
+  std::string reader(const char* suffix, const char* depay_parse) const {
+    return "msrelaysrc channel=" + name + suffix +
+           " timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! " + depay_parse;
+  }
+};
+
 // A recorder that joins a relay 1.5 s into a 2 s GOP (the server's
 // recording line: msrelaysrc from the cache, a jitterbuffer, depayloader,
 // parser) gets the cached GOP at once: its first file is named when the
@@ -832,45 +876,70 @@ struct KeyFrameTimes {
 // frame arrive without delay).
 TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
   const TempDir tmp;
-  const std::string channel = "msrecorder-test-" + std::to_string(g_random_int());
-  GErrorPtr err;
-  auto source = Ref<GstElement>::adopt(gst_parse_launch(
-      ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-       "x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! "
-       "rtph264pay config-interval=-1 pt=96 ! msrelaysink channel=" +
-       channel)
-          .c_str(),
-      out(err)));
-  ASSERT_TRUE(source) << (err ? err->message : "");
-  KeyFrameTimes keys;
-  auto enc = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(source.get()), "enc"));
-  auto enc_src = Ref<GstPad>::adopt(gst_element_get_static_pad(enc.get(), "src"));
-  gst_pad_add_probe(enc_src.get(), GST_PAD_PROBE_TYPE_BUFFER, KeyFrameTimes::probe, &keys, nullptr);
-  ASSERT_NE(gst_element_set_state(source.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  ASSERT_TRUE(wait_until([&] { return !keys.get().empty(); }, 10s));
-  const gint64 key_us = keys.get().front();
-  wait_until([&] { return g_get_real_time() >= key_us + 1500000; }, 3s);
-
+  RelaySource source;
+  ASSERT_TRUE(source.pipeline);
+  const gint64 key_us = source.wait_into_gop(1500ms);
+  ASSERT_NE(key_us, 0);
   const gint64 joined_us = g_get_real_time();
+  GErrorPtr err;
   auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
-      ("msrelaysrc channel=" + channel +
-       " timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! "
-       "rtph264depay ! h264parse ! msrecorder path-name=" + tmp.path + " segment-duration=60000000000")
+      (source.reader("-v", "rtph264depay ! h264parse") + " ! msrecorder path-name=" + tmp.path +
+       " segment-duration=60000000000")
           .c_str(),
       out(err)));
   ASSERT_TRUE(recorder) << (err ? err->message : "");
   ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   const bool recorded = wait_until([&] { return !list_files(tmp).empty(); }, 10s);
   gst_element_set_state(recorder.get(), GST_STATE_NULL);
-  gst_element_set_state(source.get(), GST_STATE_NULL);
   ASSERT_TRUE(recorded);
-  ASSERT_EQ(keys.get().size(), 1u) << "one GOP: no key frame came before the recorder joined";
+  ASSERT_EQ(source.keys.get().size(), 1u) << "one GOP: no key frame came before the recorder joined";
   const auto named = SegmentPolicy::start_from_name(list_files(tmp).front());
   ASSERT_TRUE(named);
   const double off = double(*named - key_us) / G_USEC_PER_SEC;
   std::printf("joined %.3f s into the GOP; first file named %+.3f s from its key frame's wall time\n",
               double(joined_us - key_us) / G_USEC_PER_SEC, off);
   EXPECT_NEAR(off, 0.0, 0.2);
+}
+
+// The same with audio too: the video's jitterbuffer anchors its times at the
+// cached GOP's arrival, the audio's at its live packets' (the relay caches
+// one audio packet), so the video ran 1.5 s late against the audio in every
+// file of the run. The relay's wall-clock meta puts both on one timeline:
+// in the first file (Matroska keeps a track's start) the audio starts
+// where it was live, 1.5 s after the key frame, not at 0.
+TEST(MsRecorder, TracksOfACachedGopStayInSync) {
+  const TempDir tmp;
+  RelaySource source;
+  ASSERT_TRUE(source.pipeline);
+  const gint64 key_us = source.wait_into_gop(1500ms);
+  ASSERT_NE(key_us, 0);
+  const gint64 joined_us = g_get_real_time();
+  GErrorPtr err;
+  auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
+      (source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
+       source.reader("-a", "rtpopusdepay ! opusparse") + " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
+       tmp.path + " segment-duration=60000000000")
+          .c_str(),
+      out(err)));
+  ASSERT_TRUE(recorder) << (err ? err->message : "");
+  ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  std::string file;
+  std::vector<double> audio;
+  const bool recorded = wait_until(
+      [&] {
+        const auto files = list_files(tmp);
+        if (files.empty())
+          return false;
+        file = tmp.path + "/" + files.front();
+        audio = packet_times(file, 1);
+        return !audio.empty() && audio.back() >= 2.5;
+      },
+      15s);
+  gst_element_set_state(recorder.get(), GST_STATE_NULL);
+  ASSERT_TRUE(recorded) << file;
+  const double joined = double(joined_us - key_us) / G_USEC_PER_SEC;
+  std::printf("joined %.3f s into the GOP; the first file's audio starts at %.3f s\n", joined, audio.front());
+  EXPECT_NEAR(audio.front(), joined, 0.2);
 }
 
 // Starts gst-launch-1.0 with `line` in a process of its own (with the built
