@@ -1298,7 +1298,10 @@ void release_pad(GstElement* element, GstPad* pad) noexcept {
       return;
     t = std::move(*it);
     impl->tracks.erase(it);
-    impl->tracks_cv.notify_all();  // no longer awaited
+    // No longer awaited; and its own thread, if it waits for the others,
+    // returns now (its queue stops below only once it has).
+    t->flushing = true;
+    impl->tracks_cv.notify_all();
   }
   gst_element_remove_pad(element, pad);
   gst_element_set_locked_state(t->queue.get(), TRUE);
