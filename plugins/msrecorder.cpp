@@ -508,12 +508,10 @@ void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& 
                       o->name.c_str(), GST_TIME_ARGS(GstClockTime(wait.count())));
 }
 
-// The wall clock (µs since the epoch) of a file that buffer `b` opens at
-// `start_rt`, from the buffer's timestamp/x-unix reference timestamp meta
-// (msrelaysrc wall-clock-meta: when the frame reached the relay, i.e. was
-// live; it survives rtpjitterbuffer, the depayloaders and parsers); nullopt
-// without one. The meta dates the frame shown at `rt`; the file's 0 is
-// its decoding time, `start_rt`.
+// The wall clock (ns since the epoch) in buffer `b`'s timestamp/x-unix
+// reference timestamp meta (msrelaysrc wall-clock-meta: when the frame
+// reached the relay, i.e. was live; it survives rtpjitterbuffer, the
+// depayloaders and parsers); nullopt without one.
 std::optional<GstClockTime> reference_ns(GstBuffer* b) {
   static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
   auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
@@ -523,6 +521,9 @@ std::optional<GstClockTime> reference_ns(GstBuffer* b) {
   return meta->timestamp;
 }
 
+// The wall clock (µs since the epoch) of a file that buffer `b` opens at
+// `start_rt`, from its meta; nullopt without one. The meta dates the frame
+// shown at `rt`; the file's 0 is its decoding time, `start_rt`.
 std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
   const auto ns = reference_ns(b);
   if (!ns)
@@ -535,8 +536,8 @@ std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockT
 // first packet's arrival; a reader that starts with a relay's cache gets
 // the video's cached GOP (up to a GOP old) and the audio's last packet at
 // once, so the video ran late against the audio by the GOP's age in every
-// file of the run (0.33 to 0.5 s on a launch path recorded from its start,
-// up to a GOP on a path whose recording starts later). The relay's
+// file of the run (0.48 s measured on a launch path recorded from its
+// start, up to a GOP on a path whose recording starts later). The relay's
 // wall-clock meta says when each was live: a track's running time r was
 // live at its wall_of_zero + r, so on the run's timeline (that of the track
 // that opened the first file) it is r + (wall_of_zero - run_wall_of_zero).
@@ -830,9 +831,9 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
         note_opener(impl, t, start_rt, reference_wall_us(raw, rt, start_rt), false);
         if (!impl->opener)
           return GST_FLOW_OK;  // live audio before the video's first key frame
+        impl->run_wall_of_zero = impl->opener->wall_of_zero;
         // The clock now, not at the buffer's arrival: it maps running time
         // to wall clock now (the wait is not lateness).
-        impl->run_wall_of_zero = impl->opener->wall_of_zero;
         impl->current = open_file(self, impl->opener->start_rt,
                                   impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
         impl->opener.reset();
