@@ -441,6 +441,56 @@ TEST(Record, TrackThatNeverSendsDoesNotStopTheRecording) {
   EXPECT_GT(named, -1.5);
 }
 
+// Video packet times (s) of a file, in the order stored.
+std::vector<double> video_times(const std::string& file) {
+  RunResult r = run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                     "packet=pts_time", "-of", "csv=p=0", file},
+                    20s);
+  std::vector<double> out;
+  GStrvPtr lines(g_strsplit(r.out.c_str(), "\n", -1));
+  for (gchar** l = lines.get(); l && *l; ++l)
+    if (**l)
+      out.push_back(g_ascii_strtod(*l, nullptr));
+  return out;
+}
+
+// A source that restarts inside a segment (a launch line that ends and is
+// started again 1 s later: a new producer with new timestamps) leaves a real
+// gap in the segment, of about the outage, and time never goes back: the
+// relay reader continues the RTP time by the wall-clock gap, so the
+// recording line needs no msnormalize of its own.
+TEST(Record, SourceRestartInsideASegmentLeavesARealGap) {
+  std::string dir = temp_dir();
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                    "\n[path /cam]\nlaunch=videotestsrc is-live=true num-buffers=60 ! "
+                    "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+                    "speed-preset=ultrafast key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=-1"
+                    "\nrecord=true\nsegment-duration=60\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  std::vector<double> times;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto segs = segments(dir + "/cam");
+        if (segs.empty())
+          return false;
+        times = video_times(segs.front().path);
+        return times.size() >= 100;  // into the second run of the line
+      },
+      30s))
+      << srv.log_tail();
+  EXPECT_EQ(segments(dir + "/cam").size(), 1u);
+  double gap = 0;
+  for (size_t i = 1; i < times.size(); ++i) {
+    EXPECT_GT(times[i], times[i - 1]) << "frame " << i << " goes back";
+    gap = std::max(gap, times[i] - times[i - 1]);
+  }
+  std::printf("one segment across a source restart: %zu frames, largest step %.3f s\n", times.size(), gap);
+  EXPECT_GE(gap, 0.5) << "the outage (the line starts again after 1 s) is in the segment";
+  EXPECT_LE(gap, 3.0);
+}
+
 // "2026-11-24T10:00:00.250000Z" for the URL's start=.
 std::string iso_utc(gint64 us) {
   GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
