@@ -703,6 +703,38 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   return file;
 }
 
+// Before the run's first file: waits for the other tracks' first buffers
+// (wait_for_tracks), opens the file unless another track did meanwhile
+// (`opened_here`), and puts `t`'s times on the run's timeline (align: the
+// file's track set it). Returns the file, or null to drop buffer `b`
+// (stopping, flushing, live audio before the video's first key frame, a
+// time before the run's 0). Under files_mutex (`lock`).
+std::shared_ptr<File> first_file(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock, GstBuffer* b,
+                                 GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt, GstClockTime& start_rt,
+                                 bool& opened_here) {
+  Impl* impl = self->impl;
+  note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), true);
+  wait_for_tracks(self, t, lock);
+  if (impl->stopping || t->flushing)
+    return nullptr;
+  if (!impl->current) {
+    note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), false);
+    if (!impl->opener)
+      return nullptr;  // live audio before the video's first key frame
+    impl->run_wall_of_zero = impl->opener->wall_of_zero;
+    // The clock now, not at the buffer's arrival: it maps running time to
+    // wall clock now (the wait is not lateness).
+    impl->current = open_file(self, impl->opener->start_rt,
+                              impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
+    impl->opener.reset();
+    impl->tracks_cv.notify_all();
+    opened_here = bool(impl->current);
+  }
+  if (!impl->current || !align(impl, t, in_rt, in_start, rt, start_rt))
+    return nullptr;
+  return impl->current;
+}
+
 void send_eos(File::Out& out) {
   if (!out.eos.exchange(true))
     gst_pad_push_event(out.pad.get(), gst_event_new_eos());
@@ -823,30 +855,12 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       note_lateness(impl, clock_rt, rt);
     }
     if (!impl->current) {
-      note_opener(impl, t, start_rt, reference_wall_us(raw, rt, start_rt), true);
-      wait_for_tracks(self, t, lock);
-      if (impl->stopping || t->flushing)
+      bool opened_here = false;
+      target = first_file(self, t, lock, raw, in_rt, in_start, rt, start_rt, opened_here);
+      if (!target)
         return GST_FLOW_OK;
-      if (!impl->current) {
-        note_opener(impl, t, start_rt, reference_wall_us(raw, rt, start_rt), false);
-        if (!impl->opener)
-          return GST_FLOW_OK;  // live audio before the video's first key frame
-        impl->run_wall_of_zero = impl->opener->wall_of_zero;
-        // The clock now, not at the buffer's arrival: it maps running time
-        // to wall clock now (the wait is not lateness).
-        impl->current = open_file(self, impl->opener->start_rt,
-                                  impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
-        impl->opener.reset();
-        impl->tracks_cv.notify_all();
-        if (!impl->current)
-          return GST_FLOW_OK;
-        opened = impl->current;
-      }
-      // The file's track (another one, or the opener of ours) set the
-      // run's timeline meanwhile.
-      if (!align(impl, t, in_rt, in_start, rt, start_rt))
-        return GST_FLOW_OK;
-      target = impl->current;
+      if (opened_here)
+        opened = target;
     } else if (decides) {
       const bool due = duration > 0 && rt >= impl->current->origin + duration;
       if (due && (key || !t->video)) {

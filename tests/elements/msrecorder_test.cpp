@@ -849,7 +849,8 @@ struct RelaySource {
     gst_pad_add_probe(enc_src.get(), GST_PAD_PROBE_TYPE_BUFFER, KeyFrameTimes::probe, &keys, nullptr);
     EXPECT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   }
-  ~RelaySource() {
+  ~RelaySource() { stop(); }
+  void stop() {
     if (pipeline)
       gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   }
@@ -865,6 +866,41 @@ struct RelaySource {
   std::string reader(const char* suffix, const char* depay_parse) const {
     return "msrelaysrc channel=" + name + suffix +
            " timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! " + depay_parse;
+  }
+  // Stops the source, then `recorder` once its readers have nothing left to
+  // read. A reader stopped while it hands a list of packets over trips a
+  // GstBaseSrc 1.22 bug (gst_base_src_get_range unrefs the NULL buffer of a
+  // create() that submitted a list when the state left PLAYING meanwhile:
+  // a GStreamer-CRITICAL, fatal in tests); a reader with nothing to read
+  // only waits. Idle: its queue empty and its packet count unchanged over
+  // two looks 10 ms apart.
+  void stop_with(GstElement* recorder) {
+    stop();
+    guint64 last = G_MAXUINT64;
+    wait_until(
+        [&] {
+          guint64 pushed = 0, queued = 0;
+          GstIterator* it = gst_bin_iterate_sources(GST_BIN(recorder));
+          GValue v = G_VALUE_INIT;
+          while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+            GstStructure* st = nullptr;
+            g_object_get(g_value_get_object(&v), "relay-stats", &st, nullptr);
+            guint64 p = 0, q = 0;
+            gst_structure_get_uint64(st, "pushed", &p);
+            gst_structure_get_uint64(st, "queued-bytes", &q);
+            gst_structure_free(st);
+            pushed += p;
+            queued += q;
+            g_value_reset(&v);
+          }
+          g_value_unset(&v);
+          gst_iterator_free(it);
+          const bool idle = queued == 0 && pushed == last;
+          last = pushed;
+          return idle;
+        },
+        5s);
+    gst_element_set_state(recorder, GST_STATE_NULL);
   }
 };
 
@@ -890,7 +926,7 @@ TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
   ASSERT_TRUE(recorder) << (err ? err->message : "");
   ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   const bool recorded = wait_until([&] { return !list_files(tmp).empty(); }, 10s);
-  gst_element_set_state(recorder.get(), GST_STATE_NULL);
+  source.stop_with(recorder.get());
   ASSERT_TRUE(recorded);
   ASSERT_EQ(source.keys.get().size(), 1u) << "one GOP: no key frame came before the recorder joined";
   const auto named = SegmentPolicy::start_from_name(list_files(tmp).front());
@@ -935,7 +971,7 @@ TEST(MsRecorder, TracksOfACachedGopStayInSync) {
         return !audio.empty() && audio.back() >= 2.5;
       },
       15s);
-  gst_element_set_state(recorder.get(), GST_STATE_NULL);
+  source.stop_with(recorder.get());
   ASSERT_TRUE(recorded) << file;
   const double joined = double(joined_us - key_us) / G_USEC_PER_SEC;
   std::printf("joined %.3f s into the GOP; the first file's audio starts at %.3f s\n", joined, audio.front());
