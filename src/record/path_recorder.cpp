@@ -41,6 +41,32 @@ std::string depay_chain(GstCaps* caps, bool& video) {
   return {};
 }
 
+namespace {
+
+// A leftover of a kill -9 with no media in it: empty (killed before the
+// muxer wrote anything), or a fragmented MP4 with its header but no
+// fragment yet ('moof'; killed in the first quarter second of a segment,
+// once the muxer writes its header as soon as every track has data). Only
+// small files are read: a segment with media is larger than a header.
+bool without_media(const char* file, const GStatBuf& st) {
+  constexpr goffset kLargestHeader = 64 * 1024;
+  if (!S_ISREG(st.st_mode))
+    return false;
+  if (st.st_size == 0)
+    return true;
+  if (st.st_size > kLargestHeader || !g_str_has_suffix(file, ".mp4"))
+    return false;
+  gchar* data = nullptr;
+  gsize size = 0;
+  if (!g_file_get_contents(file, &data, &size, nullptr))
+    return false;
+  const bool fragment = g_strstr_len(data, gssize(size), "moof") != nullptr;
+  g_free(data);
+  return !fragment;
+}
+
+}  // namespace
+
 PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainContext* control)
     : path_(std::move(path)),
       settings_(std::move(settings)),
@@ -58,13 +84,13 @@ bool PathRecorder::build(const std::vector<std::string>& channels) {
     error_ = "cannot create " + dir + ": " + g_strerror(errno);
     return false;
   }
-  // A kill -9 right after a segment opened leaves it empty: nothing to
-  // play, so it goes.
+  // A kill -9 right after a segment opened leaves it without media (empty,
+  // or a header only): nothing to play, so it goes.
   if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.c_str(), 0, nullptr))) {
     while (const char* name = g_dir_read_name(d.get())) {
       GCharPtr file(g_build_filename(dir.c_str(), name, nullptr));
       GStatBuf st;
-      if (g_stat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+      if (g_stat(file.get(), &st) == 0 && without_media(file.get(), st))
         g_unlink(file.get());
     }
   }
