@@ -3,6 +3,8 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <string_view>
+
 #include "core/log.h"
 #include "relay/relay_hub.h"
 
@@ -60,9 +62,13 @@ bool without_media(const char* file, const GStatBuf& st) {
   gsize size = 0;
   if (!g_file_get_contents(file, &data, &size, nullptr))
     return false;
-  const bool fragment = g_strstr_len(data, gssize(size), "moof") != nullptr;
+  // Binary data: not g_strstr_len, which stops at the first NUL byte. Our
+  // header (a moov) without a fragment; anything else is left alone.
+  const std::string_view bytes(data, size);
+  const bool header_only =
+      bytes.find("moov") != std::string_view::npos && bytes.find("moof") == std::string_view::npos;
   g_free(data);
-  return !fragment;
+  return header_only;
 }
 
 }  // namespace
