@@ -25,15 +25,30 @@
  * is mp4mux's own clock at opening, to the second); matroskamux 1.22 keeps
  * only its own DateUTC (opening time, to the second).
  *
- * That wall-clock time comes from the pipeline clock when the input is live:
- * running time + the smallest lateness seen (clock running time at arrival
- * minus buffer running time, over the video's buffers): the time the frame
- * was captured if some frames come in without delay, so segments of one
- * path line up and gaps between them are real gaps. (The first segment of a
- * run that starts with frames held back somewhere, such as a relay's cached
- * GOP, is named when they arrived: a little late.) Input that is not live
- * (a file read as fast as it goes): the first segment's opening time plus
- * the running time since.
+ * That wall-clock time is, when the buffer that opens the file carries a
+ * GstReferenceTimestampMeta with caps `timestamp/x-unix` (msrelaysrc
+ * wall-clock-meta: when the frame reached the relay), that time: a file that
+ * starts with a relay's cached GOP, sent at once, is named when its first
+ * frame was live, not when the GOP was sent (up to a GOP later). Otherwise it
+ * comes from the pipeline clock when the input is live: running time + the
+ * smallest lateness seen (clock running time at arrival minus buffer running
+ * time, over the video's buffers): the time the frame was captured if some
+ * frames come in without delay, so segments of one path line up and gaps
+ * between them are real gaps (the first segment of a run that starts with
+ * frames held back somewhere is then named when they arrived: late). Input
+ * that is not live (a file read as fast as it goes): the first segment's
+ * opening time plus the running time since.
+ *
+ * Tracks whose buffers carry that meta are put on one timeline: each
+ * track's running times come from its own jitterbuffer, anchored at its
+ * first packet's arrival, and a reader that starts with a relay's cache gets
+ * the video's cached GOP and the audio's last packet at once, so the video
+ * ran late against the audio by the GOP's age in every file of the run. A
+ * track's running time r was live at (its first buffer's meta minus its
+ * running time) + r; each track is shifted to the mapping of the track that
+ * opened the first file. (Fragmented MP4 from mp4mux 1.22 starts every track
+ * of a file at 0: in the first file of a run, audio that starts after the
+ * cached video is early by that much; Matroska and MPEG-TS keep its start.)
  *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
@@ -45,9 +60,13 @@
  * buffers with a running time before the cut still go to the old file.
  * Upstream is asked for a key frame (force-key-unit) once a cut is due.
  *
- * Known limit: mp4mux writes nothing until every track has caps, so a track
- * that never sends anything keeps the first file empty (as with
- * splitmuxsink).
+ * A file has the tracks that have sent a buffer: every muxer waits for data
+ * on each of its pads, so a track that never sends (audio a publisher
+ * announced and does not send) would keep every file empty. The first file
+ * of a run waits up to #GmsRecorder:track-wait (2 s) from the first buffer
+ * on any input for every input's first buffer (the inputs that have sent
+ * wait in their queues meanwhile), then opens with those that have; a
+ * track that starts later joins at the next cut.
  *
  * Retention: after each segment closes, segments this element wrote that
  * started more than #GmsRecorder:delete-after seconds ago are deleted, then
@@ -79,10 +98,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,6 +125,11 @@ constexpr guint64 kDefaultSegmentDuration = 60 * GST_SECOND;
 // recording) for a quarter second less at risk.
 constexpr guint kFragmentMs = 250;
 constexpr guint64 kQueueTime = 5 * GST_SECOND;
+// How long the first file of a run waits for every input's first buffer: a
+// publisher's audio and video start within a few ms of each other (a relay
+// sends both cached GOPs at once); one that announced a track it never
+// sends must not keep the path from recording.
+constexpr guint64 kDefaultTrackWait = 2 * GST_SECOND;
 // Buffers go to a file's muxer at kFileBase + (running time - file origin):
 // the segment we push makes kFileBase running time 0, and a video frame
 // decoded before the key frame that opened the file (B-frames) still has a
@@ -117,6 +144,7 @@ enum {
   PROP_SEGMENT_DURATION,
   PROP_DELETE_AFTER,
   PROP_MAX_BYTES,
+  PROP_TRACK_WAIT,
 };
 
 const char* extension(GmsRecorderFormat f) {
@@ -135,6 +163,7 @@ struct Settings {
   std::string pattern;  // empty: the default for the format
   GmsRecorderFormat format = GMS_RECORDER_FORMAT_MP4;
   guint64 segment_duration = kDefaultSegmentDuration;
+  guint64 track_wait = kDefaultTrackWait;
   gms::RetentionSettings retention;
 
   std::string effective_pattern() const {
@@ -184,6 +213,17 @@ struct Track {
   gms::Ref<GstCaps> caps;
   gms::Ref<GstEvent> stream_start;
   std::shared_ptr<File> last;  // the file it pushed into last
+  // Under files_mutex: it has sent a buffer this run (only such tracks are
+  // in a file: a muxer waits for data on every pad it has); its input is
+  // flushing (a wait for the other tracks ends).
+  bool seen = false;
+  bool flushing = false;
+  // Track's thread: the wall clock (ns since the epoch) of this track's
+  // running time 0, from its first buffer with a reference timestamp (see
+  // reference_ns), and the shift that puts its running times on the run's
+  // timeline (see align).
+  std::optional<GstClockTimeDiff> wall_of_zero;
+  GstClockTimeDiff shift = 0;
   bool need_key = true;
   bool key_requested = false;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
@@ -214,6 +254,21 @@ struct Impl {
   bool have_lateness = false;
   GstClockTimeDiff min_lateness = 0;  // see note_lateness()
   guint file_count = 0;
+  // The first file of a run waits for every track's first buffer (see
+  // wait_for_tracks). `opener`: the buffer that is to open it, kept while
+  // the tracks are awaited.
+  struct Opener {
+    GstClockTime start_rt = GST_CLOCK_TIME_NONE;
+    std::optional<gint64> wall_us;                  // see reference_wall_us()
+    std::optional<GstClockTimeDiff> wall_of_zero;  // its track's
+  };
+  std::optional<Opener> opener;
+  // The wall clock of the run's running time 0: that of the track that
+  // opened its first file (see align).
+  std::optional<GstClockTimeDiff> run_wall_of_zero;
+  std::optional<std::chrono::steady_clock::time_point> wait_deadline;  // from the first buffer of the run
+  bool stopping = false;  // going to READY: waits end
+  std::condition_variable tracks_cv;  // a track was seen, ended, left or flushes; the first file opened
 
   std::mutex segments_mutex;  // protects segments, open_location; never held while posting
   std::vector<gms::SegmentFile> segments;
@@ -222,6 +277,7 @@ struct Impl {
   std::atomic<bool> failed{false};
   std::atomic<bool> eos_posted{false};
   std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
+  std::atomic<guint64> track_wait{kDefaultTrackWait};               // a copy, read per run
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -357,11 +413,23 @@ void note_lateness(Impl* impl, GstClockTime clock_rt, GstClockTime rt) {
 // goes) the running time since the last segment start is added to that
 // start's wall clock, so names are spaced by the media's duration.
 // Called under files_mutex.
-gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) {
+gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, std::optional<gint64> ref_wall) {
   Impl* impl = self->impl;
   const gint64 now = g_get_real_time();
   gint64 wall = now;
-  if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
+  if (ref_wall) {
+    // The relay says when the opening frame was live: exact even for a
+    // cached GOP that reached us in one burst (the lateness seen so far
+    // is that of the burst's first frame: 0).
+    wall = *ref_wall;
+    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": live %" G_GINT64_FORMAT " µs ago (reference timestamp)",
+                     GST_TIME_ARGS(rt), now - wall);
+    if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness)
+      GST_DEBUG_OBJECT(self, "(the clock and lateness say %" G_GINT64_FORMAT " µs ago)",
+                       now - (now - GstClockTimeDiff(clock_rt) / GST_USECOND +
+                              (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND));
+    impl->have_lateness = false;
+  } else if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
     // Wall clock of clock running time 0, then that of rt's capture.
     const gint64 wall_of_zero = now - GstClockTimeDiff(clock_rt) / GST_USECOND;
     wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
@@ -377,6 +445,118 @@ gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt) 
   impl->anchor_rt = rt;
   impl->anchor_wall = wall;
   return wall;
+}
+
+// A track sent a buffer: from now on it is in the files (at the next cut if
+// a file is open). Under files_mutex.
+void mark_seen(Impl* impl, Track* t) {
+  if (t->seen)
+    return;
+  t->seen = true;
+  impl->tracks_cv.notify_all();
+}
+
+// May the buffer at `start_rt` open the first file? Live: the video's first
+// key frame does (the audio's first buffers come a few ms before or after
+// it). Not live: whichever comes first (an encoder may take its time with
+// the first frame while the audio runs ahead). Keeps the first such buffer
+// as the opener. `awaited`: a video track that has sent nothing yet counts
+// (the tracks are still awaited); after the wait, only one that has sent.
+// Under files_mutex.
+void note_opener(Impl* impl, Track* t, GstClockTime start_rt, std::optional<gint64> wall_us, bool awaited) {
+  if (impl->opener)
+    return;
+  const bool has_video = std::any_of(impl->tracks.begin(), impl->tracks.end(), [&](const auto& o) {
+    return o->video && (o->seen || (awaited && !o->eos.load()));
+  });
+  if (has_video && !t->video && impl->live)
+    return;
+  impl->opener = Impl::Opener{start_rt, wall_us, t->wall_of_zero};
+}
+
+// Has every track sent a buffer (or ended, or is flushing)? Under
+// files_mutex.
+bool all_tracks_seen(const Impl* impl) {
+  return std::all_of(impl->tracks.begin(), impl->tracks.end(),
+                     [](const auto& o) { return o->seen || o->eos.load() || o->flushing; });
+}
+
+// Before the first file of a run: blocks track `t`'s streaming thread (its
+// queue takes what comes meanwhile) until every track has sent a buffer,
+// or track-wait has passed since the run's first buffer, or another track
+// opened the file, or we stop. The file then has the tracks that have sent:
+// one that never does (audio a publisher announced and does not send) no
+// longer keeps every muxer waiting, so the path records what it gets.
+// Blocking rather than holding buffers back: each track's buffers are only
+// ever pushed by its own thread (a muxer may block a push until the other
+// tracks have data), and a track whose buffers were held would have no
+// thread to push them once the file opens. Under files_mutex (`lock`).
+void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock) {
+  Impl* impl = self->impl;
+  const auto wait = std::chrono::nanoseconds(impl->track_wait.load(std::memory_order_relaxed));
+  if (!impl->wait_deadline)
+    impl->wait_deadline = std::chrono::steady_clock::now() + wait;
+  auto done = [&] { return impl->current || impl->stopping || t->flushing || all_tracks_seen(impl); };
+  if (done())
+    return;
+  GST_DEBUG_OBJECT(self, "%s: waiting for the other inputs' first buffers", t->name.c_str());
+  if (impl->tracks_cv.wait_until(lock, *impl->wait_deadline, done))
+    return;
+  for (auto& o : impl->tracks)
+    if (!o->seen && !o->eos.load())
+      GST_INFO_OBJECT(self, "%s sent nothing in %" GST_TIME_FORMAT ": left out until it does",
+                      o->name.c_str(), GST_TIME_ARGS(GstClockTime(wait.count())));
+}
+
+// The wall clock (ns since the epoch) in buffer `b`'s timestamp/x-unix
+// reference timestamp meta (msrelaysrc wall-clock-meta: when the frame
+// reached the relay, i.e. was live; it survives rtpjitterbuffer, the
+// depayloaders and parsers); nullopt without one.
+std::optional<GstClockTime> reference_ns(GstBuffer* b) {
+  static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
+  auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
+  const GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(b, caps.get());
+  if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp))
+    return std::nullopt;
+  return meta->timestamp;
+}
+
+// The wall clock (µs since the epoch) of a file that buffer `b` opens at
+// `start_rt`, from its meta; nullopt without one. The meta dates the frame
+// shown at `rt`; the file's 0 is its decoding time, `start_rt`.
+std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
+  const auto ns = reference_ns(b);
+  if (!ns)
+    return std::nullopt;
+  return gint64(*ns / GST_USECOND) - gint64((rt - start_rt) / GST_USECOND);
+}
+
+// Puts track `t`'s running times on the run's timeline. Each track's
+// timestamps come from its own jitterbuffer, which anchors them at its
+// first packet's arrival; a reader that starts with a relay's cache gets
+// the video's cached GOP (up to a GOP old) and the audio's last packet at
+// once, so the video ran late against the audio by the GOP's age in every
+// file of the run (0.48 s measured on a launch path recorded from its
+// start, up to a GOP on a path whose recording starts later). The relay's
+// wall-clock meta says when each was live: a track's running time r was
+// live at its wall_of_zero + r, so on the run's timeline (that of the track
+// that opened the first file) it is r + (wall_of_zero - run_wall_of_zero).
+// Without metas nothing moves. Sets `rt` and `start_rt` from the track's
+// own `in_rt` and `in_start`; false if the buffer falls before the run's 0.
+// Under files_mutex.
+bool align(Impl* impl, Track* t, GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt,
+           GstClockTime& start_rt) {
+  const GstClockTimeDiff shift =
+      t->wall_of_zero && impl->run_wall_of_zero ? *t->wall_of_zero - *impl->run_wall_of_zero : 0;
+  if (shift != t->shift)
+    GST_INFO_OBJECT(t->self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
+                    t->name.c_str(), shift / GST_USECOND);
+  t->shift = shift;
+  if (GstClockTimeDiff(in_start) + shift < 0)
+    return false;
+  rt = GstClockTime(GstClockTimeDiff(in_rt) + shift);
+  start_rt = GstClockTime(GstClockTimeDiff(in_start) + shift);
+  return true;
 }
 
 // Queries a file's muxer sends up a track (latency above all) go on to the
@@ -432,10 +612,11 @@ void prime(Track* t, File& file, File::Out& out) {
 // Makes the next segment file, starting at running time `rt`. Called under
 // files_mutex, on a streaming thread: creating the elements and opening the
 // file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, bool first) {
+std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt,
+                                std::optional<gint64> ref_wall) {
   Impl* impl = self->impl;
   const Settings s = impl->copy_settings();
-  const gint64 wall = wall_clock_of(self, rt, clock_rt);
+  const gint64 wall = wall_clock_of(self, rt, clock_rt, ref_wall);
   std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, wall);
   if (name.empty()) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
@@ -473,12 +654,17 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
       std::lock_guard lock(t->events_mutex);
       has_caps = bool(t->caps);
     }
-    // A track that has not sent anything yet by a cut is not in the file
-    // (it could only end it without caps); the first file takes every
-    // track, whose caps come with its first buffer, a few ms after the
-    // first key frame's.
-    if (!has_caps && !first)
+    // Only tracks that have sent a buffer this run are in the file: every
+    // muxer (aggregators all three) waits for data on each of its pads, and
+    // one that ends without caps makes mp4mux write a track without a
+    // sample description, which readers reject. A track that starts later
+    // joins at the next cut; the first file waited for them all (see
+    // wait_for_tracks).
+    if (!t->seen || !has_caps) {
+      GST_DEBUG_OBJECT(self, "%s left out of %s: %s", t->name.c_str(), name.c_str(),
+                       t->seen ? "no caps" : "no buffer yet");
       continue;
+    }
     auto mux_pad = request_mux_pad(file->mux.get(), t->video);
     if (!mux_pad) {
       GST_WARNING_OBJECT(self, "muxer refused a pad for %s", t->name.c_str());
@@ -515,6 +701,38 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   GST_INFO_OBJECT(self, "segment %u at %" GST_TIME_FORMAT ": %s", n, GST_TIME_ARGS(rt), name.c_str());
   impl->files.push_back(file);
   return file;
+}
+
+// Before the run's first file: waits for the other tracks' first buffers
+// (wait_for_tracks), opens the file unless another track did meanwhile
+// (`opened_here`), and puts `t`'s times on the run's timeline (align: the
+// file's track set it). Returns the file, or null to drop buffer `b`
+// (stopping, flushing, live audio before the video's first key frame, a
+// time before the run's 0). Under files_mutex (`lock`).
+std::shared_ptr<File> first_file(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock, GstBuffer* b,
+                                 GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt, GstClockTime& start_rt,
+                                 bool& opened_here) {
+  Impl* impl = self->impl;
+  note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), true);
+  wait_for_tracks(self, t, lock);
+  if (impl->stopping || t->flushing)
+    return nullptr;
+  if (!impl->current) {
+    note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), false);
+    if (!impl->opener)
+      return nullptr;  // live audio before the video's first key frame
+    impl->run_wall_of_zero = impl->opener->wall_of_zero;
+    // The clock now, not at the buffer's arrival: it maps running time to
+    // wall clock now (the wait is not lateness).
+    impl->current = open_file(self, impl->opener->start_rt,
+                              impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
+    impl->opener.reset();
+    impl->tracks_cv.notify_all();
+    opened_here = bool(impl->current);
+  }
+  if (!impl->current || !align(impl, t, in_rt, in_start, rt, start_rt))
+    return nullptr;
+  return impl->current;
 }
 
 void send_eos(File::Out& out) {
@@ -566,8 +784,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (impl->failed.load(std::memory_order_relaxed))
     return GST_FLOW_OK;
   const GstClockTime pts = GST_BUFFER_PTS_IS_VALID(raw) ? GST_BUFFER_PTS(raw) : GST_BUFFER_DTS(raw);
-  const GstClockTime rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
-  if (!GST_CLOCK_TIME_IS_VALID(rt)) {
+  const GstClockTime in_rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(in_rt)) {
     GST_LOG_OBJECT(self, "%s: buffer without a running time dropped", t->name.c_str());
     return GST_FLOW_OK;
   }
@@ -576,23 +794,29 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   // B-frames a key frame is decoded before it is shown, and a DTS before the
   // file's 0 makes mp4mux shift that track alone (the audio would be out
   // of sync by the reordering delay).
-  GstClockTime start_rt = rt;
+  GstClockTime in_start = in_rt;
   if (GST_BUFFER_DTS_IS_VALID(raw)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(raw), &dts_rt);
-    if (sign > 0 && dts_rt < rt)
-      start_rt = dts_rt;
+    if (sign > 0 && dts_rt < in_rt)
+      in_start = dts_rt;
     else if (sign < 0)
-      start_rt = 0;
+      in_start = 0;
   }
-  if (t->video && t->need_key && !key)
-    return GST_FLOW_OK;
-  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   bool ask_live = false;
   {
     std::lock_guard lock(impl->files_mutex);
     ask_live = !impl->live_known;
+    // Any buffer counts, a video frame before the first key frame too: the
+    // track is sending, and its key frame is coming.
+    mark_seen(impl, t);
   }
+  if (t->video && t->need_key && !key)
+    return GST_FLOW_OK;
+  if (!t->wall_of_zero)
+    if (const auto ns = reference_ns(raw))
+      t->wall_of_zero = GstClockTimeDiff(*ns) - GstClockTimeDiff(in_rt);
+  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
   if (ask_live) {
     // Once per run, before the first file: is the input live?
     auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
@@ -608,11 +832,16 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   std::shared_ptr<File> target;
   std::shared_ptr<File> cut_from;
   std::shared_ptr<File> opened;
+  GstClockTime rt = in_rt, start_rt = in_start;
   {
-    std::lock_guard lock(impl->files_mutex);
+    std::unique_lock lock(impl->files_mutex);
+    if (!align(impl, t, in_rt, in_start, rt, start_rt))
+      return GST_FLOW_OK;  // before the run's first file
     bool has_video = false;
     Track* first_audio = nullptr;
     for (auto& o : impl->tracks) {
+      if (!o->seen)
+        continue;  // not in the files (yet)
       has_video |= o->video;
       if (!o->video && !first_audio)
         first_audio = o.get();
@@ -626,22 +855,18 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       note_lateness(impl, clock_rt, rt);
     }
     if (!impl->current) {
-      // Live: the first file starts with the video's first key frame (the
-      // audio's first buffers come a few ms before or after it). Not live:
-      // whichever comes first (an encoder may take its time with the first
-      // frame while the audio runs ahead).
-      if (has_video && !t->video && impl->live)
+      bool opened_here = false;
+      target = first_file(self, t, lock, raw, in_rt, in_start, rt, start_rt, opened_here);
+      if (!target)
         return GST_FLOW_OK;
-      impl->current = open_file(self, start_rt, clock_rt, true);
-      if (!impl->current)
-        return GST_FLOW_OK;
-      opened = target = impl->current;
+      if (opened_here)
+        opened = target;
     } else if (decides) {
       const bool due = duration > 0 && rt >= impl->current->origin + duration;
       if (due && (key || !t->video)) {
         cut_from = impl->current;
         cut_from->end = rt;
-        if (auto next = open_file(self, start_rt, clock_rt, false))
+        if (auto next = open_file(self, start_rt, clock_rt, reference_wall_us(raw, rt, start_rt)))
           opened = impl->current = next;
       } else if (due) {
         request_key_frame(t, rt);
@@ -691,8 +916,10 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     t->last = target;
   }
   auto it = target->outs.find(t);
-  if (it == target->outs.end())
+  if (it == target->outs.end()) {
+    GST_LOG_OBJECT(self, "%s: not in %s (joins at the next cut)", t->name.c_str(), target->location.c_str());
     return GST_FLOW_OK;
+  }
   File::Out& out = *it->second;
   GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to %s%s", t->name.c_str(), GST_TIME_ARGS(rt),
                  target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");
@@ -711,7 +938,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (GST_BUFFER_DTS_IS_VALID(b)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(b), &dts_rt);
-    const GstClockTimeDiff d = sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0;
+    const GstClockTimeDiff d =
+        (sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0) + t->shift;
     const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + d - GstClockTimeDiff(target->origin);
     GST_BUFFER_DTS(b) = sign == 0 ? GST_CLOCK_TIME_NONE : GstClockTime(std::max<GstClockTimeDiff>(rel, 0));
   }
@@ -777,13 +1005,27 @@ gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
       break;
     }
     case GST_EVENT_EOS: {
-      t->eos = true;
+      {
+        // Under the lock: a track waiting for the others sees it ended.
+        std::lock_guard lock(t->self->impl->files_mutex);
+        t->eos = true;
+        t->self->impl->tracks_cv.notify_all();
+      }
       end_track_before(t->self->impl, t, nullptr, true);
       maybe_post_eos(t->self);
       break;
     }
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP: {
+      // A flush ends a wait for the other tracks (the queue stops our
+      // thread only once the chain function returns).
+      std::lock_guard lock(t->self->impl->files_mutex);
+      t->flushing = GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START;
+      t->self->impl->tracks_cv.notify_all();
+      break;
+    }
     default:
-      break;  // tags, gaps, flushes: not recorded
+      break;  // tags, gaps: not recorded
   }
   return TRUE;
 }
@@ -993,6 +1235,10 @@ void reset_stream(Track& t) {
   t.last.reset();
   t.need_key = true;
   t.key_requested = false;
+  t.seen = false;
+  t.flushing = false;
+  t.wall_of_zero.reset();
+  t.shift = 0;
   t.ghost_eos = false;
   t.eos = false;
 }
@@ -1067,6 +1313,10 @@ void release_pad(GstElement* element, GstPad* pad) noexcept {
       return;
     t = std::move(*it);
     impl->tracks.erase(it);
+    // No longer awaited; and its own thread, if it waits for the others,
+    // returns now (its queue stops below only once it has).
+    t->flushing = true;
+    impl->tracks_cv.notify_all();
   }
   gst_element_remove_pad(element, pad);
   gst_element_set_locked_state(t->queue.get(), TRUE);
@@ -1091,6 +1341,9 @@ void drop_files(GmsRecorder* self) {
     }
     impl->anchor_rt = GST_CLOCK_TIME_NONE;
     impl->live_known = impl->live = impl->have_lateness = false;
+    impl->opener.reset();
+    impl->wait_deadline.reset();
+    impl->run_wall_of_zero.reset();
   }
   for (auto& f : files)
     remove_file_elements(GST_ELEMENT(self), *f);
@@ -1113,10 +1366,18 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
     impl->failed.store(false);
     impl->eos_posted.store(false);
     std::lock_guard lock(impl->files_mutex);
+    impl->stopping = false;
     for (auto& t : impl->tracks) {
       reset_stream(*t);
       gst_pad_set_active(t->in.get(), TRUE);
     }
+  }
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    // Before the pads are deactivated: a thread waiting for the other
+    // tracks must return for its queue to stop.
+    std::lock_guard lock(impl->files_mutex);
+    impl->stopping = true;
+    impl->tracks_cv.notify_all();
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gms_recorder_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
@@ -1155,6 +1416,10 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
     case PROP_MAX_BYTES:
       s.retention.max_bytes = g_value_get_uint64(value);
       break;
+    case PROP_TRACK_WAIT:
+      s.track_wait = g_value_get_uint64(value);
+      impl->track_wait.store(s.track_wait);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -1182,6 +1447,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
       break;
     case PROP_MAX_BYTES:
       g_value_set_uint64(value, s.retention.max_bytes);
+      break;
+    case PROP_TRACK_WAIT:
+      g_value_set_uint64(value, s.track_wait);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1245,6 +1513,15 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
                           "size exceeds this (in bytes; the segment being written is never "
                           "deleted); 0 = unlimited",
                           0, G_MAXUINT64, 0, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_TRACK_WAIT,
+      g_param_spec_uint64("track-wait", "Track wait",
+                          "How long (in ns) the first file of a run waits for every input to send "
+                          "its first buffer, from the first buffer on any input (the inputs that "
+                          "have sent wait meanwhile, in their 5 s queues). An input that has sent "
+                          "nothing by then is left out of the files until the first cut after it "
+                          "sends (a muxer waits for data on every pad it has); 0 = no wait",
+                          0, G_MAXUINT64, kDefaultTrackWait, playing));
 
   gst_element_class_set_static_metadata(element_class, "Segmented recorder", "Sink/Muxer",
                                         "Records parsed streams into time-segmented files cut at "

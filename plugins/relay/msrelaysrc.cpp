@@ -18,6 +18,13 @@
  * they are stamped with when their media was captured at the source instead
  * (msrelaysink notes it from the producer's timestamps): what a recorder
  * needs to keep tracks read from separate channels in step.
+ * With #GmsRelaySrc:wall-clock-meta every packet also carries, as a
+ * GstReferenceTimestampMeta with caps `timestamp/x-unix`, the wall-clock time
+ * of that capture: depayloaders (1.22: gst_rtp_copy_meta keeps a meta without
+ * tags) and parsers pass it on, so a recorder can name a file that starts
+ * with the cached GOP by when its first frame was live. Every packet, not
+ * only a frame's first: rtph264depay turns the parameter-set packets that
+ * open a key frame into caps (codec_data), and their metas go with them.
  *
  * ## Example launch line
  * |[
@@ -58,7 +65,8 @@ enum {
   PROP_SEQNUM,
   PROP_TIMESTAMP,
   PROP_STATS,
-  PROP_CAPTURE_TIMES
+  PROP_CAPTURE_TIMES,
+  PROP_WALL_CLOCK_META
 };
 
 struct Settings {
@@ -68,6 +76,7 @@ struct Settings {
   guint timeout_ms = kDefaultTimeout;
   bool capture_times = false;
   guint ssrc = 0;
+  bool wall_clock_meta = false;
 };
 
 struct Impl {
@@ -212,6 +221,17 @@ void remember(Impl& d, GstBuffer* out, bool key) {
   }
 }
 
+// The wall-clock time at which the packet's media was captured (see
+// relay::Item), as a timestamp/x-unix reference.
+void add_wall_clock_meta(GstBuffer* out, const gms::relay::Item& item) {
+  if (item.wall_us <= 0)
+    return;
+  static GstStaticCaps unix_caps = GST_STATIC_CAPS("timestamp/x-unix");
+  auto caps = gms::Ref<GstCaps>::adopt(gst_static_caps_get(&unix_caps));
+  gst_buffer_add_reference_timestamp_meta(out, caps.get(), GstClockTime(item.wall_us) * GST_USECOND,
+                                          GST_CLOCK_TIME_NONE);
+}
+
 // The running time now: every packet of a list is due at once.
 GstClockTime running_time(GstElement* e) {
   auto clock = gms::Ref<GstClock>::adopt(gst_element_get_clock(e));
@@ -232,12 +252,14 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   std::shared_ptr<gms::relay::Channel> channel;
   guint timeout_ms;
   bool capture_times;
+  bool wall_clock_meta;
   {
     std::lock_guard<std::mutex> g(d.lock);
     consumer = d.consumer;
     channel = d.channel;
     timeout_ms = d.settings.timeout_ms;
     capture_times = d.settings.capture_times;
+    wall_clock_meta = d.settings.wall_clock_meta;
   }
   if (!consumer)
     return GST_FLOW_FLUSHING;
@@ -328,6 +350,8 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     }
     GST_BUFFER_PTS(out) = ts;
     GST_BUFFER_DTS(out) = ts;
+    if (wall_clock_meta)
+      add_wall_clock_meta(out, item);
     remember(d, out, item.key);
     gst_buffer_list_add(list, out);
     if (gst_buffer_list_length(list) >= kMaxList)
@@ -422,6 +446,9 @@ void set_property(GObject* obj, guint id, const GValue* value, GParamSpec* pspec
     case PROP_CAPTURE_TIMES:
       d.settings.capture_times = g_value_get_boolean(value);
       break;
+    case PROP_WALL_CLOCK_META:
+      d.settings.wall_clock_meta = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
   }
@@ -448,6 +475,9 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
       break;
     case PROP_CAPTURE_TIMES:
       g_value_set_boolean(value, d.settings.capture_times);
+      break;
+    case PROP_WALL_CLOCK_META:
+      g_value_set_boolean(value, d.settings.wall_clock_meta);
       break;
     case PROP_PT:
       g_value_set_uint(value, d.pt);
@@ -545,6 +575,14 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
           "cached GOP keeps its spacing. A time before this pipeline's start becomes 0: set the "
           "pipeline's base time some seconds back (a recorder does)",
           FALSE, rw));
+  g_object_class_install_property(
+      gobject, PROP_WALL_CLOCK_META,
+      g_param_spec_boolean("wall-clock-meta", "Wall-clock meta",
+                           "Put on every packet a reference timestamp meta "
+                           "(caps timestamp/x-unix, ns since the epoch): the wall-clock time the "
+                           "packet's media was captured at the source, which for the cached GOP "
+                           "is earlier than its sending",
+                           FALSE, rw));
   gst_element_class_add_static_pad_template(element, &src_template);
   gst_element_class_set_static_metadata(element, "Relay source", "Source/Network/RTP",
                                         "Reads RTP from an in-process relay channel",

@@ -111,6 +111,8 @@ void Channel::push(uint64_t id, GstBuffer* buffer, bool key, gint64 captured_ns)
     captured_ns = last_data_us_ * 1000;
   packets_++;
   auto buf = Ref<GstBuffer>::borrow(buffer);
+  // The capture's wall clock: now, less the capture's age.
+  const gint64 wall_us = g_get_real_time() - (last_data_us_ - captured_ns / 1000);
   if (cache_enabled_) {
     if (key) {
       cache_.clear();
@@ -118,13 +120,13 @@ void Channel::push(uint64_t id, GstBuffer* buffer, bool key, gint64 captured_ns)
       cache_valid_ = true;
     }
     if (cache_valid_) {
-      cache_.push_back(Item{{}, buf, generation_, key, captured_ns});
+      cache_.push_back(Item{{}, buf, generation_, key, captured_ns, wall_us});
       cache_bytes_ += bytes;
       trim_cache_locked();
     }
   }
   for (auto& c : consumers_)
-    c->offer(Item{{}, buf, generation_, key, captured_ns}, bytes);
+    c->offer(Item{{}, buf, generation_, key, captured_ns, wall_us}, bytes);
 }
 
 void Channel::trim_cache_locked() {

@@ -45,6 +45,9 @@ struct Item {
   // when it reached the relay): tracks of one source, relayed on separate
   // channels, keep their relative timing, and a cached packet keeps its age.
   gint64 captured_ns = 0;
+  // Wall clock (µs since the epoch) of the same moment: a reader can tell
+  // when a cached packet's media was live.
+  gint64 wall_us = 0;
 };
 
 class Consumer {

@@ -181,8 +181,12 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
     // frame and the audio from its last packet; by 0.1 s in mode synced, the
     // skew of a publisher's first burst.) No jitterbuffer: the relay is
     // in-process and in order, and what one holds is lost at a kill -9.
-    line += " msrelaysrc channel=\"" + ch + "\" timeout=0 from-cache=true capture-times=true ! " +
-            chain + " ! rec." + pad;
+    // wall-clock-meta: each frame carries its capture's wall clock, so the
+    // first segment, which starts with the cached GOP sent at once, is named
+    // when its first frame was live, not when the GOP was sent.
+    line += " msrelaysrc channel=\"" + ch +
+            "\" timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
+            " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
     error_ = "no track can be recorded" + (left_out.empty() ? "" : ": " + left_out);

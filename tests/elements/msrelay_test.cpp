@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "process.h"
 
 namespace gms::test {
 namespace {
@@ -89,6 +90,37 @@ TEST(MsRelay, PacketsAndCapsReachReaders) {
   EXPECT_EQ(readers, 1u);
   gst_structure_free(stats);
   gst_object_unref(gst_harness_find_element(p.get(), "msrelaysink"));
+}
+
+// The time a packet reached the relay, on the packets a reader gets with
+// wall-clock-meta: for the cached ones too, which it gets at once, later.
+// Readers without it get no meta.
+TEST(MsRelay, WallClockMetaSaysWhenCachedPacketsArrived) {
+  auto p = sink("t-wall");
+  std::vector<std::pair<gint64, gint64>> pushed;  // wall clock before and after each push
+  for (uint16_t i = 0; i < 2; ++i) {
+    const gint64 before = g_get_real_time();
+    ASSERT_EQ(gst_harness_push(p.get(), rtp(i, 1000 + 3000 * i, 7, i == 0 ? 0x65 : 0x41)), GST_FLOW_OK);
+    pushed.emplace_back(before, g_get_real_time());
+  }
+  const gint64 joined = pushed.back().second + 300000;
+  ASSERT_TRUE(wait_until([&] { return g_get_real_time() >= joined; }, 2s));
+  auto r = src("t-wall", "wall-clock-meta=true");
+  auto plain = src("t-wall");
+  auto caps = Ref<GstCaps>::adopt(gst_caps_from_string("timestamp/x-unix"));
+  for (const auto& [before, after] : pushed) {
+    GstBuffer* b = gst_harness_pull(r.get());
+    ASSERT_TRUE(b);
+    const GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(b, caps.get());
+    ASSERT_TRUE(meta);
+    EXPECT_GE(gint64(meta->timestamp / GST_USECOND), before);
+    EXPECT_LE(gint64(meta->timestamp / GST_USECOND), after);
+    gst_buffer_unref(b);
+    GstBuffer* c = gst_harness_pull(plain.get());
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(gst_buffer_get_reference_timestamp_meta(c, caps.get()));
+    gst_buffer_unref(c);
+  }
 }
 
 TEST(MsRelay, NewProducerContinuesSequence) {

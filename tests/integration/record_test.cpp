@@ -573,6 +573,91 @@ TEST(Record, LaunchPathIsRecordedWhileAViewerPlays) {
   EXPECT_EQ(count_occurrences(srv.log(), "launch line running"), 1u) << srv.log_tail();
 }
 
+// A launch path whose audio is announced (its payloader has caps, so the
+// SDP and the relay channel have them) but never sends a packet: the path
+// records its video. (Before, every segment's muxer waited for data on the
+// audio pad: no file had a frame.) The first segment waits track-wait (2 s)
+// for the audio and is still named when its first frame was live.
+TEST(Record, TrackThatNeverSendsDoesNotStopTheRecording) {
+  std::string dir = temp_dir();
+  const std::string line =
+      "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+      "rtph264pay name=pay0 pt=96 config-interval=-1 "
+      "audiotestsrc is-live=true ! audioconvert ! opusenc ! "
+      "valve drop=true drop-mode=forward-sticky-events ! rtpopuspay name=pay1 pt=97";
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir + "\n[path /cam]\nlaunch=" + line +
+                    "\nrecord=true\nsegment-duration=1\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  const gint64 ready_us = g_get_real_time();
+  ASSERT_TRUE(wait_until([&] { return segments(dir + "/cam").size() >= 2; }, 20s)) << srv.log_tail();
+  const auto segs = segments(dir + "/cam");
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {  // the newest is being written
+    const std::string codecs = codecs_of(segs[i].path);
+    EXPECT_NE(codecs.find("h264"), std::string::npos) << segs[i].path << ": " << codecs;
+    EXPECT_EQ(codecs.find("opus"), std::string::npos) << segs[i].path << ": " << codecs;
+    EXPECT_GT(duration_of(segs[i].path), 0.4) << segs[i].path;
+  }
+  const auto first = SegmentPolicy::start_from_name(segs[0].path);
+  ASSERT_TRUE(first) << segs[0].path;
+  const double named = double(*first - ready_us) / G_USEC_PER_SEC;
+  std::printf("first segment named %.3f s after the server was ready (it waited 2 s for the audio)\n", named);
+  EXPECT_LT(named, 1.5) << "named when its first frame was live, not when the wait ended";
+  EXPECT_GT(named, -1.5);
+}
+
+// Video packet times (s) of a file, in the order stored.
+std::vector<double> video_times(const std::string& file) {
+  RunResult r = run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                     "packet=pts_time", "-of", "csv=p=0", file},
+                    20s);
+  std::vector<double> out;
+  GStrvPtr lines(g_strsplit(r.out.c_str(), "\n", -1));
+  for (gchar** l = lines.get(); l && *l; ++l)
+    if (**l)
+      out.push_back(g_ascii_strtod(*l, nullptr));
+  return out;
+}
+
+// A source that restarts inside a segment (a launch line that ends and is
+// started again 1 s later: a new producer with new timestamps) leaves a real
+// gap in the segment, of about the outage, and time never goes back: the
+// relay reader continues the RTP time by the wall-clock gap, so the
+// recording line needs no msnormalize of its own.
+TEST(Record, SourceRestartInsideASegmentLeavesARealGap) {
+  std::string dir = temp_dir();
+  std::string conf = write_temp_file(
+      "r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                    "\n[path /cam]\nlaunch=videotestsrc is-live=true num-buffers=60 ! "
+                    "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+                    "speed-preset=ultrafast key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=-1"
+                    "\nrecord=true\nsegment-duration=60\n");
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  std::vector<double> times;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto segs = segments(dir + "/cam");
+        if (segs.empty())
+          return false;
+        times = video_times(segs.front().path);
+        return times.size() >= 100;  // into the second run of the line
+      },
+      30s))
+      << srv.log_tail();
+  EXPECT_EQ(segments(dir + "/cam").size(), 1u);
+  double gap = 0;
+  for (size_t i = 1; i < times.size(); ++i) {
+    EXPECT_GT(times[i], times[i - 1]) << "frame " << i << " goes back";
+    gap = std::max(gap, times[i] - times[i - 1]);
+  }
+  std::printf("one segment across a source restart: %zu frames, largest step %.3f s\n", times.size(), gap);
+  EXPECT_GE(gap, 0.5) << "the outage (the line starts again after 1 s) is in the segment";
+  EXPECT_LE(gap, 3.0);
+}
+
 // "2026-11-24T10:00:00.250000Z" for the URL's start=.
 std::string iso_utc(gint64 us) {
   GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
