@@ -904,9 +904,22 @@ struct RelaySource {
   }
 };
 
-// A recorder that joins a relay 1.5 s into a 2 s GOP (the server's
-// recording line: msrelaysrc from the cache, a jitterbuffer, depayloader,
-// parser) gets the cached GOP at once: its first file is named when the
+// Builds `line` and sets it to PLAYING; null, with a test failure, if it
+// cannot be.
+Ref<GstElement> play_launch(const std::string& line) {
+  GErrorPtr err;
+  auto p = Ref<GstElement>::adopt(gst_parse_launch(line.c_str(), out(err)));
+  EXPECT_TRUE(p) << (err ? err->message : "");
+  if (p && gst_element_set_state(p.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    ADD_FAILURE() << "cannot play " << line;
+    p.reset();
+  }
+  return p;
+}
+
+// A recorder that joins a relay 1.5 s into a 2 s GOP (a reader timed by a
+// jitterbuffer, as the server's recording line was before capture times:
+// msrelaysrc from the cache, a jitterbuffer, depayloader, parser) gets the cached GOP at once: its first file is named when the
 // GOP's key frame was live (msrelaysrc wall-clock-meta), not when the GOP
 // was sent, 1.5 s later (as before: the recorder saw the burst's first
 // frame arrive without delay).
@@ -917,14 +930,10 @@ TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
   const gint64 key_us = source.wait_into_gop(1500ms);
   ASSERT_NE(key_us, 0);
   const gint64 joined_us = g_get_real_time();
-  GErrorPtr err;
-  auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
-      (source.reader("-v", "rtph264depay ! h264parse") + " ! msrecorder path-name=" + tmp.path +
-       " segment-duration=60000000000")
-          .c_str(),
-      out(err)));
-  ASSERT_TRUE(recorder) << (err ? err->message : "");
-  ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  auto recorder = play_launch(source.reader("-v", "rtph264depay ! h264parse") +
+                              " ! msrecorder path-name=" + tmp.path +
+                              " segment-duration=60000000000");
+  ASSERT_TRUE(recorder);
   const bool recorded = wait_until([&] { return !list_files(tmp).empty(); }, 10s);
   source.stop_with(recorder.get());
   ASSERT_TRUE(recorded);
@@ -950,15 +959,11 @@ TEST(MsRecorder, TracksOfACachedGopStayInSync) {
   const gint64 key_us = source.wait_into_gop(1500ms);
   ASSERT_NE(key_us, 0);
   const gint64 joined_us = g_get_real_time();
-  GErrorPtr err;
-  auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
-      (source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
-       source.reader("-a", "rtpopusdepay ! opusparse") + " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
-       tmp.path + " segment-duration=60000000000")
-          .c_str(),
-      out(err)));
-  ASSERT_TRUE(recorder) << (err ? err->message : "");
-  ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  auto recorder = play_launch(source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
+                              source.reader("-a", "rtpopusdepay ! opusparse") +
+                              " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
+                              tmp.path + " segment-duration=60000000000");
+  ASSERT_TRUE(recorder);
   std::string file;
   std::vector<double> audio;
   const bool recorded = wait_until(
