@@ -917,19 +917,33 @@ Ref<GstElement> play_launch(const std::string& line) {
   return p;
 }
 
+// A relay source with a 2 s GOP, 1.5 s into it when a test's recorder
+// joins.
+struct JoinedMidGop {
+  RelaySource source;
+  gint64 key_us = 0;     // wall clock of the GOP's key frame
+  gint64 joined_us = 0;  // when the recorder joined
+  JoinedMidGop() {
+    if (source.pipeline)
+      key_us = source.wait_into_gop(1500ms);
+    joined_us = g_get_real_time();
+  }
+  bool ready() const { return source.pipeline && key_us != 0; }
+};
+
 // A recorder that joins a relay 1.5 s into a 2 s GOP (a reader timed by a
 // jitterbuffer, as the server's recording line was before capture times:
-// msrelaysrc from the cache, a jitterbuffer, depayloader, parser) gets the cached GOP at once: its first file is named when the
-// GOP's key frame was live (msrelaysrc wall-clock-meta), not when the GOP
-// was sent, 1.5 s later (as before: the recorder saw the burst's first
-// frame arrive without delay).
+// msrelaysrc from the cache, a jitterbuffer, depayloader, parser) gets the
+// cached GOP at once: its first file is named when the GOP's key frame was
+// live (msrelaysrc wall-clock-meta), not when the GOP was sent, 1.5 s later
+// (as before: the recorder saw the burst's first frame arrive without
+// delay).
 TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
   const TempDir tmp;
-  RelaySource source;
-  ASSERT_TRUE(source.pipeline);
-  const gint64 key_us = source.wait_into_gop(1500ms);
-  ASSERT_NE(key_us, 0);
-  const gint64 joined_us = g_get_real_time();
+  JoinedMidGop mid;
+  ASSERT_TRUE(mid.ready());
+  RelaySource& source = mid.source;
+  const gint64 key_us = mid.key_us, joined_us = mid.joined_us;
   auto recorder = play_launch(source.reader("-v", "rtph264depay ! h264parse") +
                               " ! msrecorder path-name=" + tmp.path +
                               " segment-duration=60000000000");
@@ -954,11 +968,10 @@ TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
 // where it was live, 1.5 s after the key frame, not at 0.
 TEST(MsRecorder, TracksOfACachedGopStayInSync) {
   const TempDir tmp;
-  RelaySource source;
-  ASSERT_TRUE(source.pipeline);
-  const gint64 key_us = source.wait_into_gop(1500ms);
-  ASSERT_NE(key_us, 0);
-  const gint64 joined_us = g_get_real_time();
+  JoinedMidGop mid;
+  ASSERT_TRUE(mid.ready());
+  RelaySource& source = mid.source;
+  const gint64 key_us = mid.key_us, joined_us = mid.joined_us;
   auto recorder = play_launch(source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
                               source.reader("-a", "rtpopusdepay ! opusparse") +
                               " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
