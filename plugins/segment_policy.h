@@ -1,4 +1,4 @@
-// SegmentPolicy: file naming and retention for msrecorder (STYLE.md §E.5).
+// SegmentPolicy: file naming and retention for msrecorder.
 //
 // Pure C++: no file system access, no clock. The element passes in the wall
 // clock and what it knows about its segments, and carries out the answer

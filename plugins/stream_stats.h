@@ -1,4 +1,4 @@
-// StreamStats: the counting core of msstats (STYLE.md §E.5).
+// StreamStats: the counting core of msstats.
 //
 // Plain C++: no pads, no locks, no clock reads. The element feeds one
 // BufferFacts per buffer from its streaming thread (add() is single-writer);

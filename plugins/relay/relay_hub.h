@@ -1,5 +1,5 @@
 // RelayHub: one producer, many consumers per named channel, inside one
-// process (STYLE.md §3.5, the StreamProducer shape). No pads, no clock: the
+// process. No pads, no clock: the
 // elements msrelaysink / msrelaysrc are the glue around it.
 //
 // - A producer pushes RTP packets (with a key-frame flag) and caps.

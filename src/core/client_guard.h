@@ -1,4 +1,4 @@
-// Per-connection hardening on top of gst-rtsp-server 1.22 (reliability.md):
+// Per-connection hardening on top of gst-rtsp-server 1.22:
 // a request body cap, sessions bound to the connection that made them,
 // PLAY headers checked before the library sees them, session timeouts.
 #pragma once
@@ -49,7 +49,7 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
 
 // Marks a media whose pipeline may be seeked and scaled by its viewer. Every
 // other media ignores Range, Scale and Speed on PLAY: a seek of a shared or
-// live pipeline restarts it for every viewer (relay-notes.md §2).
+// live pipeline restarts it for every viewer.
 void set_media_seekable(GstRTSPMedia* media, bool seekable);
 
 // Marks a media that plays a file: its PLAY seeks (when seekable) are made

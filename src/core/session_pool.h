@@ -1,6 +1,6 @@
 // GmsSessionPool: a GstRTSPSessionPool whose session ids come from the
 // kernel's random source (the stock ids come from g_random, a predictable
-// Mersenne Twister: reliability.md B02).
+// Mersenne Twister: a client that saw some ids could guess the others).
 #pragma once
 
 #include <gst/rtsp-server/rtsp-session-pool.h>

@@ -1,4 +1,4 @@
-// RAII holders for GLib/GStreamer references (STYLE.md §E.3).
+// RAII holders for GLib/GStreamer references.
 //
 // Ref<T> holds exactly one reference. Every construction states the transfer
 // mode of the pointer it takes: Ref<T>::adopt() for (transfer full) returns

@@ -1,4 +1,4 @@
-// RAII GObject signal connection (STYLE.md §E.3, Chromium ScopedGSignal).
+// RAII GObject signal connection.
 //
 // Disconnects in its destructor if the emitter still lives. A disconnect does
 // not wait for an emission running on another thread: stop the emitter first.

@@ -2,8 +2,8 @@
 // …/{path}/start and …/stop) and /metrics, JSON and Prometheus text.
 //
 // It listens on 127.0.0.1 only, whatever the RTSP address: there are no
-// users yet, so only the machine itself may ask (DESIGN.md: the API needs
-// the admin role unless it listens on loopback only).
+// users yet, so only the machine itself may ask (on any other address the
+// API will need a user with the admin role).
 //
 // Runs on the server's control context: the SoupServer listens and
 // dispatches there (libsoup uses the thread-default context; the context

@@ -1,5 +1,5 @@
 // What a publisher may announce: the SDP of an ANNOUNCE is checked before
-// anything is built from it (reliability.md A12, E05). Media are relayed as
+// anything is built from it. Media are relayed as
 // RTP without depayloading, so only these encodings are accepted; anything
 // else (X-QDM, L16, CELT, …) is refused and never reaches a depayloader.
 #pragma once

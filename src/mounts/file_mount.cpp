@@ -345,7 +345,8 @@ void loop_seek(GstElement* pipeline, bool flushing) {
     GMS_LOG_WARN("looping file: the seek to the start was refused; the channel ends here");
 }
 
-// Streaming thread: never seek from here (STYLE.md §E.4).
+// Streaming thread: never seek from here (a flushing seek waits for this
+// very thread to let go of its stream lock).
 void on_segment_done(GstBus*, GstMessage*, gpointer pipeline) noexcept {
   gst_element_call_async(
       GST_ELEMENT(pipeline), [](GstElement* p, gpointer) noexcept { loop_seek(p, false); },
@@ -384,7 +385,7 @@ void on_file_error(GstBus*, GstMessage*, gpointer pipeline) noexcept {
 void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer) noexcept {
   const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
   // A viewer seeks and pauses its own pipeline; a shared one is never
-  // seeked by a viewer (it would move everybody, relay-notes.md §2).
+  // seeked by a viewer (it would move everybody).
   // Recordings seek in their own way (range_source.h).
   set_media_seekable(media, !s.shared || !s.parts.empty());
   set_media_file(media);

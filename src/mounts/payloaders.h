@@ -1,5 +1,5 @@
 // The payloaders files are served with: a fixed whitelist chosen by caps,
-// never autoplugged (reliability.md: the demuxers and payloaders we expose
+// never autoplugged (the demuxers and payloaders we expose
 // are the attack surface). A track whose caps are not in the list is left out
 // of the SDP; the others still play. Nothing is transcoded: the only
 // elements before a payloader repack (AAC ADTS → raw) or reorder bytes

@@ -467,7 +467,7 @@ GstRTSPStatusCode check_viewer(GstRTSPClient* client, GstRTSPContext* ctx, const
     if (!streaming(*pc->registry, d.path.name)) {
       // Waiting blocks this client thread, and every connection it serves:
       // a TCP publisher on the same thread cannot deliver its packets
-      // meanwhile (relay-notes.md §5). So only wait when configured, and a
+      // meanwhile. So only wait when configured, and a
       // publisher that has announced but sent nothing yet counts as absent.
       unsigned wait_ms = d.path.wait_publisher * 1000;
       bool came = wait_ms > 0 && wait_streaming(*pc->registry, d.path.name, wait_ms);
@@ -527,7 +527,7 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
   g_object_set_data(G_OBJECT(client), kRefusal, nullptr);
 }
 
-// ---- instant start for viewers joining a running media (relay-notes §3) --
+// ---- instant start for viewers joining a running media -------------------
 //
 // The first viewer of a media starts at the cached key frame (msrelaysrc
 // reads the channel's GOP cache). A viewer joining later shares a media
@@ -661,7 +661,7 @@ void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   inject(client, ctx);
   // Send as soon as packets arrive: the server's sinks would otherwise wait
   // for each packet's time plus their 20 ms processing deadline
-  // (relay-notes.md §4). setup_play_mode turns rate control on at every PLAY.
+  // (at most 50 packets/s). setup_play_mode turns rate control on at every PLAY.
   GstRTSPMedia* media = ctx->media;
   if (media && g_object_get_data(G_OBJECT(media), kPlayPath))
     gst_rtsp_media_set_rate_control(media, FALSE);
@@ -734,7 +734,7 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
   // The relay's packets are stamped when they leave msrelaysrc; a sink
   // that syncs waits its 20 ms processing deadline on every packet of the
   // one streaming thread, i.e. at most 50 packets/s (measured). Packets
-  // are due at once: send them without syncing (relay-notes.md §4).
+  // are due at once: send them without syncing.
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
                           : Ref<GstObject>();
@@ -772,7 +772,7 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                        }
                        // The stream's queues before its UDP and TCP sinks:
                        // when every TCP viewer is stuck, gst-rtsp-server
-                       // stops pulling its appsink (relay-notes.md §1);
+                       // stops pulling its appsink;
                        // a leaky queue loses those packets instead of
                        // stalling the tee and with it the UDP viewers.
                        if (g_str_equal(name, "queue"))

@@ -416,7 +416,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // "proxy": the viewers watch a second gst-mediaserver proxying the path
-  // (one back-end session), the proxy fan-out target.
+  // (one back-end session): the proxy's fan-out.
   std::unique_ptr<ServerProcess> proxy;
   if (mode == "proxy") {
     proxy = std::make_unique<ServerProcess>(std::vector<std::string>{

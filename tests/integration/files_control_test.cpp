@@ -1,4 +1,4 @@
-// Files on demand (issue 3): seeking, PAUSE/PLAY, the 1.22 get_rates
+// Files on demand: seeking, PAUSE/PLAY, the 1.22 get_rates
 // assertion paths (CVE-2024-44331), hostile paths, files changing under a
 // viewer, looping channels, --check, launch paths winning over a root.
 #include <glib/gstdio.h>
@@ -250,7 +250,7 @@ TEST_F(FilesControl, PauseAndPlayResumeWithoutLoss) {
   EXPECT_EQ(first.frames + flushed.frames + rest.frames, 50u);
 }
 
-// reliability.md A08 / CVE-2024-44331: the stock 1.22 server aborts here.
+// CVE-2024-44331: the stock 1.22 server aborts here.
 TEST_F(FilesControl, SetupOneStreamOfTwoThenPlayRangeTwice) {
   ServerProcess srv({"--root", *dir_});
   ASSERT_TRUE(srv.ready());

@@ -1,4 +1,4 @@
-// Files on demand (issue 3): every container and codec family plays with
+// Files on demand: every container and codec family plays with
 // real clients (ffprobe, in-process rtspsrc, gst-launch-1.0, ffmpeg), every
 // frame of a 5 s clip arrives, several viewers of one file at once.
 #include <gtest/gtest.h>

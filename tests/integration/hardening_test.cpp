@@ -1,4 +1,4 @@
-// Hostile requests (reliability.md A01, A08, B01, B02): each refused, the
+// Hostile requests: each refused, the
 // server and other viewers unaffected.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Connection limits of the front door (reliability.md A01, A02, F01):
+// Connection limits of the front door:
 // first-request deadline, header size cap, global and per-address caps.
 #include <gtest/gtest.h>
 

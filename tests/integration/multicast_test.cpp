@@ -1,4 +1,4 @@
-// Multicast viewers of a published path (issue 5), beside unicast UDP and
+// Multicast viewers of a published path, beside unicast UDP and
 // TCP viewers of the same stream.
 //
 // A host cannot watch its own server's multicast: gst-rtsp-server binds the

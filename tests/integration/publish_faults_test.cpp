@@ -1,4 +1,4 @@
-// Bad publishers (reliability.md A12, E02, E05, G02): broken or refused
+// Bad publishers: broken or refused
 // SDP, RECORD without SETUP, garbage RTP, a publisher that sends nothing,
 // one that sends faster than real time. Each gets its error or is cut off
 // with a log line; viewers of other paths see nothing of it. Then many
@@ -206,8 +206,8 @@ namespace gms::test {
 namespace {
 
 // A TCP viewer that stops reading (its socket buffers fill) must not stop
-// the publisher or a UDP viewer of the same path (relay-notes.md §1 measured
-// the stock server stalling every viewer ~10 s after such a viewer).
+// the publisher or a UDP viewer of the same path (the stock server, as
+// measured, stalled every viewer ~10 s after such a viewer).
 TEST(PublishFaults, StuckTcpViewerDoesNotStallOthers) {
   ServerProcess srv({"-v", "--publish", "/live/*"});
   ASSERT_TRUE(srv.ready());
