@@ -5,7 +5,7 @@
 // arrives; a payload seen at the origin viewer and at a relay viewer gives
 // that relay's added delay. Prints p50/p95/p99 for both relays.
 //
-//   build/tests/relay_latency [seconds] [WIDTH,height=HEIGHT]
+//   build/tests/relay_latency [seconds] [WIDTH,height=HEIGHT] [udp|tcp]
 #include <gst/gst.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
