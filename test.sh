@@ -2,10 +2,11 @@
 # Sets up gst-mediaserver (as ./run.sh does) and runs the whole test suite,
 # each test once: the suite "sanitized" (units, elements and the integration
 # tests of every mount kind) built with AddressSanitizer and
-# UndefinedBehaviorSanitizer, the rest in the normal build. Ends with
+# UndefinedBehaviorSanitizer, the rest in the normal build, then each fuzz
+# target for a short bounded time (tests/fuzz, built with clang). Ends with
 # "tests: N passed, N failed".
 #   ./test.sh             everything
-#   ./test.sh --quick     normal build only (no sanitizer pass)
+#   ./test.sh --quick     normal build only (no sanitizer pass, no fuzzing)
 #
 # An integration test binary that fails is run once more on its own, and the
 # summary names it: those tests start real servers and clients, and a loaded
@@ -66,6 +67,18 @@ if [[ "${1:-}" != "--quick" ]]; then
       --suite sanitized
   else
     echo "sanitizer build failed"
+    results+=("BUILD-FAILED")
+  fi
+fi
+
+# The fuzz targets, each for a short bounded time (tests/fuzz/run.sh; clang).
+if [[ "${1:-}" != "--quick" ]]; then
+  rm -f build-fuzz/meson-logs/testlog.json
+  tests/fuzz/run.sh || true
+  if [[ -f build-fuzz/meson-logs/testlog.json ]]; then
+    results+=("build-fuzz/meson-logs/testlog.json")
+  else
+    echo "fuzz build failed"
     results+=("BUILD-FAILED")
   fi
 fi

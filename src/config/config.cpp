@@ -416,10 +416,11 @@ void Config::apply(const CliOptions& cli) {
     server.loop = server.loop || cli.loop;
     sync_top_root(*this, origin, line);
   }
-  for (const auto& [name, launch] : cli.mounts) {
+  for (const auto& mount : cli.mounts) {
+    const std::string& name = mount.first;  // a plain name: clang 14 captures no bindings
     PathConfig p;
     p.name = name;
-    p.launch = strip_parentheses(launch);
+    p.launch = strip_parentheses(mount.second);
     p.origin = kCommandLine;
     auto it = std::find_if(paths.begin(), paths.end(),
                            [&](const PathConfig& q) { return q.name == name; });
