@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <sstream>
 
 #include "child.h"
@@ -23,6 +24,7 @@ constexpr double kMaxOffsetMs = 50;
 // offsets (ms) for the cross-track check.
 std::vector<std::vector<double>> check_reports(const SrCapture& c, size_t tracks) {
   std::vector<std::vector<double>> offsets;
+  std::cout << describe(c);  // the figures, for the log
   EXPECT_EQ(c.error, "");
   EXPECT_EQ(c.tracks.size(), tracks) << describe(c);
   for (const auto& t : c.tracks) {
@@ -91,6 +93,8 @@ FfmpegRead ffmpeg_read(const std::string& url, int seconds) {
 // (a timeline that leaps ends -t early, with a few seconds of frames).
 void check_reads_15s(const std::string& url, const std::string& context) {
   FfmpegRead f = ffmpeg_read(url, 15);
+  std::cout << "ffmpeg -t 15: " << f.frames << " frames, " << f.media_s << " s of media in "
+            << f.wall_s << " s\n";
   EXPECT_EQ(f.exit_status, 0) << f.err << context;
   EXPECT_GE(f.media_s, 14.5) << f.err << context;
   EXPECT_GE(f.frames, 400) << f.err << context;

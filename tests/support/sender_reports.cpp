@@ -59,7 +59,7 @@ void note_rtcp(SrTrack& t, const std::string& data, int64_t now) {
       guint32 ssrc = 0, rtptime = 0, packets = 0, octets = 0;
       guint64 ntp = 0;
       gst_rtcp_packet_sr_get_sender_info(&p, &ssrc, &ntp, &rtptime, &packets, &octets);
-      t.reports.push_back({now, ntp, rtptime});
+      t.reports.push_back({now, ntp, rtptime, ssrc, packets});
     }
     gst_rtcp_buffer_unmap(&rtcp);
   }
@@ -101,7 +101,7 @@ SrCapture capture_sender_reports(uint16_t port, const std::string& path,
       return c;
     }
     session = r.header("Session").substr(0, r.header("Session").find(';'));
-    c.tracks.push_back({m.media, m.clock_rate, {}, {}});
+    c.tracks.push_back({m.media, m.clock_rate, 0, {}, {}});
   }
   r = conn.request(rtsp_request("PLAY", base, cseq++, session, "Range: npt=0.000-\r\n"));
   if (r.status != 200) {
@@ -119,8 +119,11 @@ SrCapture capture_sender_reports(uint16_t port, const std::string& path,
     const size_t track = size_t(f.channel) / 2;
     if (track >= c.tracks.size())
       continue;
-    if (f.channel % 2 == 0 && f.data.size() >= 12)
+    if (f.channel % 2 == 0 && f.data.size() >= 12) {
+      if (c.tracks[track].packets.empty())
+        c.tracks[track].ssrc = be32(f.data, 8);
       c.tracks[track].packets.push_back({now, be32(f.data, 4)});
+    }
     else if (f.channel % 2 == 1)
       note_rtcp(c.tracks[track], f.data, now);
   }
@@ -156,12 +159,14 @@ std::string describe(const SrCapture& c) {
   std::ostringstream o;
   o << c.error;
   for (const auto& t : c.tracks) {
-    o << t.media << "/" << t.clock_rate << ": " << t.packets.size() << " packets, "
+    o << t.media << "/" << t.clock_rate << " ssrc=" << std::hex << t.ssrc << std::dec << ": "
+      << t.packets.size() << " packets, "
       << t.reports.size() << " SRs\n";
     for (const auto& r : t.reports) {
       SrFit f = fit_report(c, t, r);
       o << "  SR at +" << (r.arrival_us - c.play_us) / 1000 << " ms ntp=" << (r.ntp >> 32) << "."
-        << (r.ntp & 0xffffffffu) << " rtp=" << r.ts;
+        << (r.ntp & 0xffffffffu) << " rtp=" << r.ts << " ssrc=" << std::hex << r.ssrc << std::dec
+        << " count=" << r.packets;
       if (f.ok)
         o << " offset=" << f.offset_ms << " ms over " << f.packets << " packets";
       o << "\n";

@@ -15,6 +15,7 @@ namespace gms::test {
 struct SrTrack {
   std::string media;        // "video", "audio"
   uint32_t clock_rate = 0;  // from the SDP's rtpmap
+  uint32_t ssrc = 0;        // of the first RTP packet
   struct Packet {
     int64_t arrival_us;  // g_get_real_time when it was read
     uint32_t ts;
@@ -23,6 +24,8 @@ struct SrTrack {
     int64_t arrival_us;
     uint64_t ntp;  // 32.32 fixed point, as sent
     uint32_t ts;
+    uint32_t ssrc;
+    uint32_t packets;  // the sender's packet count
   };
   std::vector<Packet> packets;
   std::vector<Report> reports;
