@@ -24,7 +24,7 @@ constexpr double kMaxOffsetMs = 50;
 // offsets (ms) for the cross-track check.
 std::vector<std::vector<double>> check_reports(const SrCapture& c, size_t tracks) {
   std::vector<std::vector<double>> offsets;
-  std::cout << describe(c);  // the figures, for the log
+  std::cerr << describe(c);  // the figures, for the log
   EXPECT_EQ(c.error, "");
   EXPECT_EQ(c.tracks.size(), tracks) << describe(c);
   for (const auto& t : c.tracks) {
@@ -93,12 +93,14 @@ FfmpegRead ffmpeg_read(const std::string& url, int seconds) {
 // (a timeline that leaps ends -t early, with a few seconds of frames).
 void check_reads_15s(const std::string& url, const std::string& context) {
   FfmpegRead f = ffmpeg_read(url, 15);
-  std::cout << "ffmpeg -t 15: " << f.frames << " frames, " << f.media_s << " s of media in "
+  std::cerr << "ffmpeg -t 15: " << f.frames << " frames, " << f.media_s << " s of media in "
             << f.wall_s << " s\n";
   EXPECT_EQ(f.exit_status, 0) << f.err << context;
   EXPECT_GE(f.media_s, 14.5) << f.err << context;
   EXPECT_GE(f.frames, 400) << f.err << context;
-  EXPECT_LE(f.frames, 500) << f.err << context;
+  // Plus the cached key frame's group at the start; a leap that ffmpeg filled
+  // with duplicates would count far more.
+  EXPECT_LE(f.frames, 600) << f.err << context;
   EXPECT_GE(f.wall_s, 13.0) << "read faster than real time: the timeline leapt\n" << f.err;
 }
 
