@@ -134,5 +134,23 @@ TEST(SenderReports, ProxiedPath) {
   check_reads_15s(proxy.url("/proxyStream"), proxy.log_tail(20));
 }
 
+// A launch line that records is served through the relay too: its reports
+// map RTP time to when the launch line captured the media.
+TEST(SenderReports, RecordedLaunchPath) {
+  GCharPtr dir(g_dir_make_tmp("gms-sr-XXXXXX", nullptr));
+  ASSERT_TRUE(dir);
+  std::string conf = write_temp_file("sr.conf", std::string("[server]\nverbose=1\nrecord-dir=") +
+                                                    dir.get() + "\n[path /cam]\nlaunch=" +
+                                                    kH264Opus + "\nrecord=true\n");
+  {
+    ServerProcess srv({conf});
+    ASSERT_TRUE(srv.ready()) << srv.log();
+    SrCapture c = capture_sender_reports(srv.port(), "/cam", 9s);
+    auto offsets = check_reports(c, 2);
+    check_tracks_agree(offsets, c);
+  }
+  run({"rm", "-rf", dir.get()}, 10s);
+}
+
 }  // namespace
 }  // namespace gms::test
