@@ -2,7 +2,9 @@
 // report maps its track's RTP time to the wall clock at which the packets
 // were sent (within 50 ms), the tracks of one source agree with each other,
 // and ffmpeg, which re-bases its timeline on the first report, reads as much
-// media as it asked for.
+// media as it asked for. (A relayed path's reports map RTP time to when the
+// source captured the media, plus the server pipeline's fixed 20 ms: with the
+// low-latency sources here, that is when the packets go out.)
 #include <gtest/gtest.h>
 
 #include <cmath>
