@@ -13,11 +13,14 @@
  * (or never came) the source ends with EOS; timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
- * Packets are stamped with the running time at which they are sent, so a
- * cached GOP comes out as if it were live now. With #GmsRelaySrc:capture-times
- * they are stamped with when their media was captured at the source instead
- * (msrelaysink notes it from the producer's timestamps): what a recorder
- * needs to keep tracks read from separate channels in step.
+ * Packets carry as PTS the running time at which their media was captured
+ * at the source (msrelaysink notes it from the producer's timestamps), and
+ * as DTS the running time at which they are sent: a server's RTP session then
+ * maps each track's RTP time to the source's capture clock in its RTCP
+ * sender reports, alike for the tracks of one source, and a cached GOP still
+ * goes out at once. With #GmsRelaySrc:capture-times the DTS is the capture
+ * time too: what a recorder needs to keep tracks read from separate channels
+ * in step.
  * With #GmsRelaySrc:wall-clock-meta every packet also carries, as a
  * GstReferenceTimestampMeta with caps `timestamp/x-unix`, the wall-clock time
  * of that capture: depayloaders (1.22: gst_rtp_copy_meta keeps a meta without
@@ -241,6 +244,13 @@ GstClockTime running_time(GstElement* e) {
   return now > base ? now - base : 0;
 }
 
+// The running time at which a packet's media was captured, from its age on
+// the monotonic clock; 0 when that was before this pipeline started.
+GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 captured_ns) {
+  const GstClockTimeDiff age = std::max<gint64>(0, now_mono - captured_ns);
+  return GstClockTimeDiff(now) > age ? now - GstClockTime(age) : 0;
+}
+
 // Pushes what is queued as one buffer list (up to kMaxList packets): the
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
 // viewer instead of one per packet.
@@ -340,16 +350,16 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       }
     }
     out = gst_buffer_make_writable(out);
-    // Stamped with the running time: the server's TCP backlog needs valid
-    // timestamps; its sinks do not sync on them (publish_mount.cpp). Or
-    // with when it was captured (as far back as the running time goes).
-    GstClockTime ts = now;
-    if (capture_times) {
-      const GstClockTimeDiff age = std::max<gint64>(0, now_mono - item.captured_ns);
-      ts = GstClockTimeDiff(now) > age ? now - GstClockTime(age) : 0;
-    }
-    GST_BUFFER_PTS(out) = ts;
-    GST_BUFFER_DTS(out) = ts;
+    // PTS: when the packet's media was captured (as far back as the running
+    // time goes). An RTP session pairs a list's first PTS with its RTP time
+    // for its sender reports, so the reports map every track's RTP time to
+    // the source's capture clock, the same for all tracks of one source.
+    // DTS: when it is sent, never decreasing, as the server's TCP backlog
+    // requires (its sinks do not sync here). With capture-times both are
+    // the capture time, for a recorder's muxer.
+    const GstClockTime captured = capture_running_time(now, now_mono, item.captured_ns);
+    GST_BUFFER_PTS(out) = captured;
+    GST_BUFFER_DTS(out) = capture_times ? captured : now;
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
     remember(d, out, item.key);
@@ -569,8 +579,9 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       gobject, PROP_CAPTURE_TIMES,
       g_param_spec_boolean(
           "capture-times", "Capture times",
-          "Stamp each packet with the running time at which its media was captured at the "
-          "source (as the producer's timestamps say) instead of when it is sent: the tracks of "
+          "Stamp each packet's DTS too (not only its PTS) with the running time at which its "
+          "media was captured at the source (as the producer's timestamps say) instead of when "
+          "it is sent: the tracks of "
           "one source read by several msrelaysrc keep their relative timing (lip sync), and a "
           "cached GOP keeps its spacing. A time before this pipeline's start becomes 0: set the "
           "pipeline's base time some seconds back (a recorder does)",
