@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -55,8 +54,9 @@ struct MediaInfo {
 };
 
 // Opens `path` in a private pipeline (filesrc ! parsebin), waits for every
-// track's caps or `timeout`, reads the duration. Blocking; runs on an RTSP
-// client thread or in --check, never on a streaming thread.
+// track's caps or `timeout`, reads the duration. Blocking; runs on a probe
+// thread of ProbeCache or in --check, never on an RTSP client thread or a
+// streaming thread.
 MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout);
 
 // Probe results by path, valid while the file identity is unchanged.
