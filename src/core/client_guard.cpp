@@ -332,10 +332,10 @@ GstClockTime media_duration(GstRTSPMedia* media) {
 // and a start past it fails the demuxer's seek with a critical. When the
 // last seek had an end, an open-ended one is given the file's end. `range`
 // is the range to seek with; a changed one is written to `storage`.
-GstRTSPTimeRange* open_end(GstRTSPMedia* media, GstRTSPTimeRange* range,
+GstRTSPTimeRange* open_end(GstRTSPMedia* media, GstRTSPTimeRange* range, double rate,
                            GstRTSPTimeRange& storage) {
   GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
-  if (!range || !gst_rtsp_range_get_times(range, &start, &stop) ||
+  if (!range || rate < 0 || !gst_rtsp_range_get_times(range, &start, &stop) ||
       GST_CLOCK_TIME_IS_VALID(stop) || !g_object_get_data(G_OBJECT(media), kBoundedStop))
     return range;
   GstClockTime end = media_duration(media);
@@ -363,7 +363,8 @@ GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
     return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   }
   GstRTSPTimeRange storage{};
-  GstRTSPTimeRange* range = open_end(media, planned_range(media, seek, storage), storage);
+  GstRTSPTimeRange* range =
+      open_end(media, planned_range(media, seek, storage), seek.rate(), storage);
   watch_first_packets(media);
   if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
     GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());

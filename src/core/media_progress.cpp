@@ -35,10 +35,11 @@ void watch_stream(GstRTSPStream* stream, const ProgressPtr& progress) {
 }  // namespace
 
 std::shared_ptr<MediaProgress> MediaProgress::of(GstRTSPMedia* media) {
+  // Client threads of one shared media may ask at once: the first one is
+  // the only maker. A leaf lock, held for a lookup.
+  static std::mutex making;
   ProgressPtr progress;
-  // Client threads of one shared media may ask at once: the media's object
-  // lock makes the first one the only maker.
-  GST_OBJECT_LOCK(media);
+  std::unique_lock<std::mutex> g(making);
   if (auto* p = static_cast<ProgressPtr*>(g_object_get_data(G_OBJECT(media), kProgress))) {
     progress = *p;
   } else {
@@ -46,7 +47,7 @@ std::shared_ptr<MediaProgress> MediaProgress::of(GstRTSPMedia* media) {
     g_object_set_data_full(G_OBJECT(media), kProgress, new ProgressPtr(progress),
                            [](gpointer p) { delete static_cast<ProgressPtr*>(p); });
   }
-  GST_OBJECT_UNLOCK(media);
+  g.unlock();
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i)
     if (GstRTSPStream* stream = gst_rtsp_media_get_stream(media, i))
       watch_stream(stream, progress);

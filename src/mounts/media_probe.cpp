@@ -271,6 +271,7 @@ struct ProbeCache::State {
   };
   size_t capacity;
   size_t max_running;
+  ProbeFn probe;
   mutable std::mutex lock;  // protects everything below; never held while probing
   std::unordered_map<std::string, Entry> entries;
   std::list<std::string> lru;  // most recent first
@@ -294,14 +295,16 @@ struct ProbeCache::State {
   }
 };
 
-ProbeCache::ProbeCache(size_t capacity, size_t max_running) : state_(std::make_shared<State>()) {
+ProbeCache::ProbeCache(size_t capacity, size_t max_running, ProbeFn probe)
+    : state_(std::make_shared<State>()) {
   state_->capacity = capacity;
   state_->max_running = max_running;
+  state_->probe = std::move(probe);
 }
 
 void ProbeCache::probe_thread(std::shared_ptr<State> state, std::shared_ptr<Running> run,
                               std::chrono::milliseconds timeout) {
-  auto info = std::make_shared<const MediaInfo>(probe_media(run->path, timeout));
+  auto info = std::make_shared<const MediaInfo>(state->probe(run->path, timeout));
   std::lock_guard<std::mutex> g(state->lock);
   run->info = info;
   if (auto it = state->running.find(run->path); it != state->running.end() && it->second == run)

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -65,9 +66,12 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
 // the clients that share its thread are answered meanwhile.
 class ProbeCache {
  public:
+  using ProbeFn = std::function<MediaInfo(const std::string& path, std::chrono::milliseconds)>;
   // At most `max_running` files are probed at once (a bound on threads an
-  // attacker can start with slow files).
-  explicit ProbeCache(size_t capacity = 4096, size_t max_running = 8);
+  // attacker can start with slow files). `probe` is probe_media but in
+  // tests.
+  explicit ProbeCache(size_t capacity = 4096, size_t max_running = 8,
+                      ProbeFn probe = probe_media);
   // The cached result for this file version, else the result of a probe
   // (started here or by another client, limited to `timeout`) if it ends
   // within `wait`; else null: still running (or too many running), ask

@@ -1,16 +1,22 @@
 // Hostile and unlucky clients: what the front door echoes back, a file
 // session's Range after a bounded one, a publisher that stops without
-// leaving, a file whose probe is slow. Each case asserts the correct
+// leaving, a file whose probe is slow (the probe cache with a probe held
+// open, since real files probe in milliseconds). Each case asserts the correct
 // behaviour and that the server and other clients are unaffected.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "child.h"
 #include "core/request_cseq.h"
 #include "media_fixtures.h"
+#include "mounts/media_probe.h"
 #include "process.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
@@ -229,73 +235,104 @@ TEST(SilentPublisher, ViewersEndWithinTheTimeoutAndASecond) {
 
 // --- A file whose probe is slow -------------------------------------------
 
-// An MPEG-TS whose audio starts 20 s in: the probe waits for that track
-// (reading at play speed) until its 10 s limit.
-std::string make_late_track_file(const std::string& dir) {
-  std::string path = dir + "/late_audio.ts";
-  RunResult r = run({"gst-launch-1.0", "-q", "videotestsrc", "num-buffers=300", "!",
-                     "video/x-raw,width=160,height=120,framerate=10/1", "!", "x264enc",
-                     "speed-preset=ultrafast", "key-int-max=10", "!", "h264parse", "!",
-                     "mpegtsmux", "name=m", "!", "filesink", "location=" + path, "audiotestsrc",
-                     "timestamp-offset=20000000000", "num-buffers=20", "samplesperbuffer=4800",
-                     "!", "audio/x-raw,rate=48000,channels=1", "!", "audioconvert", "!",
-                     "avenc_ac3", "!", "ac3parse", "!", "m."},
-                    120s);
-  return r.exit_status == 0 ? path : "";
+// A probe that lasts until the test lets it end, as a file that takes the
+// whole probe timeout would. Shared with the probe threads, which may
+// outlive the test.
+struct HeldProbe : std::enable_shared_from_this<HeldProbe> {
+  std::mutex lock;
+  std::condition_variable cond;
+  bool released = false;
+  std::atomic<int> calls{0};
+  mounts::MediaInfo result;
+
+  mounts::ProbeCache::ProbeFn fn() {
+    return [self = shared_from_this()](const std::string&, std::chrono::milliseconds) {
+      self->calls++;
+      std::unique_lock<std::mutex> g(self->lock);
+      self->cond.wait(g, [&] { return self->released; });
+      return self->result;
+    };
+  }
+  void release() {
+    std::lock_guard<std::mutex> g(lock);
+    released = true;
+    cond.notify_all();
+  }
+};
+
+long ms_since(Clock::time_point t) {
+  return long(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
 
-TEST(SlowProbe, OtherClientsAreAnsweredMeanwhile) {
-  std::string dir = make_media_dir({"h264_aac.mp4"});
-  ASSERT_FALSE(make_late_track_file(dir).empty());
-  // One client thread: every connection shares it, as on a server with
-  // more clients than threads.
-  ServerProcess srv({write_temp_file("slow.conf", "[server]\nthreads=1\nverbose=1\n[path /vod]\nroot=" +
-                                                      dir + "\n")});
-  ASSERT_TRUE(srv.ready()) << srv.log_tail();
-  RawRtsp slow(srv.port());
-  auto asked = Clock::now();
-  ASSERT_TRUE(slow.send(rtsp_request("DESCRIBE", srv.url("/vod/late_audio.ts"), 1, "",
-                                     "Accept: application/sdp\r\n")));
-  // Meanwhile another client plays a good file from the start.
-  TcpViewer good(srv.port(), srv.url("/vod/h264_aac.mp4"));
-  ASSERT_EQ(good.describe(), 200);
-  auto described = Clock::now();
-  ASSERT_EQ(good.setup0(), 200);
-  ASSERT_EQ(good.play().status, 200);
-  EXPECT_GE(good.read(20, 20s).frames, 20u) << srv.log_tail();
-  // The good client waited for the slow probe a bounded time at most (it
-  // shares the slow client's thread), not for the probe.
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(described - asked).count(), 4000)
-      << srv.log_tail();
-  // The slow one is told to come back, soon.
-  RtspReply r = slow.read_reply(10s);
-  EXPECT_EQ(r.status, 503) << r.text;
-  EXPECT_EQ(r.header("Retry-After"), "1") << r.text;
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - asked).count(), 4000);
-  // Asked again, it gets 503 while the probe runs (each answer within the
-  // bound), then the final answer once the probe has given up (10 s).
-  int cseq = 2;
-  auto last = Clock::now();
-  EXPECT_TRUE(wait_until(
-      [&] {
-        last = Clock::now();
-        r = slow.request(rtsp_request("DESCRIBE", srv.url("/vod/late_audio.ts"), cseq++, "",
-                                      "Accept: application/sdp\r\n"));
-        EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last).count(),
-                  4000);
-        return r.status != 503;
-      },
-      30s))
-      << srv.log_tail();
-  EXPECT_EQ(r.status, 415) << r.text << srv.log_tail();
-  EXPECT_TRUE(srv.log_contains("timed out")) << srv.log_tail();
-  // Cached: the next answer is at once.
-  last = Clock::now();
-  r = slow.request(rtsp_request("DESCRIBE", srv.url("/vod/late_audio.ts"), cseq++, "",
-                                "Accept: application/sdp\r\n"));
-  EXPECT_EQ(r.status, 415) << r.text;
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last).count(), 1000);
-  EXPECT_EQ(srv.stop(), 0) << srv.log_tail();
+TEST(SlowProbe, ClientWaitsABoundedTimeAndTheResultIsShared) {
+  auto owner = std::make_shared<HeldProbe>();
+  HeldProbe& held = *owner;
+  held.result.ok = true;
+  mounts::ProbeCache cache(16, 1, held.fn());
+  mounts::FileIdentity id{1, 2, 3, 4};
+  // The first client waits the bound, not the probe.
+  auto t0 = Clock::now();
+  EXPECT_FALSE(cache.get("/slow.ts", id, 10s, 200ms));
+  EXPECT_GE(ms_since(t0), 190);
+  EXPECT_LT(ms_since(t0), 2000);
+  // Another client of the same file joins the probe under way.
+  std::thread other([&] { EXPECT_FALSE(cache.get("/slow.ts", id, 10s, 100ms)); });
+  other.join();
+  EXPECT_EQ(held.calls.load(), 1);
+  // Another file while the only probe slot is taken: answered at once.
+  t0 = Clock::now();
+  EXPECT_FALSE(cache.get("/other.mp4", id, 10s, 5s));
+  EXPECT_LT(ms_since(t0), 1000);
+  // The probe ends: the next ask has the result, and it is cached.
+  held.release();
+  std::shared_ptr<const mounts::MediaInfo> info;
+  EXPECT_TRUE(wait_until([&] { return bool(info = cache.get("/slow.ts", id, 10s, 1s)); }, 10s));
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->ok);
+  bool cached = false;
+  EXPECT_TRUE(cache.get("/slow.ts", id, 10s, 0ms, &cached));
+  EXPECT_TRUE(cached);
+  EXPECT_EQ(held.calls.load(), 1);
+  // A new version of the file is probed again.
+  mounts::FileIdentity changed = id;
+  changed.size = 99;
+  EXPECT_TRUE(wait_until([&] { return bool(cache.get("/slow.ts", changed, 10s, 1s)); }, 10s));
+  EXPECT_EQ(held.calls.load(), 2);
+}
+
+// A probe that gave up is the answer for a while (the client told to come
+// back gets it), not probed again at each ask.
+TEST(SlowProbe, ATimedOutProbeIsKeptForAWhile) {
+  auto owner = std::make_shared<HeldProbe>();
+  HeldProbe& held = *owner;
+  held.result.timed_out = true;
+  held.result.reason = "timed out";
+  held.release();
+  mounts::ProbeCache cache(16, 4, held.fn());
+  mounts::FileIdentity id{1, 2, 3, 4};
+  std::shared_ptr<const mounts::MediaInfo> info;
+  EXPECT_TRUE(wait_until([&] { return bool(info = cache.get("/slow.ts", id, 10s, 1s)); }, 10s));
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->timed_out);
+  EXPECT_TRUE(cache.get("/slow.ts", id, 10s, 0ms));
+  EXPECT_EQ(held.calls.load(), 1);
+}
+
+// Every probe thread started is a bounded one: a burst of slow files
+// starts at most max_running probes; the rest are answered at once.
+TEST(SlowProbe, ABurstOfSlowFilesStartsBoundedProbes) {
+  auto owner = std::make_shared<HeldProbe>();
+  HeldProbe& held = *owner;
+  held.result.ok = true;
+  mounts::ProbeCache cache(64, 3, held.fn());
+  mounts::FileIdentity id{1, 2, 3, 4};
+  auto t0 = Clock::now();
+  for (int i = 0; i < 20; ++i)
+    EXPECT_FALSE(cache.get("/f" + std::to_string(i), id, 10s, 10ms));
+  EXPECT_LT(ms_since(t0), 3000);
+  EXPECT_TRUE(wait_until([&] { return held.calls.load() == 3; }, 5s));
+  EXPECT_EQ(held.calls.load(), 3);
+  held.release();
 }
 
 }  // namespace
