@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -150,7 +151,9 @@ TEST_F(FrontDoorEcho, HeadersTooLargeEchoesTheNumberOnly) {
   while (req.size() < 70000)
     req += "X-Pad: " + std::string(100, 'p') + "\n";
   ASSERT_TRUE(c.send(req));
-  expect_clean(c.read_reply(10s), 431, "42");
+  RtspReply r = c.read_reply(10s);
+  expect_clean(r, 431, "42");
+  std::printf("431 reply: %zu bytes\n", r.text.size());
 }
 
 TEST_F(FrontDoorEcho, AnInvalidCSeqIsNotEchoed) {
@@ -225,6 +228,8 @@ TEST(SilentPublisher, ViewersEndWithinTheTimeoutAndASecond) {
   TcpViewer::Seen seen = v.read(100000, 20s);
   ASSERT_TRUE(seen.bye) << srv.log_tail();
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(seen.bye_at - stopped);
+  RecordProperty("bye_after_stop_ms", int(took.count()));
+  std::printf("viewer's BYE %lld ms after the publisher stopped\n", (long long)took.count());
   EXPECT_LE(took.count(), (kTimeout + 1) * 1000) << srv.log_tail();
   EXPECT_GE(took.count(), kTimeout * 1000 - 500) << "ended before publisher-timeout";
   EXPECT_TRUE(wait_until([&] { return srv.log_contains("publisher cut off: sent nothing"); }, 10s))
