@@ -451,8 +451,11 @@ namespace {
 constexpr std::chrono::milliseconds kProbeTimeout{10000};
 // How long an RTSP client thread waits for a probe (it runs on a thread of
 // its own) before the client is told to come back (503, Retry-After): the
-// other connections served by that thread wait at most this long.
-constexpr std::chrono::milliseconds kProbeWait{2000};
+// other connections served by that thread wait at most this long. Most
+// clients (rtspsrc, ffmpeg) do not come back: long enough for a normal
+// probe on a machine under heavy load (over 2 s seen), half the probe's
+// own limit.
+constexpr std::chrono::milliseconds kProbeWait{5000};
 // A time range reads its segments at once (a parser each): a bound.
 constexpr size_t kMaxRangeSegments = 200;
 // A gap in a recording plays as a pause of the stream, of at most this:
