@@ -9,8 +9,9 @@
  * A new reader starts at the cached key frame of the channel (from-cache).
  * When the producer changes, sequence numbers, timestamps and SSRC continue
  * so that viewers see one stream; a producer with another codec (encoding,
- * clock rate or channels) ends the stream with EOS instead. When the producer is gone for `timeout` ms
- * (or never came) the source ends with EOS; timeout 0 waits for ever.
+ * clock rate or channels) ends the stream with EOS instead. When the channel has had no packet for
+ * `timeout` ms (its producer gone, never came, or silent) the source ends with EOS; a producer that
+ * has not sent its first packet yet is waited for. Timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
  * Packets carry as PTS the running time at which their media was captured
@@ -99,7 +100,6 @@ struct Impl {
   bool gop_valid = false;
   bool caps_sent = false;
   gint64 started_us = 0;
-  bool had_data = false;
 };
 
 }  // namespace
@@ -297,10 +297,16 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       if (timeout_ms == 0)
         continue;
       auto st = channel->state();
-      gint64 t = g_get_monotonic_time();
-      gint64 since = st.producer ? 0 : (d.had_data && st.producer_left_us ? st.producer_left_us : d.started_us);
-      if (!st.producer && t - std::max(since, d.started_us) > gint64(timeout_ms) * 1000) {
-        GST_INFO_OBJECT(psrc, "no producer for %u ms: end of stream", timeout_ms);
+      // A producer that has not sent yet is waited for; otherwise the
+      // silence counts from the channel's last packet: a producer that went
+      // quiet before it left (stopped, its connection still open until it
+      // is cut off) has used up that part of the time already.
+      if (st.producer && st.last_data_us < st.producer_joined_us)
+        continue;
+      gint64 quiet_since = std::max(st.last_data_us, d.started_us);
+      if (g_get_monotonic_time() - quiet_since > gint64(timeout_ms) * 1000) {
+        GST_INFO_OBJECT(psrc, "no packet for %u ms (producer %s): end of stream", timeout_ms,
+                        st.producer ? "silent" : "gone");
         return GST_FLOW_EOS;
       }
       continue;
@@ -336,7 +342,6 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       }
       d.caps_sent = true;
     }
-    d.had_data = true;
     if (!list) {
       list = gst_buffer_list_new_sized(kMaxList);
       now = running_time(GST_ELEMENT(psrc));
@@ -384,7 +389,6 @@ gboolean start(GstBaseSrc* src) noexcept {
   d.in_caps = {};
   d.pending.reset();
   d.caps_sent = false;
-  d.had_data = false;
   d.started_us = g_get_monotonic_time();
   {
     std::lock_guard<std::mutex> gg(d.gop_lock);
@@ -543,8 +547,8 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   g_object_class_install_property(
       gobject, PROP_TIMEOUT,
       g_param_spec_uint("timeout", "Timeout",
-                        "End of stream after the producer is gone (or absent) this long (ms); "
-                        "0 = wait for a producer for ever",
+                        "End of stream after no packet for this long (ms): the producer gone, "
+                        "absent or silent; 0 = wait for ever",
                         0, G_MAXUINT, kDefaultTimeout, rw));
   g_object_class_install_property(
       gobject, PROP_SSRC,

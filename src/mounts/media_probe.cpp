@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 namespace gms::mounts {
 namespace {
@@ -247,41 +250,107 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   return info;
 }
 
-std::shared_ptr<const MediaInfo> ProbeCache::get(const std::string& path, const FileIdentity& id,
-                                                 std::chrono::milliseconds timeout, bool* cached) {
-  {
-    std::lock_guard<std::mutex> g(lock_);
-    auto it = entries_.find(path);
-    if (it != entries_.end() && it->second.id == id) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      if (cached)
-        *cached = true;
-      return it->second.info;
+constexpr std::chrono::seconds kTimedOutKept{30};
+
+// One probe under way: its clients wait on `done` (under State::lock).
+struct ProbeCache::Running {
+  std::string path;
+  FileIdentity id;
+  std::shared_ptr<const MediaInfo> info;  // set when done
+  std::condition_variable done;
+};
+
+struct ProbeCache::State {
+  struct Entry {
+    FileIdentity id;
+    std::shared_ptr<const MediaInfo> info;
+    std::list<std::string>::iterator lru;
+    // A timed-out probe is kept for a while only: the machine may just
+    // have been busy, and the client asked to come back gets its answer.
+    std::chrono::steady_clock::time_point expires;
+  };
+  size_t capacity;
+  size_t max_running;
+  ProbeFn probe;
+  mutable std::mutex lock;  // protects everything below; never held while probing
+  std::unordered_map<std::string, Entry> entries;
+  std::list<std::string> lru;  // most recent first
+  std::unordered_map<std::string, std::shared_ptr<Running>> running;  // by path
+
+  void store_locked(const std::string& path, const FileIdentity& id,
+                    std::shared_ptr<const MediaInfo> info) {
+    auto it = entries.find(path);
+    if (it != entries.end()) {
+      lru.erase(it->second.lru);
+      entries.erase(it);
+    }
+    lru.push_front(path);
+    auto expires = info->timed_out ? std::chrono::steady_clock::now() + kTimedOutKept
+                                   : std::chrono::steady_clock::time_point::max();
+    entries.emplace(path, Entry{id, std::move(info), lru.begin(), expires});
+    while (entries.size() > capacity) {
+      entries.erase(lru.back());
+      lru.pop_back();
     }
   }
+};
+
+ProbeCache::ProbeCache(size_t capacity, size_t max_running, ProbeFn probe)
+    : state_(std::make_shared<State>()) {
+  state_->capacity = capacity;
+  state_->max_running = max_running;
+  state_->probe = std::move(probe);
+}
+
+void ProbeCache::probe_thread(std::shared_ptr<State> state, std::shared_ptr<Running> run,
+                              std::chrono::milliseconds timeout) {
+  auto info = std::make_shared<const MediaInfo>(state->probe(run->path, timeout));
+  std::lock_guard<std::mutex> g(state->lock);
+  run->info = info;
+  if (auto it = state->running.find(run->path); it != state->running.end() && it->second == run)
+    state->running.erase(it);
+  state->store_locked(run->path, run->id, info);
+  run->done.notify_all();
+}
+
+std::shared_ptr<const MediaInfo> ProbeCache::get(const std::string& path, const FileIdentity& id,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::chrono::milliseconds wait, bool* cached) {
   if (cached)
     *cached = false;
-  auto info = std::make_shared<const MediaInfo>(probe_media(path, timeout));
-  if (info->timed_out)
-    return info;
-  std::lock_guard<std::mutex> g(lock_);
-  auto it = entries_.find(path);
-  if (it != entries_.end()) {
-    lru_.erase(it->second.lru);
-    entries_.erase(it);
+  std::unique_lock<std::mutex> g(state_->lock);
+  auto it = state_->entries.find(path);
+  if (it != state_->entries.end() && it->second.id == id &&
+      it->second.expires > std::chrono::steady_clock::now()) {
+    state_->lru.splice(state_->lru.begin(), state_->lru, it->second.lru);
+    if (cached)
+      *cached = true;
+    return it->second.info;
   }
-  lru_.push_front(path);
-  entries_.emplace(path, Entry{id, info, lru_.begin()});
-  while (entries_.size() > capacity_) {
-    entries_.erase(lru_.back());
-    lru_.pop_back();
+  std::shared_ptr<Running> run;
+  if (auto r = state_->running.find(path); r != state_->running.end() && r->second->id == id) {
+    run = r->second;
+  } else {
+    if (state_->running.size() >= state_->max_running)
+      return nullptr;
+    run = std::make_shared<Running>();
+    run->path = path;
+    run->id = id;
+    state_->running[path] = run;  // a probe of an older version runs on, unlisted
+    try {
+      std::thread(probe_thread, state_, run, timeout).detach();
+    } catch (const std::system_error&) {
+      state_->running.erase(path);
+      return nullptr;
+    }
   }
-  return info;
+  run->done.wait_for(g, wait, [&] { return run->info != nullptr; });
+  return run->info;
 }
 
 size_t ProbeCache::size() const {
-  std::lock_guard<std::mutex> g(lock_);
-  return entries_.size();
+  std::lock_guard<std::mutex> g(state_->lock);
+  return state_->entries.size();
 }
 
 }  // namespace gms::mounts

@@ -4,6 +4,8 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <cstring>
 #include <vector>
 
@@ -195,6 +197,44 @@ TEST(MsRelay, EndsAfterProducerTimeout) {
   ASSERT_TRUE(ev);
   EXPECT_EQ(GST_EVENT_TYPE(ev), GST_EVENT_EOS);
   gst_event_unref(ev);
+}
+
+// The first EOS event the source sends within `timeout`, else null.
+GstEvent* eos_within(GstHarness* h, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS)
+        return ev;
+      gst_event_unref(ev);
+    }
+    g_usleep(10000);
+  }
+  return nullptr;
+}
+
+// A producer that stopped sending but is still attached (a stopped
+// publisher before it is cut off): the timeout counts from its last packet.
+TEST(MsRelay, EndsAfterSilentProducerTimeout) {
+  auto r = src("t5", "timeout=300");
+  auto p = sink("t5");
+  gst_harness_push(p.get(), rtp(1, 1, 7, 0x65));
+  read(gst_harness_pull(r.get()));
+  auto sent = std::chrono::steady_clock::now();
+  GstEvent* ev = eos_within(r.get(), std::chrono::seconds(3));
+  ASSERT_TRUE(ev) << "no EOS while the producer is attached and silent";
+  gst_event_unref(ev);
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(300));
+}
+
+// A producer attached that has not sent yet is waited for.
+TEST(MsRelay, WaitsForAnAttachedProducersFirstPacket) {
+  auto r = src("t6", "timeout=200");
+  auto p = sink("t6");
+  GstEvent* ev = eos_within(r.get(), std::chrono::milliseconds(800));
+  EXPECT_FALSE(ev);
+  if (ev)
+    gst_event_unref(ev);
 }
 
 TEST(MsRelay, FasterThanRealTimeIsAnError) {
