@@ -48,6 +48,8 @@ std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
       {"MP4V-ES", "rtpmp4vdepay ! mpeg4videoparse", "video/mpeg, mpegversion=(int)4"},
       {"PCMU", "rtppcmudepay", "audio/x-mulaw"},
       {"PCMA", "rtppcmadepay", "audio/x-alaw"},
+      {"MPA", "rtpmpadepay ! mpegaudioparse", "audio/mpeg, mpegversion=(int)1"},
+      {"AC3", "rtpac3depay ! ac3parse", "audio/x-ac3"},
   };
   video = media && g_str_equal(media, "video");
   for (const auto& c : codecs)
