@@ -107,6 +107,15 @@ TEST(Publish, CodecsPassThrough) {
       {"mjpeg", video, {"-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-huffman", "default"}, "mjpeg"},
       {"vp8", video, {"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k"}, "vp8"},
       {"vp9", video, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k", "-strict", "experimental"}, "vp9"},
+      // Relayed as sent, though nothing here depayloads them: MP3 (MPA, a
+      // static type), AC-3, L16, L24, and encodings with no name we know at
+      // a dynamic type (L8, G726-32).
+      {"mp3", audio, {"-c:a", "libmp3lame", "-b:a", "64k"}, "mp3"},
+      {"ac3", audio, {"-c:a", "ac3", "-b:a", "96k"}, "ac3"},
+      {"l16", audio, {"-c:a", "pcm_s16be"}, "pcm_s16be"},
+      {"l24", audio, {"-c:a", "pcm_s24be"}, "pcm_s24be"},
+      {"l8", audio8k, {"-c:a", "pcm_u8"}, "pcm_u8"},
+      {"g726", audio8k, {"-c:a", "g726", "-b:a", "32k"}, "adpcm_g726"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"};
