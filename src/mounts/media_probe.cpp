@@ -201,32 +201,35 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   // a bigger collection then: unless the demuxer has said it has no more
   // pads, wait a little for one before calling it done.
   constexpr auto kLateTrackGrace = std::chrono::milliseconds(100);
+  // parsebin may expose a track before its caps are final (tsdemux's ADTS
+  // audio says only "audio/mpeg" then): wait this much more for them; a
+  // track still without them is left out, the others are served.
+  constexpr auto kLateCapsGrace = std::chrono::seconds(1);
   size_t expected = 0;
-  // Zero: not complete yet (a steady_clock time is never at its epoch here).
-  std::chrono::steady_clock::time_point complete_at{};
+  // Zero: not yet (a steady_clock time is never at its epoch here).
+  std::chrono::steady_clock::time_point complete_at{}, found_at{};
   while (error.empty() && !eos) {
     {
       std::lock_guard<std::mutex> g(st.lock);
-      // A track's caps may come after its pad: wait for them too.
-      const bool caps_known = all_caps_known(st);
-      if (st.done && caps_known)
-        break;
+      auto now = std::chrono::steady_clock::now();
+      bool found = st.done;
       // Every track the demuxer has is exposed: no need to wait longer.
-      if (caps_known && st.has_demuxer && st.demuxer_complete &&
-          st.tracks.size() >= st.demuxer_pads && st.tracks.size() >= expected && expected > 0)
-        break;
+      found = found || (st.has_demuxer && st.demuxer_complete &&
+                        st.tracks.size() >= st.demuxer_pads && st.tracks.size() >= expected &&
+                        expected > 0);
       // An elementary stream: one track, nothing comes later.
-      if (caps_known && !st.has_demuxer && expected > 0 && st.tracks.size() >= expected)
-        break;
-      if (caps_known && expected > 0 && st.tracks.size() >= expected) {
-        auto now = std::chrono::steady_clock::now();
+      found = found || (!st.has_demuxer && expected > 0 && st.tracks.size() >= expected);
+      if (expected > 0 && st.tracks.size() >= expected) {
         if (complete_at == std::chrono::steady_clock::time_point{})
           complete_at = now;
-        if (now - complete_at >= kLateTrackGrace)
-          break;
+        found = found || now - complete_at >= kLateTrackGrace;
       } else {
         complete_at = {};
       }
+      if (found && found_at == std::chrono::steady_clock::time_point{})
+        found_at = now;
+      if (found && (all_caps_known(st) || now - found_at >= kLateCapsGrace))
+        break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       error = "timed out after " + std::to_string(timeout.count()) + " ms finding the tracks";
