@@ -38,21 +38,27 @@ const std::vector<FfmpegFile>& files() {
   return f;
 }
 
-// ffprobe's codec names, one per stream, in order.
+// ffprobe's codec names, one per stream, in stream order (an MPEG-TS lists
+// its streams twice: once more under its program).
 std::vector<std::string> codecs_of(const std::vector<std::string>& input_args,
                                    const std::string& input) {
   std::vector<std::string> argv = {"ffprobe", "-v", "error"};
   argv.insert(argv.end(), input_args.begin(), input_args.end());
-  argv.insert(argv.end(), {"-show_entries", "stream=codec_name", "-of", "csv=p=0", input});
+  argv.insert(argv.end(), {"-show_entries", "stream=index,codec_name", "-of", "csv=p=0", input});
   RunResult r = run(argv, 30s);
-  std::vector<std::string> out;
+  std::map<int, std::string> by_index;
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {
-    while (!line.empty() && line.back() == ',')
-      line.pop_back();
-    if (!line.empty())
-      out.push_back(line);
+    auto comma = line.find(',');
+    if (comma == std::string::npos)
+      continue;
+    std::string codec = line.substr(comma + 1);
+    codec = codec.substr(0, codec.find(','));
+    by_index[std::atoi(line.c_str())] = codec;
   }
+  std::vector<std::string> out;
+  for (const auto& [index, codec] : by_index)
+    out.push_back(codec);
   return out;
 }
 
