@@ -4,13 +4,21 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
 constexpr int kExitConfig = 2;
+// A stop that takes longer than this ends the process anyway (exit status 1).
+constexpr guint kStopDeadlineMs = 4000;
+// How long an orderly stop waits for back-end sessions still closing.
+constexpr unsigned kBackendStopWaitMs = 2000;
 
 struct App {
   gms::CliOptions cli;
@@ -24,12 +32,70 @@ void print_issues(const gms::ConfigError& e) {
     fprintf(stderr, "gst-mediaserver: %s\n", i.to_string().c_str());
 }
 
-gboolean on_stop(gpointer data) {
-  auto* app = static_cast<App*>(data);
-  fprintf(stderr, "gst-mediaserver: stopping\n");
-  g_main_loop_quit(app->loop);
-  return G_SOURCE_CONTINUE;
-}
+// SIGINT and SIGTERM are watched on a thread of their own, not on the main
+// loop: a stop is then seen, and the process ends within kStopDeadlineMs,
+// whatever the main loop is doing. A second signal ends it at once.
+class StopSignals {
+ public:
+  explicit StopSignals(GMainLoop* main_loop) : main_loop_(main_loop) {
+    ctx_ = g_main_context_new();
+    loop_ = g_main_loop_new(ctx_, FALSE);
+    for (int sig : {SIGINT, SIGTERM}) {
+      GSource* s = g_unix_signal_source_new(sig);
+      g_source_set_callback(s, on_signal, this, nullptr);
+      g_source_attach(s, ctx_);
+      g_source_unref(s);
+    }
+    thread_ = std::thread([this] {
+      g_main_context_push_thread_default(ctx_);
+      g_main_loop_run(loop_);
+      g_main_context_pop_thread_default(ctx_);
+    });
+  }
+  ~StopSignals() {
+    g_main_context_invoke(
+        ctx_,
+        [](gpointer loop) noexcept -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop*>(loop));
+          return G_SOURCE_REMOVE;
+        },
+        loop_);
+    thread_.join();
+    g_main_loop_unref(loop_);
+    g_main_context_unref(ctx_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static gboolean on_signal(gpointer data) noexcept {
+    auto* self = static_cast<StopSignals*>(data);
+    if (self->stopping_.exchange(true)) {
+      fprintf(stderr, "gst-mediaserver: second stop signal; exiting now\n");
+      _exit(1);
+    }
+    fprintf(stderr, "gst-mediaserver: stopping\n");
+    g_main_loop_quit(self->main_loop_);  // thread-safe
+    GSource* t = g_timeout_source_new(kStopDeadlineMs);
+    g_source_set_callback(
+        t,
+        [](gpointer) noexcept -> gboolean {
+          fprintf(stderr, "gst-mediaserver: not stopped within %u ms; exiting now\n",
+                  kStopDeadlineMs);
+          _exit(1);
+        },
+        nullptr, nullptr);
+    g_source_attach(t, self->ctx_);
+    g_source_unref(t);
+    return G_SOURCE_CONTINUE;
+  }
+
+  GMainLoop* main_loop_;
+  GMainContext* ctx_;
+  GMainLoop* loop_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
 
 gboolean on_reload(gpointer data) noexcept {
   auto* app = static_cast<App*>(data);
@@ -129,15 +195,20 @@ int run(App& app) {
   fflush(stdout);
 
   app.loop = g_main_loop_new(nullptr, FALSE);
-  guint sigint = g_unix_signal_add(SIGINT, on_stop, &app);
-  guint sigterm = g_unix_signal_add(SIGTERM, on_stop, &app);
-  guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
-  g_main_loop_run(app.loop);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
-  g_source_remove(sighup);
-  app.server->close_all_sessions();
-  app.server.reset();
+  {
+    StopSignals stop(app.loop);  // watches until the end of the orderly stop
+    guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
+    g_main_loop_run(app.loop);
+    g_source_remove(sighup);
+    app.server->close_all_sessions();
+    app.server.reset();
+    if (!gms::wait_for_backend_stops(kBackendStopWaitMs)) {
+      // Their pipelines still run: GStreamer must not be deinitialised under them.
+      fprintf(stderr, "gst-mediaserver: a back-end session did not stop; exiting without cleanup\n");
+      fflush(stdout);
+      _exit(1);
+    }
+  }
   g_main_loop_unref(app.loop);
   return 0;
 }
