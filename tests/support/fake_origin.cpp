@@ -13,6 +13,10 @@ namespace {
 constexpr uint64_t kMaxStreamedBytes = 256u << 20;
 constexpr gint64 kMaxStreamUs = 60 * G_USEC_PER_SEC;
 constexpr size_t kChunk = 16 << 10;
+// A large SDP comes slowly, as over a poor link: the body is still arriving
+// when the proxy gives the session up (64 KB take 6.4 s).
+constexpr size_t kTrickleBytes = 1024;
+constexpr guint kTrickleMs = 100;
 
 std::string header_value(const std::string& head, const std::string& name) {
   std::string lower = head, key = "\r\n" + name + ":";
@@ -44,12 +48,44 @@ struct FakeOrigin::Conn {
   std::string in;
   char buf[16384];
   unsigned setups = 0;
+  bool played = false;  // after PLAY: no more replies at all
   bool closed = false;
   std::deque<std::string> out;
   bool writing = false;
   bool streaming = false;
   gint64 stream_started_us = 0;
   uint64_t streamed = 0;
+  std::string trickle;  // bytes still to send slowly
+  GSource* trickle_timer = nullptr;
+
+  ~Conn() {
+    if (trickle_timer) {
+      g_source_destroy(trickle_timer);
+      g_source_unref(trickle_timer);
+    }
+  }
+
+  void send_slowly(std::string bytes) {
+    trickle += bytes;
+    if (trickle_timer)
+      return;
+    trickle_timer = g_timeout_source_new(kTrickleMs);
+    g_source_set_callback(trickle_timer, on_trickle, this, nullptr);
+    g_source_attach(trickle_timer, g_main_context_get_thread_default());
+  }
+
+  static gboolean on_trickle(gpointer data) noexcept {
+    auto* c = static_cast<Conn*>(data);
+    if (c->closed || c->trickle.empty()) {
+      g_source_unref(c->trickle_timer);
+      c->trickle_timer = nullptr;
+      return G_SOURCE_REMOVE;
+    }
+    size_t n = std::min(kTrickleBytes, c->trickle.size());
+    c->send(c->trickle.substr(0, n));
+    c->trickle.erase(0, n);
+    return G_SOURCE_CONTINUE;
+  }
 
   void read_more() {
     g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(conn.get())), buf,
@@ -216,6 +252,8 @@ void FakeOrigin::handle(Conn& c, const std::string& head) {
       max_setups_ = std::max(max_setups_, ++c.setups);
   }
   std::string ok = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\n";
+  if (c.played)
+    return;  // silent: not even TEARDOWN or a keep-alive is answered
   if (mode_ == Misbehaviour::kBareDigest) {
     c.send("RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq + "\r\nWWW-Authenticate: Digest\r\n\r\n");
     return;
@@ -234,13 +272,18 @@ void FakeOrigin::handle(Conn& c, const std::string& head) {
   } else if (method == "DESCRIBE") {
     std::string body = sdp();
     c.send(ok + "Content-Base: " + url() + "/\r\nContent-Type: application/sdp\r\n" +
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    if (mode_ == Misbehaviour::kLargeSdp)
+      c.send_slowly(body);
+    else
+      c.send(body);
   } else if (method == "SETUP") {
     std::string transport = header_value(head, "Transport");
     if (transport.find("client_port") != std::string::npos)
       transport += ";server_port=40000-40001";
     c.send(ok + "Session: 5a5a5a5a;timeout=60\r\nTransport: " + transport + "\r\n\r\n");
   } else {
+    c.played = method == "PLAY";
     c.send(ok + "Session: 5a5a5a5a;timeout=60\r\n\r\n");
   }
 }

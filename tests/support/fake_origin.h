@@ -20,9 +20,10 @@ namespace gms::test {
 enum class Misbehaviour {
   kBareDigest,      // 401 with "WWW-Authenticate: Digest" and nothing else
   kEndlessHeaders,  // a reply whose header lines never end
-  kLargeSdp,        // an SDP of `size` bytes (one H.264 track), then PLAY and silence
-  kPlayThenSilent,  // a normal session up to PLAY, then no packet
+  kLargeSdp,        // an SDP of `size` bytes (one H.264 track) at 10 KB/s, then PLAY and silence
+  kPlayThenSilent,  // a normal session up to PLAY, then nothing: no packet, no reply
   kManyTracks,      // an SDP with `size` m= lines, then PLAY and silence
+  // (silence: after its PLAY reply a connection gets no byte more)
   kRedirectToSelf,  // DESCRIBE answered 302 to the same URL
 };
 
