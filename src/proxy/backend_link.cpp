@@ -9,8 +9,12 @@ namespace {
 // Every GSocketClient announces a new connection on the thread that asked for
 // it; for rtspsrc that is its own task thread, which then sends a request and
 // so runs our before-send handler, where the connections the thread made are
-// handed to the session's link. Other threads' clients (a viewer, libsoup)
-// are remembered too, weakly and only the last few, so nothing is kept open.
+// handed to the session's link and the thread is marked as the session's:
+// its later connections go to the link at once. Other threads' clients (a
+// viewer, libsoup) are remembered too, weakly and only the last few, so
+// nothing is kept open. A thread's mark ends with its session's link (the
+// link lives until the session's rtspsrc is finalized, after its thread
+// stopped working for it).
 constexpr size_t kRememberedPerThread = 4;
 
 struct FreshConnections {
@@ -23,6 +27,7 @@ struct FreshConnections {
   }
 };
 thread_local FreshConnections t_fresh;
+thread_local std::weak_ptr<BackendLink> t_session;
 
 gboolean on_client_event(GSignalInvocationHint*, guint n, const GValue* values, gpointer) noexcept {
   if (n < 4 || g_value_get_enum(&values[1]) != G_SOCKET_CLIENT_CONNECTED)
@@ -30,6 +35,10 @@ gboolean on_client_event(GSignalInvocationHint*, guint n, const GValue* values, 
   auto* conn = static_cast<GObject*>(g_value_get_object(&values[3]));
   if (!conn || !G_IS_SOCKET_CONNECTION(conn))
     return TRUE;
+  if (auto link = t_session.lock()) {
+    link->add_connection(conn);
+    return TRUE;
+  }
   auto& refs = t_fresh.refs;
   if (refs.size() >= kRememberedPerThread) {
     g_weak_ref_clear(refs.front());
@@ -66,17 +75,32 @@ void BackendLink::detach() {
   owner_ = nullptr;
 }
 
-void BackendLink::adopt_new_connections() {
+void BackendLink::claim_thread(const std::shared_ptr<BackendLink>& link) {
+  t_session = link;
   auto& refs = t_fresh.refs;
   if (refs.empty())
     return;
-  std::lock_guard<std::mutex> g(sockets_lock_);
-  sockets_.insert(sockets_.end(), refs.begin(), refs.end());
+  std::lock_guard<std::mutex> g(link->sockets_lock_);
+  for (GWeakRef* r : refs) {
+    link->sockets_.push_back(r);
+    if (link->aborted_)
+      shut(r);
+  }
   refs.clear();
+}
+
+void BackendLink::add_connection(GObject* conn) {
+  auto* r = new GWeakRef;
+  g_weak_ref_init(r, conn);
+  std::lock_guard<std::mutex> g(sockets_lock_);
+  sockets_.push_back(r);
+  if (aborted_)
+    shut(r);  // a reconnect of a session already given up
 }
 
 void BackendLink::abort() {
   std::lock_guard<std::mutex> g(sockets_lock_);
+  aborted_ = true;
   for (GWeakRef* r : sockets_)
     shut(r);
 }

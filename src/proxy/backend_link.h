@@ -46,9 +46,11 @@ class BackendLink {
   void detach();
 
   // rtspsrc's thread, before each request: the connections that thread has
-  // opened since become this session's.
-  void adopt_new_connections();
-  // Shuts every connection of the session (any thread, any number of times).
+  // opened since become this session's, and so will those it opens later
+  // (rtspsrc reconnects on its own, e.g. once after the back end closed).
+  static void claim_thread(const std::shared_ptr<BackendLink>& link);
+  // Shuts every connection of the session, and any it opens from now on
+  // (any thread, any number of times).
   void abort();
 
   // Opening requests (OPTIONS, DESCRIBE) sent before the session plays: a
@@ -59,13 +61,16 @@ class BackendLink {
 
   // Installs the process-wide watch on GSocketClient connections (once).
   static void watch_connections();
+  // A connection the session's thread opened (a GSocketConnection).
+  void add_connection(GObject* conn);
 
  private:
   std::mutex lock_;  // held while a callback uses owner_; before sockets_lock_
   ProxySource* owner_;
 
-  std::mutex sockets_lock_;  // protects sockets_
+  std::mutex sockets_lock_;  // protects sockets_ and aborted_
   std::vector<GWeakRef*> sockets_;  // GSocketConnections, weak: rtspsrc owns them
+  bool aborted_ = false;
 
   std::atomic<unsigned> opening_requests_{0};
   std::atomic<bool> established_{false};

@@ -361,7 +361,7 @@ gboolean ProxySource::select_stream_cb(GstElement*, guint num, GstCaps*, gpointe
 gboolean ProxySource::before_send_cb(GstElement* src, GstRTSPMessage* msg,
                                      gpointer data) noexcept {
   LinkPtr& link = link_of(data);
-  link->adopt_new_connections();
+  BackendLink::claim_thread(link);
   GstRTSPMethod method = GST_RTSP_INVALID;
   if (gst_rtsp_message_parse_request(msg, &method, nullptr, nullptr) != GST_RTSP_OK)
     return TRUE;

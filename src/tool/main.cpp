@@ -6,17 +6,15 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
+
+#include "stop_signals.h"
 
 namespace {
 
 constexpr int kExitConfig = 2;
-// A stop that takes longer than this ends the process anyway (exit status 1).
-constexpr guint kStopDeadlineMs = 4000;
 // How long an orderly stop waits for back-end sessions still closing.
 constexpr unsigned kBackendStopWaitMs = 2000;
 
@@ -31,71 +29,6 @@ void print_issues(const gms::ConfigError& e) {
   for (const auto& i : e.issues())
     fprintf(stderr, "gst-mediaserver: %s\n", i.to_string().c_str());
 }
-
-// SIGINT and SIGTERM are watched on a thread of their own, not on the main
-// loop: a stop is then seen, and the process ends within kStopDeadlineMs,
-// whatever the main loop is doing. A second signal ends it at once.
-class StopSignals {
- public:
-  explicit StopSignals(GMainLoop* main_loop) : main_loop_(main_loop) {
-    ctx_ = g_main_context_new();
-    loop_ = g_main_loop_new(ctx_, FALSE);
-    for (int sig : {SIGINT, SIGTERM}) {
-      GSource* s = g_unix_signal_source_new(sig);
-      g_source_set_callback(s, on_signal, this, nullptr);
-      g_source_attach(s, ctx_);
-      g_source_unref(s);
-    }
-    thread_ = std::thread([this] {
-      g_main_context_push_thread_default(ctx_);
-      g_main_loop_run(loop_);
-      g_main_context_pop_thread_default(ctx_);
-    });
-  }
-  ~StopSignals() {
-    g_main_context_invoke(
-        ctx_,
-        [](gpointer loop) noexcept -> gboolean {
-          g_main_loop_quit(static_cast<GMainLoop*>(loop));
-          return G_SOURCE_REMOVE;
-        },
-        loop_);
-    thread_.join();
-    g_main_loop_unref(loop_);
-    g_main_context_unref(ctx_);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  static gboolean on_signal(gpointer data) noexcept {
-    auto* self = static_cast<StopSignals*>(data);
-    if (self->stopping_.exchange(true)) {
-      fprintf(stderr, "gst-mediaserver: second stop signal; exiting now\n");
-      _exit(1);
-    }
-    fprintf(stderr, "gst-mediaserver: stopping\n");
-    g_main_loop_quit(self->main_loop_);  // thread-safe
-    GSource* t = g_timeout_source_new(kStopDeadlineMs);
-    g_source_set_callback(
-        t,
-        [](gpointer) noexcept -> gboolean {
-          fprintf(stderr, "gst-mediaserver: not stopped within %u ms; exiting now\n",
-                  kStopDeadlineMs);
-          _exit(1);
-        },
-        nullptr, nullptr);
-    g_source_attach(t, self->ctx_);
-    g_source_unref(t);
-    return G_SOURCE_CONTINUE;
-  }
-
-  GMainLoop* main_loop_;
-  GMainContext* ctx_;
-  GMainLoop* loop_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
 
 gboolean on_reload(gpointer data) noexcept {
   auto* app = static_cast<App*>(data);
@@ -196,7 +129,7 @@ int run(App& app) {
 
   app.loop = g_main_loop_new(nullptr, FALSE);
   {
-    StopSignals stop(app.loop);  // watches until the end of the orderly stop
+    gms::tool::StopSignals stop(app.loop);  // watches until the end of the orderly stop
     guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
     g_main_loop_run(app.loop);
     g_source_remove(sighup);
