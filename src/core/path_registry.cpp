@@ -6,10 +6,6 @@
 
 namespace gms {
 
-std::string publish_channel(const std::string& path, unsigned index) {
-  return "publish:" + path + "#" + std::to_string(index);
-}
-
 void PathRegistry::clear(Entry& e) {
   if (e.client) {
     g_weak_ref_clear(e.client);

@@ -17,9 +17,6 @@
 
 namespace gms {
 
-// The relay channel of track `index` of a published path.
-std::string publish_channel(const std::string& path, unsigned index);
-
 class PathRegistry {
  public:
   struct Claim {

@@ -12,6 +12,7 @@
 #include "core/client_guard.h"
 #include "core/front_door.h"
 #include "core/log.h"
+#include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
@@ -23,7 +24,6 @@
 #include "proxy/register.h"
 #include "record/path_recorder.h"
 #include "mounts/publish_mount.h"
-#include "elements.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
 #define GST_CAT_DEFAULT gms_server_debug
@@ -47,11 +47,29 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
   mounts::guard_publish_client(client, hooks->publish);
 }
 
-// The relay elements are part of the library: the server's pipelines use
-// them without a plugin registry (and the library's relay hub is theirs).
-void register_elements_once() {
+// The server's pipelines make the plugin's elements by name, from the
+// registry: the installed plugin, or one on GST_PLUGIN_PATH. A program run
+// from the build tree finds the plugin built beside it.
+bool has_elements() {
+  GstElementFactory* f = gst_element_factory_find("msrelaysink");
+  if (f)
+    gst_object_unref(f);
+  return f != nullptr;
+}
+
+void find_elements_once() {
   static std::once_flag once;
-  std::call_once(once, [] { gms_register_elements(nullptr); });
+  std::call_once(once, [] {
+    if (has_elements())
+      return;
+#ifdef GMS_PLUGIN_BUILD_DIR
+    gst_registry_scan_path(gst_registry_get(), GMS_PLUGIN_BUILD_DIR);
+    if (has_elements())
+      return;
+#endif
+    GMS_LOG_ERROR("the GStreamer plugin \"mediaserver\" (msrelaysink, msrelaysrc, msrecorder) "
+                  "is not installed: live paths and recording cannot work");
+  });
 }
 
 // Session filter: drop the session medias of the given paths.
@@ -122,7 +140,8 @@ struct Server::Impl {
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
   std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
-  // Recorded launch paths: their lines run always, into relay channels.
+  // Shared launch paths: their lines run into relay channels while watched,
+  // always on, or recorded.
   std::map<std::string, std::shared_ptr<mounts::LaunchRelay>> launches;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
   // What each path's recording did, by served path: kept when its recorder
@@ -183,7 +202,7 @@ struct Server::Impl {
           continue;
         std::vector<std::string> channels;
         for (const auto& st : it->second->streams())
-          channels.push_back(mounts::proxy_channel(p.name, st.index));
+          channels.push_back(relay_channel(p.name, st.index));
         want[p.name] = {&p, channels};
         continue;
       }
@@ -191,6 +210,7 @@ struct Server::Impl {
         auto it = launches.find(p.name);
         if (it == launches.end())
           continue;
+        it->second->hold(true);  // recorded: runs without viewers
         auto channels = it->second->ready_channels();
         if (!channels.empty())
           want[p.name] = {&p, channels};
@@ -202,10 +222,15 @@ struct Server::Impl {
           continue;
         std::vector<std::string> channels;
         for (unsigned i = 0; i < a.tracks; ++i)
-          channels.push_back(publish_channel(a.path, i));
+          channels.push_back(relay_channel(a.path, i));
         want[a.path] = {&p, channels};
       }
     }
+    // A launch line no longer recorded lingers like after its last viewer.
+    for (auto& [name, relay] : launches)
+      if (want.count(name) == 0)
+        if (const PathConfig* cfg = config.find_path(name); !cfg || !wants_record(*cfg, name))
+          relay->hold(false);
     for (auto it = recorders.begin(); it != recorders.end();) {
       const PathConfig* cfg = config.find_path(it->first);
       // Proxies and launch lines keep their recorder through outages (the
@@ -271,8 +296,8 @@ struct Server::Impl {
       } else if (p.publish && !p.is_pattern()) {
         e.live = publish->registry->has_publisher(p.name);
       } else if (!p.launch.empty()) {
-        // A recorded line runs always; any other runs per viewer, and
-        // whether it delivers is not known here.
+        // A line built per viewer (shared=false): whether it delivers is
+        // not known here.
         if (auto it = launches.find(p.name); it != launches.end())
           e.live = !it->second->ready_channels().empty();
       }
@@ -346,11 +371,11 @@ struct Server::Impl {
       return refuse(409, served + " serves media files, which are not recorded (they are files already)");
     if (config.server.record_dir.empty())
       return refuse(409, "nothing is recorded without a directory: set record-dir or --record-dir");
-    // A launch line that was not set up for recording runs per viewer, not
-    // into a relay the recorder could read.
+    // A launch line built per viewer (shared=false, or no pay0) has no relay
+    // the recorder could read.
     if (!p->launch.empty() && !launches.count(p->name))
-      return refuse(409, served + " is not set up for recording (record=false): set record=true "
-                         "and reload");
+      return refuse(409, served + " runs one pipeline per viewer (shared=false): it cannot be "
+                         "recorded");
     record_override[served] = start;
     update_recordings();
     a.state = recording_entry(served).status;
@@ -532,14 +557,16 @@ struct Server::Impl {
         m.path->start(context.get());
     } else if (p.publish) {
       factory = mounts::make_publish_factory(p, publish, address_pool(p));
-    } else if (records(p)) {
+    } else {
       auto m = mounts::make_launch_relay_factory(p, address_pool(p));
       factory = m.factory;
-      launches[p.name] = m.relay;
-      if (context)
-        m.relay->start(context.get());
-    } else {
-      factory = mounts::make_launch_factory(p, address_pool(p));
+      if (m.relay) {
+        launches[p.name] = m.relay;
+        if (records(p))
+          m.relay->hold(true);
+        if (context)
+          m.relay->attach(context.get());
+      }
     }
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
@@ -571,7 +598,7 @@ Server::Server(const Config& config) {
   if (!gst_is_initialized())
     gst_init(nullptr, nullptr);
   GST_DEBUG_CATEGORY_INIT(gms_server_debug, "gmsserver", 0, "gst-mediaserver server core");
-  register_elements_once();
+  find_elements_once();
   impl_ = std::make_unique<Impl>(config);
 }
 
@@ -614,7 +641,7 @@ void Server::attach(GMainContext* context) {
   for (auto& [name, p] : d.proxies)
     p->start(d.context.get());
   for (auto& [name, l] : d.launches)
-    l->start(d.context.get());
+    l->attach(d.context.get());
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());

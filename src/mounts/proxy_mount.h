@@ -22,9 +22,6 @@
 
 namespace gms::mounts {
 
-// The relay channel of back-end stream `index` of proxy path `path`.
-std::string proxy_channel(const std::string& path, unsigned index);
-
 class ProxyPath;
 
 struct ProxyMount {

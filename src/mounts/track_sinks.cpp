@@ -1,0 +1,54 @@
+#include "mounts/track_sinks.h"
+
+#include "gms/ref.h"
+
+namespace gms::mounts {
+
+void TrackSinks::add(const std::string& channel, GstElement* sink) {
+  std::lock_guard<std::mutex> g(mutex_);
+  // Channels of sinks that are gone go first: the map stays as small as the
+  // set of live tracks.
+  for (auto it = sinks_.begin(); it != sinks_.end();) {
+    auto* alive = static_cast<GObject*>(g_weak_ref_get(&it->second->ref));
+    if (alive)
+      g_object_unref(alive);
+    it = alive ? std::next(it) : sinks_.erase(it);
+  }
+  auto& slot = sinks_[channel];
+  if (!slot)
+    slot = std::make_unique<WeakRef>();
+  g_weak_ref_set(&slot->ref, sink);
+}
+
+std::optional<TrackSinks::Figures> TrackSinks::figures(const std::string& channel) const {
+  Ref<GstElement> sink;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = sinks_.find(channel);
+    if (it == sinks_.end())
+      return std::nullopt;
+    sink = Ref<GstElement>::adopt(static_cast<GstElement*>(g_weak_ref_get(&it->second->ref)));
+  }
+  if (!sink)
+    return std::nullopt;
+  Figures f;
+  auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
+  if (pad) {
+    GstCaps* caps = gst_pad_get_current_caps(pad.get());
+    f.caps = caps != nullptr;
+    if (caps)
+      gst_caps_unref(caps);
+  }
+  GstStructure* stats = nullptr;
+  g_object_get(sink.get(), "stats", &stats, nullptr);
+  if (stats) {
+    guint64 packets = 0;
+    gst_structure_get_uint64(stats, "packets", &packets);
+    gst_structure_get_int64(stats, "last-data-time", &f.last_data_us);
+    f.packets = packets;
+    gst_structure_free(stats);
+  }
+  return f;
+}
+
+}  // namespace gms::mounts
