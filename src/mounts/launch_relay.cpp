@@ -101,8 +101,8 @@ void LaunchRelay::set_state(State s, const std::string& why) {
       last_error_.clear();
   }
   cv_.notify_all();
-  if (was_ready != ready && ready_changed_)
-    ready_changed_(ready);
+  if (was_ready != ready)
+    changed();  // the recorder follows
 }
 
 bool LaunchRelay::build(std::string& why) {

@@ -28,25 +28,29 @@
 
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "path/source.h"
 
 namespace gms::mounts {
 
-class LaunchRelay : public std::enable_shared_from_this<LaunchRelay> {
+class LaunchRelay : public Source, public std::enable_shared_from_this<LaunchRelay> {
  public:
   enum class State { kIdle, kStarting, kReady, kRetrying };
 
   explicit LaunchRelay(const PathConfig& path);
-  ~LaunchRelay();
+  ~LaunchRelay() override;
   LaunchRelay(const LaunchRelay&) = delete;
   LaunchRelay& operator=(const LaunchRelay&) = delete;
 
+  const char* kind() const override { return "launch"; }
   // Control context: from now on the line runs there; a wanted line starts.
-  void attach(GMainContext* control);
+  void attach(GMainContext* control) override;
   // Control context: the line stops for good (the path goes).
-  void stop();
+  void stop() override;
   // Control context: keep the line running without viewers (a recorder
   // reads it); off again: it lingers like after its last viewer.
-  void hold(bool on);
+  void hold(bool on) override;
+  bool live() const override { return state() == State::kReady; }
+  bool returns_after_outage() const override { return true; }
 
   // RTSP client thread, at DESCRIBE and SETUP: starts an idle line and waits
   // (woken by the line, never polling) up to start-timeout for it to
@@ -56,14 +60,10 @@ class LaunchRelay : public std::enable_shared_from_this<LaunchRelay> {
   void media_started();
   void media_ended();
 
-  // The channels while every payloader delivers; empty otherwise.
-  std::vector<std::string> ready_channels() const;
+  // The channels while the line delivers; empty otherwise.
+  std::vector<std::string> ready_channels() const override;
   State state() const;
   const PathConfig& config() const { return config_; }
-
-  // Called once per readiness change, on the control context (the recorder
-  // follows it).
-  void on_ready_changed(std::function<void(bool ready)> fn) { ready_changed_ = std::move(fn); }
 
  private:
   void on_control(std::function<void()> fn);
@@ -87,7 +87,6 @@ class LaunchRelay : public std::enable_shared_from_this<LaunchRelay> {
   std::chrono::seconds backoff_{1};
   bool held_ = false;
   bool stopped_ = false;
-  std::function<void(bool)> ready_changed_;
 
   mutable std::mutex lock_;  // protects everything below; taken last
   std::condition_variable cv_;

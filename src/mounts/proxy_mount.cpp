@@ -156,19 +156,36 @@ void ProxyPath::stop() {
   cv_.notify_all();
 }
 
+// Control context (ProxySource's callbacks), as are changed()'s calls.
 void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
-  std::lock_guard<std::mutex> g(lock_);
-  streams_ = streams;
-  connected_ = true;
-  last_error_.clear();
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    streams_ = streams;
+    connected_ = true;
+    last_error_.clear();
+  }
   cv_.notify_all();
+  changed();
 }
 
 void ProxyPath::lost(const std::string& why) {
-  std::lock_guard<std::mutex> g(lock_);
-  connected_ = false;
-  last_error_ = why;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    connected_ = false;
+    last_error_ = why;
+  }
   cv_.notify_all();
+  changed();
+}
+
+std::vector<std::string> ProxyPath::ready_channels() const {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<std::string> out;
+  if (!connected_)
+    return out;
+  for (const auto& st : streams_)
+    out.push_back(relay_channel(config_.name, st.index));
+  return out;
 }
 
 std::string ProxyPath::wait_ready() {
@@ -240,6 +257,7 @@ void ProxyPath::linger_expired() {
                config_.name.c_str(), config_.linger);
   if (source_)
     source_->stop();
+  changed();
 }
 
 bool ProxyPath::is_connected() const {

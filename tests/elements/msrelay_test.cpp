@@ -239,9 +239,11 @@ namespace {
 // packets and the time of the last one.
 TEST(MsRelayApi, SinkStatsSayWhenDataLastCame) {
   auto p = sink("api1");
+  auto element = Ref<GstElement>::adopt(gst_harness_find_element(p.get(), "msrelaysink"));
+  ASSERT_TRUE(element);
   auto stats = [&] {
     GstStructure* s = nullptr;
-    g_object_get(p->element, "stats", &s, nullptr);
+    g_object_get(element.get(), "stats", &s, nullptr);
     return s;
   };
   GstStructure* before = stats();
@@ -268,8 +270,10 @@ TEST(MsRelayApi, SinkStatsSayWhenDataLastCame) {
 TEST(MsRelayApi, GetGopReturnsPacketsSinceKeyFrame) {
   auto p = sink("api2");
   auto r = src("api2");
+  auto element = Ref<GstElement>::adopt(gst_harness_find_element(r.get(), "msrelaysrc"));
+  ASSERT_TRUE(element);
   GstBufferList* none = nullptr;
-  g_signal_emit_by_name(r->element, "get-gop", &none);
+  g_signal_emit_by_name(element.get(), "get-gop", &none);
   EXPECT_EQ(none, nullptr);
   ASSERT_EQ(gst_harness_push(p.get(), rtp(10, 1000, 7, 0x41)), GST_FLOW_OK);  // no key frame yet
   ASSERT_EQ(gst_harness_push(p.get(), rtp(11, 4000, 7, 0x65)), GST_FLOW_OK);  // IDR
@@ -280,7 +284,7 @@ TEST(MsRelayApi, GetGopReturnsPacketsSinceKeyFrame) {
     gst_buffer_unref(b);
   }
   GstBufferList* gop = nullptr;
-  g_signal_emit_by_name(r->element, "get-gop", &gop);
+  g_signal_emit_by_name(element.get(), "get-gop", &gop);
   ASSERT_TRUE(gop);
   ASSERT_EQ(gst_buffer_list_length(gop), 2u);
   Rtp first = read(gst_buffer_ref(gst_buffer_list_get(gop, 0)));

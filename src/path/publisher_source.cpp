@@ -1,0 +1,18 @@
+#include "path/publisher_source.h"
+
+#include "core/relay_channel.h"
+
+namespace gms {
+
+std::vector<std::string> PublisherSource::ready_channels() const {
+  std::vector<std::string> out;
+  for (const auto& a : registry_->active()) {
+    if (a.path != path_ || a.recording_since_us == 0)
+      continue;
+    for (unsigned i = 0; i < a.tracks; ++i)
+      out.push_back(relay_channel(path_, i));
+  }
+  return out;
+}
+
+}  // namespace gms
