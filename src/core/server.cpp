@@ -190,7 +190,7 @@ struct Server::Impl {
     auto& path = paths[served];
     if (!path) {
       path = std::make_unique<Path>(
-          served, std::make_shared<PublisherSource>(served, publish->registry));
+          served, std::make_shared<PublisherSource>(served, publish->registry, publish->sinks));
     }
     return *path;
   }

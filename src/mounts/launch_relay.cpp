@@ -154,14 +154,16 @@ bool LaunchRelay::build(std::string& why) {
         GstPadProbeType(GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_BUFFER |
                         GST_PAD_PROBE_TYPE_BUFFER_LIST),
         +[](GstPad*, GstPadProbeInfo* info, gpointer data) noexcept -> GstPadProbeReturn {
-          bool caps = (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) &&
-                      GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_CAPS;
+          GstCaps* caps = nullptr;
+          if ((info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) &&
+              GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_CAPS)
+            gst_event_parse_caps(GST_PAD_PROBE_INFO_EVENT(info), &caps);
           bool packet = info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST);
           if (!caps && !packet)
             return GST_PAD_PROBE_OK;
           auto* d = static_cast<ProbeData*>(data);
           if (auto self = d->relay.lock())
-            self->delivered(d->index, d->run, packet);
+            self->delivered(d->index, d->run, caps);
           // Caps always come before the first packet: nothing more to learn.
           return packet ? GST_PAD_PROBE_REMOVE : GST_PAD_PROBE_OK;
         },
@@ -175,7 +177,7 @@ bool LaunchRelay::build(std::string& why) {
   {
     std::lock_guard<std::mutex> g(lock_);
     streams_ = n;
-    delivered_.assign(n, false);
+    caps_.assign(n, Ref<GstCaps>());
     packets_ = false;
   }
   pipeline_ = pipeline;
@@ -226,14 +228,17 @@ void LaunchRelay::start_line() {
 }
 
 // Streaming thread of payloader `index`: its caps, or a packet, are out.
-void LaunchRelay::delivered(unsigned index, uint64_t run, bool packet) {
+// `caps`: its caps (null: a packet).
+void LaunchRelay::delivered(unsigned index, uint64_t run, GstCaps* caps) {
   {
     std::lock_guard<std::mutex> g(lock_);
-    if (run != run_ || index >= delivered_.size())
+    if (run != run_ || index >= caps_.size())
       return;
-    delivered_[index] = true;
-    packets_ |= packet;
-    if (!packets_ || std::find(delivered_.begin(), delivered_.end(), false) != delivered_.end())
+    if (caps)
+      caps_[index] = Ref<GstCaps>::borrow(caps);
+    else
+      packets_ = true;
+    if (!packets_ || std::find(caps_.begin(), caps_.end(), Ref<GstCaps>()) != caps_.end())
       return;
   }
   on_control([this] {
@@ -241,7 +246,7 @@ void LaunchRelay::delivered(unsigned index, uint64_t run, bool packet) {
       return;
     start_timer_.reset();
     backoff_ = std::chrono::seconds(1);
-    GMS_LOG_INFO("path %s: launch line delivers", config_.name.c_str());
+    GMS_LOG_INFO("path %s: launch line running", config_.name.c_str());
     set_state(State::kReady);
   });
 }
@@ -405,6 +410,11 @@ void LaunchRelay::linger_expired() {
   retry_.reset();
   teardown();
   set_state(State::kIdle);
+}
+
+std::vector<Ref<GstCaps>> LaunchRelay::track_caps() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return state_ == State::kReady ? caps_ : std::vector<Ref<GstCaps>>{};
 }
 
 std::vector<std::string> LaunchRelay::ready_channels() const {

@@ -62,6 +62,7 @@ class LaunchRelay : public Source, public std::enable_shared_from_this<LaunchRel
 
   // The channels while the line delivers; empty otherwise.
   std::vector<std::string> ready_channels() const override;
+  std::vector<Ref<GstCaps>> track_caps() const override;
   State state() const;
   const PathConfig& config() const { return config_; }
 
@@ -70,7 +71,7 @@ class LaunchRelay : public Source, public std::enable_shared_from_this<LaunchRel
   bool wanted() const;  // runs without viewers: always-on or held
   void start_line();
   bool build(std::string& why);
-  void delivered(unsigned index, uint64_t run, bool packet);
+  void delivered(unsigned index, uint64_t run, GstCaps* caps);
   void arm_linger();
   void on_message(GstMessage* msg);
   void failed(const std::string& why);
@@ -92,7 +93,7 @@ class LaunchRelay : public Source, public std::enable_shared_from_this<LaunchRel
   std::condition_variable cv_;
   State state_ = State::kIdle;
   unsigned streams_ = 0;
-  std::vector<bool> delivered_;  // per payloader: its caps are out
+  std::vector<Ref<GstCaps>> caps_;  // per payloader: the caps it sent
   bool packets_ = false;          // a packet is out
   uint64_t run_ = 0;  // moves on with every pipeline built: a late probe of an old one is ignored
   unsigned medias_ = 0;

@@ -178,6 +178,19 @@ void ProxyPath::lost(const std::string& why) {
   changed();
 }
 
+std::vector<Ref<GstCaps>> ProxyPath::track_caps() const {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<Ref<GstCaps>> out;
+  if (!connected_)
+    return out;
+  for (const auto& st : streams_) {
+    if (!st.caps)
+      return {};
+    out.push_back(st.caps);
+  }
+  return out;
+}
+
 std::vector<std::string> ProxyPath::ready_channels() const {
   std::lock_guard<std::mutex> g(lock_);
   std::vector<std::string> out;

@@ -48,6 +48,8 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   void hold(bool) override {}
   // The back end's streams' channels while it delivers.
   std::vector<std::string> ready_channels() const override;
+  // As the back end's SDP describes them.
+  std::vector<Ref<GstCaps>> track_caps() const override;
   bool live() const override { return is_connected(); }
   bool returns_after_outage() const override { return true; }
 

@@ -34,10 +34,8 @@ std::optional<TrackSinks::Figures> TrackSinks::figures(const std::string& channe
   Figures f;
   auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
   if (pad) {
-    GstCaps* caps = gst_pad_get_current_caps(pad.get());
-    f.caps = caps != nullptr;
-    if (caps)
-      gst_caps_unref(caps);
+    f.current = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad.get()));
+    f.caps = static_cast<bool>(f.current);
   }
   GstStructure* stats = nullptr;
   g_object_get(sink.get(), "stats", &stats, nullptr);

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "gms/ref.h"
+
 namespace gms::mounts {
 
 class TrackSinks {
@@ -22,6 +24,7 @@ class TrackSinks {
 
   struct Figures {
     bool caps = false;        // the sink has caps (its producer runs)
+    Ref<GstCaps> current;     // those caps
     uint64_t packets = 0;     // packets it relayed
     gint64 last_data_us = 0;  // monotonic time of its last packet; 0: none
   };

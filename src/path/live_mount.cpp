@@ -15,7 +15,7 @@ LiveMount make_live_mount(const PathConfig& path, GstRTSPAddressPool* pool,
     m.source = p.path;
   } else if (path.publish) {
     m.factory = mounts::make_publish_factory(path, publish, pool);
-    m.source = std::make_shared<PublisherSource>(path.name, publish->registry);
+    m.source = std::make_shared<PublisherSource>(path.name, publish->registry, publish->sinks);
   } else {
     auto l = mounts::make_launch_relay_factory(path, pool);
     m.factory = l.factory;

@@ -33,7 +33,7 @@ void Path::update_recording(bool wanted, const record::RecordSettings& settings,
   if (!status_)
     status_ = std::make_shared<record::RecordingStatus>();
   recorder_ = std::make_unique<record::PathRecorder>(name_, settings, control, status_);
-  recorder_->start(channels);
+  recorder_->start(channels, source_->track_caps());
 }
 
 }  // namespace gms

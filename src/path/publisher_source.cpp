@@ -15,4 +15,15 @@ std::vector<std::string> PublisherSource::ready_channels() const {
   return out;
 }
 
+std::vector<Ref<GstCaps>> PublisherSource::track_caps() const {
+  std::vector<Ref<GstCaps>> out;
+  for (const auto& ch : ready_channels()) {
+    auto f = sinks_->figures(ch);
+    if (!f || !f->current)
+      return {};
+    out.push_back(f->current);
+  }
+  return out;
+}
+
 }  // namespace gms

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "gms/ref.h"
+
 namespace gms {
 
 class Source {
@@ -29,6 +31,10 @@ class Source {
   // The relay channels, one per track, while the source delivers; empty
   // otherwise.
   virtual std::vector<std::string> ready_channels() const = 0;
+  // Each ready channel's caps, in the same order, when the source knows
+  // them all (a recorder then starts at once); empty otherwise (it reads
+  // them from the channels).
+  virtual std::vector<Ref<GstCaps>> track_caps() const { return {}; }
   // Delivers now, for the API.
   virtual bool live() const = 0;
   // A recorder stays through an outage (the source comes back by itself)

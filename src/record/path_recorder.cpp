@@ -217,11 +217,18 @@ bool PathRecorder::build(bool& lasting) {
   return true;
 }
 
-void PathRecorder::start(const std::vector<std::string>& channels) {
+void PathRecorder::start(const std::vector<std::string>& channels, std::vector<Ref<GstCaps>> caps) {
   if (pipeline_ || watcher_)
     return;
   channels_ = channels;
   retry_.reset();
+  bool known = caps.size() == channels.size() &&
+               std::all_of(caps.begin(), caps.end(), [](const auto& c) { return bool(c); });
+  if (known) {
+    caps_ = std::move(caps);
+    record_now();
+    return;
+  }
   watch_caps();
 }
 

@@ -66,7 +66,9 @@ class PathRecorder {
   // recording starts when every channel has delivered (caps and a packet),
   // or track-wait after the first one did: a publisher whose encoder starts
   // late is recorded once it sends.
-  void start(const std::vector<std::string>& channels);
+  // `caps`: each channel's, when the source knows them all: the recording
+  // starts at once.
+  void start(const std::vector<std::string>& channels, std::vector<Ref<GstCaps>> caps = {});
   // Ends the current segment cleanly (EOS, bounded wait) and stops.
   void stop();
   bool running() const { return static_cast<bool>(pipeline_); }

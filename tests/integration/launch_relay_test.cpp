@@ -125,7 +125,7 @@ TEST(LaunchRelay, LingerStopsAnUnwatchedLine) {
   {
     Viewer v(srv.url("/cam"), "tcp");
     ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
-    EXPECT_TRUE(srv.log_contains("path /cam: launch line delivers"));
+    EXPECT_TRUE(srv.log_contains("path /cam: launch line running"));
   }
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("no viewer for 1 s; launch line stopped"); },
                          15s))
@@ -133,13 +133,13 @@ TEST(LaunchRelay, LingerStopsAnUnwatchedLine) {
   // The next viewer starts it again.
   Viewer again(srv.url("/cam"), "udp");
   EXPECT_TRUE(wait_until([&] { return again.video_frames() >= 15; }, 20s)) << again.error();
-  EXPECT_EQ(count_occurrences(srv.log(), "path /cam: launch line delivers"), 2u) << srv.log_tail();
+  EXPECT_EQ(count_occurrences(srv.log(), "path /cam: launch line running"), 2u) << srv.log_tail();
 }
 
 TEST(LaunchRelay, AlwaysOnRunsWithoutViewers) {
   ServerProcess srv({conf_with("always-on=true\nlinger=0\n")});
   ASSERT_TRUE(srv.ready()) << srv.log();
-  ASSERT_TRUE(wait_until([&] { return srv.log_contains("path /cam: launch line delivers"); }, 15s))
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("path /cam: launch line running"); }, 15s))
       << srv.log_tail();
   {
     Viewer v(srv.url("/cam"), "udp");
