@@ -207,8 +207,17 @@ void LaunchRelay::start_line() {
     return;
   }
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The element that failed said why on the bus.
+    std::string why = "the pipeline did not start";
+    auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
+    if (auto msg = Ref<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
+      GErrorPtr err;
+      gst_message_parse_error(msg.get(), out(err), nullptr);
+      GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg.get())));
+      why = std::string("pipeline error from ") + src.get() + ": " + (err ? err->message : "?");
+    }
     teardown();
-    failed("the pipeline did not start");
+    failed(why);
     return;
   }
   GSource* t = g_timeout_source_new_seconds(config_.start_timeout);

@@ -90,7 +90,6 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
       std::string channel = gms::relay_channel(d.path.name, i);
       g_object_set(sink, "channel", channel.c_str(), "gop-cache", gboolean(d.path.gop_cache),
                    nullptr);
-      d.ctx->sinks->add(channel, sink);
       gst_bin_add(GST_BIN(bin), sink);
     }
     return bin;
@@ -365,6 +364,16 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
     GMS_LOG_WARN("client %s: ANNOUNCE %s refused (453): %s", peer.c_str(), path.c_str(),
                  claim.reason.c_str());
     return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, claim.reason);
+  }
+  // Its sinks now say what the path's tracks do (a refused publisher's
+  // media has sinks too, which must not).
+  if (auto bin = Ref<GstElement>::adopt(gst_rtsp_media_get_element(ctx->media));
+      bin && GST_IS_BIN(bin.get())) {
+    for (unsigned i = 0; i < check.tracks; ++i) {
+      std::string name = "depay" + std::to_string(i);
+      if (auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), name.c_str())))
+        pc->sinks->add(relay_channel(path, i), sink.get());
+    }
   }
   g_object_set_data_full(G_OBJECT(ctx->media), kClaim,
                          new ClaimHolder{pc->registry, path, claim.id},
