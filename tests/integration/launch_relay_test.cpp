@@ -180,7 +180,7 @@ TEST(LaunchRelay, NeverDeliveringLineGets503AndServerStillStops) {
 // The elements are registered by the plugin only: a program that links the
 // library and loads the plugin (the server does, from the registry) gets no
 // GType warning, which fatal-warnings would turn into a crash.
-TEST(ElementBoundary, ProgramLoadsThePluginWithoutWarnings) {
+TEST(ElementBoundary, ServerPlaysWithFatalWarnings) {
   g_setenv("G_DEBUG", "fatal-warnings", TRUE);
   ServerProcess srv({conf_with("")});
   g_unsetenv("G_DEBUG");
