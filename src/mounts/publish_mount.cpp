@@ -444,10 +444,13 @@ bool wait_streaming(const PublishContext& ctx, const std::string& path, unsigned
     gint64 left = end - g_get_monotonic_time();
     if (left <= 0)
       return false;
+    // Both waits are woken (a publisher's claim, a sink's first packet);
+    // their bound only re-checks the deadline.
+    unsigned ms = static_cast<unsigned>(std::min<gint64>(left / 1000 + 1, 200));
     if (!registry.has_publisher(path))
-      registry.wait_publisher(path, static_cast<unsigned>(std::min<gint64>(left / 1000 + 1, 200)));
+      registry.wait_publisher(path, ms);
     else
-      g_usleep(static_cast<gulong>(std::min<gint64>(left, 20000)));
+      ctx.sinks->wait_first_packet(std::chrono::milliseconds(ms));
   }
   return true;
 }

@@ -18,6 +18,33 @@ void TrackSinks::add(const std::string& channel, GstElement* sink) {
   if (!slot)
     slot = std::make_unique<WeakRef>();
   g_weak_ref_set(&slot->ref, sink);
+  // Its first packet wakes whoever waits for the path to stream.
+  auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
+  if (!pad)
+    return;
+  gst_pad_add_probe(
+      pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      +[](GstPad*, GstPadProbeInfo*, gpointer data) noexcept -> GstPadProbeReturn {
+        if (auto self = static_cast<std::weak_ptr<TrackSinks>*>(data)->lock())
+          self->first_packet();
+        return GST_PAD_PROBE_REMOVE;
+      },
+      new std::weak_ptr<TrackSinks>(weak_from_this()),
+      [](gpointer data) { delete static_cast<std::weak_ptr<TrackSinks>*>(data); });
+}
+
+void TrackSinks::first_packet() {
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    first_packets_++;
+  }
+  packet_.notify_all();
+}
+
+bool TrackSinks::wait_first_packet(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(mutex_);
+  uint64_t before = first_packets_;
+  return packet_.wait_for(lk, timeout, [&] { return first_packets_ != before; });
 }
 
 std::optional<TrackSinks::Figures> TrackSinks::figures(const std::string& channel) const {

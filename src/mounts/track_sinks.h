@@ -5,6 +5,8 @@
 
 #include <gst/gst.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,7 +18,7 @@
 
 namespace gms::mounts {
 
-class TrackSinks {
+class TrackSinks : public std::enable_shared_from_this<TrackSinks> {
  public:
   // `sink` now produces into `channel` (a newer publisher's sink replaces an
   // older one). Held weakly: the sink goes with its media.
@@ -31,14 +33,22 @@ class TrackSinks {
   // nullopt when no sink produces into `channel` now.
   std::optional<Figures> figures(const std::string& channel) const;
 
+  // Waits up to `timeout` for a sink added here to pass its first packet
+  // (woken by the sink's pad, not polled); false on timeout.
+  bool wait_first_packet(std::chrono::milliseconds timeout);
+
  private:
   struct WeakRef {
     GWeakRef ref;
     WeakRef() { g_weak_ref_init(&ref, nullptr); }
     ~WeakRef() { g_weak_ref_clear(&ref); }
   };
-  mutable std::mutex mutex_;  // protects sinks_
+  void first_packet();
+
+  mutable std::mutex mutex_;  // protects sinks_ and first_packets_
+  std::condition_variable packet_;
   std::map<std::string, std::unique_ptr<WeakRef>> sinks_;
+  uint64_t first_packets_ = 0;
 };
 
 }  // namespace gms::mounts
