@@ -201,11 +201,17 @@ struct Server::Impl {
     for (const auto& a : publish->registry->active())
       if (const PathConfig* p = config_of(a.path); p && p->is_pattern())
         publisher_path(a.path);
-    for (auto& [name, path] : paths) {
+    for (auto it = paths.begin(); it != paths.end();) {
+      auto& [name, path] = *it;
       const PathConfig* p = config_of(name);
       bool wanted = p && wants_record(*p, name);
       path->update_recording(wanted, p ? record_settings(*p) : record::RecordSettings{},
                              context.get());
+      // A pattern's publisher that left, never recorded and was never
+      // asked to: nothing to show, it goes (publisher names can be many).
+      bool forget = (!p || p->is_pattern()) && !path->source().live() && !path->status() &&
+                    !path->record_override;
+      it = forget ? paths.erase(it) : std::next(it);
     }
   }
   // --- What the HTTP API reads and does (control context) ---
