@@ -73,6 +73,7 @@ struct Impl {
   std::shared_ptr<gms::relay::Channel> stats_channel;  // guarded by settings_lock
   State state;  // streaming thread only (and start/stop)
   std::atomic<guint64> packets{0}, bytes{0}, key_frames{0};
+  std::atomic<gint64> last_data_us{0};  // monotonic time of the last packet; 0: none yet
 };
 
 }  // namespace
@@ -329,6 +330,7 @@ GstFlowReturn render(GstBaseSink* sink, GstBuffer* buffer) noexcept {
   if (key_start && st.codec != gms::relay::Codec::kAudio)
     d.key_frames++;
   d.packets++;
+  d.last_data_us.store(g_get_monotonic_time(), std::memory_order_relaxed);
   d.bytes += gst_buffer_get_size(buffer);
   st.channel->push(st.producer, buffer, key_start, captured_at(sink, buffer));
   return GST_FLOW_OK;
@@ -385,7 +387,8 @@ GstStructure* make_stats(Impl& d) {
                            guint64(d.packets), "bytes", G_TYPE_UINT64, guint64(d.bytes),
                            "key-frames", G_TYPE_UINT64, guint64(d.key_frames), "cached-bytes",
                            G_TYPE_UINT64, guint64(cached), "readers", G_TYPE_UINT64,
-                           guint64(consumers), nullptr);
+                           guint64(consumers), "last-data-time", G_TYPE_INT64,
+                           gint64(d.last_data_us.load(std::memory_order_relaxed)), nullptr);
 }
 
 void set_property(GObject* obj, guint id, const GValue* value, GParamSpec* pspec) noexcept {
@@ -478,7 +481,9 @@ static void gms_relay_sink_class_init(GmsRelaySinkClass* klass) {
   g_object_class_install_property(
       gobject, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "packets, bytes, key-frames, cached-bytes, readers", GST_TYPE_STRUCTURE,
+                         "packets, bytes, key-frames, cached-bytes, readers, last-data-time "
+                         "(monotonic µs of the last packet, g_get_monotonic_time's clock; 0: none)",
+                         GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template(element, &sink_template);
   gst_element_class_set_static_metadata(element, "Relay sink", "Sink/Network/RTP",

@@ -30,6 +30,11 @@
  * only a frame's first: rtph264depay turns the parameter-set packets that
  * open a key frame into caps (codec_data), and their metas go with them.
  *
+ * The action signal #GmsRelaySrc::get-gop returns the packets output since
+ * the last key frame (as sent), oldest first, as a GstBufferList (NULL
+ * when there are none): an RTSP server gives them to a viewer that joins a
+ * running media, so that its first picture decodes at once.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 msrelaysrc channel=cam1 ! rtph264depay ! avdec_h264 ! autovideosink
@@ -602,6 +607,28 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   gst_element_class_set_static_metadata(element, "Relay source", "Source/Network/RTP",
                                         "Reads RTP from an in-process relay channel",
                                         "gst-mediaserver");
+  /**
+   * GmsRelaySrc::get-gop:
+   * @src: the msrelaysrc
+   *
+   * The packets output since the last key frame, as sent (after rewriting),
+   * oldest first; NULL if the GOP cache is off or no key frame was output
+   * yet.
+   *
+   * Returns: (transfer full) (nullable): a #GstBufferList
+   */
+  g_signal_new_class_handler(
+      "get-gop", G_TYPE_FROM_CLASS(klass), GSignalFlags(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(+[](GstElement* src) noexcept -> GstBufferList* {
+        auto gop = gms::relay::relay_src_gop(src);
+        if (gop.empty())
+          return nullptr;
+        GstBufferList* list = gst_buffer_list_new_sized(guint(gop.size()));
+        for (auto& b : gop)
+          gst_buffer_list_add(list, gst_buffer_ref(b.get()));
+        return list;
+      }),
+      nullptr, nullptr, nullptr, GST_TYPE_BUFFER_LIST, 0);
   base->negotiate = negotiate;
   base->start = start;
   base->stop = stop;

@@ -34,11 +34,13 @@ const std::vector<std::string> kPathKeys = {
     "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
     "linger", "timeout", "backoff-max", "keepalive", "root", "loop", "record", "record-format",
-    "segment-duration", "delete-after", "max-bytes"};
+    "segment-duration", "delete-after", "max-bytes", "always-on", "start-timeout"};
 // Keys that only mean something on a proxy path.
 const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
                                                  "backend-user", "backend-password", "on-demand",
-                                                 "linger", "timeout", "backoff-max", "keepalive"};
+                                                 "timeout", "backoff-max", "keepalive"};
+// Keys that only mean something on a launch path.
+const std::vector<std::string> kLaunchOnlyKeys = {"always-on", "start-timeout"};
 // Keys that only mean something on a publish path.
 const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
                                                    "publisher-timeout", "gop-cache"};
@@ -204,6 +206,11 @@ class Reader {
       } else if (k.key == "linger") {
         ok = parse_uint(k.value, 0, 86400, n, why);
         p.linger = static_cast<unsigned>(n);
+      } else if (k.key == "always-on") {
+        ok = parse_bool(k.value, p.always_on, why);
+      } else if (k.key == "start-timeout") {
+        ok = parse_uint(k.value, 1, 3600, n, why);
+        p.start_timeout = static_cast<unsigned>(n);
       } else if (k.key == "timeout") {
         ok = parse_uint(k.value, 1, 3600, n, why);
         p.timeout = static_cast<unsigned>(n);
@@ -254,6 +261,15 @@ class Reader {
       for (const auto& key : kProxyOnlyKeys)
         if (const KeyEntry* k = g.find(key))
           add(g, *k, "only for proxy paths (set proxy=URL)");
+    }
+    if (const KeyEntry* k = g.find("linger"); k && !p.is_proxy() && !launch)
+      add(g, *k, "only for proxy and launch paths (set proxy=URL or launch=)");
+    if (!launch) {
+      for (const auto& key : kLaunchOnlyKeys)
+        if (const KeyEntry* k = g.find(key))
+          add(g, *k, "only for launch paths (set launch=)");
+    } else if (const KeyEntry* k = g.find("always-on"); k && !p.shared) {
+      add(g, *k, "a launch line with shared=false runs per viewer; remove always-on");
     }
     if (!p.publish) {
       for (const auto& key : kPublishOnlyKeys)

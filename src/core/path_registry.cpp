@@ -6,16 +6,27 @@
 
 namespace gms {
 
-std::string publish_channel(const std::string& path, unsigned index) {
-  return "publish:" + path + "#" + std::to_string(index);
-}
-
 void PathRegistry::clear(Entry& e) {
   if (e.client) {
     g_weak_ref_clear(e.client);
     delete e.client;
   }
   e = Entry{};
+}
+
+void PathRegistry::set_on_change(std::function<void()> fn) {
+  std::lock_guard<std::mutex> g(mutex_);
+  on_change_ = std::move(fn);
+}
+
+void PathRegistry::notify() {
+  std::function<void()> fn;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    fn = on_change_;
+  }
+  if (fn)
+    fn();
 }
 
 void PathRegistry::set_max_publishers(unsigned n) {
@@ -56,24 +67,32 @@ PathRegistry::Claim PathRegistry::claim(const std::string& path, GstRTSPClient* 
     c.id = e.id;
   }
   changed_.notify_all();
+  notify();
   return c;
 }
 
 void PathRegistry::release(const std::string& path, uint64_t id) {
-  std::lock_guard<std::mutex> g(mutex_);
-  auto it = entries_.find(path);
-  if (it == entries_.end() || it->second.id != id)
-    return;
-  clear(it->second);
-  entries_.erase(it);
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = entries_.find(path);
+    if (it == entries_.end() || it->second.id != id)
+      return;
+    clear(it->second);
+    entries_.erase(it);
+  }
   GMS_LOG_INFO("path %s: publisher gone", path.c_str());
+  notify();
 }
 
 void PathRegistry::recording(const std::string& path, uint64_t id) {
-  std::lock_guard<std::mutex> g(mutex_);
-  auto it = entries_.find(path);
-  if (it != entries_.end() && it->second.id == id)
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = entries_.find(path);
+    if (it == entries_.end() || it->second.id != id)
+      return;
     it->second.recording_since_us = g_get_monotonic_time();
+  }
+  notify();
 }
 
 unsigned PathRegistry::tracks(const std::string& path) const {

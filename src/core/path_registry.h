@@ -17,9 +17,6 @@
 
 namespace gms {
 
-// The relay channel of track `index` of a published path.
-std::string publish_channel(const std::string& path, unsigned index);
-
 class PathRegistry {
  public:
   struct Claim {
@@ -61,6 +58,10 @@ class PathRegistry {
   // Closes the publisher `id` of `path` (if still current) and logs why.
   void kick(const std::string& path, uint64_t id, const std::string& why);
 
+  // Called (on the thread that made the change, no lock held) when a
+  // publisher comes, starts recording or goes.
+  void set_on_change(std::function<void()> fn);
+
  private:
   struct Entry {
     uint64_t id = 0;
@@ -72,7 +73,10 @@ class PathRegistry {
   };
   static void clear(Entry& e);
 
+  void notify();
+
   mutable std::mutex mutex_;  // protects everything below
+  std::function<void()> on_change_;
   std::condition_variable changed_;
   std::map<std::string, Entry> entries_;
   uint64_t next_id_ = 1;

@@ -4,27 +4,30 @@
 
 #include <gst/rtsp-server/rtsp-server.h>
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 
 #include "core/client_guard.h"
+#include "core/coalesced_call.h"
 #include "core/front_door.h"
 #include "core/log.h"
+#include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "http/http_api.h"
 #include "mounts/file_mount.h"
-#include "mounts/launch_mount.h"
 #include "mounts/media_setup.h"
-#include "mounts/proxy_mount.h"
-#include "proxy/register.h"
-#include "record/path_recorder.h"
 #include "record/retention.h"
 #include "mounts/publish_mount.h"
-#include "elements.h"
+#include "path/live_mount.h"
+#include "path/path.h"
+#include "path/publisher_source.h"
+#include "proxy/register.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
 #define GST_CAT_DEFAULT gms_server_debug
@@ -48,11 +51,29 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
   mounts::guard_publish_client(client, hooks->publish);
 }
 
-// The relay elements are part of the library: the server's pipelines use
-// them without a plugin registry (and the library's relay hub is theirs).
-void register_elements_once() {
+// The server's pipelines make the plugin's elements by name, from the
+// registry: the installed plugin, or one on GST_PLUGIN_PATH. A program run
+// from the build tree finds the plugin built beside it.
+bool has_elements() {
+  GstElementFactory* f = gst_element_factory_find("msrelaysink");
+  if (f)
+    gst_object_unref(f);
+  return f != nullptr;
+}
+
+void find_elements_once() {
   static std::once_flag once;
-  std::call_once(once, [] { gms_register_elements(nullptr); });
+  std::call_once(once, [] {
+    if (has_elements())
+      return;
+#ifdef GMS_PLUGIN_BUILD_DIR
+    gst_registry_scan_path(gst_registry_get(), GMS_PLUGIN_BUILD_DIR);
+    if (has_elements())
+      return;
+#endif
+    GMS_LOG_ERROR("the GStreamer plugin \"mediaserver\" (msrelaysink, msrelaysrc, msrecorder) "
+                  "is not installed: live paths and recording cannot work");
+  });
 }
 
 // Session filter: drop the session medias of the given paths.
@@ -122,42 +143,31 @@ struct Server::Impl {
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
-  std::map<std::string, std::shared_ptr<mounts::ProxyPath>> proxies;  // by path name
-  // Recorded launch paths: their lines run always, into relay channels.
-  std::map<std::string, std::shared_ptr<mounts::LaunchRelay>> launches;  // by path name
   std::unique_ptr<proxy::Registrar> registrar;
-  // What each path's recording did, by served path: kept when its recorder
-  // goes (a publisher leaves) so that the API shows the last error and the
-  // error counter never goes back.
-  std::map<std::string, std::shared_ptr<record::RecordingStatus>> record_status;
-  // Recorders by served path ("/live/cam1" for a pattern's publisher).
-  std::map<std::string, std::unique_ptr<record::PathRecorder>> recorders;
-  // POST /api/v1/recordings/PATH/start|stop: wins over the configuration,
-  // by served path, until the next start/stop.
-  std::map<std::string, bool> record_override;
-  SourceHolder record_tick;
+  // The live paths by served name: configured ones, and the paths of
+  // publishers under a pattern ("/live/cam1"), kept after their publisher
+  // left so that the API still shows what their recording did.
+  std::map<std::string, std::unique_ptr<Path>> paths;
+  // Runs update_recordings() on the control context when a source or a
+  // publisher changes (set by attach()); reset first when the server goes,
+  // so that late events find nothing.
+  std::shared_ptr<CoalescedCall> updater;
   std::unique_ptr<http::HttpApi> http;
   std::unique_ptr<record::RetentionSweeper> retention;  // reads config and recorders
 
   bool records(const PathConfig& p) const {
-    return (p.is_proxy() || p.publish || !p.launch.empty()) &&
-           p.record.value_or(!config.server.record_dir.empty());
+    return !p.is_root() && p.record.value_or(!config.server.record_dir.empty());
   }
 
   // Should `served` (p's name, or a publisher's path under p's pattern) be
   // recorded now: the API's start/stop, else the configuration.
   bool wants_record(const PathConfig& p, const std::string& served) const {
-    if (config.server.record_dir.empty() || !(p.is_proxy() || p.publish || !p.launch.empty()))
+    if (config.server.record_dir.empty() || p.is_root())
       return false;
-    auto it = record_override.find(served);
-    return it != record_override.end() ? it->second : records(p);
-  }
-
-  std::shared_ptr<record::RecordingStatus> status_of(const std::string& served) {
-    auto& s = record_status[served];
-    if (!s)
-      s = std::make_shared<record::RecordingStatus>();
-    return s;
+    auto it = paths.find(served);
+    if (it != paths.end() && it->second->record_override)
+      return *it->second->record_override;
+    return records(p);
   }
 
   record::RecordSettings record_settings(const PathConfig& p) const {
@@ -170,59 +180,40 @@ struct Server::Impl {
     return s;
   }
 
-  // Every half second on the control context: recorders start when a
-  // recorded path's source delivers; a publisher's stops when it leaves. A
-  // proxy's keeps going through back-end outages (the relay waits).
+  // From any thread: a source or a publisher changed; the recorders follow
+  // on the control context (several events, one update).
+  void request_update() {
+    if (updater)
+      updater->ask();
+  }
+
+  // The path of a publisher under a pattern, made at its first event.
+  Path& publisher_path(const std::string& served) {
+    auto& path = paths[served];
+    if (!path) {
+      path = std::make_unique<Path>(
+          served, std::make_shared<PublisherSource>(served, publish->registry, publish->sinks));
+    }
+    return *path;
+  }
+
+  // Control context: every recorder in line with its path's source and
+  // wishes. Runs on the sources' events, the publishers' and the API's.
   void update_recordings() {
-    std::map<std::string, std::pair<const PathConfig*, std::vector<std::string>>> want;
-    auto publishers = publish->registry->active();
-    for (const auto& p : config.paths) {
-      if (!p.is_pattern() && !wants_record(p, p.name))
-        continue;
-      if (p.is_proxy()) {
-        auto it = proxies.find(p.name);
-        if (it == proxies.end() || !it->second->is_connected())
-          continue;
-        std::vector<std::string> channels;
-        for (const auto& st : it->second->streams())
-          channels.push_back(mounts::proxy_channel(p.name, st.index));
-        want[p.name] = {&p, channels};
-        continue;
-      }
-      if (!p.launch.empty()) {
-        auto it = launches.find(p.name);
-        if (it == launches.end())
-          continue;
-        auto channels = it->second->ready_channels();
-        if (!channels.empty())
-          want[p.name] = {&p, channels};
-        continue;
-      }
-      for (const auto& a : publishers) {
-        bool match = p.is_pattern() ? a.path.rfind(p.prefix(), 0) == 0 : a.path == p.name;
-        if (!match || a.recording_since_us == 0 || !wants_record(p, a.path))
-          continue;
-        std::vector<std::string> channels;
-        for (unsigned i = 0; i < a.tracks; ++i)
-          channels.push_back(publish_channel(a.path, i));
-        want[a.path] = {&p, channels};
-      }
-    }
-    for (auto it = recorders.begin(); it != recorders.end();) {
-      const PathConfig* cfg = config.find_path(it->first);
-      // Proxies and launch lines keep their recorder through outages (the
-      // relay waits); a publisher's ends with the publisher.
-      bool keep = want.count(it->first) ||
-                  (cfg && (cfg->is_proxy() || !cfg->launch.empty()) && wants_record(*cfg, it->first));
-      it = keep ? std::next(it) : recorders.erase(it);  // erase stops it (EOS)
-    }
-    for (auto& [name, w] : want) {
-      auto& r = recorders[name];
-      if (!r) {
-        r = std::make_unique<record::PathRecorder>(name, record_settings(*w.first), context.get(),
-                                                   status_of(name));
-        r->start(w.second);
-      }
+    for (const auto& a : publish->registry->active())
+      if (const PathConfig* p = config_of(a.path); p && p->is_pattern())
+        publisher_path(a.path);
+    for (auto it = paths.begin(); it != paths.end();) {
+      auto& [name, path] = *it;
+      const PathConfig* p = config_of(name);
+      bool wanted = p && wants_record(*p, name);
+      path->update_recording(wanted, p ? record_settings(*p) : record::RecordSettings{},
+                             context.get());
+      // A pattern's publisher that left, never recorded and was never
+      // asked to: nothing to show, it goes (publisher names can be many).
+      bool forget = (!p || p->is_pattern()) && !path->source().live() && !path->status() &&
+                    !path->record_override;
+      it = forget ? paths.erase(it) : std::next(it);
     }
   }
   // --- What the HTTP API reads and does (control context) ---
@@ -233,16 +224,16 @@ struct Server::Impl {
     if (const PathConfig* p = config.find_path(served))
       return p;
     for (const auto& p : config.paths)
-      if (p.publish && p.is_pattern() && served.size() > p.prefix().size() &&
+      if (p.is_pattern() && served.size() > p.prefix().size() &&
           served.rfind(p.prefix(), 0) == 0)
         return &p;
     return nullptr;
   }
 
   std::optional<std::string> recording_state(const PathConfig& p, const std::string& served) const {
-    auto it = record_status.find(served);
-    if (it != record_status.end())
-      return record::state_name(it->second->state);
+    auto it = paths.find(served);
+    if (it != paths.end() && it->second->status())
+      return record::state_name(it->second->status()->state);
     if (wants_record(p, served))
       return record::state_name(record::RecordingStatus::State::kStopped);
     return std::nullopt;
@@ -264,27 +255,20 @@ struct Server::Impl {
     for (const auto& p : config.paths) {
       http::PathEntry e;
       e.name = p.name;
-      e.kind = p.publish ? "publish" : p.is_proxy() ? "proxy" : p.is_root() ? "files" : "launch";
+      e.kind = kind_of(p);
       if (!p.is_root() && !p.is_pattern())
         e.viewers = viewers[p.name];
-      if (p.is_proxy()) {
-        auto it = proxies.find(p.name);
-        e.live = it != proxies.end() && it->second->is_connected();
-      } else if (p.publish && !p.is_pattern()) {
-        e.live = publish->registry->has_publisher(p.name);
-      } else if (!p.launch.empty()) {
-        // A recorded line runs always; any other runs per viewer, and
-        // whether it delivers is not known here.
-        if (auto it = launches.find(p.name); it != launches.end())
-          e.live = !it->second->ready_channels().empty();
-      }
+      // A line built per viewer (shared=false) has no path: whether it
+      // delivers is not known here.
+      if (auto it = paths.find(p.name); it != paths.end())
+        e.live = it->second->source().live();
       if (p.is_pattern()) {
         for (const auto& a : publishers) {
           if (a.path.rfind(p.prefix(), 0) != 0)
             continue;
           http::PathEntry sub;
           sub.name = a.path;
-          sub.kind = "publish";
+          sub.kind = kind_of(p);
           sub.live = true;
           sub.viewers = viewers[a.path];
           sub.recording = recording_state(p, a.path);
@@ -303,8 +287,8 @@ struct Server::Impl {
     http::RecordingEntry r;
     r.path = served;
     r.directory = config.server.record_dir + served;  // as PathRecorder::directory()
-    if (auto it = record_status.find(served); it != record_status.end())
-      r.status = *it->second;
+    if (auto it = paths.find(served); it != paths.end() && it->second->status())
+      r.status = *it->second->status();
     return r;
   }
 
@@ -318,8 +302,9 @@ struct Server::Impl {
     for (const auto& a : publish->registry->active())
       if (const PathConfig* p = config_of(a.path); p && wants_record(*p, a.path))
         served.insert(a.path);
-    for (const auto& [name, status] : record_status)
-      served.insert(name);
+    for (const auto& [name, path] : paths)
+      if (path->status())
+        served.insert(name);
     std::vector<http::RecordingEntry> out;
     for (const auto& name : served)
       out.push_back(recording_entry(name));
@@ -348,12 +333,19 @@ struct Server::Impl {
       return refuse(409, served + " serves media files, which are not recorded (they are files already)");
     if (config.server.record_dir.empty())
       return refuse(409, "nothing is recorded without a directory: set record-dir or --record-dir");
-    // A launch line that was not set up for recording runs per viewer, not
-    // into a relay the recorder could read.
-    if (!p->launch.empty() && !launches.count(p->name))
-      return refuse(409, served + " is not set up for recording (record=false): set record=true "
-                         "and reload");
-    record_override[served] = start;
+    Path* path = nullptr;
+    if (auto it = paths.find(served); it != paths.end())
+      path = it->second.get();
+    else if (p->is_pattern())
+      path = &publisher_path(served);
+    // A launch line built per viewer (shared=false, or no pay0) has no relay
+    // the recorder could read.
+    if (!path)
+      return refuse(409, served + " runs one pipeline per viewer (shared=false): it cannot be "
+                         "recorded");
+    if (auto why = path->source().unrecordable(); !why.empty())
+      return refuse(409, served + ": " + why);
+    path->record_override = start;
     update_recordings();
     a.state = recording_entry(served).status;
     return a;
@@ -393,25 +385,18 @@ struct Server::Impl {
     if (!registered.erase(name))
       return;
     gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
-    unmount_proxy(name);
+    unmount(name);
     drop_sessions({name});
   }
 
-  void unmount_launch(const std::string& name) {
-    auto it = launches.find(name);
-    if (it == launches.end())
-      return;
-    recorders.erase(name);
-    it->second->stop();
-    launches.erase(it);
-  }
-
-  void unmount_proxy(const std::string& name) {
-    auto it = proxies.find(name);
-    if (it == proxies.end())
+  // The path's source stops and its recorder closes; what the recording
+  // did goes with it (the path is gone).
+  void unmount(const std::string& name) {
+    auto it = paths.find(name);
+    if (it == paths.end())
       return;
     it->second->stop();
-    proxies.erase(it);
+    paths.erase(it);
   }
   std::shared_ptr<mounts::FileRoots> files;
   SourceHolder session_cleanup;
@@ -480,7 +465,7 @@ struct Server::Impl {
   void update_patterns() {
     std::vector<PathConfig> patterns;
     for (const auto& p : config.paths)
-      if (p.publish && p.is_pattern())
+      if (p.is_pattern())
         patterns.push_back(p);
     mounts::set_publish_patterns(mounts.get(), std::move(patterns));
   }
@@ -488,14 +473,14 @@ struct Server::Impl {
   ~Impl() {
     retention.reset();
     http.reset();  // its handlers read everything below
-    record_tick.reset();
-    recorders.clear();  // closes the open segments
+    updater.reset();
+    publish->registry->set_on_change(nullptr);
     front_door.reset();
     registrar.reset();
-    for (auto& [name, p] : proxies)
-      p->stop();
-    for (auto& [name, l] : launches)
-      l->stop();
+    for (auto& [name, path] : paths) {
+      path->source().on_change(nullptr);
+      path->stop();  // closes the open segments
+    }
     session_cleanup.reset();
     publisher_watchdog.reset();
     close_all();
@@ -520,30 +505,27 @@ struct Server::Impl {
   }
 
   void mount(const PathConfig& p) {
-    if (p.publish && p.is_pattern())
+    if (p.is_pattern())
       return;  // mounted per path on the first ANNOUNCE (publish_mount.h)
     if (p.is_root()) {
       files->add(p, address_pool(p));
       return;
     }
-    Ref<GstRTSPMediaFactory> factory;
-    if (p.is_proxy()) {
-      auto m = mounts::make_proxy_factory(p, address_pool(p));
-      factory = m.factory;
-      proxies[p.name] = m.path;
+    LiveMount m = make_live_mount(p, address_pool(p), publish);
+    if (m.source) {
+      auto& path = paths[p.name];
+      if (path)
+        path->stop();  // a reloaded path's old source
+      // Sources call on the control context, before attach() too: then
+      // there is no updater yet and attach() updates once.
+      m.source->on_change([this] { request_update(); });
+      path = std::make_unique<Path>(p.name, m.source);
+      if (records(p))
+        m.source->hold(true);  // before attach: an always-recorded line starts at once
       if (context)
-        m.path->start(context.get());
-    } else if (p.publish) {
-      factory = mounts::make_publish_factory(p, publish, address_pool(p));
-    } else if (records(p)) {
-      auto m = mounts::make_launch_relay_factory(p, address_pool(p));
-      factory = m.factory;
-      launches[p.name] = m.relay;
-      if (context)
-        m.relay->start(context.get());
-    } else {
-      factory = mounts::make_launch_factory(p, address_pool(p));
+        m.source->attach(context.get());
     }
+    auto factory = std::move(m.factory);
     gst_rtsp_mount_points_add_factory(mounts.get(), p.name.c_str(), factory.release());
     GST_INFO("mounted %s", p.name.c_str());
   }
@@ -574,7 +556,7 @@ Server::Server(const Config& config) {
   if (!gst_is_initialized())
     gst_init(nullptr, nullptr);
   GST_DEBUG_CATEGORY_INIT(gms_server_debug, "gmsserver", 0, "gst-mediaserver server core");
-  register_elements_once();
+  find_elements_once();
   impl_ = std::make_unique<Impl>(config);
 }
 
@@ -590,20 +572,12 @@ void Server::attach(GMainContext* context) {
   d.bound_port = d.front_door->port();
   if (sc.http_port != 0)
     d.start_http(sc.http_port);
-  GSource* tick = g_timeout_source_new(500);
-  g_source_set_callback(
-      tick,
-      [](gpointer impl) noexcept -> gboolean {
-        static_cast<Impl*>(impl)->update_recordings();
-        return G_SOURCE_CONTINUE;
-      },
-      &d, nullptr);
-  d.record_tick = SourceHolder(tick);
-  g_source_attach(tick, d.context.get());
+  d.updater = std::make_shared<CoalescedCall>(d.context.get(), [&d] { d.update_recordings(); });
+  d.publish->registry->set_on_change(CoalescedCall::asker(d.updater));
   d.retention = std::make_unique<record::RetentionSweeper>(d.context.get(), [&d] {
     std::set<std::string> writing;
-    for (const auto& [served, r] : d.recorders)
-      if (r->running())
+    for (const auto& [served, path] : d.paths)
+      if (path->recording())
         writing.insert(served);
     return record::plan_retention(d.config, std::move(writing));
   });
@@ -621,10 +595,9 @@ void Server::attach(GMainContext* context) {
           reg->take(std::move(sock), peer, request);
         });
   }
-  for (auto& [name, p] : d.proxies)
-    p->start(d.context.get());
-  for (auto& [name, l] : d.launches)
-    l->start(d.context.get());
+  for (auto& [name, path] : d.paths)
+    path->source().attach(d.context.get());
+  d.update_recordings();
 
   // Expired sessions are only removed when someone asks the pool.
   GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
@@ -668,7 +641,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   for (const auto& old : d.config.paths) {
     const PathConfig* now = config.find_path(old.name);
     if (!now || !now->same_source(old)) {
-      if (old.publish && old.is_pattern()) {
+      if (old.is_pattern()) {
         for (const auto& name : mounts::pattern_mounts(d.mounts.get(), old.name)) {
           gst_rtsp_mount_points_remove_factory(d.mounts.get(), name.c_str());
           gone.push_back(name);
@@ -678,8 +651,7 @@ std::vector<std::string> Server::reload(const Config& config) {
           gone.push_back(std::move(f));
       } else {
         gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
-        d.unmount_proxy(old.name);
-        d.unmount_launch(old.name);
+        d.unmount(old.name);
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);

@@ -17,8 +17,9 @@
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "mounts/range_source.h"
+#include "record/range_plan.h"
 #include "record/segment_listing.h"
-#include "segment_policy.h"
+#include "record/segment_names.h"
 
 // ---------------------------------------------------------------------------
 // GmsFileFactory: the factory of one file version at one request path.
@@ -511,7 +512,7 @@ guint64 recorded_length(const std::string& path, gint64 start_us, GstClockTime p
     GCharPtr dir(g_path_get_dirname(path.c_str()));
     if (auto d = UniquePtr<GDir, g_dir_close>(g_dir_open(dir.get(), 0, nullptr)))
       while (const char* entry = g_dir_read_name(d.get()))
-        if (auto s = SegmentPolicy::start_from_name(entry); s && *s > start_us && *s < end_us)
+        if (auto s = record::segment_start_from_name(entry); s && *s > start_us && *s < end_us)
           end_us = *s;
   }
   const guint64 span = guint64(std::max<gint64>(0, end_us - start_us)) * 1000;
@@ -678,7 +679,7 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   }
   // The segments by their names; each ends where the next begins, the
   // last at its last write.
-  std::vector<RecordedSegment> segments;
+  std::vector<record::RecordedSegment> segments;
   for (const auto& f : record::list_segments(dir.path)) {
     // The last segment of a recording is written at once when it stops,
     // and its last write can come before the time in its name: still a
@@ -687,8 +688,8 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   }
   for (size_t i = 0; i + 1 < segments.size(); ++i)
     segments[i].end_us = std::min(segments[i].end_us, segments[i + 1].start_us);
-  RangePlan plan =
-      SegmentPolicy::plan_range(segments, range.start_us, range.duration_us, kMaxPlayedGapUs);
+  record::RangePlan plan =
+      record::plan_range(segments, range.start_us, range.duration_us, kMaxPlayedGapUs);
   if (plan.files.empty()) {
     GMS_LOG_WARN("path %s: %s?%s: 404 Not Found (nothing recorded in that range; %zu segments "
                  "in the directory)",
@@ -814,7 +815,7 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
   // missing in such files.
   GCharPtr base(g_path_get_basename(file.path.c_str()));
   auto rec_start = root->config.origin == "record-dir"
-                       ? SegmentPolicy::start_from_name(base.get())
+                       ? record::segment_start_from_name(base.get())
                        : std::nullopt;
   if (rec_start && !root->config.loop) {
     FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;

@@ -8,7 +8,6 @@
 #include "gms/launch_parse.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
-#include "relay/relay_hub.h"
 
 G_BEGIN_DECLS
 #define GMS_TYPE_LAUNCH_FACTORY (gms_launch_factory_get_type())
@@ -75,7 +74,7 @@ G_DEFINE_FINAL_TYPE(GmsLaunchRelayFactory, gms_launch_relay_factory, GST_TYPE_RT
 namespace {
 
 // A shared PLAY media of msrelaysrc elements, one per payloader. Runs on an
-// RTSP client thread; wait_ready() has seen every channel deliver.
+// RTSP client thread; wait_ready() has seen every payloader deliver.
 GstElement* relay_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noexcept {
   gms::mounts::LaunchRelay& relay = **GMS_LAUNCH_RELAY_FACTORY(factory)->relay;
   auto channels = relay.ready_channels();
@@ -97,11 +96,21 @@ GstElement* relay_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*
   return bin;
 }
 
+void relay_media_finalized(gpointer data, GObject*) noexcept {
+  auto* relay = static_cast<std::shared_ptr<gms::mounts::LaunchRelay>*>(data);
+  (*relay)->media_ended();
+  delete relay;
+}
+
 void relay_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
   GST_RTSP_MEDIA_FACTORY_CLASS(gms_launch_relay_factory_parent_class)->configure(factory, media);
   auto& relay = *GMS_LAUNCH_RELAY_FACTORY(factory)->relay;
   gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
   gms::mounts::mark_relay_play_media(media, relay->config().name);
+  // The line lingers after the last viewer's media is gone.
+  relay->media_started();
+  g_object_weak_ref(G_OBJECT(media), relay_media_finalized,
+                    new std::shared_ptr<gms::mounts::LaunchRelay>(relay));
 }
 
 void relay_finalize(GObject* object) {
@@ -135,6 +144,16 @@ std::string missing_elements(const std::string& launch) {
                                                               : parsed.missing);
 }
 
+// Whether the line names its payloaders pay0, pay1, … (a dynpay line does
+// not: it stays per media).
+bool has_pay0(const std::string& launch) {
+  LaunchParse parsed = parse_launch(launch, GST_PARSE_FLAG_PLACE_IN_BIN);
+  if (!parsed.element || !GST_IS_BIN(parsed.element.get()))
+    return false;
+  auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(parsed.element.get()), "pay0"));
+  return static_cast<bool>(pay);
+}
+
 }  // namespace
 
 Ref<GstRTSPMediaFactory> make_launch_factory(const PathConfig& path, GstRTSPAddressPool* pool) {
@@ -149,206 +168,12 @@ Ref<GstRTSPMediaFactory> make_launch_factory(const PathConfig& path, GstRTSPAddr
   return factory;
 }
 
-std::string launch_channel(const std::string& path, unsigned index) {
-  return "launch:" + path + "/" + std::to_string(index);
-}
-
-namespace {
-constexpr unsigned kMaxPayloaders = 16;
-constexpr auto kMaxBackoff = std::chrono::seconds(30);
-constexpr auto kReadyWait = std::chrono::seconds(5);
-}  // namespace
-
-LaunchRelay::LaunchRelay(const PathConfig& path) : config_(path) {}
-
-LaunchRelay::~LaunchRelay() { stop(); }
-
-unsigned LaunchRelay::streams() const {
-  std::lock_guard<std::mutex> g(lock_);
-  return streams_;
-}
-
-bool LaunchRelay::build(std::string& why) {
-  LaunchParse parsed = parse_launch(config_.launch, GST_PARSE_FLAG_PLACE_IN_BIN);
-  if (parsed.only_missing_elements()) {
-    why = "element not installed: " + parsed.missing;
-    return false;
-  }
-  if (parsed.error || !parsed.element) {
-    why = std::string("cannot build the pipeline: ") +
-          (parsed.error ? parsed.error->message : "no element");
-    return false;
-  }
-  auto pipeline = Ref<GstElement>::adopt(gst_pipeline_new(nullptr));
-  gst_bin_add(GST_BIN(pipeline.get()), parsed.element.get());
-  GstBin* line = GST_BIN(parsed.element.get());
-  unsigned n = 0;
-  for (; n < kMaxPayloaders; ++n) {
-    std::string name = "pay" + std::to_string(n);
-    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(line, name.c_str()));
-    if (!pay)
-      break;
-    GstElement* sink = gst_element_factory_make("msrelaysink", nullptr);
-    if (!sink) {
-      why = "msrelaysink is not registered";
-      return false;
-    }
-    // sync: a line that is not live (a file) is paced like the stock
-    // server's UDP sinks do, instead of running ahead of real time.
-    g_object_set(sink, "channel", launch_channel(config_.name, n).c_str(), "sync", TRUE, nullptr);
-    auto parent = Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(pay.get())));
-    gst_bin_add(GST_BIN(parent.get()), sink);
-    if (!gst_element_link(pay.get(), sink)) {
-      why = "cannot link " + name + " to the relay";
-      return false;
-    }
-  }
-  if (n == 0) {
-    why = "no payloader named pay0 (dynpay is not relayed)";
-    return false;
-  }
-  {
-    std::lock_guard<std::mutex> g(lock_);
-    streams_ = n;
-  }
-  pipeline_ = pipeline;
-  auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
-  GSource* watch = gst_bus_create_watch(bus.get());
-  g_source_set_callback(
-      watch,
-      G_SOURCE_FUNC(+[](GstBus*, GstMessage* msg, gpointer self) noexcept -> gboolean {
-        static_cast<LaunchRelay*>(self)->on_message(msg);
-        return G_SOURCE_CONTINUE;
-      }),
-      this, nullptr);
-  bus_watch_ = SourceHolder(watch);
-  g_source_attach(watch, control_.get());
-  return true;
-}
-
-void LaunchRelay::start(GMainContext* control) {
-  if (control)
-    control_ = Ref<GMainContext>::borrow(control);
-  if (pipeline_ || !control_)
-    return;
-  retry_.reset();
-  std::string why;
-  if (!build(why)) {
-    teardown();
-    if (why.rfind("element not installed", 0) == 0) {  // no use trying again
-      std::lock_guard<std::mutex> g(lock_);
-      last_error_ = why;
-      GMS_LOG_WARN("path %s: %s; not recorded", config_.name.c_str(), why.c_str());
-      return;
-    }
-    restart_later(why);
-    return;
-  }
-  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    teardown();
-    restart_later("the pipeline did not start");
-    return;
-  }
-  GMS_LOG_INFO("path %s: launch line running (always on: recorded)", config_.name.c_str());
-}
-
-void LaunchRelay::teardown() {
-  bus_watch_.reset();
-  if (pipeline_) {
-    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    pipeline_.reset();
-  }
-}
-
-void LaunchRelay::stop() {
-  retry_.reset();
-  teardown();
-}
-
-void LaunchRelay::restart_later(const std::string& why) {
-  {
-    std::lock_guard<std::mutex> g(lock_);
-    last_error_ = why;
-  }
-  GMS_LOG_WARN("path %s: %s; starting the launch line again in %lld s", config_.name.c_str(),
-               why.c_str(), static_cast<long long>(backoff_.count()));
-  GSource* t = g_timeout_source_new_seconds(static_cast<guint>(backoff_.count()));
-  g_source_set_callback(
-      t,
-      [](gpointer self) noexcept -> gboolean {
-        auto* r = static_cast<LaunchRelay*>(self);
-        r->retry_ = SourceHolder();
-        r->start(nullptr);
-        return G_SOURCE_REMOVE;
-      },
-      this, nullptr);
-  retry_ = SourceHolder(t);
-  g_source_attach(t, control_.get());
-  backoff_ = std::min<std::chrono::seconds>(backoff_ * 2, kMaxBackoff);
-}
-
-void LaunchRelay::on_message(GstMessage* msg) {
-  switch (GST_MESSAGE_TYPE(msg)) {
-    case GST_MESSAGE_ERROR: {
-      GErrorPtr err;
-      gst_message_parse_error(msg, out(err), nullptr);
-      GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg)));
-      std::string why = std::string("pipeline error from ") + src.get() + ": " +
-                        (err ? err->message : "?");
-      teardown();
-      restart_later(why);
-      break;
-    }
-    case GST_MESSAGE_EOS:
-      teardown();
-      restart_later("the launch line ended");
-      break;
-    case GST_MESSAGE_STATE_CHANGED:
-      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline_.get())) {
-        GstState now = GST_STATE_NULL;
-        gst_message_parse_state_changed(msg, nullptr, &now, nullptr);
-        if (now == GST_STATE_PLAYING)
-          backoff_ = std::chrono::seconds(1);
-      }
-      break;
-    default:
-      break;
-  }
-}
-
-std::vector<std::string> LaunchRelay::ready_channels() const {
-  unsigned n = streams();
-  std::vector<std::string> out;
-  for (unsigned i = 0; i < n; ++i) {
-    std::string name = launch_channel(config_.name, i);
-    auto channel = relay::Hub::instance().find(name);
-    if (!channel)
-      return {};
-    auto st = channel->state();
-    if (!st.producer || !st.caps)
-      return {};
-    out.push_back(std::move(name));
-  }
-  return out;
-}
-
-std::string LaunchRelay::wait_ready() const {
-  // The channels do not signal: look every 20 ms, for a bounded time.
-  const gint64 deadline = g_get_monotonic_time() +
-                          std::chrono::duration_cast<std::chrono::microseconds>(kReadyWait).count();
-  while (ready_channels().empty()) {
-    if (g_get_monotonic_time() >= deadline) {
-      std::lock_guard<std::mutex> g(lock_);
-      return last_error_.empty() ? "the launch line has not delivered yet"
-                                 : "the launch line is not running (" + last_error_ + ")";
-    }
-    g_usleep(20000);
-  }
-  return {};
-}
-
 LaunchRelayMount make_launch_relay_factory(const PathConfig& path, GstRTSPAddressPool* pool) {
   LaunchRelayMount m;
+  if (!path.shared || !has_pay0(path.launch)) {
+    m.factory = make_launch_factory(path, pool);
+    return m;
+  }
   m.factory = Ref<GstRTSPMediaFactory>::adopt(
       GST_RTSP_MEDIA_FACTORY(g_object_new(GMS_TYPE_LAUNCH_RELAY_FACTORY, nullptr)));
   m.relay = std::make_shared<LaunchRelay>(path);

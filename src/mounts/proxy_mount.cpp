@@ -2,6 +2,7 @@
 
 #include "core/client_guard.h"
 #include "core/log.h"
+#include "core/relay_channel.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
 
@@ -40,7 +41,7 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
     }
     // timeout 0: viewers wait through a back-end outage instead of ending.
     g_object_set(src, "channel",
-                 gms::mounts::proxy_channel(path.config().name, streams[i].index).c_str(),
+                 gms::relay_channel(path.config().name, streams[i].index).c_str(),
                  "timeout", 0u, "from-cache", TRUE, nullptr);
     gst_bin_add(GST_BIN(bin), src);
   }
@@ -99,10 +100,6 @@ constexpr auto kReadyWait = std::chrono::seconds(5);
 
 }  // namespace
 
-std::string proxy_channel(const std::string& path, unsigned index) {
-  return "proxy:" + path + "/" + std::to_string(index);
-}
-
 ProxyPath::ProxyPath(const PathConfig& path) : config_(path) {}
 
 ProxyPath::~ProxyPath() {
@@ -142,7 +139,7 @@ void ProxyPath::start(GMainContext* control) {
   o.keepalive = std::chrono::seconds(config_.keepalive);
   proxy::ProxySource::Callbacks cb;
   std::string name = config_.name;
-  cb.relay_channel = [name](unsigned index) { return proxy_channel(name, index); };
+  cb.relay_channel = [name](unsigned index) { return relay_channel(name, index); };
   cb.connected = [this](const std::vector<proxy::StreamInfo>& s) { connected(s); };
   cb.lost = [this](const std::string& why) { lost(why); };
   source_ = std::make_unique<proxy::ProxySource>(config_.name, o, control, std::move(cb));
@@ -159,19 +156,49 @@ void ProxyPath::stop() {
   cv_.notify_all();
 }
 
+// Control context (ProxySource's callbacks), as are changed()'s calls.
 void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
-  std::lock_guard<std::mutex> g(lock_);
-  streams_ = streams;
-  connected_ = true;
-  last_error_.clear();
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    streams_ = streams;
+    connected_ = true;
+    last_error_.clear();
+  }
   cv_.notify_all();
+  changed();
 }
 
 void ProxyPath::lost(const std::string& why) {
-  std::lock_guard<std::mutex> g(lock_);
-  connected_ = false;
-  last_error_ = why;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    connected_ = false;
+    last_error_ = why;
+  }
   cv_.notify_all();
+  changed();
+}
+
+std::vector<Ref<GstCaps>> ProxyPath::track_caps() const {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<Ref<GstCaps>> out;
+  if (!connected_)
+    return out;
+  for (const auto& st : streams_) {
+    if (!st.caps)
+      return {};
+    out.push_back(st.caps);
+  }
+  return out;
+}
+
+std::vector<std::string> ProxyPath::ready_channels() const {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<std::string> out;
+  if (!connected_)
+    return out;
+  for (const auto& st : streams_)
+    out.push_back(relay_channel(config_.name, st.index));
+  return out;
 }
 
 std::string ProxyPath::wait_ready() {
@@ -243,6 +270,7 @@ void ProxyPath::linger_expired() {
                config_.name.c_str(), config_.linger);
   if (source_)
     source_->stop();
+  changed();
 }
 
 bool ProxyPath::is_connected() const {

@@ -18,12 +18,10 @@
 
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "path/source.h"
 #include "proxy/proxy_source.h"
 
 namespace gms::mounts {
-
-// The relay channel of back-end stream `index` of proxy path `path`.
-std::string proxy_channel(const std::string& path, unsigned index);
 
 class ProxyPath;
 
@@ -35,15 +33,25 @@ struct ProxyMount {
 // The factory for a proxy path. Nothing connects until start().
 ProxyMount make_proxy_factory(const PathConfig& path, GstRTSPAddressPool* pool);
 
-class ProxyPath : public std::enable_shared_from_this<ProxyPath> {
+class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> {
  public:
   explicit ProxyPath(const PathConfig& path);
-  ~ProxyPath();
+  ~ProxyPath() override;
 
+  const char* kind() const override { return "proxy"; }
   // On the control context: always-on paths connect now; on-demand ones at
   // their first viewer.
+  void attach(GMainContext* control) override { start(control); }
   void start(GMainContext* control);
-  void stop();
+  void stop() override;
+  // An on-demand back end is recorded while it is watched.
+  void hold(bool) override {}
+  // The back end's streams' channels while it delivers.
+  std::vector<std::string> ready_channels() const override;
+  // As the back end's SDP describes them.
+  std::vector<Ref<GstCaps>> track_caps() const override;
+  bool live() const override { return is_connected(); }
+  bool returns_after_outage() const override { return true; }
 
   // On an RTSP client thread, before a viewer's media is made: empty when
   // the back end delivers (connecting first for an on-demand path, waiting

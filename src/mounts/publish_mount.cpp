@@ -14,11 +14,10 @@
 
 #include "config/value_parsers.h"
 #include "core/log.h"
+#include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
 #include "mounts/media_setup.h"
-#include "relay/msrelaysrc.h"
-#include "relay/relay_hub.h"
 
 // ---- the factory -----------------------------------------------------------
 
@@ -53,6 +52,7 @@ const char kClaim[] = "gms-publish-claim";             // on RECORD medias
 const char kRefusal[] = "gms-refusal";                 // on clients: reason for the next error
 const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
 const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
+const char kRetryAfter[] = "5";                        // s, in every 503 reply
 
 bool announcing() {
   GstRTSPContext* ctx = gst_rtsp_context_get_current();
@@ -87,8 +87,9 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
         gst_object_unref(bin);
         return nullptr;
       }
-      g_object_set(sink, "channel", gms::publish_channel(d.path.name, i).c_str(), "gop-cache",
-                   gboolean(d.path.gop_cache), nullptr);
+      std::string channel = gms::relay_channel(d.path.name, i);
+      g_object_set(sink, "channel", channel.c_str(), "gop-cache", gboolean(d.path.gop_cache),
+                   nullptr);
       gst_bin_add(GST_BIN(bin), sink);
     }
     return bin;
@@ -108,7 +109,7 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
       return nullptr;
     }
     guint timeout = d.path.keep_viewers ? 0u : d.path.publisher_timeout * 1000u;
-    g_object_set(src, "channel", gms::publish_channel(d.path.name, i).c_str(), "timeout", timeout,
+    g_object_set(src, "channel", gms::relay_channel(d.path.name, i).c_str(), "timeout", timeout,
                  "from-cache", gboolean(d.path.gop_cache), nullptr);
     gst_bin_add(GST_BIN(bin), src);
   }
@@ -364,6 +365,16 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
                  claim.reason.c_str());
     return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, claim.reason);
   }
+  // Its sinks now say what the path's tracks do (a refused publisher's
+  // media has sinks too, which must not).
+  if (auto bin = Ref<GstElement>::adopt(gst_rtsp_media_get_element(ctx->media));
+      bin && GST_IS_BIN(bin.get())) {
+    for (unsigned i = 0; i < check.tracks; ++i) {
+      std::string name = "depay" + std::to_string(i);
+      if (auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), name.c_str())))
+        pc->sinks->add(relay_channel(path, i), sink.get());
+    }
+  }
   g_object_set_data_full(G_OBJECT(ctx->media), kClaim,
                          new ClaimHolder{pc->registry, path, claim.id},
                          [](gpointer p) { delete static_cast<ClaimHolder*>(p); });
@@ -413,32 +424,33 @@ bool is_record_setup(GstRTSPContext* ctx) {
 }
 
 // The path's publisher has sent packets (with caps) on every track.
-bool streaming(PathRegistry& registry, const std::string& path) {
-  unsigned n = registry.tracks(path);
+bool streaming(const PublishContext& ctx, const std::string& path) {
+  unsigned n = ctx.registry->tracks(path);
   if (n == 0)
     return false;
   for (unsigned i = 0; i < n; ++i) {
-    auto ch = relay::Hub::instance().find(publish_channel(path, i));
-    if (!ch)
-      return false;
-    auto st = ch->state();
-    if (!st.producer || !st.caps || st.packets == 0)
+    auto f = ctx.sinks->figures(relay_channel(path, i));
+    if (!f || !f->caps || f->packets == 0)
       return false;
   }
   return true;
 }
 
 // On an RTSP client thread (the pool has several): a bounded wait.
-bool wait_streaming(PathRegistry& registry, const std::string& path, unsigned timeout_ms) {
+bool wait_streaming(const PublishContext& ctx, const std::string& path, unsigned timeout_ms) {
+  PathRegistry& registry = *ctx.registry;
   gint64 end = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
-  while (!streaming(registry, path)) {
+  while (!streaming(ctx, path)) {
     gint64 left = end - g_get_monotonic_time();
     if (left <= 0)
       return false;
+    // Both waits are woken (a publisher's claim, a sink's first packet);
+    // their bound only re-checks the deadline.
+    unsigned ms = static_cast<unsigned>(std::min<gint64>(left / 1000 + 1, 200));
     if (!registry.has_publisher(path))
-      registry.wait_publisher(path, static_cast<unsigned>(std::min<gint64>(left / 1000 + 1, 200)));
+      registry.wait_publisher(path, ms);
     else
-      g_usleep(static_cast<gulong>(std::min<gint64>(left, 20000)));
+      ctx.sinks->wait_first_packet(std::chrono::milliseconds(ms));
   }
   return true;
 }
@@ -464,13 +476,13 @@ GstRTSPStatusCode check_viewer(GstRTSPClient* client, GstRTSPContext* ctx, const
   auto factory = publish_factory(client, path.c_str());
   if (factory) {
     FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory.get())->impl;
-    if (!streaming(*pc->registry, d.path.name)) {
+    if (!streaming(*pc, d.path.name)) {
       // Waiting blocks this client thread, and every connection it serves:
       // a TCP publisher on the same thread cannot deliver its packets
       // meanwhile. So only wait when configured, and a
       // publisher that has announced but sent nothing yet counts as absent.
       unsigned wait_ms = d.path.wait_publisher * 1000;
-      bool came = wait_ms > 0 && wait_streaming(*pc->registry, d.path.name, wait_ms);
+      bool came = wait_ms > 0 && wait_streaming(*pc, d.path.name, wait_ms);
       if (!came) {
         GMS_LOG_INFO("client %s: %s %s: 404, no publisher", peer.c_str(),
                      setup ? "SETUP" : "DESCRIBE", d.path.name.c_str());
@@ -514,6 +526,13 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
       g_object_get_data(G_OBJECT(client), kLateJoin)) {
     g_object_set_data(G_OBJECT(client), kLateJoin, nullptr);
     prepare_injection(client, ctx, msg);
+  }
+  // A 503 (a source that is starting, retrying or failed to start) says
+  // when to ask again, instead of leaving the client to guess or give up.
+  if (msg->type_data.response.code == GST_RTSP_STS_SERVICE_UNAVAILABLE) {
+    gchar* after = nullptr;
+    if (gst_rtsp_message_get_header(msg, GST_RTSP_HDR_RETRY_AFTER, &after, 0) != GST_RTSP_OK)
+      gst_rtsp_message_add_header(msg, GST_RTSP_HDR_RETRY_AFTER, kRetryAfter);
   }
   auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(client), kRefusal));
   if (!why)
@@ -591,7 +610,16 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     std::string name = "pay" + std::to_string(i);
     auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
-    auto gop = relay::relay_src_gop(pay.get());
+    if (!pay || !g_signal_lookup("get-gop", G_OBJECT_TYPE(pay.get())))
+      continue;
+    GstBufferList* list = nullptr;
+    g_signal_emit_by_name(pay.get(), "get-gop", &list);
+    if (!list)
+      continue;
+    std::vector<Ref<GstBuffer>> gop;
+    for (guint j = 0; j < gst_buffer_list_length(list); ++j)
+      gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
+    gst_buffer_list_unref(list);
     if (!gop.empty())
       inj->streams.emplace_back(i, std::move(gop));
   }
@@ -816,8 +844,8 @@ void check_idle_publishers(PublishContext& ctx) {
       continue;
     gint64 last = a.recording_since_us;
     for (unsigned i = 0; i < a.tracks; ++i)
-      if (auto ch = relay::Hub::instance().find(publish_channel(a.path, i)))
-        last = std::max(last, ch->state().last_data_us);
+      if (auto f = ctx.sinks->figures(relay_channel(a.path, i)))
+        last = std::max(last, f->last_data_us);
     if (now - last > gint64(a.idle_timeout_s) * G_USEC_PER_SEC)
       ctx.registry->kick(a.path, a.id,
                          "sent nothing for " + std::to_string(a.idle_timeout_s) + " s (" +

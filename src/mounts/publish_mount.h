@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "core/path_registry.h"
+#include "mounts/track_sinks.h"
 #include "gms/ref.h"
 
 namespace gms::mounts {
@@ -23,6 +24,7 @@ namespace gms::mounts {
 // context where publishers are cut off (never a streaming thread).
 struct PublishContext {
   std::shared_ptr<PathRegistry> registry = std::make_shared<PathRegistry>();
+  std::shared_ptr<TrackSinks> sinks = std::make_shared<TrackSinks>();
   Ref<GstRTSPSessionPool> sessions;
   Ref<GMainContext> control;
   std::atomic<unsigned> max_viewers{0};  // server-wide, 0: no limit

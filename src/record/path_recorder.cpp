@@ -3,11 +3,11 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "core/log.h"
-#include "relay/relay_hub.h"
 
 namespace gms::record {
 
@@ -131,7 +131,7 @@ std::string PathRecorder::directory() const {
   return settings_.dir + path_;  // path_ starts with '/'
 }
 
-bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting) {
+bool PathRecorder::build(bool& lasting) {
   std::string dir = directory();
   if (g_mkdir_with_parents(dir.c_str(), 0755) != 0) {
     error_ = "cannot create " + dir + ": " + g_strerror(errno);
@@ -158,14 +158,16 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
   unsigned audio = 0;
   bool have_video = false;
   std::string left_out;
-  for (const auto& ch : channels) {
-    auto channel = relay::Hub::instance().find(ch);
-    Ref<GstCaps> caps = channel ? channel->state().caps : Ref<GstCaps>();
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    const std::string& ch = channels_[i];
+    GstCaps* caps = i < caps_.size() ? caps_[i].get() : nullptr;
     bool video = false;
     std::string parsed;
-    std::string chain = depay_chain(caps.get(), video, &parsed);
+    std::string chain = depay_chain(caps, video, &parsed);
     std::string why;
-    if (chain.empty())
+    if (!caps)
+      why = "it sent nothing within track-wait";
+    else if (chain.empty())
       why = "its codec cannot be recorded";
     else if (video && have_video)
       why = "one video track per recording";
@@ -223,13 +225,116 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
   return true;
 }
 
-void PathRecorder::start(const std::vector<std::string>& channels) {
-  if (pipeline_)
+void PathRecorder::start(const std::vector<std::string>& channels, std::vector<Ref<GstCaps>> caps) {
+  if (pipeline_ || watcher_)
     return;
   channels_ = channels;
   retry_.reset();
+  bool known = caps.size() == channels.size() &&
+               std::all_of(caps.begin(), caps.end(), [](const auto& c) { return bool(c); });
+  if (known) {
+    caps_ = std::move(caps);
+    record_now();
+    return;
+  }
+  watch_caps();
+}
+
+void PathRecorder::watch_caps() {
+  caps_.assign(channels_.size(), Ref<GstCaps>());
+  std::string line;
+  for (size_t i = 0; i < channels_.size(); ++i)
+    line += "msrelaysrc name=w" + std::to_string(i) + " channel=\"" + channels_[i] +
+            "\" timeout=0 from-cache=true ! fakesink sync=false async=false ";
+  GErrorPtr err;
+  watcher_ = Ref<GstElement>::adopt(gst_parse_launch(line.c_str(), out(err)));
+  if (!watcher_ || err) {
+    watcher_.reset();
+    fail(std::string("cannot read the relay: ") + (err ? err->message : "?"));
+    return;
+  }
+  // A channel's caps reach its pad with its first packet (msrelaysrc sets
+  // them then); they are posted to the bus, read on the control context.
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    auto src = Ref<GstElement>::adopt(
+        gst_bin_get_by_name(GST_BIN(watcher_.get()), ("w" + std::to_string(i)).c_str()));
+    auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(src.get(), "src"));
+    gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        +[](GstPad* pad, GstPadProbeInfo* info, gpointer index) noexcept -> GstPadProbeReturn {
+          GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+          if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+            return GST_PAD_PROBE_OK;
+          GstCaps* caps = nullptr;
+          gst_event_parse_caps(ev, &caps);
+          auto parent = Ref<GstElement>::adopt(gst_pad_get_parent_element(pad));
+          if (parent)
+            gst_element_post_message(
+                parent.get(),
+                gst_message_new_element(
+                    GST_OBJECT(parent.get()),
+                    gst_structure_new("gms-recorder-caps", "index", G_TYPE_UINT,
+                                      GPOINTER_TO_UINT(index), "caps", GST_TYPE_CAPS, caps,
+                                      nullptr)));
+          return GST_PAD_PROBE_OK;
+        },
+        GUINT_TO_POINTER(i), nullptr);
+  }
+  auto bus = Ref<GstBus>::adopt(gst_element_get_bus(watcher_.get()));
+  GSource* watch = gst_bus_create_watch(bus.get());
+  g_source_set_callback(
+      watch,
+      G_SOURCE_FUNC(+[](GstBus*, GstMessage* msg, gpointer self) noexcept -> gboolean {
+        static_cast<PathRecorder*>(self)->on_watch_message(msg);
+        return G_SOURCE_CONTINUE;
+      }),
+      this, nullptr);
+  watcher_bus_ = SourceHolder(watch);
+  g_source_attach(watch, control_.get());
+  gst_element_set_state(watcher_.get(), GST_STATE_PLAYING);
+  GMS_LOG_DEBUG("recording %s: waiting for the tracks' first packets", path_.c_str());
+}
+
+void PathRecorder::on_watch_message(GstMessage* msg) {
+  const GstStructure* s = gst_message_get_structure(msg);
+  if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT || !s ||
+      !gst_structure_has_name(s, "gms-recorder-caps"))
+    return;
+  guint index = 0;
+  GstCaps* caps = nullptr;
+  if (!gst_structure_get_uint(s, "index", &index) || index >= caps_.size() ||
+      !gst_structure_get(s, "caps", GST_TYPE_CAPS, &caps, nullptr))
+    return;
+  caps_[index] = Ref<GstCaps>::adopt(caps);
+  if (std::all_of(caps_.begin(), caps_.end(), [](const auto& c) { return bool(c); })) {
+    record_now();
+    return;
+  }
+  if (track_wait_.get())
+    return;
+  GSource* t = g_timeout_source_new(static_cast<guint>(settings_.track_wait.count()));
+  g_source_set_callback(
+      t,
+      [](gpointer self) noexcept -> gboolean {
+        auto* r = static_cast<PathRecorder*>(self);
+        r->track_wait_ = SourceHolder();
+        r->record_now();
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  track_wait_ = SourceHolder(t);
+  g_source_attach(t, control_.get());
+}
+
+void PathRecorder::record_now() {
+  track_wait_.reset();
+  watcher_bus_.reset();
+  if (watcher_) {
+    gst_element_set_state(watcher_.get(), GST_STATE_NULL);
+    watcher_.reset();
+  }
   bool lasting = false;
-  if (!build(channels, lasting)) {
+  if (!build(lasting)) {
     fail(error_, !lasting);
     return;
   }
@@ -245,6 +350,12 @@ void PathRecorder::start(const std::vector<std::string>& channels) {
 
 void PathRecorder::stop() {
   retry_.reset();
+  track_wait_.reset();
+  watcher_bus_.reset();
+  if (watcher_) {
+    gst_element_set_state(watcher_.get(), GST_STATE_NULL);
+    watcher_.reset();
+  }
   status_->state = RecordingStatus::State::kStopped;
   status_->current_segment.clear();
   if (!pipeline_)
@@ -269,6 +380,12 @@ void PathRecorder::fail(const std::string& why, bool retry) {
   status_->errors++;
   status_->current_segment.clear();
   bus_watch_.reset();
+  track_wait_.reset();
+  watcher_bus_.reset();
+  if (watcher_) {
+    gst_element_set_state(watcher_.get(), GST_STATE_NULL);
+    watcher_.reset();
+  }
   if (pipeline_) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
     pipeline_.reset();

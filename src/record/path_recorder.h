@@ -30,6 +30,8 @@ struct RecordSettings {
   unsigned delete_after = 0;        // s; 0: keep
   uint64_t max_bytes = 0;           // per path; 0: no cap
   std::chrono::seconds retry{10};
+  // How long the recorder waits for the other tracks once one has caps.
+  std::chrono::milliseconds track_wait{2000};
 };
 
 // What a path's recording is doing, for the HTTP API and /metrics. Written
@@ -60,8 +62,13 @@ class PathRecorder {
   PathRecorder(const PathRecorder&) = delete;
   PathRecorder& operator=(const PathRecorder&) = delete;
 
-  // Records the given relay channels (their current caps pick the codecs).
-  void start(const std::vector<std::string>& channels);
+  // Records the given relay channels. Their caps pick the codecs, so the
+  // recording starts when every channel has delivered (caps and a packet),
+  // or track-wait after the first one did: a publisher whose encoder starts
+  // late is recorded once it sends.
+  // `caps`: each channel's, when the source knows them all: the recording
+  // starts at once.
+  void start(const std::vector<std::string>& channels, std::vector<Ref<GstCaps>> caps = {});
   // Ends the current segment cleanly (EOS, bounded wait) and stops.
   void stop();
   bool running() const { return static_cast<bool>(pipeline_); }
@@ -70,8 +77,13 @@ class PathRecorder {
   std::string directory() const;
 
  private:
+  // Reads each channel until its caps come (a bus message per channel).
+  void watch_caps();
+  void on_watch_message(GstMessage* msg);
+  // Every channel has caps, or track-wait ended: records what has caps.
+  void record_now();
   // False with error_ set; `lasting`: the error would come again.
-  bool build(const std::vector<std::string>& channels, bool& lasting);
+  bool build(bool& lasting);
   void on_message(GstMessage* msg);
   // Stops; tries again after settings_.retry when `retry`.
   void fail(const std::string& why, bool retry = true);
@@ -82,6 +94,10 @@ class PathRecorder {
   Ref<GstElement> pipeline_;
   SourceHolder bus_watch_, retry_;
   std::vector<std::string> channels_;
+  // Control context only: the caps watcher and what it found so far.
+  Ref<GstElement> watcher_;
+  SourceHolder watcher_bus_, track_wait_;
+  std::vector<Ref<GstCaps>> caps_;
   std::string error_;
   std::shared_ptr<RecordingStatus> status_;
 };

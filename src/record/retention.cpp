@@ -9,7 +9,6 @@
 
 #include "core/log.h"
 #include "gms/ref.h"
-#include "segment_policy.h"
 
 namespace gms::record {
 namespace {
@@ -104,18 +103,28 @@ std::vector<std::string> retention_victims(const std::vector<SegmentOnDisk>& seg
                                            bool writing) {
   if (segments.empty() || (rule.delete_after == 0 && rule.max_bytes == 0))
     return {};
-  std::vector<SegmentFile> files;
-  files.reserve(segments.size());
-  for (const auto& s : segments)
-    files.push_back({s.path, s.start_us, s.bytes, false});
-  // The newest may be the file a recorder has open: deleting it would lose
-  // what the recorder goes on writing into the unlinked file.
+  // Oldest first (`segments` is sorted by start). The newest may be the file
+  // a recorder has open: deleting it would lose what the recorder goes on
+  // writing into the unlinked file.
   const SegmentOnDisk& newest = segments.back();
-  files.back().open = writing || now_us - newest.mtime_us < kRecentWriteUs;
-  RetentionSettings settings;
-  settings.delete_after_s = rule.delete_after;
-  settings.max_bytes = rule.max_bytes;
-  return SegmentPolicy::to_delete(std::move(files), now_us, settings);
+  const bool newest_open = writing || now_us - newest.mtime_us < kRecentWriteUs;
+  guint64 total = 0;
+  for (const auto& s : segments)
+    total += s.bytes;
+  const gint64 max_age_us =
+      gint64(std::min<guint64>(rule.delete_after, G_MAXINT64 / G_USEC_PER_SEC)) * G_USEC_PER_SEC;
+  std::vector<std::string> victims;
+  for (const auto& s : segments) {
+    if (&s == &newest && newest_open)
+      continue;
+    const bool too_old = rule.delete_after > 0 && now_us - s.start_us > max_age_us;
+    const bool too_big = rule.max_bytes > 0 && total > rule.max_bytes;
+    if (too_old || too_big) {
+      victims.push_back(s.path);
+      total -= s.bytes;
+    }
+  }
+  return victims;
 }
 
 std::vector<std::string> retention_paths(const std::string& record_dir, const RetentionRule& rule,

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "gms/ref.h"
-#include "segment_policy.h"
+#include "record/segment_names.h"
 
 namespace gms::record {
 
@@ -16,7 +16,7 @@ std::vector<SegmentOnDisk> list_segments(const std::string& dir) {
   if (!d)
     return out;
   while (const char* entry = g_dir_read_name(d.get())) {
-    auto start = SegmentPolicy::start_from_name(entry);
+    auto start = segment_start_from_name(entry);
     if (!start)
       continue;
     std::string path = dir + "/" + entry;

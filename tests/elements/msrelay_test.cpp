@@ -308,3 +308,69 @@ TEST(MsRelay, InBandH265ParameterSetsUpdateCaps) {
 
 }  // namespace
 }  // namespace gms::test
+
+namespace gms::test {
+namespace {
+
+// The figures a server reads from the sink (element API, no relay internals):
+// packets and the time of the last one.
+TEST(MsRelayApi, SinkStatsSayWhenDataLastCame) {
+  auto p = sink("api1");
+  auto element = Ref<GstElement>::adopt(gst_harness_find_element(p.get(), "msrelaysink"));
+  ASSERT_TRUE(element);
+  auto stats = [&] {
+    GstStructure* s = nullptr;
+    g_object_get(element.get(), "stats", &s, nullptr);
+    return s;
+  };
+  GstStructure* before = stats();
+  ASSERT_TRUE(before);
+  gint64 last = -1;
+  EXPECT_TRUE(gst_structure_get_int64(before, "last-data-time", &last));
+  EXPECT_EQ(last, 0);
+  gst_structure_free(before);
+  const gint64 t0 = g_get_monotonic_time();
+  ASSERT_EQ(gst_harness_push(p.get(), rtp(1, 1000, 7, 0x65)), GST_FLOW_OK);
+  const gint64 t1 = g_get_monotonic_time();
+  GstStructure* after = stats();
+  guint64 packets = 0;
+  EXPECT_TRUE(gst_structure_get_uint64(after, "packets", &packets));
+  EXPECT_EQ(packets, 1u);
+  EXPECT_TRUE(gst_structure_get_int64(after, "last-data-time", &last));
+  EXPECT_GE(last, t0);
+  EXPECT_LE(last, t1);
+  gst_structure_free(after);
+}
+
+// get-gop: what the source sent since its last key frame, for a viewer that
+// joins its media late; nothing before a key frame went out.
+TEST(MsRelayApi, GetGopReturnsPacketsSinceKeyFrame) {
+  auto p = sink("api2");
+  auto r = src("api2");
+  auto element = Ref<GstElement>::adopt(gst_harness_find_element(r.get(), "msrelaysrc"));
+  ASSERT_TRUE(element);
+  GstBufferList* none = nullptr;
+  g_signal_emit_by_name(element.get(), "get-gop", &none);
+  EXPECT_EQ(none, nullptr);
+  ASSERT_EQ(gst_harness_push(p.get(), rtp(10, 1000, 7, 0x41)), GST_FLOW_OK);  // no key frame yet
+  ASSERT_EQ(gst_harness_push(p.get(), rtp(11, 4000, 7, 0x65)), GST_FLOW_OK);  // IDR
+  ASSERT_EQ(gst_harness_push(p.get(), rtp(12, 7000, 7, 0x41)), GST_FLOW_OK);
+  for (int i = 0; i < 2; ++i) {
+    GstBuffer* b = gst_harness_pull(r.get());
+    ASSERT_TRUE(b);
+    gst_buffer_unref(b);
+  }
+  GstBufferList* gop = nullptr;
+  g_signal_emit_by_name(element.get(), "get-gop", &gop);
+  ASSERT_TRUE(gop);
+  ASSERT_EQ(gst_buffer_list_length(gop), 2u);
+  Rtp first = read(gst_buffer_ref(gst_buffer_list_get(gop, 0)));
+  Rtp second = read(gst_buffer_ref(gst_buffer_list_get(gop, 1)));
+  EXPECT_EQ(first.nal, 0x65);
+  EXPECT_EQ(second.nal, 0x41);
+  EXPECT_EQ(uint16_t(second.seq - first.seq), 1u);
+  gst_buffer_list_unref(gop);
+}
+
+}  // namespace
+}  // namespace gms::test

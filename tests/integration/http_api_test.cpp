@@ -69,7 +69,7 @@ class HttpApi : public testing::Test {
     std::string conf = write_temp_file(
         "api.conf", "[server]\nverbose=1\nrecord-dir=" + dir_ + "\n[path /cam]\nlaunch=" + kH264Opus +
                         "\nsegment-duration=1\n[path /plain]\nlaunch=" + kMjpeg +
-                        "\nrecord=false\n[path /live/*]\npublish=true\n");
+                        "\nrecord=false\nshared=false\n[path /live/*]\npublish=true\n");
     srv_ = std::make_unique<ServerProcess>(std::vector<std::string>{conf}, true, 0,
                                            std::vector<std::string>{}, true);
     ASSERT_TRUE(srv_->ready()) << srv_->log();
@@ -193,7 +193,7 @@ TEST_F(HttpApi, BadRequestsGet4xxAndNothingBreaks) {
       {"POST", "/api/v1/recordings/live/*/start", 400},
       {"POST", "/api/v1/recordings/%00/start", 400},   // libsoup refuses the NUL itself
       {"POST", "/api/v1/recordings/a%20b/stop", 400},
-      {"POST", "/api/v1/recordings/plain/start", 409},  // record=false: not set up for it
+      {"POST", "/api/v1/recordings/plain/start", 409},  // shared=false: a pipeline per viewer
       {"GET", "/api/v1/recordings/cam/start", 405},
       {"DELETE", "/api/v1/paths", 405},
       {"POST", "/metrics", 405},

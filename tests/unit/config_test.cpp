@@ -462,12 +462,40 @@ TEST(Config, ProxyPaths) {
 
   ConfigError e = error_of(
       "[path /a]\nproxy=notaurl\nbackend-transport=carrier-pigeon\n"
-      "[path /b]\nproxy=rtsp://h/x\nlaunch=a name=pay0\n[path /c]\nlaunch=a name=pay0\nlinger=3\n");
-  ASSERT_EQ(e.issues().size(), 4u);
+      "[path /b]\nproxy=rtsp://h/x\nlaunch=a name=pay0\n[path /c]\nlaunch=a name=pay0\ntimeout=3\n"
+      "[path /d]\npublish=true\nlinger=3\n");
+  ASSERT_EQ(e.issues().size(), 5u);
   EXPECT_NE(e.issues()[0].reason.find("not an rtsp:// URL"), std::string::npos);
   EXPECT_NE(e.issues()[1].reason.find("carrier-pigeon"), std::string::npos);
   EXPECT_NE(e.issues()[2].reason.find("one source"), std::string::npos);
   EXPECT_NE(e.issues()[3].reason.find("only for proxy paths"), std::string::npos);
+  EXPECT_NE(e.issues()[4].reason.find("only for proxy and launch paths"), std::string::npos);
+}
+
+TEST(Config, LaunchLifetime) {
+  Config c = Config::from_data(
+      "[path /a]\nlaunch=a name=pay0\n"
+      "[path /b]\nlaunch=a name=pay0\nalways-on=true\nlinger=0\nstart-timeout=3\n",
+      "f");
+  ASSERT_EQ(c.paths.size(), 2u);
+  EXPECT_FALSE(c.paths[0].always_on);
+  EXPECT_EQ(c.paths[0].linger, 10u);
+  EXPECT_EQ(c.paths[0].start_timeout, 10u);
+  EXPECT_TRUE(c.paths[1].always_on);
+  EXPECT_EQ(c.paths[1].linger, 0u);
+  EXPECT_EQ(c.paths[1].start_timeout, 3u);
+  EXPECT_FALSE(c.paths[0].same_source(c.paths[1]));
+
+  ConfigError e = error_of(
+      "[path /a]\nlaunch=a name=pay0\nalways-on=maybe\nstart-timeout=0\n"
+      "[path /b]\nlaunch=a name=pay0\nshared=false\nalways-on=true\n"
+      "[path /c]\nproxy=rtsp://h/x\nalways-on=true\nstart-timeout=5\n");
+  ASSERT_EQ(e.issues().size(), 5u);
+  EXPECT_EQ(e.issues()[0].key, "always-on");
+  EXPECT_EQ(e.issues()[1].key, "start-timeout");
+  EXPECT_NE(e.issues()[2].reason.find("shared=false"), std::string::npos);
+  EXPECT_NE(e.issues()[3].reason.find("only for launch paths"), std::string::npos);
+  EXPECT_NE(e.issues()[4].reason.find("only for launch paths"), std::string::npos);
 }
 
 TEST(CliOptions, Live555ProxyServerOptions) {

@@ -77,10 +77,15 @@ struct PathConfig {
   uint16_t backend_http_port = 0;          // the back end's RTSP-over-HTTP port (http)
   std::string backend_user, backend_password;
   bool on_demand = false;   // connect at the first viewer; else at start, like live555
-  unsigned linger = 10;     // s an on-demand back end stays after its last viewer
+  unsigned linger = 10;     // s an on-demand source (back end, launch line) stays after its last viewer
   unsigned timeout = 5;     // s without a packet before reconnecting
   unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
   unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
+
+  // Shared launch lines: started at the first viewer, stopped `linger` s
+  // after the last, unless always on (or recorded).
+  bool always_on = false;
+  unsigned start_timeout = 10;  // s a starting launch line has to deliver; else 503
 
   // Recording (launch, proxy and publish paths): segments under [server] record-dir.
   std::optional<bool> record;         // unset: record when record-dir is set
@@ -112,7 +117,8 @@ struct PathConfig {
            backend_transport == o.backend_transport && backend_http_port == o.backend_http_port &&
            backend_user == o.backend_user && backend_password == o.backend_password &&
            on_demand == o.on_demand && linger == o.linger && timeout == o.timeout &&
-           backoff_max == o.backoff_max && keepalive == o.keepalive && record == o.record &&
+           backoff_max == o.backoff_max && keepalive == o.keepalive && always_on == o.always_on &&
+           start_timeout == o.start_timeout && record == o.record &&
            record_format == o.record_format && segment_duration == o.segment_duration &&
            delete_after == o.delete_after && max_bytes == o.max_bytes &&
            root == o.root && loop == o.loop;

@@ -1,0 +1,209 @@
+// Plain launch paths (shared, not recorded) run on the relay: a late joiner
+// starts at the cached key frame, a TCP viewer that stops reading stalls no
+// one else, the line starts at the first viewer and stops `linger` s after
+// the last, and a line that never delivers is answered 503 within
+// start-timeout without holding the server up.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "first_key.h"
+#include "process.h"
+#include "publish_raw.h"
+#include "rtsp_raw.h"
+#include "viewer.h"
+
+namespace gms::test {
+namespace {
+
+// H.264 with a key frame every 2 s: a stock server's late joiner waits up
+// to that long for its first picture.
+const char kH264Line[] =
+    "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+    "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! "
+    "rtph264pay name=pay0 pt=96 config-interval=-1";
+
+std::string conf_with(const std::string& path_keys) {
+  return write_temp_file("l.conf", "[server]\nverbose=1\n[path /cam]\nlaunch=" +
+                                       std::string(kH264Line) + "\n" + path_keys);
+}
+
+TEST(LaunchRelay, LateJoinerGetsKeyFrameAtOnce) {
+  ServerProcess srv({conf_with("")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer first(srv.url("/cam"), "udp");  // starts the line
+  ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 30; }, 20s)) << first.error();
+  std::vector<double> ms;
+  for (int i = 0; i < 8; ++i) {
+    bool tcp = i % 2 == 1;
+    FirstKey k = measure_first_key(srv.port(), srv.url("/cam"), tcp, 5000);
+    EXPECT_TRUE(k.ok) << (tcp ? "tcp " : "udp ") << i << ": " << k.error;
+    if (k.ok)
+      ms.push_back(k.ms);
+    g_usleep(150000 + 97000 * i % 400000);  // joins spread over the 2 s GOP
+  }
+  ASSERT_FALSE(ms.empty());
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[ms.size() / 2], 100.0) << "median of " << ms.size() << ", max " << ms.back();
+  EXPECT_LT(ms.back(), 300.0);  // never a GOP's wait
+  std::printf("plain launch path, first key frame after PLAY, %zu joins (UDP and TCP): median "
+              "%.1f ms, min %.1f ms, max %.1f ms\n",
+              ms.size(), ms[ms.size() / 2], ms.front(), ms.back());
+}
+
+// Sends a request on a raw socket and reads its reply (with its body).
+std::string ask(int fd, const std::string& req) {
+  EXPECT_EQ(send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
+  std::string reply;
+  char buf[4096];
+  while (reply.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      return reply;
+    reply.append(buf, size_t(n));
+  }
+  if (auto cl = reply.find("Content-Length: "); cl != std::string::npos) {
+    size_t len = std::strtoul(reply.c_str() + cl + 16, nullptr, 10);
+    while (reply.size() < reply.find("\r\n\r\n") + 4 + len) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      reply.append(buf, size_t(n));
+    }
+  }
+  return reply;
+}
+
+// The stock 1.22 server stops sending to everyone ~10 s after a TCP viewer
+// stops reading (its one TCP sink is no longer pulled); on the relay each
+// viewer has its own queue.
+TEST(LaunchRelay, StuckTcpViewerDoesNotStallUdpViewer) {
+  const std::string line =
+      "videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast bitrate=6000 key-int-max=30 ! "
+      "rtph264pay name=pay0 pt=96 config-interval=-1";
+  ServerProcess srv({write_temp_file("s.conf", "[server]\nverbose=1\n[path /cam]\nlaunch=" + line +
+                                                   "\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer udp(srv.url("/cam"), "udp");
+  ASSERT_TRUE(wait_until([&] { return udp.video_frames() >= 15; }, 20s)) << udp.error();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(srv.port());
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_NE(ask(fd, describe(srv.url("/cam"), 1)).find(" 200 "), std::string::npos);
+  std::string setup = ask(fd, setup_play(srv.url("/cam") + "/stream=0", 2));
+  auto sp = setup.find("Session: ");
+  ASSERT_NE(sp, std::string::npos) << setup;
+  std::string session = setup.substr(sp + 9, setup.find_first_of(";\r", sp + 9) - sp - 9);
+  std::string play =
+      "PLAY " + srv.url("/cam") + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n";
+  ASSERT_EQ(send(fd, play.data(), play.size(), 0), ssize_t(play.size()));
+  // Never read again; watch the UDP viewer for 20 s in 5 s slices.
+  for (int i = 0; i < 4; ++i) {
+    unsigned before = udp.video_frames();
+    EXPECT_TRUE(wait_until([&] { return udp.video_frames() >= before + 100; }, 5s))
+        << "slice " << i << ": " << before << " -> " << udp.video_frames();
+  }
+  close(fd);
+}
+
+TEST(LaunchRelay, LingerStopsAnUnwatchedLine) {
+  ServerProcess srv({conf_with("linger=1\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  // Nothing runs before the first viewer.
+  EXPECT_FALSE(srv.log_contains("path /cam: launch line starting"));
+  {
+    Viewer v(srv.url("/cam"), "tcp");
+    ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
+    EXPECT_TRUE(srv.log_contains("path /cam: launch line running"));
+  }
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("no viewer for 1 s; launch line stopped"); },
+                         15s))
+      << srv.log_tail();
+  // The next viewer starts it again.
+  Viewer again(srv.url("/cam"), "udp");
+  EXPECT_TRUE(wait_until([&] { return again.video_frames() >= 15; }, 20s)) << again.error();
+  EXPECT_EQ(count_occurrences(srv.log(), "path /cam: launch line running"), 2u) << srv.log_tail();
+}
+
+TEST(LaunchRelay, AlwaysOnRunsWithoutViewers) {
+  ServerProcess srv({conf_with("always-on=true\nlinger=0\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("path /cam: launch line running"); }, 15s))
+      << srv.log_tail();
+  {
+    Viewer v(srv.url("/cam"), "udp");
+    ASSERT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
+  }
+  // linger=0 would stop a plain line at once; an always-on one stays.
+  wait_until([] { return false; }, 2s);
+  EXPECT_FALSE(srv.log_contains("launch line stopped")) << srv.log_tail();
+}
+
+// jpegenc picks Y444 here, which rtpjpegpay drops: the line never delivers.
+TEST(LaunchRelay, NeverDeliveringLineGets503AndServerStillStops) {
+  const std::string line =
+      "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=5/1 ! jpegenc ! "
+      "rtpjpegpay name=pay0";
+  ServerProcess srv({write_temp_file("n.conf", "[server]\nverbose=1\n[path /bad]\nlaunch=" + line +
+                                                   "\nstart-timeout=2\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  RawRtsp raw(srv.port());
+  auto t0 = std::chrono::steady_clock::now();
+  RtspReply r = raw.request(describe(srv.url("/bad"), 1), 10s);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status, 503) << r.text;
+  EXPECT_EQ(r.header("Retry-After"), "5") << r.text;
+  EXPECT_LT(s, 4.0);
+  EXPECT_TRUE(srv.log_contains("did not deliver within start-timeout (2 s)")) << srv.log_tail();
+  // A second DESCRIBE is answered the same way (the line is tried again).
+  RtspReply again = raw.request(describe(srv.url("/bad"), 2), 10s);
+  EXPECT_EQ(again.status, 503) << again.text;
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(srv.stop(10s), 0);
+  s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 5.0);
+}
+
+// The elements are registered by the plugin only: a program that links the
+// library and loads the plugin (the server does, from the registry) gets no
+// GType warning, which fatal-warnings would turn into a crash.
+TEST(ElementBoundary, ServerPlaysWithFatalWarnings) {
+  g_setenv("G_DEBUG", "fatal-warnings", TRUE);
+  ServerProcess srv({conf_with("")});
+  g_unsetenv("G_DEBUG");
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  {
+    Viewer v(srv.url("/cam"), "tcp");
+    EXPECT_TRUE(wait_until([&] { return v.video_frames() >= 15; }, 20s)) << v.error();
+  }
+  EXPECT_TRUE(srv.alive()) << srv.log_tail();
+  EXPECT_EQ(srv.stop(10s), 0) << srv.log_tail();
+}
+
+// An application linking the library loads the plugin file itself: with the
+// elements in the library too, their GTypes would be registered twice (a
+// warning, fatal here).
+TEST(ElementBoundary, ApplicationLoadsLibraryAndPluginWithoutWarnings) {
+  const char* plugin = g_getenv("GMS_PLUGIN_FILE");
+  ASSERT_TRUE(plugin);
+  g_setenv("G_DEBUG", "fatal-warnings", TRUE);
+  RunResult r = run({build_path("tests/load_plugin_and_library"), plugin}, 20s);
+  g_unsetenv("G_DEBUG");
+  EXPECT_EQ(r.exit_status, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace gms::test
