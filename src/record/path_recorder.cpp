@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "record/audio_timeline.h"
 #include "relay/relay_hub.h"
 
 namespace gms::record {
@@ -184,8 +185,10 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
     // wall-clock-meta: each frame carries its capture's wall clock, so the
     // first segment, which starts with the cached GOP sent at once, is named
     // when its first frame was live, not when the GOP was sent.
-    line += " msrelaysrc channel=\"" + ch +
-            "\" timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
+    // An audio track's packets are placed by their RTP times (see
+    // AudioTimeline): its source is named after its pad.
+    line += " msrelaysrc channel=\"" + ch + "\"" + (video ? "" : " name=" + pad) +
+            " timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
             " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
@@ -199,6 +202,13 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
     error_ = std::string("cannot build the recorder: ") + (err ? err->message : "?");
     pipeline_.reset();
     return false;
+  }
+  for (unsigned i = 0; i < audio; ++i) {
+    auto source = Ref<GstElement>::adopt(
+        gst_bin_get_by_name(GST_BIN(pipeline_.get()), ("audio_" + std::to_string(i)).c_str()));
+    auto src = source ? Ref<GstPad>::adopt(gst_element_get_static_pad(source.get(), "src")) : Ref<GstPad>();
+    if (src)
+      keep_audio_in_time(src.get());
   }
   start_in_the_past(pipeline_.get());
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
