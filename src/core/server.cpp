@@ -31,6 +31,10 @@ GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
 namespace gms {
 namespace {
 
+// How long after RECORD a publisher's recording waits for the first packet
+// of every track (monotonic µs).
+constexpr gint64 kFirstPackets = 3 * G_USEC_PER_SEC;
+
 std::string range_key(const MulticastRange& m) {
   return m.min_address + "-" + m.max_address + ":" + std::to_string(m.min_port) + "-" +
          std::to_string(m.max_port) + "/" + std::to_string(m.ttl);
@@ -203,6 +207,12 @@ struct Server::Impl {
         std::vector<std::string> channels;
         for (unsigned i = 0; i < a.tracks; ++i)
           channels.push_back(publish_channel(a.path, i));
+        // Each track's codec comes with its first packet: wait for them
+        // all, up to kFirstPackets after RECORD (then a silent track is
+        // left out, and joins at the next start).
+        if (!record::channels_have_caps(channels) &&
+            g_get_monotonic_time() - a.recording_since_us < kFirstPackets)
+          continue;
         want[a.path] = {&p, channels};
       }
     }

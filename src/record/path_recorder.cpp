@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -65,6 +66,13 @@ bool format_takes(const std::string& format, const std::string& parsed) {
   auto factory = Ref<GstElementFactory>::adopt(gst_element_factory_find(muxer));
   auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(parsed.c_str()));
   return factory && caps && gst_element_factory_can_sink_any_caps(factory.get(), caps.get());
+}
+
+bool channels_have_caps(const std::vector<std::string>& channels) {
+  return std::all_of(channels.begin(), channels.end(), [](const std::string& ch) {
+    auto channel = relay::Hub::instance().find(ch);
+    return channel && channel->state().caps;
+  });
 }
 
 namespace {
@@ -150,6 +158,7 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
                      " max-bytes=" + std::to_string(settings_.max_bytes);
   unsigned audio = 0;
   bool have_video = false;
+  bool waiting = false;  // a track without caps yet: not a lasting refusal
   std::string left_out;
   for (const auto& ch : channels) {
     auto channel = relay::Hub::instance().find(ch);
@@ -158,13 +167,17 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
     std::string parsed;
     std::string chain = depay_chain(caps.get(), video, &parsed);
     std::string why;
-    if (chain.empty())
+    if (!caps) {
+      why = "no packet yet";
+      waiting = true;
+    } else if (chain.empty()) {
       why = "its codec cannot be recorded";
-    else if (video && have_video)
+    } else if (video && have_video) {
       why = "one video track per recording";
-    else if (!format_takes(settings_.format, parsed))
+    } else if (!format_takes(settings_.format, parsed)) {
       why = parsed.substr(0, parsed.find(',')) + " cannot go into " + settings_.format + " files" +
             (format_takes("mkv", parsed) ? " (record-format=mkv takes it)" : "");
+    }
     if (!why.empty()) {
       GMS_LOG_WARN("recording %s: channel %s left out: %s", path_.c_str(), ch.c_str(), why.c_str());
       left_out += (left_out.empty() ? "" : "; ") + why;
@@ -193,7 +206,7 @@ bool PathRecorder::build(const std::vector<std::string>& channels, bool& lasting
   }
   if (!have_video && audio == 0) {
     error_ = "no track can be recorded" + (left_out.empty() ? "" : ": " + left_out);
-    lasting = true;  // the same tracks would give the same answer
+    lasting = !waiting;  // the same tracks would give the same answer
     return false;
   }
   GErrorPtr err;

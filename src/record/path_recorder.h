@@ -50,6 +50,9 @@ const char* state_name(RecordingStatus::State s);
 std::string depay_chain(GstCaps* rtp_caps, bool& video, std::string* parsed = nullptr);
 // Whether files of `format` (mp4, mkv, mpegts) can hold `parsed` media.
 bool format_takes(const std::string& format, const std::string& parsed);
+// Whether every relay channel has its caps: a published track's come with
+// its first packet, which may follow RECORD by a second or more.
+bool channels_have_caps(const std::vector<std::string>& channels);
 
 class PathRecorder {
  public:

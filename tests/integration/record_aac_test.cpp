@@ -95,7 +95,7 @@ TEST_P(RecordAac, FfmpegPublishedAacKeepsItsTimeline) {
              "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/live/x")});
   EXPECT_EQ(pub.wait(int(kClipSeconds * 1000) + 20000), 0) << pub.output();
   ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /live/x stopped"); }, 20s))
-      << srv.log_tail();
+      << srv.log() << pub.output();
   auto files = files_in(dir + "/live/x");
   ASSERT_EQ(files.size(), 1u) << srv.log_tail();
   const std::string& seg = files[0];
