@@ -1,7 +1,6 @@
 #include "normalizer.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace gms {
 
@@ -9,10 +8,6 @@ namespace {
 
 // Frame estimate used before a track has shown its spacing.
 constexpr GstClockTime kUnknownFrame = GST_MSECOND;
-// RFC 3550 A.1: a larger sequence step forward, or a step back beyond
-// kMaxMisorder, means the sender restarted its numbering.
-constexpr gint32 kMaxDropout = 3000;
-constexpr gint32 kMaxMisorder = 100;
 
 bool valid(GstClockTime t) { return GST_CLOCK_TIME_IS_VALID(t); }
 
@@ -160,59 +155,20 @@ Decision Normalizer::push_mapped(TrackId id, const TimestampIn& in, const Normal
 
 RtpOut Normalizer::map_rtp(Track& t, const RtpIn& in, Decision& d, const NormalizerSettings& s) {
   RtpTrack& r = t.rtp;
-  bool restart = false;
-  const bool first = !r.started;
-  if (first) {
-    // The first packet keeps its numbers; its SSRC becomes ours for good.
-    r.started = true;
-    r.out_ssrc = in.ssrc;
-    r.seq_offset = 0;
-    r.ts_offset = 0;
-  } else {
-    restart = r.restart_pending || d.discont || in.ssrc != r.last_in_ssrc;
-    const gint32 dseq = gint16(guint16(in.seq - r.last_in_seq));
-    const gint32 dts = gint32(guint32(in.ts - r.last_in_ts));
-    if (dseq > kMaxDropout || dseq < -kMaxMisorder)
-      restart = true;
-    if (in.clock_rate > 0 &&
-        gst_util_uint64_scale(guint64(std::abs(gint64(dts))), GST_SECOND, in.clock_rate) > s.max_jump)
-      restart = true;
-    if (restart) {
-      // Continue one step after the newest packet sent, the step taken from
-      // the output timeline when we know it, so RTP time and PTS stay in step.
-      guint32 ticks = 0;
-      if (in.clock_rate > 0 && valid(d.pts) && valid(r.last_out_pts) && d.pts > r.last_out_pts)
-        ticks = guint32(gst_util_uint64_scale(d.pts - r.last_out_pts, in.clock_rate, GST_SECOND));
-      if (ticks == 0)
-        ticks = r.ts_step;
-      if (ticks == 0)
-        ticks = in.clock_rate > 0 ? std::max<guint32>(1, in.clock_rate / 100) : 1;
-      r.seq_offset = guint16(r.last_out_seq + 1 - in.seq);
-      r.ts_offset = guint32(r.last_out_ts + ticks - in.ts);
-      d.discont = true;
-      rtp_restarts_++;
-    } else if (dts > 0) {
-      r.ts_step = guint32(dts);
-    }
-  }
+  const RtpContinuity::Packet p{in.seq, in.ts, in.ssrc};
+  const bool restart = r.core.started() &&
+                       (r.restart_pending || d.discont ||
+                        r.core.breaks(p, in.clock_rate, gint64(s.max_jump)));
   r.restart_pending = false;
-
-  RtpOut out;
-  out.seq = guint16(in.seq + r.seq_offset);
-  out.ts = guint32(in.ts + r.ts_offset);
-  out.ssrc = r.out_ssrc;
-
-  // Reordered packets must not pull the continuation point back.
-  if (restart || first || gint16(guint16(out.seq - r.last_out_seq)) > 0)
-    r.last_out_seq = out.seq;
-  if (restart || first || gint32(guint32(out.ts - r.last_out_ts)) > 0) {
-    r.last_out_ts = out.ts;
-    r.last_out_pts = d.pts;
+  // The output PTS is the packet's time: a restart continues the RTP time as
+  // far as the output timeline moved, so RTP time and PTS stay in step.
+  const gint64 time = valid(d.pts) ? gint64(d.pts) : RtpContinuity::kNoTime;
+  const auto o = r.core.map(p, restart, time, in.clock_rate);
+  if (o.restarted) {
+    d.discont = true;
+    rtp_restarts_++;
   }
-  r.last_in_seq = in.seq;
-  r.last_in_ts = in.ts;
-  r.last_in_ssrc = in.ssrc;
-  return out;
+  return RtpOut{o.packet.seq, o.packet.ts, o.packet.ssrc};
 }
 
 void Normalizer::flush(TrackId id, bool reset_time) {
@@ -222,7 +178,7 @@ void Normalizer::flush(TrackId id, bool reset_time) {
   Track& t = it->second;
   t.active = false;
   t.last_out_dts = GST_CLOCK_TIME_NONE;  // downstream was flushed too
-  t.rtp.restart_pending = t.rtp.started;
+  t.rtp.restart_pending = t.rtp.core.started();
   if (reset_time && std::none_of(tracks_.begin(), tracks_.end(), [](const auto& e) { return e.second.active; }))
     anchored_ = false;  // the running time restarts for everyone: start afresh
 }

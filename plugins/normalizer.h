@@ -33,9 +33,8 @@
 //
 // RTP (optional per buffer): sequence numbers and RTP timestamps are rewritten
 // so they continue across a restart (new SSRC, seq or ts jump, or a timeline
-// re-anchor) instead of going back, and the SSRC stays the first one seen.
-// Wrap-around of the 16-bit seq and 32-bit ts is handled by modular
-// arithmetic: normal packets keep their spacing exactly.
+// re-anchor) instead of going back, and the SSRC stays the first one seen
+// (the RtpContinuity core, shared with the relay reader).
 #pragma once
 
 #include <gst/gst.h>
@@ -43,6 +42,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+
+#include "rtp_continuity.h"
 
 namespace gms {
 
@@ -127,18 +128,8 @@ class Normalizer {
 
  private:
   struct RtpTrack {
-    bool started = false;
-    bool restart_pending = false;
-    guint32 out_ssrc = 0;
-    guint16 seq_offset = 0;
-    guint32 ts_offset = 0;
-    guint16 last_in_seq = 0;
-    guint32 last_in_ts = 0;
-    guint32 last_in_ssrc = 0;
-    guint16 last_out_seq = 0;
-    guint32 last_out_ts = 0;
-    GstClockTime last_out_pts = GST_CLOCK_TIME_NONE;
-    guint32 ts_step = 0;  // last positive ts increment: a one-frame estimate
+    RtpContinuity core;
+    bool restart_pending = false;  // flushed: the next packet restarts
   };
   struct Track {
     bool active = false;  // has a previous buffer to compare with

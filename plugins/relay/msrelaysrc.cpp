@@ -9,15 +9,19 @@
  * A new reader starts at the cached key frame of the channel (from-cache).
  * When the producer changes, sequence numbers, timestamps and SSRC continue
  * so that viewers see one stream; a producer with another codec (encoding,
- * clock rate or channels) ends the stream with EOS instead. When the producer is gone for `timeout` ms
- * (or never came) the source ends with EOS; timeout 0 waits for ever.
+ * clock rate or channels) ends the stream with EOS instead. When the channel has had no packet for
+ * `timeout` ms (its producer gone, never came, or silent) the source ends with EOS; a producer that
+ * has not sent its first packet yet is waited for. Timeout 0 waits for ever.
  * Designed as the pay0 of a gst-rtsp-server media: it outputs RTP as is.
  *
- * Packets are stamped with the running time at which they are sent, so a
- * cached GOP comes out as if it were live now. With #GmsRelaySrc:capture-times
- * they are stamped with when their media was captured at the source instead
- * (msrelaysink notes it from the producer's timestamps): what a recorder
- * needs to keep tracks read from separate channels in step.
+ * Packets carry as PTS the running time at which their media was captured
+ * at the source (msrelaysink notes it from the producer's timestamps), and
+ * as DTS the running time at which they are sent: a server's RTP session then
+ * maps each track's RTP time to the source's capture clock in its RTCP
+ * sender reports, alike for the tracks of one source, and a cached GOP still
+ * goes out at once. With #GmsRelaySrc:capture-times the DTS is the capture
+ * time too: what a recorder needs to keep tracks read from separate channels
+ * in step.
  * With #GmsRelaySrc:wall-clock-meta every packet also carries, as a
  * GstReferenceTimestampMeta with caps `timestamp/x-unix`, the wall-clock time
  * of that capture: depayloaders (1.22: gst_rtp_copy_meta keeps a meta without
@@ -96,7 +100,6 @@ struct Impl {
   bool gop_valid = false;
   bool caps_sent = false;
   gint64 started_us = 0;
-  bool had_data = false;
 };
 
 }  // namespace
@@ -241,6 +244,13 @@ GstClockTime running_time(GstElement* e) {
   return now > base ? now - base : 0;
 }
 
+// The running time at which a packet's media was captured, from its age on
+// the monotonic clock; 0 when that was before this pipeline started.
+GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 captured_ns) {
+  const GstClockTimeDiff age = std::max<gint64>(0, now_mono - captured_ns);
+  return GstClockTimeDiff(now) > age ? now - GstClockTime(age) : 0;
+}
+
 // Pushes what is queued as one buffer list (up to kMaxList packets): the
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
 // viewer instead of one per packet.
@@ -287,10 +297,16 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       if (timeout_ms == 0)
         continue;
       auto st = channel->state();
-      gint64 t = g_get_monotonic_time();
-      gint64 since = st.producer ? 0 : (d.had_data && st.producer_left_us ? st.producer_left_us : d.started_us);
-      if (!st.producer && t - std::max(since, d.started_us) > gint64(timeout_ms) * 1000) {
-        GST_INFO_OBJECT(psrc, "no producer for %u ms: end of stream", timeout_ms);
+      // A producer that has not sent yet is waited for; otherwise the
+      // silence counts from the channel's last packet: a producer that went
+      // quiet before it left (stopped, its connection still open until it
+      // is cut off) has used up that part of the time already.
+      if (st.producer && st.last_data_us < st.producer_joined_us)
+        continue;
+      gint64 quiet_since = std::max(st.last_data_us, d.started_us);
+      if (g_get_monotonic_time() - quiet_since > gint64(timeout_ms) * 1000) {
+        GST_INFO_OBJECT(psrc, "no packet for %u ms (producer %s): end of stream", timeout_ms,
+                        st.producer ? "silent" : "gone");
         return GST_FLOW_EOS;
       }
       continue;
@@ -326,7 +342,6 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       }
       d.caps_sent = true;
     }
-    d.had_data = true;
     if (!list) {
       list = gst_buffer_list_new_sized(kMaxList);
       now = running_time(GST_ELEMENT(psrc));
@@ -340,16 +355,16 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       }
     }
     out = gst_buffer_make_writable(out);
-    // Stamped with the running time: the server's TCP backlog needs valid
-    // timestamps; its sinks do not sync on them (publish_mount.cpp). Or
-    // with when it was captured (as far back as the running time goes).
-    GstClockTime ts = now;
-    if (capture_times) {
-      const GstClockTimeDiff age = std::max<gint64>(0, now_mono - item.captured_ns);
-      ts = GstClockTimeDiff(now) > age ? now - GstClockTime(age) : 0;
-    }
-    GST_BUFFER_PTS(out) = ts;
-    GST_BUFFER_DTS(out) = ts;
+    // PTS: when the packet's media was captured (as far back as the running
+    // time goes). An RTP session pairs a list's first PTS with its RTP time
+    // for its sender reports, so the reports map every track's RTP time to
+    // the source's capture clock, the same for all tracks of one source.
+    // DTS: when it is sent, never decreasing, as the server's TCP backlog
+    // requires (its sinks do not sync here). With capture-times both are
+    // the capture time, for a recorder's muxer.
+    const GstClockTime captured = capture_running_time(now, now_mono, item.captured_ns);
+    GST_BUFFER_PTS(out) = captured;
+    GST_BUFFER_DTS(out) = capture_times ? captured : now;
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
     remember(d, out, item.key);
@@ -374,7 +389,6 @@ gboolean start(GstBaseSrc* src) noexcept {
   d.in_caps = {};
   d.pending.reset();
   d.caps_sent = false;
-  d.had_data = false;
   d.started_us = g_get_monotonic_time();
   {
     std::lock_guard<std::mutex> gg(d.gop_lock);
@@ -533,8 +547,8 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   g_object_class_install_property(
       gobject, PROP_TIMEOUT,
       g_param_spec_uint("timeout", "Timeout",
-                        "End of stream after the producer is gone (or absent) this long (ms); "
-                        "0 = wait for a producer for ever",
+                        "End of stream after no packet for this long (ms): the producer gone, "
+                        "absent or silent; 0 = wait for ever",
                         0, G_MAXUINT, kDefaultTimeout, rw));
   g_object_class_install_property(
       gobject, PROP_SSRC,
@@ -569,8 +583,9 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       gobject, PROP_CAPTURE_TIMES,
       g_param_spec_boolean(
           "capture-times", "Capture times",
-          "Stamp each packet with the running time at which its media was captured at the "
-          "source (as the producer's timestamps say) instead of when it is sent: the tracks of "
+          "Stamp each packet's DTS too (not only its PTS) with the running time at which its "
+          "media was captured at the source (as the producer's timestamps say) instead of when "
+          "it is sent: the tracks of "
           "one source read by several msrelaysrc keep their relative timing (lip sync), and a "
           "cached GOP keeps its spacing. A time before this pipeline's start becomes 0: set the "
           "pipeline's base time some seconds back (a recorder does)",

@@ -75,6 +75,7 @@ uint64_t Channel::attach_producer() {
   std::lock_guard<std::mutex> g(mutex_);
   current_ = next_id_++;
   generation_++;
+  joined_us_ = g_get_monotonic_time();
   // The old producer's pictures do not continue into the new one's.
   cache_.clear();
   cache_bytes_ = 0;
@@ -176,6 +177,7 @@ Channel::State Channel::state() const {
   s.producer = current_ != 0;
   s.generation = generation_;
   s.producer_left_us = left_us_;
+  s.producer_joined_us = joined_us_;
   s.last_data_us = last_data_us_;
   s.packets = packets_;
   s.cached_bytes = cache_bytes_;

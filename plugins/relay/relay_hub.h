@@ -108,6 +108,7 @@ class Channel {
     bool producer = false;
     uint64_t generation = 0;
     gint64 producer_left_us = 0;  // monotonic time the last producer left; 0: never had one
+    gint64 producer_joined_us = 0;  // monotonic time the current (or last) producer came
     gint64 last_data_us = 0;      // monotonic time of the last packet
     uint64_t packets = 0;
     size_t cached_bytes = 0;
@@ -127,6 +128,7 @@ class Channel {
   uint64_t next_id_ = 1;
   uint64_t generation_ = 0;
   gint64 left_us_ = 0;
+  gint64 joined_us_ = 0;
   gint64 last_data_us_ = 0;
   uint64_t packets_ = 0;
   Ref<GstCaps> caps_;

@@ -2,7 +2,10 @@
 // take two values (-u USER PASS), which GOptionContext cannot express.
 #include <gst-mediaserver/config.h>
 
+#include <glib.h>
+
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -24,6 +27,17 @@ const std::map<std::string, Planned> kPlanned = {
 
 [[noreturn]] void fail(const std::string& option, const std::string& why) {
   throw ConfigError({{kOrigin, 0, "", option, why}});
+}
+
+bool is_stream_url(const std::string& arg) {
+  return g_str_has_prefix(arg.c_str(), "rtsp://") || g_str_has_prefix(arg.c_str(), "rtsps://");
+}
+
+void add_proxy(CliOptions& o, const std::string& option, const std::string& url) {
+  std::string why;
+  if (!check_rtsp_url(url, why))
+    fail(option, why);
+  o.proxies.push_back(url);
 }
 
 uint16_t port_value(const std::string& opt, const std::string& v, uint64_t min) {
@@ -50,6 +64,11 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
   for (; i < argc; ++i) {
     std::string arg = argv[i];
     if (options_done || arg.empty() || arg[0] != '-' || arg == "-") {
+      // live555ProxyServer takes the URLs to relay as bare arguments.
+      if (is_stream_url(arg)) {
+        add_proxy(o, arg, arg);
+        continue;
+      }
       if (o.config_file)
         fail(arg, "only one configuration file may be given (already: " + *o.config_file + ")");
       o.config_file = arg;
@@ -67,7 +86,7 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
         if (inl.empty())
           fail(opt, "needs a value");
       }
-    } else if (arg.size() > 2 && (arg[1] == 'p' || arg[1] == 'a')) {
+    } else if (arg.size() > 2 && std::strchr("paTeD", arg[1])) {
       opt = arg.substr(0, 2);  // -p8554
       inl = arg.substr(2);
     }
@@ -92,10 +111,24 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
         fail(opt, pattern + ": " + why);
       o.publish.push_back(pattern);
     } else if (opt == "--proxy") {
-      std::string url = value(opt, inl), why;
-      if (!check_rtsp_url(url, why))
-        fail(opt, why);
-      o.proxies.push_back(url);
+      add_proxy(o, opt, value(opt, inl));
+    } else if (opt == "-e") {
+      std::string name = value(opt, inl), why;
+      if (name.empty() || name.find('/') != std::string::npos || !check_path_name("/" + name, why))
+        fail(opt, "'" + name + "' is not a stream name (one path segment, no '/')" +
+                      (why.empty() ? "" : ": " + why));
+      o.proxy_prefix = name;
+    } else if (opt == "-D") {
+      uint64_t n = 0;
+      std::string why;
+      // live555's 0 turns the check off; the relay always checks its back end.
+      if (!parse_uint(value(opt, inl), 1, 3600, n, why))
+        fail(opt, why + " (seconds without a packet before the back end is reconnected; "
+                        "0, no check, is not offered)");
+      o.backend_timeout = static_cast<unsigned>(n);
+    } else if (opt == "-C") {
+      fail(opt, "not supported yet: -C USER PASS (viewer credentials) needs users, which are "
+                "not built in this version");
     } else if (opt == "-t") {
       o.backend_transport = "tcp";
     } else if (opt == "-T") {
@@ -144,7 +177,7 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
 }
 
 std::string CliOptions::usage() {
-  return R"(Usage: gst-mediaserver [OPTION…] [CONFIG]
+  return R"(Usage: gst-mediaserver [OPTION…] [CONFIG] [RTSP-URL…]
 
 RTSP media server on GStreamer. CONFIG is a GLib key file ([server] and
 [path /NAME] groups); command-line options win over it.
@@ -173,7 +206,11 @@ Options:
       --version            print the version
 
 Proxy (live555ProxyServer's options):
-      --proxy URL          relay URL at /proxyStream, /proxyStream-1, … (repeatable)
+      --proxy URL          relay URL (repeatable; bare rtsp:// URLs after the
+                           options do the same): one is served at /proxyStream,
+                           several at /proxyStream-1 … /proxyStream-N
+  -e NAME                  NAME instead of proxyStream (NAME, NAME-1 …)
+  -D SECONDS               reconnect a back end silent for SECONDS (default 5)
   -t                       reach the back ends over TCP (RTP interleaved)
   -T PORT                  reach the back ends over RTSP-over-HTTP on PORT
   -u USER PASS             back-end credentials
@@ -184,7 +221,7 @@ Recording:
       --record-dir DIR     record every launch, published and proxied path into DIR
                            (fragmented MP4, 60 s segments cut at key frames)
 
-Not built yet, refused with a message: --users, --tls-cert, --tls-key.
+Not built yet, refused with a message: --users, --tls-cert, --tls-key, -C.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

@@ -431,8 +431,10 @@ void Config::apply(const CliOptions& cli) {
   }
   for (size_t i = 0; i < cli.proxies.size(); ++i) {
     PathConfig p;
-    // live555ProxyServer's names: proxyStream, proxyStream-1, …
-    p.name = i == 0 ? "/proxyStream" : "/proxyStream-" + std::to_string(i);
+    // live555ProxyServer's names: proxyStream for one URL; proxyStream-1 …
+    // proxyStream-N, counted from 1, for several; -e changes the stem.
+    std::string stem = "/" + cli.proxy_prefix.value_or("proxyStream");
+    p.name = cli.proxies.size() == 1 ? stem : stem + "-" + std::to_string(i + 1);
     p.proxy = cli.proxies[i];
     p.origin = kCommandLine;
     auto it = std::find_if(paths.begin(), paths.end(),
@@ -449,6 +451,8 @@ void Config::apply(const CliOptions& cli) {
       p.backend_transport = *cli.backend_transport;
     if (cli.backend_http_port)
       p.backend_http_port = *cli.backend_http_port;
+    if (cli.backend_timeout)
+      p.timeout = *cli.backend_timeout;
     if (cli.backend_credentials) {
       p.backend_user = cli.backend_credentials->first;
       p.backend_password = cli.backend_credentials->second;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
 #include "gms/ref.h"
 
@@ -25,6 +26,8 @@ const char kUnavailable[] = "gms-unavailable";
 const char kAvailability[] = "gms-availability";
 const char kPlayAsked[] = "gms-play-asked";
 const char kSeekPlanner[] = "gms-seek-planner";
+const char kBoundedStop[] = "gms-bounded-stop";
+const char kRetryAfter[] = "gms-retry-after";
 
 using PolicyPtr = std::shared_ptr<ClientPolicy>;
 
@@ -108,10 +111,23 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
       GMS_LOG_ERROR("client %s: %s: %s", peer(client).c_str(), method_name(ctx), e.what());
       code = GST_RTSP_STS_INTERNAL_SERVER_ERROR;
     }
+    if (code == GST_RTSP_STS_SERVICE_UNAVAILABLE)
+      g_object_set_data(G_OBJECT(client), kRetryAfter, GINT_TO_POINTER(1));
     if (code != GST_RTSP_STS_OK)
       return code;
   }
   return check_available(client, ctx);
+}
+
+// The reply to a request that resolve() answered 503 (a file still being
+// probed) says when to come back; the answer is cached by then.
+void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* message,
+                     gpointer) noexcept {
+  if (!g_object_steal_data(G_OBJECT(client), kRetryAfter) ||
+      message->type != GST_RTSP_MESSAGE_RESPONSE ||
+      message->type_data.response.code != GST_RTSP_STS_SERVICE_UNAVAILABLE)
+    return;
+  gst_rtsp_message_add_header(message, GST_RTSP_HDR_RETRY_AFTER, "1");
 }
 
 // RFC 2326 §3.6 npt-range, optionally followed by ";time=": the library's
@@ -299,6 +315,39 @@ GstRTSPTimeRange* planned_range(GstRTSPMedia* media, const FileSeek& seek,
   return &storage;
 }
 
+GstClockTime media_duration(GstRTSPMedia* media) {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = Ref<GstObject>::adopt(element ? gst_object_get_parent(GST_OBJECT(element.get()))
+                                                : nullptr);
+  gint64 duration = -1;
+  if (!pipeline || !GST_IS_ELEMENT(pipeline.get()) ||
+      !gst_element_query_duration(GST_ELEMENT(pipeline.get()), GST_FORMAT_TIME, &duration) ||
+      duration <= 0)
+    return GST_CLOCK_TIME_NONE;
+  return GstClockTime(duration);
+}
+
+// The library seeks an open-ended Range ("npt=1-") with the stop left as
+// it was (GST_SEEK_TYPE_NONE): after "npt=0.5-0.6" the old end would stay,
+// and a start past it fails the demuxer's seek with a critical. When the
+// last seek had an end, an open-ended one is given the file's end. `range`
+// is the range to seek with; a changed one is written to `storage`.
+GstRTSPTimeRange* open_end(GstRTSPMedia* media, GstRTSPTimeRange* range, double rate,
+                           GstRTSPTimeRange& storage) {
+  GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
+  if (!range || rate < 0 || !gst_rtsp_range_get_times(range, &start, &stop) ||
+      GST_CLOCK_TIME_IS_VALID(stop) || !g_object_get_data(G_OBJECT(media), kBoundedStop))
+    return range;
+  GstClockTime end = media_duration(media);
+  if (!GST_CLOCK_TIME_IS_VALID(end) || (GST_CLOCK_TIME_IS_VALID(start) && end < start))
+    return range;  // the demuxer refuses it as before: 457
+  if (range != &storage)
+    storage = *range;
+  storage.max.type = GST_RTSP_TIME_SECONDS;
+  storage.max.seconds = gst_guint64_to_gdouble(end) / GST_SECOND;
+  return &storage;
+}
+
 // Seeks a complete, prerolled file media, then waits until every track has
 // its new segment: the library's get_rates() right after would otherwise
 // find a stream between its flush and its segment, and abort (seen with
@@ -314,22 +363,27 @@ GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
     return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   }
   GstRTSPTimeRange storage{};
-  GstRTSPTimeRange* range = planned_range(media, seek, storage);
+  GstRTSPTimeRange* range =
+      open_end(media, planned_range(media, seek, storage), seek.rate(), storage);
   watch_first_packets(media);
   if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
     GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
     return seek.range ? GST_RTSP_STS_INVALID_RANGE
                       : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;
   }
+  if (seek.range) {
+    GstClockTime start = GST_CLOCK_TIME_NONE, stop = GST_CLOCK_TIME_NONE;
+    bool bounded = gst_rtsp_range_get_times(seek.range.get(), &start, &stop) &&
+                   GST_CLOCK_TIME_IS_VALID(stop);
+    g_object_set_data(G_OBJECT(media), kBoundedStop, GINT_TO_POINTER(bounded ? 1 : 0));
+  }
   std::string why;
-  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-  while (!rates_consistent(media, {}, why)) {
-    if (g_get_monotonic_time() >= deadline) {
-      GMS_LOG_WARN("client %s: PLAY refused (503) after a seek: %s", peer(client).c_str(),
-                   why.c_str());
-      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
-    }
-    g_usleep(10000);
+  auto progress = MediaProgress::of(media);
+  if (!progress->wait_until([&] { return rates_consistent(media, {}, why); },
+                            MediaProgress::Clock::now() + std::chrono::seconds(5))) {
+    GMS_LOG_WARN("client %s: PLAY refused (503) after a seek: %s", peer(client).c_str(),
+                 why.c_str());
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   }
   return GST_RTSP_STS_OK;
 }
@@ -357,14 +411,12 @@ GstRTSPStatusCode play_file_media(GstRTSPClient* client, GstRTSPContext* ctx,
   // media: the first PLAY) and resumed a paused one (it refuses a
   // suspended media: PLAY after PAUSE, as ffmpeg -ss sends).
   std::string why;
-  gint64 deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
-  while (!rates_consistent(media, session_streams, why)) {
-    if (g_get_monotonic_time() >= deadline) {
-      GMS_LOG_WARN("client %s: PLAY refused (503): %s; the library would abort on it",
-                   peer(client).c_str(), why.c_str());
-      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
-    }
-    g_usleep(10000);
+  auto progress = MediaProgress::of(media);
+  if (!progress->wait_until([&] { return rates_consistent(media, session_streams, why); },
+                            MediaProgress::Clock::now() + std::chrono::seconds(1))) {
+    GMS_LOG_WARN("client %s: PLAY refused (503): %s; the library would abort on it",
+                 peer(client).c_str(), why.c_str());
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   }
   return GST_RTSP_STS_OK;
 }
@@ -617,6 +669,7 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
                           "pre-announce-request", "pre-record-request"})
     connect(client, sig, G_CALLBACK(pre_request), policy);
   connect(client, "pre-play-request", G_CALLBACK(pre_play), policy);
+  g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
   GMS_LOG_INFO("client %s: connected", peer(client).c_str());
 }
 

@@ -33,7 +33,7 @@ struct ClientPolicy {
  public:
   // Before DESCRIBE and SETUP (client threads): a mount kind that creates
   // its mounts on demand (files) gets the request path and query; a status
-  // other than 200 is the answer. Set before the server listens, never changed.
+  // other than 200 is the answer (503 with Retry-After: ask again soon). Set before the server listens, never changed.
   std::function<GstRTSPStatusCode(const std::string& abspath, const std::string& query,
                                   bool setup)>
       resolve;

@@ -6,8 +6,10 @@
 #include <netinet/tcp.h>
 
 #include <cstring>
+#include <optional>
 
 #include "core/log.h"
+#include "core/request_cseq.h"
 
 namespace gms {
 
@@ -23,16 +25,11 @@ struct FrontDoor::Pending {
 namespace {
 
 void send_status(GSocket* s, const std::string& status_line, const std::string& request) {
-  std::string cseq;
-  // Echo CSeq so that clients match the refusal to their request.
-  auto pos = request.find("\nCSeq:");
-  if (pos == std::string::npos)
-    pos = request.find("\ncseq:");
-  if (pos != std::string::npos) {
-    auto end = request.find('\r', pos);
-    cseq = request.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-  }
-  std::string reply = "RTSP/1.0 " + status_line + "\r\n" + (cseq.empty() ? "" : cseq + "\r\n") +
+  // Echo CSeq so that clients match the refusal to their request: the
+  // number alone, never the client's bytes.
+  std::optional<uint32_t> cseq = request_cseq(request);
+  std::string reply = "RTSP/1.0 " + status_line + "\r\n" +
+                      (cseq ? "CSeq: " + std::to_string(*cseq) + "\r\n" : "") +
                       "Server: gst-mediaserver\r\nContent-Length: 0\r\n\r\n";
   g_socket_send(s, reply.data(), reply.size(), nullptr, nullptr);
 }

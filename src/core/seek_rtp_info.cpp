@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/media_progress.h"
 #include "gms/ref.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_rtp_info_debug);
@@ -36,6 +37,8 @@ struct FirstPacket {
   gint clock_rate = 0;
   GstClockTime pts = GST_CLOCK_TIME_NONE;
   GstSegment segment{};  // the packet's (TIME)
+  // Woken once the packet is kept (set before the probe is added).
+  std::shared_ptr<MediaProgress> progress;
 };
 using FirstPacketPtr = std::shared_ptr<FirstPacket>;
 
@@ -81,13 +84,16 @@ GstPadProbeReturn on_payloader_data(GstPad* pad, GstPadProbeInfo* info, gpointer
     gst_segment_copy_into(s, &segment);
     gst_event_unref(event);
   }
-  std::lock_guard<std::mutex> g(first.lock);
-  first.have = true;
-  first.seq = seq;
-  first.rtptime = rtptime;
-  first.clock_rate = clock_rate;
-  first.pts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
-  first.segment = segment;
+  {
+    std::lock_guard<std::mutex> g(first.lock);
+    first.have = true;
+    first.seq = seq;
+    first.rtptime = rtptime;
+    first.clock_rate = clock_rate;
+    first.pts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
+    first.segment = segment;
+  }
+  first.progress->notify();
   return GST_PAD_PROBE_OK;
 }
 
@@ -168,6 +174,7 @@ guint32 shift(guint32 rtptime, gint64 from, gint64 to, gint clock_rate) {
 
 void watch_first_packets(GstRTSPMedia* media) {
   init_debug();
+  auto progress = MediaProgress::of(media);
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     GstRTSPStream* stream = gst_rtsp_media_get_stream(media, i);
     if (!stream || !gst_rtsp_stream_is_sender(stream))
@@ -181,6 +188,7 @@ void watch_first_packets(GstRTSPMedia* media) {
     if (!pad)
       continue;
     auto first = std::make_shared<FirstPacket>();
+    first->progress = progress;
     g_object_set_data_full(G_OBJECT(stream), kFirstPacket, new FirstPacketPtr(first),
                            [](gpointer p) { delete static_cast<FirstPacketPtr*>(p); });
     // The probe holds its own reference: the pad may outlive the stream.
@@ -209,11 +217,12 @@ std::string rtp_info_from_first_packets(GstRTSPSessionMedia* sessmedia, GstClock
   // (and blocked on) its first packet; the wait is for a stream that had
   // not, bounded.
   std::vector<Sample> samples;
-  gint64 deadline = g_get_monotonic_time() + wait_us;
+  auto deadline = MediaProgress::Clock::now() + std::chrono::microseconds(wait_us);
+  auto progress = MediaProgress::of(gst_rtsp_session_media_get_media(sessmedia));
   for (GstRTSPStreamTransport* t : senders) {
     Sample s{};
-    while (!sample_of(t, npt_start, s) && may_still_send(t) && g_get_monotonic_time() < deadline)
-      g_usleep(5000);
+    progress->wait_until([&] { return sample_of(t, npt_start, s) || !may_still_send(t); },
+                         deadline);
     if (!sample_of(t, npt_start, s)) {
       GST_INFO("stream without a first packet after the seek: RTP-Info left to the library");
       return {};

@@ -22,6 +22,7 @@
 #include "mounts/proxy_mount.h"
 #include "proxy/register.h"
 #include "record/path_recorder.h"
+#include "record/retention.h"
 #include "mounts/publish_mount.h"
 #include "elements.h"
 
@@ -140,6 +141,7 @@ struct Server::Impl {
   std::map<std::string, bool> record_override;
   SourceHolder record_tick;
   std::unique_ptr<http::HttpApi> http;
+  std::unique_ptr<record::RetentionSweeper> retention;  // reads config and recorders
 
   bool records(const PathConfig& p) const {
     return (p.is_proxy() || p.publish || !p.launch.empty()) &&
@@ -494,6 +496,7 @@ struct Server::Impl {
   }
 
   ~Impl() {
+    retention.reset();
     http.reset();  // its handlers read everything below
     record_tick.reset();
     recorders.clear();  // closes the open segments
@@ -607,6 +610,13 @@ void Server::attach(GMainContext* context) {
       &d, nullptr);
   d.record_tick = SourceHolder(tick);
   g_source_attach(tick, d.context.get());
+  d.retention = std::make_unique<record::RetentionSweeper>(d.context.get(), [&d] {
+    std::set<std::string> writing;
+    for (const auto& [served, r] : d.recorders)
+      if (r->running())
+        writing.insert(served);
+    return record::plan_retention(d.config, std::move(writing));
+  });
   if (sc.accept_register) {
     proxy::Registrar::Hooks hooks;
     hooks.add = [&d](const std::string& name, const std::string& url, bool via_tcp) {

@@ -10,25 +10,43 @@
 namespace gms::mounts {
 namespace {
 
+// Encodings taken at any payload type. Others are taken at a dynamic one
+// (96-127) only: the relay carries their packets as they came, and nothing
+// on the server depayloads them.
 const std::set<std::string> kEncodings = {
-    "H264", "H265", "VP8", "VP9", "AV1", "JPEG", "MP4V-ES",
-    "MPEG4-GENERIC", "MP4A-LATM", "OPUS", "PCMU", "PCMA", "G722",
+    "H264", "H265", "VP8", "VP9", "AV1", "JPEG", "MP4V-ES", "MPEG4-GENERIC", "MP4A-LATM",
+    "OPUS", "PCMU", "PCMA", "G722", "MPA", "AC3", "L16", "L24",
+};
+constexpr long kFirstDynamicPt = 96;
+
+struct StaticPt {
+  int pt;
+  const char* encoding;
+  long rate;
+};
+// Static payload types (RFC 3551) that need no rtpmap.
+constexpr StaticPt kStaticPts[] = {
+    {0, "PCMU", 8000}, {8, "PCMA", 8000},    {9, "G722", 8000},
+    {10, "L16", 44100}, {11, "L16", 44100}, {14, "MPA", 90000}, {26, "JPEG", 90000},
 };
 
-// Static payload types (RFC 3551) that need no rtpmap.
-const char* static_encoding(int pt) {
-  switch (pt) {
-    case 0:
-      return "PCMU";
-    case 8:
-      return "PCMA";
-    case 9:
-      return "G722";
-    case 26:
-      return "JPEG";
-    default:
-      return nullptr;
-  }
+const StaticPt* static_pt(long pt) {
+  for (const auto& s : kStaticPts)
+    if (s.pt == pt)
+      return &s;
+  return nullptr;
+}
+
+// An encoding name goes into the viewers' SDP and into caps as it is: a
+// token of letters, digits, '-', '_' and '.' (RFC 4566's token is wider,
+// real names are not).
+bool plain_token(const std::string& name) {
+  if (name.empty() || name.size() > 32)
+    return false;
+  for (char c : name)
+    if (!g_ascii_isalnum(c) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
 }
 
 AnnounceCheck refuse(int status, std::string why) {
@@ -86,16 +104,19 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
         rate = -1;
     }
     if (encoding.empty()) {
-      const char* enc = static_encoding(static_cast<int>(pt));
-      if (!enc)
+      const StaticPt* known = static_pt(pt);
+      if (!known)
         return refuse(400, where + "payload type " + std::to_string(pt) + " has no rtpmap");
-      encoding = enc;
-      rate = encoding == "JPEG" ? 90000 : 8000;
+      encoding = known->encoding;
+      rate = known->rate;
     }
     if (rate <= 0 || rate > 1000000)
       return refuse(400, where + "bad clock rate");
-    if (!kEncodings.count(encoding))
-      return refuse(415, where + "encoding " + encoding + " is not accepted");
+    if (!plain_token(encoding))
+      return refuse(400, where + "bad encoding name");
+    if (!kEncodings.count(encoding) && pt < kFirstDynamicPt)
+      return refuse(415, where + "encoding " + encoding + " at the static payload type " +
+                             std::to_string(pt) + " is not accepted (a dynamic one, 96-127, is)");
   }
   AnnounceCheck ok;
   ok.ok = true;

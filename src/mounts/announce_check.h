@@ -1,7 +1,9 @@
 // What a publisher may announce: the SDP of an ANNOUNCE is checked before
-// anything is built from it. Media are relayed as
-// RTP without depayloading, so only these encodings are accepted; anything
-// else (X-QDM, L16, CELT, …) is refused and never reaches a depayloader.
+// anything is built from it. Media are relayed as RTP without depayloading,
+// so any well-formed encoding is relayed: the known ones at any payload
+// type, others (X-QDM, CELT, …) at a dynamic one. Only the recorder
+// depayloads, and only the codecs it knows (path_recorder.cpp); it leaves
+// the other tracks out of its files.
 #pragma once
 
 #include <gst/sdp/gstsdpmessage.h>

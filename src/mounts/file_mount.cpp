@@ -450,6 +450,13 @@ namespace gms::mounts {
 namespace {
 
 constexpr std::chrono::milliseconds kProbeTimeout{10000};
+// How long an RTSP client thread waits for a probe (it runs on a thread of
+// its own) before the client is told to come back (503, Retry-After): the
+// other connections served by that thread wait at most this long. Most
+// clients (rtspsrc, ffmpeg) do not come back: long enough for a normal
+// probe on a machine under heavy load (over 2 s seen), half the probe's
+// own limit.
+constexpr std::chrono::milliseconds kProbeWait{5000};
 // A time range reads its segments at once (a parser each): a bound.
 constexpr size_t kMaxRangeSegments = 200;
 // A gap in a recording plays as a pause of the stream, of at most this:
@@ -698,7 +705,12 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   auto id = identify_file(plan.files.front());
   if (!id)
     return GST_RTSP_STS_NOT_FOUND;
-  auto info = probes_.get(plan.files.front(), *id, kProbeTimeout, nullptr);
+  auto info = probes_.get(plan.files.front(), *id, kProbeTimeout, kProbeWait, nullptr);
+  if (!info) {
+    GMS_LOG_INFO("path %s: %s?%s: 503, %s is still being probed", name.c_str(),
+                 mount_path.c_str(), query.c_str(), plan.files.front().c_str());
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
   if (!info->ok || info->servable_tracks() == 0) {
     GMS_LOG_WARN("path %s: %s?%s: 415 Unsupported Media Type (%s)", name.c_str(),
                  mount_path.c_str(), query.c_str(), !info->ok ? info->reason.c_str() : "no track");
@@ -764,7 +776,11 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
   if (!id)
     return GST_RTSP_STS_NOT_FOUND;
   bool cached = false;
-  auto info = probes_.get(file.path, *id, kProbeTimeout, &cached);
+  auto info = probes_.get(file.path, *id, kProbeTimeout, kProbeWait, &cached);
+  if (!info) {
+    GMS_LOG_INFO("file %s: 503, still being probed (or too many files are)", mount.c_str());
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
   if (!info->ok || info->servable_tracks() == 0) {
     std::string why = !info->ok ? info->reason : "no track can be streamed (" + info->summary() + ")";
     GMS_LOG_WARN("file %s: 415 Unsupported Media Type (%s)", mount.c_str(), why.c_str());

@@ -44,7 +44,8 @@ class FileRoots {
 
   // Before DESCRIBE and SETUP, on an RTSP client thread: 200 when the
   // request is not for a root or its file is mounted now; else 400, 404 or
-  // 415 with the reason logged. `setup`: the path may end with a stream
+  // 415 with the reason logged; 503 while the file is still being probed
+  // (the client is to ask again: the result is cached). `setup`: the path may end with a stream
   // control ("/stream=0"). A directory with a time range in `query`
   // ("start=…&duration=…") mounts the recorded segments of that range as
   // one stream (see mount_range).

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 namespace gms::mounts {
 namespace {
@@ -53,6 +56,28 @@ void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noex
   g_signal_connect(element, "no-more-pads", G_CALLBACK(on_demuxer_no_more_pads), data);
 }
 
+bool fixed(const Ref<GstCaps>& caps) { return caps && gst_caps_is_fixed(caps.get()); }
+
+struct CapsWatch {
+  ProbeState* st;
+  size_t index;  // in st->tracks
+};
+
+// Streaming thread: a track's caps, when parsebin exposed its pad before
+// they were known (tsdemux's ADTS audio: only "audio/mpeg" then, which no
+// payloader takes).
+GstPadProbeReturn on_track_caps(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  auto* w = static_cast<CapsWatch*>(data);
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  std::lock_guard<std::mutex> g(w->st->lock);
+  w->st->tracks[w->index].caps = Ref<GstCaps>::borrow(caps);
+  return GST_PAD_PROBE_REMOVE;
+}
+
 // Streaming thread: a parsed track appeared. A fakesink takes its data so
 // the demuxer never stops on a not-linked pad; it keeps time (sync) so that
 // the probe reads on at play speed, not the whole file, while it waits for
@@ -61,10 +86,19 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) noexcept {
   auto* st = static_cast<ProbeState*>(data);
   TrackInfo t;
   t.caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  const bool caps_later = !fixed(t.caps);
   if (!t.caps)
     t.caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
   GCharPtr sid(gst_pad_get_stream_id(pad));
   t.stream_id = sid ? sid.get() : "";
+  {
+    std::lock_guard<std::mutex> g(st->lock);
+    st->tracks.push_back(std::move(t));
+    if (caps_later)
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_track_caps,
+                        new CapsWatch{st, st->tracks.size() - 1},
+                        [](gpointer p) { delete static_cast<CapsWatch*>(p); });
+  }
   auto sink = Ref<GstElement>::adopt(gst_element_factory_make("fakesink", nullptr));
   if (sink) {
     g_object_set(sink.get(), "sync", TRUE, "async", FALSE, nullptr);
@@ -73,8 +107,14 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) noexcept {
     auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
     gst_pad_link(pad, sinkpad.get());
   }
-  std::lock_guard<std::mutex> g(st->lock);
-  st->tracks.push_back(std::move(t));
+}
+
+// Whether every track found so far has its final caps (lock held).
+bool all_caps_known(const ProbeState& st) {
+  for (const auto& t : st.tracks)
+    if (!fixed(t.caps))
+      return false;
+  return true;
 }
 
 void on_no_more_pads(GstElement*, gpointer data) noexcept {
@@ -164,30 +204,35 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   // a bigger collection then: unless the demuxer has said it has no more
   // pads, wait a little for one before calling it done.
   constexpr auto kLateTrackGrace = std::chrono::milliseconds(100);
+  // parsebin may expose a track before its caps are final (tsdemux's ADTS
+  // audio says only "audio/mpeg" then): wait this much more for them; a
+  // track still without them is left out, the others are served.
+  constexpr auto kLateCapsGrace = std::chrono::seconds(1);
   size_t expected = 0;
-  // Zero: not complete yet (a steady_clock time is never at its epoch here).
-  std::chrono::steady_clock::time_point complete_at{};
+  // Zero: not yet (a steady_clock time is never at its epoch here).
+  std::chrono::steady_clock::time_point complete_at{}, found_at{};
   while (error.empty() && !eos) {
     {
       std::lock_guard<std::mutex> g(st.lock);
-      if (st.done)
-        break;
+      auto now = std::chrono::steady_clock::now();
+      bool found = st.done;
       // Every track the demuxer has is exposed: no need to wait longer.
-      if (st.has_demuxer && st.demuxer_complete && st.tracks.size() >= st.demuxer_pads &&
-          st.tracks.size() >= expected && expected > 0)
-        break;
+      found = found || (st.has_demuxer && st.demuxer_complete &&
+                        st.tracks.size() >= st.demuxer_pads && st.tracks.size() >= expected &&
+                        expected > 0);
       // An elementary stream: one track, nothing comes later.
-      if (!st.has_demuxer && expected > 0 && st.tracks.size() >= expected)
-        break;
+      found = found || (!st.has_demuxer && expected > 0 && st.tracks.size() >= expected);
       if (expected > 0 && st.tracks.size() >= expected) {
-        auto now = std::chrono::steady_clock::now();
         if (complete_at == std::chrono::steady_clock::time_point{})
           complete_at = now;
-        if (now - complete_at >= kLateTrackGrace)
-          break;
+        found = found || now - complete_at >= kLateTrackGrace;
       } else {
         complete_at = {};
       }
+      if (found && found_at == std::chrono::steady_clock::time_point{})
+        found_at = now;
+      if (found && (all_caps_known(st) || now - found_at >= kLateCapsGrace))
+        break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       error = "timed out after " + std::to_string(timeout.count()) + " ms finding the tracks";
@@ -247,41 +292,107 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   return info;
 }
 
-std::shared_ptr<const MediaInfo> ProbeCache::get(const std::string& path, const FileIdentity& id,
-                                                 std::chrono::milliseconds timeout, bool* cached) {
-  {
-    std::lock_guard<std::mutex> g(lock_);
-    auto it = entries_.find(path);
-    if (it != entries_.end() && it->second.id == id) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      if (cached)
-        *cached = true;
-      return it->second.info;
+constexpr std::chrono::seconds kTimedOutKept{30};
+
+// One probe under way: its clients wait on `done` (under State::lock).
+struct ProbeCache::Running {
+  std::string path;
+  FileIdentity id;
+  std::shared_ptr<const MediaInfo> info;  // set when done
+  std::condition_variable done;
+};
+
+struct ProbeCache::State {
+  struct Entry {
+    FileIdentity id;
+    std::shared_ptr<const MediaInfo> info;
+    std::list<std::string>::iterator lru;
+    // A timed-out probe is kept for a while only: the machine may just
+    // have been busy, and the client asked to come back gets its answer.
+    std::chrono::steady_clock::time_point expires;
+  };
+  size_t capacity;
+  size_t max_running;
+  ProbeFn probe;
+  mutable std::mutex lock;  // protects everything below; never held while probing
+  std::unordered_map<std::string, Entry> entries;
+  std::list<std::string> lru;  // most recent first
+  std::unordered_map<std::string, std::shared_ptr<Running>> running;  // by path
+
+  void store_locked(const std::string& path, const FileIdentity& id,
+                    std::shared_ptr<const MediaInfo> info) {
+    auto it = entries.find(path);
+    if (it != entries.end()) {
+      lru.erase(it->second.lru);
+      entries.erase(it);
+    }
+    lru.push_front(path);
+    auto expires = info->timed_out ? std::chrono::steady_clock::now() + kTimedOutKept
+                                   : std::chrono::steady_clock::time_point::max();
+    entries.emplace(path, Entry{id, std::move(info), lru.begin(), expires});
+    while (entries.size() > capacity) {
+      entries.erase(lru.back());
+      lru.pop_back();
     }
   }
+};
+
+ProbeCache::ProbeCache(size_t capacity, size_t max_running, ProbeFn probe)
+    : state_(std::make_shared<State>()) {
+  state_->capacity = capacity;
+  state_->max_running = max_running;
+  state_->probe = std::move(probe);
+}
+
+void ProbeCache::probe_thread(std::shared_ptr<State> state, std::shared_ptr<Running> run,
+                              std::chrono::milliseconds timeout) {
+  auto info = std::make_shared<const MediaInfo>(state->probe(run->path, timeout));
+  std::lock_guard<std::mutex> g(state->lock);
+  run->info = info;
+  if (auto it = state->running.find(run->path); it != state->running.end() && it->second == run)
+    state->running.erase(it);
+  state->store_locked(run->path, run->id, info);
+  run->done.notify_all();
+}
+
+std::shared_ptr<const MediaInfo> ProbeCache::get(const std::string& path, const FileIdentity& id,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::chrono::milliseconds wait, bool* cached) {
   if (cached)
     *cached = false;
-  auto info = std::make_shared<const MediaInfo>(probe_media(path, timeout));
-  if (info->timed_out)
-    return info;
-  std::lock_guard<std::mutex> g(lock_);
-  auto it = entries_.find(path);
-  if (it != entries_.end()) {
-    lru_.erase(it->second.lru);
-    entries_.erase(it);
+  std::unique_lock<std::mutex> g(state_->lock);
+  auto it = state_->entries.find(path);
+  if (it != state_->entries.end() && it->second.id == id &&
+      it->second.expires > std::chrono::steady_clock::now()) {
+    state_->lru.splice(state_->lru.begin(), state_->lru, it->second.lru);
+    if (cached)
+      *cached = true;
+    return it->second.info;
   }
-  lru_.push_front(path);
-  entries_.emplace(path, Entry{id, info, lru_.begin()});
-  while (entries_.size() > capacity_) {
-    entries_.erase(lru_.back());
-    lru_.pop_back();
+  std::shared_ptr<Running> run;
+  if (auto r = state_->running.find(path); r != state_->running.end() && r->second->id == id) {
+    run = r->second;
+  } else {
+    if (state_->running.size() >= state_->max_running)
+      return nullptr;
+    run = std::make_shared<Running>();
+    run->path = path;
+    run->id = id;
+    state_->running[path] = run;  // a probe of an older version runs on, unlisted
+    try {
+      std::thread(probe_thread, state_, run, timeout).detach();
+    } catch (const std::system_error&) {
+      state_->running.erase(path);
+      return nullptr;
+    }
   }
-  return info;
+  run->done.wait_for(g, wait, [&] { return run->info != nullptr; });
+  return run->info;
 }
 
 size_t ProbeCache::size() const {
-  std::lock_guard<std::mutex> g(lock_);
-  return entries_.size();
+  std::lock_guard<std::mutex> g(state_->lock);
+  return state_->entries.size();
 }
 
 }  // namespace gms::mounts

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -43,7 +44,7 @@ struct TrackInfo {
 struct MediaInfo {
   bool ok = false;
   std::string reason;       // why the file is not served (not media, corrupt)
-  bool timed_out = false;   // not cached: the machine may just have been busy
+  bool timed_out = false;   // cached briefly: the machine may just have been busy
   std::vector<TrackInfo> tracks;
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   std::chrono::microseconds probe_time{0};
@@ -54,31 +55,40 @@ struct MediaInfo {
 };
 
 // Opens `path` in a private pipeline (filesrc ! parsebin), waits for every
-// track's caps or `timeout`, reads the duration. Blocking; runs on an RTSP
-// client thread or in --check, never on a streaming thread.
+// track's caps or `timeout`, reads the duration. Blocking; runs on a probe
+// thread of ProbeCache or in --check, never on an RTSP client thread or a
+// streaming thread.
 MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout);
 
 // Probe results by path, valid while the file identity is unchanged.
-// Bounded (least recently used out). Thread-safe.
+// Bounded (least recently used out). Thread-safe. Probes run on threads of
+// their own: an RTSP client thread waits for one a bounded time only, and
+// the clients that share its thread are answered meanwhile.
 class ProbeCache {
  public:
-  explicit ProbeCache(size_t capacity = 4096) : capacity_(capacity) {}
-  // The cached result for this file version, or a fresh probe (stored).
-  // `cached` tells which (for logs and the benchmark).
+  using ProbeFn = std::function<MediaInfo(const std::string& path, std::chrono::milliseconds)>;
+  // At most `max_running` files are probed at once (a bound on threads an
+  // attacker can start with slow files). `probe` is probe_media but in
+  // tests.
+  explicit ProbeCache(size_t capacity = 4096, size_t max_running = 8,
+                      ProbeFn probe = probe_media);
+  // The cached result for this file version, else the result of a probe
+  // (started here or by another client, limited to `timeout`) if it ends
+  // within `wait`; else null: still running (or too many running), ask
+  // again later, the result will be cached. `cached` tells which (for logs
+  // and the benchmark).
   std::shared_ptr<const MediaInfo> get(const std::string& path, const FileIdentity& id,
-                                       std::chrono::milliseconds timeout, bool* cached = nullptr);
+                                       std::chrono::milliseconds timeout,
+                                       std::chrono::milliseconds wait, bool* cached = nullptr);
   size_t size() const;
 
  private:
-  struct Entry {
-    FileIdentity id;
-    std::shared_ptr<const MediaInfo> info;
-    std::list<std::string>::iterator lru;
-  };
-  size_t capacity_;
-  mutable std::mutex lock_;  // protects entries_ and lru_; never held while probing
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // most recent first
+  struct Running;
+  struct State;
+  static void probe_thread(std::shared_ptr<State> state, std::shared_ptr<Running> run,
+                           std::chrono::milliseconds timeout);
+  // Shared with the probe threads, which may outlive the cache.
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace gms::mounts

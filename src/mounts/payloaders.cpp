@@ -41,6 +41,14 @@ std::optional<PayloadPlan> choose(const GstStructure* s, std::string* why) {
     return simple("rtpvp9pay", "VP9");
   if (type == "video/x-av1")
     return simple("rtpav1pay", "AV1");  // not in GStreamer 1.22: skipped when absent
+  // What avidemux calls MPEG-4 Part 2 in AVI files (DivX 4 and 5 are that;
+  // DivX 3 is not).
+  if (type == "video/x-divx") {
+    int version = int_field(s, "divxversion", 0);
+    if (version == 4 || version == 5)
+      return simple("rtpmp4vpay", "MPEG-4 Part 2");
+    return {};
+  }
   if (type == "image/jpeg")
     return simple("rtpjpegpay", "MJPEG", false);
   if (type == "video/mpeg") {

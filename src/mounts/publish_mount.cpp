@@ -657,14 +657,29 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
   g_object_set_data(G_OBJECT(client), kInject, nullptr);
 }
 
+// gst-rtsp-server 1.22 ties RTCP sender-report timestamps to rate control
+// (without it a client is taken to pace a replay itself): its reports then
+// carry NTP and RTP time 0, which clients read as a leap of hours in their
+// timeline and cannot sync tracks with. A relay sends live: keep them.
+void keep_sender_report_times(GstRTSPMedia* media) {
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    GstRTSPStream* stream = gst_rtsp_media_get_stream(media, i);
+    auto session = Ref<GObject>::adopt(stream ? gst_rtsp_stream_get_rtpsession(stream) : nullptr);
+    if (session)
+      g_object_set(session.get(), "disable-sr-timestamp", FALSE, nullptr);
+  }
+}
+
 void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   inject(client, ctx);
   // Send as soon as packets arrive: the server's sinks would otherwise wait
   // for each packet's time plus their 20 ms processing deadline
   // (at most 50 packets/s). setup_play_mode turns rate control on at every PLAY.
   GstRTSPMedia* media = ctx->media;
-  if (media && g_object_get_data(G_OBJECT(media), kPlayPath))
+  if (media && g_object_get_data(G_OBJECT(media), kPlayPath)) {
     gst_rtsp_media_set_rate_control(media, FALSE);
+    keep_sender_report_times(media);
+  }
 }
 
 void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxPtr& pc) {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "proxy/pipeline_reaper.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_proxy_debug);
 #define GST_CAT_DEFAULT gms_proxy_debug
@@ -12,15 +13,22 @@ GST_DEBUG_CATEGORY_STATIC(gms_proxy_debug);
 namespace gms::proxy {
 
 struct ProxySource::PadContext {
-  ProxySource* self;
+  std::shared_ptr<BackendLink> link;
   unsigned index;
-  unsigned generation;
-  Ref<GstCaps> caps;  // guarded by self->pads_lock_
 };
 
 namespace {
 
 gint64 now_us() { return g_get_monotonic_time(); }
+
+// How long a session that played may take to close politely (rtspsrc sends
+// TEARDOWN, waiting up to its teardown-timeout) before it is cut off.
+constexpr auto kCloseGrace = std::chrono::milliseconds(1500);
+constexpr guint64 kTeardownTimeoutNs = 500 * GST_MSECOND;
+
+using LinkPtr = std::shared_ptr<BackendLink>;
+LinkPtr& link_of(gpointer data) { return *static_cast<LinkPtr*>(data); }
+void free_link(gpointer data, GClosure*) noexcept { delete static_cast<LinkPtr*>(data); }
 
 // "recv_rtp_src_1_12345_96" → 1.
 unsigned stream_index(GstPad* pad) {
@@ -58,6 +66,7 @@ ProxySource::ProxySource(std::string name, BackendOptions options, GMainContext*
   std::call_once(once, [] {
     GST_DEBUG_CATEGORY_INIT(gms_proxy_debug, "gmsproxy", 0, "gst-mediaserver proxy back ends");
   });
+  BackendLink::watch_connections();
 }
 
 ProxySource::~ProxySource() { stop(); }
@@ -113,44 +122,12 @@ void ProxySource::connect() {
     fail("rtspsrc is not installed (gstreamer1.0-plugins-good)");
     return;
   }
-  std::string url = options_.url;
-  if (options_.transport == Transport::kHttp) {
-    // rtspsrc tunnels RTSP over HTTP for rtsph:// URLs, on the URL's port.
-    if (url.rfind("rtsp://", 0) == 0)
-      url.replace(0, 4, "rtsph");
-    if (options_.http_port) {
-      auto host = url.find("://") + 3;
-      auto at = url.find('@', host);
-      auto slash = url.find('/', host);
-      size_t hstart = (at != std::string::npos && at < slash) ? at + 1 : host;
-      auto colon = url.find(':', hstart);
-      size_t hend = (colon != std::string::npos && colon < slash) ? colon : slash;
-      url.replace(hend, slash - hend, ":" + std::to_string(options_.http_port));
-    }
-  }
-  g_object_set(rtspsrc_.get(), "location", url.c_str(), "latency", options_.latency_ms,
-               "tcp-timeout", guint64(options_.connect_timeout.count()) * 1000000,
-               "timeout", guint64(options_.stall_timeout.count()) * 1000000,
-               "do-rtsp-keep-alive", TRUE, "ntp-sync", FALSE, nullptr);
-  switch (options_.transport) {
-    case Transport::kUdp:
-      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "udp");
-      break;
-    case Transport::kTcp:
-      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "tcp");
-      break;
-    case Transport::kHttp:
-      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "tcp+http");
-      break;
-    case Transport::kAuto:
-      break;
-  }
-  if (!options_.user.empty())
-    g_object_set(rtspsrc_.get(), "user-id", options_.user.c_str(), "user-pw",
-                 options_.password.c_str(), nullptr);
-  pad_added_ = SignalConnection(rtspsrc_.get(), "pad-added", G_CALLBACK(pad_added_cb), this);
-  no_more_pads_ =
-      SignalConnection(rtspsrc_.get(), "no-more-pads", G_CALLBACK(no_more_pads_cb), this);
+  link_ = std::make_shared<BackendLink>(this);
+  configure_rtspsrc();
+  connect_link_signal("pad-added", G_CALLBACK(pad_added_cb));
+  connect_link_signal("no-more-pads", G_CALLBACK(no_more_pads_cb));
+  connect_link_signal("select-stream", G_CALLBACK(select_stream_cb));
+  connect_link_signal("before-send", G_CALLBACK(before_send_cb));
   gst_bin_add(GST_BIN(pipeline_.get()), GST_ELEMENT(gst_object_ref(rtspsrc_.get())));
 
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
@@ -172,20 +149,70 @@ void ProxySource::connect() {
     fail("cannot start rtspsrc");
 }
 
+void ProxySource::connect_link_signal(const char* signal, GCallback cb) {
+  // Each handler holds the link: it may run after this session was dropped.
+  g_signal_connect_data(rtspsrc_.get(), signal, cb, new LinkPtr(link_), free_link,
+                        GConnectFlags(0));
+}
+
+void ProxySource::configure_rtspsrc() {
+  std::string url = options_.url;
+  if (options_.transport == Transport::kHttp) {
+    // rtspsrc tunnels RTSP over HTTP for rtsph:// URLs, on the URL's port.
+    if (url.rfind("rtsp://", 0) == 0)
+      url.replace(0, 4, "rtsph");
+    if (options_.http_port) {
+      auto host = url.find("://") + 3;
+      auto at = url.find('@', host);
+      auto slash = url.find('/', host);
+      size_t hstart = (at != std::string::npos && at < slash) ? at + 1 : host;
+      auto colon = url.find(':', hstart);
+      size_t hend = (colon != std::string::npos && colon < slash) ? colon : slash;
+      url.replace(hend, slash - hend, ":" + std::to_string(options_.http_port));
+    }
+  }
+  g_object_set(rtspsrc_.get(), "location", url.c_str(), "latency", options_.latency_ms,
+               "tcp-timeout", guint64(options_.connect_timeout.count()) * 1000000,
+               "timeout", guint64(options_.stall_timeout.count()) * 1000000,
+               "teardown-timeout", kTeardownTimeoutNs, "do-rtsp-keep-alive", TRUE,
+               "ntp-sync", FALSE, nullptr);
+  switch (options_.transport) {
+    case Transport::kUdp:
+      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "udp");
+      break;
+    case Transport::kTcp:
+      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "tcp");
+      break;
+    case Transport::kHttp:
+      gst_util_set_object_arg(G_OBJECT(rtspsrc_.get()), "protocols", "tcp+http");
+      break;
+    case Transport::kAuto:
+      break;
+  }
+  if (!options_.user.empty())
+    g_object_set(rtspsrc_.get(), "user-id", options_.user.c_str(), "user-pw",
+                 options_.password.c_str(), nullptr);
+}
+
+// Never waits for rtspsrc: the pipeline goes to a thread of its own. A
+// session that never played is cut off at once (there is nothing to close
+// politely, and its back end may be what keeps rtspsrc busy).
 void ProxySource::teardown() {
   watchdog_.reset();
   keepalive_.reset();
   bus_watch_.reset();
-  if (pipeline_) {
-    // Joins rtspsrc's threads: no probe or pad-added runs after this.
-    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  if (link_) {
+    link_->detach();  // no probe or signal of this session reaches us after this
+    if (pipeline_) {
+      auto grace = link_->established() ? kCloseGrace : std::chrono::milliseconds(0);
+      reap_pipeline(std::move(pipeline_), link_, grace);
+    }
   }
-  pad_added_.disconnect();
-  no_more_pads_.disconnect();
   rtspsrc_.reset();
   pipeline_.reset();
+  link_.reset();
   std::lock_guard<std::mutex> g(pads_lock_);
-  pads_.clear();
+  streams_.clear();
 }
 
 void ProxySource::fail(const std::string& why) {
@@ -261,38 +288,39 @@ void ProxySource::on_bus_message(GstMessage* msg) {
     case GST_MESSAGE_APPLICATION:
       if (gst_message_has_name(msg, "gms-no-more-pads"))
         on_no_more_pads();
+      else if (gst_message_has_name(msg, "gms-too-many-requests"))
+        fail("the back end did not let the session open within " +
+             std::to_string(kMaxOpeningRequests) + " requests (a redirect loop?)");
       break;
     default:
       break;
   }
 }
 
-void ProxySource::pad_added_cb(GstElement*, GstPad* pad, gpointer self) noexcept {
-  static_cast<ProxySource*>(self)->on_pad_added(pad);
+void ProxySource::pad_added_cb(GstElement*, GstPad* pad, gpointer link) noexcept {
+  BackendLink::Use use = link_of(link)->use();
+  if (use.owner())
+    use.owner()->on_pad_added(pad);
 }
 
-// rtspsrc's streaming thread: a fakesink behind each stream, a probe to see
-// its caps and packets.
+// rtspsrc's streaming thread, with the session's link held: a sink behind
+// each stream, a probe to see its caps and packets.
 void ProxySource::on_pad_added(GstPad* pad) {
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
     return;
-  auto ctx = std::make_unique<PadContext>();
-  ctx->self = this;
-  ctx->index = stream_index(pad);
-  ctx->generation = generation_;
-  ctx->caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
-  if (ctx->caps && callbacks_.caps)
-    callbacks_.caps(ctx->index, ctx->caps.get());
-  PadContext* raw = ctx.get();
+  auto* ctx = new PadContext{link_, stream_index(pad)};
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
   {
     std::lock_guard<std::mutex> g(pads_lock_);
-    pads_.push_back(std::move(ctx));
+    streams_.push_back({ctx->index, caps});
   }
+  if (caps && callbacks_.caps)
+    callbacks_.caps(ctx->index, caps.get());
   GstElement* sink = nullptr;
   if (callbacks_.relay_channel) {
     sink = gst_element_factory_make("msrelaysink", nullptr);
     if (sink)
-      g_object_set(sink, "channel", callbacks_.relay_channel(raw->index).c_str(), nullptr);
+      g_object_set(sink, "channel", callbacks_.relay_channel(ctx->index).c_str(), nullptr);
     else
       GST_ERROR("proxy %s: msrelaysink is not registered", name_.c_str());
   }
@@ -303,12 +331,13 @@ void ProxySource::on_pad_added(GstPad* pad) {
   gst_bin_add(GST_BIN(pipeline_.get()), sink);
   gst_element_sync_state_with_parent(sink);
   auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
+  unsigned index = ctx->index;
   gst_pad_add_probe(pad,
                     GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
                                     GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                    probe_cb, raw, nullptr);
+                    probe_cb, ctx, [](gpointer c) { delete static_cast<PadContext*>(c); });
   if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK)
-    GST_WARNING("proxy %s: cannot link stream %u", name_.c_str(), raw->index);
+    GST_WARNING("proxy %s: cannot link stream %u", name_.c_str(), index);
 }
 
 void ProxySource::no_more_pads_cb(GstElement* src, gpointer) noexcept {
@@ -317,13 +346,49 @@ void ProxySource::no_more_pads_cb(GstElement* src, gpointer) noexcept {
       src, gst_message_new_application(GST_OBJECT(src), gst_structure_new_empty("gms-no-more-pads")));
 }
 
+// Streams past the cap are not set up at all: no SETUP, no sockets, no threads.
+gboolean ProxySource::select_stream_cb(GstElement*, guint num, GstCaps*, gpointer link) noexcept {
+  if (num < kMaxBackendTracks)
+    return TRUE;
+  BackendLink::Use use = link_of(link)->use();
+  if (use.owner() && num == kMaxBackendTracks)
+    GMS_LOG_WARN("proxy %s: the back end offers more than %u streams; the others are ignored",
+                 use.owner()->name_.c_str(), kMaxBackendTracks);
+  return FALSE;
+}
+
+// rtspsrc's thread, before each request it sends.
+gboolean ProxySource::before_send_cb(GstElement* src, GstRTSPMessage* msg,
+                                     gpointer data) noexcept {
+  LinkPtr& link = link_of(data);
+  BackendLink::claim_thread(link);
+  GstRTSPMethod method = GST_RTSP_INVALID;
+  if (gst_rtsp_message_parse_request(msg, &method, nullptr, nullptr) != GST_RTSP_OK)
+    return TRUE;
+  if (link->established() || (method != GST_RTSP_OPTIONS && method != GST_RTSP_DESCRIBE))
+    return TRUE;
+  unsigned n = link->count_opening_request();
+  if (n <= kMaxOpeningRequests)
+    return TRUE;
+  // A redirect loop (or a back end that never lets the session open): not
+  // sent, the connection is cut, and the control context fails the session,
+  // which retries on the back-off schedule.
+  link->abort();
+  if (n == kMaxOpeningRequests + 1)
+    gst_element_post_message(
+        src, gst_message_new_application(GST_OBJECT(src),
+                                         gst_structure_new_empty("gms-too-many-requests")));
+  return FALSE;
+}
+
 void ProxySource::on_no_more_pads() {
   std::vector<StreamInfo> streams;
   {
     std::lock_guard<std::mutex> g(pads_lock_);
-    for (const auto& p : pads_)
-      streams.push_back({p->index, p->caps});
+    streams = streams_;
   }
+  if (link_)
+    link_->set_established();
   // rtspsrc adds a stream's pad at its first packet: this session delivers,
   // so the back-off starts again at 1 s next time.
   status_.state = State::kPlaying;
@@ -360,20 +425,31 @@ void ProxySource::send_keepalive() {
   GST_DEBUG("proxy %s: keep-alive %s", name_.c_str(), sent ? "sent" : "not sent");
 }
 
+void ProxySource::on_caps(unsigned index, GstCaps* caps) {
+  {
+    std::lock_guard<std::mutex> g(pads_lock_);
+    for (auto& st : streams_)
+      if (st.index == index)
+        st.caps = Ref<GstCaps>::borrow(caps);
+  }
+  if (callbacks_.caps)
+    callbacks_.caps(index, caps);
+}
+
 GstPadProbeReturn ProxySource::probe_cb(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
   auto* ctx = static_cast<PadContext*>(data);
-  ProxySource* self = ctx->self;
+  BackendLink::Use use = ctx->link->use();
+  ProxySource* self = use.owner();
+  // A session being stopped: its packets must not reach the relay channel,
+  // where the next session may already be the producer.
+  if (!self)
+    return GST_PAD_PROBE_DROP;
   if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
       GstCaps* caps = nullptr;
       gst_event_parse_caps(ev, &caps);
-      {
-        std::lock_guard<std::mutex> g(self->pads_lock_);
-        ctx->caps = Ref<GstCaps>::borrow(caps);
-      }
-      if (self->callbacks_.caps)
-        self->callbacks_.caps(ctx->index, caps);
+      self->on_caps(ctx->index, caps);
     }
     return GST_PAD_PROBE_OK;
   }

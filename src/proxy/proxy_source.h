@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/rtsp/gstrtspmessage.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +19,7 @@
 
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "proxy/backend_link.h"
 #include "proxy/reconnect_policy.h"
 
 namespace gms::proxy {
@@ -38,6 +40,13 @@ struct BackendOptions {
   // drop the session at their timeout. 0: none.
   std::chrono::seconds keepalive{20};
 };
+
+// The publish side's cap on tracks, for the same reason: each track costs
+// rtspsrc threads and sockets.
+constexpr unsigned kMaxBackendTracks = 8;
+// OPTIONS and DESCRIBE requests a session may send before it plays: enough
+// for an authentication retry and three redirects.
+constexpr unsigned kMaxOpeningRequests = 8;
 
 enum class State { kStopped, kConnecting, kPlaying, kRetrying };
 const char* to_string(State s);
@@ -85,6 +94,7 @@ class ProxySource {
   struct PadContext;
 
   void connect();
+  void configure_rtspsrc();
   void teardown();
   void fail(const std::string& why);
   void schedule(std::chrono::milliseconds delay, GSourceFunc fn);
@@ -93,9 +103,15 @@ class ProxySource {
   void on_pad_added(GstPad* pad);
   void on_no_more_pads();
 
+  void on_caps(unsigned index, GstCaps* caps);
+  void connect_link_signal(const char* signal, GCallback cb);
+
+  // rtspsrc's signals and probes get the session's BackendLink, never `this`.
   static gboolean bus_cb(GstBus*, GstMessage* msg, gpointer self) noexcept;
-  static void pad_added_cb(GstElement*, GstPad* pad, gpointer self) noexcept;
-  static void no_more_pads_cb(GstElement*, gpointer self) noexcept;
+  static void pad_added_cb(GstElement* src, GstPad* pad, gpointer link) noexcept;
+  static void no_more_pads_cb(GstElement*, gpointer link) noexcept;
+  static gboolean select_stream_cb(GstElement*, guint num, GstCaps*, gpointer link) noexcept;
+  static gboolean before_send_cb(GstElement* src, GstRTSPMessage* msg, gpointer link) noexcept;
   static GstPadProbeReturn probe_cb(GstPad*, GstPadProbeInfo* info, gpointer ctx) noexcept;
 
   const std::string name_;
@@ -107,18 +123,18 @@ class ProxySource {
   // Control context only.
   Ref<GstElement> pipeline_;
   Ref<GstElement> rtspsrc_;
-  SignalConnection pad_added_, no_more_pads_;
+  std::shared_ptr<BackendLink> link_;
   SourceHolder bus_watch_, timer_, watchdog_, keepalive_;
   void send_keepalive();
   Status status_;
   gint64 connect_started_us_ = 0;
   bool running_ = false;
 
-  // Written by streaming threads.
+  // Written by streaming threads (through link_, while attached).
   std::atomic<gint64> last_data_us_{0};
   std::atomic<bool> got_data_{false};
-  std::vector<std::unique_ptr<PadContext>> pads_;  // guarded by pads_lock_
-  mutable std::mutex pads_lock_;
+  std::vector<StreamInfo> streams_;  // guarded by pads_lock_
+  mutable std::mutex pads_lock_;     // after the link's lock
   std::atomic<unsigned> generation_{0};
 };
 

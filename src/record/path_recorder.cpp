@@ -31,6 +31,12 @@ std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
   const GstStructure* s = gst_caps_get_structure(caps, 0);
   const char* enc = gst_structure_get_string(s, "encoding-name");
   const char* media = gst_structure_get_string(s, "media");
+  // A static payload type announced without an rtpmap (ffmpeg's MP3 is
+  // "m=audio 0 RTP/AVP 14" alone) has caps with no encoding name; these
+  // depayloaders take it by its number.
+  int pt = -1;
+  if (!enc && gst_structure_get_int(s, "payload", &pt))
+    enc = pt == 14 ? "MPA" : pt == 0 ? "PCMU" : pt == 8 ? "PCMA" : nullptr;
   if (!enc)
     return {};
   struct Codec {
@@ -50,6 +56,8 @@ std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
       {"MP4V-ES", "rtpmp4vdepay ! mpeg4videoparse", "video/mpeg, mpegversion=(int)4"},
       {"PCMU", "rtppcmudepay", "audio/x-mulaw"},
       {"PCMA", "rtppcmadepay", "audio/x-alaw"},
+      {"MPA", "rtpmpadepay ! mpegaudioparse", "audio/mpeg, mpegversion=(int)1"},
+      {"AC3", "rtpac3depay ! ac3parse", "audio/x-ac3"},
   };
   video = media && g_str_equal(media, "video");
   for (const auto& c : codecs)

@@ -4,13 +4,19 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
 
+#include "stop_signals.h"
+
 namespace {
 
 constexpr int kExitConfig = 2;
+// How long an orderly stop waits for back-end sessions still closing.
+constexpr unsigned kBackendStopWaitMs = 2000;
 
 struct App {
   gms::CliOptions cli;
@@ -22,13 +28,6 @@ struct App {
 void print_issues(const gms::ConfigError& e) {
   for (const auto& i : e.issues())
     fprintf(stderr, "gst-mediaserver: %s\n", i.to_string().c_str());
-}
-
-gboolean on_stop(gpointer data) {
-  auto* app = static_cast<App*>(data);
-  fprintf(stderr, "gst-mediaserver: stopping\n");
-  g_main_loop_quit(app->loop);
-  return G_SOURCE_CONTINUE;
 }
 
 gboolean on_reload(gpointer data) noexcept {
@@ -129,15 +128,20 @@ int run(App& app) {
   fflush(stdout);
 
   app.loop = g_main_loop_new(nullptr, FALSE);
-  guint sigint = g_unix_signal_add(SIGINT, on_stop, &app);
-  guint sigterm = g_unix_signal_add(SIGTERM, on_stop, &app);
-  guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
-  g_main_loop_run(app.loop);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
-  g_source_remove(sighup);
-  app.server->close_all_sessions();
-  app.server.reset();
+  {
+    gms::tool::StopSignals stop(app.loop);  // watches until the end of the orderly stop
+    guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
+    g_main_loop_run(app.loop);
+    g_source_remove(sighup);
+    app.server->close_all_sessions();
+    app.server.reset();
+    if (!gms::wait_for_backend_stops(kBackendStopWaitMs)) {
+      // Their pipelines still run: GStreamer must not be deinitialised under them.
+      fprintf(stderr, "gst-mediaserver: a back-end session did not stop; exiting without cleanup\n");
+      fflush(stdout);
+      _exit(1);
+    }
+  }
   g_main_loop_unref(app.loop);
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <cstring>
 #include <vector>
 
@@ -123,6 +125,43 @@ TEST(MsRelay, WallClockMetaSaysWhenCachedPacketsArrived) {
   }
 }
 
+// A reader whose running time began 5 s ago (its base time set back).
+HarnessPtr src_started_earlier(const char* channel, const char* extra = "") {
+  HarnessPtr h(gst_harness_new_parse(
+      (std::string("msrelaysrc channel=") + channel + " " + extra).c_str()));
+  auto clock = Ref<GstClock>::adopt(gst_system_clock_obtain());
+  gst_element_set_clock(h->element, clock.get());
+  gst_element_set_start_time(h->element, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time(h->element, gst_clock_get_time(clock.get()) - 5 * GST_SECOND);
+  gst_harness_play(h.get());
+  return h;
+}
+
+// PTS: when the packet was captured (here: when it reached the relay), what
+// the server's RTP session maps to the wall clock in its sender reports.
+// DTS: when it is sent, here 300 ms later, from the cache. With
+// capture-times both are the capture time.
+TEST(MsRelay, PtsIsWhenCapturedDtsWhenSent) {
+  auto p = sink("t-times");
+  ASSERT_EQ(gst_harness_push(p.get(), rtp(1, 1000, 7, 0x65)), GST_FLOW_OK);
+  const gint64 pushed = g_get_monotonic_time();
+  ASSERT_TRUE(wait_until([&] { return g_get_monotonic_time() >= pushed + 300000; }, 2s));
+  auto r = src_started_earlier("t-times");
+  auto c = src_started_earlier("t-times", "capture-times=true");
+  GstBuffer* b = gst_harness_pull(r.get());
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_DTS_IS_VALID(b));
+  const GstClockTimeDiff late = GST_CLOCK_DIFF(GST_BUFFER_PTS(b), GST_BUFFER_DTS(b));
+  EXPECT_GE(late, 290 * GST_MSECOND);
+  EXPECT_LT(late, 3 * GST_SECOND);
+  EXPECT_GT(GST_BUFFER_PTS(b), 4 * GST_SECOND);  // within the reader's 5 s
+  gst_buffer_unref(b);
+  b = gst_harness_pull(c.get());
+  ASSERT_TRUE(b);
+  EXPECT_EQ(GST_BUFFER_PTS(b), GST_BUFFER_DTS(b));
+  gst_buffer_unref(b);
+}
+
 TEST(MsRelay, NewProducerContinuesSequence) {
   auto r = src("t2", "timeout=0");
   {
@@ -158,6 +197,44 @@ TEST(MsRelay, EndsAfterProducerTimeout) {
   ASSERT_TRUE(ev);
   EXPECT_EQ(GST_EVENT_TYPE(ev), GST_EVENT_EOS);
   gst_event_unref(ev);
+}
+
+// The first EOS event the source sends within `timeout`, else null.
+GstEvent* eos_within(GstHarness* h, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS)
+        return ev;
+      gst_event_unref(ev);
+    }
+    g_usleep(10000);
+  }
+  return nullptr;
+}
+
+// A producer that stopped sending but is still attached (a stopped
+// publisher before it is cut off): the timeout counts from its last packet.
+TEST(MsRelay, EndsAfterSilentProducerTimeout) {
+  auto r = src("t5", "timeout=300");
+  auto p = sink("t5");
+  gst_harness_push(p.get(), rtp(1, 1, 7, 0x65));
+  read(gst_harness_pull(r.get()));
+  auto sent = std::chrono::steady_clock::now();
+  GstEvent* ev = eos_within(r.get(), std::chrono::seconds(3));
+  ASSERT_TRUE(ev) << "no EOS while the producer is attached and silent";
+  gst_event_unref(ev);
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(300));
+}
+
+// A producer attached that has not sent yet is waited for.
+TEST(MsRelay, WaitsForAnAttachedProducersFirstPacket) {
+  auto r = src("t6", "timeout=200");
+  auto p = sink("t6");
+  GstEvent* ev = eos_within(r.get(), std::chrono::milliseconds(800));
+  EXPECT_FALSE(ev);
+  if (ev)
+    gst_event_unref(ev);
 }
 
 TEST(MsRelay, FasterThanRealTimeIsAnError) {

@@ -51,6 +51,32 @@ TEST(Proxy, RelaysToUdpAndTcpViewersOverOneBackEndSession) {
   EXPECT_EQ(count_occurrences(o->log(), "new session"), 1u) << o->log();
 }
 
+// A live555ProxyServer command line, unchanged: options, then the URLs;
+// two URLs are /proxyStream-1 and /proxyStream-2, as live555 names them.
+TEST(Proxy, Live555CommandLineWithTwoUrls) {
+  ServerProcess o({"-v", "--mount", std::string("/a=") + kH264Opus, "--mount",
+                   std::string("/b=") + kMjpeg});
+  ASSERT_TRUE(o.ready()) << o.log();
+  ServerProcess p({"-v", "-t", "-D", "3", o.url("/a"), o.url("/b")});
+  ASSERT_TRUE(p.ready()) << p.log();
+  Viewer one(p.url("/proxyStream-1"), "tcp");
+  Viewer two(p.url("/proxyStream-2"), "tcp");
+  EXPECT_TRUE(wait_until([&] { return one.video_frames() >= 15 && two.video_frames() >= 15; }, 20s))
+      << one.video_frames() << " " << two.video_frames() << " " << one.error() << two.error()
+      << "\n" << p.log();
+  EXPECT_EQ(one.width(), 320);
+  // Each is its own back end: H.264 + Opus, and MJPEG.
+  RunResult r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                     "stream=codec_name", "-of", "csv=p=0", p.url("/proxyStream-2")},
+                    20s);
+  EXPECT_EQ(r.out, "mjpeg\n") << r.err;
+  // The name live555 gives a single URL is not served here.
+  RawRtsp c(p.port());
+  EXPECT_EQ(c.request("DESCRIBE " + p.url("/proxyStream") + " RTSP/1.0\r\nCSeq: 1\r\n\r\n", 10s)
+                .status,
+            404);
+}
+
 TEST(Proxy, ViewersSurviveKill9OfTheOrigin) {
   auto o = origin();
   uint16_t port = o->port();

@@ -107,6 +107,15 @@ TEST(Publish, CodecsPassThrough) {
       {"mjpeg", video, {"-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-huffman", "default"}, "mjpeg"},
       {"vp8", video, {"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k"}, "vp8"},
       {"vp9", video, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k", "-strict", "experimental"}, "vp9"},
+      // Relayed as sent, though nothing here depayloads them: MP3 (MPA, a
+      // static type), L16, L24, and an encoding with no name we know at a
+      // dynamic type (G726-32). (ffmpeg 5.1 announces AC-3 and L8 without
+      // an rtpmap, which no viewer could use: AC-3 comes from GStreamer
+      // below.)
+      {"mp3", audio, {"-c:a", "libmp3lame", "-b:a", "64k"}, "mp3"},
+      {"l16", audio, {"-c:a", "pcm_s16be"}, "pcm_s16be"},
+      {"l24", audio, {"-c:a", "pcm_s24be"}, "pcm_s24be"},
+      {"g726", audio8k, {"-c:a", "g726", "-b:a", "32k"}, "adpcm_g726"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"};
@@ -125,6 +134,14 @@ TEST(Publish, CodecsPassThrough) {
     EXPECT_NE(r.out.find(std::string("codec_name=") + c.probe), std::string::npos)
         << c.name << ": " << r.out << r.err;
   }
+  Child ac3({"gst-launch-1.0", "-q", "audiotestsrc", "is-live=true", "!",
+             "audio/x-raw,rate=48000,channels=2", "!", "avenc_ac3", "!", "ac3parse", "!",
+             "rtspclientsink", "location=" + srv.url("/live/ac3"), "protocols=tcp"});
+  ASSERT_TRUE(wait_published(srv, "/live/ac3", 15000)) << ac3.output() << srv.log();
+  RunResult r = run({"ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+                     "stream=codec_name", "-of", "compact", srv.url("/live/ac3")},
+                    20s);
+  EXPECT_NE(r.out.find("codec_name=ac3"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace

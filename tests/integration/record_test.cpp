@@ -418,6 +418,45 @@ TEST(Record, PublishedPathIsRecordedWhileThePublisherIsThere) {
   EXPECT_GT(duration_of(segs.back().path), 0.5);
 }
 
+// delete-after holds for every segment of the path on disk: those of a run
+// before a restart (no recorder of this run ever opened them) go while the
+// reconnected publisher records, checked periodically, not only when one
+// of the new run's segments closes.
+TEST(Record, RetentionCoversSegmentsOfEarlierRuns) {
+  std::string dir = temp_dir();
+  std::string conf = write_temp_file(
+      "ret.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                      "\n[path /live/*]\npublish=true\nsegment-duration=1\ndelete-after=6\n");
+  std::vector<Segment> first;
+  {
+    ServerProcess srv({conf});
+    ASSERT_TRUE(srv.ready()) << srv.log();
+    Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 3, false, "160x120"));
+    ASSERT_TRUE(wait_published(srv, "/live/cam")) << srv.log();
+    EXPECT_EQ(pub.wait(15000), 0) << pub.output();
+    ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /live/cam stopped"); }, 20s))
+        << srv.log();
+    first = segments(dir + "/live/cam");
+    ASSERT_GE(first.size(), 2u);
+    EXPECT_EQ(srv.stop(), 0);
+  }
+  ServerProcess srv({conf});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Child pub(ffmpeg_publisher(srv.url("/live/cam"), "tcp", 40, false, "160x120"));
+  ASSERT_TRUE(wait_published(srv, "/live/cam")) << srv.log();
+  auto first_gone = [&] {
+    for (const auto& s : first)
+      if (g_file_test(s.path.c_str(), G_FILE_TEST_EXISTS))
+        return false;
+    return true;
+  };
+  EXPECT_TRUE(wait_until(first_gone, 30s)) << srv.log();
+  EXPECT_TRUE(srv.log_contains("retention (/live/*): deleted " + first.front().path)) << srv.log();
+  // The new run's recording goes on: its newest segment is there.
+  EXPECT_TRUE(wait_until([&] { return !segments(dir + "/live/cam").empty(); }, 10s));
+  EXPECT_TRUE(pub.running()) << pub.output();
+}
+
 // A publisher that vanishes (kill -9: no TEARDOWN) mid-segment: recording
 // stops, every segment plays, and the newest holds the media up to at most
 // 1 s before the publisher went (measured like Kill9LosesLittleMedia, so

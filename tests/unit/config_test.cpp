@@ -477,8 +477,8 @@ TEST(CliOptions, Live555ProxyServerOptions) {
   Config c;
   c.apply(o);
   ASSERT_EQ(c.paths.size(), 2u);
-  EXPECT_EQ(c.paths[0].name, "/proxyStream");
-  EXPECT_EQ(c.paths[1].name, "/proxyStream-1");
+  EXPECT_EQ(c.paths[0].name, "/proxyStream-1");
+  EXPECT_EQ(c.paths[1].name, "/proxyStream-2");
   EXPECT_EQ(c.paths[1].proxy, "rtsp://b/2");
   EXPECT_EQ(c.paths[0].backend_transport, "tcp");
   EXPECT_EQ(c.paths[1].backend_user, "user");
@@ -492,6 +492,68 @@ TEST(CliOptions, Live555ProxyServerOptions) {
   EXPECT_EQ(c2.paths[0].backend_transport, "http");
   EXPECT_EQ(c2.paths[0].backend_http_port, 8080);
   EXPECT_NO_THROW(c2.validate());
+}
+
+// live555ProxyServer command lines as scripts have them: options, then the
+// URLs; the names its main program gives them.
+TEST(CliOptions, Live555CommandLinesUnchanged) {
+  struct Case {
+    std::vector<const char*> args;
+    std::vector<std::string> names;  // in URL order
+    std::string transport = "auto";
+    unsigned timeout = 5;
+  };
+  const std::vector<Case> cases = {
+      {{"rtsp://cam1/s"}, {"/proxyStream"}},
+      {{"-t", "-p", "8554", "rtsp://cam1/s", "rtsp://cam2/s"},
+       {"/proxyStream-1", "/proxyStream-2"},
+       "tcp"},
+      {{"-v", "rtsp://a/1", "rtsp://b/2", "rtsps://c/3"},
+       {"/proxyStream-1", "/proxyStream-2", "/proxyStream-3"}},
+      {{"-e", "cam", "rtsp://a/1"}, {"/cam"}},
+      {{"-e", "cam", "-D", "12", "rtsp://a/1", "rtsp://b/2"}, {"/cam-1", "/cam-2"}, "auto", 12},
+      {{"-T", "8080", "-u", "u", "p", "rtsp://a/1"}, {"/proxyStream"}, "http"},
+      {{"--proxy", "rtsp://a/1", "rtsp://b/2"}, {"/proxyStream-1", "/proxyStream-2"}},
+  };
+  for (const auto& k : cases) {
+    std::vector<const char*> argv = k.args;
+    argv.insert(argv.begin(), "gms");
+    CliOptions o = CliOptions::parse(static_cast<int>(argv.size()), argv.data());
+    EXPECT_FALSE(o.config_file) << k.args.back();
+    Config c;
+    c.apply(o);
+    ASSERT_EQ(c.paths.size(), k.names.size()) << k.args.back();
+    for (size_t i = 0; i < k.names.size(); ++i) {
+      EXPECT_EQ(c.paths[i].name, k.names[i]);
+      EXPECT_EQ(c.paths[i].backend_transport, k.transport) << k.names[i];
+      EXPECT_EQ(c.paths[i].timeout, k.timeout) << k.names[i];
+    }
+    EXPECT_NO_THROW(c.validate()) << k.args.back();
+  }
+  // A configuration file beside the URLs is still a configuration file.
+  const char* mixed[] = {"gms", "-t", "site.conf", "rtsp://a/1"};
+  CliOptions o = CliOptions::parse(4, mixed);
+  EXPECT_EQ(*o.config_file, "site.conf");
+  EXPECT_EQ(o.proxies, std::vector<std::string>{"rtsp://a/1"});
+}
+
+TEST(CliOptions, Live555FlagsWeDoNotHaveAreNamed) {
+  auto refused = [](std::vector<const char*> args, const std::string& needle) {
+    args.insert(args.begin(), "gms");
+    try {
+      CliOptions::parse(static_cast<int>(args.size()), args.data());
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  refused({"-C", "u", "p", "rtsp://a/1"}, "-C USER PASS");
+  refused({"-D", "0", "rtsp://a/1"}, "-D");
+  refused({"-D", "x", "rtsp://a/1"}, "-D");
+  refused({"-e", "a/b", "rtsp://a/1"}, "not a stream name");
+  refused({"-e"}, "needs a value");
+  refused({"-q", "rtsp://a/1"}, "-q");
+  refused({"rtsp://"}, "not an rtsp:// URL");
 }
 
 TEST(Config, RecordingKeys) {

@@ -241,7 +241,25 @@ TEST(AnnounceCheck, Whitelist) {
   EXPECT_EQ(ok.tracks, 4u);
   EXPECT_EQ(check("").status, 400);
   EXPECT_EQ(check(head).status, 400);
-  EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L16/44100/2\r\n").status, 415);
+  // Relayed as sent: MP3, AC-3, L16/L24 and any encoding at a dynamic type.
+  for (const char* media : {"m=audio 0 RTP/AVP 14\r\n",
+                            "m=audio 0 RTP/AVP 14\r\na=rtpmap:14 MPA/90000\r\n",
+                            "m=audio 0 RTP/AVP 11\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 AC3/48000\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L16/44100/2\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L24/48000/6\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 X-QDM/44100\r\n",
+                            "m=video 0 RTP/AVP 127\r\na=rtpmap:127 X-VENDOR.cam_1/90000\r\n"}) {
+    auto c = check(head + media);
+    EXPECT_TRUE(c.ok) << media << c.reason;
+  }
+  // Unknown encodings at a static type, odd names and static types with
+  // no known meaning stay out.
+  EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 3\r\na=rtpmap:3 X-QDM/8000\r\n").status, 415);
+  EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 A\"B/8000\r\n").status, 400);
+  EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 " + std::string(40, 'X') +
+                  "/8000\r\n").status, 400);
+  EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 3\r\n").status, 400);
   EXPECT_EQ(check(head + "m=application 0 RTP/AVP 97\r\na=rtpmap:97 H264/90000\r\n").status, 415);
   EXPECT_EQ(check(head + "m=video 0 RTP/AVP 96\r\n").status, 400);  // no rtpmap
   EXPECT_EQ(check(head + "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/0\r\n").status, 400);

@@ -153,7 +153,11 @@ struct CliOptions {
   std::optional<std::string> address;
   std::optional<uint16_t> http_port;
   std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
-  std::vector<std::string> proxies;       // --proxy URL: /proxyStream, /proxyStream-1, …
+  // --proxy URL or bare rtsp:// URLs: /proxyStream for one, /proxyStream-1 …
+  // /proxyStream-N for several (live555ProxyServer's names).
+  std::vector<std::string> proxies;
+  std::optional<std::string> proxy_prefix;  // -e NAME: NAME, NAME-1 … instead of proxyStream
+  std::optional<unsigned> backend_timeout;  // -D SECONDS: the back end's inter-packet gap
   std::optional<std::string> backend_transport;  // -t: tcp, -T PORT: http
   std::optional<uint16_t> backend_http_port;
   std::optional<std::pair<std::string, std::string>> backend_credentials;  // -u USER PASS

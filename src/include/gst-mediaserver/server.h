@@ -64,4 +64,10 @@ std::vector<ServedFile> list_served_files(const PathConfig& path,
 // The library's version string.
 const char* version();
 
+// Proxy back-end sessions are stopped on threads of their own, so that a
+// back end cannot hold up the server; after the last Server is destroyed,
+// waits up to `timeout_ms` for those stops to end. Call it before
+// gst_deinit(), and skip gst_deinit() when it returns false.
+bool wait_for_backend_stops(unsigned timeout_ms);
+
 }  // namespace gms
