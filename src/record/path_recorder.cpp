@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "record/audio_timeline.h"
 
 namespace gms::record {
 
@@ -165,15 +166,16 @@ bool PathRecorder::build(bool& lasting) {
     std::string parsed;
     std::string chain = depay_chain(caps, video, &parsed);
     std::string why;
-    if (!caps)
+    if (!caps) {
       why = "it sent nothing within track-wait";
-    else if (chain.empty())
+    } else if (chain.empty()) {
       why = "its codec cannot be recorded";
-    else if (video && have_video)
+    } else if (video && have_video) {
       why = "one video track per recording";
-    else if (!format_takes(settings_.format, parsed))
+    } else if (!format_takes(settings_.format, parsed)) {
       why = parsed.substr(0, parsed.find(',')) + " cannot go into " + settings_.format + " files" +
             (format_takes("mkv", parsed) ? " (record-format=mkv takes it)" : "");
+    }
     if (!why.empty()) {
       GMS_LOG_WARN("recording %s: channel %s left out: %s", path_.c_str(), ch.c_str(), why.c_str());
       left_out += (left_out.empty() ? "" : "; ") + why;
@@ -194,8 +196,10 @@ bool PathRecorder::build(bool& lasting) {
     // wall-clock-meta: each frame carries its capture's wall clock, so the
     // first segment, which starts with the cached GOP sent at once, is named
     // when its first frame was live, not when the GOP was sent.
-    line += " msrelaysrc channel=\"" + ch +
-            "\" timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
+    // An audio track's packets are placed by their RTP times (see
+    // AudioTimeline): its source is named after its pad.
+    line += " msrelaysrc channel=\"" + ch + "\"" + (video ? "" : " name=" + pad) +
+            " timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
             " ! rec." + pad;
   }
   if (!have_video && audio == 0) {
@@ -209,6 +213,13 @@ bool PathRecorder::build(bool& lasting) {
     error_ = std::string("cannot build the recorder: ") + (err ? err->message : "?");
     pipeline_.reset();
     return false;
+  }
+  for (unsigned i = 0; i < audio; ++i) {
+    auto source = Ref<GstElement>::adopt(
+        gst_bin_get_by_name(GST_BIN(pipeline_.get()), ("audio_" + std::to_string(i)).c_str()));
+    auto src = source ? Ref<GstPad>::adopt(gst_element_get_static_pad(source.get(), "src")) : Ref<GstPad>();
+    if (src)
+      keep_audio_in_time(src.get());
   }
   start_in_the_past(pipeline_.get());
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
