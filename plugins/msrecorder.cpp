@@ -47,8 +47,9 @@
  * track's running time r was live at (its first buffer's meta minus its
  * running time) + r; each track is shifted to the mapping of the track that
  * opened the first file. (Fragmented MP4 from mp4mux 1.22 starts every track
- * of a file at 0: in the first file of a run, audio that starts after the
- * cached video is early by that much; Matroska and MPEG-TS keep its start.)
+ * of a file at 0: in the first file of a run the audio starts after the
+ * cached video, so its first buffer is stamped at the file's 0 and lasts
+ * until the second; Matroska and MPEG-TS keep its start.)
  *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
@@ -196,9 +197,11 @@ struct File {
     gms::Ref<GstPad> pad;
     gms::Ref<GstCaps> sent_caps;  // written by the track's thread only
     bool primed = false;          // stream-start, caps, segment, tags sent (track's thread)
+    bool written = false;         // a buffer went in (track's thread)
     std::atomic<bool> eos{false};  // whoever flips it sends the EOS
   };
   Segmenter::FileId id = 0;
+  bool first_at_zero = false;  // see first_sample_at_zero()
   gms::Ref<GstElement> mux, queue, sink;
   gulong block_probe = 0;  // on the queue's source pad until the file is open
   GstClockTime origin = 0;  // running time of the file's 0
@@ -516,6 +519,7 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
   const Settings s = impl->copy_settings();
   auto file = std::make_shared<File>();
   file->id = opened.id;
+  file->first_at_zero = s.format == GMS_RECORDER_FORMAT_MP4;
   file->origin = opened.origin;
   file->wall_us = opened.wall_us;
   file->mux = make_muxer(s.format);
@@ -662,6 +666,28 @@ Segmenter::Decision decide(GmsRecorder* self, Track* t, Segmenter::Input in, std
   }
 }
 
+// mp4mux 1.22 in fragmented mode writes no edit list and starts every track
+// of a file at 0, taking its first sample there: a track whose first buffer
+// comes after the file's 0 plays early by that much, all through the file.
+// That is the audio of the first file of a run, which starts with the
+// relay's cached GOP (the audio cache is a packet): early by up to the GOP's
+// age. Stamping a track's first buffer at the file's 0 keeps every later
+// one where it belongs: mp4mux makes a sample last until the next one, as
+// it does across any gap. Only that first frame moves (by the gap: 20 ms of
+// audio at 0 rather than where it came). Matroska and MPEG-TS keep each
+// track's start: nothing to do there.
+void first_sample_at_zero(const Track* t, GstBuffer* b) {
+  const GstClockTime first = GST_BUFFER_DTS_IS_VALID(b) ? GST_BUFFER_DTS(b) : GST_BUFFER_PTS(b);
+  if (!GST_CLOCK_TIME_IS_VALID(first) || first <= kFileBase)
+    return;
+  const GstClockTime late = first - kFileBase;
+  GST_DEBUG_OBJECT(t->self, "%s starts %" GST_TIME_FORMAT " into the file: its first buffer goes to 0",
+                   t->name.c_str(), GST_TIME_ARGS(late));
+  GST_BUFFER_PTS(b) -= std::min(late, GST_BUFFER_PTS(b));
+  if (GST_BUFFER_DTS_IS_VALID(b))
+    GST_BUFFER_DTS(b) -= late;
+}
+
 // The segmenter's verdict carried out: each buffer of track `t` goes to a
 // file at once.
 GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
@@ -741,6 +767,8 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
     const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + dts - GstClockTimeDiff(d.origin);
     GST_BUFFER_DTS(b) = sign == 0 ? GST_CLOCK_TIME_NONE : GstClockTime(std::max<GstClockTimeDiff>(rel, 0));
   }
+  if (!std::exchange(out.written, true) && target->first_at_zero)
+    first_sample_at_zero(t, b);
   const GstFlowReturn ret = gst_pad_push(out.pad.get(), b);
   if (ret == GST_FLOW_OK || ret == GST_FLOW_EOS || ret == GST_FLOW_FLUSHING)
     return GST_FLOW_OK;
