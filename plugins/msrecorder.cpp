@@ -238,6 +238,7 @@ struct Track {
   gms::Ref<GstCaps> caps;
   gms::Ref<GstEvent> stream_start;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
+  GstClockTimeDiff logged_shift = 0;   // track's thread: its shift last logged
 };
 
 // C++ state of the element; made with new in init, deleted in finalize.
@@ -571,9 +572,9 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
     file->outs.emplace(t, std::move(out));
   }
   for (const auto& t : impl->tracks)
-    if (!file->outs.contains(t.get()))
-      GST_DEBUG_OBJECT(self, "%s not in segment %u (it joins at a cut after its first buffer)", t->name.c_str(),
-                       file->id);
+    if (std::find(opened.tracks.begin(), opened.tracks.end(), t->id) == opened.tracks.end())
+      GST_INFO_OBJECT(self, "%s not in segment %u: it has ended, or sent nothing yet (it joins at a cut after)",
+                      t->name.c_str(), file->id);
   if (!gst_element_sync_state_with_parent(file->queue.get()) || !gst_element_sync_state_with_parent(file->mux.get()))
     GST_WARNING_OBJECT(self, "segment %u did not start", file->id);
   for (auto& [t, out] : file->outs)
@@ -650,9 +651,6 @@ Segmenter::Decision decide(GmsRecorder* self, Track* t, Segmenter::Input in, std
     in.now_us = g_get_real_time();
     in.now = std::chrono::steady_clock::now();
     Segmenter::Decision d = impl->segmenter.push(t->id, in);
-    if (d.shift != 0)
-      GST_LOG_OBJECT(self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
-                     t->name.c_str(), d.shift / GST_USECOND);
     if (d.opened && !make_file(self, *d.opened)) {
       GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("Cannot make a segment file"), ("muxer, queue or filesink"));
       impl->segmenter.finished(d.opened->id);
@@ -734,6 +732,9 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
       if (auto it = impl->files.find(d.file); it != impl->files.end())
         target = it->second;
   }
+  if (d.verdict == Segmenter::Verdict::kWrite && d.shift != std::exchange(t->logged_shift, d.shift))
+    GST_INFO_OBJECT(self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
+                    t->name.c_str(), d.shift / GST_USECOND);
   if (d.request_key)
     request_key_frame(t, in.rt);
   run_end_jobs(ends);
@@ -1073,6 +1074,7 @@ void reset_stream(Track& t) {
   t.caps.reset();
   t.stream_start.reset();
   t.ghost_eos = false;
+  t.logged_shift = 0;
 }
 
 GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* req_name, const GstCaps*) noexcept {
