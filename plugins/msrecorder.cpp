@@ -61,10 +61,13 @@
  * buffers with a running time before the cut still go to the old file.
  * Upstream is asked for a key frame (force-key-unit) once a cut is due. The
  * new file is named, its directories made and the file opened on a worker
- * thread, never on a streaming thread: meanwhile what its muxer writes waits
- * in a queue in front of its filesink, so nothing is held back from the
- * muxer and nothing is lost. (The "msrecorder-segment-opened" message comes
- * from that worker, once the file is open.)
+ * thread, never on a streaming thread: meanwhile its muxer holds what it
+ * has to write (its output waits at its source pad), and an input whose
+ * push waits for the muxer meanwhile is one of our input queues' threads,
+ * which leak rather than stall upstream, as on a slow disk. (A queue in
+ * front of the filesink, so that no push ever waited for the open, cost
+ * up to 0.4 % of a core more at 3 Mbit/s.) The "msrecorder-segment-opened"
+ * message comes from that worker, once the file is open.
  *
  * The decisions (where each buffer goes, when to cut, the tracks' timeline,
  * the wall clock of each file, the first file's wait for the tracks) are
@@ -187,11 +190,11 @@ struct Settings {
 
 struct Track;
 
-// One segment file: its muxer, a queue, its filesink, and a source pad of
-// ours per track linked to a request pad of the muxer. The streaming thread
-// that cuts makes the elements and starts the muxer and the queue; the file
-// itself is named and opened on a worker thread (open_file): until then the
-// queue holds what the muxer writes.
+// One segment file: its muxer, its filesink, and a source pad of ours per
+// track linked to a request pad of the muxer. The streaming thread that
+// cuts makes the elements and starts the muxer; the file itself is named
+// and opened on a worker thread (open_file): until then the muxer's output
+// waits at its source pad.
 struct File {
   struct Out {
     gms::Ref<GstPad> pad;
@@ -202,8 +205,8 @@ struct File {
   };
   Segmenter::FileId id = 0;
   bool first_at_zero = false;  // see first_sample_at_zero()
-  gms::Ref<GstElement> mux, queue, sink;
-  gulong block_probe = 0;  // on the queue's source pad until the file is open
+  gms::Ref<GstElement> mux, sink;
+  gulong block_probe = 0;  // on the muxer's source pad until the file is open
   GstClockTime origin = 0;  // running time of the file's 0
   gint64 wall_us = 0;       // wall clock of the file's 0
   std::map<Track*, std::unique_ptr<Out>> outs;  // fixed once the file is made
@@ -247,7 +250,7 @@ struct Track {
 // settings_mutex (each of those three is held alone, only to copy or update
 // a few values); a File's state_mutex is never held with another. None is
 // held while pushing buffers or posting our messages. Under files_mutex a
-// cut makes the new file's elements, starts its muxer and queue and sends
+// cut makes the new file's elements, starts its muxer and sends
 // its pads their first events: no other thread can see the file before;
 // its file is opened by a worker without our locks.
 struct Impl {
@@ -460,8 +463,8 @@ Track* track_of(Impl* impl, Segmenter::TrackId id) {
   return nullptr;
 }
 
-// Holds the queue's output until the file is open: the muxer writes its
-// header at once, and the queue keeps it (and what follows) meanwhile.
+// Holds the muxer's output until the file is open (the muxer writes its
+// header at once).
 GstPadProbeReturn hold_until_open(GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_OK; }
 
 struct FileJob {
@@ -504,7 +507,7 @@ void open_file(GstElement* element, gpointer data) noexcept {
   post_segment_message(self, "msrecorder-segment-opened", name, file.origin);
   std::lock_guard lock(file.state_mutex);
   if (!file.removed) {
-    auto src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file.queue.get(), "src"));
+    auto src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file.mux.get(), "src"));
     gst_pad_remove_probe(src.get(), file.block_probe);
   }
 }
@@ -524,13 +527,9 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
   file->origin = opened.origin;
   file->wall_us = opened.wall_us;
   file->mux = make_muxer(s.format);
-  file->queue = gms::Ref<GstElement>::adopt(gst_element_factory_make("queue", nullptr));
   file->sink = gms::Ref<GstElement>::adopt(gst_element_factory_make("filesink", nullptr));
-  if (!file->mux || !file->queue || !file->sink)
+  if (!file->mux || !file->sink)
     return nullptr;
-  // Nothing of a file is dropped while it opens: the queue is unbounded
-  // (it holds a few ms of muxer output).
-  g_object_set(file->queue.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
   // async=false: a sink added to a playing pipeline must not make it
   // preroll again. Unbuffered: filesink's default 64 KB buffer held up to
   // 0.25 s of a 2 Mbit/s stream (8 s of 64 kbit/s audio) in memory, lost at
@@ -538,11 +537,11 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
   g_object_set(file->sink.get(), "async", FALSE, "buffer-mode", 2 /* unbuffered */, "enable-last-sample", FALSE,
                nullptr);
   gst_element_set_locked_state(file->sink.get(), TRUE);  // started by open_file
-  gst_bin_add_many(GST_BIN(self), file->mux.get(), file->queue.get(), file->sink.get(), nullptr);
-  gst_element_link_many(file->mux.get(), file->queue.get(), file->sink.get(), nullptr);
-  auto queue_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file->queue.get(), "src"));
+  gst_bin_add_many(GST_BIN(self), file->mux.get(), file->sink.get(), nullptr);
+  gst_element_link_many(file->mux.get(), file->sink.get(), nullptr);
+  auto mux_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file->mux.get(), "src"));
   file->block_probe =
-      gst_pad_add_probe(queue_src.get(), GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold_until_open, nullptr, nullptr);
+      gst_pad_add_probe(mux_src.get(), GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold_until_open, nullptr, nullptr);
   for (Segmenter::TrackId id : opened.tracks) {
     Track* t = track_of(impl, id);
     if (!t)
@@ -575,7 +574,7 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
     if (std::find(opened.tracks.begin(), opened.tracks.end(), t->id) == opened.tracks.end())
       GST_INFO_OBJECT(self, "%s not in segment %u: it has ended, or sent nothing yet (it joins at a cut after)",
                       t->name.c_str(), file->id);
-  if (!gst_element_sync_state_with_parent(file->queue.get()) || !gst_element_sync_state_with_parent(file->mux.get()))
+  if (!gst_element_sync_state_with_parent(file->mux.get()))
     GST_WARNING_OBJECT(self, "segment %u did not start", file->id);
   for (auto& [t, out] : file->outs)
     prime(t, *file, *out);
@@ -652,7 +651,7 @@ Segmenter::Decision decide(GmsRecorder* self, Track* t, Segmenter::Input in, std
     in.now = std::chrono::steady_clock::now();
     Segmenter::Decision d = impl->segmenter.push(t->id, in);
     if (d.opened && !make_file(self, *d.opened)) {
-      GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("Cannot make a segment file"), ("muxer, queue or filesink"));
+      GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("Cannot make a segment file"), ("muxer or filesink"));
       impl->segmenter.finished(d.opened->id);
     }
     if (d.wake)
@@ -912,7 +911,7 @@ void remove_file_elements(GstElement* element, File& file) {
   std::lock_guard lock(file.state_mutex);
   if (std::exchange(file.removed, true))
     return;
-  for (GstElement* e : {file.mux.get(), file.queue.get(), file.sink.get()}) {
+  for (GstElement* e : {file.mux.get(), file.sink.get()}) {
     if (!e)
       continue;
     gst_element_set_locked_state(e, TRUE);
