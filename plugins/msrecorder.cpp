@@ -47,8 +47,9 @@
  * track's running time r was live at (its first buffer's meta minus its
  * running time) + r; each track is shifted to the mapping of the track that
  * opened the first file. (Fragmented MP4 from mp4mux 1.22 starts every track
- * of a file at 0: in the first file of a run, audio that starts after the
- * cached video is early by that much; Matroska and MPEG-TS keep its start.)
+ * of a file at 0: in the first file of a run the audio starts after the
+ * cached video, so its first buffer is stamped at the file's 0 and lasts
+ * until the second; Matroska and MPEG-TS keep its start.)
  *
  * File names come from #GmsRecorder:location-pattern: `%path` is the
  * #GmsRecorder:path-name property, then strftime-style fields are filled from
@@ -58,7 +59,20 @@
  * At a cut the old file's muxer gets EOS and finishes on its own streaming
  * thread; its elements are then removed off the streaming threads. Audio
  * buffers with a running time before the cut still go to the old file.
- * Upstream is asked for a key frame (force-key-unit) once a cut is due.
+ * Upstream is asked for a key frame (force-key-unit) once a cut is due. The
+ * new file is named, its directories made and the file opened on a worker
+ * thread, never on a streaming thread: meanwhile its muxer holds what it
+ * has to write (its output waits at its source pad), and an input whose
+ * push waits for the muxer meanwhile is one of our input queues' threads,
+ * which leak rather than stall upstream, as on a slow disk. (A queue in
+ * front of the filesink, so that no push ever waited for the open, cost
+ * up to 0.4 % of a core more at 3 Mbit/s.) The "msrecorder-segment-opened"
+ * message comes from that worker, once the file is open.
+ *
+ * The decisions (where each buffer goes, when to cut, the tracks' timeline,
+ * the wall clock of each file, the first file's wait for the tracks) are
+ * gms::Segmenter's, which takes the time as input; this element carries
+ * them out.
  *
  * A file has the tracks that have sent a buffer: every muxer waits for data
  * on each of its pads, so a track that never sends (audio a publisher
@@ -112,11 +126,14 @@
 #include "elements.h"
 #include "gms/ref.h"
 #include "segment_policy.h"
+#include "segmenter.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_recorder_debug);
 #define GST_CAT_DEFAULT gms_recorder_debug
 
 namespace {
+
+using gms::Segmenter;
 
 constexpr const char* kDefaultPatternStem = "%path/%Y-%m-%d_%H-%M-%S-%f";
 constexpr guint64 kDefaultSegmentDuration = 60 * GST_SECOND;
@@ -174,29 +191,39 @@ struct Settings {
 struct Track;
 
 // One segment file: its muxer, its filesink, and a source pad of ours per
-// track linked to a request pad of the muxer.
+// track linked to a request pad of the muxer. The streaming thread that
+// cuts makes the elements and starts the muxer; the file itself is named
+// and opened on a worker thread (open_file): until then the muxer's output
+// waits at its source pad.
 struct File {
   struct Out {
     gms::Ref<GstPad> pad;
     gms::Ref<GstCaps> sent_caps;  // written by the track's thread only
     bool primed = false;          // stream-start, caps, segment, tags sent (track's thread)
+    bool written = false;         // a buffer went in (track's thread)
     std::atomic<bool> eos{false};  // whoever flips it sends the EOS
   };
+  Segmenter::FileId id = 0;
+  bool first_at_zero = false;  // see first_sample_at_zero()
   gms::Ref<GstElement> mux, sink;
-  std::string location;
+  gulong block_probe = 0;  // on the muxer's source pad until the file is open
   GstClockTime origin = 0;  // running time of the file's 0
   gint64 wall_us = 0;       // wall clock of the file's 0
-  std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};  // running time of the cut, or of the last buffer
-  std::map<Track*, std::unique_ptr<Out>> outs;          // fixed once the file is made
-  std::atomic<bool> removed{false};  // its elements left the bin (once: teardown or READY)
+  std::map<Track*, std::unique_ptr<Out>> outs;  // fixed once the file is made
+
+  // Taken alone (no other mutex of ours inside it): opening and removing a
+  // file's elements, which happen on two worker threads, one after the
+  // other in either order.
+  std::mutex state_mutex;
+  std::string location;  // set when opened, before its sink starts
+  bool removed = false;  // its elements left the bin (teardown or READY)
 };
 
-struct Impl;
-
 // One input: ghost pad -> leaky queue -> `in`, an unparented sink pad whose
-// chain function routes buffers to the files' muxers.
+// chain function routes buffers to the files' muxers as the segmenter says.
 struct Track {
   GmsRecorder* self = nullptr;
+  Segmenter::TrackId id = 0;
   std::string name;
   bool video = false;
   gms::Ref<GstPad> ghost;
@@ -204,33 +231,28 @@ struct Track {
   gms::Ref<GstPad> in;
   gms::Ref<GstPad> proto_pad;  // on the prototype muxer: answers caps queries
 
-  // Streaming state: only the track's queue thread touches these (and state
-  // changes, while no data flows).
+  // Only the track's queue thread touches it (and state changes, while no
+  // data flows).
   GstSegment segment{};
-  // Written by the track's thread; read by the thread that makes a file
-  // too: under events_mutex.
+  // Written by the track's thread (which reads them without the lock); read
+  // by the thread that makes a file too. Taken after files_mutex, never
+  // with another of ours inside it.
   std::mutex events_mutex;
   gms::Ref<GstCaps> caps;
   gms::Ref<GstEvent> stream_start;
-  std::shared_ptr<File> last;  // the file it pushed into last
-  // Under files_mutex: it has sent a buffer this run (only such tracks are
-  // in a file: a muxer waits for data on every pad it has); its input is
-  // flushing (a wait for the other tracks ends).
-  bool seen = false;
-  bool flushing = false;
-  // Track's thread: the wall clock (ns since the epoch) of this track's
-  // running time 0, from its first buffer with a reference timestamp (see
-  // reference_ns), and the shift that puts its running times on the run's
-  // timeline (see align).
-  std::optional<GstClockTimeDiff> wall_of_zero;
-  GstClockTimeDiff shift = 0;
-  bool need_key = true;
-  bool key_requested = false;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
-  std::atomic<bool> eos{false};        // EOS reached the segmenter
+  GstClockTimeDiff logged_shift = 0;   // track's thread: its shift last logged
 };
 
 // C++ state of the element; made with new in init, deleted in finalize.
+//
+// Lock order: files_mutex, then a track's events_mutex or segments_mutex or
+// settings_mutex (each of those three is held alone, only to copy or update
+// a few values); a File's state_mutex is never held with another. None is
+// held while pushing buffers or posting our messages. Under files_mutex a
+// cut makes the new file's elements, starts its muxer and sends
+// its pads their first events: no other thread can see the file before;
+// its file is opened by a worker without our locks.
 struct Impl {
   std::mutex settings_mutex;  // protects settings; held only to copy them
   Settings settings;
@@ -242,42 +264,21 @@ struct Impl {
   gms::Ref<GstElement> proto;  // a muxer of the format, never started: caps queries
   bool muxer_set = false;
 
-  // Segmenter state, shared by the tracks' threads. Never held while
-  // pushing data or posting messages of ours.
+  // The segmenter and the files' elements, shared by the tracks' threads.
   std::mutex files_mutex;
-  std::vector<std::shared_ptr<File>> files;  // not yet finished, oldest first
-  std::shared_ptr<File> current;
-  GstClockTime anchor_rt = GST_CLOCK_TIME_NONE;  // last segment start: running time
-  gint64 anchor_wall = 0;                         // and wall clock
-  bool live_known = false;                        // asked upstream this run
-  bool live = false;
-  bool have_lateness = false;
-  GstClockTimeDiff min_lateness = 0;  // see note_lateness()
-  guint file_count = 0;
-  // The first file of a run waits for every track's first buffer (see
-  // wait_for_tracks). `opener`: the buffer that is to open it, kept while
-  // the tracks are awaited.
-  struct Opener {
-    GstClockTime start_rt = GST_CLOCK_TIME_NONE;
-    std::optional<gint64> wall_us;                  // see reference_wall_us()
-    std::optional<GstClockTimeDiff> wall_of_zero;  // its track's
-  };
-  std::optional<Opener> opener;
-  // The wall clock of the run's running time 0: that of the track that
-  // opened its first file (see align).
-  std::optional<GstClockTimeDiff> run_wall_of_zero;
-  std::optional<std::chrono::steady_clock::time_point> wait_deadline;  // from the first buffer of the run
-  bool stopping = false;  // going to READY: waits end
+  Segmenter segmenter;
+  std::map<Segmenter::FileId, std::shared_ptr<File>> files;  // not yet finished
   std::condition_variable tracks_cv;  // a track was seen, ended, left or flushes; the first file opened
 
-  std::mutex segments_mutex;  // protects segments, open_location; never held while posting
+  std::mutex segments_mutex;  // protects segments, open_location
   std::vector<gms::SegmentFile> segments;
   std::string open_location;
 
   std::atomic<bool> failed{false};
   std::atomic<bool> eos_posted{false};
+  std::atomic<bool> live_known{false};  // this run: the segmenter knows (a copy, read per buffer)
   std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
-  std::atomic<guint64> track_wait{kDefaultTrackWait};               // a copy, read per run
+  std::atomic<guint64> track_wait{kDefaultTrackWait};               // a copy, read per buffer
 
   Settings copy_settings() {
     std::lock_guard lock(settings_mutex);
@@ -392,122 +393,6 @@ GstClockTime clock_running_time(GmsRecorder* self) {
   return now >= base ? now - base : GST_CLOCK_TIME_NONE;
 }
 
-// Live input: notes how late a buffer of running time `rt` reached us. The
-// smallest lateness seen since the last segment start is the best guess at when media of a running time
-// was captured: a frame sent on at once (a live one) is on time, one held
-// somewhere (a relay's cached GOP sent in a burst, a jitterbuffer's first
-// packet) is late. Called under files_mutex by the track that cuts.
-void note_lateness(Impl* impl, GstClockTime clock_rt, GstClockTime rt) {
-  if (!GST_CLOCK_TIME_IS_VALID(clock_rt))
-    return;
-  const GstClockTimeDiff late = GstClockTimeDiff(clock_rt) - GstClockTimeDiff(rt);
-  if (!impl->have_lateness || late < impl->min_lateness) {
-    impl->min_lateness = late;
-    impl->have_lateness = true;
-  }
-}
-
-// Wall clock (µs since the epoch) of running time `rt`. Live input: the
-// pipeline clock maps running time to wall clock, less the smallest
-// lateness seen (see note_lateness). Otherwise (a file read as fast as it
-// goes) the running time since the last segment start is added to that
-// start's wall clock, so names are spaced by the media's duration.
-// Called under files_mutex.
-gint64 wall_clock_of(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt, std::optional<gint64> ref_wall) {
-  Impl* impl = self->impl;
-  const gint64 now = g_get_real_time();
-  gint64 wall = now;
-  if (ref_wall) {
-    // The relay says when the opening frame was live: exact even for a
-    // cached GOP that reached us in one burst (the lateness seen so far
-    // is that of the burst's first frame: 0).
-    wall = *ref_wall;
-    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": live %" G_GINT64_FORMAT " µs ago (reference timestamp)",
-                     GST_TIME_ARGS(rt), now - wall);
-    if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness)
-      GST_DEBUG_OBJECT(self, "(the clock and lateness say %" G_GINT64_FORMAT " µs ago)",
-                       now - (now - GstClockTimeDiff(clock_rt) / GST_USECOND +
-                              (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND));
-    impl->have_lateness = false;
-  } else if (impl->live && GST_CLOCK_TIME_IS_VALID(clock_rt) && impl->have_lateness) {
-    // Wall clock of clock running time 0, then that of rt's capture.
-    const gint64 wall_of_zero = now - GstClockTimeDiff(clock_rt) / GST_USECOND;
-    wall = wall_of_zero + (GstClockTimeDiff(rt) + impl->min_lateness) / GST_USECOND;
-    GST_DEBUG_OBJECT(self, "running time %" GST_TIME_FORMAT ": captured %" G_GINT64_FORMAT " µs ago",
-                     GST_TIME_ARGS(rt), now - wall);
-    // The next segment's start is placed by the smallest lateness over
-    // this segment: a source clock that drifts against ours or a jump in
-    // its timestamps does not stay in the names for ever.
-    impl->have_lateness = false;
-  } else if (GST_CLOCK_TIME_IS_VALID(impl->anchor_rt)) {
-    wall = impl->anchor_wall + (GstClockTimeDiff(rt) - GstClockTimeDiff(impl->anchor_rt)) / GST_USECOND;
-  }
-  impl->anchor_rt = rt;
-  impl->anchor_wall = wall;
-  return wall;
-}
-
-// A track sent a buffer: from now on it is in the files (at the next cut if
-// a file is open). Under files_mutex.
-void mark_seen(Impl* impl, Track* t) {
-  if (t->seen)
-    return;
-  t->seen = true;
-  impl->tracks_cv.notify_all();
-}
-
-// May the buffer at `start_rt` open the first file? Live: the video's first
-// key frame does (the audio's first buffers come a few ms before or after
-// it). Not live: whichever comes first (an encoder may take its time with
-// the first frame while the audio runs ahead). Keeps the first such buffer
-// as the opener. `awaited`: a video track that has sent nothing yet counts
-// (the tracks are still awaited); after the wait, only one that has sent.
-// Under files_mutex.
-void note_opener(Impl* impl, Track* t, GstClockTime start_rt, std::optional<gint64> wall_us, bool awaited) {
-  if (impl->opener)
-    return;
-  const bool has_video = std::any_of(impl->tracks.begin(), impl->tracks.end(), [&](const auto& o) {
-    return o->video && (o->seen || (awaited && !o->eos.load()));
-  });
-  if (has_video && !t->video && impl->live)
-    return;
-  impl->opener = Impl::Opener{start_rt, wall_us, t->wall_of_zero};
-}
-
-// Has every track sent a buffer (or ended, or is flushing)? Under
-// files_mutex.
-bool all_tracks_seen(const Impl* impl) {
-  return std::all_of(impl->tracks.begin(), impl->tracks.end(),
-                     [](const auto& o) { return o->seen || o->eos.load() || o->flushing; });
-}
-
-// Before the first file of a run: blocks track `t`'s streaming thread (its
-// queue takes what comes meanwhile) until every track has sent a buffer,
-// or track-wait has passed since the run's first buffer, or another track
-// opened the file, or we stop. The file then has the tracks that have sent:
-// one that never does (audio a publisher announced and does not send) no
-// longer keeps every muxer waiting, so the path records what it gets.
-// Blocking rather than holding buffers back: each track's buffers are only
-// ever pushed by its own thread (a muxer may block a push until the other
-// tracks have data), and a track whose buffers were held would have no
-// thread to push them once the file opens. Under files_mutex (`lock`).
-void wait_for_tracks(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock) {
-  Impl* impl = self->impl;
-  const auto wait = std::chrono::nanoseconds(impl->track_wait.load(std::memory_order_relaxed));
-  if (!impl->wait_deadline)
-    impl->wait_deadline = std::chrono::steady_clock::now() + wait;
-  auto done = [&] { return impl->current || impl->stopping || t->flushing || all_tracks_seen(impl); };
-  if (done())
-    return;
-  GST_DEBUG_OBJECT(self, "%s: waiting for the other inputs' first buffers", t->name.c_str());
-  if (impl->tracks_cv.wait_until(lock, *impl->wait_deadline, done))
-    return;
-  for (auto& o : impl->tracks)
-    if (!o->seen && !o->eos.load())
-      GST_INFO_OBJECT(self, "%s sent nothing in %" GST_TIME_FORMAT ": left out until it does",
-                      o->name.c_str(), GST_TIME_ARGS(GstClockTime(wait.count())));
-}
-
 // The wall clock (ns since the epoch) in buffer `b`'s timestamp/x-unix
 // reference timestamp meta (msrelaysrc wall-clock-meta: when the frame
 // reached the relay, i.e. was live; it survives rtpjitterbuffer, the
@@ -519,44 +404,6 @@ std::optional<GstClockTime> reference_ns(GstBuffer* b) {
   if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp))
     return std::nullopt;
   return meta->timestamp;
-}
-
-// The wall clock (µs since the epoch) of a file that buffer `b` opens at
-// `start_rt`, from its meta; nullopt without one. The meta dates the frame
-// shown at `rt`; the file's 0 is its decoding time, `start_rt`.
-std::optional<gint64> reference_wall_us(GstBuffer* b, GstClockTime rt, GstClockTime start_rt) {
-  const auto ns = reference_ns(b);
-  if (!ns)
-    return std::nullopt;
-  return gint64(*ns / GST_USECOND) - gint64((rt - start_rt) / GST_USECOND);
-}
-
-// Puts track `t`'s running times on the run's timeline. Each track's
-// timestamps come from its own jitterbuffer, which anchors them at its
-// first packet's arrival; a reader that starts with a relay's cache gets
-// the video's cached GOP (up to a GOP old) and the audio's last packet at
-// once, so the video ran late against the audio by the GOP's age in every
-// file of the run (0.48 s measured on a launch path recorded from its
-// start, up to a GOP on a path whose recording starts later). The relay's
-// wall-clock meta says when each was live: a track's running time r was
-// live at its wall_of_zero + r, so on the run's timeline (that of the track
-// that opened the first file) it is r + (wall_of_zero - run_wall_of_zero).
-// Without metas nothing moves. Sets `rt` and `start_rt` from the track's
-// own `in_rt` and `in_start`; false if the buffer falls before the run's 0.
-// Under files_mutex.
-bool align(Impl* impl, Track* t, GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt,
-           GstClockTime& start_rt) {
-  const GstClockTimeDiff shift =
-      t->wall_of_zero && impl->run_wall_of_zero ? *t->wall_of_zero - *impl->run_wall_of_zero : 0;
-  if (shift != t->shift)
-    GST_INFO_OBJECT(t->self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
-                    t->name.c_str(), shift / GST_USECOND);
-  t->shift = shift;
-  if (GstClockTimeDiff(in_start) + shift < 0)
-    return false;
-  rt = GstClockTime(GstClockTimeDiff(in_rt) + shift);
-  start_rt = GstClockTime(GstClockTimeDiff(in_start) + shift);
-  return true;
 }
 
 // Queries a file's muxer sends up a track (latency above all) go on to the
@@ -583,7 +430,7 @@ void prime(Track* t, File& file, File::Out& out) {
     caps = t->caps;
     stream_start = t->stream_start;
   }
-  gms::GCharPtr id(g_strdup_printf("%s-%s", t->name.c_str(), file.location.c_str()));
+  gms::GCharPtr id(g_strdup_printf("%s-%u", t->name.c_str(), file.id));
   GstEvent* ss = gst_event_new_stream_start(id.get());
   if (stream_start) {
     GstStreamFlags flags = GST_STREAM_FLAG_NONE;
@@ -609,30 +456,76 @@ void prime(Track* t, File& file, File::Out& out) {
   out.primed = true;
 }
 
-// Makes the next segment file, starting at running time `rt`. Called under
-// files_mutex, on a streaming thread: creating the elements and opening the
-// file is all the file system work done here.
-std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime clock_rt,
-                                std::optional<gint64> ref_wall) {
+Track* track_of(Impl* impl, Segmenter::TrackId id) {
+  for (auto& t : impl->tracks)
+    if (t->id == id)
+      return t.get();
+  return nullptr;
+}
+
+// Holds the muxer's output until the file is open (the muxer writes its
+// header at once).
+GstPadProbeReturn hold_until_open(GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_OK; }
+
+struct FileJob {
+  std::shared_ptr<File> file;
+};
+
+// Names and opens a file made by a cut, on a GStreamer thread-pool thread
+// (gst_element_call_async): the directories, the check for a name taken
+// and the open itself are file system work the streaming threads never do.
+void open_file(GstElement* element, gpointer data) noexcept {
+  auto* self = GMS_RECORDER(element);
   Impl* impl = self->impl;
+  File& file = *static_cast<FileJob*>(data)->file;
   const Settings s = impl->copy_settings();
-  const gint64 wall = wall_clock_of(self, rt, clock_rt, ref_wall);
-  std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, wall);
+  std::string name = gms::SegmentPolicy::format_location(s.effective_pattern(), s.path_name, file.wall_us);
   if (name.empty()) {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
-    name = s.path_name + "/segment-" + std::to_string(wall) + extension(s.format);
+    name = s.path_name + "/segment-" + std::to_string(file.wall_us) + extension(s.format);
   }
-  if (gchar* dir = g_path_get_dirname(name.c_str())) {
-    if (g_mkdir_with_parents(dir, 0755) != 0)
-      GST_WARNING_OBJECT(self, "cannot create %s: %s", dir, g_strerror(errno));
-    g_free(dir);
-  }
+  if (gms::GCharPtr dir{g_path_get_dirname(name.c_str())}; g_mkdir_with_parents(dir.get(), 0755) != 0)
+    GST_WARNING_OBJECT(self, "cannot create %s: %s", dir.get(), g_strerror(errno));
   name = unique_name(name);
+  {
+    std::lock_guard lock(impl->segments_mutex);
+    impl->segments.push_back(gms::SegmentFile{name, file.wall_us, 0, true});
+    impl->open_location = name;
+  }
+  {
+    std::lock_guard lock(file.state_mutex);
+    if (file.removed)
+      return;
+    file.location = name;
+    g_object_set(file.sink.get(), "location", name.c_str(), nullptr);
+    gst_element_set_locked_state(file.sink.get(), FALSE);
+    if (!gst_element_sync_state_with_parent(file.sink.get()))
+      GST_WARNING_OBJECT(self, "segment %s did not start", name.c_str());
+  }
+  GST_INFO_OBJECT(self, "segment %u at %" GST_TIME_FORMAT ": %s", file.id, GST_TIME_ARGS(file.origin), name.c_str());
+  // Before anything reaches the file: "opened" comes before its "closed".
+  post_segment_message(self, "msrecorder-segment-opened", name, file.origin);
+  std::lock_guard lock(file.state_mutex);
+  if (!file.removed) {
+    auto src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file.mux.get(), "src"));
+    gst_pad_remove_probe(src.get(), file.block_probe);
+  }
+}
 
+// Makes the elements of a file the segmenter opened, with a pad for each of
+// its tracks that has caps (one that ends without caps makes mp4mux write a
+// track without a sample description, which readers reject), and starts
+// its muxer; the file itself opens on a worker (open_file). Under
+// files_mutex, so that no other track writes to it or ends it before it is
+// primed.
+std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& opened) {
+  Impl* impl = self->impl;
+  const Settings s = impl->copy_settings();
   auto file = std::make_shared<File>();
-  file->location = name;
-  file->origin = rt;
-  file->wall_us = wall;
+  file->id = opened.id;
+  file->first_at_zero = s.format == GMS_RECORDER_FORMAT_MP4;
+  file->origin = opened.origin;
+  file->wall_us = opened.wall_us;
   file->mux = make_muxer(s.format);
   file->sink = gms::Ref<GstElement>::adopt(gst_element_factory_make("filesink", nullptr));
   if (!file->mux || !file->sink)
@@ -641,28 +534,25 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
   // preroll again. Unbuffered: filesink's default 64 KB buffer held up to
   // 0.25 s of a 2 Mbit/s stream (8 s of 64 kbit/s audio) in memory, lost at
   // a kill -9; the muxer hands over whole fragments anyway.
-  g_object_set(file->sink.get(), "location", name.c_str(), "async", FALSE, "buffer-mode", 2 /* unbuffered */,
-               "enable-last-sample", FALSE, nullptr);
+  g_object_set(file->sink.get(), "async", FALSE, "buffer-mode", 2 /* unbuffered */, "enable-last-sample", FALSE,
+               nullptr);
+  gst_element_set_locked_state(file->sink.get(), TRUE);  // started by open_file
   gst_bin_add_many(GST_BIN(self), file->mux.get(), file->sink.get(), nullptr);
-  gst_element_link(file->mux.get(), file->sink.get());
-  const guint n = impl->file_count++;
-  for (auto& t : impl->tracks) {
-    if (t->eos.load())
-      continue;  // ended: the file would wait for it
+  gst_element_link_many(file->mux.get(), file->sink.get(), nullptr);
+  auto mux_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file->mux.get(), "src"));
+  file->block_probe =
+      gst_pad_add_probe(mux_src.get(), GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold_until_open, nullptr, nullptr);
+  for (Segmenter::TrackId id : opened.tracks) {
+    Track* t = track_of(impl, id);
+    if (!t)
+      continue;
     bool has_caps = false;
     {
       std::lock_guard lock(t->events_mutex);
       has_caps = bool(t->caps);
     }
-    // Only tracks that have sent a buffer this run are in the file: every
-    // muxer (aggregators all three) waits for data on each of its pads, and
-    // one that ends without caps makes mp4mux write a track without a
-    // sample description, which readers reject. A track that starts later
-    // joins at the next cut; the first file waited for them all (see
-    // wait_for_tracks).
-    if (!t->seen || !has_caps) {
-      GST_DEBUG_OBJECT(self, "%s left out of %s: %s", t->name.c_str(), name.c_str(),
-                       t->seen ? "no caps" : "no buffer yet");
+    if (!has_caps) {
+      GST_DEBUG_OBJECT(self, "%s left out of segment %u: no caps", t->name.c_str(), file->id);
       continue;
     }
     auto mux_pad = request_mux_pad(file->mux.get(), t->video);
@@ -671,68 +561,27 @@ std::shared_ptr<File> open_file(GmsRecorder* self, GstClockTime rt, GstClockTime
       continue;
     }
     auto out = std::make_unique<File::Out>();
-    gms::GCharPtr pad_name(g_strdup_printf("%s-%u", t->name.c_str(), n));
+    gms::GCharPtr pad_name(g_strdup_printf("%s-%u", t->name.c_str(), file->id));
     out->pad = gms::Ref<GstPad>::adopt(gst_pad_new(pad_name.get(), GST_PAD_SRC));
-    gst_pad_set_element_private(out->pad.get(), t.get());
+    gst_pad_set_element_private(out->pad.get(), t);
     gst_pad_set_query_function(out->pad.get(), out_query);
     gst_pad_set_event_function(out->pad.get(), out_event);
     gst_pad_set_active(out->pad.get(), TRUE);
     gst_pad_link(out->pad.get(), mux_pad.get());
-    file->outs.emplace(t.get(), std::move(out));
+    file->outs.emplace(t, std::move(out));
   }
-  {
-    std::lock_guard lock(impl->segments_mutex);
-    impl->segments.push_back(gms::SegmentFile{name, wall, 0, true});
-    impl->open_location = name;
-  }
-  if (!gst_element_sync_state_with_parent(file->sink.get()) || !gst_element_sync_state_with_parent(file->mux.get()))
-    GST_WARNING_OBJECT(self, "segment %s did not start", name.c_str());
-  // Tracks with caps are primed now, before any thread can end them here:
-  // no one else sees the file yet.
-  for (auto& [t, out] : file->outs) {
-    bool has_caps = false;
-    {
-      std::lock_guard lock(t->events_mutex);
-      has_caps = bool(t->caps);
-    }
-    if (has_caps)
-      prime(t, *file, *out);
-  }
-  GST_INFO_OBJECT(self, "segment %u at %" GST_TIME_FORMAT ": %s", n, GST_TIME_ARGS(rt), name.c_str());
-  impl->files.push_back(file);
+  for (const auto& t : impl->tracks)
+    if (std::find(opened.tracks.begin(), opened.tracks.end(), t->id) == opened.tracks.end())
+      GST_INFO_OBJECT(self, "%s not in segment %u: it has ended, or sent nothing yet (it joins at a cut after)",
+                      t->name.c_str(), file->id);
+  if (!gst_element_sync_state_with_parent(file->mux.get()))
+    GST_WARNING_OBJECT(self, "segment %u did not start", file->id);
+  for (auto& [t, out] : file->outs)
+    prime(t, *file, *out);
+  impl->files[file->id] = file;
+  gst_element_call_async(GST_ELEMENT(self), open_file, new FileJob{file},
+                         [](gpointer p) noexcept { delete static_cast<FileJob*>(p); });
   return file;
-}
-
-// Before the run's first file: waits for the other tracks' first buffers
-// (wait_for_tracks), opens the file unless another track did meanwhile
-// (`opened_here`), and puts `t`'s times on the run's timeline (align: the
-// file's track set it). Returns the file, or null to drop buffer `b`
-// (stopping, flushing, live audio before the video's first key frame, a
-// time before the run's 0). Under files_mutex (`lock`).
-std::shared_ptr<File> first_file(GmsRecorder* self, Track* t, std::unique_lock<std::mutex>& lock, GstBuffer* b,
-                                 GstClockTime in_rt, GstClockTime in_start, GstClockTime& rt, GstClockTime& start_rt,
-                                 bool& opened_here) {
-  Impl* impl = self->impl;
-  note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), true);
-  wait_for_tracks(self, t, lock);
-  if (impl->stopping || t->flushing)
-    return nullptr;
-  if (!impl->current) {
-    note_opener(impl, t, start_rt, reference_wall_us(b, rt, start_rt), false);
-    if (!impl->opener)
-      return nullptr;  // live audio before the video's first key frame
-    impl->run_wall_of_zero = impl->opener->wall_of_zero;
-    // The clock now, not at the buffer's arrival: it maps running time to
-    // wall clock now (the wait is not lateness).
-    impl->current = open_file(self, impl->opener->start_rt,
-                              impl->live ? clock_running_time(self) : GST_CLOCK_TIME_NONE, impl->opener->wall_us);
-    impl->opener.reset();
-    impl->tracks_cv.notify_all();
-    opened_here = bool(impl->current);
-  }
-  if (!impl->current || !align(impl, t, in_rt, in_start, rt, start_rt))
-    return nullptr;
-  return impl->current;
 }
 
 void send_eos(File::Out& out) {
@@ -740,42 +589,104 @@ void send_eos(File::Out& out) {
     gst_pad_push_event(out.pad.get(), gst_event_new_eos());
 }
 
-// Ends track `t` in every file older than `than` (all files when null):
-// the track has moved on (or ended), and a muxer finishes once all its
-// tracks have ended. `own`: called by the track's thread (else its last
-// file is left to it). Not under files_mutex.
-void end_track_before(Impl* impl, Track* t, const File* than, bool own) {
-  std::vector<std::shared_ptr<File>> older;
-  {
-    std::lock_guard lock(impl->files_mutex);
-    for (auto& f : impl->files) {
-      if (f.get() == than)
-        break;
-      older.push_back(f);
-    }
+// An end the segmenter asked for, with what it needs, taken under
+// files_mutex and carried out without it.
+struct EndJob {
+  std::shared_ptr<File> file;
+  Track* track = nullptr;
+  bool own = false;
+};
+
+std::vector<EndJob> end_jobs(Impl* impl, const std::vector<Segmenter::End>& ends) {
+  std::vector<EndJob> jobs;
+  for (const auto& e : ends) {
+    auto f = impl->files.find(e.file);
+    Track* t = track_of(impl, e.track);
+    if (f != impl->files.end() && t)
+      jobs.push_back(EndJob{f->second, t, e.own});
   }
-  if (own && t->last && t->last.get() != than &&
-      std::find(older.begin(), older.end(), t->last) == older.end())
-    older.push_back(t->last);
-  for (auto& f : older)
-    if (auto it = f->outs.find(t); it != f->outs.end()) {
+  return jobs;
+}
+
+void run_end_jobs(const std::vector<EndJob>& jobs) {
+  for (const auto& j : jobs)
+    if (auto it = j.file->outs.find(j.track); it != j.file->outs.end()) {
       File::Out& out = *it->second;
-      // The track's own thread may prime (a first file it never sent to).
-      if (own && !out.primed && !out.eos.load() && t->caps)
-        prime(t, *f, out);
+      // The track's own thread may prime (a file it never sent to); its
+      // caps are only written by that thread.
+      if (j.own && !out.primed && !out.eos.load() && j.track->caps)
+        prime(j.track, *j.file, out);
       send_eos(out);
     }
 }
 
 void request_key_frame(Track* t, GstClockTime rt) {
-  if (t->key_requested)
-    return;
-  t->key_requested = true;
   GST_DEBUG_OBJECT(t->self, "segment due at %" GST_TIME_FORMAT ": asking upstream for a key frame", GST_TIME_ARGS(rt));
   gst_pad_push_event(t->in.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
-// The segmenter: routes each buffer of track `t` to a file at once.
+// Once per run, before the first file: is the input live?
+void learn_live(GmsRecorder* self, Track* t) {
+  Impl* impl = self->impl;
+  if (impl->live_known.load(std::memory_order_acquire))
+    return;
+  auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
+  gboolean live = FALSE;
+  if (gst_pad_peer_query(t->in.get(), q.get()))
+    gst_query_parse_latency(q.get(), &live, nullptr, nullptr);
+  std::lock_guard lock(impl->files_mutex);
+  impl->segmenter.set_live(live);
+  impl->live_known.store(true, std::memory_order_release);
+  GST_INFO_OBJECT(self, "input is %s", live ? "live" : "not live");
+}
+
+// What the segmenter says about one buffer, asked again after each wait
+// for the other tracks (the first file of a run); the files it opens made.
+// Under files_mutex (`lock`).
+Segmenter::Decision decide(GmsRecorder* self, Track* t, Segmenter::Input in, std::unique_lock<std::mutex>& lock) {
+  Impl* impl = self->impl;
+  for (;;) {
+    in.clock_rt = impl->segmenter.live() ? clock_running_time(self) : GST_CLOCK_TIME_NONE;
+    in.now_us = g_get_real_time();
+    in.now = std::chrono::steady_clock::now();
+    Segmenter::Decision d = impl->segmenter.push(t->id, in);
+    if (d.opened && !make_file(self, *d.opened)) {
+      GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN, ("Cannot make a segment file"), ("muxer or filesink"));
+      impl->segmenter.finished(d.opened->id);
+    }
+    if (d.wake)
+      impl->tracks_cv.notify_all();
+    if (d.verdict != Segmenter::Verdict::kWait)
+      return d;
+    GST_DEBUG_OBJECT(self, "%s: waiting for the other inputs' first buffers", t->name.c_str());
+    impl->tracks_cv.wait_until(lock, d.wait_until);
+  }
+}
+
+// mp4mux 1.22 in fragmented mode writes no edit list and starts every track
+// of a file at 0, taking its first sample there: a track whose first buffer
+// comes after the file's 0 plays early by that much, all through the file.
+// That is the audio of the first file of a run, which starts with the
+// relay's cached GOP (the audio cache is a packet): early by up to the GOP's
+// age. Stamping a track's first buffer at the file's 0 keeps every later
+// one where it belongs: mp4mux makes a sample last until the next one, as
+// it does across any gap. Only that first frame moves (by the gap: 20 ms of
+// audio at 0 rather than where it came). Matroska and MPEG-TS keep each
+// track's start: nothing to do there.
+void first_sample_at_zero(const Track* t, GstBuffer* b) {
+  const GstClockTime first = GST_BUFFER_DTS_IS_VALID(b) ? GST_BUFFER_DTS(b) : GST_BUFFER_PTS(b);
+  if (!GST_CLOCK_TIME_IS_VALID(first) || first <= kFileBase)
+    return;
+  const GstClockTime late = first - kFileBase;
+  GST_DEBUG_OBJECT(t->self, "%s starts %" GST_TIME_FORMAT " into the file: its first buffer goes to 0",
+                   t->name.c_str(), GST_TIME_ARGS(late));
+  GST_BUFFER_PTS(b) -= std::min(late, GST_BUFFER_PTS(b));
+  if (GST_BUFFER_DTS_IS_VALID(b))
+    GST_BUFFER_DTS(b) -= late;
+}
+
+// The segmenter's verdict carried out: each buffer of track `t` goes to a
+// file at once.
 GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   auto buffer = gms::Ref<GstBuffer>::adopt(raw);
   auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
@@ -784,145 +695,58 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   if (impl->failed.load(std::memory_order_relaxed))
     return GST_FLOW_OK;
   const GstClockTime pts = GST_BUFFER_PTS_IS_VALID(raw) ? GST_BUFFER_PTS(raw) : GST_BUFFER_DTS(raw);
-  const GstClockTime in_rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
-  if (!GST_CLOCK_TIME_IS_VALID(in_rt)) {
+  Segmenter::Input in;
+  in.rt = gst_segment_to_running_time(&t->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(in.rt)) {
     GST_LOG_OBJECT(self, "%s: buffer without a running time dropped", t->name.c_str());
     return GST_FLOW_OK;
   }
-  const bool key = !GST_BUFFER_FLAG_IS_SET(raw, GST_BUFFER_FLAG_DELTA_UNIT);
+  in.key = !GST_BUFFER_FLAG_IS_SET(raw, GST_BUFFER_FLAG_DELTA_UNIT);
   // A file opened by this buffer starts at its decoding time: with
   // B-frames a key frame is decoded before it is shown, and a DTS before the
   // file's 0 makes mp4mux shift that track alone (the audio would be out
   // of sync by the reordering delay).
-  GstClockTime in_start = in_rt;
+  in.start_rt = in.rt;
   if (GST_BUFFER_DTS_IS_VALID(raw)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(raw), &dts_rt);
-    if (sign > 0 && dts_rt < in_rt)
-      in_start = dts_rt;
+    if (sign > 0 && dts_rt < in.rt)
+      in.start_rt = dts_rt;
     else if (sign < 0)
-      in_start = 0;
+      in.start_rt = 0;
   }
-  bool ask_live = false;
-  {
-    std::lock_guard lock(impl->files_mutex);
-    ask_live = !impl->live_known;
-    // Any buffer counts, a video frame before the first key frame too: the
-    // track is sending, and its key frame is coming.
-    mark_seen(impl, t);
-  }
-  if (t->video && t->need_key && !key)
-    return GST_FLOW_OK;
-  if (!t->wall_of_zero)
-    if (const auto ns = reference_ns(raw))
-      t->wall_of_zero = GstClockTimeDiff(*ns) - GstClockTimeDiff(in_rt);
-  const guint64 duration = impl->segment_duration.load(std::memory_order_relaxed);
-  if (ask_live) {
-    // Once per run, before the first file: is the input live?
-    auto q = gms::Ref<GstQuery>::adopt(gst_query_new_latency());
-    gboolean live = FALSE;
-    if (gst_pad_peer_query(t->in.get(), q.get()))
-      gst_query_parse_latency(q.get(), &live, nullptr, nullptr);
-    std::lock_guard lock(impl->files_mutex);
-    impl->live_known = true;
-    impl->live = live;
-    GST_INFO_OBJECT(self, "input is %s", live ? "live" : "not live");
-  }
+  in.wall_ns = reference_ns(raw);
+  learn_live(self, t);
 
+  Segmenter::Decision d;
   std::shared_ptr<File> target;
-  std::shared_ptr<File> cut_from;
-  std::shared_ptr<File> opened;
-  GstClockTime rt = in_rt, start_rt = in_start;
+  std::vector<EndJob> ends;
   {
     std::unique_lock lock(impl->files_mutex);
-    if (!align(impl, t, in_rt, in_start, rt, start_rt))
-      return GST_FLOW_OK;  // before the run's first file
-    bool has_video = false;
-    Track* first_audio = nullptr;
-    for (auto& o : impl->tracks) {
-      if (!o->seen)
-        continue;  // not in the files (yet)
-      has_video |= o->video;
-      if (!o->video && !first_audio)
-        first_audio = o.get();
-    }
-    // The video track cuts at key frames; without video the first audio
-    // track cuts on time; the others follow.
-    const bool decides = t->video || (!has_video && t == first_audio);
-    GstClockTime clock_rt = GST_CLOCK_TIME_NONE;
-    if (impl->live && (decides || !impl->current)) {
-      clock_rt = clock_running_time(self);
-      note_lateness(impl, clock_rt, rt);
-    }
-    if (!impl->current) {
-      bool opened_here = false;
-      target = first_file(self, t, lock, raw, in_rt, in_start, rt, start_rt, opened_here);
-      if (!target)
-        return GST_FLOW_OK;
-      if (opened_here)
-        opened = target;
-    } else if (decides) {
-      const bool due = duration > 0 && rt >= impl->current->origin + duration;
-      if (due && (key || !t->video)) {
-        cut_from = impl->current;
-        cut_from->end = rt;
-        if (auto next = open_file(self, start_rt, clock_rt, reference_wall_us(raw, rt, start_rt)))
-          opened = impl->current = next;
-      } else if (due) {
-        request_key_frame(t, rt);
-      }
-      target = impl->current;
-    } else {
-      // The newest file that started at or before this buffer.
-      for (auto it = impl->files.rbegin(); it != impl->files.rend(); ++it)
-        if ((*it)->origin <= rt) {
-          target = *it;
-          break;
-        }
-    }
-    if (target && t->last && target != t->last && target->origin < t->last->origin)
-      target = t->last;  // never back into an older file
+    impl->segmenter.set_segment_duration(impl->segment_duration.load(std::memory_order_relaxed));
+    impl->segmenter.set_track_wait(std::chrono::nanoseconds(impl->track_wait.load(std::memory_order_relaxed)));
+    d = decide(self, t, in, lock);
+    ends = end_jobs(impl, d.ends);
+    if (d.verdict == Segmenter::Verdict::kWrite)
+      if (auto it = impl->files.find(d.file); it != impl->files.end())
+        target = it->second;
   }
+  if (d.verdict == Segmenter::Verdict::kWrite && d.shift != std::exchange(t->logged_shift, d.shift))
+    GST_INFO_OBJECT(self, "%s: running times %+" G_GINT64_FORMAT " µs to follow the first file's track",
+                    t->name.c_str(), d.shift / GST_USECOND);
+  if (d.request_key)
+    request_key_frame(t, in.rt);
+  run_end_jobs(ends);
   if (!target)
-    return GST_FLOW_OK;  // before the first file
-  if (rt < target->origin) {
-    // Before the file began (a video frame before the audio that opened
-    // the first file): dropped, and video waits for its next key frame.
-    t->need_key = t->video;
     return GST_FLOW_OK;
-  }
-  if (t->video)
-    t->need_key = false;
-  if (opened) {
-    t->key_requested = false;
-    post_segment_message(self, "msrecorder-segment-opened", opened->location, opened->origin);
-  }
-  if (cut_from) {
-    // A track that sent nothing since the file before the last cut (audio
-    // that stopped) is ended there, so that file can finish. A track busy
-    // pushing ends its older files itself.
-    std::vector<Track*> others;
-    {
-      std::lock_guard lock(impl->files_mutex);
-      for (auto& o : impl->tracks)
-        if (o.get() != t)
-          others.push_back(o.get());
-    }
-    for (Track* o : others)
-      end_track_before(impl, o, cut_from.get(), false);
-  }
-  if (t->last != target) {
-    end_track_before(impl, t, target.get(), true);
-    t->last = target;
-  }
   auto it = target->outs.find(t);
   if (it == target->outs.end()) {
-    GST_LOG_OBJECT(self, "%s: not in %s (joins at the next cut)", t->name.c_str(), target->location.c_str());
+    GST_LOG_OBJECT(self, "%s: not in segment %u (joins at the next cut)", t->name.c_str(), target->id);
     return GST_FLOW_OK;
   }
   File::Out& out = *it->second;
-  GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to %s%s", t->name.c_str(), GST_TIME_ARGS(rt),
-                 target->location.c_str(), out.eos.load() ? " (ended there: dropped)" : "");
+  GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " to segment %u%s", t->name.c_str(), GST_TIME_ARGS(d.rt), target->id,
+                 out.eos.load() ? " (ended there: dropped)" : "");
   if (out.eos.load())
     return GST_FLOW_OK;
   // t->caps is only written by this thread: read without the lock.
@@ -934,21 +758,22 @@ GstFlowReturn in_chain(GstPad* pad, GstObject*, GstBuffer* raw) noexcept {
   }
 
   GstBuffer* b = gst_buffer_make_writable(buffer.release());
-  GST_BUFFER_PTS(b) = kFileBase + (rt - target->origin);
+  GST_BUFFER_PTS(b) = kFileBase + (d.rt - d.origin);
   if (GST_BUFFER_DTS_IS_VALID(b)) {
     guint64 dts_rt = 0;
     const int sign = gst_segment_to_running_time_full(&t->segment, GST_FORMAT_TIME, GST_BUFFER_DTS(b), &dts_rt);
-    const GstClockTimeDiff d =
-        (sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0) + t->shift;
-    const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + d - GstClockTimeDiff(target->origin);
+    const GstClockTimeDiff dts =
+        (sign > 0 ? GstClockTimeDiff(dts_rt) : sign < 0 ? -GstClockTimeDiff(dts_rt) : 0) + d.shift;
+    const GstClockTimeDiff rel = GstClockTimeDiff(kFileBase) + dts - GstClockTimeDiff(d.origin);
     GST_BUFFER_DTS(b) = sign == 0 ? GST_CLOCK_TIME_NONE : GstClockTime(std::max<GstClockTimeDiff>(rel, 0));
   }
-  target->end = rt;
+  if (!std::exchange(out.written, true) && target->first_at_zero)
+    first_sample_at_zero(t, b);
   const GstFlowReturn ret = gst_pad_push(out.pad.get(), b);
   if (ret == GST_FLOW_OK || ret == GST_FLOW_EOS || ret == GST_FLOW_FLUSHING)
     return GST_FLOW_OK;
-  GST_WARNING_OBJECT(self, "%s: %s from the muxer of %s", t->name.c_str(), gst_flow_get_name(ret),
-                     target->location.c_str());
+  GST_WARNING_OBJECT(self, "%s: %s from the muxer of segment %u", t->name.c_str(), gst_flow_get_name(ret),
+                     target->id);
   return ret;  // the queue posts an error: fail() stops the recording
 }
 
@@ -968,10 +793,11 @@ void maybe_post_eos(GmsRecorder* self) {
     std::lock_guard lock(impl->files_mutex);
     if (impl->tracks.empty())
       return;
-    for (auto& t : impl->tracks)
-      done &= impl->failed.load() ? t->ghost_eos.load() : t->eos.load();
-    if (!impl->failed.load())
-      done &= impl->files.empty();
+    if (impl->failed.load())
+      for (auto& t : impl->tracks)
+        done &= t->ghost_eos.load();
+    else
+      done = impl->segmenter.all_done();
   }
   if (done)
     post_own_eos(self);
@@ -980,6 +806,7 @@ void maybe_post_eos(GmsRecorder* self) {
 gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
   auto ev = gms::Ref<GstEvent>::adopt(event);
   auto* t = static_cast<Track*>(gst_pad_get_element_private(pad));
+  Impl* impl = t->self->impl;
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_STREAM_START: {
       std::lock_guard lock(t->events_mutex);
@@ -1005,13 +832,14 @@ gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
       break;
     }
     case GST_EVENT_EOS: {
+      std::vector<EndJob> jobs;
       {
         // Under the lock: a track waiting for the others sees it ended.
-        std::lock_guard lock(t->self->impl->files_mutex);
-        t->eos = true;
-        t->self->impl->tracks_cv.notify_all();
+        std::lock_guard lock(impl->files_mutex);
+        jobs = end_jobs(impl, impl->segmenter.end_of_stream(t->id));
+        impl->tracks_cv.notify_all();
       }
-      end_track_before(t->self->impl, t, nullptr, true);
+      run_end_jobs(jobs);
       maybe_post_eos(t->self);
       break;
     }
@@ -1019,9 +847,9 @@ gboolean in_event(GstPad* pad, GstObject*, GstEvent* event) noexcept {
     case GST_EVENT_FLUSH_STOP: {
       // A flush ends a wait for the other tracks (the queue stops our
       // thread only once the chain function returns).
-      std::lock_guard lock(t->self->impl->files_mutex);
-      t->flushing = GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START;
-      t->self->impl->tracks_cv.notify_all();
+      std::lock_guard lock(impl->files_mutex);
+      impl->segmenter.set_flushing(t->id, GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START);
+      impl->tracks_cv.notify_all();
       break;
     }
     default:
@@ -1080,7 +908,8 @@ void apply_retention(GstElement* element, gpointer) noexcept {
 // Takes a file's elements out of the bin (they may only go to NULL off
 // their own streaming thread).
 void remove_file_elements(GstElement* element, File& file) {
-  if (file.removed.exchange(true))
+  std::lock_guard lock(file.state_mutex);
+  if (std::exchange(file.removed, true))
     return;
   for (GstElement* e : {file.mux.get(), file.sink.get()}) {
     if (!e)
@@ -1116,27 +945,35 @@ void teardown_file(GstElement* element, gpointer data) noexcept {
 void file_finished(GmsRecorder* self, GstObject* sink) {
   Impl* impl = self->impl;
   std::shared_ptr<File> file;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
   {
     std::lock_guard lock(impl->files_mutex);
     for (auto it = impl->files.begin(); it != impl->files.end(); ++it)
-      if (GST_OBJECT((*it)->sink.get()) == sink) {
-        file = *it;
+      if (GST_OBJECT(it->second->sink.get()) == sink) {
+        file = it->second;
         impl->files.erase(it);
         break;
       }
-    if (file && impl->current == file)
-      impl->current.reset();
+    if (file) {
+      end = impl->segmenter.file_end(file->id);
+      impl->segmenter.finished(file->id);
+    }
   }
   if (!file)
     return;
+  std::string location;
+  {
+    std::lock_guard lock(file->state_mutex);
+    location = file->location;
+  }
   {
     std::lock_guard lock(impl->segments_mutex);
     for (auto& seg : impl->segments)
-      if (seg.path == file->location)
+      if (seg.path == location)
         seg.open = false;
   }
-  GST_INFO_OBJECT(self, "segment %s finished", file->location.c_str());
-  post_segment_message(self, "msrecorder-segment-closed", file->location, file->end.load());
+  GST_INFO_OBJECT(self, "segment %s finished", location.c_str());
+  post_segment_message(self, "msrecorder-segment-closed", location, end);
   gst_element_call_async(GST_ELEMENT(self), teardown_file, new Finished{file},
                          [](gpointer p) noexcept { delete static_cast<Finished*>(p); });
 }
@@ -1228,19 +1065,15 @@ GstPadProbeReturn on_event(GstPad*, GstPadProbeInfo* info, gpointer user_data) n
   return GST_PAD_PROBE_DROP;
 }
 
+// A new run: the track's stream state as at its start (the segmenter's is
+// reset with it). No data flows meanwhile.
 void reset_stream(Track& t) {
   gst_segment_init(&t.segment, GST_FORMAT_TIME);
+  std::lock_guard lock(t.events_mutex);
   t.caps.reset();
   t.stream_start.reset();
-  t.last.reset();
-  t.need_key = true;
-  t.key_requested = false;
-  t.seen = false;
-  t.flushing = false;
-  t.wall_of_zero.reset();
-  t.shift = 0;
   t.ghost_eos = false;
-  t.eos = false;
+  t.logged_shift = 0;
 }
 
 GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* req_name, const GstCaps*) noexcept {
@@ -1295,6 +1128,7 @@ GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar*
     impl->next_audio = std::max(impl->next_audio, index + 1);
   {
     std::lock_guard lock(impl->files_mutex);
+    t->id = impl->segmenter.add_track(video);
     impl->tracks.push_back(std::move(t));
   }
   gst_element_add_pad(element, ghost);
@@ -1315,7 +1149,7 @@ void release_pad(GstElement* element, GstPad* pad) noexcept {
     impl->tracks.erase(it);
     // No longer awaited; and its own thread, if it waits for the others,
     // returns now (its queue stops below only once it has).
-    t->flushing = true;
+    impl->segmenter.remove_track(t->id);
     impl->tracks_cv.notify_all();
   }
   gst_element_remove_pad(element, pad);
@@ -1330,22 +1164,18 @@ void release_pad(GstElement* element, GstPad* pad) noexcept {
 // plays as it is), their elements go.
 void drop_files(GmsRecorder* self) {
   Impl* impl = self->impl;
-  std::vector<std::shared_ptr<File>> files;
+  std::map<Segmenter::FileId, std::shared_ptr<File>> files;
   {
     std::lock_guard lock(impl->files_mutex);
     files.swap(impl->files);
-    impl->current.reset();
+    impl->segmenter.reset();
+    impl->live_known = false;
     for (auto& t : impl->tracks) {
       reset_stream(*t);
       gst_pad_set_active(t->in.get(), FALSE);
     }
-    impl->anchor_rt = GST_CLOCK_TIME_NONE;
-    impl->live_known = impl->live = impl->have_lateness = false;
-    impl->opener.reset();
-    impl->wait_deadline.reset();
-    impl->run_wall_of_zero.reset();
   }
-  for (auto& f : files)
+  for (auto& [id, f] : files)
     remove_file_elements(GST_ELEMENT(self), *f);
 }
 
@@ -1366,7 +1196,9 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
     impl->failed.store(false);
     impl->eos_posted.store(false);
     std::lock_guard lock(impl->files_mutex);
-    impl->stopping = false;
+    impl->segmenter.reset();
+    impl->segmenter.set_stopping(false);
+    impl->live_known = false;
     for (auto& t : impl->tracks) {
       reset_stream(*t);
       gst_pad_set_active(t->in.get(), TRUE);
@@ -1376,7 +1208,7 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
     // Before the pads are deactivated: a thread waiting for the other
     // tracks must return for its queue to stop.
     std::lock_guard lock(impl->files_mutex);
-    impl->stopping = true;
+    impl->segmenter.set_stopping(true);
     impl->tracks_cv.notify_all();
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gms_recorder_parent_class)->change_state(element, transition);

@@ -666,6 +666,47 @@ TEST(MsRecorder, HarnessCutSplitsAudioAtTheKeyFrame) {
   EXPECT_EQ(*start1 - *start0, 1099999) << "the second starts 1.1 s of running time later";
 }
 
+// Audio that starts 0.5 s after the video's first key frame (as on a relay,
+// whose cached GOP comes before the audio's last packet): mp4mux 1.22 in
+// fragmented mode starts every track of a file at 0, so all that audio
+// would play 0.5 s early. Its first frame goes to 0 and lasts until the
+// second, which is in its place. (Live: the video's key frame opens.)
+TEST(MsRecorder, LateAudioKeepsItsPlaceInAnMp4File) {
+  const TempDir tmp;
+  AvRecorder av(tmp);
+  ASSERT_TRUE(av.rec);
+  auto &video = av.video, &audio = av.audio;
+  gst_harness_set_live(video.get(), TRUE);
+  gst_harness_set_live(audio.get(), TRUE);
+  const GstClockTime frame = GST_SECOND / 30, aframe = GST_SECOND / 50;
+  // 1.5 s of video (a key frame at 0 only: no cut), audio from 0.5 s.
+  int v = 0, a = 25;
+  while (v < 45 || a < 75) {
+    const GstClockTime vt = v * frame, at = a * aframe;
+    if (v < 45 && (a >= 75 || vt <= at)) {
+      ASSERT_EQ(gst_harness_push(video.get(), stamped(vt, frame, v != 0)), GST_FLOW_OK);
+      v++;
+    } else {
+      ASSERT_EQ(gst_harness_push(audio.get(), stamped(at, aframe, false)), GST_FLOW_OK);
+      a++;
+    }
+  }
+  ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_eos()));
+  ASSERT_TRUE(gst_harness_push_event(audio.get(), gst_event_new_eos()));
+  auto eos = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(av.bus.get(), 20 * GST_SECOND, GST_MESSAGE_EOS));
+  ASSERT_TRUE(eos);
+  const auto files = list_files(tmp);
+  ASSERT_EQ(files.size(), 1u);
+  const auto v0 = packet_times(tmp.path + "/" + files[0], 0), a0 = packet_times(tmp.path + "/" + files[0], 1);
+  ASSERT_FALSE(v0.empty());
+  ASSERT_GE(a0.size(), 3u);
+  std::printf("video from %.3f s, audio packets at %.3f, %.3f, %.3f s\n", v0.front(), a0[0], a0[1], a0[2]);
+  EXPECT_NEAR(v0.front(), 0.0, 0.001);
+  EXPECT_NEAR(a0[0], 0.0, 0.001);
+  EXPECT_NEAR(a0[1], 0.52, 0.002) << "the second audio frame in its place (0.02 s: 0.5 s early)";
+  EXPECT_NEAR(a0.back(), 1.48, 0.002);
+}
+
 // The audio ends just after a cut, before sending anything to the new file:
 // the new file is still valid (mp4mux writes a track without a sample
 // description, which readers reject, for a pad that ends without caps).
