@@ -481,6 +481,7 @@ Ref<GstRTSPMediaFactory> make_file_factory(const PathConfig& root, const std::st
   PathConfig per_file = root;
   per_file.name = mount_path;
   apply_media_settings(factory.get(), per_file, pool);
+  set_viewer_limit(factory.get(), root.name, root.max_viewers);  // every file counts as the root
   g_signal_connect(factory.get(), "media-configure", G_CALLBACK(on_file_media_configure), nullptr);
   return factory;
 }

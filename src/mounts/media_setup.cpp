@@ -61,9 +61,15 @@ void on_shared_element_added(GstBin*, GstBin*, GstElement* element, gpointer) no
     g_object_set(element, "async", FALSE, nullptr);
 }
 
+const char kViewerLimit[] = "gms-viewer-limit";  // on factories: a ViewerLimit
+const char kViewerPath[] = "gms-viewer-path";    // on medias: the limit's path name
+
 // Emitted on an RTSP client thread when a media is made for this path.
 void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer path) noexcept {
   watch_unprepare(factory, media);
+  if (auto limit = viewer_limit(factory); !limit.counted_as.empty())
+    g_object_set_data_full(G_OBJECT(media), kViewerPath, g_strdup(limit.counted_as.c_str()),
+                           g_free);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   if (!element)
     return;
@@ -84,6 +90,22 @@ void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpoin
 
 
 }  // namespace
+
+void set_viewer_limit(GstRTSPMediaFactory* factory, const std::string& counted_as,
+                      unsigned max_viewers) {
+  g_object_set_data_full(G_OBJECT(factory), kViewerLimit,
+                         new ViewerLimit{counted_as, max_viewers},
+                         [](gpointer p) { delete static_cast<ViewerLimit*>(p); });
+}
+
+ViewerLimit viewer_limit(GstRTSPMediaFactory* factory) {
+  auto* l = static_cast<ViewerLimit*>(g_object_get_data(G_OBJECT(factory), kViewerLimit));
+  return l ? *l : ViewerLimit{};
+}
+
+const char* viewer_path(GstRTSPMedia* media) {
+  return static_cast<const char*>(g_object_get_data(G_OBJECT(media), kViewerPath));
+}
 
 Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
   auto pool = Ref<GstRTSPAddressPool>::adopt(gst_rtsp_address_pool_new());
@@ -112,6 +134,7 @@ void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                          new Generation(std::make_shared<std::atomic<uint64_t>>(0)),
                          [](gpointer p) { delete static_cast<Generation*>(p); });
   gst_rtsp_media_factory_set_shared(factory, path.shared);
+  set_viewer_limit(factory, path.name, path.max_viewers);
   if (path.latency_ms)
     gst_rtsp_media_factory_set_latency(factory, *path.latency_ms);
   unsigned lower = 0;

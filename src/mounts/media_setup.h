@@ -14,6 +14,21 @@ namespace gms::mounts {
 void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                           GstRTSPAddressPool* pool);
 
+// Viewers of the factory's medias count against `max_viewers` (0: no limit)
+// of the configured path `counted_as`: a file root's files count as the
+// root. apply_media_settings() sets the path's own; its medias carry the
+// name (viewer_path()).
+void set_viewer_limit(GstRTSPMediaFactory* factory, const std::string& counted_as,
+                      unsigned max_viewers);
+struct ViewerLimit {
+  std::string counted_as;
+  unsigned max_viewers = 0;
+};
+// The factory's limit; empty `counted_as` when it has none.
+ViewerLimit viewer_limit(GstRTSPMediaFactory* factory);
+// The configured path a media's viewers count as; null when unknown.
+const char* viewer_path(GstRTSPMedia* media);
+
 // The shared-media cache key of a factory: the path without the query (so
 // `?token=` variants share one pipeline) and a generation that moves on when
 // the current media starts to unprepare. gst-rtsp-server 1.22 hands a

@@ -403,15 +403,26 @@ void on_record(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
     pc->registry->recording(c->path, c->id);
 }
 
-// Viewers now: of `path` (empty: of every path).
+// Viewers now: of the configured path `path` (a file root's viewers of
+// every file under it), or of every path when empty.
 unsigned count_viewers(GstRTSPSessionPool* pool, const std::string& path) {
   unsigned n = 0;
   for_each_viewer(pool, [&](GstRTSPSessionMedia*, GstRTSPMedia* media) {
-    auto* p = static_cast<const char*>(g_object_get_data(G_OBJECT(media), kPlayPath));
+    const char* p = viewer_path(media);
     if (path.empty() || (p && path == p))
       n++;
   });
   return n;
+}
+
+// The factory mounted for `path` now (any kind; files are mounted on demand
+// before this runs).
+Ref<GstRTSPMediaFactory> mounted_factory(GstRTSPClient* client, const char* path) {
+  auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_client_get_mount_points(client));
+  if (!mounts || !path)
+    return {};
+  gint matched = 0;
+  return Ref<GstRTSPMediaFactory>::adopt(gst_rtsp_mount_points_match(mounts.get(), path, &matched));
 }
 
 bool is_record_setup(GstRTSPContext* ctx) {
@@ -489,10 +500,14 @@ GstRTSPStatusCode check_viewer(GstRTSPClient* client, GstRTSPContext* ctx, const
         return refuse(client, GST_RTSP_STS_NOT_FOUND, "no publisher on " + d.path.name);
       }
     }
-    if (setup && d.path.max_viewers > 0 &&
-        count_viewers(pc->sessions.get(), d.path.name) >= d.path.max_viewers) {
-      std::string why = "max-viewers (" + std::to_string(d.path.max_viewers) + ") reached on " +
-                        d.path.name;
+  }
+  // Every kind of path: its own max-viewers (a file root's for all its files).
+  if (auto f = setup ? mounted_factory(client, path.c_str()) : Ref<GstRTSPMediaFactory>(); f) {
+    ViewerLimit limit = viewer_limit(f.get());
+    if (limit.max_viewers > 0 &&
+        count_viewers(pc->sessions.get(), limit.counted_as) >= limit.max_viewers) {
+      std::string why = "max-viewers (" + std::to_string(limit.max_viewers) + ") reached on " +
+                        limit.counted_as;
       GMS_LOG_WARN("client %s: SETUP refused (453): %s", peer.c_str(), why.c_str());
       return refuse(client, GST_RTSP_STS_NOT_ENOUGH_BANDWIDTH, why);
     }

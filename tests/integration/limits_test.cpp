@@ -1,9 +1,11 @@
 // Connection limits of the front door:
-// first-request deadline, header size cap, global and per-address caps.
+// first-request deadline, header size cap, global and per-address caps;
+// and max-viewers on every kind of path.
 #include <gtest/gtest.h>
 
 #include "pipelines.h"
 #include "process.h"
+#include "publish_raw.h"
 #include "rtsp_raw.h"
 #include "viewer.h"
 
@@ -83,6 +85,46 @@ TEST(Limits, MaxConnectionsPerAddress) {
   EXPECT_EQ(a.request(options(*srv, 1)).status, 200);
   EXPECT_EQ(b.request(options(*srv, 1)).status, 200);
   EXPECT_EQ(c.request(options(*srv, 1)).status, 503);
+}
+
+// A path's max-viewers holds whatever its kind: a shared launch line (on the
+// relay), a per-viewer one, a proxy, and a file root, whose files all count
+// as the root. The refusal is 453 with the reason; the viewer already there
+// goes on. (The proxy reads /c, which has no limit: a proxy's back-end
+// session is a viewer of its origin like any other.)
+TEST(ViewerLimits, MaxViewersOnEveryPathKind) {
+  const char* src = g_getenv("GMS_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  uint16_t port = free_port();
+  std::string conf = write_temp_file(
+      "kinds.conf",
+      std::string("[path /a]\nlaunch=") + kMjpeg + "\nmax-viewers=1\n" +
+          "[path /b]\nlaunch=" + kMjpeg + "\nshared=false\nmax-viewers=1\n" +
+          "[path /p]\nproxy=rtsp://127.0.0.1:" + std::to_string(port) +
+          "/c\nbackend-transport=tcp\nmax-viewers=1\n" +
+          "[path /files]\nroot=" + src + "/data/media\nmax-viewers=1\n" +
+          "[path /c]\nlaunch=" + kMjpeg + "\n");
+  ServerProcess srv({conf}, true, port);
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  for (const std::string path : {"/a", "/b", "/p", "/files/sample.mp4"}) {
+    Viewer first(srv.url(path), "tcp");
+    ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 5; }, 20s))
+        << path << ": " << first.error() << srv.log_tail();
+    RawRtsp raw(srv.port());
+    RtspReply r = raw.request(describe(srv.url(path), 1));
+    ASSERT_EQ(r.status, 200) << path << "\n" << r.text;
+    r = raw.request(setup_play(srv.url(path) + "/stream=0", 2));
+    std::string counted = path.rfind("/files", 0) == 0 ? "/files" : path;
+    EXPECT_EQ(r.status, 453) << path << "\n" << r.text;
+    EXPECT_NE(r.text.find("max-viewers (1) reached on " + counted), std::string::npos) << r.text;
+    unsigned before = first.video_frames();
+    EXPECT_TRUE(wait_until([&] { return first.video_frames() > before + 3; }, 10s))
+        << path << ": the first viewer stopped";
+  }
+  // A path without a limit takes two (beside the proxy's back-end session).
+  Viewer c1(srv.url("/c"), "tcp"), c2(srv.url("/c"), "udp");
+  EXPECT_TRUE(wait_until([&] { return c1.video_frames() >= 5 && c2.video_frames() >= 5; }, 20s))
+      << c1.error() << c2.error();
 }
 
 }  // namespace
