@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang in build-fuzz/ and runs each for
-# SECONDS (default 15), two at a time. ./test.sh runs it with the default;
+# SECONDS (default 10), two at a time. ./test.sh runs it with the default;
 # for a long run:
 #   tests/fuzz/run.sh 1440      # five targets, two at a time: about an hour
 # Findings (crash-*, leak-*, timeout-*, oom-*) are left in build-fuzz/tests/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds="${1:-15}"
+seconds="${1:-10}"
 if [[ ! -f build-fuzz/build.ninja ]]; then
   CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=enabled -Dtests=disabled \
     -Dbenchmarks=disabled -Dbuildtype=plain -Db_pie=true >/dev/null
