@@ -67,54 +67,6 @@ std::optional<gint64> SegmentPolicy::start_from_name(const std::string& file_nam
   return us;
 }
 
-// Less than this between a segment's last write and the next one's start is
-// no gap: a segment's last write can come some milliseconds before the next
-// one opens, and the recorder writes its last second at once when it stops.
-constexpr gint64 kMinGapUs = G_USEC_PER_SEC;
-
-RangePlan SegmentPolicy::plan_range(std::vector<RecordedSegment> segments, gint64 start_us,
-                                    gint64 duration_us, gint64 max_gap_us) {
-  std::stable_sort(segments.begin(), segments.end(),
-                   [](const RecordedSegment& a, const RecordedSegment& b) { return a.start_us < b.start_us; });
-  RangePlan plan;
-  const gint64 end_us = start_us + duration_us;
-  std::vector<const RecordedSegment*> used;
-  for (const auto& s : segments) {
-    if (s.end_us <= start_us || s.start_us >= end_us || s.end_us <= s.start_us)
-      continue;
-    used.push_back(&s);
-  }
-  if (used.empty())
-    return plan;
-  // Each file's start on the timeline: gaps count up to max_gap_us.
-  std::vector<gint64> starts{0};
-  for (size_t i = 1; i < used.size(); ++i) {
-    const gint64 gap = std::max<gint64>(0, used[i]->start_us - used[i - 1]->end_us);
-    const gint64 cut = gap > max_gap_us ? gap - max_gap_us : 0;
-    starts.push_back(starts.back() + (used[i]->start_us - used[i - 1]->start_us) - cut);
-  }
-  // A wall-clock time (at or after the first start) on the timeline: in a
-  // file from its start, in a gap at most up to the next file's start.
-  auto on_timeline = [&](gint64 wall_us) {
-    size_t j = 0;
-    while (j + 1 < used.size() && used[j + 1]->start_us <= wall_us)
-      ++j;
-    gint64 t = starts[j] + (wall_us - used[j]->start_us);
-    return j + 1 < used.size() ? std::min(t, starts[j + 1]) : t;
-  };
-  const gint64 from = on_timeline(std::max(start_us, used.front()->start_us));
-  const gint64 to = on_timeline(std::min(end_us, used.back()->end_us));
-  plan.to_recording_end = end_us >= used.back()->end_us;
-  for (size_t i = 0; i < used.size(); ++i) {
-    plan.files.push_back(used[i]->path);
-    plan.starts_ns.push_back(guint64(starts[i]) * 1000);
-    plan.after_gap.push_back(i > 0 && used[i]->start_us - used[i - 1]->end_us > kMinGapUs);
-  }
-  plan.offset_ns = guint64(from) * 1000;
-  plan.duration_ns = guint64(std::max<gint64>(0, to - from)) * 1000;
-  return plan;
-}
-
 std::vector<std::string> SegmentPolicy::to_delete(std::vector<SegmentFile> files, gint64 now_us,
                                                   const RetentionSettings& settings) {
   std::stable_sort(files.begin(), files.end(),

@@ -21,27 +21,6 @@ struct SegmentFile {
   bool open = false;  // still being written: never deleted
 };
 
-// A segment on disk, for playback of a time range.
-struct RecordedSegment {
-  std::string path;
-  gint64 start_us = 0;  // wall clock, from the name
-  gint64 end_us = 0;    // wall clock: the next segment's start, or the last write
-};
-
-// What plays for a time range: the segments that overlap it, in order, on
-// one timeline whose 0 is the first one's start: each file starts at its
-// `starts_ns` (its wall-clock start less the part of earlier gaps beyond
-// the cap), the range at `offset_ns`, and it lasts `duration_ns` (up to the
-// end of what is recorded).
-struct RangePlan {
-  std::vector<std::string> files;
-  std::vector<guint64> starts_ns;
-  std::vector<char> after_gap;  // per file: the recording stopped (over 1 s) before it
-  guint64 offset_ns = 0;
-  guint64 duration_ns = 0;
-  bool to_recording_end = false;  // the range ends after the recording
-};
-
 struct RetentionSettings {
   guint64 delete_after_s = 0;  // delete segments that started longer ago; 0 = never
   guint64 max_bytes = 0;       // keep the total at most this; 0 = unlimited
@@ -62,14 +41,6 @@ class SegmentPolicy {
   // time; "-N" before the extension for a name taken twice) started at;
   // nullopt for any other name.
   static std::optional<gint64> start_from_name(const std::string& file_name);
-
-  // The segments (any order) that overlap [start_us, start_us + duration_us),
-  // oldest first. Recordings have gaps (a publisher away): a gap stays on
-  // the timeline (the stream pauses as long), but at most `max_gap_us` of
-  // each one. The range ends at its end or at the end of the last segment,
-  // whichever comes first. Empty files when none overlap.
-  static RangePlan plan_range(std::vector<RecordedSegment> segments, gint64 start_us,
-                              gint64 duration_us, gint64 max_gap_us = G_MAXINT64);
 
   // Does the pattern need the path-name property?
   static bool uses_path(const std::string& pattern) { return pattern.find("%path") != std::string::npos; }

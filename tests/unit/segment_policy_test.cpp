@@ -62,57 +62,6 @@ TEST_F(SegmentPolicyNames, StartFromNameIsTheInverse) {
 
 constexpr gint64 S = G_USEC_PER_SEC;
 
-TEST(SegmentPolicyRange, PicksOverlappingSegmentsAndOffsets) {
-  // Three 10 s segments from t=100 s, a gap, one more at t=200 s.
-  std::vector<RecordedSegment> segs = {
-      {"c", 120 * S, 130 * S}, {"a", 100 * S, 110 * S}, {"b", 110 * S, 120 * S}, {"d", 200 * S, 205 * S}};
-  RangePlan p = SegmentPolicy::plan_range(segs, 105 * S, 10 * S);
-  EXPECT_EQ(p.files, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(p.offset_ns, 5000000000u);
-  EXPECT_EQ(p.duration_ns, 10000000000u);
-
-  // Starting before the first segment: from its start, for what is left.
-  p = SegmentPolicy::plan_range(segs, 90 * S, 15 * S);
-  EXPECT_EQ(p.files, (std::vector<std::string>{"a"}));
-  EXPECT_EQ(p.offset_ns, 0u);
-  EXPECT_EQ(p.duration_ns, 5000000000u);
-
-  // Segment boundaries are half-open: [110, 120) touches only "b".
-  p = SegmentPolicy::plan_range(segs, 110 * S, 10 * S);
-  EXPECT_EQ(p.files, (std::vector<std::string>{"b"}));
-
-  // Nothing recorded then.
-  EXPECT_TRUE(SegmentPolicy::plan_range(segs, 140 * S, 50 * S).files.empty());
-  EXPECT_TRUE(SegmentPolicy::plan_range({}, 100 * S, 50 * S).files.empty());
-
-  // Back to back: each file starts where its name says.
-  p = SegmentPolicy::plan_range(segs, 100 * S, 30 * S);
-  EXPECT_EQ(p.starts_ns, (std::vector<guint64>{0, 10000000000u, 20000000000u}));
-  EXPECT_EQ(p.after_gap, (std::vector<char>{0, 0, 0}));
-  EXPECT_EQ(p.duration_ns, 30000000000u);
-}
-
-TEST(SegmentPolicy, PlanRangeKeepsGapsUpToTheCap) {
-  // 10 s recorded, away 5 s (the first file's last write at 110), 10 s more.
-  std::vector<RecordedSegment> segs = {{"a", 100 * S, 110 * S}, {"b", 115 * S, 125 * S}};
-  RangePlan p = SegmentPolicy::plan_range(segs, 105 * S, 100 * S);
-  EXPECT_EQ(p.files, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(p.starts_ns, (std::vector<guint64>{0, 15000000000u}));
-  EXPECT_EQ(p.after_gap, (std::vector<char>{0, 1}));
-  EXPECT_EQ(p.offset_ns, 5000000000u);
-  // Up to the end of what is recorded (125), the gap included.
-  EXPECT_EQ(p.duration_ns, 20000000000u);
-  // A gap longer than the cap counts as the cap: 2 s of the 5.
-  p = SegmentPolicy::plan_range(segs, 105 * S, 100 * S, 2 * S);
-  EXPECT_EQ(p.starts_ns, (std::vector<guint64>{0, 12000000000u}));
-  EXPECT_EQ(p.duration_ns, 17000000000u);
-  // Starting in the gap: from the next file's start.
-  p = SegmentPolicy::plan_range(segs, 112 * S, 100 * S, 2 * S);
-  EXPECT_EQ(p.files, (std::vector<std::string>{"b"}));
-  EXPECT_EQ(p.offset_ns, 0u);
-  EXPECT_EQ(p.duration_ns, 10000000000u);
-}
-
 struct RetentionCase {
   const char* name;
   RetentionSettings settings;
