@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gms/invoke.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "gms/launch_parse.h"
@@ -31,21 +32,7 @@ LaunchRelay::~LaunchRelay() {
 }
 
 void LaunchRelay::on_control(std::function<void()> fn) {
-  if (!control_)
-    return;
-  struct Call {
-    std::weak_ptr<LaunchRelay> self;
-    std::function<void()> fn;
-  };
-  g_main_context_invoke_full(
-      control_.get(), G_PRIORITY_DEFAULT,
-      [](gpointer data) noexcept -> gboolean {
-        auto* c = static_cast<Call*>(data);
-        if (auto self = c->self.lock())
-          c->fn();
-        return G_SOURCE_REMOVE;
-      },
-      new Call{weak_from_this(), std::move(fn)}, [](gpointer d) { delete static_cast<Call*>(d); });
+  invoke_while_alive(control_.get(), weak_from_this(), std::move(fn));
 }
 
 bool LaunchRelay::wanted() const { return !stopped_ && (config_.always_on || held_); }

@@ -3,6 +3,7 @@
 #include "core/client_guard.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
+#include "gms/invoke.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
 
@@ -108,21 +109,7 @@ ProxyPath::~ProxyPath() {
 }
 
 void ProxyPath::on_control(std::function<void()> fn) {
-  if (!control_)
-    return;
-  struct Call {
-    std::weak_ptr<ProxyPath> self;
-    std::function<void()> fn;
-  };
-  g_main_context_invoke_full(
-      control_.get(), G_PRIORITY_DEFAULT,
-      [](gpointer data) noexcept -> gboolean {
-        auto* c = static_cast<Call*>(data);
-        if (auto self = c->self.lock())
-          c->fn();
-        return G_SOURCE_REMOVE;
-      },
-      new Call{weak_from_this(), std::move(fn)}, [](gpointer d) { delete static_cast<Call*>(d); });
+  invoke_while_alive(control_.get(), weak_from_this(), std::move(fn));
 }
 
 void ProxyPath::start(GMainContext* control) {
