@@ -1,5 +1,8 @@
 #include "config/tls_files.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 namespace gms {
 namespace {
 
@@ -18,6 +21,21 @@ bool readable(const std::string& file, std::string& why) {
   why = "'" + file + "' is not a file" +
         (g_file_test(file.c_str(), G_FILE_TEST_EXISTS) ? "" : " (it does not exist)");
   return false;
+}
+
+// GIO takes a key that does not belong to the certificate, and every
+// handshake then fails: compare them here, with OpenSSL.
+bool key_matches(const std::string& cert_pem, const std::string& key_pem) {
+  BIO* cb = BIO_new_mem_buf(cert_pem.data(), int(cert_pem.size()));
+  BIO* kb = BIO_new_mem_buf(key_pem.data(), int(key_pem.size()));
+  X509* x = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* k = kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr;
+  bool ok = x && k && X509_check_private_key(x, k) == 1;
+  EVP_PKEY_free(k);
+  X509_free(x);
+  BIO_free(kb);
+  BIO_free(cb);
+  return ok;
 }
 
 }  // namespace
@@ -43,12 +61,16 @@ Ref<GTlsCertificate> load_certificate(const std::string& cert_file, const std::s
     return {};
   }
   auto held = Ref<GTlsCertificate>::adopt(cert);
-  gchar* key_pem = nullptr;
-  g_object_get(cert, "private-key-pem", &key_pem, nullptr);
-  GCharPtr key(key_pem);
+  gchar *key_pem = nullptr, *cert_pem = nullptr;
+  g_object_get(cert, "private-key-pem", &key_pem, "certificate-pem", &cert_pem, nullptr);
+  GCharPtr key(key_pem), pem(cert_pem);
   if (!key) {
     why = "'" + (key_file.empty() ? cert_file : key_file) +
           "' holds no private key for the certificate (set tls-key)";
+    return {};
+  }
+  if (!pem || !key_matches(pem.get(), key.get())) {
+    why = "the private key does not belong to the certificate of '" + cert_file + "'";
     return {};
   }
   return held;

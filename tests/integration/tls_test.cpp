@@ -75,7 +75,7 @@ TEST_F(Tls, BadCertificateOrKeyStopsTheStart) {
   };
   bad({"--tls-cert", "/nonexistent/cert.pem"}, "tls-cert: '/nonexistent/cert.pem' is not a file");
   // The CA's certificate with the server's key: they do not belong together.
-  bad({"--tls-cert", certs_->ca, "--tls-key", certs_->key}, "tls-cert: cannot use");
+  bad({"--tls-cert", certs_->ca, "--tls-key", certs_->key}, "does not belong to the certificate");
   // A certificate file without any key.
   bad({"--tls-cert", certs_->cert}, "holds no private key");
   bad({"--tls-key", certs_->key}, "tls-key: a key without a certificate");
