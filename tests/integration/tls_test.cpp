@@ -7,8 +7,10 @@
 
 #include <memory>
 
+#include "child.h"
 #include "pipelines.h"
 #include "process.h"
+#include "publish_raw.h"
 #include "rtsp_raw.h"
 #include "tls_fixtures.h"
 #include "viewer.h"
@@ -154,6 +156,24 @@ TEST_F(Tls, SrtpRoundTrip) {
                     40s);
   EXPECT_NE(r.exit_status, 0) << r.out;
   EXPECT_NE(r.err.find("461"), std::string::npos) << r.err;
+}
+
+// An SRTP publisher (rtspclientsink asking for RTP/SAVP over RTSPS) and an
+// SRTP viewer of its path; a plain RTP/AVP publisher is refused (415).
+TEST_F(Tls, SrtpPublisherAndViewer) {
+  auto srv = start("[path /pub]\npublish=true\nsrtp=true\n[path /pub2]\npublish=true\nsrtp=true\n");
+  Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+             "video/x-raw,width=320,height=240,framerate=30/1", "!", "x264enc",
+             "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=15", "!",
+             "rtspclientsink", "location=" + tls_url("/pub"), "profiles=savp", "protocols=tcp",
+             "tls-validation-flags=0"});
+  ASSERT_TRUE(wait_published(*srv, "/pub", 30000)) << pub.output() << srv->log_tail();
+  TlsViewer v(tls_url("/pub"), certs_->ca, "udp");
+  EXPECT_TRUE(frames_arrive(v)) << v.error() << srv->log_tail();
+  // Plain RTP/AVP from a publisher: gst-rtsp-server refuses its SDP.
+  RawRtsp raw(srv->port());
+  RtspReply a = raw.request(announce(srv->url("/pub2"), h264_sdp(), 1));
+  EXPECT_EQ(a.status, 415) << a.text;
 }
 
 TEST_F(Tls, HttpTunnelOnExtraPort) {
