@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "core/log.h"
+#include "mounts/publish_mount.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -82,6 +83,7 @@ GstRTSPStatusCode refuse_plain(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
     return GST_RTSP_STS_OK;
   GMS_LOG_INFO("client %s: %s refused over plain RTSP: the path requires RTSPS (require-tls)",
                peer(client).c_str(), ctx->uri->abspath);
+  mounts::set_refusal_reason(client, "this path is served over RTSPS only");
   return GST_RTSP_STS_FORBIDDEN;
 }
 

@@ -125,6 +125,7 @@ TEST_F(Tls, RequireTlsRefusesPlainRtsp) {
   ASSERT_TRUE(raw.connected());
   RtspReply d = raw.request(rtsp_request("DESCRIBE", srv->url("/secret"), 1, ""));
   EXPECT_EQ(d.status, 403) << d.text;
+  EXPECT_NE(d.text.find("RTSPS only"), std::string::npos) << d.text;
   RtspReply s = raw.request(rtsp_request("SETUP", srv->url("/secret") + "/stream=0", 2, "",
                                          "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"));
   EXPECT_EQ(s.status, 403) << s.text;
