@@ -120,7 +120,9 @@ TEST_F(Tls, AnotherCaIsRefused) {
 }
 
 TEST_F(Tls, RequireTlsRefusesPlainRtsp) {
-  auto srv = start(launch_conf("/secret", "require-tls=true\n") + launch_conf("/open"), {"-v"});
+  auto srv = start(launch_conf("/secret", "require-tls=true\n") + launch_conf("/open") +
+                       "[path /live/*]\npublish=true\nrequire-tls=true\n",
+                   {"-v"});
   RawRtsp raw(srv->port());
   ASSERT_TRUE(raw.connected());
   RtspReply d = raw.request(rtsp_request("DESCRIBE", srv->url("/secret"), 1, ""));
@@ -132,6 +134,10 @@ TEST_F(Tls, RequireTlsRefusesPlainRtsp) {
   // The same connection may still play other paths.
   RtspReply o = raw.request(rtsp_request("DESCRIBE", srv->url("/open"), 3, ""));
   EXPECT_EQ(o.status, 200) << o.text;
+  // A plain publisher under a pattern that requires TLS.
+  RawRtsp pub(srv->port());
+  RtspReply a = pub.request(announce(srv->url("/live/a"), h264_sdp(), 1));
+  EXPECT_EQ(a.status, 403) << a.text;
   TlsViewer v(tls_url("/secret"), certs_->ca);
   EXPECT_TRUE(frames_arrive(v)) << v.error() << srv->log_tail();
   EXPECT_TRUE(srv->log_contains("requires RTSPS"));
