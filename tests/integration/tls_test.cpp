@@ -191,6 +191,9 @@ TEST_F(Tls, HttpTunnelOnExtraPort) {
   // The RTSP port keeps its own tunnel.
   TlsViewer w("rtsph://127.0.0.1:" + std::to_string(srv->port()) + "/cam", "", "tcp");
   EXPECT_TRUE(frames_arrive(w)) << w.error() << srv->log_tail();
+  // And the RTSPS port tunnels inside TLS (rtspsh://).
+  TlsViewer x("rtspsh://127.0.0.1:" + std::to_string(tls_port_) + "/cam", certs_->ca, "tcp");
+  EXPECT_TRUE(frames_arrive(x)) << x.error() << srv->log_tail();
 }
 
 // The two halves of a tunnel by hand: GET opens the reply channel, POST
