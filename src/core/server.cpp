@@ -718,6 +718,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   for (FrontDoor* door : {d.front_door.get(), d.tls_door.get(), d.tunnel_door.get()})
     if (door)
       door->set_limits(d.limits());
+  d.hooks->first_request = std::chrono::seconds(config.server.request_timeout);
   d.update_patterns();
   d.publish->registry->set_max_publishers(config.server.max_publishers);
   d.publish->max_viewers = config.server.max_viewers;
