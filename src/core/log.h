@@ -31,8 +31,10 @@ struct Field {
   bool is_number = false;
   bool is_null = false;
 };
-inline Field text_field(std::string key, std::string value) { return {std::move(key), std::move(value)}; }
-inline Field number_field(std::string key, gint64 value) { return {std::move(key), {}, value, true}; }
+inline Field text_field(std::string key, std::string value) {
+  return {std::move(key), std::move(value), 0, false, false};
+}
+inline Field number_field(std::string key, gint64 value) { return {std::move(key), {}, value, true, false}; }
 inline Field null_field(std::string key) { return {std::move(key), {}, 0, false, true}; }
 void write_fields(Level level, const std::string& message, const std::vector<Field>& fields);
 

@@ -2,11 +2,12 @@
 
 #include <gst/rtsp-server/rtsp-session-media.h>
 #include <gst/rtsp-server/rtsp-stream-transport.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_bytes_acked (glibc's stops before it)
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 namespace gms::session {
@@ -98,7 +99,24 @@ std::optional<uint64_t> tcp_bytes_acked(GstRTSPClient* client) {
   return info.tcpi_bytes_acked;
 }
 
+constexpr char kBeside[] = "gms-sent-beside-sinks";
+
+struct Beside {
+  std::atomic<uint64_t> bytes{0}, packets{0};
+};
+
 }  // namespace
+
+void add_sent_beside_sinks(GstRTSPStreamTransport* trans, uint64_t bytes, uint64_t packets) {
+  auto* b = static_cast<Beside*>(g_object_get_data(G_OBJECT(trans), kBeside));
+  if (!b) {
+    b = new Beside;
+    g_object_set_data_full(G_OBJECT(trans), kBeside, b,
+                           [](gpointer p) { delete static_cast<Beside*>(p); });
+  }
+  b->bytes += bytes;
+  b->packets += packets;
+}
 
 std::string transport_name(const GstRTSPTransport* t, GstRTSPClient* client) {
   if (!t)
@@ -177,6 +195,10 @@ Figures FigureReader::read(GstRTSPSession* session, GstRTSPClient* client) {
         tcp_viewer = true;
         add_loss(f, report_of(stats, ""));
         continue;
+      }
+      if (auto* b = static_cast<Beside*>(g_object_get_data(G_OBJECT(trans), kBeside))) {
+        add(f.bytes_sent, b->bytes);
+        add(f.packets_sent, b->packets);
       }
       const bool mcast = t->lower_transport == GST_RTSP_LOWER_TRANS_UDP_MCAST;
       const int port = mcast ? t->port.min : t->client_port.min;

@@ -18,6 +18,7 @@
 
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-session.h>
+#include <gst/rtsp-server/rtsp-stream-transport.h>
 
 #include <map>
 #include <memory>
@@ -45,6 +46,11 @@ class FigureReader {
   std::map<GstRTSPStream*, GstStructure*> stats_;  // owned
   std::map<GstBin*, std::vector<Ref<GstElement>>> sinks_;
 };
+
+// Packets sent to a UDP viewer past the stream's sinks (a late joiner's
+// cached key frame, sent on the stream's socket): counted with its
+// multiudpsink entry. Any thread.
+void add_sent_beside_sinks(GstRTSPStreamTransport* trans, uint64_t bytes, uint64_t packets);
 
 // "udp", "udp-multicast", "tcp" or "http-tunnel" for a session's transport.
 std::string transport_name(const GstRTSPTransport* t, GstRTSPClient* client);

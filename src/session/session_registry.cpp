@@ -159,8 +159,8 @@ void Registry::on_closed(GstRTSPClient* client, gpointer data) noexcept {
   auto self = static_cast<Weak*>(data)->lock();
   if (!self)
     return;
-  // Sessions of a closed connection are ended by the library or by their
-  // timeout; their figures were kept by the last refresh.
+  // A session answers only to the connection that made it, and its media
+  // stops with that connection: it ends here, not at its timeout.
   std::vector<std::string> ids;
   {
     std::lock_guard<std::mutex> hold(self->lock_);
@@ -174,6 +174,7 @@ void Registry::on_closed(GstRTSPClient* client, gpointer data) noexcept {
       FigureReader reader;
       self->keep_figures(id, reader.read(session.get(), client));
     }
+    self->ended(id);
   }
 }
 

@@ -73,7 +73,7 @@ TEST(HttpJson, SessionsWithNullsWhereUnknown) {
   viewer.remote = "127.0.0.1:4000";
   viewer.transport = "udp";
   viewer.role = "viewer";
-  viewer.started_us = 1764316800 * G_USEC_PER_SEC;
+  viewer.started_us = gint64(1764316800) * G_USEC_PER_SEC;
   viewer.figures.bytes_sent = 1000;
   viewer.figures.packets_sent = 10;
   viewer.figures.fraction_lost = 0.25;
