@@ -107,3 +107,24 @@ void write_fields(Level level, const std::string& message, const std::vector<Fie
 }
 
 }  // namespace gms::log
+
+#include <gst-mediaserver/server.h>
+
+namespace gms {
+
+void set_log_format(const std::string& format) {
+  log::set_format(format == "json" ? log::Format::kJson : log::Format::kText);
+}
+
+void program_log(const char* level, const std::string& text) {
+  if (log::format() == log::Format::kText) {
+    fprintf(stderr, "gst-mediaserver: %s\n", text.c_str());
+    return;
+  }
+  const std::string l = level;
+  log::write_fields(l == "ERROR" ? log::Level::kError : l == "WARN" ? log::Level::kWarn
+                                                                     : log::Level::kNotice,
+                    text, {});
+}
+
+}  // namespace gms
