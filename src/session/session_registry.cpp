@@ -146,13 +146,16 @@ void Registry::started(GstRTSPClient* client, GstRTSPContext* ctx, const std::st
   log::write_fields(log::Level::kNotice, "session started", fields_of(logged));
 }
 
-void Registry::on_teardown(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) noexcept {
+GstRTSPStatusCode Registry::on_teardown(GstRTSPClient* client, GstRTSPContext* ctx,
+                                        gpointer data) noexcept {
   auto self = static_cast<Weak*>(data)->lock();
-  if (!self || !ctx->session)
-    return;
-  // The last figures before the library takes the transports down.
-  FigureReader reader;
-  self->keep_figures(gst_rtsp_session_get_sessionid(ctx->session), reader.read(ctx->session, client));
+  if (self && ctx->session) {
+    // The last figures before the library takes the transports down.
+    FigureReader reader;
+    self->keep_figures(gst_rtsp_session_get_sessionid(ctx->session),
+                       reader.read(ctx->session, client));
+  }
+  return GST_RTSP_STS_OK;  // a pre-request handler's answer: go on
 }
 
 void Registry::on_closed(GstRTSPClient* client, gpointer data) noexcept {
