@@ -282,6 +282,41 @@ TEST(SessionsApi, DeleteEndsOneViewerAndTheOtherPlaysOn) {
   EXPECT_EQ(post.allow, "GET");
 }
 
+// A publisher's session ended over the API: the publisher is told (its
+// connection closes) and its viewers get their end as when it leaves.
+TEST(SessionsApi, DeletedPublisherEndsItsViewers) {
+  std::string conf = write_temp_file("s.conf", "[path /live/*]\npublish=true\n");
+  std::unique_ptr<ServerProcess> srv(start(conf));
+  ASSERT_TRUE(srv->ready()) << srv->log();
+  Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+             "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc", "tune=zerolatency",
+             "speed-preset=ultrafast", "key-int-max=30", "!", "rtspclientsink",
+             "location=" + srv->url("/live/p"), "protocols=tcp"});
+  std::unique_ptr<Viewer> viewer;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (!viewer || !viewer->error().empty())
+          viewer = std::make_unique<Viewer>(srv->url("/live/p"), "tcp");
+        return viewer->video_frames() >= 10;
+      },
+      30s))
+      << srv->log_tail() << pub.output();
+  std::string id;
+  JsonGet list = json_request("GET", srv->http_url("/api/v1/sessions"));
+  JsonArray* all = sessions_of(list);
+  for (guint i = 0; all && i < json_array_get_length(all); ++i) {
+    JsonObject* s = json_array_get_object_element(all, i);
+    if (json_string(s, "role") == "publisher")
+      id = json_string(s, "id");
+  }
+  ASSERT_FALSE(id.empty()) << list.reply.body;
+  EXPECT_EQ(http_request("DELETE", srv->http_url("/api/v1/sessions/" + id)).status, 204u);
+  EXPECT_TRUE(wait_until([&] { return viewer->got_eos() || !viewer->error().empty(); }, 15s))
+      << viewer->state() << srv->log_tail();
+  EXPECT_TRUE(wait_until([&] { return !pub.running(); }, 15s)) << pub.output();
+  EXPECT_TRUE(srv->alive());
+}
+
 TEST(SessionsApi, PathsAddedChangedAndRemovedWhileOthersPlay) {
   std::string conf = write_temp_file("s.conf", std::string("[path /cam]\nlaunch=") + kMjpeg + "\n");
   std::unique_ptr<ServerProcess> srv(start(conf));
