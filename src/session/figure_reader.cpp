@@ -181,7 +181,10 @@ Figures FigureReader::read(GstRTSPSession* session, GstRTSPClient* client) {
         media && (gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_RECORD);
     GPtrArray* transports = gst_rtsp_session_media_get_transports(sm);
     for (guint i = 0; transports && i < transports->len; ++i) {
-      auto* trans = GST_RTSP_STREAM_TRANSPORT(g_ptr_array_index(transports, i));
+      // A track the client did not set up has no transport.
+      auto* trans = static_cast<GstRTSPStreamTransport*>(g_ptr_array_index(transports, i));
+      if (!trans)
+        continue;
       GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
       const GstRTSPTransport* t = gst_rtsp_stream_transport_get_transport(trans);
       if (!stream || !t)

@@ -48,9 +48,11 @@ std::string first_transport(GstRTSPSessionMedia* sm, GstRTSPClient* client) {
     return {};
   GPtrArray* transports = gst_rtsp_session_media_get_transports(sm);
   std::string name;
-  if (transports && transports->len > 0) {
-    auto* trans = GST_RTSP_STREAM_TRANSPORT(g_ptr_array_index(transports, 0));
-    name = transport_name(gst_rtsp_stream_transport_get_transport(trans), client);
+  // The first track set up (one the client did not set up has no transport).
+  for (guint i = 0; transports && i < transports->len && name.empty(); ++i) {
+    auto* trans = static_cast<GstRTSPStreamTransport*>(g_ptr_array_index(transports, i));
+    if (trans)
+      name = transport_name(gst_rtsp_stream_transport_get_transport(trans), client);
   }
   if (transports)
     g_ptr_array_unref(transports);
