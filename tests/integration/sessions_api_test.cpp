@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -204,6 +205,8 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
     JsonObject* s = find_role("viewer", transport);
     ASSERT_TRUE(s) << list.reply.body;
     const double sent = double(int_member(s, "bytes_sent"));
+    printf("%s viewer: server counted %.0f bytes sent; the client had %llu..%llu\n", transport, sent,
+           static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
     EXPECT_GE(sent, 0.98 * double(before)) << transport << " " << list.reply.body;
     EXPECT_LE(sent, 1.02 * double(after)) << transport << " " << list.reply.body;
   }
