@@ -1,7 +1,8 @@
 // The HTTP API (libsoup 3): /api/v1/paths (GET, POST; GET, PATCH, DELETE
 // of …/paths/NAME), /api/v1/sessions (GET; DELETE of …/sessions/ID),
-// /api/v1/recordings (GET; POST …/{path}/start and …/stop) and /metrics,
-// JSON and Prometheus text.
+// /api/v1/recordings (GET; POST …/{path}/start and …/stop), /api/v1/server
+// and /metrics, JSON and Prometheus text; / and /dashboard/…: the
+// dashboard, which reads the API.
 //
 // It listens on 127.0.0.1 only, whatever the RTSP address: there are no
 // users yet, so only the machine itself may ask (on any other address the
@@ -38,6 +39,8 @@ struct ApiBackend {
   // Without segments (those are read in a worker thread).
   std::function<std::vector<RecordingEntry>()> recordings;
   std::function<Counters()> counters;
+  // The RTSP port viewers connect to (the dashboard's URLs).
+  std::function<uint16_t()> rtsp_port;
   struct Action {
     unsigned status = 200;  // 200, or 404 / 409 with `error`
     std::string error;
@@ -72,7 +75,9 @@ struct Route {
     kPathPatch,
     kPathDelete,
     kSessions,
-    kSessionDelete
+    kSessionDelete,
+    kServerInfo,
+    kDashboard
   } kind = kNotFound;
   std::string path;   // the served path, "/live/cam1"; a session's id
   std::string allow;  // 405: the methods that are allowed
@@ -99,6 +104,7 @@ class HttpApi {
   void handle(SoupServerMessage* msg, const char* path);
   void answer_recordings(SoupServerMessage* msg);
   void answer_path_change(SoupServerMessage* msg, const Route& route);
+  void answer_dashboard(SoupServerMessage* msg, const char* path);
 
   Ref<GMainContext> control_;
   ApiBackend backend_;
