@@ -605,62 +605,6 @@ struct Server::Impl {
   }
 };
 
-std::vector<std::string> Server::Impl::reload_to(const Config& config) {
-  Impl& d = *this;
-  std::vector<std::string> notes;
-  const ServerConfig &a = d.config.server, &b = config.server;
-  if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
-      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
-    notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
-                    "change only at a restart; kept as they were");
-  log::set_verbosity(b.verbosity);
-  log::set_format(b.log_format == "json" ? log::Format::kJson : log::Format::kText);
-  d.policy->session_timeout = b.session_timeout;  // new sessions only
-  d.policy->max_request_size = b.max_request_size;
-
-  std::vector<std::string> gone;
-  for (const auto& old : d.config.paths) {
-    const PathConfig* now = config.find_path(old.name);
-    if (!now || !now->same_source(old)) {
-      if (old.is_pattern()) {
-        for (const auto& name : mounts::pattern_mounts(d.mounts.get(), old.name)) {
-          gst_rtsp_mount_points_remove_factory(d.mounts.get(), name.c_str());
-          gone.push_back(name);
-        }
-      } else if (old.is_root()) {
-        for (auto& f : d.files->remove(old.name))
-          gone.push_back(std::move(f));
-      } else {
-        gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
-        d.unmount(old.name);
-      }
-      gone.push_back(old.name);
-      notes.push_back((now ? "changed " : "removed ") + old.name);
-    }
-  }
-  d.drop_sessions(gone);
-  for (const auto& p : config.paths) {
-    const PathConfig* before = d.config.find_path(p.name);
-    if (!before || !before->same_source(p)) {
-      d.mount(p);
-      if (!before)
-        notes.push_back("added " + p.name);
-    }
-  }
-  ServerConfig kept = d.config.server;
-  d.config = config;
-  d.config.server.port = kept.port;
-  d.config.server.address = kept.address;
-  d.config.server.http_port = kept.http_port;
-  d.config.server.config_file = kept.config_file.empty() ? b.config_file : kept.config_file;
-  if (d.front_door)
-    d.front_door->set_limits(d.limits());
-  d.update_patterns();
-  d.publish->registry->set_max_publishers(config.server.max_publishers);
-  d.publish->max_viewers = config.server.max_viewers;
-  return notes;
-}
-
 Server::Server(const Config& config) {
   if (!gst_is_initialized())
     gst_init(nullptr, nullptr);
@@ -744,6 +688,62 @@ void Server::attach(GMainContext* context) {
       d.publish.get(), nullptr);
   d.publisher_watchdog = SourceHolder(watchdog);
   g_source_attach(watchdog, d.context.get());
+}
+
+std::vector<std::string> Server::Impl::reload_to(const Config& config) {
+  Impl& d = *this;
+  std::vector<std::string> notes;
+  const ServerConfig &a = d.config.server, &b = config.server;
+  if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
+      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
+    notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
+                    "change only at a restart; kept as they were");
+  log::set_verbosity(b.verbosity);
+  log::set_format(b.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  d.policy->session_timeout = b.session_timeout;  // new sessions only
+  d.policy->max_request_size = b.max_request_size;
+
+  std::vector<std::string> gone;
+  for (const auto& old : d.config.paths) {
+    const PathConfig* now = config.find_path(old.name);
+    if (!now || !now->same_source(old)) {
+      if (old.is_pattern()) {
+        for (const auto& name : mounts::pattern_mounts(d.mounts.get(), old.name)) {
+          gst_rtsp_mount_points_remove_factory(d.mounts.get(), name.c_str());
+          gone.push_back(name);
+        }
+      } else if (old.is_root()) {
+        for (auto& f : d.files->remove(old.name))
+          gone.push_back(std::move(f));
+      } else {
+        gst_rtsp_mount_points_remove_factory(d.mounts.get(), old.name.c_str());
+        d.unmount(old.name);
+      }
+      gone.push_back(old.name);
+      notes.push_back((now ? "changed " : "removed ") + old.name);
+    }
+  }
+  d.drop_sessions(gone);
+  for (const auto& p : config.paths) {
+    const PathConfig* before = d.config.find_path(p.name);
+    if (!before || !before->same_source(p)) {
+      d.mount(p);
+      if (!before)
+        notes.push_back("added " + p.name);
+    }
+  }
+  ServerConfig kept = d.config.server;
+  d.config = config;
+  d.config.server.port = kept.port;
+  d.config.server.address = kept.address;
+  d.config.server.http_port = kept.http_port;
+  d.config.server.config_file = kept.config_file.empty() ? b.config_file : kept.config_file;
+  if (d.front_door)
+    d.front_door->set_limits(d.limits());
+  d.update_patterns();
+  d.publish->registry->set_max_publishers(config.server.max_publishers);
+  d.publish->max_viewers = config.server.max_viewers;
+  return notes;
 }
 
 std::vector<std::string> Server::reload(const Config& config) {

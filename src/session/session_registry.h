@@ -2,7 +2,8 @@
 // transport, viewer or publisher, and when it started. Fed by the clients'
 // signals (RTSP client threads) and the pool's "session-removed"; read and
 // steered on the control context. Logs one line when a session starts
-// (its first PLAY or RECORD) and one when it ends, at default verbosity.
+// (its first PLAY or RECORD) and one when it ends (TEARDOWN, DELETE over
+// the API, timeout, or the close of its connection), at default verbosity.
 #pragma once
 
 #include <gst/rtsp-server/rtsp-client.h>
