@@ -104,8 +104,14 @@ int bench_fanout() {
   ours.target = Target{srv.port(), srv.url("/live/bench"), srv.pid()};
   theirs.target = Target{stock.port(), stock.url("/live"), stock.pid()};
   for (Side* s : {&ours, &theirs}) {
-    if (!wait_describable(s->target.port, s->target.url) ||
-        !start_viewer(s->keep, s->target.port, s->target.url, false)) {
+    // Retried: stock 1.22 can hand a DESCRIBE the shared media that the
+    // previous connection's close is still unpreparing (503).
+    bool playing = wait_describable(s->target.port, s->target.url) &&
+                   wait_until([&] {
+                     stop_viewer(s->keep, s->target.url);
+                     return start_viewer(s->keep, s->target.port, s->target.url, false);
+                   }, std::chrono::seconds(10));
+    if (!playing) {
       fprintf(stderr, "%s: the published stream does not play\n%s%s%s", s->target.url.c_str(),
               srv.log_tail().c_str(), stock.log().c_str(), pub_stock.output().c_str());
       return 1;

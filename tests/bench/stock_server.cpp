@@ -68,10 +68,13 @@ GstFlowReturn on_published_sample(GstAppSink* sink, gpointer) {
   return GST_FLOW_OK;
 }
 
-void on_play_unprepared(GstRTSPMedia*, gpointer) {
+// A new shared media can be configured before the previous one reports
+// that it is unprepared: only the media's own appsrc is let go.
+void on_play_unprepared(GstRTSPMedia*, gpointer src) {
   std::lock_guard<std::mutex> g(g_stream.lock);
-  if (g_stream.src)
-    gst_object_unref(g_stream.src);
+  if (g_stream.src != src)
+    return;
+  gst_object_unref(g_stream.src);
   g_stream.src = nullptr;
 }
 
@@ -79,7 +82,7 @@ void on_play_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer) {
   GstElement* bin = gst_rtsp_media_get_element(media);
   GstElement* src = gst_bin_get_by_name(GST_BIN(bin), "src");
   gst_object_unref(bin);
-  g_signal_connect(media, "unprepared", G_CALLBACK(on_play_unprepared), nullptr);
+  g_signal_connect(media, "unprepared", G_CALLBACK(on_play_unprepared), src);
   std::lock_guard<std::mutex> g(g_stream.lock);
   if (g_stream.src)
     gst_object_unref(g_stream.src);
