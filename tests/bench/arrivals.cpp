@@ -2,6 +2,8 @@
 
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <cstdlib>
+
 namespace gms::test {
 namespace {
 
@@ -43,7 +45,7 @@ GstPadProbeReturn ArrivalViewer::on_buffer(GstPad*, GstPadProbeInfo* info, gpoin
                               gst_rtp_buffer_get_payload_len(&rtp));
     gst_rtp_buffer_unmap(&rtp);
     std::lock_guard<std::mutex> g(v->lock_);
-    v->at_.emplace(h, now);
+    v->at_[h].push_back(now);  // the publisher's clip loops: a payload comes once per pass
   }
   return GST_PAD_PROBE_OK;
 }
@@ -51,11 +53,22 @@ GstPadProbeReturn ArrivalViewer::on_buffer(GstPad*, GstPadProbeInfo* info, gpoin
 std::vector<double> ArrivalViewer::delays_after(ArrivalViewer& origin, gint64 from, gint64 to) {
   std::vector<double> d;
   std::scoped_lock g(lock_, origin.lock_);
-  for (const auto& [h, t] : at_) {
+  for (const auto& [h, times] : at_) {
     auto it = origin.at_.find(h);
-    if (it == origin.at_.end() || (from && it->second < from) || (to && it->second > to))
+    if (it == origin.at_.end())
       continue;
-    d.push_back(double(t - it->second) / 1000.0);
+    for (gint64 t : times) {
+      // The origin's arrival of the same pass: the nearest one.
+      gint64 o = it->second.front();
+      for (gint64 c : it->second)
+        if (std::llabs(t - c) < std::llabs(t - o))
+          o = c;
+      if ((from && o < from) || (to && o > to))
+        continue;
+      double ms = double(t - o) / 1000.0;
+      if (ms > -1000 && ms < 5000)
+        d.push_back(ms);
+    }
   }
   return d;
 }

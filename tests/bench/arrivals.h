@@ -28,7 +28,7 @@ class ArrivalViewer {
   static GstPadProbeReturn on_buffer(GstPad*, GstPadProbeInfo* info, gpointer self);
   GstElement* pipe_ = nullptr;
   std::mutex lock_;                 // protects at_
-  std::map<uint32_t, gint64> at_;   // payload hash → first arrival (µs)
+  std::map<uint32_t, std::vector<gint64>> at_;  // payload hash → arrivals (µs)
 };
 
 }  // namespace gms::test
