@@ -15,8 +15,9 @@ void BenchResults::add(BenchRow row) {
     return v ? g_strdup_printf("%.3f", *v) : g_strdup("-");
   };
   GCharPtr o(fmt(row.ours)), s(fmt(row.stock));
-  printf("%-14s %-52s ours %10s  stock %10s  %s %s\n", scenario_.c_str(), row.metric.c_str(),
-         o.get(), s.get(), row.unit.c_str(), row.note.c_str());
+  GCharPtr l(fmt(row.live555));
+  printf("%-8s %-52s ours %10s  stock %10s  live555 %8s  %s %s\n", scenario_.c_str(),
+         row.metric.c_str(), o.get(), s.get(), l.get(), row.unit.c_str(), row.note.c_str());
   fflush(stdout);
   rows_.push_back(std::move(row));
 }
@@ -44,6 +45,10 @@ bool BenchResults::write() const {
         json_builder_add_double_value(b.get(), **v);
       else
         json_builder_add_null_value(b.get());
+    }
+    if (r.live555) {
+      json_builder_set_member_name(b.get(), "live555");
+      json_builder_add_double_value(b.get(), *r.live555);
     }
     json_builder_set_member_name(b.get(), "note");
     json_builder_add_string_value(b.get(), r.note.c_str());

@@ -11,11 +11,16 @@
 namespace gms::test {
 
 struct BenchRow {
+  BenchRow(std::string m, std::string u, bool lower, std::optional<double> o,
+           std::optional<double> s, std::string n = "", std::optional<double> l = std::nullopt)
+      : metric(std::move(m)), unit(std::move(u)), lower_is_better(lower), ours(o), stock(s),
+        note(std::move(n)), live555(l) {}
   std::string metric;
   std::string unit;
   bool lower_is_better = true;
   std::optional<double> ours, stock;  // empty: not measured (failed)
   std::string note;
+  std::optional<double> live555;  // where live555 ran the same job
 };
 
 class BenchResults {
