@@ -26,7 +26,7 @@ struct Side {
   Target target{0, "", 0};
   double idle_cpu = 0;
   ViewerConn keep;  // one viewer throughout: the stock play pipeline lives while it has one
-  // viewers → RSS added, per transport (for the slope)
+  // viewers → RSS with them (KiB), per transport (for the slope)
   std::map<bool, std::vector<std::pair<double, double>>> rss;
 };
 
@@ -146,8 +146,10 @@ int bench_fanout() {
       PhaseResult b = run_phase(theirs.target, n, tcp, seconds, theirs.idle_cpu);
       g_usleep(G_USEC_PER_SEC);
       phase_rows(out, n, tcp, a, b);
-      ours.rss[tcp].push_back({double(n), double(a.rss_with_viewers_kb - a.rss_before_kb)});
-      theirs.rss[tcp].push_back({double(n), double(b.rss_with_viewers_kb - b.rss_before_kb)});
+      // Absolute RSS with n viewers: memory an earlier phase freed stays in
+      // the allocator and would hide in a difference against its start.
+      ours.rss[tcp].push_back({double(n), double(a.rss_with_viewers_kb)});
+      theirs.rss[tcp].push_back({double(n), double(b.rss_with_viewers_kb)});
     }
   for (bool tcp : {false, true})
     out.add({std::string("memory per viewer, RSS slope over the counts, ") + (tcp ? "TCP" : "UDP"),

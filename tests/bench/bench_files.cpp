@@ -101,7 +101,7 @@ int bench_files() {
   double ref = std::max(run_phase(ours, 1, false, 4, 0, false).pkt_rate,
                         run_phase(theirs, 1, false, 4, 0, false).pkt_rate);
   std::vector<unsigned> steps =
-      full ? std::vector<unsigned>{8, 16, 32, 64, 128, 256} : std::vector<unsigned>{8, 16, 32};
+      full ? std::vector<unsigned>{16, 32, 64, 128, 256} : std::vector<unsigned>{16, 32, 64};
   steps = counts_from_env("GMS_BENCH_FILE_VIEWERS", steps);
   std::string n_ours, n_stock;
   unsigned m_ours = max_clean_viewers(ours, steps, ref, n_ours);

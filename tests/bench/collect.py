@@ -62,9 +62,9 @@ def main():
             if "live555" not in r:
                 r["live555"] = live555
             rows.append(r)
-    head = ["scenario", "metric", "unit", "ours", "stock", "ours/stock", "live555"]
-    table = [[r["scenario"], r["metric"], r["unit"], fmt(r["ours"]), fmt(r["stock"]),
-              fmt(r["ratio"]), fmt(r["live555"])] for r in rows]
+    head = ["scenario", "metric", "unit", "better", "ours", "stock", "ours/stock", "live555"]
+    table = [[r["scenario"], r["metric"], r["unit"], r.get("better", ""), fmt(r["ours"]),
+              fmt(r["stock"]), fmt(r["ratio"]), fmt(r["live555"])] for r in rows]
     widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h)
               for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -78,8 +78,8 @@ def main():
         json.dump(doc, f, indent=2)
     print(f"\nmachine: {doc['machine']['nproc']} cores, {doc['machine']['cpu']}, load average "
           + " ".join(f"{x:.1f}" for x in doc["machine"]["load_average"]))
-    print(f"ours/stock: below 1 is better for gst-mediaserver where lower is better "
-          f"(ms, %, KiB), above 1 where higher is better (sessions/s, viewers)")
+    print("ours/stock: gst-mediaserver's figure over the stock program's; \"better\" says "
+          "which way is better for that row")
     print(f"results: {out_json}")
     return 0 if all(not sc.get("missing") for sc in scenarios) else 1
 

@@ -6,7 +6,7 @@
 #   --bench        quick: 200 and 400 viewers, about 10 minutes on 2 cores
 #   --bench-full   the long sweep (GMS_BENCH_FULL=1): up to 3000 viewers
 # Viewer counts can be set: GMS_BENCH_VIEWERS=200,400,1000 (fan-out),
-# GMS_BENCH_PROXY_VIEWERS=100, GMS_BENCH_FILE_VIEWERS=8,16,32.
+# GMS_BENCH_PROXY_VIEWERS=100, GMS_BENCH_FILE_VIEWERS=16,32,64.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
