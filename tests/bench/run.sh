@@ -32,7 +32,7 @@ else
   echo "live555: skipped (live555ProxyServer not on PATH; Debian 12 has no livemedia-utils)"
 fi
 
-ninja -C build || exit 1
+ninja -C build tests/vs_stock tests/stock_server || exit 1
 export GMS_BENCH_RESULTS_DIR="$PWD/build/bench"
 rm -rf "$GMS_BENCH_RESULTS_DIR"
 mkdir -p "$GMS_BENCH_RESULTS_DIR"
