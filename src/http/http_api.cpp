@@ -6,6 +6,7 @@
 #include "config/value_parsers.h"
 #include "core/log.h"
 #include "http/dashboard.h"
+#include "http/http_guard.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_http_debug);
 #define GST_CAT_DEFAULT gms_http_debug
@@ -108,6 +109,7 @@ HttpApi::HttpApi(GMainContext* control, ApiBackend backend)
   // No Server: header: nothing to learn about the version from outside.
   server_ = Ref<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, nullptr)));
   soup_server_add_handler(server_.get(), nullptr, on_request, this, nullptr);
+  guard_http_server(server_.get());
 }
 
 HttpApi::~HttpApi() {
