@@ -1,5 +1,6 @@
 // Sessions and run-time paths over the HTTP API, with real clients: the
-// session list while rtspsrc viewers (UDP and TCP) and a publisher are on,
+// session list while rtspsrc viewers (UDP, TCP, HTTP tunnel) and a
+// publisher are on,
 // its byte counts against what the viewers received, DELETE of one session,
 // paths added, changed and removed while others play, api-writes-config
 // across a restart, SIGHUP beside API changes, and the session log lines
@@ -162,6 +163,9 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
   ASSERT_TRUE(srv->ready()) << srv->log();
   RtpCounter udp(srv->url("/cam"), "udp");
   RtpCounter tcp(srv->url("/cam"), "tcp");
+  std::string tunnel_url = srv->url("/cam");
+  tunnel_url.replace(0, 4, "rtsph");  // RTSP and RTP over an HTTP tunnel
+  RtpCounter tunnel(tunnel_url, "tcp");
   Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
              "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc", "tune=zerolatency",
              "speed-preset=ultrafast", "key-int-max=30", "!", "rtspclientsink",
@@ -180,8 +184,9 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
       [&] {
         list = json_request("GET", srv->http_url("/api/v1/sessions"));
         JsonObject* p = find_role("publisher", "tcp");
-        return udp.packets() > 300 && tcp.packets() > 300 && find_role("viewer", "udp") &&
-               find_role("viewer", "tcp") && p && int_member(p, "packets_received") > 100;
+        return udp.packets() > 300 && tcp.packets() > 300 && tunnel.packets() > 300 &&
+               find_role("viewer", "udp") && find_role("viewer", "tcp") &&
+               find_role("viewer", "http-tunnel") && p && int_member(p, "packets_received") > 100;
       },
       30s))
       << list.reply.body << srv->log_tail() << pub.output();
@@ -198,7 +203,8 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
 
   // What each viewer received, read before and after the list: the
   // server's count lies between them (within 2 %).
-  for (auto [counter, transport] : {std::pair{&udp, "udp"}, std::pair{&tcp, "tcp"}}) {
+  for (auto [counter, transport] :
+       {std::pair{&udp, "udp"}, std::pair{&tcp, "tcp"}, std::pair{&tunnel, "http-tunnel"}}) {
     const uint64_t before = counter->bytes();
     list = json_request("GET", srv->http_url("/api/v1/sessions"));
     const uint64_t after = counter->bytes();
@@ -226,7 +232,7 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
   JsonGet cam = json_request("GET", srv->http_url("/api/v1/paths/cam"));
   ASSERT_EQ(cam.reply.status, 200u) << cam.reply.body;
   EXPECT_EQ(json_string(cam.object(), "kind"), "launch");
-  EXPECT_EQ(json_array_get_length(json_object_get_array_member(cam.object(), "readers")), 2u);
+  EXPECT_EQ(json_array_get_length(json_object_get_array_member(cam.object(), "readers")), 3u);
   JsonGet live = json_request("GET", srv->http_url("/api/v1/paths/live/pub"));
   ASSERT_EQ(live.reply.status, 200u) << live.reply.body;
   JsonArray* readers = json_object_get_array_member(live.object(), "readers");
@@ -237,7 +243,7 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
   EXPECT_FALSE(json_string(none.object(), "error").empty()) << none.reply.body;
 
   // One line per session start, at default verbosity.
-  EXPECT_EQ(count_occurrences(srv->log(), "NOTICE session started"), 3u) << srv->log_tail();
+  EXPECT_EQ(count_occurrences(srv->log(), "NOTICE session started"), 4u) << srv->log_tail();
 }
 
 TEST(SessionsApi, DeleteEndsOneViewerAndTheOtherPlaysOn) {
