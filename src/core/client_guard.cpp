@@ -86,11 +86,11 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   }
   if (auto* check = static_cast<AvailabilityCheck*>(
           g_object_get_data(G_OBJECT(factory.get()), kAvailability))) {
-    std::string why = (*check)();
-    if (!why.empty()) {
-      GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
-                   ctx->uri->abspath, why.c_str());
-      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+    Availability a = (*check)();
+    if (a.code != GST_RTSP_STS_OK) {
+      GMS_LOG_WARN("client %s: %s %s: %d, %s", peer(client).c_str(), method_name(ctx),
+                   ctx->uri->abspath, int(a.code), a.why.c_str());
+      return a.code;
     }
   }
   return GST_RTSP_STS_OK;
@@ -102,6 +102,12 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
   if (code != GST_RTSP_STS_OK)
     return code;
   const auto& policy = *static_cast<PolicyPtr*>(data);
+  if (policy->draining && !ctx->session) {
+    GMS_LOG_INFO("client %s: %s refused (503): the server is draining", peer(client).c_str(),
+                 method_name(ctx));
+    g_object_set_data(G_OBJECT(client), kRetryAfter, GINT_TO_POINTER(1));
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
   if (policy->resolve && ctx->uri && ctx->request) {
     bool setup = ctx->request->type_data.request.method == GST_RTSP_SETUP;
     try {

@@ -52,6 +52,13 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
       add_path(b, sub);
     json_builder_end_array(b);
   }
+  if (p.kind == "proxy" && !p.publishers.empty()) {
+    json_builder_set_member_name(b, "paths");
+    json_builder_begin_array(b);
+    for (const auto& sub : p.publishers)
+      add_path(b, sub);
+    json_builder_end_array(b);
+  }
   json_builder_end_object(b);
 }
 

@@ -42,6 +42,8 @@ struct ApiBackend {
   };
   // POST /api/v1/recordings/{path}/start (start = true) or …/stop.
   std::function<Action(const std::string& path, bool start)> set_recording;
+  // GET /api/v1/health: 503 while the server drains before a stop.
+  std::function<bool()> draining;
 };
 
 // A request's method and path, decided before anything is read.
@@ -54,7 +56,8 @@ struct Route {
     kRecordings,
     kRecordingStart,
     kRecordingStop,
-    kMetrics
+    kMetrics,
+    kHealth
   } kind = kNotFound;
   std::string path;   // start/stop: the served path, "/live/cam1"
   std::string allow;  // 405: the method that is allowed
@@ -73,12 +76,18 @@ class HttpApi {
   // Listens on 127.0.0.1:port. Throws ConfigError (key http-port) when the
   // port cannot be bound.
   void listen(uint16_t port);
+  // Also on `address` at the same port (after listen()), where only
+  // GET /api/v1/health is answered: a load balancer on another host checks
+  // it while the rest of the API stays on loopback. A wildcard address
+  // covers loopback too, so it replaces the loopback listener.
+  void listen_health(const std::string& address);
   uint16_t port() const { return port_; }
 
  private:
   static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path,
                          GHashTable* query, gpointer self) noexcept;
   void handle(SoupServerMessage* msg, const char* path);
+  void answer_health(SoupServerMessage* msg);
   void answer_recordings(SoupServerMessage* msg);
 
   Ref<GMainContext> control_;

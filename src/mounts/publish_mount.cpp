@@ -273,9 +273,11 @@ gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
     });
     if (it == d.patterns.end())
       return path;
-    bool wanted = method == GST_RTSP_ANNOUNCE ||
-                  (it->wait_publisher > 0 &&
-                   (method == GST_RTSP_DESCRIBE || method == GST_RTSP_SETUP));
+    // A pattern proxy's path is made for its viewers; a publish pattern's
+    // for its publisher (and for viewers that wait for one).
+    bool viewer = method == GST_RTSP_DESCRIBE || method == GST_RTSP_SETUP;
+    bool wanted = it->is_proxy() ? viewer
+                                 : method == GST_RTSP_ANNOUNCE || (it->wait_publisher > 0 && viewer);
     auto& set = d.mounted[it->name];
     if (!wanted || set.count(name))
       return path;
@@ -289,7 +291,8 @@ gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
   }
   auto factory = d.make_factory(cfg);
   gst_rtsp_mount_points_add_factory(mounts, name.c_str(), factory.release());
-  GMS_LOG_INFO("path %s: mounted for publishing", name.c_str());
+  if (!cfg.is_proxy())
+    GMS_LOG_INFO("path %s: mounted for publishing", name.c_str());
   return path;
 }
 
@@ -785,6 +788,19 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   d.total -= it->second.size();
   d.mounted.erase(it);
   return out;
+}
+
+void forget_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
+                          const std::string& path) {
+  MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
+  {
+    std::lock_guard<std::mutex> g(d.mutex);
+    auto it = d.mounted.find(pattern);
+    if (it == d.mounted.end() || !it->second.erase(path))
+      return;
+    d.total--;
+  }
+  gst_rtsp_mount_points_remove_factory(mounts, path.c_str());
 }
 
 void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {

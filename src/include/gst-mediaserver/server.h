@@ -36,6 +36,13 @@ class Server {
   // Closes every client connection and session (for a clean exit).
   void close_all_sessions();
 
+  // Before a stop (on the server's context): the RTSP port stops listening,
+  // requests that would open a new session get 503 with Retry-After, and
+  // GET /api/v1/health answers 503 {"status":"draining"}; open sessions go
+  // on. session_count() tells when they have ended.
+  void drain();
+  bool draining() const;
+
   // The bound RTSP port (after attach), and the URL of every path.
   uint16_t port() const;
   std::vector<std::string> urls() const;

@@ -1,0 +1,44 @@
+#include "drain.h"
+
+#include <cstdio>
+
+namespace gms::tool {
+namespace {
+
+// How often the open sessions are counted: the pool has no event for its
+// last session going, and a count is cheap.
+constexpr guint kCheckMs = 200;
+
+}  // namespace
+
+void Drain::start(unsigned seconds) {
+  server_.drain();
+  deadline_us_ = g_get_monotonic_time() + gint64(seconds) * G_USEC_PER_SEC;
+  last_reported_ = server_.session_count();
+  fprintf(stderr, "gst-mediaserver: draining: %u session(s) open\n", last_reported_);
+  if (!check())
+    return;
+  GSource* t = g_timeout_source_new(kCheckMs);
+  g_source_set_callback(
+      t, [](gpointer self) noexcept -> gboolean { return static_cast<Drain*>(self)->check(); },
+      this, nullptr);
+  timer_ = SourceHolder(t);
+  g_source_attach(t, g_main_loop_get_context(loop_));
+}
+
+// True while the drain goes on.
+bool Drain::check() {
+  unsigned open = server_.session_count();
+  if (open == 0 || g_get_monotonic_time() >= deadline_us_) {
+    fprintf(stderr, "gst-mediaserver: drained (%u session(s) left); stopping\n", open);
+    g_main_loop_quit(loop_);
+    return G_SOURCE_REMOVE;
+  }
+  if (open != last_reported_) {
+    last_reported_ = open;
+    fprintf(stderr, "gst-mediaserver: draining: %u session(s) open\n", open);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace gms::tool
