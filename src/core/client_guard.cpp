@@ -74,6 +74,10 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_client_get_mount_points(client));
   if (!mounts)
     return GST_RTSP_STS_OK;
+  // The library makes the path (and our mount points mount a pattern's
+  // path) only after this signal: do it now, so that a path made on
+  // demand is checked like the others.
+  GCharPtr made(gst_rtsp_mount_points_make_path(mounts.get(), ctx->uri));
   gint matched = 0;
   auto factory = Ref<GstRTSPMediaFactory>::adopt(
       gst_rtsp_mount_points_match(mounts.get(), ctx->uri->abspath, &matched));

@@ -221,8 +221,8 @@ void HttpApi::answer_health(SoupServerMessage* msg) {
 
 void HttpApi::listen_health(const std::string& address) {
   auto inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
-  if (!inet || g_inet_address_get_is_loopback(inet.get()))
-    return;  // loopback is served already
+  if (!inet || address == "127.0.0.1")
+    return;  // served already
   // Linux refuses a wildcard listener beside a specific one on the same
   // port: the wildcard one takes loopback's connections too.
   if (g_inet_address_get_is_any(inet.get()))

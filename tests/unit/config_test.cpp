@@ -489,9 +489,9 @@ TEST(Config, PatternProxiesAndDraining) {
       "[path /a/*]\nproxy=rtsp://o/$path\non-demand=false\n"
       "[server]\ndrain-timeout=x\nhealth-address=nowhere\n");
   ASSERT_EQ(e.issues().size(), 3u) << e.what();
-  EXPECT_NE(e.issues()[0].reason.find("not a whole number"), std::string::npos);
-  EXPECT_NE(e.issues()[1].reason.find("not an IP address"), std::string::npos);
-  EXPECT_NE(e.issues()[2].reason.find("first viewer"), std::string::npos);
+  EXPECT_NE(e.issues()[0].reason.find("first viewer"), std::string::npos) << e.what();
+  EXPECT_NE(e.issues()[1].reason.find("not a whole number"), std::string::npos) << e.what();
+  EXPECT_NE(e.issues()[2].reason.find("not an IP address"), std::string::npos) << e.what();
 }
 
 TEST(Config, LaunchLifetime) {
