@@ -751,10 +751,12 @@ void Server::drain() {
   d.policy->draining = true;
   if (d.front_door)
     d.front_door->stop_listening();
-  GMS_LOG_INFO("draining: no new sessions, %u open", session_count());
+  GMS_LOG_INFO("draining: no new sessions; %u connection(s) open", connection_count());
 }
 
 bool Server::draining() const { return impl_->draining; }
+
+unsigned Server::connection_count() const { return impl_->policy->clients.load(); }
 
 uint16_t Server::port() const { return impl_->bound_port; }
 

@@ -5,8 +5,9 @@
 namespace gms::tool {
 namespace {
 
-// How often the open sessions are counted: the pool has no event for its
-// last session going, and a count is cheap.
+// How often the open connections are counted: there is no event for the
+// last one going, and a count is cheap. Connections, not sessions: a
+// session outlives a viewer that left without TEARDOWN by session-timeout.
 constexpr guint kCheckMs = 200;
 
 }  // namespace
@@ -14,8 +15,8 @@ constexpr guint kCheckMs = 200;
 void Drain::start(unsigned seconds) {
   server_.drain();
   deadline_us_ = g_get_monotonic_time() + gint64(seconds) * G_USEC_PER_SEC;
-  last_reported_ = server_.session_count();
-  fprintf(stderr, "gst-mediaserver: draining: %u session(s) open\n", last_reported_);
+  last_reported_ = server_.connection_count();
+  fprintf(stderr, "gst-mediaserver: draining: %u connection(s) open\n", last_reported_);
   if (!check())
     return;
   GSource* t = g_timeout_source_new(kCheckMs);
@@ -28,15 +29,15 @@ void Drain::start(unsigned seconds) {
 
 // True while the drain goes on.
 bool Drain::check() {
-  unsigned open = server_.session_count();
+  unsigned open = server_.connection_count();
   if (open == 0 || g_get_monotonic_time() >= deadline_us_) {
-    fprintf(stderr, "gst-mediaserver: drained (%u session(s) left); stopping\n", open);
+    fprintf(stderr, "gst-mediaserver: drained (%u connection(s) left); stopping\n", open);
     g_main_loop_quit(loop_);
     return G_SOURCE_REMOVE;
   }
   if (open != last_reported_) {
     last_reported_ = open;
-    fprintf(stderr, "gst-mediaserver: draining: %u session(s) open\n", open);
+    fprintf(stderr, "gst-mediaserver: draining: %u connection(s) open\n", open);
   }
   return G_SOURCE_CONTINUE;
 }

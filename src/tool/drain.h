@@ -1,7 +1,8 @@
 // The drain before a stop (SIGTERM with [server] drain-timeout): the server
 // takes no new session and its health check fails, so that a load balancer
-// sends new viewers elsewhere; the open sessions go on until they end or
-// the time is up, then the main loop quits for the orderly stop.
+// sends new viewers elsewhere; the open connections go on until their
+// viewers leave or the time is up, then the main loop quits for the
+// orderly stop.
 // Runs on the main loop's context.
 #pragma once
 
