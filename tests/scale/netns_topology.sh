@@ -182,13 +182,19 @@ note "UDP: the SDP names the edge that answered ($sdp_edge), not HAProxy ($LB)"
 
 # --- viewers --------------------------------------------------------------------
 # Each viewer plays over TCP through HAProxy and starts again whenever its
-# player ends (an edge that died), until the test's end.
+# player ends (an edge that died), until the test's end. It logs when its
+# player ended ("restart") and when media came again ("playing": the
+# pipeline's stream-start, posted when the first packet reaches the sink).
 viewer_loop() {  # LB END(epoch s)
   while (($(date +%s) < $2)); do
-    timeout $(($2 - $(date +%s) + 1)) gst-launch-1.0 -q rtspsrc location="rtsp://$1:8554/live/cam1" \
-      protocols=tcp latency=0 tcp-timeout=2000000 timeout=2000000 ! fakesink sync=false
+    echo "start $(date +%s.%N)"
+    timeout $(($2 - $(date +%s) + 1)) gst-launch-1.0 -m rtspsrc location="rtsp://$1:8554/live/cam1" \
+      protocols=tcp latency=0 tcp-timeout=2000000 ! fakesink sync=false 2>&1 |
+      while read -r line; do
+        [[ $line == *'(stream-start)'* ]] && echo "playing $(date +%s.%N)"
+      done
     echo "restart $(date +%s.%N)"
-    sleep 0.1
+    sleep 0.05
   done
 }
 export -f viewer_loop
@@ -220,15 +226,21 @@ wait_for 15 "the viewers back on edge 2" bash -c "
   b=\$(ip netns exec ${P}e2 curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '\"/live/cam1\"' | grep -oE '\"viewers\" : [0-9]+' | grep -oE '[0-9]+$')
   (( \${b:-0} >= $VIEWERS ))"
 back_ms=$(( $(date +%s%N) / 1000000 ))
-# When the first viewer of edge 1 noticed: its player ended.
-noticed_ms=$(cat "$WORK"/v*.log | awk -v k="$kill_ms" '/^restart/{t=$2*1000; if (t >= k && (m == "" || t < m)) m=t} END{printf "%.0f", m ? m : k}')
-note "all $VIEWERS viewers on edge 2: $((back_ms - kill_ms)) ms after the kill, $((back_ms - noticed_ms)) ms after the first viewer noticed"
-((back_ms - noticed_ms <= RECOVERY_S * 1000)) ||
-  fail "recovery took $((back_ms - noticed_ms)) ms after noticing (deadline $RECOVERY_S s)"
+# Each viewer that noticed (its player ended after the kill): from then to
+# its next "playing".
+recovery=$(for f in "$WORK"/v*.log; do
+  awk -v k="$kill_ms" '$1 == "restart" && $2 * 1000 >= k && !r {r = $2}
+    $1 == "playing" && r && !p {p = $2} END {if (r) printf "%.0f\n", p ? (p - r) * 1000 : 99999}' "$f"
+done | sort -n)
+worst=$(echo "$recovery" | tail -1)
+note "all $VIEWERS viewers on edge 2 $((back_ms - kill_ms)) ms after the kill; noticed to playing again, ms: $(echo $recovery)"
+[[ -n $worst ]] || fail "no viewer noticed the kill"
+((worst <= RECOVERY_S * 1000)) || fail "a viewer played again $worst ms after noticing (deadline $RECOVERY_S s)"
 # Are they playing? Packets keep coming: no viewer restarts for 2 s more.
 restarts_before=$(cat "$WORK"/v*.log | grep -c '^restart')
 sleep 2
 restarts_after=$(cat "$WORK"/v*.log | grep -c '^restart')
+# 2 s of the viewers: gst-launch -m lines would show an error; none restarted.
 ((restarts_after == restarts_before)) || fail "viewers keep restarting on edge 2"
 origin_viewers=$(ns origin curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '"/live/cam1"' | json_num viewers)
 note "origin after the kill: $origin_viewers viewer session(s) (edge 1's went with it)"
