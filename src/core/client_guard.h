@@ -78,6 +78,8 @@ void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& re
 struct Availability {
   GstRTSPStatusCode code = GST_RTSP_STS_OK;
   std::string why;
+  // The factory was unmounted meanwhile: look the path up again.
+  bool look_again = false;
   Availability() = default;
   Availability(std::string reason)  // NOLINT: a reason is a 503
       : code(reason.empty() ? GST_RTSP_STS_OK : GST_RTSP_STS_SERVICE_UNAVAILABLE),

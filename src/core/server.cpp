@@ -248,9 +248,9 @@ struct Server::Impl {
       proxy_patterns->forget(name);
       return true;
     }
-    if (!proxy_patterns->retire_if_idle(name))
+    if (!mounts::retire_pattern_mount(mounts.get(), p->name, name,
+                                      [&] { return proxy_patterns->retire_if_idle(name); }))
       return false;
-    mounts::forget_pattern_mount(mounts.get(), p->name, name);
     GMS_LOG_INFO("path %s: unused; removed", name.c_str());
     return true;
   }

@@ -208,8 +208,11 @@ Availability ProxyPath::wait_ready() {
   std::unique_lock<std::mutex> lk(lock_);
   touched_us_ = g_get_monotonic_time();
   asked_ = true;
-  if (retired_)
-    return std::string("the path was just removed; ask again");
+  if (retired_) {
+    Availability a(std::string("the path was just removed"));
+    a.look_again = true;
+    return a;
+  }
   if (connected_)
     return {};
   if (!control_)
@@ -219,6 +222,7 @@ Availability ProxyPath::wait_ready() {
       return Availability::not_found("the back end has no such stream (" + last_error_ + ")");
     return "back end unavailable (" + last_error_ + "); retrying";
   }
+  waiters_++;  // from here on the path is in use (not retired, not lingering out)
   if (config_.on_demand) {
     lk.unlock();
     on_control([this] {
@@ -228,7 +232,6 @@ Availability ProxyPath::wait_ready() {
     });
     lk.lock();
   }
-  waiters_++;
   uint64_t failures_before = failures_;
   bool ok = cv_.wait_for(lk, kReadyWait, [&] {
     return connected_ || retired_ || failures_ != failures_before;

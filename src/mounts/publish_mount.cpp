@@ -790,17 +790,20 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   return out;
 }
 
-void forget_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
-                          const std::string& path) {
+bool retire_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
+                          const std::string& path, const std::function<bool()>& idle) {
   MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
-  {
-    std::lock_guard<std::mutex> g(d.mutex);
-    auto it = d.mounted.find(pattern);
-    if (it == d.mounted.end() || !it->second.erase(path))
-      return;
+  // Under the lock that make_path() takes: a request for the path either
+  // finds it still mounted (and in use: not idle) or mounts it afresh.
+  std::lock_guard<std::mutex> g(d.mutex);
+  if (!idle())
+    return false;
+  auto it = d.mounted.find(pattern);
+  if (it != d.mounted.end() && it->second.erase(path)) {
     d.total--;
+    gst_rtsp_mount_points_remove_factory(mounts, path.c_str());
   }
-  gst_rtsp_mount_points_remove_factory(mounts, path.c_str());
+  return true;
 }
 
 void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {

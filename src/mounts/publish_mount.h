@@ -45,10 +45,10 @@ Ref<GstRTSPMountPoints> make_mount_points(
 void set_publish_patterns(GstRTSPMountPoints* mounts, std::vector<PathConfig> patterns);
 // Exact paths mounted for a pattern so far (to unmount on reload).
 std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::string& pattern);
-// Unmounts one exact path mounted for `pattern` (a pattern proxy's path that
-// nobody uses any more); the next request for it mounts it again.
-void forget_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
-                          const std::string& path);
+// Unmounts one exact path mounted for `pattern` if `idle()` says nobody uses
+// it (a pattern proxy's path); the next request for it mounts it again.
+bool retire_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
+                          const std::string& path, const std::function<bool()>& idle);
 
 // Per-connection hooks: ANNOUNCE checks (SDP, busy path, limits), PLAY of a
 // path without publisher (404 or wait), max-viewers, and refusal reasons in
