@@ -218,6 +218,11 @@ struct Server::Impl {
       bool forget;
       if (proxy_patterns->owns(name)) {
         forget = retire_pattern_proxy(name, p);
+        if (forget) {
+          destroy_later(std::move(path));
+          it = paths.erase(it);
+          continue;
+        }
       } else {
         // A pattern's publisher that left, never recorded and was never
         // asked to: nothing to show, it goes (publisher names can be many).
@@ -235,10 +240,23 @@ struct Server::Impl {
       const std::string name = made->config().name;
       auto& path = paths[name];
       if (path)
-        path->stop();  // the one made before, which went meanwhile
+        destroy_later(std::move(path));  // the one made before, which went meanwhile
       made->on_change([this] { request_update(); });
       path = std::make_unique<Path>(name, made);
     }
+  }
+
+  // A source's event may be what runs update_recordings() (at once, on the
+  // control context): its path is stopped now but destroyed only after the
+  // event's handler has returned.
+  void destroy_later(std::unique_ptr<Path> path) {
+    path->stop();
+    GSource* idle = g_idle_source_new();
+    g_source_set_callback(
+        idle, [](gpointer) noexcept -> gboolean { return G_SOURCE_REMOVE; }, path.release(),
+        [](gpointer p) { delete static_cast<Path*>(p); });
+    g_source_attach(idle, context.get());
+    g_source_unref(idle);
   }
 
   // A pattern proxy's path goes when nothing uses it (or its pattern went):

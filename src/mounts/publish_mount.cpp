@@ -233,7 +233,9 @@ constexpr size_t kMaxPatternMounts = 10000;
 
 struct MountsImpl {
   std::function<Ref<GstRTSPMediaFactory>(const gms::PathConfig&)> make_factory;
-  std::mutex mutex;  // protects patterns and mounted
+  // Protects patterns and mounted; held while a pattern's path is mounted
+  // (before the mount points' own lock).
+  std::mutex mutex;
   std::vector<gms::PathConfig> patterns;
   std::map<std::string, std::set<std::string>> mounted;  // pattern → exact paths
   size_t total = 0;
@@ -266,8 +268,10 @@ gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
   GstRTSPMethod method = ctx ? ctx->method : GST_RTSP_INVALID;
   std::string name = strip_control(path);
   gms::PathConfig cfg;
+  // Held until the factory is mounted: a second request for the same new
+  // path (two viewers at once) must find it mounted, not about to be.
+  std::lock_guard<std::mutex> g(d.mutex);
   {
-    std::lock_guard<std::mutex> g(d.mutex);
     auto it = std::find_if(d.patterns.begin(), d.patterns.end(), [&](const gms::PathConfig& p) {
       return name.size() > p.prefix().size() && name.compare(0, p.prefix().size(), p.prefix()) == 0;
     });

@@ -70,7 +70,7 @@ TEST(Edge, TheOriginsNotFoundIsTheViewersNotFoundAtOnce) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
   }
   // Nothing under the pattern's prefix but the pattern itself.
-  EXPECT_EQ(describe_status(*e, "/elsewhere"), 404);
+  EXPECT_EQ(describe_status(*e, "/elsewhere"), 404) << e->alive() << e->log_tail();
   // The name does not stay: the paths of 404s go.
   EXPECT_TRUE(wait_until([&] { return e->log_contains("path /live/nothing: unused; removed"); }, 10s))
       << e->log_tail();
