@@ -1,6 +1,6 @@
 #include "drain.h"
 
-#include <cstdio>
+#include <string>
 
 namespace gms::tool {
 namespace {
@@ -16,7 +16,7 @@ void Drain::start(unsigned seconds) {
   server_.drain();
   deadline_us_ = g_get_monotonic_time() + gint64(seconds) * G_USEC_PER_SEC;
   last_reported_ = server_.connection_count();
-  fprintf(stderr, "gst-mediaserver: draining: %u connection(s) open\n", last_reported_);
+  program_log("NOTICE", "draining: " + std::to_string(last_reported_) + " connection(s) open");
   if (!check())
     return;
   GSource* t = g_timeout_source_new(kCheckMs);
@@ -31,13 +31,13 @@ void Drain::start(unsigned seconds) {
 bool Drain::check() {
   unsigned open = server_.connection_count();
   if (open == 0 || g_get_monotonic_time() >= deadline_us_) {
-    fprintf(stderr, "gst-mediaserver: drained (%u connection(s) left); stopping\n", open);
+    program_log("NOTICE", "drained (" + std::to_string(open) + " connection(s) left); stopping");
     g_main_loop_quit(loop_);
     return G_SOURCE_REMOVE;
   }
   if (open != last_reported_) {
     last_reported_ = open;
-    fprintf(stderr, "gst-mediaserver: draining: %u connection(s) open\n", open);
+    program_log("NOTICE", "draining: " + std::to_string(open) + " connection(s) open");
   }
   return G_SOURCE_CONTINUE;
 }

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
+#include <string>
+
+#include <gst-mediaserver/server.h>
 
 namespace gms::tool {
 
@@ -52,10 +54,10 @@ gboolean StopSignals::on_signal(gpointer data) noexcept {
 void StopSignals::handle(int signal) {
   switch (state_) {
     case State::kStopping:
-      fprintf(stderr, "gst-mediaserver: second stop signal; exiting now\n");
+      gms::program_log("WARN", "second stop signal; exiting now");
       _exit(1);
     case State::kDraining:
-      fprintf(stderr, "gst-mediaserver: stop signal while draining; stopping now\n");
+      gms::program_log("NOTICE", "stop signal while draining; stopping now");
       stop_now();
       return;
     case State::kRunning:
@@ -63,8 +65,8 @@ void StopSignals::handle(int signal) {
   }
   if (signal == SIGTERM && drain_seconds_ > 0) {
     state_ = State::kDraining;
-    fprintf(stderr, "gst-mediaserver: draining for up to %u s (SIGTERM or SIGINT again: stop now)\n",
-            drain_seconds_);
+    gms::program_log("NOTICE", "draining for up to " + std::to_string(drain_seconds_) +
+                                   " s (SIGTERM or SIGINT again: stop now)");
     g_main_context_invoke(
         g_main_loop_get_context(main_loop_),
         [](gpointer self) noexcept -> gboolean {
@@ -81,7 +83,7 @@ void StopSignals::handle(int signal) {
 
 void StopSignals::stop_now() {
   state_ = State::kStopping;
-  fprintf(stderr, "gst-mediaserver: stopping\n");
+  gms::program_log("NOTICE", "stopping");
   g_main_loop_quit(main_loop_);  // thread-safe
   arm_deadline(kStopDeadlineMs);
 }
@@ -91,7 +93,7 @@ void StopSignals::arm_deadline(guint ms) {
   g_source_set_callback(
       t,
       [](gpointer) noexcept -> gboolean {
-        fprintf(stderr, "gst-mediaserver: not stopped in time; exiting now\n");
+        gms::program_log("ERROR", "not stopped in time; exiting now");
         _exit(1);
       },
       nullptr, nullptr);
