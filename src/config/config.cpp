@@ -29,7 +29,8 @@ const std::vector<std::string> kServerKeys = {
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
     "register-user", "register-password", "root", "loop", "record-dir", "log-format",
-    "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port"};
+    "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port",
+    "drain-timeout", "health-address"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
@@ -134,6 +135,12 @@ class Reader {
         server_root_line = k.line;
       } else if (k.key == "loop") {
         ok = parse_bool(k.value, s.loop, why);
+      } else if (k.key == "drain-timeout") {
+        ok = parse_uint(k.value, 0, 86400, n, why);
+        s.drain_timeout = static_cast<unsigned>(n);
+      } else if (k.key == "health-address") {
+        ok = check_address(k.value, why);
+        s.health_address = k.value;
       } else if (k.key == "log-format") {
         s.log_format = k.value;
         ok = k.value == "text" || k.value == "json";
@@ -300,9 +307,12 @@ class Reader {
         if (const KeyEntry* k = g.find(key))
           add(g, *k, "only for publish paths (set publish=true)");
     }
-    if (p.is_pattern() && !p.publish)
+    if (p.is_pattern() && !p.publish && !p.is_proxy())
       issues_.push_back({origin_, g.line, g.name, "",
-                         "a name ending in '*' is only for publish paths (publish=true)"});
+                         "a name ending in '*' is only for publish and proxy paths"});
+    // Each path below a pattern proxy connects at its first viewer.
+    if (const KeyEntry* k = g.find("on-demand"); k && p.is_pattern() && p.is_proxy() && !p.on_demand)
+      add(g, *k, "a pattern proxy connects each path at its first viewer; remove on-demand=false");
     if (const KeyEntry* loop = g.find("loop"); loop && !root)
       issues_.push_back({origin_, loop->line, g.name, "loop", "loop= needs root= (media files)"});
     if (root && p.loop && shared_given && !p.shared)
@@ -577,7 +587,7 @@ void Config::validate() const {
   for (const auto& p : paths) {
     std::string why;
     std::string group = "path " + p.name;
-    if (!(p.name == "/" && p.is_root()) && !check_path_name(p.name, why, p.publish))
+    if (!(p.name == "/" && p.is_root()) && !check_path_name(p.name, why, p.publish || p.is_proxy()))
       issues.push_back({p.origin, p.line, group, "", why});
     int sources = (p.launch.empty() ? 0 : 1) + (p.is_root() ? 1 : 0) + (p.publish ? 1 : 0) +
                   (p.is_proxy() ? 1 : 0);

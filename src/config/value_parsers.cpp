@@ -154,7 +154,7 @@ bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::s
 bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern) {
   if (!v.empty() && v.back() == '*') {
     if (!allow_pattern) {
-      reason = "a name ending in '*' is only for publish paths (publish=true)";
+      reason = "a name ending in '*' is only for publish and proxy paths";
       return false;
     }
     std::string prefix = v.substr(0, v.size() - 1);

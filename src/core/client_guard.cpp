@@ -67,6 +67,34 @@ GstRTSPStatusCode pre_request(GstRTSPClient* client, GstRTSPContext* ctx, gpoint
   return check_owner(client, ctx);
 }
 
+// Not an RTSP status: the factory went, find the path's new one.
+constexpr auto kLookAgain = GstRTSPStatusCode(-1);
+
+// The status for `factory` (null: none), or kLookAgain once when it was
+// unmounted meanwhile.
+GstRTSPStatusCode check_factory(GstRTSPClient* client, GstRTSPContext* ctx,
+                                GstRTSPMediaFactory* factory, bool may_look_again) {
+  if (!factory)
+    return GST_RTSP_STS_OK;
+  if (auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(factory), kUnavailable))) {
+    GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
+                 ctx->uri->abspath, why);
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
+  if (auto* check = static_cast<AvailabilityCheck*>(
+          g_object_get_data(G_OBJECT(factory), kAvailability))) {
+    Availability a = (*check)();
+    if (a.look_again && may_look_again)
+      return kLookAgain;
+    if (a.code != GST_RTSP_STS_OK) {
+      GMS_LOG_WARN("client %s: %s %s: %d, %s", peer(client).c_str(), method_name(ctx),
+                   ctx->uri->abspath, int(a.code), a.why.c_str());
+      return a.code;
+    }
+  }
+  return GST_RTSP_STS_OK;
+}
+
 // DESCRIBE and SETUP of a path whose source cannot be built: 503.
 GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   if (!ctx->uri)
@@ -74,26 +102,19 @@ GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_client_get_mount_points(client));
   if (!mounts)
     return GST_RTSP_STS_OK;
-  gint matched = 0;
-  auto factory = Ref<GstRTSPMediaFactory>::adopt(
-      gst_rtsp_mount_points_match(mounts.get(), ctx->uri->abspath, &matched));
-  if (!factory)
-    return GST_RTSP_STS_OK;
-  if (auto* why = static_cast<const char*>(g_object_get_data(G_OBJECT(factory.get()), kUnavailable))) {
-    GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
-                 ctx->uri->abspath, why);
-    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  // The library makes the path (and our mount points mount a pattern's
+  // path) only after this signal: do it now, so that a path made on
+  // demand is checked like the others. A path unmounted just as it was
+  // found is mounted afresh.
+  for (int attempt = 0;; ++attempt) {
+    GCharPtr made(gst_rtsp_mount_points_make_path(mounts.get(), ctx->uri));
+    gint matched = 0;
+    auto factory = Ref<GstRTSPMediaFactory>::adopt(
+        gst_rtsp_mount_points_match(mounts.get(), ctx->uri->abspath, &matched));
+    GstRTSPStatusCode code = check_factory(client, ctx, factory.get(), attempt == 0);
+    if (code != kLookAgain)
+      return code;
   }
-  if (auto* check = static_cast<AvailabilityCheck*>(
-          g_object_get_data(G_OBJECT(factory.get()), kAvailability))) {
-    std::string why = (*check)();
-    if (!why.empty()) {
-      GMS_LOG_WARN("client %s: %s %s: 503, %s", peer(client).c_str(), method_name(ctx),
-                   ctx->uri->abspath, why.c_str());
-      return GST_RTSP_STS_SERVICE_UNAVAILABLE;
-    }
-  }
-  return GST_RTSP_STS_OK;
 }
 
 GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
@@ -102,6 +123,12 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
   if (code != GST_RTSP_STS_OK)
     return code;
   const auto& policy = *static_cast<PolicyPtr*>(data);
+  if (policy->draining && !ctx->session) {
+    GMS_LOG_INFO("client %s: %s refused (503): the server is draining", peer(client).c_str(),
+                 method_name(ctx));
+    g_object_set_data(G_OBJECT(client), kRetryAfter, GINT_TO_POINTER(1));
+    return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  }
   if (policy->resolve && ctx->uri && ctx->request) {
     bool setup = ctx->request->type_data.request.method == GST_RTSP_SETUP;
     try {

@@ -21,6 +21,9 @@ struct ClientPolicy {
   std::atomic<unsigned> session_timeout{60};
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<unsigned> clients{0};  // open RTSP connections
+  // Draining before a stop: requests that would start a new session get
+  // 503 with Retry-After; sessions already open go on.
+  std::atomic<bool> draining{false};
 
   unsigned connections_from(const std::string& address) const;
   void opened(const std::string& address);
@@ -68,10 +71,29 @@ void set_media_seek_planner(GstRTSPMedia* media, SeekPlanner planner);
 // tried. The stock server would answer 400 after a critical.
 void set_factory_unavailable(GstRTSPMediaFactory* factory, const std::string& reason);
 
+// What a check run at DESCRIBE and SETUP of a factory's path answers: the
+// path can serve (OK), cannot now (503 with the reason, from a plain
+// string), or has nothing under that name (404: a proxy whose back end
+// answered 404).
+struct Availability {
+  GstRTSPStatusCode code = GST_RTSP_STS_OK;
+  std::string why;
+  // The factory was unmounted meanwhile: look the path up again.
+  bool look_again = false;
+  Availability() = default;
+  Availability(std::string reason)  // NOLINT: a reason is a 503
+      : code(reason.empty() ? GST_RTSP_STS_OK : GST_RTSP_STS_SERVICE_UNAVAILABLE),
+        why(std::move(reason)) {}
+  static Availability not_found(std::string reason) {
+    Availability a(std::move(reason));
+    a.code = GST_RTSP_STS_NOT_FOUND;
+    return a;
+  }
+};
+
 // A check run at DESCRIBE and SETUP of the factory's path, on an RTSP client
-// thread (it may wait a bounded time, e.g. for a proxy's back end): empty
-// when the path can serve, else the reason for a 503.
-using AvailabilityCheck = std::function<std::string()>;
+// thread (it may wait a bounded time, e.g. for a proxy's back end).
+using AvailabilityCheck = std::function<Availability()>;
 void set_factory_availability(GstRTSPMediaFactory* factory, AvailabilityCheck check);
 
 }  // namespace gms

@@ -85,6 +85,13 @@ void FrontDoor::listen(const std::string& address, uint16_t port, unsigned backl
   g_source_attach(src, context_.get());
 }
 
+void FrontDoor::stop_listening() {
+  accept_source_.reset();
+  if (listener_)
+    g_socket_close(listener_.get(), nullptr);
+  listener_.reset();
+}
+
 bool FrontDoor::on_accept() {
   for (int i = 0; i < 64; ++i) {  // a burst at a time; the source fires again
     auto sock = Ref<GSocket>::adopt(g_socket_accept(listener_.get(), nullptr, nullptr));

@@ -53,6 +53,10 @@ class FrontDoor {
   uint16_t port() const { return port_; }
   void set_register_handler(RegisterHandler h) { register_ = std::move(h); }
   void set_limits(const FrontDoorLimits& l) { limits_ = l; }
+  // Closes the listening socket (a draining server): new connections are
+  // refused by the kernel, so a balancer tries another server at once.
+  // Connections already accepted go on.
+  void stop_listening();
 
  private:
   struct Pending;

@@ -29,6 +29,7 @@
 #include "mounts/publish_mount.h"
 #include "path/live_mount.h"
 #include "path/path.h"
+#include "path/proxy_patterns.h"
 #include "path/publisher_source.h"
 #include "proxy/register.h"
 #include "session/session_registry.h"
@@ -169,6 +170,10 @@ struct Server::Impl {
   std::shared_ptr<CoalescedCall> updater;
   std::unique_ptr<http::HttpApi> http;
   std::unique_ptr<record::RetentionSweeper> retention;  // reads config and recorders
+  // Paths that pattern proxies make on demand ("/live/*" → /live/cam1).
+  std::shared_ptr<ProxyPatterns> proxy_patterns = std::make_shared<ProxyPatterns>();
+  // SIGTERM with drain-timeout: no new sessions, the health check fails.
+  bool draining = false;
   // Every RTSP session with its client, path and figures (the sessions API
   // and the session log lines).
   std::shared_ptr<session::Registry> registry;
@@ -221,20 +226,71 @@ struct Server::Impl {
   // wishes. Runs on the sources' events, the publishers' and the API's.
   void update_recordings() {
     for (const auto& a : publish->registry->active())
-      if (const PathConfig* p = config_of(a.path); p && p->is_pattern())
+      if (const PathConfig* p = config_of(a.path); p && p->is_pattern() && p->publish)
         publisher_path(a.path);
+    adopt_pattern_proxies();
     for (auto it = paths.begin(); it != paths.end();) {
       auto& [name, path] = *it;
       const PathConfig* p = config_of(name);
       bool wanted = p && wants_record(*p, name);
       path->update_recording(wanted, p ? record_settings(*p) : record::RecordSettings{},
                              context.get());
-      // A pattern's publisher that left, never recorded and was never
-      // asked to: nothing to show, it goes (publisher names can be many).
-      bool forget = (!p || p->is_pattern()) && !path->source().live() && !path->status() &&
-                    !path->record_override;
+      bool forget;
+      if (proxy_patterns->owns(name)) {
+        forget = retire_pattern_proxy(name, p);
+        if (forget) {
+          destroy_later(std::move(path));
+          it = paths.erase(it);
+          continue;
+        }
+      } else {
+        // A pattern's publisher that left, never recorded and was never
+        // asked to: nothing to show, it goes (publisher names can be many).
+        forget = (!p || p->is_pattern()) && !path->source().live() && !path->status() &&
+                 !path->record_override;
+      }
       it = forget ? paths.erase(it) : std::next(it);
     }
+  }
+
+  // Control context: the paths pattern proxies made since the last call
+  // become the server's.
+  void adopt_pattern_proxies() {
+    for (auto& made : proxy_patterns->take_new()) {
+      const std::string name = made->config().name;
+      auto& path = paths[name];
+      if (path)
+        destroy_later(std::move(path));  // the one made before, which went meanwhile
+      made->on_change([this] { request_update(); });
+      path = std::make_unique<Path>(name, made);
+    }
+  }
+
+  // A source's event may be what runs update_recordings() (at once, on the
+  // control context): its path is stopped now but destroyed only after the
+  // event's handler has returned.
+  void destroy_later(std::unique_ptr<Path> path) {
+    path->stop();
+    GSource* idle = g_idle_source_new();
+    g_source_set_callback(
+        idle, [](gpointer) noexcept -> gboolean { return G_SOURCE_REMOVE; }, path.release(),
+        [](gpointer p) { delete static_cast<Path*>(p); });
+    g_source_attach(idle, context.get());
+    g_source_unref(idle);
+  }
+
+  // A pattern proxy's path goes when nothing uses it (or its pattern went):
+  // unmounted, so that the next viewer makes it afresh.
+  bool retire_pattern_proxy(const std::string& name, const PathConfig* p) {
+    if (!p || !p->is_pattern() || !p->is_proxy()) {
+      proxy_patterns->forget(name);
+      return true;
+    }
+    if (!mounts::retire_pattern_mount(mounts.get(), p->name, name,
+                                      [&] { return proxy_patterns->retire_if_idle(name); }))
+      return false;
+    GMS_LOG_INFO("path %s: unused; removed", name.c_str());
+    return true;
   }
   // --- What the HTTP API reads and does (control context) ---
 
@@ -269,6 +325,9 @@ struct Server::Impl {
         names.push_back(p.name);
     for (const auto& a : publishers)
       names.push_back(a.path);
+    for (const auto& [name, path] : paths)
+      if (proxy_patterns->owns(name))
+        names.push_back(name);
     auto viewers = count_viewers(sessions.get(), names);
 
     std::vector<http::PathEntry> out;
@@ -282,7 +341,21 @@ struct Server::Impl {
       // delivers is not known here.
       if (auto it = paths.find(p.name); it != paths.end())
         e.live = it->second->source().live();
-      if (p.is_pattern()) {
+      if (p.is_pattern() && p.is_proxy()) {
+        for (const auto& [name, path] : paths) {
+          if (name.size() <= p.prefix().size() || name.rfind(p.prefix(), 0) != 0 ||
+              !proxy_patterns->owns(name))
+            continue;
+          http::PathEntry sub;
+          sub.name = name;
+          sub.kind = kind_of(p);
+          sub.live = path->source().live();
+          sub.viewers = viewers[name];
+          sub.recording = recording_state(p, name);
+          e.publishers.push_back(std::move(sub));
+        }
+        e.live = !e.publishers.empty();
+      } else if (p.is_pattern()) {
         for (const auto& a : publishers) {
           if (a.path.rfind(p.prefix(), 0) != 0)
             continue;
@@ -382,6 +455,7 @@ struct Server::Impl {
     b.set_recording = [this](const std::string& served, bool start) {
       return set_recording(served, start);
     };
+    b.draining = [this] { return draining; };
     b.sessions = [this] { return registry->list(); };
     b.end_session = [this](const std::string& id) { return registry->end(id); };
     b.path = [this](const std::string& name) { return path_detail(name); };
@@ -395,6 +469,8 @@ struct Server::Impl {
     };
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
     http->listen(port, certificate.get());
+    if (!config.server.health_address.empty())
+      http->listen_health(config.server.health_address);
   }
 
   // GET /api/v1/paths/NAME: the entry (a configured path, or a publisher's
@@ -495,7 +571,8 @@ struct Server::Impl {
     // Publish factories made on demand for patterns ("/live/*") capture
     // only the shared publish context and the pool, never `this`.
     mounts = mounts::make_mount_points(
-        [publish = publish, pools = std::make_shared<std::map<std::string, Ref<GstRTSPAddressPool>>>()](
+        [publish = publish, patterns = proxy_patterns,
+         pools = std::make_shared<std::map<std::string, Ref<GstRTSPAddressPool>>>()](
             const PathConfig& p) {
           Ref<GstRTSPAddressPool> pool;
           if (p.protocols & kProtoUdpMcast) {
@@ -504,6 +581,8 @@ struct Server::Impl {
               slot = mounts::make_address_pool(p.multicast);
             pool = slot;
           }
+          if (p.is_proxy())
+            return patterns->make(p, pool.get());
           return mounts::make_publish_factory(p, publish, pool.get());
         });
     gst_rtsp_server_set_mount_points(server.get(), mounts.get());
@@ -661,6 +740,7 @@ void Server::attach(GMainContext* context) {
   if (sc.http_port != 0)
     d.start_http(sc.http_port);
   d.updater = std::make_shared<CoalescedCall>(d.context.get(), [&d] { d.update_recordings(); });
+  d.proxy_patterns->attach(d.context.get(), CoalescedCall::asker(d.updater));
   d.publish->registry->set_on_change(CoalescedCall::asker(d.updater));
   d.retention = std::make_unique<record::RetentionSweeper>(d.context.get(), [&d] {
     std::set<std::string> writing;
@@ -802,6 +882,21 @@ std::vector<std::string> Server::reload(const Config& config) {
 }
 
 void Server::close_all_sessions() { impl_->close_all(); }
+
+void Server::drain() {
+  Impl& d = *impl_;
+  if (d.draining)
+    return;
+  d.draining = true;
+  d.policy->draining = true;
+  if (d.front_door)
+    d.front_door->stop_listening();
+  GMS_LOG_INFO("draining: no new sessions; %u connection(s) open", connection_count());
+}
+
+bool Server::draining() const { return impl_->draining; }
+
+unsigned Server::connection_count() const { return impl_->policy->clients.load(); }
 
 uint16_t Server::port() const { return impl_->bound_port; }
 

@@ -104,6 +104,13 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
       add_path(b, sub);
     json_builder_end_array(b);
   }
+  if (p.kind == "proxy" && !p.publishers.empty()) {
+    json_builder_set_member_name(b, "paths");
+    json_builder_begin_array(b);
+    for (const auto& sub : p.publishers)
+      add_path(b, sub);
+    json_builder_end_array(b);
+  }
   if (p.readers) {
     json_builder_set_member_name(b, "readers");
     json_builder_begin_array(b);

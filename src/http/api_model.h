@@ -25,7 +25,9 @@ struct PathEntry {
   std::optional<bool> live;               // the source delivers now
   std::optional<unsigned> viewers;        // PLAY sessions of this path
   std::optional<std::string> recording;   // recording, error, stopped (paths that record)
-  std::vector<PathEntry> publishers;      // a pattern ("/live/*"): its paths being published
+  // A pattern ("/live/*"): its paths being published, or for a pattern
+  // proxy the paths it made (listed as "paths").
+  std::vector<PathEntry> publishers;
   // GET /api/v1/paths/NAME only: the path's sessions.
   std::optional<std::vector<session::Info>> readers;
 };

@@ -3,6 +3,8 @@
 #include <gst-mediaserver/config.h>
 #include <libsoup/soup.h>
 
+#include <cstring>
+
 #include "config/value_parsers.h"
 #include "core/log.h"
 #include "http/dashboard.h"
@@ -27,6 +29,21 @@ void respond(SoupServerMessage* msg, unsigned status, const char* type, const st
 
 void respond_error(SoupServerMessage* msg, unsigned status, const std::string& why) {
   respond(msg, status, kJson, error_json(why));
+}
+
+bool is_loopback(GSocketAddress* local) {
+  if (!local || !G_IS_INET_SOCKET_ADDRESS(local))
+    return false;
+  GInetAddress* a = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local));
+  if (g_inet_address_get_is_loopback(a))
+    return true;
+  // ::ffff:127.0.0.1 on a dual-stack wildcard listener.
+  if (g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6) {
+    const guint8* b = g_inet_address_to_bytes(a);
+    static const guint8 kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(b, kMapped, 12) == 0 && b[12] == 127;
+  }
+  return false;
 }
 
 Route method_not_allowed(const char* allow) {
@@ -118,6 +135,12 @@ struct RecordingsJob {
 Route route_of(const std::string& method, const std::string& path) {
   const bool get = method == "GET" || method == "HEAD";
   Route r;
+  if (path == "/api/v1/health") {
+    if (!get)
+      return method_not_allowed("GET");
+    r.kind = Route::kHealth;
+    return r;
+  }
   if (path == "/api/v1/paths") {
     if (method == "POST") {
       r.kind = Route::kPathAdd;
@@ -153,7 +176,7 @@ Route route_of(const std::string& method, const std::string& path) {
     return r;
   }
   r.error = "no such resource (see /, /api/v1/paths, /api/v1/sessions, /api/v1/recordings, "
-            "/api/v1/server, /metrics)";
+            "/api/v1/server, /api/v1/health, /metrics)";
   return r;
 }
 
@@ -216,6 +239,11 @@ void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, 
 void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   const std::string method = soup_server_message_get_method(msg);
   Route route = route_of(method, path ? path : "");
+  // Off loopback (the health listener) the health check is all there is.
+  if (!is_loopback(soup_server_message_get_local_address(msg)) && route.kind != Route::kHealth) {
+    respond_error(msg, SOUP_STATUS_FORBIDDEN, "only /api/v1/health is served on this address");
+    return;
+  }
   GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);
   switch (route.kind) {
     case Route::kNotFound:
@@ -234,6 +262,9 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       return;
     case Route::kRecordings:
       answer_recordings(msg);
+      return;
+    case Route::kHealth:
+      answer_health(msg);
       return;
     case Route::kMetrics:
       respond(msg, SOUP_STATUS_OK, kPrometheus,
@@ -280,6 +311,39 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       answer_path_change(msg, route);
       return;
   }
+}
+
+void HttpApi::answer_health(SoupServerMessage* msg) {
+  if (backend_.draining && backend_.draining())
+    respond(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, kJson, R"({"status":"draining"})");
+  else
+    respond(msg, SOUP_STATUS_OK, kJson, R"({"status":"ok"})");
+}
+
+void HttpApi::listen_health(const std::string& address) {
+  auto inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
+  if (!inet || address == "127.0.0.1")
+    return;  // served already
+  // Linux refuses a wildcard listener beside a specific one on the same
+  // port: the wildcard one takes loopback's connections too.
+  if (g_inet_address_get_is_any(inet.get()))
+    soup_server_disconnect(server_.get());
+  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), port_));
+  auto current = Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
+  const bool push = !(current == control_);
+  if (push)
+    g_main_context_push_thread_default(control_.get());
+  GErrorPtr err;
+  // HTTPS like the API's own listener (which a wildcard one replaces).
+  gboolean ok = soup_server_listen(server_.get(), addr.get(),
+                                   https_ ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), out(err));
+  if (push)
+    g_main_context_pop_thread_default(control_.get());
+  if (!ok)
+    throw ConfigError({{"server", 0, "server", "health-address",
+                        "cannot listen on " + address + ":" + std::to_string(port_) + ": " +
+                            (err ? err->message : "?")}});
+  GST_INFO("health check on %s:%u", address.c_str(), port_);
 }
 
 void HttpApi::answer_path_change(SoupServerMessage* msg, const Route& route) {

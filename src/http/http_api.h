@@ -48,6 +48,8 @@ struct ApiBackend {
   };
   // POST /api/v1/recordings/{path}/start (start = true) or …/stop.
   std::function<Action(const std::string& path, bool start)> set_recording;
+  // GET /api/v1/health: 503 while the server drains before a stop.
+  std::function<bool()> draining;
   // GET /api/v1/sessions; DELETE /api/v1/sessions/ID (false: no such session).
   std::function<std::vector<session::Info>()> sessions;
   std::function<bool(const std::string& id)> end_session;
@@ -70,6 +72,7 @@ struct Route {
     kRecordingStart,
     kRecordingStop,
     kMetrics,
+    kHealth,
     kPathAdd,
     kPathGet,
     kPathPatch,
@@ -96,6 +99,11 @@ class HttpApi {
   // Listens on 127.0.0.1:port, HTTPS with `certificate` when given. Throws
   // ConfigError (key http-port) when the port cannot be bound.
   void listen(uint16_t port, GTlsCertificate* certificate = nullptr);
+  // Also on `address` at the same port (after listen()), where only
+  // GET /api/v1/health is answered: a load balancer on another host checks
+  // it while the rest of the API stays on loopback. A wildcard address
+  // covers loopback too, so it replaces the loopback listener.
+  void listen_health(const std::string& address);
   uint16_t port() const { return port_; }
   bool https() const { return https_; }
 
@@ -103,6 +111,7 @@ class HttpApi {
   static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path,
                          GHashTable* query, gpointer self) noexcept;
   void handle(SoupServerMessage* msg, const char* path);
+  void answer_health(SoupServerMessage* msg);
   void answer_recordings(SoupServerMessage* msg);
   void answer_path_change(SoupServerMessage* msg, const Route& route);
   void answer_dashboard(SoupServerMessage* msg, const char* path);

@@ -99,6 +99,8 @@ proxy::Transport transport_of(const std::string& name) {
 
 // How long a DESCRIBE may wait for a back end that is connecting.
 constexpr auto kReadyWait = std::chrono::seconds(5);
+// How long after wait_ready() said yes the viewer's media may take to come.
+constexpr gint64 kAskedGraceUs = 2 * G_USEC_PER_SEC;
 
 }  // namespace
 
@@ -158,18 +160,32 @@ void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
     streams_ = streams;
     connected_ = true;
     last_error_.clear();
+    not_found_ = false;
   }
   cv_.notify_all();
   changed();
 }
 
 void ProxyPath::lost(const std::string& why) {
+  bool not_found = source_ && source_->status().not_found;
+  bool unwatched;
   {
     std::lock_guard<std::mutex> g(lock_);
     connected_ = false;
     last_error_ = why;
+    not_found_ = not_found;
+    failures_++;
+    unwatched = medias_ == 0;
   }
   cv_.notify_all();
+  // An on-demand back end without the stream is not asked again until a
+  // viewer asks (who is told 404 meanwhile); one with viewers is retried,
+  // as the stream may come back (its publisher reconnecting).
+  if (not_found && unwatched && config_.on_demand && source_) {
+    GMS_LOG_INFO("proxy %s: the back end has no such stream; not retrying without viewers",
+                 config_.name.c_str());
+    source_->stop();
+  }
   changed();
 }
 
@@ -196,14 +212,25 @@ std::vector<std::string> ProxyPath::ready_channels() const {
   return out;
 }
 
-std::string ProxyPath::wait_ready() {
+Availability ProxyPath::wait_ready() {
   std::unique_lock<std::mutex> lk(lock_);
+  touched_us_ = g_get_monotonic_time();
+  asked_ = true;
+  if (retired_) {
+    Availability a(std::string("the path was just removed"));
+    a.look_again = true;
+    return a;
+  }
   if (connected_)
     return {};
   if (!control_)
-    return "not started";
-  if (!last_error_.empty() && !config_.on_demand)
+    return std::string("not started");
+  if (!last_error_.empty() && !config_.on_demand) {
+    if (not_found_)
+      return Availability::not_found("the back end has no such stream (" + last_error_ + ")");
     return "back end unavailable (" + last_error_ + "); retrying";
+  }
+  waiters_++;  // from here on the path is in use (not retired, not lingering out)
   if (config_.on_demand) {
     lk.unlock();
     on_control([this] {
@@ -213,14 +240,25 @@ std::string ProxyPath::wait_ready() {
     });
     lk.lock();
   }
-  std::string error_before = last_error_;
+  uint64_t failures_before = failures_;
   bool ok = cv_.wait_for(lk, kReadyWait, [&] {
-    return connected_ || (!last_error_.empty() && last_error_ != error_before);
+    return connected_ || retired_ || failures_ != failures_before;
   });
+  waiters_--;
+  touched_us_ = g_get_monotonic_time();
   if (connected_)
     return {};
+  // Nobody may come for this back end: it stops after linger like one
+  // that lost its last viewer, instead of retrying for ever.
+  if (config_.on_demand && medias_ == 0) {
+    lk.unlock();
+    on_control([this] { start_linger(config_.linger); });
+    lk.lock();
+  }
   if (!ok)
     return "back end did not answer within " + std::to_string(kReadyWait.count()) + " s";
+  if (not_found_)
+    return Availability::not_found("the back end has no such stream (" + last_error_ + ")");
   return "back end unavailable (" + last_error_ + ")";
 }
 
@@ -229,7 +267,18 @@ void ProxyPath::media_started() {
     std::lock_guard<std::mutex> g(lock_);
     medias_++;
   }
-  on_control([this] { linger_.reset(); });
+  // A viewer that passed wait_ready() just as the linger stopped the back
+  // end brings it back.
+  on_control([this] {
+    linger_.reset();
+    bool retired;
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      retired = retired_;
+    }
+    if (!retired && source_ && source_->status().state == proxy::State::kStopped)
+      source_->start();
+  });
 }
 
 void ProxyPath::media_ended() {
@@ -240,8 +289,17 @@ void ProxyPath::media_ended() {
   }
   if (left > 0 || !config_.on_demand)
     return;
-  on_control([this] {
-    GSource* t = g_timeout_source_new_seconds(config_.linger);
+  on_control([this] { start_linger(config_.linger); });
+}
+
+void ProxyPath::start_linger(unsigned seconds) {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    if (medias_ > 0 || linger_.get())
+      return;
+  }
+  {
+    GSource* t = g_timeout_source_new_seconds(seconds);
     g_source_set_callback(
         t,
         [](gpointer self) noexcept -> gboolean {
@@ -251,21 +309,47 @@ void ProxyPath::media_ended() {
         this, nullptr);
     linger_ = SourceHolder(t);
     g_source_attach(t, control_.get());
-  });
+  }
 }
 
 void ProxyPath::linger_expired() {
+  linger_ = SourceHolder();  // destroying our own source inside its callback is safe
+  bool rearm = false;
   {
     std::lock_guard<std::mutex> g(lock_);
-    if (medias_ > 0)
+    if (medias_ > 0 || waiters_ > 0)
       return;
-    connected_ = false;
+    // A viewer that was just told the back end is ready has its media
+    // made next: the back end waits for it a little longer.
+    if (g_get_monotonic_time() - touched_us_ < kAskedGraceUs)
+      rearm = true;
+    else
+      connected_ = false;
+  }
+  if (rearm) {
+    start_linger(1);
+    return;
   }
   GMS_LOG_INFO("proxy %s: no viewer for %u s; disconnecting from the back end",
                config_.name.c_str(), config_.linger);
   if (source_)
     source_->stop();
   changed();
+}
+
+bool ProxyPath::retire_if_idle() {
+  std::lock_guard<std::mutex> g(lock_);
+  if (retired_)
+    return true;
+  // A path is made at a DESCRIBE whose wait_ready() comes just after: it
+  // is not idle before it was asked for.
+  if (!asked_ || medias_ > 0 || waiters_ > 0)
+    return false;
+  if (source_ && source_->status().state != proxy::State::kStopped)
+    return false;
+  retired_ = true;
+  cv_.notify_all();
+  return true;
 }
 
 bool ProxyPath::is_connected() const {
@@ -288,9 +372,9 @@ ProxyMount make_proxy_factory(const PathConfig& path, GstRTSPAddressPool* pool) 
   shared.shared = true;  // one back-end session for every viewer
   apply_media_settings(m.factory.get(), shared, pool);
   std::weak_ptr<ProxyPath> weak = m.path;
-  set_factory_availability(m.factory.get(), [weak]() -> std::string {
+  set_factory_availability(m.factory.get(), [weak]() -> Availability {
     auto p = weak.lock();
-    return p ? p->wait_ready() : "path removed";
+    return p ? p->wait_ready() : Availability(std::string("path removed"));
   });
   return m;
 }

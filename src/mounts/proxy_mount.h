@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/client_guard.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "path/source.h"
@@ -53,13 +54,19 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   bool live() const override { return is_connected(); }
   bool returns_after_outage() const override { return true; }
 
-  // On an RTSP client thread, before a viewer's media is made: empty when
-  // the back end delivers (connecting first for an on-demand path, waiting
-  // up to a few seconds), else why it cannot.
-  std::string wait_ready();
+  // On an RTSP client thread, before a viewer's media is made: OK when the
+  // back end delivers (connecting first for an on-demand path, waiting up
+  // to a few seconds), 404 when it answered that it has no such stream,
+  // else 503 and why.
+  Availability wait_ready();
   // A viewer media of this path started / ended (any thread).
   void media_started();
   void media_ended();
+
+  // Control context: true, and from then on refusing viewers, when nothing
+  // uses the path (no viewer, none asking, back end stopped): a path made
+  // under a pattern then goes.
+  bool retire_if_idle();
 
   // The streams of the back end as they were when it last connected.
   std::vector<proxy::StreamInfo> streams() const;
@@ -72,6 +79,7 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   void connected(const std::vector<proxy::StreamInfo>& streams);
   void lost(const std::string& why);
   void linger_expired();
+  void start_linger(unsigned seconds);  // control context
 
   const PathConfig config_;
   Ref<GMainContext> control_;  // set by start()
@@ -83,7 +91,13 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   std::vector<proxy::StreamInfo> streams_;
   bool connected_ = false;
   std::string last_error_;
+  bool not_found_ = false;  // the last failure was the back end's 404
+  uint64_t failures_ = 0;   // lost() calls, so that a waiter sees each
   unsigned medias_ = 0;
+  unsigned waiters_ = 0;    // in wait_ready() now
+  gint64 touched_us_ = 0;  // when wait_ready() last ran
+  bool asked_ = false;     // wait_ready() ran once
+  bool retired_ = false;
 };
 
 }  // namespace gms::mounts

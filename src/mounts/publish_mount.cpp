@@ -234,7 +234,9 @@ constexpr size_t kMaxPatternMounts = 10000;
 
 struct MountsImpl {
   std::function<Ref<GstRTSPMediaFactory>(const gms::PathConfig&)> make_factory;
-  std::mutex mutex;  // protects patterns and mounted
+  // Protects patterns and mounted; held while a pattern's path is mounted
+  // (before the mount points' own lock).
+  std::mutex mutex;
   std::vector<gms::PathConfig> patterns;
   std::map<std::string, std::set<std::string>> mounted;  // pattern → exact paths
   size_t total = 0;
@@ -267,16 +269,20 @@ gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
   GstRTSPMethod method = ctx ? ctx->method : GST_RTSP_INVALID;
   std::string name = strip_control(path);
   gms::PathConfig cfg;
+  // Held until the factory is mounted: a second request for the same new
+  // path (two viewers at once) must find it mounted, not about to be.
+  std::lock_guard<std::mutex> g(d.mutex);
   {
-    std::lock_guard<std::mutex> g(d.mutex);
     auto it = std::find_if(d.patterns.begin(), d.patterns.end(), [&](const gms::PathConfig& p) {
       return name.size() > p.prefix().size() && name.compare(0, p.prefix().size(), p.prefix()) == 0;
     });
     if (it == d.patterns.end())
       return path;
-    bool wanted = method == GST_RTSP_ANNOUNCE ||
-                  (it->wait_publisher > 0 &&
-                   (method == GST_RTSP_DESCRIBE || method == GST_RTSP_SETUP));
+    // A pattern proxy's path is made for its viewers; a publish pattern's
+    // for its publisher (and for viewers that wait for one).
+    bool viewer = method == GST_RTSP_DESCRIBE || method == GST_RTSP_SETUP;
+    bool wanted = it->is_proxy() ? viewer
+                                 : method == GST_RTSP_ANNOUNCE || (it->wait_publisher > 0 && viewer);
     auto& set = d.mounted[it->name];
     if (!wanted || set.count(name))
       return path;
@@ -290,7 +296,8 @@ gchar* make_path(GstRTSPMountPoints* mounts, const GstRTSPUrl* url) noexcept {
   }
   auto factory = d.make_factory(cfg);
   gst_rtsp_mount_points_add_factory(mounts, name.c_str(), factory.release());
-  GMS_LOG_INFO("path %s: mounted for publishing", name.c_str());
+  if (!cfg.is_proxy())
+    GMS_LOG_INFO("path %s: mounted for publishing", name.c_str());
   return path;
 }
 
@@ -790,6 +797,22 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
   d.total -= it->second.size();
   d.mounted.erase(it);
   return out;
+}
+
+bool retire_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
+                          const std::string& path, const std::function<bool()>& idle) {
+  MountsImpl& d = *GMS_MOUNT_POINTS(mounts)->impl;
+  // Under the lock that make_path() takes: a request for the path either
+  // finds it still mounted (and in use: not idle) or mounts it afresh.
+  std::lock_guard<std::mutex> g(d.mutex);
+  if (!idle())
+    return false;
+  auto it = d.mounted.find(pattern);
+  if (it != d.mounted.end() && it->second.erase(path)) {
+    d.total--;
+    gst_rtsp_mount_points_remove_factory(mounts, path.c_str());
+  }
+  return true;
 }
 
 void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {

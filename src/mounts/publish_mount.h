@@ -38,12 +38,17 @@ Ref<GstRTSPMediaFactory> make_publish_factory(const PathConfig& path, const Publ
 // Mount points that know publish patterns ("/live/*"): the first ANNOUNCE to
 // a path under a pattern (or a PLAY, when the pattern waits for publishers)
 // mounts a factory for that exact path, since gst-rtsp-server cannot find a
-// stream's control URL below a prefix mount.
+// stream's control URL below a prefix mount. A proxy pattern's paths are
+// mounted at their first DESCRIBE or SETUP.
 Ref<GstRTSPMountPoints> make_mount_points(
     std::function<Ref<GstRTSPMediaFactory>(const PathConfig&)> make_factory);
 void set_publish_patterns(GstRTSPMountPoints* mounts, std::vector<PathConfig> patterns);
 // Exact paths mounted for a pattern so far (to unmount on reload).
 std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::string& pattern);
+// Unmounts one exact path mounted for `pattern` if `idle()` says nobody uses
+// it (a pattern proxy's path); the next request for it mounts it again.
+bool retire_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
+                          const std::string& path, const std::function<bool()>& idle);
 
 // Per-connection hooks: ANNOUNCE checks (SDP, busy path, limits), PLAY of a
 // path without publisher (404 or wait), max-viewers, and refusal reasons in

@@ -35,7 +35,11 @@ gboolean on_client_event(GSignalInvocationHint*, guint n, const GValue* values, 
   auto* conn = static_cast<GObject*>(g_value_get_object(&values[3]));
   if (!conn || !G_IS_SOCKET_CONNECTION(conn))
     return TRUE;
-  if (auto link = t_session.lock()) {
+  // GstTask threads are pooled: a thread marked by a session that was
+  // given up may be working for the next session now. Its connection waits
+  // with the thread's fresh ones for the next request, which says whose it
+  // is (the old session's is then shut, the new one's kept).
+  if (auto link = t_session.lock(); link && !link->given_up()) {
     link->add_connection(conn);
     return TRUE;
   }
@@ -73,6 +77,7 @@ BackendLink::~BackendLink() {
 void BackendLink::detach() {
   std::lock_guard<std::mutex> g(lock_);
   owner_ = nullptr;
+  detached_ = true;
 }
 
 void BackendLink::claim_thread(const std::shared_ptr<BackendLink>& link) {

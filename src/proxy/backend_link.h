@@ -52,6 +52,8 @@ class BackendLink {
   // Shuts every connection of the session, and any it opens from now on
   // (any thread, any number of times).
   void abort();
+  // Stopped by its source (detached; its sockets may not be shut yet).
+  bool given_up() const { return detached_; }
 
   // Opening requests (OPTIONS, DESCRIBE) sent before the session plays: a
   // back end that redirects to itself makes rtspsrc send them without end.
@@ -72,6 +74,7 @@ class BackendLink {
   std::vector<GWeakRef*> sockets_;  // GSocketConnections, weak: rtspsrc owns them
   bool aborted_ = false;
 
+  std::atomic<bool> detached_{false};
   std::atomic<unsigned> opening_requests_{0};
   std::atomic<bool> established_{false};
 };

@@ -21,6 +21,17 @@ namespace {
 
 gint64 now_us() { return g_get_monotonic_time(); }
 
+// rtspsrc's error for a reply of 404 to its DESCRIBE: the back end is up
+// but has no such stream (an origin without that publisher).
+bool is_not_found(GstMessage* msg, const GError* err) {
+  const GstStructure* details = nullptr;
+  gst_message_parse_error_details(msg, &details);
+  guint code = 0;
+  if (details && gst_structure_get_uint(details, "rtsp-status-code", &code))
+    return code == GST_RTSP_STS_NOT_FOUND;
+  return err && err->domain == GST_RESOURCE_ERROR && err->code == GST_RESOURCE_ERROR_NOT_FOUND;
+}
+
 // How long a session that played may take to close politely (rtspsrc sends
 // TEARDOWN, waiting up to its teardown-timeout) before it is cut off.
 constexpr auto kCloseGrace = std::chrono::milliseconds(1500);
@@ -219,10 +230,11 @@ void ProxySource::teardown() {
   streams_.clear();
 }
 
-void ProxySource::fail(const std::string& why) {
+void ProxySource::fail(const std::string& why, bool not_found) {
   teardown();
   status_.failures++;
   status_.last_error = why;
+  status_.not_found = not_found;
   if (!running_) {
     status_.state = State::kStopped;
     return;
@@ -234,6 +246,8 @@ void ProxySource::fail(const std::string& why) {
                why.c_str(), delay.count() / 1000.0);
   if (callbacks_.lost)
     callbacks_.lost(why);
+  if (!running_)
+    return;  // the owner stopped us from its callback (no one wants the stream)
   schedule(delay, [](gpointer self) noexcept -> gboolean {
     auto* p = static_cast<ProxySource*>(self);
     p->timer_ = SourceHolder();  // destroying our own source inside its callback is safe
@@ -279,7 +293,7 @@ void ProxySource::on_bus_message(GstMessage* msg) {
         if (!detail.empty() && detail.size() < 200)
           why += " " + detail;
       }
-      fail(why);
+      fail(why, is_not_found(msg, err.get()));
       break;
     }
     case GST_MESSAGE_EOS:

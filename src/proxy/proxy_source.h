@@ -62,6 +62,9 @@ struct Status {
   std::chrono::milliseconds retry_in{0};
   uint64_t connects = 0;  // sessions that delivered data
   uint64_t failures = 0;
+  // The last failure was the back end's 404: it has no such stream (as
+  // opposed to being down), which a viewer is told as such.
+  bool not_found = false;
 };
 
 struct StreamInfo {
@@ -101,7 +104,7 @@ class ProxySource {
   void connect();
   void configure_rtspsrc();
   void teardown();
-  void fail(const std::string& why);
+  void fail(const std::string& why, bool not_found = false);
   void schedule(std::chrono::milliseconds delay, GSourceFunc fn);
   bool watchdog();
   void on_bus_message(GstMessage* msg);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "drain.h"
 #include "stop_signals.h"
 
 namespace {
@@ -136,12 +137,19 @@ int run(App& app) {
   if (app.server->http_port() != 0)
     printf("HTTP API on %s://127.0.0.1:%u (loopback only until users are configured)\n",
            cfg.server.tls_cert.empty() ? "http" : "https", app.server->http_port());
+  if (app.server->http_port() != 0 && !cfg.server.health_address.empty())
+    printf("health check on %s://%s:%u/api/v1/health\n", cfg.server.tls_cert.empty() ? "http" : "https",
+           cfg.server.health_address.c_str(), app.server->http_port());
   printf("ready\n");
   fflush(stdout);
 
   app.loop = g_main_loop_new(nullptr, FALSE);
   {
-    gms::tool::StopSignals stop(app.loop);  // watches until the end of the orderly stop
+    gms::tool::Drain drain(*app.server, app.loop);
+    unsigned drain_seconds = cfg.server.drain_timeout;
+    // Watches until the end of the orderly stop.
+    gms::tool::StopSignals stop(app.loop, drain_seconds,
+                                [&drain, drain_seconds] { drain.start(drain_seconds); });
     guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
     g_main_loop_run(app.loop);
     g_source_remove(sighup);

@@ -406,8 +406,8 @@ publish=true
 max-publishers=-1
 )");
   // /d's publish=maybe leaves it a launch path: no source, publish-only keys.
-  std::vector<std::string> want = {"only for publish paths", "not several", "only for publish paths",
-                                   "not a boolean", "out of range", "out of range",
+  std::vector<std::string> want = {"only for publish and proxy paths", "not several",
+                                   "only for publish paths", "not a boolean", "out of range", "out of range",
                                    "no source", "only for publish paths", "only for publish paths",
                                    "every path", "only at the end", "not a whole number"};
   ASSERT_EQ(e.issues().size(), want.size()) << e.what();
@@ -470,6 +470,28 @@ TEST(Config, ProxyPaths) {
   EXPECT_NE(e.issues()[2].reason.find("one source"), std::string::npos);
   EXPECT_NE(e.issues()[3].reason.find("only for proxy paths"), std::string::npos);
   EXPECT_NE(e.issues()[4].reason.find("only for proxy and launch paths"), std::string::npos);
+}
+
+TEST(Config, PatternProxiesAndDraining) {
+  Config c = Config::from_data(
+      "[server]\ndrain-timeout=30\nhealth-address=0.0.0.0\n"
+      "[path /live/*]\nproxy=rtsp://origin:8554/$path\nlinger=2\n",
+      "f");
+  c.validate();
+  ASSERT_EQ(c.paths.size(), 1u);
+  EXPECT_TRUE(c.paths[0].is_pattern());
+  EXPECT_TRUE(c.paths[0].is_proxy());
+  EXPECT_EQ(c.server.drain_timeout, 30u);
+  EXPECT_EQ(c.server.health_address, "0.0.0.0");
+  EXPECT_EQ(Config().server.drain_timeout, 0u);
+
+  ConfigError e = error_of(
+      "[path /a/*]\nproxy=rtsp://o/$path\non-demand=false\n"
+      "[server]\ndrain-timeout=x\nhealth-address=nowhere\n");
+  ASSERT_EQ(e.issues().size(), 3u) << e.what();
+  EXPECT_NE(e.issues()[0].reason.find("first viewer"), std::string::npos) << e.what();
+  EXPECT_NE(e.issues()[1].reason.find("not a whole number"), std::string::npos) << e.what();
+  EXPECT_NE(e.issues()[2].reason.find("not an IP address"), std::string::npos) << e.what();
 }
 
 TEST(Config, LaunchLifetime) {

@@ -62,7 +62,8 @@ struct PathConfig {
   int line = 0;
 
   // Publishing (RTSP ANNOUNCE/RECORD). A publish path has no launch line; its
-  // name may end in '*' ("/live/*": every path below /live/).
+  // name may end in '*' ("/live/*": every path below /live/), as may a proxy
+  // path's, whose URL then names each path with "$path" (without its '/').
   bool publish = false;
   bool override_publisher = false;  // a new publisher replaces the current one
   bool keep_viewers = false;        // viewers stay while no publisher is there
@@ -172,6 +173,12 @@ struct ServerConfig {
   uint16_t tls_port = 8322;
   // Another port for RTSP over HTTP (the RTSP port tunnels too); 0: none.
   uint16_t http_tunnel_port = 0;
+  // SIGTERM: stop taking new sessions, fail the health check, and wait up
+  // to this many seconds for the open sessions to end (0: stop at once).
+  unsigned drain_timeout = 0;
+  // Also answer GET /api/v1/health (and nothing else) on this address, at
+  // http-port, for a load balancer's checks; empty: loopback only.
+  std::string health_address;
 
   unsigned effective_threads() const;
 };

@@ -36,6 +36,16 @@ class Server {
   // Closes every client connection and session (for a clean exit).
   void close_all_sessions();
 
+  // Before a stop (on the server's context): the RTSP port stops listening,
+  // requests that would open a new session get 503 with Retry-After, and
+  // GET /api/v1/health answers 503 {"status":"draining"}; open sessions go
+  // on. connection_count() tells when their viewers have gone.
+  void drain();
+  bool draining() const;
+  // Open RTSP connections right now. A session outlives its connection
+  // (until session-timeout), so a viewer that left is seen here at once.
+  unsigned connection_count() const;
+
   // The bound RTSP port (after attach), and the URL of every path.
   uint16_t port() const;
   std::vector<std::string> urls() const;
