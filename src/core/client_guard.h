@@ -14,6 +14,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/server_counters.h"
+
 namespace gms {
 
 struct ClientPolicy {
@@ -21,6 +23,7 @@ struct ClientPolicy {
   std::atomic<unsigned> session_timeout{60};
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<unsigned> clients{0};  // open RTSP connections
+  ServerCounters counters;           // refusals and authentication failures, for /metrics
 
   unsigned connections_from(const std::string& address) const;
   void opened(const std::string& address);

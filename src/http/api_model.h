@@ -5,7 +5,9 @@
 
 #include <glib.h>
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,17 @@ namespace gms::http {
 // of the JSON when the server cannot tell honestly (a launch line that runs
 // per viewer has no "live" source to speak of; a root's viewers are spread
 // over its files).
+// What flows through a path, from its msstats elements and its readers.
+struct PathFigures {
+  unsigned readers_udp = 0, readers_multicast = 0, readers_tcp = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  double bitrate_bps = 0;
+  uint64_t frames = 0, key_frames = 0, gaps = 0, lost = 0;
+  uint64_t reconnects = 0;
+  gint64 last_activity_us = 0;  // wall clock; 0: nothing yet
+  unsigned readers() const { return readers_udp + readers_multicast + readers_tcp; }
+};
+
 struct PathEntry {
   std::string name;
   std::string kind;                       // launch, files, proxy, publish
@@ -25,6 +38,9 @@ struct PathEntry {
   std::optional<unsigned> viewers;        // PLAY sessions of this path
   std::optional<std::string> recording;   // recording, error, stopped (paths that record)
   std::vector<PathEntry> publishers;      // a pattern ("/live/*"): its paths being published
+  std::optional<std::string> state;       // idle, starting, ready, retrying, stopping (live paths)
+  std::optional<unsigned> publisher_count;  // exact publish paths: clients sending now
+  PathFigures figures;
 };
 
 // One recorded path for GET /api/v1/recordings and /metrics.
@@ -40,6 +56,10 @@ struct Counters {
   size_t paths = 0;
   unsigned sessions = 0;
   unsigned publishers = 0;
+  unsigned connections = 0;  // open RTSP connections
+  uint64_t auth_failures = 0;
+  // Connections refused before the RTSP server saw them, by reason.
+  std::vector<std::pair<std::string, uint64_t>> refused;
 };
 
 // "2026-11-27T07:01:02.123456Z"
@@ -51,6 +71,8 @@ std::string recordings_json(const std::vector<RecordingEntry>& recordings);
 std::string recording_state_json(const std::string& path, const record::RecordingStatus& status);
 std::string error_json(const std::string& message);
 // Prometheus text exposition format 0.0.4.
-std::string metrics_text(const Counters& counters, const std::vector<RecordingEntry>& recordings);
+// `paths` as for paths_json (a pattern's publishers are their own paths here).
+std::string metrics_text(const Counters& counters, const std::vector<RecordingEntry>& recordings,
+                         const std::vector<PathEntry>& paths = {});
 
 }  // namespace gms::http

@@ -164,7 +164,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       return;
     case Route::kMetrics:
       respond(msg, SOUP_STATUS_OK, kPrometheus,
-              metrics_text(backend_.counters(), backend_.recordings()));
+              metrics_text(backend_.counters(), backend_.recordings(), backend_.paths()));
       return;
     case Route::kRecordingStart:
     case Route::kRecordingStop: {

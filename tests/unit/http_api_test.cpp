@@ -54,11 +54,24 @@ TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
   EXPECT_EQ(route_of("POST", "/api/v1/recordings/\xff/start").kind, Route::kBadRequest);
 }
 
+PathEntry entry(std::string name, std::string kind, std::optional<bool> live,
+                std::optional<unsigned> viewers, std::optional<std::string> recording,
+                std::vector<PathEntry> publishers = {}) {
+  PathEntry e;
+  e.name = std::move(name);
+  e.kind = std::move(kind);
+  e.live = live;
+  e.viewers = viewers;
+  e.recording = std::move(recording);
+  e.publishers = std::move(publishers);
+  return e;
+}
+
 TEST(HttpJson, PathsLeaveOutWhatIsNotKnown) {
-  PathEntry cam{"/cam", "launch", true, 2u, "recording", {}};
-  PathEntry vod{"/vod", "files", std::nullopt, std::nullopt, std::nullopt, {}};
-  PathEntry live{"/live/*", "publish", true, std::nullopt, std::nullopt,
-                 {{"/live/a\"b", "publish", true, 0u, "error", {}}}};
+  PathEntry cam = entry("/cam", "launch", true, 2u, "recording");
+  PathEntry vod = entry("/vod", "files", std::nullopt, std::nullopt, std::nullopt);
+  PathEntry live = entry("/live/*", "publish", true, std::nullopt, std::nullopt,
+                         {entry("/live/a\"b", "publish", true, 0u, "error")});
   auto doc = parse_json(paths_json({cam, vod, live}));
   ASSERT_TRUE(doc);
   JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");
@@ -126,7 +139,10 @@ TEST(HttpJson, ErrorBody) {
 }
 
 TEST(HttpMetrics, PrometheusText) {
-  Counters c{3, 5, 1};
+  Counters c;
+  c.paths = 3;
+  c.sessions = 5;
+  c.publishers = 1;
   RecordingEntry a, b;
   a.path = "/cam";
   a.status.state = record::RecordingStatus::State::kRecording;
