@@ -4,11 +4,13 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "http/api_model.h"
 #include "http/http_api.h"
 #include "http_client.h"
+#include "prom_text.h"
 #include "record/segment_listing.h"
 #include "segment_policy.h"
 
@@ -159,6 +161,75 @@ TEST(HttpMetrics, PrometheusText) {
   EXPECT_NE(text.find("# TYPE gms_recording_errors_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("gms_recording_errors_total{path=\"/odd\\\"path\\\\\"} 7\n"), std::string::npos)
       << text;
+}
+
+// The whole text through a strict text-format reader: every family has
+// HELP and TYPE, every sample line is valid, label values with a quote, a
+// backslash and a newline come back as they were.
+TEST(HttpMetrics, EveryFamilyAndSampleIsValidTextFormat) {
+  Counters c;
+  c.paths = 2;
+  c.connections = 4;
+  c.auth_failures = 0;
+  c.refused = {{"max-connections", 3}, {"request-size", 1}};
+  PathEntry cam = entry("/cam", "launch", true, 1u, std::nullopt);
+  cam.state = "ready";
+  cam.figures.readers_tcp = 1;
+  cam.figures.bytes_in = 123456789012ull;
+  cam.figures.bytes_out = 42;
+  cam.figures.bitrate_bps = 1.5e6;
+  cam.figures.frames = 300;
+  cam.figures.last_activity_us = 1733515200123456;
+  PathEntry odd = entry("/a\"b\\c\nd", "publish", false, 0u, std::nullopt);
+  odd.publisher_count = 0;
+  odd.state = "idle";
+  PathEntry pattern = entry("/live/*", "publish", true, std::nullopt, std::nullopt,
+                            {entry("/live/x", "publish", true, 0u, std::nullopt)});
+  pattern.publishers[0].publisher_count = 1;
+  RecordingEntry r;
+  r.path = "/cam";
+  r.status.segments = 5;
+  auto text = metrics_text(c, {r}, {cam, odd, pattern});
+  auto parsed = test::parse_prom_text(text);
+  EXPECT_TRUE(parsed.errors.empty()) << testing::PrintToString(parsed.errors) << "\n" << text;
+  for (const auto& [name, f] : parsed.families) {
+    EXPECT_EQ(name.rfind("gms_", 0), 0u) << name;
+    EXPECT_FALSE(f.help.empty()) << name;
+  }
+  EXPECT_EQ(parsed.families.at("gms_path_sent_bytes_total").type, "counter");
+  EXPECT_EQ(parsed.families.at("gms_path_readers").type, "gauge");
+  EXPECT_EQ(parsed.value("gms_connections"), 4);
+  EXPECT_EQ(parsed.value("gms_auth_failures_total"), 0);
+  EXPECT_EQ(parsed.value("gms_refused_requests_total", {{"reason", "max-connections"}}), 3);
+  EXPECT_EQ(parsed.value("gms_path_readers", {{"path", "/cam"}, {"transport", "tcp"}}), 1);
+  EXPECT_EQ(parsed.value("gms_path_readers", {{"path", "/cam"}, {"transport", "udp"}}), 0);
+  EXPECT_EQ(parsed.value("gms_path_received_bytes_total", {{"path", "/cam"}}), 123456789012.0);
+  EXPECT_EQ(parsed.value("gms_path_bitrate_bits_per_second", {{"path", "/cam"}}), 1.5e6);
+  EXPECT_NEAR(parsed.value("gms_path_last_activity_seconds", {{"path", "/cam"}}), 1733515200.123456, 1e-3);
+  EXPECT_EQ(parsed.value("gms_path_up", {{"path", "/cam"}}), 1);
+  EXPECT_EQ(parsed.value("gms_path_up", {{"path", "/a\"b\\c\nd"}}), 0);  // unescaped again
+  // A pattern is measured as its publishers' paths.
+  EXPECT_EQ(parsed.value("gms_path_publishers", {{"path", "/live/x"}}), 1);
+  EXPECT_TRUE(std::isnan(parsed.value("gms_path_publishers", {{"path", "/live/*"}})));
+  EXPECT_EQ(parsed.value("gms_recording_segments_total", {{"path", "/cam"}}), 5);
+}
+
+// The reader itself refuses what the format forbids.
+TEST(HttpMetrics, StrictReaderRefusesInvalidText) {
+  auto bad = [](const std::string& t) { return !test::parse_prom_text(t).errors.empty(); };
+  const std::string ok = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n";
+  EXPECT_FALSE(bad(ok)) << testing::PrintToString(test::parse_prom_text(ok).errors);
+  EXPECT_TRUE(bad("# TYPE a gauge\na 1\n"));                      // no HELP
+  EXPECT_TRUE(bad("# HELP a A.\na 1\n"));                          // no TYPE
+  EXPECT_TRUE(bad("b 1\n"));                                       // no family
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"\\q\"} 1\n"));  // bad escape
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"1\"}1\n"));      // no space
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"1\" 1\n"));      // unclosed labels
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na one\n"));            // bad value
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a counter\na 1\n"));            // counter without _total
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na 1\na 2\n"));         // the same series twice
+  EXPECT_TRUE(bad(ok + "# HELP b B.\n# TYPE b gauge\nb 1\na_total{x=\"2\"} 1\n"));  // split block
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na 1"));                 // no final newline
 }
 
 TEST(SegmentListing, RecorderNamedNonEmptyFilesOldestFirst) {
