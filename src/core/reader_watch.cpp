@@ -66,8 +66,37 @@ std::vector<Ref<GstElement>> relay_sources(GstRTSPMedia* media) {
   return out;
 }
 
-void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
-  auto* hooks = static_cast<Hooks*>(data);
+bool media_playing(GstRTSPMedia* media) {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                          : Ref<GstObject>();
+  GstState state = GST_STATE_NULL;
+  if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+    gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
+  return state == GST_STATE_PLAYING;
+}
+
+// Bytes the relay readers pushed that a new reader does not get. A media's
+// first reader gets all of them: what the media pushed while it was being
+// prepared waits for it. A reader joining a running media gets what comes
+// from now on, and its GOP (sent to it alone, not through the relay
+// readers): that much counts as sent before the base.
+uint64_t bytes_before(GstRTSPMedia* media, const std::vector<Ref<GstElement>>& srcs) {
+  if (!media_playing(media))
+    return 0;
+  uint64_t base = PathTraffic::pushed_bytes(srcs), gop = 0;
+  for (const auto& src : srcs) {
+    GstBufferList* list = nullptr;
+    g_signal_emit_by_name(src.get(), "get-gop", &list);
+    if (!list)
+      continue;
+    gop += gst_buffer_list_calculate_size(list);
+    gst_buffer_list_unref(list);
+  }
+  return base > gop ? base - gop : 0;
+}
+
+void join(Hooks* hooks, GstRTSPContext* ctx) {
   GstRTSPSessionMedia* sm = ctx->sessmedia;
   GstRTSPMedia* media = ctx->media;
   if (!sm || !media || g_object_get_data(G_OBJECT(sm), kReader))
@@ -77,7 +106,8 @@ void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
     return;
   const ReaderTransport t = transport_of(sm, media);
   auto traffic = hooks->board->of(path);
-  if (!traffic->reader_joined(sm, t, relay_sources(media)))
+  auto srcs = relay_sources(media);
+  if (!traffic->reader_joined(sm, t, srcs, bytes_before(media, srcs)))
     return;
   g_object_set_data_full(G_OBJECT(sm), kReader, new Joined{traffic, path, t, hooks->notify, sm},
                          [](gpointer j) { delete static_cast<Joined*>(j); });
@@ -85,11 +115,25 @@ void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
     hooks->notify(path, true, t);
 }
 
+// Before the PLAY is carried out: the bytes its media's relay readers
+// pushed so far are not this reader's (the first reader's media starts to
+// push while PLAY is handled, before "play-request").
+GstRTSPStatusCode on_pre_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
+  join(static_cast<Hooks*>(data), ctx);
+  return GST_RTSP_STS_OK;
+}
+
+// After it: in case the session media was not known before.
+void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
+  join(static_cast<Hooks*>(data), ctx);
+}
+
 }  // namespace
 
 void watch_readers(GstRTSPClient* client, std::shared_ptr<TrafficBoard> board, ReaderNotify notify) {
-  g_signal_connect_data(client, "play-request", G_CALLBACK(on_play),
-                        new Hooks{std::move(board), std::move(notify)},
+  auto* hooks = new Hooks{std::move(board), std::move(notify)};
+  g_signal_connect(client, "pre-play-request", G_CALLBACK(on_pre_play), hooks);
+  g_signal_connect_data(client, "play-request", G_CALLBACK(on_play), hooks,
                         [](gpointer h, GClosure*) { delete static_cast<Hooks*>(h); },
                         GConnectFlags(0));
 }

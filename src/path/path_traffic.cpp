@@ -78,8 +78,7 @@ uint64_t PathTraffic::pushed_bytes(const std::vector<Ref<GstElement>>& srcs) {
 }
 
 bool PathTraffic::reader_joined(const void* key, ReaderTransport t,
-                                std::vector<Ref<GstElement>> relay_srcs) {
-  const uint64_t base = pushed_bytes(relay_srcs);
+                                std::vector<Ref<GstElement>> relay_srcs, uint64_t base) {
   std::lock_guard<std::mutex> g(lock_);
   return readers_.emplace(key, Reader{t, std::move(relay_srcs), base}).second;
 }

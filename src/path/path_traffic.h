@@ -53,9 +53,13 @@ class PathTraffic {
   Ref<GstElement> make_tap(unsigned index);
 
   // A reader played: `key` names it until it leaves (its session media);
-  // `relay_srcs` are its media's msrelaysrc elements, whose pushed bytes
-  // from now on are what it receives. False if `key` is known already.
-  bool reader_joined(const void* key, ReaderTransport t, std::vector<Ref<GstElement>> relay_srcs);
+  // `relay_srcs` are its media's msrelaysrc elements: what they pushed
+  // beyond `base` bytes is what it received. False if `key` is known
+  // already.
+  bool reader_joined(const void* key, ReaderTransport t, std::vector<Ref<GstElement>> relay_srcs,
+                     uint64_t base = 0);
+  // The bytes `relay_srcs` (msrelaysrc elements) pushed so far.
+  static uint64_t pushed_bytes(const std::vector<Ref<GstElement>>& relay_srcs);
   // False when `key` never joined.
   bool reader_left(const void* key);
 
@@ -71,8 +75,6 @@ class PathTraffic {
     Ref<GstElement> stats;
     TrafficFigures before;  // what earlier elements of this track counted
   };
-  static uint64_t pushed_bytes(const std::vector<Ref<GstElement>>& srcs);
-
   mutable std::mutex lock_;  // protects everything below; taken last
   std::vector<Track> tracks_;
   std::map<const void*, Reader> readers_;
