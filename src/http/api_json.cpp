@@ -89,6 +89,8 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
 void add_status(JsonBuilder* b, const record::RecordingStatus& s) {
   member(b, "state", std::string(record::state_name(s.state)));
   member(b, "errors", gint64(s.errors));
+  member(b, "segments_written", gint64(s.segments));
+  member(b, "bytes_written", gint64(s.bytes_written));
   if (!s.last_error.empty()) {
     member(b, "last_error", s.last_error);
     member(b, "last_error_time", iso8601_utc(s.last_error_us));

@@ -119,6 +119,11 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
          "Recording failures (write errors such as a full disk) since the server started.");
   for (const auto& r : recordings)
     o << "gms_recording_errors_total{path=\"" << label(r.path) << "\"} " << r.status.errors << '\n';
+  header(o, "gms_recording_written_bytes_total", "counter",
+         "Bytes of the segment files the recorder closed, at their closing.");
+  for (const auto& r : recordings)
+    o << "gms_recording_written_bytes_total{path=\"" << label(r.path) << "\"} " << r.status.bytes_written
+      << '\n';
   header(o, "gms_recording_segments_total", "counter", "Segment files the recorder closed.");
   for (const auto& r : recordings)
     o << "gms_recording_segments_total{path=\"" << label(r.path) << "\"} " << r.status.segments

@@ -1,5 +1,6 @@
 #include "record/path_recorder.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
@@ -115,6 +116,23 @@ bool mp4_has_media(const char* path) {
       return false;
   }
   return true;  // many boxes: not a bare header
+}
+
+// A closed segment's size joins the path's bytes written: asked of the file
+// system in GIO's worker threads (a slow disk must not hold the control
+// context), the answer comes back on the caller's thread-default context.
+void count_written(const std::shared_ptr<RecordingStatus>& status, const char* file) {
+  auto f = Ref<GFile>::adopt(g_file_new_for_path(file));
+  g_file_query_info_async(
+      f.get(), G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, G_PRIORITY_LOW, nullptr,
+      [](GObject* src, GAsyncResult* res, gpointer data) noexcept {
+        std::unique_ptr<std::shared_ptr<RecordingStatus>> st(
+            static_cast<std::shared_ptr<RecordingStatus>*>(data));
+        auto info = Ref<GFileInfo>::adopt(g_file_query_info_finish(G_FILE(src), res, nullptr));
+        if (info)
+          (*st)->bytes_written += uint64_t(g_file_info_get_size(info.get()));
+      },
+      new std::shared_ptr<RecordingStatus>(status));
 }
 
 }  // namespace
@@ -434,6 +452,8 @@ void PathRecorder::fail(const std::string& why, bool retry) {
 
 void PathRecorder::segment_closed(const char* file) {
   status_->segments++;
+  if (file && *file)
+    count_written(status_, file);
   if (segment_closed_)
     segment_closed_(file ? file : "");
 }

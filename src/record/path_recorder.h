@@ -45,6 +45,7 @@ struct RecordingStatus {
   uint64_t errors = 0;          // failures so far (a counter: never goes down)
   std::string current_segment;  // the file being written, when known
   uint64_t segments = 0;        // segments closed (a counter)
+  uint64_t bytes_written = 0;   // their sizes when they closed (a counter)
 };
 const char* state_name(RecordingStatus::State s);
 

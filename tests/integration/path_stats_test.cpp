@@ -31,10 +31,11 @@ const std::string kLine =
 // rtspsrc over TCP; every RTP packet on its output pads is counted.
 class CountingClient {
  public:
-  explicit CountingClient(const std::string& url) {
+  // protocols: rtspsrc's GstRTSPLowerTrans flags (1 udp, 4 tcp).
+  explicit CountingClient(const std::string& url, guint protocols = 4) {
     pipeline_ = Ref<GstElement>::adopt(gst_pipeline_new(nullptr));
     GstElement* src = gst_element_factory_make("rtspsrc", nullptr);
-    g_object_set(src, "location", url.c_str(), "protocols", 4 /* tcp */, "latency", 0u, nullptr);
+    g_object_set(src, "location", url.c_str(), "protocols", protocols, "latency", 0u, nullptr);
     gst_bin_add(GST_BIN(pipeline_.get()), src);
     g_signal_connect(src, "pad-added", G_CALLBACK(on_pad), this);
     gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
@@ -192,6 +193,32 @@ TEST(PathStats, FiguresMatchWhatTheClientReceived) {
   EXPECT_EQ(prom.value("gms_path_readers", {{"path", "/cam"}, {"transport", "tcp"}}), 1);
   EXPECT_EQ(prom.value("gms_path_up", cam), 1);
   EXPECT_EQ(prom.value("gms_connections"), 1);
+
+  // A second reader over UDP joins and leaves; the first stays.
+  {
+    CountingClient udp(srv.url("/cam"), 1);
+    PathView two;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          two = path_view(srv, "/cam");
+          return two.readers_udp == 1 && udp.packets() > 0;
+        },
+        20s))
+        << describe(two, udp);
+    EXPECT_EQ(two.readers_tcp, 1);
+    EXPECT_EQ(http_get(srv.http_url("/metrics")).body.find("gms_path_readers{path=\"/cam\",transport=\"udp\"} 1\n") !=
+                  std::string::npos,
+              true);
+  }  // its TEARDOWN ends its session at once
+  PathView one;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        one = path_view(srv, "/cam");
+        return one.readers_udp == 0;
+      },
+      15s))
+      << describe(one, client);
+  EXPECT_EQ(one.readers_tcp, 1);
 
   client.stop();
   PathView left;
