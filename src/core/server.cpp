@@ -231,6 +231,7 @@ struct Server::Impl {
     if (auto it = paths.find(served); it != paths.end())
       path = it->second.get();
     const TrafficFigures f = path ? path->traffic().figures() : publish->traffic->of(served)->figures();
+    e.measured = true;
     http::PathFigures& o = e.figures;
     o.readers_udp = f.readers[size_t(ReaderTransport::kUdp)];
     o.readers_multicast = f.readers[size_t(ReaderTransport::kUdpMulticast)];
@@ -397,6 +398,7 @@ struct Server::Impl {
     gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
     unmount(name);
     drop_sessions({name});
+    publish->traffic->forget(name);  // a back end's name may not come again
   }
 
   // The path's source stops and its recorder closes; what the recording

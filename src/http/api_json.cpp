@@ -45,6 +45,8 @@ void add_figures(JsonBuilder* b, const PathEntry& p) {
   const PathFigures& f = p.figures;
   if (p.state)
     member(b, "state", *p.state);
+  if (!p.measured)
+    return;
   json_builder_set_member_name(b, "readers");
   json_builder_begin_object(b);
   member(b, "udp", gint64(f.readers_udp));

@@ -40,6 +40,7 @@ struct PathEntry {
   std::vector<PathEntry> publishers;      // a pattern ("/live/*"): its paths being published
   std::optional<std::string> state;       // idle, starting, ready, retrying, stopping (live paths)
   std::optional<unsigned> publisher_count;  // exact publish paths: clients sending now
+  bool measured = false;  // `figures` apply (every exact path; not a pattern)
   PathFigures figures;
 };
 

@@ -31,12 +31,11 @@ void header(std::ostringstream& o, const char* name, const char* type, const cha
 std::vector<const PathEntry*> measured(const std::vector<PathEntry>& paths) {
   std::vector<const PathEntry*> out;
   for (const auto& p : paths) {
-    if (!p.publishers.empty() || (p.kind == "publish" && !p.publisher_count)) {
-      for (const auto& sub : p.publishers)
+    if (p.measured)
+      out.push_back(&p);
+    for (const auto& sub : p.publishers)
+      if (sub.measured)
         out.push_back(&sub);
-      continue;
-    }
-    out.push_back(&p);
   }
   return out;
 }

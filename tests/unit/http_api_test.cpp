@@ -134,6 +134,55 @@ TEST(HttpJson, RecordingsWithErrorAndSegments) {
   EXPECT_FALSE(json_object_has_member(b, "last_error_time"));
 }
 
+TEST(HttpJson, PathFiguresForExactPathsOnly) {
+  PathEntry cam = entry("/cam", "launch", true, 1u, std::nullopt);
+  cam.state = "ready";
+  cam.measured = true;
+  cam.figures.readers_udp = 2;
+  cam.figures.readers_multicast = 3;
+  cam.figures.readers_tcp = 1;
+  cam.figures.bytes_in = 1000;
+  cam.figures.bytes_out = 2000;
+  cam.figures.bitrate_bps = 512000.5;
+  cam.figures.frames = 30;
+  cam.figures.key_frames = 1;
+  cam.figures.gaps = 4;
+  cam.figures.reconnects = 2;
+  cam.figures.last_activity_us = 1733515200000000;
+  PathEntry pub = entry("/pub", "publish", false, 0u, std::nullopt);
+  pub.measured = true;
+  pub.publisher_count = 0;
+  PathEntry pattern = entry("/live/*", "publish", false, std::nullopt, std::nullopt);
+  auto doc = parse_json(paths_json({cam, pub, pattern}));
+  ASSERT_TRUE(doc);
+  JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");
+  JsonObject* c = json_find(paths, "name", "/cam");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(json_string(c, "state"), "ready");
+  JsonObject* r = json_object_get_object_member(c, "readers");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json_object_get_int_member(r, "udp"), 2);
+  EXPECT_EQ(json_object_get_int_member(r, "udp-multicast"), 3);
+  EXPECT_EQ(json_object_get_int_member(r, "tcp"), 1);
+  EXPECT_EQ(json_object_get_int_member(c, "bytes_in"), 1000);
+  EXPECT_EQ(json_object_get_int_member(c, "bytes_out"), 2000);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(c, "bitrate_bps"), 512000.5);
+  EXPECT_EQ(json_object_get_int_member(c, "frames"), 30);
+  EXPECT_EQ(json_object_get_int_member(c, "key_frames"), 1);
+  EXPECT_EQ(json_object_get_int_member(c, "gaps"), 4);
+  EXPECT_EQ(json_object_get_int_member(c, "reconnects"), 2);
+  EXPECT_EQ(json_string(c, "last_activity"), "2024-12-06T20:00:00.000000Z");
+  EXPECT_FALSE(json_object_has_member(c, "publishers"));  // not a publish path
+  JsonObject* p = json_find(paths, "name", "/pub");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(json_object_get_int_member(p, "publishers"), 0);
+  EXPECT_FALSE(json_object_has_member(p, "last_activity"));  // nothing came yet
+  JsonObject* l = json_find(paths, "name", "/live/*");
+  ASSERT_TRUE(l);
+  EXPECT_FALSE(json_object_has_member(l, "readers"));
+  EXPECT_FALSE(json_object_has_member(l, "bytes_in"));
+}
+
 TEST(HttpJson, ErrorBody) {
   auto doc = parse_json(error_json("no path /x\n\"y\""));
   ASSERT_TRUE(doc);
@@ -174,6 +223,7 @@ TEST(HttpMetrics, EveryFamilyAndSampleIsValidTextFormat) {
   c.refused = {{"max-connections", 3}, {"request-size", 1}};
   PathEntry cam = entry("/cam", "launch", true, 1u, std::nullopt);
   cam.state = "ready";
+  cam.measured = true;
   cam.figures.readers_tcp = 1;
   cam.figures.bytes_in = 123456789012ull;
   cam.figures.bytes_out = 42;
@@ -183,9 +233,11 @@ TEST(HttpMetrics, EveryFamilyAndSampleIsValidTextFormat) {
   PathEntry odd = entry("/a\"b\\c\nd", "publish", false, 0u, std::nullopt);
   odd.publisher_count = 0;
   odd.state = "idle";
+  odd.measured = true;
   PathEntry pattern = entry("/live/*", "publish", true, std::nullopt, std::nullopt,
                             {entry("/live/x", "publish", true, 0u, std::nullopt)});
   pattern.publishers[0].publisher_count = 1;
+  pattern.publishers[0].measured = true;
   RecordingEntry r;
   r.path = "/cam";
   r.status.segments = 5;
