@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "http_client.h"
 #include "process.h"
@@ -170,6 +171,7 @@ TEST(PathStats, FiguresMatchWhatTheClientReceived) {
   const uint64_t bytes_after = client.bytes(), frames_after = client.frames();
   const std::string seen = describe(done, client) + " (client before: " + std::to_string(bytes_before) +
                            " bytes, " + std::to_string(frames_before) + " frames)";
+  std::printf("%s\n", seen.c_str());
   auto between = [](double v, uint64_t lo, uint64_t hi) { return v >= 0.98 * double(lo) && v <= 1.02 * double(hi); };
   EXPECT_EQ(done.readers_tcp, 1) << seen;
   EXPECT_TRUE(between(double(done.bytes_out), bytes_before, bytes_after)) << seen;
