@@ -11,9 +11,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "child.h"
 #include "http_client.h"
 #include "process.h"
 #include "prom_text.h"
+#include "publish_raw.h"
 
 namespace gms::test {
 namespace {
@@ -91,7 +93,7 @@ struct PathView {
   bool found = false;
   std::string state;
   int64_t readers_tcp = -1, readers_udp = -1, bytes_in = 0, bytes_out = 0, frames = 0, key_frames = 0;
-  int64_t gaps = -1, reconnects = -1;
+  int64_t gaps = -1, reconnects = -1, publishers = -1;
   double bitrate = 0;
   std::string last_activity;
 };
@@ -121,6 +123,7 @@ PathView path_view(const ServerProcess& srv, const std::string& name) {
   v.key_frames = int_member(p, "key_frames");
   v.gaps = int_member(p, "gaps");
   v.reconnects = int_member(p, "reconnects");
+  v.publishers = int_member(p, "publishers");
   v.bitrate = json_object_has_member(p, "bitrate_bps") ? json_object_get_double_member(p, "bitrate_bps") : -1;
   v.last_activity = json_string(p, "last_activity");
   return v;
@@ -234,6 +237,46 @@ TEST(PathStats, FiguresMatchWhatTheClientReceived) {
   // What it was sent stays counted.
   EXPECT_GE(left.bytes_out, done.bytes_out);
   EXPECT_EQ(left.readers_udp, 0);
+}
+
+// A published path: its publisher counts, its tracks' msstats count what
+// the publisher sends, and the state follows the publisher.
+TEST(PathStats, PublishedPathCountsItsPublisherAndItsTracks) {
+  std::string conf = write_temp_file("pub.conf", "[server]\nverbose=1\n[path /pub]\npublish=true\n");
+  ServerProcess srv({conf}, true, 0, {}, true);
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  PathView before = path_view(srv, "/pub");
+  ASSERT_TRUE(before.found);
+  EXPECT_EQ(before.state, "idle");
+  EXPECT_EQ(before.publishers, 0);
+  PathView on;
+  {
+    Child pub(ffmpeg_publisher(srv.url("/pub"), "tcp", 6, true, "160x120"));
+    ASSERT_TRUE(wait_published(srv, "/pub")) << srv.log_tail();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          on = path_view(srv, "/pub");
+          return on.state == "ready" && on.frames > 25 && on.bitrate > 0;
+        },
+        20s))
+        << "state=" << on.state << " frames=" << on.frames << " bitrate=" << on.bitrate << "\n"
+        << srv.log_tail();
+    EXPECT_EQ(on.publishers, 1);
+    EXPECT_GT(on.bytes_in, 0);
+    EXPECT_GE(on.key_frames, 1);
+    EXPECT_FALSE(on.last_activity.empty());
+    EXPECT_EQ(on.readers_tcp, 0);
+    EXPECT_EQ(pub.wait(30000), 0) << pub.output();
+  }
+  PathView gone;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        gone = path_view(srv, "/pub");
+        return gone.publishers == 0 && gone.state == "idle";
+      },
+      20s))
+      << "state=" << gone.state << " publishers=" << gone.publishers;
+  EXPECT_GE(gone.bytes_in, on.bytes_in) << "what it sent stays counted";
 }
 
 }  // namespace
