@@ -93,10 +93,11 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  // Listens on 127.0.0.1:port. Throws ConfigError (key http-port) when the
-  // port cannot be bound.
-  void listen(uint16_t port);
+  // Listens on 127.0.0.1:port, HTTPS with `certificate` when given. Throws
+  // ConfigError (key http-port) when the port cannot be bound.
+  void listen(uint16_t port, GTlsCertificate* certificate = nullptr);
   uint16_t port() const { return port_; }
+  bool https() const { return https_; }
 
  private:
   static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path,
@@ -110,6 +111,7 @@ class HttpApi {
   ApiBackend backend_;
   Ref<SoupServer> server_;
   uint16_t port_ = 0;
+  bool https_ = false;
   // Worker threads' answers come back after this object may be gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

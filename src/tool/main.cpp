@@ -107,9 +107,15 @@ int run(App& app) {
   if (app.cli.check) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
+    if (!cfg.server.tls_cert.empty())
+      printf("RTSPS on %s:%u with %s\n", cfg.server.address.c_str(), cfg.server.tls_port,
+             cfg.server.tls_cert.c_str());
+    if (cfg.server.http_tunnel_port != 0)
+      printf("RTSP over HTTP also on %s:%u\n", cfg.server.address.c_str(),
+             cfg.server.http_tunnel_port);
     if (cfg.server.http_port != 0)
-      printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
-             cfg.server.http_port);
+      printf("HTTP API on %s://127.0.0.1:%u (loopback only until users are configured)\n",
+             cfg.server.tls_cert.empty() ? "http" : "https", cfg.server.http_port);
     else
       printf("HTTP API off (http-port=0)\n");
     print_paths(cfg, {});
@@ -120,11 +126,16 @@ int run(App& app) {
   app.server->attach();
   printf("gst-mediaserver %s: RTSP on %s port %u\n", gms::version(), cfg.server.address.c_str(),
          app.server->port());
+  if (app.server->tls_port() != 0)
+    printf("RTSPS on %s port %u\n", cfg.server.address.c_str(), app.server->tls_port());
+  if (app.server->http_tunnel_port() != 0)
+    printf("RTSP over HTTP also on %s port %u\n", cfg.server.address.c_str(),
+           app.server->http_tunnel_port());
   print_paths(cfg, app.server->urls());
   // Loopback whatever --address says: there are no users to ask yet.
   if (app.server->http_port() != 0)
-    printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
-           app.server->http_port());
+    printf("HTTP API on %s://127.0.0.1:%u (loopback only until users are configured)\n",
+           cfg.server.tls_cert.empty() ? "http" : "https", app.server->http_port());
   printf("ready\n");
   fflush(stdout);
 
