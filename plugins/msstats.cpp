@@ -3,8 +3,9 @@
  * @title: msstats
  *
  * A pass-through that counts what flows: buffers, bytes, frames, key frames
- * (buffers without DELTA_UNIT), gaps (DISCONT buffers and timestamp holes
- * longer than #GmsStats:gap-threshold), bitrate, frame rate and the wall-clock
+ * (buffers without DELTA_UNIT), gaps (DISCONT buffers, timestamp holes
+ * longer than #GmsStats:gap-threshold and, on RTP, holes in the sequence
+ * numbers, whose missing packets are counted as lost-packets), bitrate, frame rate and the wall-clock
  * time of the last buffer. Buffers are never copied or changed.
  *
  * The counters are readable at any time as the #GmsStats:stats structure, and
@@ -79,6 +80,7 @@ GstStructure* make_structure(const gms::StatsSnapshot& s) {
                            "frames", G_TYPE_UINT64, s.frames,          //
                            "key-frames", G_TYPE_UINT64, s.key_frames,  //
                            "gaps", G_TYPE_UINT64, s.gaps,              //
+                           "lost-packets", G_TYPE_UINT64, s.lost,      //
                            "bitrate", G_TYPE_DOUBLE, s.bitrate,        //
                            "framerate", G_TYPE_DOUBLE, s.framerate,    //
                            "avg-bitrate", G_TYPE_DOUBLE, s.avg_bitrate,  //
@@ -117,6 +119,7 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
     if (gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) {
       facts.frame_end = gst_rtp_buffer_get_marker(&rtp);
+      facts.rtp_seq = gst_rtp_buffer_get_seq(&rtp);
       gst_rtp_buffer_unmap(&rtp);
     }
   }
@@ -212,7 +215,7 @@ static void gms_stats_class_init(GmsStatsClass* klass) {
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Counters as a GstStructure \"msstats\": buffers, bytes, frames, "
-                         "key-frames, gaps (guint64); bitrate, framerate (last interval, bit/s "
+                         "key-frames, gaps, lost-packets (RTP sequence holes) (guint64); bitrate, framerate (last interval, bit/s "
                          "and frames/s), avg-bitrate, avg-framerate (since the first buffer) "
                          "(gdouble); running-time (guint64 ns); last-activity (gint64, wall "
                          "clock in us, 0 = no buffer yet)",

@@ -1,16 +1,37 @@
 #include "stream_stats.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace gms {
 
 namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
+// A sequence number further back than kMaxMisorder, or further ahead than
+// kMaxDropout, is a sender that started over (a new publisher, a back end
+// that came back), not a late packet or a loss (the bounds RTP receivers use).
+constexpr int kMaxMisorder = 100;
+constexpr int kMaxDropout = 3000;
 
 double per_second(guint64 amount, GstClockTime span) {
   return span > 0 ? double(amount) * double(GST_SECOND) / double(span) : 0.0;
 }
 }  // namespace
+
+guint64 StreamStats::missing_before(int seq) noexcept {
+  const int last = std::exchange(last_seq_, seq);
+  if (last < 0)
+    return 0;
+  const int ahead = (seq - last) & 0xffff;  // modulo 2^16: wraps count forward
+  if (ahead == 0)
+    return 0;  // a duplicate
+  if (ahead <= kMaxDropout)
+    return guint64(ahead - 1);
+  if (0x10000 - ahead <= kMaxMisorder)
+    last_seq_ = last;  // late: the hole it fills was counted already
+  // else the sender started over: counting resumes from this packet
+  return 0;
+}
 
 bool StreamStats::add(const BufferFacts& b, const StatsSettings& s) noexcept {
   buffers_.fetch_add(1, kRelaxed);
@@ -24,6 +45,12 @@ bool StreamStats::add(const BufferFacts& b, const StatsSettings& s) noexcept {
   // The first buffer of a stream is normally DISCONT; that is no gap.
   bool gap = seen_buffer_ && b.discont;
   seen_buffer_ = true;
+  if (b.rtp_seq >= 0) {
+    if (guint64 missing = missing_before(b.rtp_seq)) {
+      lost_.fetch_add(missing, kRelaxed);
+      gap = true;
+    }
+  }
   bool report = false;
 
   const GstClockTime rt = b.running_time;
@@ -80,6 +107,7 @@ StatsSnapshot StreamStats::snapshot() const noexcept {
   r.frames = frames_.load(kRelaxed);
   r.key_frames = key_frames_.load(kRelaxed);
   r.gaps = gaps_.load(kRelaxed);
+  r.lost = lost_.load(kRelaxed);
   r.avg_bitrate = avg_bitrate_.load(kRelaxed);
   r.avg_framerate = avg_framerate_.load(kRelaxed);
   const bool window = have_window_.load(kRelaxed);
@@ -93,12 +121,13 @@ StatsSnapshot StreamStats::snapshot() const noexcept {
 void StreamStats::forget_timeline() noexcept {
   first_time_ = last_end_ = window_start_ = next_report_ = GST_CLOCK_TIME_NONE;
   timed_bytes_ = timed_frames_ = window_bytes_ = window_frames_ = 0;
+  last_seq_ = -1;
 }
 
 void StreamStats::reset() noexcept {
   forget_timeline();
   seen_buffer_ = false;
-  for (auto* c : {&buffers_, &bytes_, &frames_, &key_frames_, &gaps_})
+  for (auto* c : {&buffers_, &bytes_, &frames_, &key_frames_, &gaps_, &lost_})
     c->store(0, kRelaxed);
   for (auto* r : {&bitrate_, &framerate_, &avg_bitrate_, &avg_framerate_})
     r->store(0, kRelaxed);

@@ -25,6 +25,7 @@ struct BufferFacts {
   bool discont = false;     // GST_BUFFER_FLAG_DISCONT
   bool frame_end = true;    // RTP: marker bit; other streams: every buffer is a frame
   gint64 now_us = 0;        // wall clock (g_get_real_time()), for last-activity
+  int rtp_seq = -1;         // RTP sequence number; -1: not RTP
 };
 
 struct StatsSettings {
@@ -41,7 +42,8 @@ struct StatsSnapshot {
   guint64 bytes = 0;
   guint64 frames = 0;
   guint64 key_frames = 0;   // buffers without DELTA_UNIT
-  guint64 gaps = 0;         // DISCONT buffers (not the first) and timestamp holes
+  guint64 gaps = 0;         // DISCONT buffers (not the first), timestamp holes, sequence holes
+  guint64 lost = 0;         // RTP packets missing by sequence number
   double bitrate = 0;       // bit/s over the last completed interval, else the average
   double framerate = 0;     // frames/s, same window as bitrate
   double avg_bitrate = 0;   // bit/s since the first timestamped buffer
@@ -68,7 +70,7 @@ class StreamStats {
 
  private:
   // Counters: written by add(), read by snapshot().
-  std::atomic<guint64> buffers_{0}, bytes_{0}, frames_{0}, key_frames_{0}, gaps_{0};
+  std::atomic<guint64> buffers_{0}, bytes_{0}, frames_{0}, key_frames_{0}, gaps_{0}, lost_{0};
   std::atomic<double> bitrate_{0}, framerate_{0}, avg_bitrate_{0}, avg_framerate_{0};
   std::atomic<GstClockTime> running_time_{GST_CLOCK_TIME_NONE};
   std::atomic<gint64> last_activity_us_{0};
@@ -82,6 +84,10 @@ class StreamStats {
   GstClockTime next_report_ = GST_CLOCK_TIME_NONE;
   guint64 window_bytes_ = 0, window_frames_ = 0;
   bool seen_buffer_ = false;
+  int last_seq_ = -1;  // highest RTP sequence number seen; -1: none since the timeline began
+
+  // Packets missing before `seq` (0 when in order, late or a restart).
+  guint64 missing_before(int seq) noexcept;
 };
 
 }  // namespace gms

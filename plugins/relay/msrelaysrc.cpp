@@ -105,6 +105,9 @@ struct Impl {
   bool gop_valid = false;
   bool caps_sent = false;
   gint64 started_us = 0;
+  // Bytes of RTP pushed since the element was made (never reset): a reader
+  // of this element's media got this much since it joined.
+  std::atomic<guint64> pushed_bytes{0};
 };
 
 }  // namespace
@@ -397,6 +400,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     if (gst_buffer_list_length(list) >= kMaxList)
       break;
   }
+  d.pushed_bytes.fetch_add(gst_buffer_list_calculate_size(list), std::memory_order_relaxed);
   return give(GST_BASE_SRC(psrc), list, outbuf);
 }
 
@@ -531,7 +535,9 @@ void get_property(GObject* obj, guint id, GValue* value, GParamSpec* pspec) noex
                                    guint64(d.consumer ? d.consumer->pushed() : 0), "dropped",
                                    G_TYPE_UINT64, guint64(d.consumer ? d.consumer->dropped() : 0),
                                    "queued-bytes", G_TYPE_UINT64,
-                                   guint64(d.consumer ? d.consumer->queued_bytes() : 0), nullptr));
+                                   guint64(d.consumer ? d.consumer->queued_bytes() : 0),
+                                   "pushed-bytes", G_TYPE_UINT64, guint64(d.pushed_bytes.load()),
+                                   nullptr));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
@@ -599,7 +605,7 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
       gobject, PROP_STATS,
       // Not "stats": gst-rtsp-server reads a payloader's "stats" for RTP-Info
       // (seqnum-offset, timestamp), which a relay cannot know before it sends.
-      g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes",
+      g_param_spec_boxed("relay-stats", "Relay statistics", "pushed, dropped, queued-bytes, pushed-bytes (since the element was made)",
                          GST_TYPE_STRUCTURE,
                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/server_counters.h"
+
 namespace gms {
 
 struct ClientPolicy {
@@ -24,6 +26,7 @@ struct ClientPolicy {
   // Draining before a stop: requests that would start a new session get
   // 503 with Retry-After; sessions already open go on.
   std::atomic<bool> draining{false};
+  ServerCounters counters;           // refusals and authentication failures, for /metrics
 
   unsigned connections_from(const std::string& address) const;
   void opened(const std::string& address);

@@ -135,6 +135,7 @@ bool FrontDoor::on_accept() {
         [](gpointer data) noexcept -> gboolean {
           auto* pend = static_cast<Pending*>(data);
           GMS_LOG_INFO("client %s: no complete request in time; closed", pend->peer.c_str());
+          pend->door->policy_->counters.refused(ServerCounters::Refusal::kRequestTimeout);
           pend->door->drop(pend);
           return G_SOURCE_REMOVE;
         },
@@ -163,6 +164,7 @@ void FrontDoor::on_readable(Pending* p) {
     return;  // spurious wake-up or EAGAIN; the deadline still runs
   if (memchr(buf, '\0', static_cast<size_t>(n))) {
     send_status(p->socket.get(), "400 Bad Request", p->buffer);
+    policy_->counters.refused(ServerCounters::Refusal::kBadRequest);
     drop(p);
     return;
   }
@@ -175,6 +177,7 @@ void FrontDoor::on_readable(Pending* p) {
     GMS_LOG_INFO("client %s: request headers over %zu bytes; refused", p->peer.c_str(),
                  limits_.max_first_request);
     send_status(p->socket.get(), "431 Request Header Fields Too Large", p->buffer);
+    policy_->counters.refused(ServerCounters::Refusal::kRequestSize);
     drop(p);
   }
 }
@@ -205,11 +208,13 @@ bool FrontDoor::over_limits(const std::string& peer) const {
   unsigned open = policy_->clients.load();
   if (limits_.max_connections && open >= limits_.max_connections) {
     GMS_LOG_WARN("client %s: refused, %u connections open (max-connections)", peer.c_str(), open);
+    policy_->counters.refused(ServerCounters::Refusal::kMaxConnections);
     return true;
   }
   if (limits_.max_per_address && policy_->connections_from(peer) >= limits_.max_per_address) {
     GMS_LOG_WARN("client %s: refused, too many connections from it (max-connections-per-address)",
                  peer.c_str());
+    policy_->counters.refused(ServerCounters::Refusal::kMaxPerAddress);
     return true;
   }
   return false;

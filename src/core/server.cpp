@@ -14,12 +14,14 @@
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
 #include "core/front_door.h"
+#include "core/reader_watch.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/runtime_paths.h"
 #include "core/session_pool.h"
 #include "core/tls_client.h"
 #include "config/tls_files.h"
+#include "gms/invoke.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "http/http_api.h"
@@ -52,6 +54,7 @@ struct ClientHooks {
   std::shared_ptr<session::Registry> registry;
   Ref<GMainContext> control;  // set by attach()
   std::chrono::milliseconds first_request{10000};
+  ReaderNotify readers;  // the readers' joins and leaves
 };
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
@@ -61,6 +64,7 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
   hooks->registry->watch(client);
   if (hooks->control)
     start_client_tls(client, hooks->first_request, hooks->control.get());
+  watch_readers(client, hooks->publish->traffic, hooks->readers);
 }
 
 // The server's pipelines make the plugin's elements by name, from the
@@ -119,28 +123,6 @@ GstRTSPFilterResult filter_clients_sessions(GstRTSPServer*, GstRTSPClient* clien
 
 GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) noexcept {
   return GST_RTSP_FILTER_REMOVE;
-}
-
-// PLAY sessions (viewers) of each of `names` now, by the path their media
-// was set up on; publishers (RECORD) do not count. One pass over the pool.
-std::map<std::string, unsigned> count_viewers(GstRTSPSessionPool* pool,
-                                              const std::vector<std::string>& names) {
-  std::map<std::string, unsigned> n;
-  for (const auto& name : names)
-    n[name] = 0;
-  for_each_viewer(pool, [&](GstRTSPSessionMedia* sm, GstRTSPMedia*) {
-    for (const auto& name : names) {
-      // True when the media's path is a prefix of `name`, and `matched` is
-      // then the media path's length: equal when the whole name matched.
-      gint matched = -1;
-      if (gst_rtsp_session_media_matches(sm, name.c_str(), &matched) &&
-          matched == gint(name.size())) {
-        n[name]++;
-        break;
-      }
-    }
-  });
-  return n;
 }
 
 }  // namespace
@@ -217,7 +199,8 @@ struct Server::Impl {
     auto& path = paths[served];
     if (!path) {
       path = std::make_unique<Path>(
-          served, std::make_shared<PublisherSource>(served, publish->registry, publish->sinks));
+          served, std::make_shared<PublisherSource>(served, publish->registry, publish->sinks),
+          publish->traffic->of(served));
     }
     return *path;
   }
@@ -239,6 +222,7 @@ struct Server::Impl {
       if (proxy_patterns->owns(name)) {
         forget = retire_pattern_proxy(name, p);
         if (forget) {
+          publish->traffic->forget(name);
           destroy_later(std::move(path));
           it = paths.erase(it);
           continue;
@@ -249,6 +233,8 @@ struct Server::Impl {
         forget = (!p || p->is_pattern()) && !path->source().live() && !path->status() &&
                  !path->record_override;
       }
+      if (forget)
+        publish->traffic->forget(name);
       it = forget ? paths.erase(it) : std::next(it);
     }
   }
@@ -315,32 +301,43 @@ struct Server::Impl {
     return std::nullopt;
   }
 
-  std::vector<http::PathEntry> path_entries() const {
-    // Viewers of every name a session can be set up on: configured
-    // launch, proxy and publish paths, and the publishers' paths.
-    auto publishers = publish->registry->active();
-    std::vector<std::string> names;
-    for (const auto& p : config.paths)
-      if (!p.is_root() && !p.is_pattern())
-        names.push_back(p.name);
-    for (const auto& a : publishers)
-      names.push_back(a.path);
-    for (const auto& [name, path] : paths)
-      if (proxy_patterns->owns(name))
-        names.push_back(name);
-    auto viewers = count_viewers(sessions.get(), names);
+  // A path's figures, from its Path when it has one (live paths), else
+  // from the counters its readers reported to (files, per-viewer lines).
+  void fill_figures(http::PathEntry& e, const std::string& served) const {
+    const Path* path = nullptr;
+    if (auto it = paths.find(served); it != paths.end())
+      path = it->second.get();
+    const TrafficFigures f = path ? path->traffic().figures() : publish->traffic->of(served)->figures();
+    e.measured = true;
+    http::PathFigures& o = e.figures;
+    o.readers_udp = f.readers[size_t(ReaderTransport::kUdp)];
+    o.readers_multicast = f.readers[size_t(ReaderTransport::kUdpMulticast)];
+    o.readers_tcp = f.readers[size_t(ReaderTransport::kTcp)];
+    o.bytes_in = f.bytes_in;
+    o.bytes_out = f.bytes_out;
+    o.bitrate_bps = f.bitrate_bps;
+    o.frames = f.frames;
+    o.key_frames = f.key_frames;
+    o.gaps = f.gaps;
+    o.lost = f.lost;
+    o.last_activity_us = f.last_activity_us;
+    e.viewers = f.readers_total();
+    if (!path)
+      return;
+    e.live = path->source().live();
+    e.state = state_name(path->state());
+    o.reconnects = path->source().reconnects();
+    if (std::string_view(path->source().kind()) == "publish")
+      e.publisher_count = path->source().publishers();
+  }
 
+  std::vector<http::PathEntry> path_entries() const {
+    auto publishers = publish->registry->active();
     std::vector<http::PathEntry> out;
     for (const auto& p : config.paths) {
       http::PathEntry e;
       e.name = p.name;
       e.kind = kind_of(p);
-      if (!p.is_root() && !p.is_pattern())
-        e.viewers = viewers[p.name];
-      // A line built per viewer (shared=false) has no path: whether it
-      // delivers is not known here.
-      if (auto it = paths.find(p.name); it != paths.end())
-        e.live = it->second->source().live();
       if (p.is_pattern() && p.is_proxy()) {
         for (const auto& [name, path] : paths) {
           if (name.size() <= p.prefix().size() || name.rfind(p.prefix(), 0) != 0 ||
@@ -349,8 +346,7 @@ struct Server::Impl {
           http::PathEntry sub;
           sub.name = name;
           sub.kind = kind_of(p);
-          sub.live = path->source().live();
-          sub.viewers = viewers[name];
+          fill_figures(sub, name);
           sub.recording = recording_state(p, name);
           e.publishers.push_back(std::move(sub));
         }
@@ -362,14 +358,20 @@ struct Server::Impl {
           http::PathEntry sub;
           sub.name = a.path;
           sub.kind = kind_of(p);
+          fill_figures(sub, a.path);
           sub.live = true;
-          sub.viewers = viewers[a.path];
           sub.recording = recording_state(p, a.path);
           e.publishers.push_back(std::move(sub));
         }
         e.live = !e.publishers.empty();
       } else {
-        e.recording = recording_state(p, p.name);
+        // A line built per viewer (shared=false) has no Path: whether it
+        // delivers is not known here (no "live", no "state").
+        fill_figures(e, p.name);
+        if (!p.is_root())
+          e.recording = recording_state(p, p.name);
+        else
+          e.viewers.reset();  // its readers are counted, its viewers were not shown before
       }
       out.push_back(std::move(e));
     }
@@ -409,6 +411,12 @@ struct Server::Impl {
     c.paths = config.paths.size();
     c.sessions = gst_rtsp_session_pool_get_n_sessions(sessions.get());
     c.publishers = publish->registry->publishers();
+    c.connections = policy->clients.load();
+    c.auth_failures = policy->counters.auth_failures();
+    for (size_t i = 0; i < ServerCounters::kRefusals; ++i) {
+      auto r = ServerCounters::Refusal(i);
+      c.refused.emplace_back(ServerCounters::reason(r), policy->counters.refusals(r));
+    }
     return c;
   }
 
@@ -524,6 +532,7 @@ struct Server::Impl {
     gst_rtsp_mount_points_remove_factory(mounts.get(), name.c_str());
     unmount(name);
     drop_sessions({name});
+    publish->traffic->forget(name);  // a back end's name may not come again
   }
 
   // The path's source stops and its recorder closes; what the recording
@@ -536,6 +545,19 @@ struct Server::Impl {
     paths.erase(it);
   }
   std::shared_ptr<mounts::FileRoots> files;
+  // Late reader events (queued for the control context) find it gone.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+
+  void reader_event(const std::string& served, bool joined, ReaderTransport t) {
+    auto it = paths.find(served);
+    if (it == paths.end())
+      return;
+    PathEvent e;
+    e.kind = joined ? PathEvent::Kind::kReaderJoined : PathEvent::Kind::kReaderLeft;
+    e.path = served;
+    e.transport = transport_name(t);
+    it->second->events().emit(e);
+  }
   SourceHolder session_cleanup;
   SourceHolder publisher_watchdog;
   uint16_t bound_port = 0;
@@ -562,7 +584,15 @@ struct Server::Impl {
 
     policy->max_request_size = s.max_request_size;
     policy->session_timeout = s.session_timeout;
-    hooks = new ClientHooks{policy, publish, registry, {}, std::chrono::seconds(s.request_timeout)};
+    // Readers' joins and leaves come from client threads and finalizers;
+    // their events go out on the control context.
+    ReaderNotify readers = [this, alive = std::weak_ptr<int>(alive)](
+                               const std::string& path, bool joined, ReaderTransport t) {
+      if (auto a = alive.lock())
+        invoke_while_alive(context.get(), a, [this, path, joined, t] { reader_event(path, joined, t); });
+    };
+    hooks = new ClientHooks{policy, publish, registry, {}, std::chrono::seconds(s.request_timeout),
+                            std::move(readers)};
     g_signal_connect_data(server.get(), "client-connected", G_CALLBACK(on_client_connected),
                           hooks,
                           [](gpointer p, GClosure*) { delete static_cast<ClientHooks*>(p); },
@@ -614,6 +644,7 @@ struct Server::Impl {
   }
 
   ~Impl() {
+    alive.reset();
     retention.reset();
     http.reset();  // its handlers read everything below
     updater.reset();
@@ -684,7 +715,7 @@ struct Server::Impl {
       // Sources call on the control context, before attach() too: then
       // there is no updater yet and attach() updates once.
       m.source->on_change([this] { request_update(); });
-      path = std::make_unique<Path>(p.name, m.source);
+      path = std::make_unique<Path>(p.name, m.source, publish->traffic->of(p.name));
       if (records(p))
         m.source->hold(true);  // before attach: an always-recorded line starts at once
       if (context)

@@ -37,6 +37,40 @@ void member(JsonBuilder* b, const char* name, bool value) {
   json_builder_add_boolean_value(b, value);
 }
 
+void member(JsonBuilder* b, const char* name, double value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_double_value(b, value);
+}
+
+// The figures every path has (a pattern's are its publishers' own).
+void add_figures(JsonBuilder* b, const PathEntry& p) {
+  const PathFigures& f = p.figures;
+  if (p.state)
+    member(b, "state", *p.state);
+  if (!p.measured)
+    return;
+  // One path's detail lists its readers' sessions under "readers"
+  // instead (each with its transport).
+  if (!p.readers) {
+    json_builder_set_member_name(b, "readers");
+    json_builder_begin_object(b);
+    member(b, "udp", gint64(f.readers_udp));
+    member(b, "udp-multicast", gint64(f.readers_multicast));
+    member(b, "tcp", gint64(f.readers_tcp));
+    json_builder_end_object(b);
+  }
+  member(b, "bytes_in", gint64(f.bytes_in));
+  member(b, "bytes_out", gint64(f.bytes_out));
+  member(b, "bitrate_bps", f.bitrate_bps);
+  member(b, "frames", gint64(f.frames));
+  member(b, "key_frames", gint64(f.key_frames));
+  member(b, "gaps", gint64(f.gaps));
+  member(b, "lost_packets", gint64(f.lost));
+  member(b, "reconnects", gint64(f.reconnects));
+  if (f.last_activity_us > 0)
+    member(b, "last_activity", iso8601_utc(f.last_activity_us));
+}
+
 void member_null(JsonBuilder* b, const char* name) {
   json_builder_set_member_name(b, name);
   json_builder_add_null_value(b);
@@ -97,6 +131,9 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
     member(b, "viewers", gint64(*p.viewers));
   if (p.recording)
     member(b, "recording", *p.recording);
+  add_figures(b, p);
+  if (p.publisher_count)
+    member(b, "publishers", gint64(*p.publisher_count));
   if (p.kind == "publish" && !p.publishers.empty()) {
     json_builder_set_member_name(b, "publishers");
     json_builder_begin_array(b);
@@ -124,6 +161,8 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
 void add_status(JsonBuilder* b, const record::RecordingStatus& s) {
   member(b, "state", std::string(record::state_name(s.state)));
   member(b, "errors", gint64(s.errors));
+  member(b, "segments_written", gint64(s.segments));
+  member(b, "bytes_written", gint64(s.bytes_written));
   if (!s.last_error.empty()) {
     member(b, "last_error", s.last_error);
     member(b, "last_error_time", iso8601_utc(s.last_error_us));

@@ -5,7 +5,9 @@
 
 #include <glib.h>
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,17 @@ namespace gms::http {
 // of the JSON when the server cannot tell honestly (a launch line that runs
 // per viewer has no "live" source to speak of; a root's viewers are spread
 // over its files).
+// What flows through a path, from its msstats elements and its readers.
+struct PathFigures {
+  unsigned readers_udp = 0, readers_multicast = 0, readers_tcp = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  double bitrate_bps = 0;
+  uint64_t frames = 0, key_frames = 0, gaps = 0, lost = 0;
+  uint64_t reconnects = 0;
+  gint64 last_activity_us = 0;  // wall clock; 0: nothing yet
+  unsigned readers() const { return readers_udp + readers_multicast + readers_tcp; }
+};
+
 struct PathEntry {
   std::string name;
   std::string kind;                       // launch, files, proxy, publish
@@ -28,7 +41,12 @@ struct PathEntry {
   // A pattern ("/live/*"): its paths being published, or for a pattern
   // proxy the paths it made (listed as "paths").
   std::vector<PathEntry> publishers;
-  // GET /api/v1/paths/NAME only: the path's sessions.
+  std::optional<std::string> state;       // idle, starting, ready, retrying, stopping (live paths)
+  std::optional<unsigned> publisher_count;  // exact publish paths: clients sending now
+  bool measured = false;  // `figures` apply (every exact path; not a pattern)
+  PathFigures figures;
+  // GET /api/v1/paths/NAME only: the path's sessions (then "readers" lists
+  // them rather than counting them by transport).
   std::optional<std::vector<session::Info>> readers;
 };
 
@@ -45,6 +63,10 @@ struct Counters {
   size_t paths = 0;
   unsigned sessions = 0;
   unsigned publishers = 0;
+  unsigned connections = 0;  // open RTSP connections
+  uint64_t auth_failures = 0;
+  // Connections refused before the RTSP server saw them, by reason.
+  std::vector<std::pair<std::string, uint64_t>> refused;
 };
 
 // "2026-11-27T07:01:02.123456Z"
@@ -62,6 +84,8 @@ std::string error_json(const std::string& message);
 // GET /api/v1/server: {"rtsp_port": …, "version": …}.
 std::string server_json(uint16_t rtsp_port);
 // Prometheus text exposition format 0.0.4.
-std::string metrics_text(const Counters& counters, const std::vector<RecordingEntry>& recordings);
+// `paths` as for paths_json (a pattern's publishers are their own paths here).
+std::string metrics_text(const Counters& counters, const std::vector<RecordingEntry>& recordings,
+                         const std::vector<PathEntry>& paths = {});
 
 }  // namespace gms::http

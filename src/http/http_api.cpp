@@ -268,7 +268,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       return;
     case Route::kMetrics:
       respond(msg, SOUP_STATUS_OK, kPrometheus,
-              metrics_text(backend_.counters(), backend_.recordings()));
+              metrics_text(backend_.counters(), backend_.recordings(), backend_.paths()));
       return;
     case Route::kServerInfo:
       respond(msg, SOUP_STATUS_OK, kJson, server_json(backend_.rtsp_port ? backend_.rtsp_port() : 0));

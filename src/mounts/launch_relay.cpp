@@ -127,7 +127,17 @@ bool LaunchRelay::build(std::string& why) {
     g_object_set(sink, "channel", relay_channel(config_.name, n).c_str(), "sync", TRUE, nullptr);
     auto parent = Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(pay.get())));
     gst_bin_add(GST_BIN(parent.get()), sink);
-    if (!gst_element_link(pay.get(), sink)) {
+    // The path's figures: counted once here, whatever the number of viewers.
+    GstElement* before_sink = pay.get();
+    if (auto tap = make_tap(n)) {
+      gst_bin_add(GST_BIN(parent.get()), tap.get());
+      if (!gst_element_link(pay.get(), tap.get())) {
+        why = "cannot link " + name + " to msstats";
+        return false;
+      }
+      before_sink = tap.get();
+    }
+    if (!gst_element_link(before_sink, sink)) {
       why = "cannot link " + name + " to the relay";
       return false;
     }
@@ -317,6 +327,20 @@ void LaunchRelay::on_message(GstMessage* msg) {
     default:
       break;
   }
+}
+
+PathState LaunchRelay::path_state() const {
+  switch (state()) {
+    case State::kIdle:
+      return PathState::kIdle;
+    case State::kStarting:
+      return PathState::kStarting;
+    case State::kReady:
+      return PathState::kReady;
+    case State::kRetrying:
+      return PathState::kRetrying;
+  }
+  return PathState::kIdle;
 }
 
 std::string LaunchRelay::wait_ready() {

@@ -50,6 +50,7 @@ class LaunchRelay : public Source, public std::enable_shared_from_this<LaunchRel
   // reads it); off again: it lingers like after its last viewer.
   void hold(bool on) override;
   bool live() const override { return state() == State::kReady; }
+  PathState path_state() const override;
   bool returns_after_outage() const override { return true; }
 
   // RTSP client thread, at DESCRIBE and SETUP: starts an idle line and waits

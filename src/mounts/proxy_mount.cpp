@@ -137,6 +137,11 @@ void ProxyPath::start(GMainContext* control) {
   proxy::ProxySource::Callbacks cb;
   std::string name = config_.name;
   cb.relay_channel = [name](unsigned index) { return relay_channel(name, index); };
+  // Streaming thread; the path's figures outlive its back-end sessions.
+  cb.tap = [weak = weak_from_this()](unsigned index) {
+    auto self = weak.lock();
+    return self ? self->make_tap(index) : Ref<GstElement>();
+  };
   cb.connected = [this](const std::vector<proxy::StreamInfo>& s) { connected(s); };
   cb.lost = [this](const std::string& why) { lost(why); };
   source_ = std::make_unique<proxy::ProxySource>(config_.name, o, control, std::move(cb));
@@ -155,6 +160,8 @@ void ProxyPath::stop() {
 
 // Control context (ProxySource's callbacks), as are changed()'s calls.
 void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
+  if (std::exchange(lost_, false))
+    reconnects_++;
   {
     std::lock_guard<std::mutex> g(lock_);
     streams_ = streams;
@@ -167,6 +174,7 @@ void ProxyPath::connected(const std::vector<proxy::StreamInfo>& streams) {
 }
 
 void ProxyPath::lost(const std::string& why) {
+  lost_ = true;
   bool not_found = source_ && source_->status().not_found;
   bool unwatched;
   {
@@ -350,6 +358,24 @@ bool ProxyPath::retire_if_idle() {
   retired_ = true;
   cv_.notify_all();
   return true;
+}
+
+PathState ProxyPath::path_state() const {
+  if (is_connected())
+    return PathState::kReady;
+  if (!source_)
+    return PathState::kIdle;
+  switch (source_->status().state) {
+    case proxy::State::kConnecting:
+      return PathState::kStarting;
+    case proxy::State::kRetrying:
+      return PathState::kRetrying;
+    case proxy::State::kPlaying:  // playing, but the streams are not in yet
+      return PathState::kStarting;
+    case proxy::State::kStopped:
+      break;
+  }
+  return PathState::kIdle;
 }
 
 bool ProxyPath::is_connected() const {

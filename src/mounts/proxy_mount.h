@@ -52,6 +52,9 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   // As the back end's SDP describes them.
   std::vector<Ref<GstCaps>> track_caps() const override;
   bool live() const override { return is_connected(); }
+  PathState path_state() const override;
+  // Back-end sessions that delivered after one that was lost.
+  uint64_t reconnects() const override { return reconnects_; }
   bool returns_after_outage() const override { return true; }
 
   // On an RTSP client thread, before a viewer's media is made: OK when the
@@ -85,6 +88,8 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   Ref<GMainContext> control_;  // set by start()
   std::unique_ptr<proxy::ProxySource> source_;  // control context only
   SourceHolder linger_;                         // control context only
+  bool lost_ = false;                           // control context only
+  uint64_t reconnects_ = 0;                     // control context only
 
   mutable std::mutex lock_;  // protects everything below
   std::condition_variable cv_;

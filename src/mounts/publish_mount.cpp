@@ -81,10 +81,17 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
     // ANNOUNCE still gets its answer from pre-announce-request).
     unsigned n = std::clamp(announced_tracks(), 1u, gms::mounts::kMaxPublishedTracks);
     for (unsigned i = 0; i < n; ++i) {
-      std::string name = "depay" + std::to_string(i);
-      GstElement* sink = gst_element_factory_make("msrelaysink", name.c_str());
+      // The media's stream for track i is the element named depay<i>: the
+      // path's msstats, then the relay sink (relay<i>). Without msstats the
+      // sink takes the name.
+      std::string index = std::to_string(i);
+      GstElement* tap = gst_element_factory_make("msstats", ("depay" + index).c_str());
+      GstElement* sink =
+          gst_element_factory_make("msrelaysink", ((tap ? "relay" : "depay") + index).c_str());
       if (!sink) {
         GMS_LOG_ERROR("path %s: msrelaysink missing", d.path.name.c_str());
+        if (tap)
+          gst_object_unref(tap);
         gst_object_unref(bin);
         return nullptr;
       }
@@ -92,6 +99,10 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
       g_object_set(sink, "channel", channel.c_str(), "gop-cache", gboolean(d.path.gop_cache),
                    nullptr);
       gst_bin_add(GST_BIN(bin), sink);
+      if (tap) {
+        gst_bin_add(GST_BIN(bin), tap);
+        gst_element_link(tap, sink);
+      }
     }
     return bin;
   }
@@ -377,9 +388,17 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
   // media has sinks too, which must not).
   if (auto bin = Ref<GstElement>::adopt(gst_rtsp_media_get_element(ctx->media));
       bin && GST_IS_BIN(bin.get())) {
+    auto traffic = pc->traffic->of(path);
     for (unsigned i = 0; i < check.tracks; ++i) {
-      std::string name = "depay" + std::to_string(i);
-      if (auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), name.c_str())))
+      GstBin* b = GST_BIN(bin.get());
+      std::string index = std::to_string(i);
+      auto tap = Ref<GstElement>::adopt(gst_bin_get_by_name(b, ("depay" + index).c_str()));
+      auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(b, ("relay" + index).c_str()));
+      if (!sink)  // no msstats: the sink is depay<i>
+        sink = std::move(tap);
+      if (tap)
+        traffic->tap(i, tap.get());
+      if (sink)
         pc->sinks->add(relay_channel(path, i), sink.get());
     }
   }

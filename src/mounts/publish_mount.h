@@ -16,6 +16,7 @@
 
 #include "core/path_registry.h"
 #include "mounts/track_sinks.h"
+#include "path/traffic_board.h"
 #include "gms/ref.h"
 
 namespace gms::mounts {
@@ -25,6 +26,8 @@ namespace gms::mounts {
 struct PublishContext {
   std::shared_ptr<PathRegistry> registry = std::make_shared<PathRegistry>();
   std::shared_ptr<TrackSinks> sinks = std::make_shared<TrackSinks>();
+  // Every path's counters by name (publishers' tracks tap theirs here).
+  std::shared_ptr<TrafficBoard> traffic = std::make_shared<TrafficBoard>();
   Ref<GstRTSPSessionPool> sessions;
   Ref<GMainContext> control;
   std::atomic<unsigned> max_viewers{0};  // server-wide, 0: no limit

@@ -21,6 +21,8 @@ LiveMount make_live_mount(const PathConfig& path, GstRTSPAddressPool* pool,
     m.factory = l.factory;
     m.source = l.relay;
   }
+  if (m.source)
+    m.source->set_traffic(publish->traffic->of(path.name));
   return m;
 }
 

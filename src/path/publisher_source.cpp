@@ -15,6 +15,12 @@ std::vector<std::string> PublisherSource::ready_channels() const {
   return out;
 }
 
+PathState PublisherSource::path_state() const {
+  if (!live())
+    return PathState::kIdle;
+  return ready_channels().empty() ? PathState::kStarting : PathState::kReady;
+}
+
 std::vector<Ref<GstCaps>> PublisherSource::track_caps() const {
   std::vector<Ref<GstCaps>> out;
   for (const auto& ch : ready_channels()) {

@@ -27,6 +27,9 @@ class PublisherSource : public Source {
   // As the publisher's first packets set them (its SDP may lack some).
   std::vector<Ref<GstCaps>> track_caps() const override;
   bool live() const override { return registry_->has_publisher(path_); }
+  // Starting between ANNOUNCE and RECORD, ready from RECORD on.
+  PathState path_state() const override;
+  unsigned publishers() const override { return live() ? 1 : 0; }
   // A publisher that leaves ends its recording; the next one starts anew.
   bool returns_after_outage() const override { return false; }
 

@@ -7,10 +7,13 @@
 #include <gst/gst.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gms/ref.h"
+#include "path/path_state.h"
+#include "path/path_traffic.h"
 
 namespace gms {
 
@@ -42,6 +45,15 @@ class Source {
   virtual bool returns_after_outage() const = 0;
   // Empty when the path can be recorded, else why not (HTTP 409).
   virtual std::string unrecordable() const { return {}; }
+  // Control context: where it stands now.
+  virtual PathState path_state() const { return live() ? PathState::kReady : PathState::kIdle; }
+  // Control context: how often it delivered again after losing its feed.
+  virtual uint64_t reconnects() const { return 0; }
+  // Clients sending to the path now (RECORD).
+  virtual unsigned publishers() const { return 0; }
+
+  // Where the source's msstats elements report; set once, before attach().
+  void set_traffic(std::shared_ptr<PathTraffic> t) { traffic_ = std::move(t); }
 
   // Called on the control context whenever ready_channels() may have
   // changed (source ready, lost, back). One subscriber: its Path.
@@ -52,9 +64,15 @@ class Source {
     if (changed_)
       changed_();
   }
+  // An msstats element that counts track `index` for the path, to put in
+  // front of its relay sink; null without traffic or without the element.
+  Ref<GstElement> make_tap(unsigned index) const {
+    return traffic_ ? traffic_->make_tap(index) : Ref<GstElement>();
+  }
 
  private:
   std::function<void()> changed_;
+  std::shared_ptr<PathTraffic> traffic_;
 };
 
 }  // namespace gms

@@ -348,7 +348,18 @@ void ProxySource::on_pad_added(GstPad* pad) {
   }
   gst_bin_add(GST_BIN(pipeline_.get()), sink);
   gst_element_sync_state_with_parent(sink);
-  auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
+  GstElement* first = sink;
+  if (Ref<GstElement> tap = callbacks_.relay_channel && callbacks_.tap ? callbacks_.tap(ctx->index)
+                                                                        : Ref<GstElement>()) {
+    gst_bin_add(GST_BIN(pipeline_.get()), tap.get());
+    if (gst_element_link(tap.get(), sink)) {
+      gst_element_sync_state_with_parent(tap.get());
+      first = tap.get();
+    } else {
+      gst_bin_remove(GST_BIN(pipeline_.get()), tap.get());
+    }
+  }
+  auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(first, "sink"));
   unsigned index = ctx->index;
   gst_pad_add_probe(pad,
                     GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |

@@ -83,6 +83,9 @@ class ProxySource {
     // (msrelaysink): the path's viewers read it, whatever back-end session
     // it came from.
     std::function<std::string(unsigned stream)> relay_channel;
+    // When set (with relay_channel), an element it returns (msstats) goes
+    // in front of stream N's relay sink.
+    std::function<Ref<GstElement>(unsigned stream)> tap;
   };
 
   ProxySource(std::string name, BackendOptions options, GMainContext* control,

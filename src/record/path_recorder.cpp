@@ -1,5 +1,6 @@
 #include "record/path_recorder.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
@@ -115,6 +116,23 @@ bool mp4_has_media(const char* path) {
       return false;
   }
   return true;  // many boxes: not a bare header
+}
+
+// A closed segment's size joins the path's bytes written: asked of the file
+// system in GIO's worker threads (a slow disk must not hold the control
+// context), the answer comes back on the caller's thread-default context.
+void count_written(const std::shared_ptr<RecordingStatus>& status, const char* file) {
+  auto f = Ref<GFile>::adopt(g_file_new_for_path(file));
+  g_file_query_info_async(
+      f.get(), G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, G_PRIORITY_LOW, nullptr,
+      [](GObject* src, GAsyncResult* res, gpointer data) noexcept {
+        std::unique_ptr<std::shared_ptr<RecordingStatus>> st(
+            static_cast<std::shared_ptr<RecordingStatus>*>(data));
+        auto info = Ref<GFileInfo>::adopt(g_file_query_info_finish(G_FILE(src), res, nullptr));
+        if (info)
+          (*st)->bytes_written += uint64_t(g_file_info_get_size(info.get()));
+      },
+      new std::shared_ptr<RecordingStatus>(status));
 }
 
 }  // namespace
@@ -384,8 +402,19 @@ void PathRecorder::stop() {
   // even without it, so the wait is short.
   gst_element_send_event(pipeline_.get(), gst_event_new_eos());
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
-  auto msg = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(
-      bus.get(), 2 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  // The last segment's "closed" comes before the EOS: its subscribers hear
+  // of it too.
+  const gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+  for (gint64 left; (left = deadline - g_get_monotonic_time()) > 0;) {
+    auto msg = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(
+        bus.get(), GstClockTime(left) * GST_USECOND,
+        GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT)));
+    if (!msg || GST_MESSAGE_TYPE(msg.get()) != GST_MESSAGE_ELEMENT)
+      break;
+    const GstStructure* s = gst_message_get_structure(msg.get());
+    if (s && gst_structure_has_name(s, "msrecorder-segment-closed"))
+      segment_closed(gst_structure_get_string(s, "location"));
+  }
   bus_watch_.reset();
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   pipeline_.reset();
@@ -430,6 +459,14 @@ void PathRecorder::fail(const std::string& why, bool retry) {
   g_source_attach(t, control_.get());
 }
 
+void PathRecorder::segment_closed(const char* file) {
+  status_->segments++;
+  if (file && *file)
+    count_written(status_, file);
+  if (segment_closed_)
+    segment_closed_(file ? file : "");
+}
+
 void PathRecorder::on_message(GstMessage* msg) {
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_ERROR: {
@@ -450,6 +487,8 @@ void PathRecorder::on_message(GstMessage* msg) {
         const char* f = gst_structure_get_string(s, "location");
         status_->current_segment = f ? f : "";
         GMS_LOG_DEBUG("recording %s: new segment %s", path_.c_str(), f ? f : "");
+      } else if (gst_structure_has_name(s, "msrecorder-segment-closed")) {
+        segment_closed(gst_structure_get_string(s, "location"));
       }
       break;
     }

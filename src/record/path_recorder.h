@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ struct RecordingStatus {
   gint64 last_error_us = 0;     // wall clock (g_get_real_time) of last_error; 0: none yet
   uint64_t errors = 0;          // failures so far (a counter: never goes down)
   std::string current_segment;  // the file being written, when known
+  uint64_t segments = 0;        // segments closed (a counter)
+  uint64_t bytes_written = 0;   // their sizes when they closed (a counter)
 };
 const char* state_name(RecordingStatus::State s);
 
@@ -75,6 +78,10 @@ class PathRecorder {
   const std::string& error() const { return error_; }
   const RecordingStatus& status() const { return *status_; }
   std::string directory() const;
+  // Called on the control context with each segment file it closes.
+  void on_segment_closed(std::function<void(const std::string& file)> fn) {
+    segment_closed_ = std::move(fn);
+  }
 
  private:
   // Reads each channel until its caps come (a bus message per channel).
@@ -85,6 +92,7 @@ class PathRecorder {
   // False with error_ set; `lasting`: the error would come again.
   bool build(bool& lasting);
   void on_message(GstMessage* msg);
+  void segment_closed(const char* file);
   // Stops; tries again after settings_.retry when `retry`.
   void fail(const std::string& why, bool retry = true);
 
@@ -100,6 +108,7 @@ class PathRecorder {
   std::vector<Ref<GstCaps>> caps_;
   std::string error_;
   std::shared_ptr<RecordingStatus> status_;
+  std::function<void(const std::string&)> segment_closed_;
 };
 
 }  // namespace gms::record

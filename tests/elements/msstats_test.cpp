@@ -175,6 +175,36 @@ TEST(MsStats, RtpFramesAreMarkerPackets) {
   EXPECT_EQ(u64(s, "frames"), 10u);
 }
 
+// Holes in the RTP sequence numbers are lost packets (across the 16-bit
+// wrap too); a late packet and a duplicate are not; a sender that starts
+// over far back is followed from there without counting a loss.
+TEST(MsStats, RtpSequenceHolesAreLostPackets) {
+  StatsH t("application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96");
+  auto push_seq = [&](guint16 seq) {
+    GstBuffer* buf = gst_rtp_buffer_new_allocate(100, 0, 0);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    ASSERT_TRUE(gst_rtp_buffer_map(buf, GST_MAP_WRITE, &rtp));
+    gst_rtp_buffer_set_seq(&rtp, seq);
+    gst_rtp_buffer_unmap(&rtp);
+    GST_BUFFER_PTS(buf) = 0;
+    t.push_through(buf);
+  };
+  for (guint16 seq : {65530, 65531, 65533, 65534})  // 65532 missing
+    push_seq(seq);
+  EXPECT_EQ(u64(t.stats(), "lost-packets"), 1u);
+  EXPECT_EQ(u64(t.stats(), "gaps"), 1u);
+  push_seq(65533);  // duplicate
+  push_seq(65520);  // late
+  push_seq(3);      // wraps; 65535, 0, 1, 2 missing
+  EXPECT_EQ(u64(t.stats(), "lost-packets"), 5u);
+  EXPECT_EQ(u64(t.stats(), "gaps"), 2u);
+  push_seq(30000);  // a new sender, far off: no loss counted
+  push_seq(30001);
+  auto s = t.stats();
+  EXPECT_EQ(u64(s, "lost-packets"), 5u);
+  EXPECT_EQ(u64(s, "buffers"), 9u);
+}
+
 TEST(MsStats, StartResetsCounters) {
   StatsH t;
   t.push_through(make_buffer(10, 0, GST_SECOND, true));

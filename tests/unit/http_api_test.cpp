@@ -4,12 +4,14 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "http/api_model.h"
 #include "http/dashboard.h"
 #include "http/http_api.h"
 #include "http_client.h"
+#include "prom_text.h"
 #include "record/segment_listing.h"
 #include "segment_policy.h"
 
@@ -140,11 +142,24 @@ TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
   EXPECT_EQ(route_of("POST", "/api/v1/recordings/\xff/start").kind, Route::kBadRequest);
 }
 
+PathEntry entry(std::string name, std::string kind, std::optional<bool> live,
+                std::optional<unsigned> viewers, std::optional<std::string> recording,
+                std::vector<PathEntry> publishers = {}) {
+  PathEntry e;
+  e.name = std::move(name);
+  e.kind = std::move(kind);
+  e.live = live;
+  e.viewers = viewers;
+  e.recording = std::move(recording);
+  e.publishers = std::move(publishers);
+  return e;
+}
+
 TEST(HttpJson, PathsLeaveOutWhatIsNotKnown) {
-  PathEntry cam{"/cam", "launch", true, 2u, "recording", {}, std::nullopt};
-  PathEntry vod{"/vod", "files", std::nullopt, std::nullopt, std::nullopt, {}, std::nullopt};
-  PathEntry live{"/live/*", "publish", true, std::nullopt, std::nullopt,
-                 {{"/live/a\"b", "publish", true, 0u, "error", {}, std::nullopt}}, std::nullopt};
+  PathEntry cam = entry("/cam", "launch", true, 2u, "recording");
+  PathEntry vod = entry("/vod", "files", std::nullopt, std::nullopt, std::nullopt);
+  PathEntry live = entry("/live/*", "publish", true, std::nullopt, std::nullopt,
+                         {entry("/live/a\"b", "publish", true, 0u, "error")});
   auto doc = parse_json(paths_json({cam, vod, live}));
   ASSERT_TRUE(doc);
   JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");
@@ -205,6 +220,55 @@ TEST(HttpJson, RecordingsWithErrorAndSegments) {
   EXPECT_FALSE(json_object_has_member(b, "last_error_time"));
 }
 
+TEST(HttpJson, PathFiguresForExactPathsOnly) {
+  PathEntry cam = entry("/cam", "launch", true, 1u, std::nullopt);
+  cam.state = "ready";
+  cam.measured = true;
+  cam.figures.readers_udp = 2;
+  cam.figures.readers_multicast = 3;
+  cam.figures.readers_tcp = 1;
+  cam.figures.bytes_in = 1000;
+  cam.figures.bytes_out = 2000;
+  cam.figures.bitrate_bps = 512000.5;
+  cam.figures.frames = 30;
+  cam.figures.key_frames = 1;
+  cam.figures.gaps = 4;
+  cam.figures.reconnects = 2;
+  cam.figures.last_activity_us = 1733515200000000;
+  PathEntry pub = entry("/pub", "publish", false, 0u, std::nullopt);
+  pub.measured = true;
+  pub.publisher_count = 0;
+  PathEntry pattern = entry("/live/*", "publish", false, std::nullopt, std::nullopt);
+  auto doc = parse_json(paths_json({cam, pub, pattern}));
+  ASSERT_TRUE(doc);
+  JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");
+  JsonObject* c = json_find(paths, "name", "/cam");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(json_string(c, "state"), "ready");
+  JsonObject* r = json_object_get_object_member(c, "readers");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json_object_get_int_member(r, "udp"), 2);
+  EXPECT_EQ(json_object_get_int_member(r, "udp-multicast"), 3);
+  EXPECT_EQ(json_object_get_int_member(r, "tcp"), 1);
+  EXPECT_EQ(json_object_get_int_member(c, "bytes_in"), 1000);
+  EXPECT_EQ(json_object_get_int_member(c, "bytes_out"), 2000);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(c, "bitrate_bps"), 512000.5);
+  EXPECT_EQ(json_object_get_int_member(c, "frames"), 30);
+  EXPECT_EQ(json_object_get_int_member(c, "key_frames"), 1);
+  EXPECT_EQ(json_object_get_int_member(c, "gaps"), 4);
+  EXPECT_EQ(json_object_get_int_member(c, "reconnects"), 2);
+  EXPECT_EQ(json_string(c, "last_activity"), "2024-12-06T20:00:00.000000Z");
+  EXPECT_FALSE(json_object_has_member(c, "publishers"));  // not a publish path
+  JsonObject* p = json_find(paths, "name", "/pub");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(json_object_get_int_member(p, "publishers"), 0);
+  EXPECT_FALSE(json_object_has_member(p, "last_activity"));  // nothing came yet
+  JsonObject* l = json_find(paths, "name", "/live/*");
+  ASSERT_TRUE(l);
+  EXPECT_FALSE(json_object_has_member(l, "readers"));
+  EXPECT_FALSE(json_object_has_member(l, "bytes_in"));
+}
+
 TEST(HttpJson, ErrorBody) {
   auto doc = parse_json(error_json("no path /x\n\"y\""));
   ASSERT_TRUE(doc);
@@ -212,7 +276,10 @@ TEST(HttpJson, ErrorBody) {
 }
 
 TEST(HttpMetrics, PrometheusText) {
-  Counters c{3, 5, 1};
+  Counters c;
+  c.paths = 3;
+  c.sessions = 5;
+  c.publishers = 1;
   RecordingEntry a, b;
   a.path = "/cam";
   a.status.state = record::RecordingStatus::State::kRecording;
@@ -229,6 +296,78 @@ TEST(HttpMetrics, PrometheusText) {
   EXPECT_NE(text.find("# TYPE gms_recording_errors_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("gms_recording_errors_total{path=\"/odd\\\"path\\\\\"} 7\n"), std::string::npos)
       << text;
+}
+
+// The whole text through a strict text-format reader: every family has
+// HELP and TYPE, every sample line is valid, label values with a quote, a
+// backslash and a newline come back as they were.
+TEST(HttpMetrics, EveryFamilyAndSampleIsValidTextFormat) {
+  Counters c;
+  c.paths = 2;
+  c.connections = 4;
+  c.auth_failures = 0;
+  c.refused = {{"max-connections", 3}, {"request-size", 1}};
+  PathEntry cam = entry("/cam", "launch", true, 1u, std::nullopt);
+  cam.state = "ready";
+  cam.measured = true;
+  cam.figures.readers_tcp = 1;
+  cam.figures.bytes_in = 123456789012ull;
+  cam.figures.bytes_out = 42;
+  cam.figures.bitrate_bps = 1.5e6;
+  cam.figures.frames = 300;
+  cam.figures.last_activity_us = 1733515200123456;
+  PathEntry odd = entry("/a\"b\\c\nd", "publish", false, 0u, std::nullopt);
+  odd.publisher_count = 0;
+  odd.state = "idle";
+  odd.measured = true;
+  PathEntry pattern = entry("/live/*", "publish", true, std::nullopt, std::nullopt,
+                            {entry("/live/x", "publish", true, 0u, std::nullopt)});
+  pattern.publishers[0].publisher_count = 1;
+  pattern.publishers[0].measured = true;
+  RecordingEntry r;
+  r.path = "/cam";
+  r.status.segments = 5;
+  auto text = metrics_text(c, {r}, {cam, odd, pattern});
+  auto parsed = test::parse_prom_text(text);
+  EXPECT_TRUE(parsed.errors.empty()) << testing::PrintToString(parsed.errors) << "\n" << text;
+  for (const auto& [name, f] : parsed.families) {
+    EXPECT_EQ(name.rfind("gms_", 0), 0u) << name;
+    EXPECT_FALSE(f.help.empty()) << name;
+  }
+  EXPECT_EQ(parsed.families.at("gms_path_sent_bytes_total").type, "counter");
+  EXPECT_EQ(parsed.families.at("gms_path_readers").type, "gauge");
+  EXPECT_EQ(parsed.value("gms_connections"), 4);
+  EXPECT_EQ(parsed.value("gms_auth_failures_total"), 0);
+  EXPECT_EQ(parsed.value("gms_refused_requests_total", {{"reason", "max-connections"}}), 3);
+  EXPECT_EQ(parsed.value("gms_path_readers", {{"path", "/cam"}, {"transport", "tcp"}}), 1);
+  EXPECT_EQ(parsed.value("gms_path_readers", {{"path", "/cam"}, {"transport", "udp"}}), 0);
+  EXPECT_EQ(parsed.value("gms_path_received_bytes_total", {{"path", "/cam"}}), 123456789012.0);
+  EXPECT_EQ(parsed.value("gms_path_bitrate_bits_per_second", {{"path", "/cam"}}), 1.5e6);
+  EXPECT_NEAR(parsed.value("gms_path_last_activity_seconds", {{"path", "/cam"}}), 1733515200.123456, 1e-3);
+  EXPECT_EQ(parsed.value("gms_path_up", {{"path", "/cam"}}), 1);
+  EXPECT_EQ(parsed.value("gms_path_up", {{"path", "/a\"b\\c\nd"}}), 0);  // unescaped again
+  // A pattern is measured as its publishers' paths.
+  EXPECT_EQ(parsed.value("gms_path_publishers", {{"path", "/live/x"}}), 1);
+  EXPECT_TRUE(std::isnan(parsed.value("gms_path_publishers", {{"path", "/live/*"}})));
+  EXPECT_EQ(parsed.value("gms_recording_segments_total", {{"path", "/cam"}}), 5);
+}
+
+// The reader itself refuses what the format forbids.
+TEST(HttpMetrics, StrictReaderRefusesInvalidText) {
+  auto bad = [](const std::string& t) { return !test::parse_prom_text(t).errors.empty(); };
+  const std::string ok = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n";
+  EXPECT_FALSE(bad(ok)) << testing::PrintToString(test::parse_prom_text(ok).errors);
+  EXPECT_TRUE(bad("# TYPE a gauge\na 1\n"));                      // no HELP
+  EXPECT_TRUE(bad("# HELP a A.\na 1\n"));                          // no TYPE
+  EXPECT_TRUE(bad("b 1\n"));                                       // no family
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"\\q\"} 1\n"));  // bad escape
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"1\"}1\n"));      // no space
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na{x=\"1\" 1\n"));      // unclosed labels
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na one\n"));            // bad value
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a counter\na 1\n"));            // counter without _total
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na 1\na 2\n"));         // the same series twice
+  EXPECT_TRUE(bad(ok + "# HELP b B.\n# TYPE b gauge\nb 1\na_total{x=\"2\"} 1\n"));  // split block
+  EXPECT_TRUE(bad("# HELP a A.\n# TYPE a gauge\na 1"));                 // no final newline
 }
 
 TEST(SegmentListing, RecorderNamedNonEmptyFilesOldestFirst) {
