@@ -377,6 +377,16 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     if (gst_buffer_list_length(list) >= kMaxList)
       break;
   }
+  // Base src (1.22 and later) unrefs a NULL buffer (a critical) when a
+  // create() that submitted a list returns while the source is no longer
+  // PLAYING (a viewer's PAUSE, a media being suspended or stopped). Paused
+  // meanwhile, the list waits here for PLAYING instead, as base src would
+  // have had it wait; this leaves only the instant between this check and
+  // create()'s return.
+  if (GstFlowReturn playing = gst_base_src_wait_playing(GST_BASE_SRC(psrc)); playing != GST_FLOW_OK) {
+    gst_buffer_list_unref(list);
+    return playing;
+  }
   gst_base_src_submit_buffer_list(GST_BASE_SRC(psrc), list);
   *outbuf = nullptr;
   return GST_FLOW_OK;
