@@ -10,6 +10,8 @@
 #   ./test.sh --tsan      only the unit and element tests built with
 #                         ThreadSanitizer (build-tsan; a build of its own,
 #                         so not part of the default run)
+#   ./test.sh --bench     only the benchmarks beside a stock gst-rtsp-server
+#                         (tests/bench/run.sh; --bench-full: the long sweep)
 #
 # An integration test binary that fails is run once more on its own, and the
 # summary names it: those tests start real servers and clients, and a loaded
@@ -19,6 +21,10 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 ./run.sh --setup-only || { echo "tests: 0 passed, 1 failed"; exit 1; }
+
+if [[ "${1:-}" == "--bench" || "${1:-}" == "--bench-full" ]]; then
+  exec tests/bench/run.sh "$1"
+fi
 
 results=()
 tail_of_failures=()

@@ -61,6 +61,13 @@ struct ServedFile {
 std::vector<ServedFile> list_served_files(const PathConfig& path,
                                           std::vector<std::string>* skipped = nullptr);
 
+// The program's own stderr lines in the server's log format: with
+// log-format=json one JSON object per line, else "gst-mediaserver: TEXT"
+// as always. `level` is ERROR, WARN or NOTICE. Safe from any thread and
+// in signal-watch callbacks (not in a signal handler).
+void set_log_format(const std::string& format);
+void program_log(const char* level, const std::string& text);
+
 // The library's version string.
 const char* version();
 
