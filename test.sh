@@ -7,6 +7,9 @@
 # "tests: N passed, N failed".
 #   ./test.sh             everything
 #   ./test.sh --quick     normal build only (no sanitizer pass, no fuzzing)
+#   ./test.sh --tsan      only the unit and element tests built with
+#                         ThreadSanitizer (build-tsan; a build of its own,
+#                         so not part of the default run)
 #   ./test.sh --bench     only the benchmarks beside a stock gst-rtsp-server
 #                         (tests/bench/run.sh; --bench-full: the long sweep)
 #
@@ -54,12 +57,25 @@ PY
 
 # Each test runs once: the tests of the suite "sanitized" run in the
 # sanitizer pass below (and in the normal build with --quick).
-if [[ "${1:-}" == "--quick" ]]; then
+if [[ "${1:-}" == "--tsan" ]]; then
+  if [[ ! -f build-tsan/build.ninja ]]; then
+    meson setup build-tsan -Dtests=enabled -Dbenchmarks=disabled \
+      -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug >/dev/null
+  fi
+  if ninja -C build-tsan >/dev/null; then
+    # tests/tsan.supp says which reports are GLib's and GStreamer's own.
+    TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=0:second_deadlock_stack=1" \
+      run_suite build-tsan --timeout-multiplier 4 --suite unit --suite elements
+  else
+    echo "ThreadSanitizer build failed"
+    results+=("BUILD-FAILED")
+  fi
+elif [[ "${1:-}" == "--quick" ]]; then
   run_suite build
 else
   run_suite build --no-suite sanitized
 fi
-if [[ "${1:-}" != "--quick" ]]; then
+if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
   if [[ ! -f build-asan/build.ninja ]]; then
     meson setup build-asan -Dtests=enabled -Dbenchmarks=disabled \
       -Db_sanitize=address,undefined -Db_lundef=false \
@@ -78,7 +94,7 @@ if [[ "${1:-}" != "--quick" ]]; then
 fi
 
 # The fuzz targets, each for a short bounded time (tests/fuzz/run.sh; clang).
-if [[ "${1:-}" != "--quick" ]]; then
+if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
   rm -f build-fuzz/meson-logs/testlog.json
   tests/fuzz/run.sh || true
   if [[ -f build-fuzz/meson-logs/testlog.json ]]; then

@@ -12,6 +12,7 @@
 
 #include "core/client_guard.h"
 #include "core/log.h"
+#include "mounts/floating.h"
 #include "mounts/bye_delay.h"
 #include "mounts/file_path.h"
 #include "mounts/key_snap.h"
@@ -312,7 +313,7 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
                      s.range_offset,   s.range_duration, s.range_cut};
       if (!add_range_source(GST_BIN(bin.get()), spec, range_types, range_sinks))
         return nullptr;
-      return GST_ELEMENT(bin.release());
+      return floating(GST_ELEMENT(bin.release()));
     }
     auto* linker = new TrackLinker();
     // Owned by parsebin: freed with it, after its last pad-added.
@@ -326,7 +327,7 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     linker->slots = std::move(slots);
     g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_parsebin_pad), linker);
     g_signal_connect(parse.get(), "deep-element-added", G_CALLBACK(on_parse_element), linker);
-    return GST_ELEMENT(bin.release());
+    return floating(GST_ELEMENT(bin.release()));
   } catch (...) {
     return nullptr;
   }

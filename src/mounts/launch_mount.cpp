@@ -6,6 +6,7 @@
 #include "core/client_guard.h"
 #include "core/log.h"
 #include "gms/launch_parse.h"
+#include "mounts/floating.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
 
@@ -34,7 +35,7 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
     return nullptr;
   gms::LaunchParse parsed = gms::parse_launch(launch.get(), GST_PARSE_FLAG_PLACE_IN_BIN);
   if (!parsed.error)
-    return parsed.element.release();
+    return gms::mounts::floating(parsed.element.release());
   // The stock factory keeps going after a "recoverable" error such as a
   // missing element and serves a broken pipeline; refuse instead.
   GMS_LOG_WARN("path %s: cannot build the pipeline: %s", self->path, parsed.error->message);
