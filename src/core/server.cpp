@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "auth/server_auth.h"
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
 #include "core/front_door.h"
@@ -154,6 +155,7 @@ struct Server::Impl {
   std::shared_ptr<CoalescedCall> updater;
   std::unique_ptr<http::HttpApi> http;
   std::unique_ptr<record::RetentionSweeper> retention;  // reads config and recorders
+  std::unique_ptr<auth::ServerAuth> auth;
 
   bool records(const PathConfig& p) const {
     return !p.is_root() && p.record.value_or(!config.server.record_dir.empty());
@@ -417,6 +419,8 @@ struct Server::Impl {
     sessions = Ref<GstRTSPSessionPool>::adopt(gms_session_pool_new());
     gst_rtsp_session_pool_set_max_sessions(sessions.get(), s.max_sessions);
     gst_rtsp_server_set_session_pool(server.get(), sessions.get());
+    auth = std::make_unique<auth::ServerAuth>(server.get());
+    auth->apply(cfg);  // throws ConfigError for an unreadable users file
     publish->sessions = sessions;
     publish->registry->set_max_publishers(s.max_publishers);
     publish->max_viewers = s.max_viewers;
@@ -570,6 +574,7 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  d.auth->attach(d.context.get());
   if (sc.http_port != 0)
     d.start_http(sc.http_port);
   d.updater = std::make_shared<CoalescedCall>(d.context.get(), [&d] { d.update_recordings(); });
@@ -627,10 +632,14 @@ void Server::attach(GMainContext* context) {
 
 std::vector<std::string> Server::reload(const Config& config) {
   Impl& d = *impl_;
-  std::vector<std::string> notes;
+  // First: an unreadable users file refuses the whole reload.
+  std::vector<std::string> notes = d.auth->apply(config);
+  if (unsigned n = d.auth->end_stale_sessions(d.server.get(), d.sessions.get()))
+    notes.push_back("closed " + std::to_string(n) + " connection(s) of removed or changed users");
   const ServerConfig &a = d.config.server, &b = config.server;
   if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
-      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
+      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port ||
+      a.http_address != b.http_address)
     notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
   log::set_verbosity(b.verbosity);
@@ -671,6 +680,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
   d.config.server.http_port = kept.http_port;
+  d.config.server.http_address = kept.http_address;
   if (d.front_door)
     d.front_door->set_limits(d.limits());
   d.update_patterns();
