@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "auth/redact.h"
 #include "gms/ref.h"
 
 namespace gms::log {
@@ -36,7 +37,8 @@ void write(Level level, const char* fmt, ...) {
   auto now = UniquePtr<GDateTime, g_date_time_unref>(g_date_time_new_now_local());
   GCharPtr stamp(g_date_time_format(now.get(), "%Y-%m-%d %H:%M:%S"));
   // One fprintf per line keeps lines from threads whole.
-  fprintf(stderr, "%s %s %s\n", stamp.get(), name(level), msg.get());
+  // No secret reaches the log, whatever a caller put in the line.
+  fprintf(stderr, "%s %s %s\n", stamp.get(), name(level), auth::redact(msg.get()).c_str());
 }
 
 }  // namespace gms::log

@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,7 +28,7 @@ struct App {
 
 void print_issues(const gms::ConfigError& e) {
   for (const auto& i : e.issues())
-    fprintf(stderr, "gst-mediaserver: %s\n", i.to_string().c_str());
+    fprintf(stderr, "gst-mediaserver: %s\n", gms::redact_secrets(i.to_string()).c_str());
 }
 
 gboolean on_reload(gpointer data) noexcept {
@@ -36,7 +37,7 @@ gboolean on_reload(gpointer data) noexcept {
     std::vector<gms::ConfigIssue> warnings;
     gms::Config cfg = gms::Config::load(app->cli, &warnings);
     for (const auto& w : warnings)
-      fprintf(stderr, "gst-mediaserver: warning: %s\n", w.to_string().c_str());
+      fprintf(stderr, "gst-mediaserver: warning: %s\n", gms::redact_secrets(w.to_string()).c_str());
     for (const auto& note : app->server->reload(cfg))
       fprintf(stderr, "gst-mediaserver: reload: %s\n", note.c_str());
     fprintf(stderr, "gst-mediaserver: configuration reloaded\n");
@@ -98,7 +99,55 @@ void print_files(const gms::Config& cfg) {
   }
 }
 
+// The password for --add-user: asked on the terminal without echo, or one
+// line from stdin when it is not a terminal (scripts).
+std::string read_password() {
+  const bool tty = isatty(STDIN_FILENO);
+  termios saved{};
+  if (tty) {
+    fprintf(stderr, "Password: ");
+    fflush(stderr);
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  for (int c; (c = fgetc(stdin)) != EOF && c != '\n';)
+    line += char(c);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    fprintf(stderr, "\n");
+  }
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return line;
+}
+
+// --add-user / --remove-user: edit the users file and exit.
+int edit_users(const gms::CliOptions& cli) {
+  const std::string& file = *cli.users_file;
+  if (cli.remove_user) {
+    if (!gms::remove_user(file, *cli.remove_user)) {
+      fprintf(stderr, "gst-mediaserver: no user %s in %s\n", cli.remove_user->c_str(),
+              file.c_str());
+      return 1;
+    }
+    printf("removed %s from %s\n", cli.remove_user->c_str(), file.c_str());
+    return 0;
+  }
+  std::string realm = gms::ServerConfig().realm;
+  if (cli.config_file)
+    realm = gms::Config::from_file(*cli.config_file).server.realm;
+  gms::add_user(file, *cli.add_user, read_password(), *cli.roles, realm);
+  printf("%s in %s (roles %s; a running server reads it on SIGHUP)\n", cli.add_user->c_str(),
+         file.c_str(), cli.roles->c_str());
+  return 0;
+}
+
 int run(App& app) {
+  if (app.cli.add_user || app.cli.remove_user)
+    return edit_users(app.cli);
   std::vector<gms::ConfigIssue> warnings;
   gms::Config cfg = gms::Config::load(app.cli, &warnings);
   for (const auto& w : warnings)

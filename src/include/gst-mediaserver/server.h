@@ -61,6 +61,17 @@ struct ServedFile {
 std::vector<ServedFile> list_served_files(const PathConfig& path,
                                           std::vector<std::string>* skipped = nullptr);
 
+// --add-user: adds or replaces `name` in the users file (made if missing;
+// written atomically, mode 0600) with a fresh salt, the password's slow hash
+// and its Digest HA1 for `realm`. --remove-user: false when `name` was not
+// there. Both throw ConfigError (bad name, roles or file).
+void add_user(const std::string& file, const std::string& name, const std::string& password,
+              const std::string& roles, const std::string& realm);
+bool remove_user(const std::string& file, const std::string& name);
+
+// `text` with passwords, Authorization headers and digests replaced by ***.
+std::string redact_secrets(const std::string& text);
+
 // The library's version string.
 const char* version();
 
