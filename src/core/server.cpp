@@ -362,7 +362,8 @@ struct Server::Impl {
       return set_recording(served, start);
     };
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
-    http->listen(port);
+    http->set_auth(auth->policy());
+    http->listen(port, config.server.http_address);
   }
 
   std::set<std::string> registered;  // paths added by REGISTER, not by the configuration

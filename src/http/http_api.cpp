@@ -109,8 +109,9 @@ HttpApi::~HttpApi() {
     soup_server_disconnect(server_.get());
 }
 
-void HttpApi::listen(uint16_t port) {
-  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string("127.0.0.1", port));
+void HttpApi::listen(uint16_t port, const std::string& address) {
+  auto addr =
+      Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(address.c_str(), port));
   // libsoup attaches its listening source to the thread-default context.
   auto current = Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
   const bool push = !(current == control_);
@@ -122,12 +123,12 @@ void HttpApi::listen(uint16_t port) {
     g_main_context_pop_thread_default(control_.get());
   if (!ok)
     throw ConfigError({{"server", 0, "server", "http-port",
-                        "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                        "cannot listen on " + address + ":" + std::to_string(port) + ": " +
                             (err ? err->message : "?")}});
   GSList* uris = soup_server_get_uris(server_.get());
   port_ = uris ? static_cast<uint16_t>(g_uri_get_port(static_cast<GUri*>(uris->data))) : port;
   g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  GST_INFO("HTTP API on 127.0.0.1:%u", port_);
+  GST_INFO("HTTP API on %s:%u", address.c_str(), port_);
 }
 
 void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
@@ -144,6 +145,8 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   const std::string method = soup_server_message_get_method(msg);
   Route route = route_of(method, path ? path : "");
   GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);
+  if (auth_ && !auth_->allow(server_.get(), msg, method, route.path))
+    return;
   switch (route.kind) {
     case Route::kNotFound:
       respond_error(msg, SOUP_STATUS_NOT_FOUND, route.error);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gms/ref.h"
+#include "http/api_auth.h"
 #include "http/api_model.h"
 
 typedef struct _SoupServer SoupServer;
@@ -70,9 +71,13 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  // Listens on 127.0.0.1:port. Throws ConfigError (key http-port) when the
-  // port cannot be bound.
-  void listen(uint16_t port);
+  // Listens on address:port (127.0.0.1 unless users exist). Throws
+  // ConfigError (key http-port) when the port cannot be bound.
+  void listen(uint16_t port, const std::string& address = "127.0.0.1");
+  // With users: every request is checked (api_auth.h). Before listen().
+  void set_auth(std::shared_ptr<auth::AccessPolicy> policy) {
+    auth_ = std::make_unique<ApiAuth>(std::move(policy));
+  }
   uint16_t port() const { return port_; }
 
  private:
@@ -85,6 +90,7 @@ class HttpApi {
   ApiBackend backend_;
   Ref<SoupServer> server_;
   uint16_t port_ = 0;
+  std::unique_ptr<ApiAuth> auth_;
   // Worker threads' answers come back after this object may be gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -124,6 +124,12 @@ std::string read_password() {
   return line;
 }
 
+const char* api_note(const gms::Config& cfg) {
+  return cfg.server.users_file.empty() && cfg.server.viewer_user.empty()
+             ? " (no users: loopback only)"
+             : " (users needed)";
+}
+
 // --add-user / --remove-user: edit the users file and exit.
 int edit_users(const gms::CliOptions& cli) {
   const std::string& file = *cli.users_file;
@@ -156,8 +162,8 @@ int run(App& app) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
     if (cfg.server.http_port != 0)
-      printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
-             cfg.server.http_port);
+      printf("HTTP API on http://%s:%u%s\n", cfg.server.http_address.c_str(), cfg.server.http_port,
+             api_note(cfg));
     else
       printf("HTTP API off (http-port=0)\n");
     print_paths(cfg, {});
@@ -169,10 +175,9 @@ int run(App& app) {
   printf("gst-mediaserver %s: RTSP on %s port %u\n", gms::version(), cfg.server.address.c_str(),
          app.server->port());
   print_paths(cfg, app.server->urls());
-  // Loopback whatever --address says: there are no users to ask yet.
   if (app.server->http_port() != 0)
-    printf("HTTP API on http://127.0.0.1:%u (loopback only until users are configured)\n",
-           app.server->http_port());
+    printf("HTTP API on http://%s:%u%s\n", cfg.server.http_address.c_str(), app.server->http_port(),
+           api_note(cfg));
   printf("ready\n");
   fflush(stdout);
 
