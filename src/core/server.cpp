@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "auth/register_auth.h"
 #include "auth/server_auth.h"
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
@@ -593,6 +594,14 @@ void Server::attach(GMainContext* context) {
       return d.register_path(name, url, via_tcp);
     };
     hooks.remove = [&d](const std::string& name) { d.unregister_path(name); };
+    hooks.realm = sc.realm;
+    if (d.auth->enabled())
+      hooks.authorize = [policy = d.auth->policy()](const std::string& authorization,
+                                                    const std::string& method,
+                                                    const std::string& nonce) {
+        auto core = policy->core();
+        return core && auth::register_allowed(*core, authorization, method, nonce);
+      };
     d.registrar = std::make_unique<proxy::Registrar>(d.context.get(), sc.register_user,
                                                      sc.register_password, std::move(hooks));
     proxy::Registrar* reg = d.registrar.get();

@@ -2,6 +2,7 @@
 // really has. Label values are escaped as the format asks (\\, \", \n).
 #include <sstream>
 
+#include "auth/rtsp_auth.h"
 #include "http/api_model.h"
 
 namespace gms::http {
@@ -43,6 +44,9 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
          "Recording failures (write errors such as a full disk) since the server started.");
   for (const auto& r : recordings)
     o << "gms_recording_errors_total{path=\"" << label(r.path) << "\"} " << r.status.errors << '\n';
+  header(o, "gms_auth_failures_total", "counter",
+         "Requests with wrong credentials (RTSP and HTTP API) since the server started.");
+  o << "gms_auth_failures_total " << auth::failure_count() << '\n';
   return o.str();
 }
 
