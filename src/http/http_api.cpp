@@ -3,6 +3,7 @@
 #include <gst-mediaserver/config.h>
 #include <libsoup/soup.h>
 
+#include "auth/redact.h"
 #include "config/value_parsers.h"
 #include "core/log.h"
 
@@ -16,7 +17,10 @@ constexpr char kJson[] = "application/json";
 constexpr char kPrometheus[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kRecordingsPrefix[] = "/api/v1/recordings/";
 
-void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& body) {
+void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& text) {
+  // An answer may quote a back end's URL or an error message: no secret
+  // leaves in it.
+  const std::string body = auth::redact(text);
   soup_server_message_set_status(msg, status, nullptr);
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
