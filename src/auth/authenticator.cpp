@@ -156,7 +156,9 @@ AuthResult Authenticator::check(const AuthRequest& r, ConnectionAuth& conn, int6
     res.delay_ms = v.delay_ms;
     res.burst_started = v.burst_started;
   } else {
-    res.delay_ms = throttle_.penalty(r.ip, now_us);
+    // A first request (no credentials) or a stale nonce is answered at
+    // once: only guesses wait, or a guesser's next connection would stall
+    // before it guessed.
     if (proof == Proof::kStale)
       res.why = "stale or replayed nonce";
   }

@@ -127,22 +127,28 @@ void read_credentials(GstRTSPContext* ctx, AuthRequest& r) {
 struct LateAnswer {
   Ref<GstRTSPClient> client;
   GstRTSPMessage* message;
+  bool sent = false;
 };
 
-// Sends `response` after `delay_ms` from the control context, then closes
-// the connection: a guesser waits for every answer and reconnects.
+// Sends `response` after `delay_ms` from the control context, and closes
+// the connection one delay later (closing at once would flush the answer
+// still queued): a guesser waits for every answer and reconnects.
 void answer_late(GstRTSPClient* client, GstRTSPMessage* response, unsigned delay_ms,
                  GMainContext* control) {
   GstRTSPMessage* copy = nullptr;
   if (gst_rtsp_message_copy(response, &copy) != GST_RTSP_OK)
     return;
-  auto* late = new LateAnswer{Ref<GstRTSPClient>::borrow(client), copy};
+  auto* late = new LateAnswer{Ref<GstRTSPClient>::borrow(client), copy, false};
   GSource* src = g_timeout_source_new(delay_ms);
   g_source_set_callback(
       src,
       +[](gpointer data) noexcept -> gboolean {
         auto* l = static_cast<LateAnswer*>(data);
-        gst_rtsp_client_send_message(l->client.get(), nullptr, l->message);
+        if (!l->sent) {
+          gst_rtsp_client_send_message(l->client.get(), nullptr, l->message);
+          l->sent = true;
+          return G_SOURCE_CONTINUE;
+        }
         gst_rtsp_client_close(l->client.get());
         return G_SOURCE_REMOVE;
       },
