@@ -359,6 +359,7 @@ struct Server::Impl {
     b.paths = [this] { return path_entries(); };
     b.recordings = [this] { return recording_entries(); };
     b.counters = [this] { return counters(); };
+    b.rtsp_port = [this] { return bound_port; };
     b.set_recording = [this](const std::string& served, bool start) {
       return set_recording(served, start);
     };

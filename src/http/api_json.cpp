@@ -136,4 +136,13 @@ std::string error_json(const std::string& message) {
   return to_text(b.get());
 }
 
+std::string server_json(uint16_t rtsp_port) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  member(b.get(), "rtsp_port", gint64(rtsp_port));
+  member(b.get(), "version", std::string(GMS_VERSION));
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
 }  // namespace gms::http

@@ -50,6 +50,8 @@ std::string recordings_json(const std::vector<RecordingEntry>& recordings);
 // {"path": …, "state": …} after POST …/start or …/stop.
 std::string recording_state_json(const std::string& path, const record::RecordingStatus& status);
 std::string error_json(const std::string& message);
+// GET /api/v1/server: {"rtsp_port": …, "version": …}.
+std::string server_json(uint16_t rtsp_port);
 // Prometheus text exposition format 0.0.4.
 std::string metrics_text(const Counters& counters, const std::vector<RecordingEntry>& recordings);
 

@@ -6,6 +6,8 @@
 #include "auth/redact.h"
 #include "config/value_parsers.h"
 #include "core/log.h"
+#include "http/dashboard.h"
+#include "http/http_guard.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_http_debug);
 #define GST_CAT_DEFAULT gms_http_debug
@@ -91,7 +93,13 @@ Route route_of(const std::string& method, const std::string& path) {
   }
   if (path.rfind(kRecordingsPrefix, 0) == 0)
     return recording_action(method, path.substr(sizeof kRecordingsPrefix - 1));
-  r.error = "no such resource (see /api/v1/paths, /api/v1/recordings, /metrics)";
+  if (path == "/api/v1/server" || path == "/" || path.rfind("/dashboard/", 0) == 0) {
+    if (!get)
+      return method_not_allowed("GET");
+    r.kind = path == "/api/v1/server" ? Route::kServerInfo : Route::kDashboard;
+    return r;
+  }
+  r.error = "no such resource (see /, /api/v1/paths, /api/v1/recordings, /api/v1/server, /metrics)";
   return r;
 }
 
@@ -105,6 +113,7 @@ HttpApi::HttpApi(GMainContext* control, ApiBackend backend)
   // No Server: header: nothing to learn about the version from outside.
   server_ = Ref<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, nullptr)));
   soup_server_add_handler(server_.get(), nullptr, on_request, this, nullptr);
+  guard_http_server(server_.get());
 }
 
 HttpApi::~HttpApi() {
@@ -173,6 +182,12 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       respond(msg, SOUP_STATUS_OK, kPrometheus,
               metrics_text(backend_.counters(), backend_.recordings()));
       return;
+    case Route::kServerInfo:
+      respond(msg, SOUP_STATUS_OK, kJson, server_json(backend_.rtsp_port ? backend_.rtsp_port() : 0));
+      return;
+    case Route::kDashboard:
+      answer_dashboard(msg, path);
+      return;
     case Route::kRecordingStart:
     case Route::kRecordingStop: {
       const bool start = route.kind == Route::kRecordingStart;
@@ -186,6 +201,25 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       return;
     }
   }
+}
+
+void HttpApi::answer_dashboard(SoupServerMessage* msg, const char* path) {
+  auto file = dashboard_file(path);
+  if (!file) {
+    respond_error(msg, SOUP_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  // Its own files only: no inline script, nothing from elsewhere.
+  soup_message_headers_replace(h, "Content-Security-Policy",
+                               "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+  soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace(h, "Cache-Control", "no-cache");
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_server_message_set_response(msg, file->content_type, SOUP_MEMORY_COPY,
+                                   static_cast<const char*>(g_bytes_get_data(file->bytes, nullptr)),
+                                   g_bytes_get_size(file->bytes));
+  g_bytes_unref(file->bytes);
 }
 
 void HttpApi::answer_recordings(SoupServerMessage* msg) {

@@ -1,5 +1,6 @@
 // The HTTP API (libsoup 3): /api/v1/paths, /api/v1/recordings (GET; POST
-// …/{path}/start and …/stop) and /metrics, JSON and Prometheus text.
+// …/{path}/start and …/stop), /api/v1/server and /metrics, JSON and
+// Prometheus text; / and /dashboard/…: the dashboard, which reads the API.
 //
 // It listens on 127.0.0.1 only, whatever the RTSP address: there are no
 // users yet, so only the machine itself may ask (on any other address the
@@ -36,6 +37,8 @@ struct ApiBackend {
   // Without segments (those are read in a worker thread).
   std::function<std::vector<RecordingEntry>()> recordings;
   std::function<Counters()> counters;
+  // The RTSP port viewers connect to (the dashboard's URLs).
+  std::function<uint16_t()> rtsp_port;
   struct Action {
     unsigned status = 200;  // 200, or 404 / 409 with `error`
     std::string error;
@@ -55,7 +58,9 @@ struct Route {
     kRecordings,
     kRecordingStart,
     kRecordingStop,
-    kMetrics
+    kMetrics,
+    kServerInfo,
+    kDashboard
   } kind = kNotFound;
   std::string path;   // start/stop: the served path, "/live/cam1"
   std::string allow;  // 405: the method that is allowed
@@ -85,6 +90,7 @@ class HttpApi {
                          GHashTable* query, gpointer self) noexcept;
   void handle(SoupServerMessage* msg, const char* path);
   void answer_recordings(SoupServerMessage* msg);
+  void answer_dashboard(SoupServerMessage* msg, const char* path);
 
   Ref<GMainContext> control_;
   ApiBackend backend_;

@@ -38,6 +38,11 @@ struct Generation {
   std::vector<std::vector<Slot>> files;  // per file built
   std::vector<guint64> starts;           // per file built: its start on the timeline
   std::vector<char> after_gap;           // per file built: a gap before it
+  // Per file built, under lock: its tracks exposed before their caps came
+  // (tsdemux's ADTS audio), and whether its parsebin has no more pads. Its
+  // unclaimed slots end when both are settled.
+  std::vector<unsigned> waiting;
+  std::vector<char> no_more_pads;
   // Per file built: its first timestamp (the file's own 0), from whichever
   // track brings a buffer first (one demuxer thread pushes them in order).
   std::unique_ptr<std::atomic<guint64>[]> first_ts;
@@ -334,13 +339,8 @@ GstPadProbeReturn on_range_seek(GstPad*, GstPadProbeInfo* info, gpointer data) n
   return GST_PAD_PROBE_DROP;
 }
 
-// parsebin's streaming thread: the file's track to its concat pad.
-void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
-  auto* f = static_cast<FileRef*>(data);
-  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
-  std::string type = caps && gst_caps_get_size(caps.get())
-                         ? gst_structure_get_name(gst_caps_get_structure(caps.get(), 0))
-                         : "";
+// The file's track to the free concat pad of its type; dropped if none.
+void link_range_pad(GstPad* pad, const std::string& type, FileRef* f) {
   Ref<GstPad> target;
   {
     std::lock_guard<std::mutex> g(f->gen->lock);
@@ -367,27 +367,87 @@ void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
 
 // A file without one of the tracks: its concat pad ends at once, or the
 // concat would wait on it for ever.
-void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
-  auto* f = static_cast<FileRef*>(data);
+void end_unclaimed_slots(Generation* gen, unsigned index) {
   std::vector<Ref<GstPad>> unused;
   {
-    std::lock_guard<std::mutex> g(f->gen->lock);
-    if (f->index >= f->gen->files.size())
+    std::lock_guard<std::mutex> g(gen->lock);
+    if (index >= gen->files.size())
       return;  // a retired generation's
-    for (auto& slot : f->gen->files[f->index])
+    for (auto& slot : gen->files[index])
       if (!slot.used) {
         slot.used = true;
         unused.push_back(slot.sink);
       }
   }
   for (auto& pad : unused) {
-    GCharPtr id(g_strdup_printf("gms-range-empty-%u", f->index));
+    GCharPtr id(g_strdup_printf("gms-range-empty-%u", index));
     gst_pad_send_event(pad.get(), gst_event_new_stream_start(id.get()));
     GstSegment seg;
     gst_segment_init(&seg, GST_FORMAT_TIME);
     gst_pad_send_event(pad.get(), gst_event_new_segment(&seg));
     gst_pad_send_event(pad.get(), gst_event_new_eos());
   }
+}
+
+// One track of a file exposed without caps settled; true if the file's
+// tracks are all placed now and parsebin has no more pads.
+bool settle_track(FileRef* f) {
+  std::lock_guard<std::mutex> g(f->gen->lock);
+  if (f->index >= f->gen->waiting.size())
+    return false;
+  return --f->gen->waiting[f->index] == 0 && f->gen->no_more_pads[f->index];
+}
+
+// A track exposed before its caps: linked by its type at its caps event,
+// or left out if it ends without one.
+GstPadProbeReturn on_late_caps(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
+  auto* f = static_cast<FileRef*>(data);
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    link_range_pad(pad, gst_caps_get_size(caps) ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "",
+                   f);
+  } else if (GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+    return GST_PAD_PROBE_OK;
+  }
+  if (settle_track(f))
+    end_unclaimed_slots(f->gen, f->index);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+// parsebin's streaming thread: the file's track to its concat pad. parsebin
+// can expose a track before its parser has settled its caps (tsdemux's
+// ADTS AAC): such a track is placed when its caps come.
+void on_range_pad(GstElement*, GstPad* pad, gpointer data) noexcept {
+  auto* f = static_cast<FileRef*>(data);
+  auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  if (caps && gst_caps_get_size(caps.get())) {
+    link_range_pad(pad, gst_structure_get_name(gst_caps_get_structure(caps.get(), 0)), f);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g(f->gen->lock);
+    if (f->index >= f->gen->waiting.size())
+      return;
+    ++f->gen->waiting[f->index];
+  }
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_late_caps,
+                    new FileRef{f->gen, f->index},
+                    [](gpointer p) { delete static_cast<FileRef*>(p); });
+}
+
+void on_range_no_more_pads(GstElement*, gpointer data) noexcept {
+  auto* f = static_cast<FileRef*>(data);
+  {
+    std::lock_guard<std::mutex> g(f->gen->lock);
+    if (f->index >= f->gen->no_more_pads.size())
+      return;  // a retired generation's
+    f->gen->no_more_pads[f->index] = true;
+    if (f->gen->waiting[f->index] > 0)
+      return;  // the last late track ends them
+  }
+  end_unclaimed_slots(f->gen, f->index);
 }
 
 bool RangeSource::build(guint64 target) {
@@ -409,6 +469,8 @@ bool RangeSource::build_locked(guint64 target) {
       first = i;
   const size_t n = spec.files.size() - first;
   gen->files.resize(n);
+  gen->waiting.assign(n, 0);
+  gen->no_more_pads.assign(n, 0);
   gen->starts.assign(spec.starts.begin() + long(first), spec.starts.end());
   gen->after_gap.assign(spec.after_gap.begin() + long(first), spec.after_gap.end());
   gen->first_ts = std::make_unique<std::atomic<guint64>[]>(n);
@@ -517,6 +579,8 @@ void RangeSource::seek(GstEvent* event) {
   {
     std::lock_guard<std::mutex> fg(old->lock);
     old->files.clear();
+    old->waiting.clear();
+    old->no_more_pads.clear();
   }
   for (auto& sink : sinks) {
     GstEvent* e = gst_event_new_flush_stop(TRUE);

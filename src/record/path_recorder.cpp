@@ -165,6 +165,15 @@ bool PathRecorder::build(bool& lasting) {
     bool video = false;
     std::string parsed;
     std::string chain = depay_chain(caps, video, &parsed);
+    // An MPEG-TS file has no header to keep the stream's parameter sets:
+    // a publisher that sent them only in its SDP (ffmpeg does) would leave
+    // every segment after the first undecodable. The parser repeats them
+    // before each key frame, in whole access units: the recorder cuts at
+    // a buffer that is not a delta unit, and with one NAL per buffer that
+    // can be a parameter set rather than the key frame itself.
+    if (settings_.format == "mpegts" && chain.ends_with("parse") &&
+        (parsed == "video/x-h264" || parsed == "video/x-h265"))
+      chain += " config-interval=-1 ! " + parsed + ",stream-format=byte-stream,alignment=au";
     std::string why;
     if (!caps) {
       why = "it sent nothing within track-wait";

@@ -198,7 +198,9 @@ TEST_F(HttpApi, BadRequestsGet4xxAndNothingBreaks) {
       {"DELETE", "/api/v1/paths", 405},
       {"POST", "/metrics", 405},
       {"GET", "/api/v1/sessions", 404},
-      {"GET", "/", 404},
+      {"GET", "/dashboard/nope.js", 404},
+      {"GET", "/dashboard/sub/index.html", 404},
+      {"POST", "/", 405},
       {"GET", "/api/v1/recordings/cam", 404},
   };
   for (const auto& c : cases) {

@@ -1039,6 +1039,30 @@ TEST(Record, MjpegIsRecordedInMatroskaNotMp4) {
   EXPECT_TRUE(segments(dir + "/mp4").empty());
 }
 
+// ffmpeg sends H.264's parameter sets only in the SDP; MPEG-TS segments after
+// the first must still carry them or no player can decode them.
+TEST(Record, EveryMpegTsSegmentOfAPublisherDecodes) {
+  std::string dir = temp_dir();
+  ServerProcess srv({write_temp_file("r.conf", "[server]\nverbose=1\nrecord-dir=" + dir +
+                                                   "\n[path /live/*]\npublish=true\n"
+                                                   "record-format=mpegts\nsegment-duration=1\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Child pub(ffmpeg_publisher(srv.url("/live/ts"), "tcp", 5, false, "320x240"));
+  EXPECT_EQ(pub.wait(20000), 0) << pub.output();
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /live/ts stopped"); }, 20s))
+      << srv.log_tail();
+  auto segs = segments(dir + "/live/ts");
+  ASSERT_GE(segs.size(), 3u) << srv.log_tail();
+  for (const auto& seg : segs) {
+    RunResult dec = run({"ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", seg.path, "-map",
+                         "0:v:0", "-f", "null", "-"},
+                        std::chrono::seconds(30));
+    EXPECT_EQ(dec.exit_status, 0) << seg.path << dec.err;
+    EXPECT_EQ(dec.err.find("non-existing PPS"), std::string::npos) << seg.path << dec.err;
+    EXPECT_EQ(dec.err.find("no frame"), std::string::npos) << seg.path << dec.err;
+  }
+}
+
 TEST(Record, UnwritableDirectoryRefusedAtStart) {
   RunResult r = run({build_path("src/gst-mediaserver"), "--record-dir", "/proc/no/such/dir",
                      "--publish", "/live/*"},

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "http/api_model.h"
+#include "http/dashboard.h"
 #include "http/http_api.h"
 #include "http_client.h"
 #include "record/segment_listing.h"
@@ -32,6 +33,24 @@ TEST(HttpRoute, KnownResourcesAndMethods) {
   EXPECT_EQ(stop.path, "/cam");
 }
 
+TEST(HttpRoute, DashboardFilesAndServerInfo) {
+  EXPECT_EQ(route_of("GET", "/").kind, Route::kDashboard);
+  EXPECT_EQ(route_of("GET", "/dashboard/dashboard.js").kind, Route::kDashboard);
+  EXPECT_EQ(route_of("GET", "/api/v1/server").kind, Route::kServerInfo);
+  EXPECT_EQ(route_of("DELETE", "/").kind, Route::kMethodNotAllowed);
+  for (const char* path : {"/", "/index.html", "/dashboard/dashboard.js", "/dashboard/dashboard.css"}) {
+    auto f = dashboard_file(path);
+    ASSERT_TRUE(f) << path;
+    EXPECT_GT(g_bytes_get_size(f->bytes), 100u) << path;
+    g_bytes_unref(f->bytes);
+  }
+  EXPECT_STREQ(dashboard_file("/")->content_type, "text/html; charset=utf-8");
+  // Only the resource's own files.
+  for (const char* path : {"/dashboard/", "/dashboard/../index.html", "/dashboard/x/index.html",
+                           "/dashboard/dashboard.gresource.xml", "/favicon.ico"})
+    EXPECT_FALSE(dashboard_file(path)) << path;
+}
+
 TEST(HttpRoute, WrongMethodIs405WithAllow) {
   Route r = route_of("POST", "/api/v1/paths");
   EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
@@ -43,7 +62,7 @@ TEST(HttpRoute, WrongMethodIs405WithAllow) {
 }
 
 TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
-  EXPECT_EQ(route_of("GET", "/").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("GET", "/index.htm").kind, Route::kNotFound);
   EXPECT_EQ(route_of("GET", "/api/v1/sessions").kind, Route::kNotFound);
   EXPECT_EQ(route_of("POST", "/api/v1/recordings/cam").kind, Route::kNotFound);
   EXPECT_EQ(route_of("POST", "/api/v1/recordings//start").kind, Route::kNotFound);
