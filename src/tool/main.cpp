@@ -126,7 +126,7 @@ std::string read_password() {
 
 const char* api_note(const gms::Config& cfg) {
   return cfg.server.users_file.empty() && cfg.server.viewer_user.empty()
-             ? " (no users: loopback only)"
+             ? " (loopback only until users are configured)"
              : " (users needed)";
 }
 
