@@ -422,6 +422,27 @@ TEST(AuthSecrets, BackendPasswordNeverLogged) {
   EXPECT_EQ(srv.log().find(kBackendPw), std::string::npos) << srv.log_tail(60);
 }
 
+// REGISTER (-R) with users: a user with publish may, a reader may not.
+TEST(AuthRegister, NeedsPublishOrAdmin) {
+  std::string users = users_file();
+  ServerProcess srv({"-R", "--users", users});
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  const std::string url = "rtsp://127.0.0.1:" + std::to_string(free_port()) + "/cam";
+  auto reg = [&](int cseq, const std::string& extra) {
+    return rtsp_request("REGISTER", url, cseq, "",
+                        "Transport: preferred_delivery_protocol=interleaved;proxy_url_suffix=regd\r\n" +
+                            extra);
+  };
+  RawRtsp c(srv.port());
+  RtspReply first = c.request(reg(1, ""));
+  ASSERT_EQ(first.status, 401) << first.text;
+  std::string nonce = param(first.header("WWW-Authenticate"), "nonce");
+  EXPECT_EQ(c.request(reg(2, digest_header("alice", kAlicePw, "REGISTER", url, nonce))).status, 401);
+  EXPECT_EQ(c.request(reg(3, digest_header("bob", "wrong", "REGISTER", url, nonce))).status, 401);
+  EXPECT_EQ(c.request(reg(4, digest_header("bob", kBobPw, "REGISTER", url, nonce))).status, 200);
+  EXPECT_EQ(srv.log().find(kBobPw), std::string::npos);
+}
+
 // live555ProxyServer's -C USER PASS: every viewer needs them.
 TEST(AuthLive555, ViewerCredentials) {
   ServerProcess srv({"-C", "viewer", "ViewerPw-42", "--mount", std::string("/t=") + kMjpeg});
