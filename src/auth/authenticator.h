@@ -94,6 +94,12 @@ class Authenticator {
   std::atomic<uint64_t> failures_{0};
   mutable std::mutex lock_;  // protects users_
   std::shared_ptr<const UserDb> users_;
+  // Basic credentials proved lately (keyed hash → when), bounded. Taken
+  // alone, never with lock_.
+  static constexpr int64_t kBasicCacheUs = 60'000'000;
+  static constexpr size_t kBasicCacheSize = 256;
+  mutable std::mutex basic_lock_;  // protects basic_ok_
+  mutable std::map<std::string, int64_t> basic_ok_;
 };
 
 }  // namespace gms::auth
