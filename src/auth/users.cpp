@@ -203,7 +203,7 @@ UserDb UserDb::parse(const std::string& text, const std::string& origin) {
     if (u.grants.empty() && !g.find("roles"))
       bad("roles", g.line, "missing");
     if (u.pbkdf2.empty() && u.ha1.empty())
-      bad("", g.line, "no password digest (pbkdf2-sha256= or ha1=)");
+      bad("", g.line, "no password digest (neither pbkdf2-sha256 nor ha1)");
     if (!u.pbkdf2.empty() && u.salt.empty())
       bad("salt", g.line, "missing (pbkdf2-sha256 needs it)");
     db.users_[u.name] = std::move(u);

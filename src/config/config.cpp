@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "auth/users.h"
 #include "config/key_file_reader.h"
 #include "config/value_parsers.h"
 #include "gms/ref.h"
@@ -620,6 +621,8 @@ Config Config::load(const CliOptions& cli, std::vector<ConfigIssue>* warnings) {
   Config cfg = cli.config_file ? from_file(*cli.config_file) : Config();
   cfg.apply(cli);
   cfg.validate();
+  if (!cfg.server.users_file.empty())
+    auth::UserDb::load(cfg.server.users_file);  // a bad users file stops the start here too
   auto w = cfg.check_launch_lines();
   if (warnings)
     *warnings = std::move(w);
