@@ -7,6 +7,8 @@
 # "tests: N passed, N failed".
 #   ./test.sh             everything
 #   ./test.sh --quick     normal build only (no sanitizer pass, no fuzzing)
+#   ./test.sh --bench     only the benchmarks beside a stock gst-rtsp-server
+#                         (tests/bench/run.sh; --bench-full: the long sweep)
 #
 # An integration test binary that fails is run once more on its own, and the
 # summary names it: those tests start real servers and clients, and a loaded
@@ -16,6 +18,10 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 ./run.sh --setup-only || { echo "tests: 0 passed, 1 failed"; exit 1; }
+
+if [[ "${1:-}" == "--bench" || "${1:-}" == "--bench-full" ]]; then
+  exec tests/bench/run.sh "$1"
+fi
 
 results=()
 tail_of_failures=()

@@ -164,6 +164,11 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       o.verbosity = std::max(o.verbosity, 1);
     } else if (opt == "-V") {
       o.verbosity = 2;
+    } else if (opt == "--log-format") {
+      std::string f = value(opt, inl);
+      if (f != "text" && f != "json")
+        fail(opt, "'" + f + "' is not a log format (use text or json)");
+      o.log_format = f;
     } else if (opt == "--check") {
       o.check = true;
     } else if (opt == "-h" || opt == "--help") {
@@ -214,6 +219,7 @@ Options:
                            0 turns it off); loopback only until users exist
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
+      --log-format FORMAT  text (default) or json: one JSON object per line
       --check              validate the configuration, print what would be
                            served, exit
   -h, --help               show this help

@@ -28,8 +28,9 @@ const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
-    "register-user", "register-password", "root", "loop", "record-dir", "users", "realm",
-    "allow-basic-plaintext", "nonce-lifetime", "http-address"};
+    "register-user", "register-password", "root", "loop", "record-dir", "log-format",
+    "api-writes-config", "users", "realm", "allow-basic-plaintext", "nonce-lifetime",
+    "http-address"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
@@ -170,6 +171,13 @@ class Reader {
         server_root_line = k.line;
       } else if (k.key == "loop") {
         ok = parse_bool(k.value, s.loop, why);
+      } else if (k.key == "log-format") {
+        s.log_format = k.value;
+        ok = k.value == "text" || k.value == "json";
+        if (!ok)
+          why = "'" + k.value + "' is not a log format (use text or json)";
+      } else if (k.key == "api-writes-config") {
+        ok = parse_bool(k.value, s.api_writes_config, why);
       } else if (k.key == "users") {
         ok = resolve_file(k.value, base_dir_of(origin_), s.users_file, why);
       } else if (k.key == "realm") {
@@ -462,7 +470,9 @@ Config Config::from_file(const std::string& file) {
   if (!g_file_get_contents(file.c_str(), &raw, &len, out(err)))
     throw ConfigError({{file, 0, "", "", std::string("cannot read: ") + err->message}});
   GCharPtr text(raw);
-  return from_data(std::string(text.get(), len), file);
+  Config cfg = from_data(std::string(text.get(), len), file);
+  cfg.server.config_file = file;
+  return cfg;
 }
 
 void Config::apply(const CliOptions& cli) {
@@ -474,6 +484,10 @@ void Config::apply(const CliOptions& cli) {
     server.http_port = *cli.http_port;
   if (cli.verbosity > server.verbosity)
     server.verbosity = cli.verbosity;
+  if (cli.log_format)
+    server.log_format = *cli.log_format;
+  if (cli.config_file)
+    server.config_file = *cli.config_file;
   if (cli.root || cli.loop) {
     auto top = std::find_if(paths.begin(), paths.end(),
                             [](const PathConfig& q) { return q.name == "/"; });

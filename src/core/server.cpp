@@ -18,6 +18,7 @@
 #include "core/front_door.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
+#include "core/runtime_paths.h"
 #include "core/session_pool.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
@@ -30,6 +31,7 @@
 #include "path/path.h"
 #include "path/publisher_source.h"
 #include "proxy/register.h"
+#include "session/session_registry.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
 #define GST_CAT_DEFAULT gms_server_debug
@@ -45,12 +47,14 @@ std::string range_key(const MulticastRange& m) {
 struct ClientHooks {
   std::shared_ptr<ClientPolicy> policy;
   mounts::PublishContextPtr publish;
+  std::shared_ptr<session::Registry> registry;
 };
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
   guard_client(client, hooks->policy);
   mounts::guard_publish_client(client, hooks->publish);
+  hooks->registry->watch(client);
 }
 
 // The server's pipelines make the plugin's elements by name, from the
@@ -157,6 +161,11 @@ struct Server::Impl {
   std::unique_ptr<http::HttpApi> http;
   std::unique_ptr<record::RetentionSweeper> retention;  // reads config and recorders
   std::unique_ptr<auth::ServerAuth> auth;
+  // Every RTSP session with its client, path and figures (the sessions API
+  // and the session log lines).
+  std::shared_ptr<session::Registry> registry;
+  SourceHolder session_refresh;  // keeps the figures of the end-of-session lines fresh
+  RuntimePaths runtime;          // paths changed over the API
 
   bool records(const PathConfig& p) const {
     return !p.is_root() && p.record.value_or(!config.server.record_dir.empty());
@@ -322,6 +331,8 @@ struct Server::Impl {
     return c;
   }
 
+  std::vector<std::string> reload_to(const Config& config);
+
   http::ApiBackend::Action set_recording(const std::string& served, bool start) {
     http::ApiBackend::Action a;
     const PathConfig* p = config_of(served);
@@ -363,9 +374,47 @@ struct Server::Impl {
     b.set_recording = [this](const std::string& served, bool start) {
       return set_recording(served, start);
     };
+    b.sessions = [this] { return registry->list(); };
+    b.end_session = [this](const std::string& id) { return registry->end(id); };
+    b.path = [this](const std::string& name) { return path_detail(name); };
+    auto apply = [this](const Config& next) { reload_to(next); };
+    b.add_path = [this, apply](const std::string& body) { return runtime.add(config, body, apply); };
+    b.patch_path = [this, apply](const std::string& name, const std::string& body) {
+      return runtime.patch(config, name, body, apply);
+    };
+    b.remove_path = [this, apply](const std::string& name) {
+      return runtime.remove(config, name, apply);
+    };
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
     http->set_auth(auth->policy());
     http->listen(port, config.server.http_address);
+  }
+
+  // GET /api/v1/paths/NAME: the entry (a configured path, or a publisher's
+  // under a pattern) with its sessions.
+  std::optional<http::PathEntry> path_detail(const std::string& name) const {
+    std::optional<http::PathEntry> found;
+    for (auto& e : path_entries()) {
+      if (e.name == name)
+        found = std::move(e);
+      for (auto& sub : e.publishers)
+        if (!found && sub.name == name)
+          found = std::move(sub);
+      if (found)
+        break;
+    }
+    if (!found)
+      return found;
+    // Files and patterns: the sessions of every path below them.
+    const PathConfig* p = config.find_path(name);
+    std::string prefix = p && (p->is_root() || p->is_pattern()) ? p->prefix() : name;
+    if (p && p->is_root() && prefix.back() != '/')
+      prefix += "/";
+    found->readers.emplace();
+    for (auto& s : registry->list())
+      if (s.path == name || (prefix != name && s.path.rfind(prefix, 0) == 0))
+        found->readers->push_back(std::move(s));
+    return found;
   }
 
   std::set<std::string> registered;  // paths added by REGISTER, not by the configuration
@@ -427,11 +476,18 @@ struct Server::Impl {
     publish->sessions = sessions;
     publish->registry->set_max_publishers(s.max_publishers);
     publish->max_viewers = s.max_viewers;
+    registry = std::make_shared<session::Registry>(sessions.get());
+    // The user proved on the session's connection (none without users).
+    registry->user_of = [](GstRTSPClient* client, GstRTSPContext*) -> std::optional<std::string> {
+      std::string user = auth::user_of_client(client);
+      return user.empty() ? std::nullopt : std::optional<std::string>(user);
+    };
+    log::set_format(s.log_format == "json" ? log::Format::kJson : log::Format::kText);
 
     policy->max_request_size = s.max_request_size;
     policy->session_timeout = s.session_timeout;
     g_signal_connect_data(server.get(), "client-connected", G_CALLBACK(on_client_connected),
-                          new ClientHooks{policy, publish},
+                          new ClientHooks{policy, publish, registry},
                           [](gpointer p, GClosure*) { delete static_cast<ClientHooks*>(p); },
                           GConnectFlags(0));
 
@@ -489,6 +545,7 @@ struct Server::Impl {
       path->stop();  // closes the open segments
     }
     session_cleanup.reset();
+    session_refresh.reset();
     publisher_watchdog.reset();
     close_all();
   }
@@ -627,6 +684,18 @@ void Server::attach(GMainContext* context) {
   d.session_cleanup = SourceHolder(cleanup);
   g_source_attach(cleanup, d.context.get());
 
+  // The end-of-session line reports the last figures read.
+  GSource* refresh = g_timeout_source_new_seconds(2);
+  g_source_set_callback(
+      refresh,
+      +[](gpointer data) noexcept -> gboolean {
+        static_cast<session::Registry*>(data)->refresh();
+        return G_SOURCE_CONTINUE;
+      },
+      d.registry.get(), nullptr);
+  d.session_refresh = SourceHolder(refresh);
+  g_source_attach(refresh, d.context.get());
+
   // Publishers are cut off on this context (never on a streaming thread).
   d.publish->control = d.context;
   GSource* watchdog = g_timeout_source_new_seconds(1);
@@ -641,10 +710,11 @@ void Server::attach(GMainContext* context) {
   g_source_attach(watchdog, d.context.get());
 }
 
-std::vector<std::string> Server::reload(const Config& config) {
-  Impl& d = *impl_;
-  // First: an unreadable users file refuses the whole reload.
-  std::vector<std::string> notes = d.auth->apply(config);
+std::vector<std::string> Server::Impl::reload_to(const Config& config) {
+  Impl& d = *this;
+  std::vector<std::string> notes;
+  // First: an unreadable users file refuses the whole change.
+  notes = d.auth->apply(config);
   if (unsigned n = d.auth->end_stale_sessions(d.server.get(), d.sessions.get()))
     notes.push_back("closed " + std::to_string(n) + " connection(s) of removed or changed users");
   const ServerConfig &a = d.config.server, &b = config.server;
@@ -654,6 +724,7 @@ std::vector<std::string> Server::reload(const Config& config) {
     notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
   log::set_verbosity(b.verbosity);
+  log::set_format(b.log_format == "json" ? log::Format::kJson : log::Format::kText);
   d.policy->session_timeout = b.session_timeout;  // new sessions only
   d.policy->max_request_size = b.max_request_size;
 
@@ -692,12 +763,23 @@ std::vector<std::string> Server::reload(const Config& config) {
   d.config.server.address = kept.address;
   d.config.server.http_port = kept.http_port;
   d.config.server.http_address = kept.http_address;
+  d.config.server.config_file = kept.config_file.empty() ? b.config_file : kept.config_file;
   if (d.front_door)
     d.front_door->set_limits(d.limits());
   d.update_patterns();
   d.publish->registry->set_max_publishers(config.server.max_publishers);
   d.publish->max_viewers = config.server.max_viewers;
   return notes;
+}
+
+std::vector<std::string> Server::reload(const Config& config) {
+  // The file's paths with the API's changes made since (kept in memory
+  // unless api-writes-config wrote them there); refused as a whole when
+  // they no longer fit together.
+  Config merged = config;
+  impl_->runtime.merge_into(merged);
+  merged.validate();
+  return impl_->reload_to(merged);
 }
 
 void Server::close_all_sessions() { impl_->close_all(); }

@@ -3,6 +3,8 @@
 // from configuration files, clients and the kernel).
 #include <json-glib/json-glib.h>
 
+#include <type_traits>
+
 #include "gms/ref.h"
 #include "http/api_model.h"
 
@@ -35,6 +37,56 @@ void member(JsonBuilder* b, const char* name, bool value) {
   json_builder_add_boolean_value(b, value);
 }
 
+void member_null(JsonBuilder* b, const char* name) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_null_value(b);
+}
+
+template <typename T>
+void optional_member(JsonBuilder* b, const char* name, const std::optional<T>& v) {
+  if (!v) {
+    member_null(b, name);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    json_builder_set_member_name(b, name);
+    json_builder_add_double_value(b, *v);
+  } else {
+    member(b, name, gint64(*v));
+  }
+}
+
+void add_session(JsonBuilder* b, const session::Info& s) {
+  json_builder_begin_object(b);
+  member(b, "id", s.id);
+  member(b, "path", s.path);
+  member(b, "remote", s.remote);
+  if (s.user)
+    member(b, "user", *s.user);
+  else
+    member_null(b, "user");
+  member(b, "transport", s.transport);
+  member(b, "role", s.role);
+  member(b, "started", iso8601_utc(s.started_us));
+  const session::Figures& f = s.figures;
+  if (s.role == "publisher") {
+    optional_member(b, "bytes_received", f.bytes_received);
+    optional_member(b, "packets_received", f.packets_received);
+    member_null(b, "loss");
+  } else {
+    optional_member(b, "bytes_sent", f.bytes_sent);
+    optional_member(b, "packets_sent", f.packets_sent);
+    if (f.fraction_lost || f.cumulative_lost) {
+      json_builder_set_member_name(b, "loss");
+      json_builder_begin_object(b);
+      optional_member(b, "fraction", f.fraction_lost);
+      optional_member(b, "cumulative", f.cumulative_lost);
+      json_builder_end_object(b);
+    } else {
+      member_null(b, "loss");
+    }
+  }
+  json_builder_end_object(b);
+}
+
 void add_path(JsonBuilder* b, const PathEntry& p) {
   json_builder_begin_object(b);
   member(b, "name", p.name);
@@ -50,6 +102,13 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
     json_builder_begin_array(b);
     for (const auto& sub : p.publishers)
       add_path(b, sub);
+    json_builder_end_array(b);
+  }
+  if (p.readers) {
+    json_builder_set_member_name(b, "readers");
+    json_builder_begin_array(b);
+    for (const auto& r : *p.readers)
+      add_session(b, r);
     json_builder_end_array(b);
   }
   json_builder_end_object(b);
@@ -88,6 +147,39 @@ std::string paths_json(const std::vector<PathEntry>& paths) {
   for (const auto& p : paths)
     add_path(b.get(), p);
   json_builder_end_array(b.get());
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+std::string path_json(const PathEntry& path) {
+  auto b = new_builder();
+  add_path(b.get(), path);
+  return to_text(b.get());
+}
+
+std::string sessions_json(const std::vector<session::Info>& sessions) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  json_builder_set_member_name(b.get(), "sessions");
+  json_builder_begin_array(b.get());
+  for (const auto& s : sessions)
+    add_session(b.get(), s);
+  json_builder_end_array(b.get());
+  json_builder_end_object(b.get());
+  return to_text(b.get());
+}
+
+std::string key_error_json(const std::string& key, const std::string& reason) {
+  auto b = new_builder();
+  json_builder_begin_object(b.get());
+  json_builder_set_member_name(b.get(), "error");
+  json_builder_begin_object(b.get());
+  if (key.empty())
+    member_null(b.get(), "key");
+  else
+    member(b.get(), "key", key);
+  member(b.get(), "reason", reason);
+  json_builder_end_object(b.get());
   json_builder_end_object(b.get());
   return to_text(b.get());
 }

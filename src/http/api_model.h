@@ -11,6 +11,7 @@
 
 #include "record/path_recorder.h"
 #include "record/segment_listing.h"
+#include "session/session_info.h"
 
 namespace gms::http {
 
@@ -25,6 +26,8 @@ struct PathEntry {
   std::optional<unsigned> viewers;        // PLAY sessions of this path
   std::optional<std::string> recording;   // recording, error, stopped (paths that record)
   std::vector<PathEntry> publishers;      // a pattern ("/live/*"): its paths being published
+  // GET /api/v1/paths/NAME only: the path's sessions.
+  std::optional<std::vector<session::Info>> readers;
 };
 
 // One recorded path for GET /api/v1/recordings and /metrics.
@@ -46,6 +49,10 @@ struct Counters {
 std::string iso8601_utc(gint64 wall_us);
 
 std::string paths_json(const std::vector<PathEntry>& paths);
+std::string path_json(const PathEntry& path);
+std::string sessions_json(const std::vector<session::Info>& sessions);
+// {"error": {"key": …, "reason": …}}: a configuration problem of a path.
+std::string key_error_json(const std::string& key, const std::string& reason);
 std::string recordings_json(const std::vector<RecordingEntry>& recordings);
 // {"path": …, "state": …} after POST …/start or …/stop.
 std::string recording_state_json(const std::string& path, const record::RecordingStatus& status);

@@ -18,6 +18,8 @@ namespace {
 constexpr char kJson[] = "application/json";
 constexpr char kPrometheus[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kRecordingsPrefix[] = "/api/v1/recordings/";
+constexpr char kPathsPrefix[] = "/api/v1/paths/";
+constexpr char kSessionsPrefix[] = "/api/v1/sessions/";
 
 void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& text) {
   // An answer may quote a back end's URL or an error message: no secret
@@ -36,6 +38,43 @@ Route method_not_allowed(const char* allow) {
   r.kind = Route::kMethodNotAllowed;
   r.allow = allow;
   r.error = std::string("only ") + allow + " here";
+  return r;
+}
+
+Route bad_request(std::string why) {
+  Route r;
+  r.kind = Route::kBadRequest;
+  r.error = std::move(why);
+  return r;
+}
+
+// "/api/v1/paths/live/cam1": the path "/live/cam1", checked like a
+// configured name (a pattern's "*" too).
+Route path_resource(const std::string& method, const std::string& rest) {
+  if (method != "GET" && method != "HEAD" && method != "PATCH" && method != "DELETE")
+    return method_not_allowed("GET, PATCH, DELETE");
+  if (!g_utf8_validate(rest.data(), gssize(rest.size()), nullptr))
+    return bad_request("the path is not UTF-8");
+  std::string name = "/" + rest, why;
+  if (!check_path_name(name, why, true))
+    return bad_request(name + ": " + why);
+  Route r;
+  r.kind = method == "PATCH" ? Route::kPathPatch : method == "DELETE" ? Route::kPathDelete
+                                                                      : Route::kPathGet;
+  r.path = std::move(name);
+  return r;
+}
+
+Route session_resource(const std::string& method, const std::string& id) {
+  if (method != "DELETE")
+    return method_not_allowed("DELETE");
+  Route r;
+  if (id.empty() || id.size() > 128 || id.find('/') != std::string::npos) {
+    r.error = "no such session";
+    return r;
+  }
+  r.kind = Route::kSessionDelete;
+  r.path = id;
   return r;
 }
 
@@ -83,12 +122,30 @@ struct RecordingsJob {
 Route route_of(const std::string& method, const std::string& path) {
   const bool get = method == "GET" || method == "HEAD";
   Route r;
-  if (path == "/api/v1/paths" || path == "/api/v1/recordings" || path == "/metrics") {
+  if (path == "/api/v1/paths") {
+    if (method == "POST") {
+      r.kind = Route::kPathAdd;
+      return r;
+    }
+    if (!get)
+      return method_not_allowed("GET, POST");
+    r.kind = Route::kPaths;
+    return r;
+  }
+  if (path.rfind(kPathsPrefix, 0) == 0 && path.size() > sizeof kPathsPrefix - 1)
+    return path_resource(method, path.substr(sizeof kPathsPrefix - 1));
+  if (path == "/api/v1/sessions") {
     if (!get)
       return method_not_allowed("GET");
-    r.kind = path == "/metrics" ? Route::kMetrics
-             : path == "/api/v1/paths" ? Route::kPaths
-                                       : Route::kRecordings;
+    r.kind = Route::kSessions;
+    return r;
+  }
+  if (path.rfind(kSessionsPrefix, 0) == 0)
+    return session_resource(method, path.substr(sizeof kSessionsPrefix - 1));
+  if (path == "/api/v1/recordings" || path == "/metrics") {
+    if (!get)
+      return method_not_allowed("GET");
+    r.kind = path == "/metrics" ? Route::kMetrics : Route::kRecordings;
     return r;
   }
   if (path.rfind(kRecordingsPrefix, 0) == 0)
@@ -99,7 +156,8 @@ Route route_of(const std::string& method, const std::string& path) {
     r.kind = path == "/api/v1/server" ? Route::kServerInfo : Route::kDashboard;
     return r;
   }
-  r.error = "no such resource (see /, /api/v1/paths, /api/v1/recordings, /api/v1/server, /metrics)";
+  r.error = "no such resource (see /, /api/v1/paths, /api/v1/sessions, /api/v1/recordings, "
+            "/api/v1/server, /metrics)";
   return r;
 }
 
@@ -200,7 +258,52 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
       respond(msg, SOUP_STATUS_OK, kJson, recording_state_json(route.path, a.state));
       return;
     }
+    case Route::kSessions:
+      respond(msg, SOUP_STATUS_OK, kJson, sessions_json(backend_.sessions()));
+      return;
+    case Route::kSessionDelete:
+      if (!backend_.end_session(route.path)) {
+        respond_error(msg, SOUP_STATUS_NOT_FOUND, "no session " + route.path);
+        return;
+      }
+      GMS_LOG_INFO("HTTP API: session %s ended", route.path.c_str());
+      soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+      return;
+    case Route::kPathGet:
+      if (auto entry = backend_.path(route.path))
+        respond(msg, SOUP_STATUS_OK, kJson, path_json(*entry));
+      else
+        respond_error(msg, SOUP_STATUS_NOT_FOUND, "no path " + route.path);
+      return;
+    case Route::kPathAdd:
+    case Route::kPathPatch:
+    case Route::kPathDelete:
+      answer_path_change(msg, route);
+      return;
   }
+}
+
+void HttpApi::answer_path_change(SoupServerMessage* msg, const Route& route) {
+  // Bodies over kMaxBody were refused before they were read (http_guard.h).
+  SoupMessageBody* req = soup_server_message_get_request_body(msg);
+  std::string body = req && req->data ? std::string(req->data, gsize(req->length)) : "";
+  RuntimePaths::Result r = route.kind == Route::kPathAdd     ? backend_.add_path(body)
+                           : route.kind == Route::kPathPatch ? backend_.patch_path(route.path, body)
+                                                             : backend_.remove_path(route.path);
+  if (r.status >= 400) {
+    respond(msg, r.status, kJson, key_error_json(r.key, r.reason));
+    return;
+  }
+  const char* what = route.kind == Route::kPathAdd ? "added" : route.kind == Route::kPathPatch
+                                                                   ? "changed"
+                                                                   : "removed";
+  GMS_LOG_NOTICE("HTTP API: path %s %s", r.name.c_str(), what);
+  if (route.kind == Route::kPathDelete) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+    return;
+  }
+  auto entry = backend_.path(r.name);
+  respond(msg, r.status, kJson, entry ? path_json(*entry) : "{}\n");
 }
 
 void HttpApi::answer_dashboard(SoupServerMessage* msg, const char* path) {

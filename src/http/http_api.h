@@ -1,6 +1,8 @@
-// The HTTP API (libsoup 3): /api/v1/paths, /api/v1/recordings (GET; POST
-// …/{path}/start and …/stop), /api/v1/server and /metrics, JSON and
-// Prometheus text; / and /dashboard/…: the dashboard, which reads the API.
+// The HTTP API (libsoup 3): /api/v1/paths (GET, POST; GET, PATCH, DELETE
+// of …/paths/NAME), /api/v1/sessions (GET; DELETE of …/sessions/ID),
+// /api/v1/recordings (GET; POST …/{path}/start and …/stop), /api/v1/server
+// and /metrics, JSON and Prometheus text; / and /dashboard/…: the
+// dashboard, which reads the API.
 //
 // It listens on 127.0.0.1 only, whatever the RTSP address: there are no
 // users yet, so only the machine itself may ask (on any other address the
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime_paths.h"
 #include "gms/ref.h"
 #include "http/api_auth.h"
 #include "http/api_model.h"
@@ -46,6 +49,15 @@ struct ApiBackend {
   };
   // POST /api/v1/recordings/{path}/start (start = true) or …/stop.
   std::function<Action(const std::string& path, bool start)> set_recording;
+  // GET /api/v1/sessions; DELETE /api/v1/sessions/ID (false: no such session).
+  std::function<std::vector<session::Info>()> sessions;
+  std::function<bool(const std::string& id)> end_session;
+  // GET /api/v1/paths/NAME (nullopt: no such path), with its readers.
+  std::function<std::optional<PathEntry>(const std::string& name)> path;
+  // POST /api/v1/paths, PATCH and DELETE /api/v1/paths/NAME.
+  std::function<RuntimePaths::Result(const std::string& body)> add_path;
+  std::function<RuntimePaths::Result(const std::string& name, const std::string& body)> patch_path;
+  std::function<RuntimePaths::Result(const std::string& name)> remove_path;
 };
 
 // A request's method and path, decided before anything is read.
@@ -59,11 +71,17 @@ struct Route {
     kRecordingStart,
     kRecordingStop,
     kMetrics,
+    kPathAdd,
+    kPathGet,
+    kPathPatch,
+    kPathDelete,
+    kSessions,
+    kSessionDelete,
     kServerInfo,
     kDashboard
   } kind = kNotFound;
-  std::string path;   // start/stop: the served path, "/live/cam1"
-  std::string allow;  // 405: the method that is allowed
+  std::string path;   // the served path, "/live/cam1"; a session's id
+  std::string allow;  // 405: the methods that are allowed
   std::string error;  // 400 / 404: why
 };
 // `path` is the request's path as libsoup hands it over: decoded.
@@ -90,6 +108,7 @@ class HttpApi {
                          GHashTable* query, gpointer self) noexcept;
   void handle(SoupServerMessage* msg, const char* path);
   void answer_recordings(SoupServerMessage* msg);
+  void answer_path_change(SoupServerMessage* msg, const Route& route);
   void answer_dashboard(SoupServerMessage* msg, const char* path);
 
   Ref<GMainContext> control_;

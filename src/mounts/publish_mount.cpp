@@ -18,6 +18,7 @@
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
 #include "mounts/media_setup.h"
+#include "session/figure_reader.h"
 
 // ---- the factory -----------------------------------------------------------
 
@@ -650,8 +651,9 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
                          [](gpointer p) { delete static_cast<Injection*>(p); });
 }
 
-void send_udp(GstRTSPStream* stream, const GstRTSPTransport* t,
+void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
               const std::vector<Ref<GstBuffer>>& packets) {
+  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
   if (!t->destination || t->client_port.min <= 0)
     return;
   auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
@@ -669,8 +671,9 @@ void send_udp(GstRTSPStream* stream, const GstRTSPTransport* t,
       continue;
     // Non-blocking: a full socket buffer loses the rest of the burst.
     GOutputVector v{map.data, map.size};
-    g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0, nullptr,
-                                       nullptr, nullptr);
+    if (g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0,
+                                           nullptr, nullptr, nullptr) == G_POLLABLE_RETURN_OK)
+      session::add_sent_beside_sinks(trans, map.size, 1);  // the sessions API counts them too
     gst_buffer_unmap(p.get(), &map);
   }
 }
@@ -693,7 +696,7 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
                      peer_of(client).c_str(), packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
-      send_udp(gst_rtsp_stream_transport_get_stream(trans), t, packets);
+      send_udp(trans, t, packets);
     }
     // Multicast: the group shares one stream; nothing per viewer.
   }

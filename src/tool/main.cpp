@@ -28,7 +28,7 @@ struct App {
 
 void print_issues(const gms::ConfigError& e) {
   for (const auto& i : e.issues())
-    fprintf(stderr, "gst-mediaserver: %s\n", gms::redact_secrets(i.to_string()).c_str());
+    gms::program_log("ERROR", i.to_string());
 }
 
 gboolean on_reload(gpointer data) noexcept {
@@ -37,12 +37,12 @@ gboolean on_reload(gpointer data) noexcept {
     std::vector<gms::ConfigIssue> warnings;
     gms::Config cfg = gms::Config::load(app->cli, &warnings);
     for (const auto& w : warnings)
-      fprintf(stderr, "gst-mediaserver: warning: %s\n", gms::redact_secrets(w.to_string()).c_str());
+      gms::program_log("WARN", "warning: " + w.to_string());
     for (const auto& note : app->server->reload(cfg))
-      fprintf(stderr, "gst-mediaserver: reload: %s\n", note.c_str());
-    fprintf(stderr, "gst-mediaserver: configuration reloaded\n");
+      gms::program_log("NOTICE", "reload: " + note);
+    gms::program_log("NOTICE", "configuration reloaded");
   } catch (const gms::ConfigError& e) {
-    fprintf(stderr, "gst-mediaserver: reload refused, the running configuration is kept:\n");
+    gms::program_log("ERROR", "reload refused, the running configuration is kept:");
     print_issues(e);
   }
   return G_SOURCE_CONTINUE;
@@ -156,8 +156,9 @@ int run(App& app) {
     return edit_users(app.cli);
   std::vector<gms::ConfigIssue> warnings;
   gms::Config cfg = gms::Config::load(app.cli, &warnings);
+  gms::set_log_format(cfg.server.log_format);
   for (const auto& w : warnings)
-    fprintf(stderr, "gst-mediaserver: warning: %s\n", w.to_string().c_str());
+    gms::program_log("WARN", "warning: " + w.to_string());
   if (app.cli.check) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
@@ -191,7 +192,7 @@ int run(App& app) {
     app.server.reset();
     if (!gms::wait_for_backend_stops(kBackendStopWaitMs)) {
       // Their pipelines still run: GStreamer must not be deinitialised under them.
-      fprintf(stderr, "gst-mediaserver: a back-end session did not stop; exiting without cleanup\n");
+      gms::program_log("ERROR", "a back-end session did not stop; exiting without cleanup");
       fflush(stdout);
       _exit(1);
     }
@@ -213,6 +214,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "Try 'gst-mediaserver --help'.\n");
     return kExitConfig;
   }
+  if (app.cli.log_format)
+    gms::set_log_format(*app.cli.log_format);
   if (app.cli.help) {
     fputs(gms::CliOptions::usage().c_str(), stdout);
     return 0;

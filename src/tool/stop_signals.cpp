@@ -5,6 +5,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string>
+
+#include <gst-mediaserver/server.h>
 
 namespace gms::tool {
 
@@ -41,17 +44,17 @@ StopSignals::~StopSignals() {
 gboolean StopSignals::on_signal(gpointer data) noexcept {
   auto* self = static_cast<StopSignals*>(data);
   if (self->stopping_.exchange(true)) {
-    fprintf(stderr, "gst-mediaserver: second stop signal; exiting now\n");
+    gms::program_log("WARN", "second stop signal; exiting now");
     _exit(1);
   }
-  fprintf(stderr, "gst-mediaserver: stopping\n");
+  gms::program_log("NOTICE", "stopping");
   g_main_loop_quit(self->main_loop_);  // thread-safe
   GSource* t = g_timeout_source_new(kStopDeadlineMs);
   g_source_set_callback(
       t,
       [](gpointer) noexcept -> gboolean {
-        fprintf(stderr, "gst-mediaserver: not stopped within %u ms; exiting now\n",
-                kStopDeadlineMs);
+        gms::program_log("ERROR", "not stopped within " + std::to_string(kStopDeadlineMs) +
+                                      " ms; exiting now");
         _exit(1);
       },
       nullptr, nullptr);

@@ -197,7 +197,7 @@ TEST_F(HttpApi, BadRequestsGet4xxAndNothingBreaks) {
       {"GET", "/api/v1/recordings/cam/start", 405},
       {"DELETE", "/api/v1/paths", 405},
       {"POST", "/metrics", 405},
-      {"GET", "/api/v1/sessions", 404},
+      {"GET", "/api/v1/nothing", 404},
       {"GET", "/dashboard/nope.js", 404},
       {"GET", "/dashboard/sub/index.html", 404},
       {"POST", "/", 405},

@@ -4,7 +4,10 @@
 
 namespace gms::test {
 
-HttpReply http_request(const std::string& method, const std::string& url) {
+namespace {
+
+// `json` null: a request without a body.
+HttpReply send(const std::string& method, const std::string& url, const std::string* json) {
   HttpReply r;
   auto session = Ref<SoupSession>::adopt(soup_session_new());
   soup_session_set_timeout(session.get(), 10);
@@ -12,6 +15,10 @@ HttpReply http_request(const std::string& method, const std::string& url) {
   if (!msg) {
     r.error = "bad URL " + url;
     return r;
+  }
+  if (json) {
+    auto bytes = UniquePtr<GBytes, g_bytes_unref>(g_bytes_new(json->data(), json->size()));
+    soup_message_set_request_body_from_bytes(msg.get(), "application/json", bytes.get());
   }
   GErrorPtr err;
   auto body = UniquePtr<GBytes, g_bytes_unref>(
@@ -30,6 +37,16 @@ HttpReply http_request(const std::string& method, const std::string& url) {
   const char* allow = soup_message_headers_get_one(h, "Allow");
   r.allow = allow ? allow : "";
   return r;
+}
+
+}  // namespace
+
+HttpReply http_request(const std::string& method, const std::string& url) {
+  return send(method, url, nullptr);
+}
+
+HttpReply http_request(const std::string& method, const std::string& url, const std::string& json) {
+  return send(method, url, &json);
 }
 
 JsonNodePtr parse_json(const std::string& text) {

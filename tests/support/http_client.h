@@ -17,6 +17,8 @@ struct HttpReply {
 
 // One request; a fresh connection each time, 10 s timeout.
 HttpReply http_request(const std::string& method, const std::string& url);
+// With a JSON request body.
+HttpReply http_request(const std::string& method, const std::string& url, const std::string& json);
 inline HttpReply http_get(const std::string& url) { return http_request("GET", url); }
 
 using JsonNodePtr = UniquePtr<JsonNode, json_node_unref>;

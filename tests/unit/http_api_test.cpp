@@ -52,18 +52,85 @@ TEST(HttpRoute, DashboardFilesAndServerInfo) {
 }
 
 TEST(HttpRoute, WrongMethodIs405WithAllow) {
-  Route r = route_of("POST", "/api/v1/paths");
+  Route r = route_of("PUT", "/api/v1/paths");
   EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET, POST");
+  r = route_of("POST", "/api/v1/paths/cam");
+  EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET, PATCH, DELETE");
+  r = route_of("POST", "/api/v1/sessions");
   EXPECT_EQ(r.allow, "GET");
+  r = route_of("GET", "/api/v1/sessions/abc");
+  EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "DELETE");
   r = route_of("GET", "/api/v1/recordings/cam/start");
   EXPECT_EQ(r.kind, Route::kMethodNotAllowed);
   EXPECT_EQ(r.allow, "POST");
   EXPECT_EQ(route_of("DELETE", "/metrics").kind, Route::kMethodNotAllowed);
 }
 
+TEST(HttpRoute, PathsAndSessionsByName) {
+  EXPECT_EQ(route_of("POST", "/api/v1/paths").kind, Route::kPathAdd);
+  Route r = route_of("GET", "/api/v1/paths/live/cam1");
+  EXPECT_EQ(r.kind, Route::kPathGet);
+  EXPECT_EQ(r.path, "/live/cam1");
+  EXPECT_EQ(route_of("PATCH", "/api/v1/paths/cam").kind, Route::kPathPatch);
+  EXPECT_EQ(route_of("DELETE", "/api/v1/paths/live/*").kind, Route::kPathDelete);
+  EXPECT_EQ(route_of("GET", "/api/v1/paths/a b").kind, Route::kBadRequest);
+  EXPECT_EQ(route_of("GET", "/api/v1/paths/../x").kind, Route::kBadRequest);
+  EXPECT_EQ(route_of("GET", "/api/v1/sessions").kind, Route::kSessions);
+  r = route_of("DELETE", "/api/v1/sessions/0123abcd");
+  EXPECT_EQ(r.kind, Route::kSessionDelete);
+  EXPECT_EQ(r.path, "0123abcd");
+  EXPECT_EQ(route_of("DELETE", "/api/v1/sessions/").kind, Route::kNotFound);
+}
+
+TEST(HttpJson, SessionsWithNullsWhereUnknown) {
+  session::Info viewer;
+  viewer.id = "s1";
+  viewer.path = "/cam";
+  viewer.remote = "127.0.0.1:4000";
+  viewer.transport = "udp";
+  viewer.role = "viewer";
+  viewer.started_us = gint64(1764316800) * G_USEC_PER_SEC;
+  viewer.figures.bytes_sent = 1000;
+  viewer.figures.packets_sent = 10;
+  viewer.figures.fraction_lost = 0.25;
+  viewer.figures.cumulative_lost = 3;
+  session::Info pub;
+  pub.id = "s2";
+  pub.role = "publisher";
+  pub.transport = "tcp";
+  pub.figures.bytes_received = 5;
+  auto doc = parse_json(sessions_json({viewer, pub}));
+  ASSERT_TRUE(doc);
+  JsonArray* all = json_object_get_array_member(json_node_get_object(doc.get()), "sessions");
+  JsonObject* v = json_find(all, "id", "s1");
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(json_object_get_null_member(v, "user"));
+  EXPECT_EQ(json_string(v, "started"), "2025-11-28T08:00:00.000000Z");
+  EXPECT_EQ(json_object_get_int_member(v, "bytes_sent"), 1000);
+  JsonObject* loss = json_object_get_object_member(v, "loss");
+  ASSERT_TRUE(loss);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(loss, "fraction"), 0.25);
+  EXPECT_EQ(json_object_get_int_member(loss, "cumulative"), 3);
+  JsonObject* p = json_find(all, "id", "s2");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(json_object_get_int_member(p, "bytes_received"), 5);
+  EXPECT_TRUE(json_object_get_null_member(p, "packets_received"));
+  EXPECT_TRUE(json_object_get_null_member(p, "loss"));
+  EXPECT_FALSE(json_object_has_member(p, "bytes_sent"));
+
+  auto err = parse_json(key_error_json("proxy", "not an rtsp:// URL"));
+  ASSERT_TRUE(err);
+  JsonObject* e = json_object_get_object_member(json_node_get_object(err.get()), "error");
+  EXPECT_EQ(json_string(e, "key"), "proxy");
+  EXPECT_EQ(json_string(e, "reason"), "not an rtsp:// URL");
+}
+
 TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
   EXPECT_EQ(route_of("GET", "/index.htm").kind, Route::kNotFound);
-  EXPECT_EQ(route_of("GET", "/api/v1/sessions").kind, Route::kNotFound);
+  EXPECT_EQ(route_of("GET", "/api/v1/nothing").kind, Route::kNotFound);
   EXPECT_EQ(route_of("POST", "/api/v1/recordings/cam").kind, Route::kNotFound);
   EXPECT_EQ(route_of("POST", "/api/v1/recordings//start").kind, Route::kNotFound);
   EXPECT_EQ(route_of("POST", "/api/v1/recordings/cam/pause").kind, Route::kNotFound);
@@ -74,10 +141,10 @@ TEST(HttpRoute, UnknownIs404AndBadNamesAre400) {
 }
 
 TEST(HttpJson, PathsLeaveOutWhatIsNotKnown) {
-  PathEntry cam{"/cam", "launch", true, 2u, "recording", {}};
-  PathEntry vod{"/vod", "files", std::nullopt, std::nullopt, std::nullopt, {}};
+  PathEntry cam{"/cam", "launch", true, 2u, "recording", {}, std::nullopt};
+  PathEntry vod{"/vod", "files", std::nullopt, std::nullopt, std::nullopt, {}, std::nullopt};
   PathEntry live{"/live/*", "publish", true, std::nullopt, std::nullopt,
-                 {{"/live/a\"b", "publish", true, 0u, "error", {}}}};
+                 {{"/live/a\"b", "publish", true, 0u, "error", {}, std::nullopt}}, std::nullopt};
   auto doc = parse_json(paths_json({cam, vod, live}));
   ASSERT_TRUE(doc);
   JsonArray* paths = json_object_get_array_member(json_node_get_object(doc.get()), "paths");

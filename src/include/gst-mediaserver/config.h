@@ -155,6 +155,11 @@ struct ServerConfig {
   bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
   std::string register_user, register_password;  // -U: REGISTER needs these (Digest)
   int verbosity = 0;             // 0 quiet, 1 -v, 2 -V
+  std::string log_format = "text";  // text, or json: one object per line
+  // Paths added, changed or removed over the HTTP API are written back to
+  // the configuration file (false: kept in memory until the next restart).
+  bool api_writes_config = false;
+  std::string config_file;       // the file read, if any (for api-writes-config)
   // Media files served at the top level (rtsp://host/dir/file.mp4); launch
   // paths keep their names. Becomes the path "/" of Config::paths.
   std::string root;
@@ -191,6 +196,7 @@ struct CliOptions {
   std::optional<std::string> root;  // --root DIR (made absolute)
   bool loop = false;                // --loop
   int verbosity = 0;
+  std::optional<std::string> log_format;  // --log-format text|json
   bool check = false;
   bool help = false;
   bool version = false;

@@ -72,6 +72,13 @@ bool remove_user(const std::string& file, const std::string& name);
 // `text` with passwords, Authorization headers and digests replaced by ***.
 std::string redact_secrets(const std::string& text);
 
+// The program's own stderr lines in the server's log format: with
+// log-format=json one JSON object per line, else "gst-mediaserver: TEXT"
+// as always. `level` is ERROR, WARN or NOTICE. Safe from any thread and
+// in signal-watch callbacks (not in a signal handler).
+void set_log_format(const std::string& format);
+void program_log(const char* level, const std::string& text);
+
 // The library's version string.
 const char* version();
 

@@ -1,0 +1,74 @@
+// Every RTSP session with who made it: the client's address, the path, the
+// transport, viewer or publisher, and when it started. Fed by the clients'
+// signals (RTSP client threads) and the pool's "session-removed"; read and
+// steered on the control context. Logs one line when a session starts
+// (its first PLAY or RECORD) and one when it ends (TEARDOWN, DELETE over
+// the API, timeout, or the close of its connection), at default verbosity.
+#pragma once
+
+#include <gst/rtsp-server/rtsp-client.h>
+#include <gst/rtsp-server/rtsp-session-pool.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gms/ref.h"
+#include "gms/signal.h"
+#include "session/session_info.h"
+
+namespace gms::session {
+
+class Registry : public std::enable_shared_from_this<Registry> {
+ public:
+  explicit Registry(GstRTSPSessionPool* pool);
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Who the client is, once users exist (an RTSP client thread; null: no
+  // user). Set before the server listens, never changed.
+  std::function<std::optional<std::string>(GstRTSPClient*, GstRTSPContext*)> user_of;
+
+  // GstRTSPServer::client-connected (the listening context).
+  void watch(GstRTSPClient* client);
+
+  // Control context: every session with fresh figures.
+  std::vector<Info> list();
+  // Control context: ends session `id` as a TEARDOWN would, and closes its
+  // client's connection, which tells the client. False when unknown.
+  bool end(const std::string& id);
+  // Control context: refresh the figures kept for the end-of-session line.
+  void refresh() { list(); }
+
+ private:
+  struct Entry {
+    Info info;
+    Ref<GstRTSPClient> client;
+    gint64 started_mono = 0;
+    bool start_logged = false;
+  };
+  static void on_new_session(GstRTSPClient*, GstRTSPSession*, gpointer) noexcept;
+  static void on_play_or_record(GstRTSPClient*, GstRTSPContext*, gpointer) noexcept;
+  static GstRTSPStatusCode on_teardown(GstRTSPClient*, GstRTSPContext*, gpointer) noexcept;
+  static void on_closed(GstRTSPClient*, gpointer) noexcept;
+  static void on_removed(GstRTSPSessionPool*, GstRTSPSession*, gpointer) noexcept;
+  void started(GstRTSPClient* client, GstRTSPContext* ctx, const std::string& role);
+  void ended(const std::string& id);
+  void keep_figures(const std::string& id, const Figures& f);
+  // Copies of the entries' client references, to read them without lock_.
+  std::vector<std::pair<std::string, Ref<GstRTSPClient>>> clients();
+
+  Ref<GstRTSPSessionPool> pool_;
+  SignalConnection removed_;
+  // A leaf: nothing of GStreamer is called while it is held (client
+  // threads call in here holding the library's session and client locks).
+  std::mutex lock_;
+  std::map<std::string, Entry> entries_;  // by session id
+};
+
+}  // namespace gms::session
