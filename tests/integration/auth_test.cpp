@@ -313,11 +313,16 @@ TEST_F(Auth, BruteForceSlowedViewerPlays) {
 }
 
 TEST_F(Auth, SighupRemovingUserEndsItsSession) {
-  start();
+  start("", true);
   Viewer viewer("rtsp://alice:" + std::string(kAlicePw) + "@127.0.0.1:" +
                     std::to_string(srv->port()) + "/test",
                 "tcp");
   ASSERT_TRUE(wait_until([&] { return viewer.video_frames() > 10; }, 20s)) << viewer.state();
+  // The sessions API names the session's user.
+  RunResult sessions = run({"curl", "-s", "--digest", "-u", std::string("root:") + kRootPw,
+                            srv->http_url("/api/v1/sessions")},
+                           20s);
+  EXPECT_NE(sessions.out.find("\"user\" : \"alice\""), std::string::npos) << sessions.out;
   RunResult rm = run({build_path("src/gst-mediaserver"), "--users", users, "--remove-user", "alice"},
                      20s);
   ASSERT_EQ(rm.exit_status, 0) << rm.err;
