@@ -261,6 +261,26 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 // viewer instead of one per packet.
 constexpr guint kMaxList = 64;
 
+// Hands a list to base src. Not when the element left PLAYING while the
+// list was built (base src 1.22 stops a live source by clearing its running
+// flag, without unlocking create()): base src then waits for PLAYING, and
+// if it flushes instead it unrefs the buffer create() returned, NULL with a
+// submitted list ("gst_mini_object_unref: assertion 'mini_object != NULL'").
+// Then only the list's first packet is returned, as a buffer of its own; the
+// rest would be flushed anyway. (live_running is read without base src's
+// live lock: a stale answer only narrows the window, which was the whole
+// list's making.)
+GstFlowReturn give(GstBaseSrc* src, GstBufferList* list, GstBuffer** outbuf) {
+  if (G_UNLIKELY(!src->live_running)) {
+    *outbuf = gst_buffer_ref(gst_buffer_list_get(list, 0));
+    gst_buffer_list_unref(list);
+    return GST_FLOW_OK;
+  }
+  gst_base_src_submit_buffer_list(src, list);
+  *outbuf = nullptr;
+  return GST_FLOW_OK;
+}
+
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
   std::shared_ptr<gms::relay::Consumer> consumer;
@@ -377,9 +397,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     if (gst_buffer_list_length(list) >= kMaxList)
       break;
   }
-  gst_base_src_submit_buffer_list(GST_BASE_SRC(psrc), list);
-  *outbuf = nullptr;
-  return GST_FLOW_OK;
+  return give(GST_BASE_SRC(psrc), list, outbuf);
 }
 
 gboolean start(GstBaseSrc* src) noexcept {

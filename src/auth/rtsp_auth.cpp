@@ -7,6 +7,7 @@
 
 #include "auth/redact.h"
 #include "core/log.h"
+#include "core/tls_client.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_auth_debug);
 #define GST_CAT_DEFAULT gms_auth_debug
@@ -332,12 +333,8 @@ std::string user_of_session(const std::string& session_id) {
   return it == o.owners.end() ? std::string() : it->second;
 }
 
-void mark_client_tls(GstRTSPClient* client) {
-  g_object_set_data(G_OBJECT(client), "gms-tls", GINT_TO_POINTER(1));
-}
-
 bool client_is_tls(GstRTSPClient* client, GstRTSPAuth* auth, GstRTSPConnection* conn) {
-  if (g_object_get_data(G_OBJECT(client), "gms-tls"))
+  if (gms::client_is_tls(client))  // accepted on our RTSPS port
     return true;
   // Asking a plain connection for its TLS object would wrap it in a new
   // TLS layer: ask only when the library made every connection TLS.

@@ -62,10 +62,9 @@ std::string user_of_client(GstRTSPClient* client);
 // The user who set up the session with this id, while it exists.
 std::string user_of_session(const std::string& session_id);
 
-// Is this client's connection TLS? The RTSPS listener may mark its clients
-// with mark_client_tls(); otherwise a connection is TLS when the auth object
+// Is this client's connection TLS? One accepted on our RTSPS port is
+// (core/tls_client.h); otherwise a connection is TLS when the auth object
 // has a certificate (the library then made every connection TLS).
-void mark_client_tls(GstRTSPClient* client);
 bool client_is_tls(GstRTSPClient* client, GstRTSPAuth* auth, GstRTSPConnection* conn);
 
 // Closes the connections (and their sessions) of users for whom `keep` is

@@ -9,6 +9,7 @@
 #include <map>
 #include <utility>
 
+#include "config/tls_files.h"
 #include "config/value_parsers.h"
 
 namespace gms {
@@ -21,8 +22,6 @@ struct Planned {
   const char* feature;  // what it arrives with
 };
 const std::map<std::string, Planned> kPlanned = {
-    {"--tls-cert", {1, "RTSPS"}},
-    {"--tls-key", {1, "RTSPS"}},
 };
 
 [[noreturn]] void fail(const std::string& option, const std::string& why) {
@@ -96,6 +95,13 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
       o.address = value(opt, inl);
     } else if (opt == "--http-port") {
       o.http_port = port_value(opt, value(opt, inl), 0);
+    } else if (opt == "--tls-cert" || opt == "--tls-key") {
+      std::string file = absolute_file(value(opt, inl), {});
+      (opt == "--tls-cert" ? o.tls_cert : o.tls_key) = file;
+    } else if (opt == "--tls-port") {
+      o.tls_port = port_value(opt, value(opt, inl), 0);
+    } else if (opt == "--http-tunnel-port") {
+      o.http_tunnel_port = port_value(opt, value(opt, inl), 1);
     } else if (opt == "--mount") {
       std::string m = value(opt, inl);
       auto eq = m.find('=');
@@ -217,6 +223,12 @@ Options:
                            channels shared by their viewers
       --http-port PORT     HTTP API and /metrics on 127.0.0.1:PORT (default 8080;
                            0 turns it off); loopback only until users exist
+      --tls-cert FILE      RTSPS with this certificate (PEM) on --tls-port; the
+                           HTTP API then speaks HTTPS with it
+      --tls-key FILE       its private key (PEM; default: in the --tls-cert file)
+      --tls-port PORT      RTSPS port (default 8322; 0 picks a free one)
+      --http-tunnel-port PORT  RTSP over HTTP on this port too (the RTSP port
+                           tunnels as well)
   -v                       verbose output (connections, sessions)
   -V                       more verbose output (RTSP requests)
       --log-format FORMAT  text (default) or json: one JSON object per line
@@ -250,7 +262,6 @@ Recording:
       --record-dir DIR     record every launch, published and proxied path into DIR
                            (fragmented MP4, 60 s segments cut at key frames)
 
-Not built yet, refused with a message: --tls-cert, --tls-key.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

@@ -10,6 +10,7 @@
 
 #include "auth/users.h"
 #include "config/key_file_reader.h"
+#include "config/tls_files.h"
 #include "config/value_parsers.h"
 #include "gms/ref.h"
 
@@ -21,7 +22,6 @@ const char kCommandLine[] = "command line";
 // Keys that belong to features not built yet: refused with this reason
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
-    {"tls-cert", "RTSPS"},     {"tls-key", "RTSPS"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {};
 const std::vector<std::string> kServerKeys = {
@@ -29,19 +29,20 @@ const std::vector<std::string> kServerKeys = {
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
     "register-user", "register-password", "root", "loop", "record-dir", "log-format",
-    "api-writes-config", "users", "realm", "allow-basic-plaintext", "nonce-lifetime",
-    "http-address"};
+    "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port", "users", "realm",
+    "allow-basic-plaintext", "nonce-lifetime", "http-address"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
     "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
     "linger", "timeout", "backoff-max", "keepalive", "root", "loop", "record", "record-format",
-    "segment-duration", "delete-after", "max-bytes", "always-on", "start-timeout", "anonymous"};
+    "segment-duration", "delete-after", "max-bytes", "always-on", "start-timeout",
+    "backend-tls-ca", "backend-tls-verify", "require-tls", "srtp", "anonymous"};
 // Keys that only mean something on a proxy path.
-const std::vector<std::string> kProxyOnlyKeys = {"backend-transport", "backend-http-port",
-                                                 "backend-user", "backend-password", "on-demand",
-                                                 "timeout", "backoff-max", "keepalive"};
+const std::vector<std::string> kProxyOnlyKeys = {
+    "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
+    "timeout", "backoff-max", "keepalive", "backend-tls-ca", "backend-tls-verify"};
 // Keys that only mean something on a launch path.
 const std::vector<std::string> kLaunchOnlyKeys = {"always-on", "start-timeout"};
 // Keys that only mean something on a publish path.
@@ -191,6 +192,12 @@ class Reader {
       } else if (k.key == "http-address") {
         ok = check_address(k.value, why);
         s.http_address = k.value;
+      } else if (k.key == "tls-cert" || k.key == "tls-key") {
+        (k.key == "tls-cert" ? s.tls_cert : s.tls_key) =
+            absolute_file(k.value, base_dir_of(origin_));
+      } else if (k.key == "tls-port" || k.key == "http-tunnel-port") {
+        ok = parse_uint(k.value, k.key == "tls-port" ? 0 : 1, 65535, n, why);
+        (k.key == "tls-port" ? s.tls_port : s.http_tunnel_port) = static_cast<uint16_t>(n);
       }
       if (!ok)
         add(g, k, why);
@@ -305,6 +312,14 @@ class Reader {
       } else if (k.key == "anonymous") {
         p.anonymous = k.value;
         ok = check_anonymous(k.value, why);
+      } else if (k.key == "backend-tls-ca") {
+        p.backend_tls_ca = absolute_file(k.value, base_dir_of(origin_));
+      } else if (k.key == "backend-tls-verify") {
+        ok = parse_bool(k.value, p.backend_tls_verify, why);
+      } else if (k.key == "require-tls") {
+        ok = parse_bool(k.value, p.require_tls, why);
+      } else if (k.key == "srtp") {
+        ok = parse_bool(k.value, p.srtp, why);
       }
       if (!ok)
         add(g, k, why);
@@ -388,6 +403,43 @@ void sync_top_root(Config& cfg, const std::string& origin, int line) {
   p.origin = origin;
   p.line = line;
   cfg.paths.push_back(std::move(p));
+}
+
+// The files are read here so that a bad certificate or CA stops the start
+// (and --check) with its reason, not the first viewer.
+void check_server_tls(const ServerConfig& s, std::vector<ConfigIssue>& issues) {
+  auto issue = [&](const char* key, std::string why) {
+    issues.push_back({kCommandLine, 0, "server", key, std::move(why)});
+  };
+  if (s.tls_cert.empty()) {
+    if (!s.tls_key.empty())
+      issue("tls-key", "a key without a certificate: set tls-cert too");
+  } else if (std::string why; !load_certificate(s.tls_cert, s.tls_key, why)) {
+    issue("tls-cert", why);
+  } else {
+    if (s.tls_port != 0 && s.tls_port == s.port)
+      issue("tls-port", "RTSPS needs a port of its own (" + std::to_string(s.port) +
+                            " is the RTSP port)");
+    if (s.tls_port != 0 && s.tls_port == s.http_port)
+      issue("tls-port", "RTSPS and the HTTP API cannot share port " + std::to_string(s.tls_port));
+  }
+  uint16_t t = s.http_tunnel_port;
+  if (t != 0 && (t == s.port || t == s.http_port || (!s.tls_cert.empty() && t == s.tls_port)))
+    issue("http-tunnel-port", "port " + std::to_string(t) + " is taken by another listener "
+                              "(the RTSP port tunnels RTSP over HTTP already)");
+}
+
+void check_path_tls(const PathConfig& p, const ServerConfig& s, const std::string& group,
+                    std::vector<ConfigIssue>& issues) {
+  if (p.require_tls && s.tls_cert.empty())
+    issues.push_back({p.origin, p.line, group, "require-tls",
+                      "no RTSPS to require: set tls-cert (and tls-key) in [server] or "
+                      "--tls-cert"});
+  if (!p.backend_tls_ca.empty()) {
+    std::string why;
+    if (!load_ca_file(p.backend_tls_ca, why))
+      issues.push_back({p.origin, p.line, group, "backend-tls-ca", why});
+  }
 }
 
 }  // namespace
@@ -482,6 +534,14 @@ void Config::apply(const CliOptions& cli) {
     server.address = *cli.address;
   if (cli.http_port)
     server.http_port = *cli.http_port;
+  if (cli.tls_cert)
+    server.tls_cert = *cli.tls_cert;
+  if (cli.tls_key)
+    server.tls_key = *cli.tls_key;
+  if (cli.tls_port)
+    server.tls_port = *cli.tls_port;
+  if (cli.http_tunnel_port)
+    server.http_tunnel_port = *cli.http_tunnel_port;
   if (cli.verbosity > server.verbosity)
     server.verbosity = cli.verbosity;
   if (cli.log_format)
@@ -603,7 +663,9 @@ void Config::validate() const {
                         "duplicate path (also defined in " + it->second->origin + ")"});
     if (p.multicast.min_port > p.multicast.max_port)
       issues.push_back({p.origin, p.line, group, "multicast-port-range", "empty port range"});
+    check_path_tls(p, server, group, issues);
   }
+  check_server_tls(server, issues);
   // The API listens on 127.0.0.1: the same port as RTSP on 0.0.0.0 or
   // 127.0.0.1 could never bind.
   if (server.http_port != 0 && server.http_port == server.port)

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/request_cseq.h"
+#include "core/tls_client.h"
 
 namespace gms {
 
@@ -50,9 +51,10 @@ FrontDoor::~FrontDoor() {
     g_socket_close(listener_.get(), nullptr);
 }
 
-void FrontDoor::listen(const std::string& address, uint16_t port, unsigned backlog) {
+void FrontDoor::listen(const std::string& address, uint16_t port, unsigned backlog,
+                       const char* key) {
   auto fail = [&](const std::string& why) {
-    throw ConfigError({{"server", 0, "server", "port",
+    throw ConfigError({{"server", 0, "server", key,
                         "cannot listen on " + address + ":" + std::to_string(port) + ": " + why}});
   };
   auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(address.c_str(), port));
@@ -103,6 +105,10 @@ bool FrontDoor::on_accept() {
     // the viewer's delayed ACKs hold packets back ~40 ms (gst-rtsp-server
     // never sets it).
     g_socket_set_option(sock.get(), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
+    if (tls_) {
+      hand_over_tls(sock, ip.get(), g_inet_socket_address_get_port(inet));
+      continue;
+    }
 
     GSource* rd = g_socket_create_source(sock.get(), GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
     g_source_set_callback(
@@ -175,16 +181,7 @@ void FrontDoor::dispatch(Pending* p) {
     register_(sock, peer, request);
     return;
   }
-  unsigned open = policy_->clients.load();
-  if (limits_.max_connections && open >= limits_.max_connections) {
-    GMS_LOG_WARN("client %s: refused, %u connections open (max-connections)", p->peer.c_str(), open);
-    send_status(p->socket.get(), "503 Service Unavailable", p->buffer);
-    drop(p);
-    return;
-  }
-  if (limits_.max_per_address && policy_->connections_from(p->peer) >= limits_.max_per_address) {
-    GMS_LOG_WARN("client %s: refused, too many connections from it (max-connections-per-address)",
-                 p->peer.c_str());
+  if (over_limits(p->peer)) {
     send_status(p->socket.get(), "503 Service Unavailable", p->buffer);
     drop(p);
     return;
@@ -195,6 +192,33 @@ void FrontDoor::dispatch(Pending* p) {
                                            p->peer.c_str(), p->peer_port, p->buffer.c_str()))
     GMS_LOG_WARN("client %s: could not be handed to the RTSP server", p->peer.c_str());
   pending_.erase(p);
+}
+
+bool FrontDoor::over_limits(const std::string& peer) const {
+  unsigned open = policy_->clients.load();
+  if (limits_.max_connections && open >= limits_.max_connections) {
+    GMS_LOG_WARN("client %s: refused, %u connections open (max-connections)", peer.c_str(), open);
+    return true;
+  }
+  if (limits_.max_per_address && policy_->connections_from(peer) >= limits_.max_per_address) {
+    GMS_LOG_WARN("client %s: refused, too many connections from it (max-connections-per-address)",
+                 peer.c_str());
+    return true;
+  }
+  return false;
+}
+
+// An RTSPS connection: a refusal cannot be answered before the handshake,
+// so one over the caps is closed.
+void FrontDoor::hand_over_tls(Ref<GSocket> socket, const std::string& peer, int peer_port) {
+  if (over_limits(peer)) {
+    g_socket_close(socket.get(), nullptr);
+    return;
+  }
+  mark_tls_socket(socket.get(), tls_.get());
+  if (!gst_rtsp_server_transfer_connection(server_.get(), G_SOCKET(g_object_ref(socket.get())),
+                                           peer.c_str(), peer_port, nullptr))
+    GMS_LOG_WARN("client %s: could not be handed to the RTSP server", peer.c_str());
 }
 
 }  // namespace gms

@@ -4,6 +4,10 @@
 // over the global and per-address caps with 503, hands REGISTER/DEREGISTER
 // to the proxy, and transfers everything else to the GstRTSPServer with
 // the bytes already read (gst_rtsp_server_transfer_connection).
+// On the RTSPS port (set_tls) nothing can be read before the TLS handshake:
+// the caps are checked at accept, the connection is handed over at once, and
+// the client's TLS side and first-request deadline are set up from
+// client-connected (core/tls_client.h).
 // Runs on the control context.
 #pragma once
 
@@ -40,8 +44,12 @@ class FrontDoor {
             std::shared_ptr<ClientPolicy> policy);
   ~FrontDoor();
 
-  // Binds and listens; throws ConfigError (port in use, bad address).
-  void listen(const std::string& address, uint16_t port, unsigned backlog);
+  // Binds and listens; throws ConfigError (port in use, bad address) naming
+  // the configuration key `key`.
+  void listen(const std::string& address, uint16_t port, unsigned backlog,
+              const char* key = "port");
+  // Before listen(): every connection accepted here speaks TLS with `cert`.
+  void set_tls(Ref<GTlsCertificate> cert) { tls_ = std::move(cert); }
   uint16_t port() const { return port_; }
   void set_register_handler(RegisterHandler h) { register_ = std::move(h); }
   void set_limits(const FrontDoorLimits& l) { limits_ = l; }
@@ -52,12 +60,15 @@ class FrontDoor {
   void on_readable(Pending* p);
   void dispatch(Pending* p);
   void drop(Pending* p);
+  bool over_limits(const std::string& peer) const;
+  void hand_over_tls(Ref<GSocket> socket, const std::string& peer, int peer_port);
 
   Ref<GstRTSPServer> server_;
   Ref<GMainContext> context_;
   FrontDoorLimits limits_;
   std::shared_ptr<ClientPolicy> policy_;
   RegisterHandler register_;
+  Ref<GTlsCertificate> tls_;
   Ref<GSocket> listener_;
   SourceHolder accept_source_;
   uint16_t port_ = 0;

@@ -20,6 +20,8 @@
 #include "core/relay_channel.h"
 #include "core/runtime_paths.h"
 #include "core/session_pool.h"
+#include "core/tls_client.h"
+#include "config/tls_files.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "http/http_api.h"
@@ -44,10 +46,13 @@ std::string range_key(const MulticastRange& m) {
          std::to_string(m.max_port) + "/" + std::to_string(m.ttl);
 }
 
+// Read on the control context only, where the front doors hand clients over.
 struct ClientHooks {
   std::shared_ptr<ClientPolicy> policy;
   mounts::PublishContextPtr publish;
   std::shared_ptr<session::Registry> registry;
+  Ref<GMainContext> control;  // set by attach()
+  std::chrono::milliseconds first_request{10000};
 };
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
@@ -55,6 +60,8 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
   guard_client(client, hooks->policy);
   mounts::guard_publish_client(client, hooks->publish);
   hooks->registry->watch(client);
+  if (hooks->control)
+    start_client_tls(client, hooks->first_request, hooks->control.get());
 }
 
 // The server's pipelines make the plugin's elements by name, from the
@@ -149,6 +156,10 @@ struct Server::Impl {
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
+  std::unique_ptr<FrontDoor> tls_door;     // RTSPS (tls-cert)
+  std::unique_ptr<FrontDoor> tunnel_door;  // RTSP over HTTP (http-tunnel-port)
+  Ref<GTlsCertificate> certificate;
+  ClientHooks* hooks = nullptr;            // owned by the client-connected handler
   std::unique_ptr<proxy::Registrar> registrar;
   // The live paths by served name: configured ones, and the paths of
   // publishers under a pattern ("/live/cam1"), kept after their publisher
@@ -387,7 +398,7 @@ struct Server::Impl {
     };
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
     http->set_auth(auth->policy());
-    http->listen(port, config.server.http_address);
+    http->listen(port, config.server.http_address, certificate.get());
   }
 
   // GET /api/v1/paths/NAME: the entry (a configured path, or a publisher's
@@ -486,8 +497,9 @@ struct Server::Impl {
 
     policy->max_request_size = s.max_request_size;
     policy->session_timeout = s.session_timeout;
+    hooks = new ClientHooks{policy, publish, registry, {}, std::chrono::seconds(s.request_timeout)};
     g_signal_connect_data(server.get(), "client-connected", G_CALLBACK(on_client_connected),
-                          new ClientHooks{policy, publish, registry},
+                          hooks,
                           [](gpointer p, GClosure*) { delete static_cast<ClientHooks*>(p); },
                           GConnectFlags(0));
 
@@ -539,6 +551,8 @@ struct Server::Impl {
     updater.reset();
     publish->registry->set_on_change(nullptr);
     front_door.reset();
+    tls_door.reset();
+    tunnel_door.reset();
     registrar.reset();
     for (auto& [name, path] : paths) {
       path->source().on_change(nullptr);
@@ -548,6 +562,25 @@ struct Server::Impl {
     session_refresh.reset();
     publisher_watchdog.reset();
     close_all();
+  }
+
+  // RTSPS and the extra RTSP-over-HTTP port: more front doors to the same
+  // GstRTSPServer, so that paths, sessions and tunnels are shared.
+  void open_extra_doors() {
+    const ServerConfig& sc = config.server;
+    if (!sc.tls_cert.empty()) {
+      std::string why;
+      certificate = load_certificate(sc.tls_cert, sc.tls_key, why);
+      if (!certificate)
+        throw ConfigError({{"server", 0, "server", "tls-cert", why}});
+      tls_door = std::make_unique<FrontDoor>(server.get(), context.get(), limits(), policy);
+      tls_door->set_tls(certificate);
+      tls_door->listen(sc.address, sc.tls_port, sc.backlog, "tls-port");
+    }
+    if (sc.http_tunnel_port != 0) {
+      tunnel_door = std::make_unique<FrontDoor>(server.get(), context.get(), limits(), policy);
+      tunnel_door->listen(sc.address, sc.http_tunnel_port, sc.backlog, "http-tunnel-port");
+    }
   }
 
   FrontDoorLimits limits() const {
@@ -635,6 +668,8 @@ void Server::attach(GMainContext* context) {
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
   d.auth->attach(d.context.get());
+  d.hooks->control = d.context;
+  d.open_extra_doors();
   if (sc.http_port != 0)
     d.start_http(sc.http_port);
   d.updater = std::make_shared<CoalescedCall>(d.context.get(), [&d] { d.update_recordings(); });
@@ -723,6 +758,10 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
       a.http_address != b.http_address)
     notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
+  if (a.tls_cert != b.tls_cert || a.tls_key != b.tls_key || a.tls_port != b.tls_port ||
+      a.http_tunnel_port != b.http_tunnel_port)
+    notes.push_back("tls-cert, tls-key, tls-port and http-tunnel-port change only at a restart; "
+                    "kept as they were");
   log::set_verbosity(b.verbosity);
   log::set_format(b.log_format == "json" ? log::Format::kJson : log::Format::kText);
   d.policy->session_timeout = b.session_timeout;  // new sessions only
@@ -764,8 +803,14 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
   d.config.server.http_port = kept.http_port;
   d.config.server.http_address = kept.http_address;
   d.config.server.config_file = kept.config_file.empty() ? b.config_file : kept.config_file;
-  if (d.front_door)
-    d.front_door->set_limits(d.limits());
+  d.config.server.tls_cert = kept.tls_cert;
+  d.config.server.tls_key = kept.tls_key;
+  d.config.server.tls_port = kept.tls_port;
+  d.config.server.http_tunnel_port = kept.http_tunnel_port;
+  for (FrontDoor* door : {d.front_door.get(), d.tls_door.get(), d.tunnel_door.get()})
+    if (door)
+      door->set_limits(d.limits());
+  d.hooks->first_request = std::chrono::seconds(config.server.request_timeout);
   d.update_patterns();
   d.publish->registry->set_max_publishers(config.server.max_publishers);
   d.publish->max_viewers = config.server.max_viewers;
@@ -787,6 +832,12 @@ void Server::close_all_sessions() { impl_->close_all(); }
 uint16_t Server::port() const { return impl_->bound_port; }
 
 uint16_t Server::http_port() const { return impl_->http ? impl_->http->port() : 0; }
+
+uint16_t Server::tls_port() const { return impl_->tls_door ? impl_->tls_door->port() : 0; }
+
+uint16_t Server::http_tunnel_port() const {
+  return impl_->tunnel_door ? impl_->tunnel_door->port() : 0;
+}
 
 std::vector<std::string> Server::urls() const {
   std::string host = impl_->config.server.address;

@@ -180,7 +180,7 @@ HttpApi::~HttpApi() {
     soup_server_disconnect(server_.get());
 }
 
-void HttpApi::listen(uint16_t port, const std::string& address) {
+void HttpApi::listen(uint16_t port, const std::string& address, GTlsCertificate* certificate) {
   auto addr =
       Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(address.c_str(), port));
   // libsoup attaches its listening source to the thread-default context.
@@ -188,8 +188,13 @@ void HttpApi::listen(uint16_t port, const std::string& address) {
   const bool push = !(current == control_);
   if (push)
     g_main_context_push_thread_default(control_.get());
+  // With the RTSPS certificate the API speaks HTTPS only: the admin calls
+  // and their answers stay as private as the RTSPS sessions.
+  if (certificate)
+    soup_server_set_tls_certificate(server_.get(), certificate);
+  auto options = certificate ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
   GErrorPtr err;
-  gboolean ok = soup_server_listen(server_.get(), addr.get(), SoupServerListenOptions(0), out(err));
+  gboolean ok = soup_server_listen(server_.get(), addr.get(), options, out(err));
   if (push)
     g_main_context_pop_thread_default(control_.get());
   if (!ok)
@@ -199,7 +204,8 @@ void HttpApi::listen(uint16_t port, const std::string& address) {
   GSList* uris = soup_server_get_uris(server_.get());
   port_ = uris ? static_cast<uint16_t>(g_uri_get_port(static_cast<GUri*>(uris->data))) : port;
   g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  GST_INFO("HTTP API on %s:%u", address.c_str(), port_);
+  https_ = certificate != nullptr;
+  GST_INFO("HTTP API on %s:%u%s", address.c_str(), port_, https_ ? " (HTTPS)" : "");
 }
 
 void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,

@@ -94,14 +94,17 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  // Listens on address:port (127.0.0.1 unless users exist). Throws
-  // ConfigError (key http-port) when the port cannot be bound.
-  void listen(uint16_t port, const std::string& address = "127.0.0.1");
+  // Listens on address:port (127.0.0.1 unless users exist), HTTPS with
+  // `certificate` when given. Throws ConfigError (key http-port) when the
+  // port cannot be bound.
+  void listen(uint16_t port, const std::string& address = "127.0.0.1",
+              GTlsCertificate* certificate = nullptr);
   // With users: every request is checked (api_auth.h). Before listen().
   void set_auth(std::shared_ptr<auth::AccessPolicy> policy) {
     auth_ = std::make_unique<ApiAuth>(std::move(policy));
   }
   uint16_t port() const { return port_; }
+  bool https() const { return https_; }
 
  private:
   static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path,
@@ -116,6 +119,7 @@ class HttpApi {
   Ref<SoupServer> server_;
   uint16_t port_ = 0;
   std::unique_ptr<ApiAuth> auth_;
+  bool https_ = false;
   // Worker threads' answers come back after this object may be gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -72,8 +72,11 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
     if (!media || (g_strcmp0(media, "video") != 0 && g_strcmp0(media, "audio") != 0))
       return refuse(415, where + "only audio and video are accepted");
     const char* proto = gst_sdp_media_get_proto(m);
-    if (!proto || !g_str_has_prefix(proto, "RTP/AVP"))
-      return refuse(415, where + "transport '" + (proto ? proto : "") + "' is not RTP/AVP");
+    // RTP/SAVP: an SRTP publisher; the path's profile (srtp=) decides at
+    // SETUP whether it is taken.
+    if (!proto || !(g_str_has_prefix(proto, "RTP/AVP") || g_str_has_prefix(proto, "RTP/SAVP")))
+      return refuse(415, where + "transport '" + (proto ? proto : "") +
+                             "' is not RTP/AVP or RTP/SAVP");
     if (gst_sdp_media_formats_len(m) != 1)
       return refuse(415, where + "exactly one payload format per media is accepted");
     const char* fmt = gst_sdp_media_get_format(m, 0);

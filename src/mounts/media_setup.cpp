@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "core/tls_client.h"
 #include "gms/ref.h"
 
 namespace gms::mounts {
@@ -134,6 +135,12 @@ void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                          new Generation(std::make_shared<std::atomic<uint64_t>>(0)),
                          [](gpointer p) { delete static_cast<Generation*>(p); });
   gst_rtsp_media_factory_set_shared(factory, path.shared);
+  set_factory_require_tls(factory, path.require_tls);
+  // gst-rtsp-server 1.22 encrypts a stream for all its clients once SAVP is
+  // among its profiles (one srtpenc per stream): a media is either SRTP or
+  // plain, never both, so the path chooses.
+  gst_rtsp_media_factory_set_profiles(factory,
+                                      path.srtp ? GST_RTSP_PROFILE_SAVP : GST_RTSP_PROFILE_AVP);
   set_viewer_limit(factory, path.name, path.max_viewers);
   if (path.latency_ms)
     gst_rtsp_media_factory_set_latency(factory, *path.latency_ms);

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "gms/invoke.h"
+#include "config/tls_files.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
 
@@ -124,6 +125,13 @@ void ProxyPath::start(GMainContext* control) {
   o.stall_timeout = std::chrono::seconds(config_.timeout);
   o.backoff_cap = std::chrono::seconds(config_.backoff_max);
   o.keepalive = std::chrono::seconds(config_.keepalive);
+  o.tls_verify = config_.backend_tls_verify;
+  if (!config_.backend_tls_ca.empty()) {
+    std::string why;  // the file was read when the configuration was checked
+    o.tls_ca = load_ca_file(config_.backend_tls_ca, why);
+    if (!o.tls_ca)
+      GMS_LOG_WARN("%s: backend-tls-ca: %s", config_.name.c_str(), why.c_str());
+  }
   proxy::ProxySource::Callbacks cb;
   std::string name = config_.name;
   cb.relay_channel = [name](unsigned index) { return relay_channel(name, index); };

@@ -736,6 +736,8 @@ void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxP
 
 }  // namespace
 
+void set_refusal_reason(GstRTSPClient* client, const std::string& why) { refuse(client, {}, why); }
+
 Ref<GstRTSPMediaFactory> make_publish_factory(const PathConfig& path, const PublishContextPtr& ctx,
                                               GstRTSPAddressPool* pool) {
   auto factory = Ref<GstRTSPMediaFactory>::adopt(

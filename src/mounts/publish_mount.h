@@ -49,6 +49,9 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
 // path without publisher (404 or wait), max-viewers, and refusal reasons in
 // the status line. Called from GstRTSPServer::client-connected.
 void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx);
+// The reason the next error response of `client` names in its status line
+// ("403 Forbidden (why)"), for refusals decided elsewhere.
+void set_refusal_reason(GstRTSPClient* client, const std::string& why);
 
 // Marks a PLAY media whose streams are msrelaysrc elements named pay0…: a
 // viewer joining it late gets the last GOP at once (RTP-Info rewritten),

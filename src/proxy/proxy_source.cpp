@@ -189,6 +189,10 @@ void ProxySource::configure_rtspsrc() {
     case Transport::kAuto:
       break;
   }
+  if (options_.tls_ca)
+    g_object_set(rtspsrc_.get(), "tls-database", options_.tls_ca.get(), nullptr);
+  if (!options_.tls_verify)
+    g_object_set(rtspsrc_.get(), "tls-validation-flags", G_TLS_CERTIFICATE_NO_FLAGS, nullptr);
   if (!options_.user.empty())
     g_object_set(rtspsrc_.get(), "user-id", options_.user.c_str(), "user-pw",
                  options_.password.c_str(), nullptr);

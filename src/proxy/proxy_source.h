@@ -6,6 +6,7 @@
 // caps/rtp callbacks run on rtspsrc's streaming threads and must not block.
 #pragma once
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <gst/rtsp/gstrtspmessage.h>
 
@@ -39,6 +40,10 @@ struct BackendOptions {
   // sends no keep-alive over TCP while data flows, and some cameras then
   // drop the session at their timeout. 0: none.
   std::chrono::seconds keepalive{20};
+  // rtsps:// back ends: their certificate must chain to these CAs (null: the
+  // system's), unless `tls_verify` is off (self-signed cameras).
+  Ref<GTlsDatabase> tls_ca;
+  bool tls_verify = true;
 };
 
 // The publish side's cap on tracks, for the same reason: each track costs

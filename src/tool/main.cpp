@@ -162,9 +162,15 @@ int run(App& app) {
   if (app.cli.check) {
     printf("configuration OK: RTSP on %s:%u, %zu path(s)\n", cfg.server.address.c_str(),
            cfg.server.port, cfg.paths.size());
+    if (!cfg.server.tls_cert.empty())
+      printf("RTSPS on %s:%u with %s\n", cfg.server.address.c_str(), cfg.server.tls_port,
+             cfg.server.tls_cert.c_str());
+    if (cfg.server.http_tunnel_port != 0)
+      printf("RTSP over HTTP also on %s:%u\n", cfg.server.address.c_str(),
+             cfg.server.http_tunnel_port);
     if (cfg.server.http_port != 0)
-      printf("HTTP API on http://%s:%u%s\n", cfg.server.http_address.c_str(), cfg.server.http_port,
-             api_note(cfg));
+      printf("HTTP API on %s://%s:%u%s\n", cfg.server.tls_cert.empty() ? "http" : "https",
+             cfg.server.http_address.c_str(), cfg.server.http_port, api_note(cfg));
     else
       printf("HTTP API off (http-port=0)\n");
     print_paths(cfg, {});
@@ -175,10 +181,15 @@ int run(App& app) {
   app.server->attach();
   printf("gst-mediaserver %s: RTSP on %s port %u\n", gms::version(), cfg.server.address.c_str(),
          app.server->port());
+  if (app.server->tls_port() != 0)
+    printf("RTSPS on %s port %u\n", cfg.server.address.c_str(), app.server->tls_port());
+  if (app.server->http_tunnel_port() != 0)
+    printf("RTSP over HTTP also on %s port %u\n", cfg.server.address.c_str(),
+           app.server->http_tunnel_port());
   print_paths(cfg, app.server->urls());
   if (app.server->http_port() != 0)
-    printf("HTTP API on http://%s:%u%s\n", cfg.server.http_address.c_str(), app.server->http_port(),
-           api_note(cfg));
+    printf("HTTP API on %s://%s:%u%s\n", cfg.server.tls_cert.empty() ? "http" : "https",
+           cfg.server.http_address.c_str(), app.server->http_port(), api_note(cfg));
   printf("ready\n");
   fflush(stdout);
 

@@ -81,6 +81,16 @@ struct PathConfig {
   unsigned timeout = 5;     // s without a packet before reconnecting
   unsigned backoff_max = 256;  // s, the cap of the reconnect back-off
   unsigned keepalive = 20;     // s between GET_PARAMETER keep-alives; 0: none
+  // rtsps:// back ends: the CA file their certificate must chain to (empty:
+  // the system's), or no check at all (self-signed cameras).
+  std::string backend_tls_ca;
+  bool backend_tls_verify = true;
+
+  // Viewers and publishers reach this path over RTSPS only; plain RTSP gets 403.
+  bool require_tls = false;
+  // The path's medias speak SRTP (RTP/SAVP, keys in MIKEY): every viewer and
+  // publisher of it must ask for RTP/SAVP.
+  bool srtp = false;
 
   // Shared launch lines: started at the first viewer, stopped `linger` s
   // after the last, unless always on (or recorded).
@@ -125,7 +135,9 @@ struct PathConfig {
            start_timeout == o.start_timeout && record == o.record &&
            record_format == o.record_format && segment_duration == o.segment_duration &&
            delete_after == o.delete_after && max_bytes == o.max_bytes &&
-           root == o.root && loop == o.loop;
+           root == o.root && loop == o.loop && backend_tls_ca == o.backend_tls_ca &&
+           backend_tls_verify == o.backend_tls_verify && require_tls == o.require_tls &&
+           srtp == o.srtp;
   }
 };
 
@@ -164,6 +176,13 @@ struct ServerConfig {
   // paths keep their names. Becomes the path "/" of Config::paths.
   std::string root;
   bool loop = false;
+  // RTSPS: certificate and key files (PEM; the key may be in the certificate
+  // file), on tls_port beside the plain port. Empty: no RTSPS. The HTTP API
+  // then speaks HTTPS with the same certificate.
+  std::string tls_cert, tls_key;
+  uint16_t tls_port = 8322;
+  // Another port for RTSP over HTTP (the RTSP port tunnels too); 0: none.
+  uint16_t http_tunnel_port = 0;
 
   unsigned effective_threads() const;
 };
@@ -174,6 +193,8 @@ struct CliOptions {
   std::optional<uint16_t> port;
   std::optional<std::string> address;
   std::optional<uint16_t> http_port;
+  std::optional<std::string> tls_cert, tls_key;  // --tls-cert, --tls-key (made absolute)
+  std::optional<uint16_t> tls_port, http_tunnel_port;
   std::vector<std::pair<std::string, std::string>> mounts;  // PATH=LAUNCH
   // --proxy URL or bare rtsp:// URLs: /proxyStream for one, /proxyStream-1 …
   // /proxyStream-N for several (live555ProxyServer's names).

@@ -41,6 +41,10 @@ class Server {
   std::vector<std::string> urls() const;
   // The bound HTTP API port on 127.0.0.1 (after attach); 0 when it is off.
   uint16_t http_port() const;
+  // The bound RTSPS port (after attach); 0 without a certificate.
+  uint16_t tls_port() const;
+  // The bound extra RTSP-over-HTTP port (after attach); 0 when not asked for.
+  uint16_t http_tunnel_port() const;
   // Open sessions right now (for tests and reports).
   unsigned session_count() const;
 
