@@ -22,7 +22,6 @@ struct Planned {
   const char* feature;  // what it arrives with
 };
 const std::map<std::string, Planned> kPlanned = {
-    {"--users", {1, "authentication"}},
 };
 
 [[noreturn]] void fail(const std::string& option, const std::string& why) {
@@ -133,20 +132,26 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
         fail(opt, why + " (seconds without a packet before the back end is reconnected; "
                         "0, no check, is not offered)");
       o.backend_timeout = static_cast<unsigned>(n);
-    } else if (opt == "-C") {
-      fail(opt, "not supported yet: -C USER PASS (viewer credentials) needs users, which are "
-                "not built in this version");
+    } else if (opt == "--users") {
+      o.users_file = value(opt, inl);
+    } else if (opt == "--add-user" || opt == "--remove-user") {
+      std::string name = value(opt, inl);
+      (opt == "--add-user" ? o.add_user : o.remove_user) = name;
+    } else if (opt == "--roles") {
+      o.roles = value(opt, inl);
     } else if (opt == "-t") {
       o.backend_transport = "tcp";
     } else if (opt == "-T") {
       o.backend_transport = "http";
       o.backend_http_port = port_value(opt, value(opt, inl), 1);
-    } else if (opt == "-u" || opt == "-U") {
+    } else if (opt == "-u" || opt == "-U" || opt == "-C") {
       if (i + 2 >= argc)
         fail(opt, "needs USER and PASSWORD");
       std::pair<std::string, std::string> cred{argv[i + 1], argv[i + 2]};
       i += 2;
-      (opt == "-u" ? o.backend_credentials : o.register_credentials) = cred;
+      (opt == "-u"   ? o.backend_credentials
+       : opt == "-U" ? o.register_credentials
+                     : o.viewer_credentials) = cred;
     } else if (opt == "--record-dir") {
       std::string dir = value(opt, inl), why;
       if (!check_record_dir(dir, {}, why))
@@ -185,6 +190,14 @@ CliOptions CliOptions::parse(int argc, const char* const* argv) {
   }
   if (std::string why; o.address && !check_address(*o.address, why))
     fail("--address", why);
+  if ((o.add_user || o.remove_user) && !o.users_file)
+    fail(o.add_user ? "--add-user" : "--remove-user", "needs --users FILE");
+  if (o.add_user && o.remove_user)
+    fail("--add-user", "one of --add-user and --remove-user at a time");
+  if (o.add_user && !o.roles)
+    fail("--add-user", "needs --roles, e.g. --roles 'read:/*,publish:/live/*'");
+  if (o.roles && !o.add_user)
+    fail("--roles", "only with --add-user");
   return o;
 }
 
@@ -236,11 +249,19 @@ Proxy (live555ProxyServer's options):
   -R                       accept REGISTER: back ends that ask to be proxied
   -U USER PASS             REGISTER needs these credentials (Digest)
 
+Users (RTSP Digest, or Basic over TLS; the HTTP API asks for them too):
+      --users FILE         users and their roles; nothing is anonymous unless a
+                           path says anonymous=read|publish; SIGHUP reloads it
+      --add-user NAME      add or replace NAME in --users FILE and exit; the
+                           password is asked (or read as one line from stdin)
+      --roles ROLES        with --add-user: read:/*,publish:/live/*,admin:/*
+      --remove-user NAME   remove NAME from --users FILE and exit
+  -C USER PASS             viewers need these credentials (read on every path)
+
 Recording:
       --record-dir DIR     record every launch, published and proxied path into DIR
                            (fragmented MP4, 60 s segments cut at key frames)
 
-Not built yet, refused with a message: --users, -C.
 
 Exit status: 0 on a clean stop, 2 for a configuration or start-up error.
 SIGHUP reloads CONFIG; SIGINT and SIGTERM stop cleanly.

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "auth/users.h"
 #include "config/key_file_reader.h"
 #include "config/tls_files.h"
 #include "config/value_parsers.h"
@@ -21,7 +22,6 @@ const char kCommandLine[] = "command line";
 // Keys that belong to features not built yet: refused with this reason
 // instead of "unknown", so users know the name is right.
 const std::map<std::string, std::string> kPlannedServerKeys = {
-    {"users", "authentication"},
 };
 const std::map<std::string, std::string> kPlannedPathKeys = {};
 const std::vector<std::string> kServerKeys = {
@@ -30,7 +30,8 @@ const std::vector<std::string> kServerKeys = {
     "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
     "register-user", "register-password", "root", "loop", "record-dir", "log-format",
     "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port",
-    "drain-timeout", "health-address"};
+    "drain-timeout", "health-address", "users", "realm", "allow-basic-plaintext",
+    "nonce-lifetime", "http-address"};
 const std::vector<std::string> kPathKeys = {
     "launch", "shared", "latency", "protocols", "multicast-address-range",
     "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
@@ -38,7 +39,7 @@ const std::vector<std::string> kPathKeys = {
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
     "linger", "timeout", "backoff-max", "keepalive", "root", "loop", "record", "record-format",
     "segment-duration", "delete-after", "max-bytes", "always-on", "start-timeout",
-    "backend-tls-ca", "backend-tls-verify", "require-tls", "srtp"};
+    "backend-tls-ca", "backend-tls-verify", "require-tls", "srtp", "anonymous"};
 // Keys that only mean something on a proxy path.
 const std::vector<std::string> kProxyOnlyKeys = {
     "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
@@ -63,6 +64,43 @@ std::vector<std::string> with_planned(const std::vector<std::string>& keys,
   for (const auto& [k, _] : planned)
     all.push_back(k);
   return all;
+}
+
+// A users file named in a config file is read relative to that file.
+bool resolve_file(const std::string& value, const std::string& base, std::string& out,
+                  std::string& why) {
+  if (value.empty()) {
+    why = "empty file name";
+    return false;
+  }
+  if (g_path_is_absolute(value.c_str()) || base.empty()) {
+    out = value;
+    return true;
+  }
+  GCharPtr joined(g_build_filename(base.c_str(), value.c_str(), nullptr));
+  out = joined.get();
+  return true;
+}
+
+// The realm goes between quotes in every challenge.
+bool check_realm(const std::string& v, std::string& why) {
+  if (v.empty() || v.size() > 128 || v.find_first_of("\"\\\r\n") != std::string::npos) {
+    why = "a realm has 1 to 128 characters, no quotes, backslashes or line breaks";
+    return false;
+  }
+  return true;
+}
+
+bool check_anonymous(const std::string& v, std::string& why) {
+  GStrvPtr items(g_strsplit(v.c_str(), ",", -1));
+  for (gchar** it = items.get(); *it; ++it) {
+    std::string r = g_strstrip(*it);
+    if (r != "read" && r != "publish" && r != "none") {
+      why = "'" + r + "': use read, publish, read,publish or none";
+      return false;
+    }
+  }
+  return true;
 }
 
 class Reader {
@@ -148,6 +186,19 @@ class Reader {
           why = "'" + k.value + "' is not a log format (use text or json)";
       } else if (k.key == "api-writes-config") {
         ok = parse_bool(k.value, s.api_writes_config, why);
+      } else if (k.key == "users") {
+        ok = resolve_file(k.value, base_dir_of(origin_), s.users_file, why);
+      } else if (k.key == "realm") {
+        s.realm = k.value;
+        ok = check_realm(k.value, why);
+      } else if (k.key == "allow-basic-plaintext") {
+        ok = parse_bool(k.value, s.allow_basic_plaintext, why);
+      } else if (k.key == "nonce-lifetime") {
+        ok = parse_uint(k.value, 1, 86400, n, why);
+        s.nonce_lifetime = static_cast<unsigned>(n);
+      } else if (k.key == "http-address") {
+        ok = check_address(k.value, why);
+        s.http_address = k.value;
       } else if (k.key == "tls-cert" || k.key == "tls-key") {
         (k.key == "tls-cert" ? s.tls_cert : s.tls_key) =
             absolute_file(k.value, base_dir_of(origin_));
@@ -265,6 +316,9 @@ class Reader {
         ok = resolve_root_dir(k.value, base_dir_of(origin_), p.root, why);
       } else if (k.key == "loop") {
         ok = parse_bool(k.value, p.loop, why);
+      } else if (k.key == "anonymous") {
+        p.anonymous = k.value;
+        ok = check_anonymous(k.value, why);
       } else if (k.key == "backend-tls-ca") {
         p.backend_tls_ca = absolute_file(k.value, base_dir_of(origin_));
       } else if (k.key == "backend-tls-verify") {
@@ -561,6 +615,12 @@ void Config::apply(const CliOptions& cli) {
   }
   if (cli.accept_register)
     server.accept_register = true;
+  if (cli.users_file)
+    server.users_file = *cli.users_file;
+  if (cli.viewer_credentials) {
+    server.viewer_user = cli.viewer_credentials->first;
+    server.viewer_password = cli.viewer_credentials->second;
+  }
   if (cli.record_dir)
     server.record_dir = *cli.record_dir;
   if (cli.register_credentials) {
@@ -624,6 +684,14 @@ void Config::validate() const {
                           " is the RTSP port)"});
   if (server.loop && server.root.empty())
     issues.push_back({kCommandLine, 0, "server", "--loop", "--loop needs --root DIR"});
+  // Anyone who can reach the API could change paths: off the machine
+  // itself only with users to ask.
+  if (server.http_port != 0 && server.users_file.empty() && server.viewer_user.empty() &&
+      server.http_address != "127.0.0.1" && server.http_address != "::1")
+    issues.push_back({kCommandLine, 0, "server", "http-address",
+                      "the HTTP API listens on " + server.http_address +
+                          " only with users (users= or --users FILE); without them it stays "
+                          "on 127.0.0.1"});
   if (!issues.empty())
     throw ConfigError(std::move(issues));
 }
@@ -639,6 +707,8 @@ Config Config::load(const CliOptions& cli, std::vector<ConfigIssue>* warnings) {
   Config cfg = cli.config_file ? from_file(*cli.config_file) : Config();
   cfg.apply(cli);
   cfg.validate();
+  if (!cfg.server.users_file.empty())
+    auth::UserDb::load(cfg.server.users_file);  // a bad users file stops the start here too
   auto w = cfg.check_launch_lines();
   if (warnings)
     *warnings = std::move(w);

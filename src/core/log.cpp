@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "auth/redact.h"
 #include "gms/ref.h"
 
 namespace gms::log {
@@ -68,7 +69,8 @@ std::string now_stamp(Format f) {
 
 void emit(Level level, const std::string& message, const std::vector<Field>& fields) {
   const Format f = g_format;
-  std::string line = format_line(level, now_stamp(f), message, fields, f);
+  // No secret reaches the log, whatever a caller put in the line.
+  std::string line = auth::redact(format_line(level, now_stamp(f), message, fields, f));
   // One fprintf per line keeps lines from threads whole.
   fprintf(stderr, "%s\n", line.c_str());
 }
@@ -118,7 +120,7 @@ void set_log_format(const std::string& format) {
 
 void program_log(const char* level, const std::string& text) {
   if (log::format() == log::Format::kText) {
-    fprintf(stderr, "gst-mediaserver: %s\n", text.c_str());
+    fprintf(stderr, "gst-mediaserver: %s\n", auth::redact(text).c_str());
     return;
   }
   const std::string l = level;

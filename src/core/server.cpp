@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include "auth/register_auth.h"
+#include "auth/server_auth.h"
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
 #include "core/front_door.h"
@@ -156,6 +158,7 @@ struct Server::Impl {
   std::shared_ptr<ProxyPatterns> proxy_patterns = std::make_shared<ProxyPatterns>();
   // SIGTERM with drain-timeout: no new sessions, the health check fails.
   bool draining = false;
+  std::unique_ptr<auth::ServerAuth> auth;
   // Every RTSP session with its client, path and figures (the sessions API
   // and the session log lines).
   std::shared_ptr<session::Registry> registry;
@@ -476,7 +479,8 @@ struct Server::Impl {
       return runtime.remove(config, name, apply);
     };
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
-    http->listen(port, certificate.get());
+    http->set_auth(auth->policy());
+    http->listen(port, config.server.http_address, certificate.get());
     if (!config.server.health_address.empty())
       http->listen_health(config.server.health_address);
   }
@@ -576,10 +580,17 @@ struct Server::Impl {
     sessions = Ref<GstRTSPSessionPool>::adopt(gms_session_pool_new());
     gst_rtsp_session_pool_set_max_sessions(sessions.get(), s.max_sessions);
     gst_rtsp_server_set_session_pool(server.get(), sessions.get());
+    auth = std::make_unique<auth::ServerAuth>(server.get());
+    auth->apply(cfg);  // throws ConfigError for an unreadable users file
     publish->sessions = sessions;
     publish->registry->set_max_publishers(s.max_publishers);
     publish->max_viewers = s.max_viewers;
     registry = std::make_shared<session::Registry>(sessions.get());
+    // The user proved on the session's connection (none without users).
+    registry->user_of = [](GstRTSPClient* client, GstRTSPContext*) -> std::optional<std::string> {
+      std::string user = auth::user_of_client(client);
+      return user.empty() ? std::nullopt : std::optional<std::string>(user);
+    };
     log::set_format(s.log_format == "json" ? log::Format::kJson : log::Format::kText);
 
     policy->max_request_size = s.max_request_size;
@@ -766,6 +777,7 @@ void Server::attach(GMainContext* context) {
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
+  d.auth->attach(d.context.get());
   d.hooks->control = d.context;
   d.open_extra_doors();
   if (sc.http_port != 0)
@@ -786,6 +798,14 @@ void Server::attach(GMainContext* context) {
       return d.register_path(name, url, via_tcp);
     };
     hooks.remove = [&d](const std::string& name) { d.unregister_path(name); };
+    hooks.realm = sc.realm;
+    if (d.auth->enabled())
+      hooks.authorize = [policy = d.auth->policy()](const std::string& authorization,
+                                                    const std::string& method,
+                                                    const std::string& nonce) {
+        auto core = policy->core();
+        return core && auth::register_allowed(*core, authorization, method, nonce);
+      };
     d.registrar = std::make_unique<proxy::Registrar>(d.context.get(), sc.register_user,
                                                      sc.register_password, std::move(hooks));
     proxy::Registrar* reg = d.registrar.get();
@@ -839,9 +859,14 @@ void Server::attach(GMainContext* context) {
 std::vector<std::string> Server::Impl::reload_to(const Config& config) {
   Impl& d = *this;
   std::vector<std::string> notes;
+  // First: an unreadable users file refuses the whole change.
+  notes = d.auth->apply(config);
+  if (unsigned n = d.auth->end_stale_sessions(d.server.get(), d.sessions.get()))
+    notes.push_back("closed " + std::to_string(n) + " connection(s) of removed or changed users");
   const ServerConfig &a = d.config.server, &b = config.server;
   if (a.port != b.port || a.address != b.address || a.backlog != b.backlog ||
-      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port)
+      a.threads != b.threads || a.max_sessions != b.max_sessions || a.http_port != b.http_port ||
+      a.http_address != b.http_address)
     notes.push_back("server settings (port, address, backlog, threads, max-sessions, http-port) "
                     "change only at a restart; kept as they were");
   if (a.tls_cert != b.tls_cert || a.tls_key != b.tls_key || a.tls_port != b.tls_port ||
@@ -887,6 +912,7 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
   d.config.server.port = kept.port;
   d.config.server.address = kept.address;
   d.config.server.http_port = kept.http_port;
+  d.config.server.http_address = kept.http_address;
   d.config.server.config_file = kept.config_file.empty() ? b.config_file : kept.config_file;
   d.config.server.tls_cert = kept.tls_cert;
   d.config.server.tls_key = kept.tls_key;

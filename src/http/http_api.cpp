@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "auth/redact.h"
 #include "config/value_parsers.h"
 #include "core/log.h"
 #include "http/dashboard.h"
@@ -22,7 +23,10 @@ constexpr char kRecordingsPrefix[] = "/api/v1/recordings/";
 constexpr char kPathsPrefix[] = "/api/v1/paths/";
 constexpr char kSessionsPrefix[] = "/api/v1/sessions/";
 
-void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& body) {
+void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& text) {
+  // An answer may quote a back end's URL or an error message: no secret
+  // leaves in it.
+  const std::string body = auth::redact(text);
   soup_server_message_set_status(msg, status, nullptr);
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
@@ -199,8 +203,9 @@ HttpApi::~HttpApi() {
     soup_server_disconnect(server_.get());
 }
 
-void HttpApi::listen(uint16_t port, GTlsCertificate* certificate) {
-  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string("127.0.0.1", port));
+void HttpApi::listen(uint16_t port, const std::string& address, GTlsCertificate* certificate) {
+  auto addr =
+      Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(address.c_str(), port));
   // libsoup attaches its listening source to the thread-default context.
   auto current = Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
   const bool push = !(current == control_);
@@ -217,13 +222,13 @@ void HttpApi::listen(uint16_t port, GTlsCertificate* certificate) {
     g_main_context_pop_thread_default(control_.get());
   if (!ok)
     throw ConfigError({{"server", 0, "server", "http-port",
-                        "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                        "cannot listen on " + address + ":" + std::to_string(port) + ": " +
                             (err ? err->message : "?")}});
   GSList* uris = soup_server_get_uris(server_.get());
   port_ = uris ? static_cast<uint16_t>(g_uri_get_port(static_cast<GUri*>(uris->data))) : port;
   g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
   https_ = certificate != nullptr;
-  GST_INFO("HTTP API on 127.0.0.1:%u%s", port_, https_ ? " (HTTPS)" : "");
+  GST_INFO("HTTP API on %s:%u%s", address.c_str(), port_, https_ ? " (HTTPS)" : "");
 }
 
 void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
@@ -239,12 +244,18 @@ void HttpApi::on_request(SoupServer*, SoupServerMessage* msg, const char* path, 
 void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   const std::string method = soup_server_message_get_method(msg);
   Route route = route_of(method, path ? path : "");
-  // Off loopback (the health listener) the health check is all there is.
-  if (!is_loopback(soup_server_message_get_local_address(msg)) && route.kind != Route::kHealth) {
+  // Off loopback without users (the health listener) the health check is
+  // all there is; with users every request is checked by its role below.
+  if (!auth_ && !is_loopback(soup_server_message_get_local_address(msg)) &&
+      route.kind != Route::kHealth) {
     respond_error(msg, SOUP_STATUS_FORBIDDEN, "only /api/v1/health is served on this address");
     return;
   }
   GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);
+  // The health check is open: a load balancer has no credentials, and it
+  // tells no more than whether the server takes new sessions.
+  if (auth_ && route.kind != Route::kHealth && !auth_->allow(server_.get(), msg, method, route.path))
+    return;
   switch (route.kind) {
     case Route::kNotFound:
       respond_error(msg, SOUP_STATUS_NOT_FOUND, route.error);

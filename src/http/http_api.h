@@ -25,6 +25,7 @@
 
 #include "core/runtime_paths.h"
 #include "gms/ref.h"
+#include "http/api_auth.h"
 #include "http/api_model.h"
 
 typedef struct _SoupServer SoupServer;
@@ -96,9 +97,15 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  // Listens on 127.0.0.1:port, HTTPS with `certificate` when given. Throws
-  // ConfigError (key http-port) when the port cannot be bound.
-  void listen(uint16_t port, GTlsCertificate* certificate = nullptr);
+  // Listens on address:port (127.0.0.1 unless users exist), HTTPS with
+  // `certificate` when given. Throws ConfigError (key http-port) when the
+  // port cannot be bound.
+  void listen(uint16_t port, const std::string& address = "127.0.0.1",
+              GTlsCertificate* certificate = nullptr);
+  // With users: every request is checked (api_auth.h). Before listen().
+  void set_auth(std::shared_ptr<auth::AccessPolicy> policy) {
+    auth_ = std::make_unique<ApiAuth>(std::move(policy));
+  }
   // Also on `address` at the same port (after listen()), where only
   // GET /api/v1/health is answered: a load balancer on another host checks
   // it while the rest of the API stays on loopback. A wildcard address
@@ -120,6 +127,7 @@ class HttpApi {
   ApiBackend backend_;
   Ref<SoupServer> server_;
   uint16_t port_ = 0;
+  std::unique_ptr<ApiAuth> auth_;
   bool https_ = false;
   // Worker threads' answers come back after this object may be gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -4,6 +4,7 @@
 // (\\, \", \n).
 #include <sstream>
 
+#include "auth/rtsp_auth.h"
 #include "http/api_model.h"
 
 namespace gms::http {
@@ -127,6 +128,9 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   for (const auto& r : recordings)
     o << "gms_recording_segments_total{path=\"" << label(r.path) << "\"} " << r.status.segments
       << '\n';
+  header(o, "gms_auth_failures_total", "counter",
+         "Requests with wrong credentials (RTSP and HTTP API) since the server started.");
+  o << "gms_auth_failures_total " << auth::failure_count() << '\n';
   return o.str();
 }
 

@@ -9,7 +9,6 @@
 namespace gms::proxy {
 namespace {
 
-const char kRealm[] = "gst-mediaserver";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return g_ascii_tolower(c); });
@@ -207,12 +206,16 @@ void Registrar::handle(Connection* c, const std::string& request) {
     close(c);
     return;
   }
-  if (!user_.empty() &&
-      !digest_ok(r.authorization, r.method, kRealm, c->nonce, user_, password_)) {
+  const bool needs_user = !user_.empty() || hooks_.authorize;
+  const bool proved =
+      (!user_.empty() &&
+       digest_ok(r.authorization, r.method, hooks_.realm, c->nonce, user_, password_)) ||
+      (hooks_.authorize && hooks_.authorize(r.authorization, r.method, c->nonce));
+  if (needs_user && !proved) {
     if (!r.authorization.empty())
       GMS_LOG_WARN("client %s: %s with wrong credentials", c->peer.c_str(), r.method.c_str());
     reply(c, "401 Unauthorized", r.cseq,
-          std::string("WWW-Authenticate: Digest realm=\"") + kRealm + "\", nonce=\"" + c->nonce +
+          std::string("WWW-Authenticate: Digest realm=\"") + hooks_.realm + "\", nonce=\"" + c->nonce +
               "\"\r\n");
     // The back end answers on the same connection.
     GSource* src = g_socket_create_source(c->socket.get(), GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR),

@@ -51,6 +51,12 @@ class Registrar {
     std::function<std::string(const std::string& name, const std::string& url, bool via_tcp)> add;
     // Removes the path registered as `name` (DEREGISTER).
     std::function<void(const std::string& name)> remove;
+    // With users: does this Authorization (Digest on `nonce`, in `realm`)
+    // belong to a user who may register? Accepted beside -U's credentials.
+    std::function<bool(const std::string& authorization, const std::string& method,
+                       const std::string& nonce)>
+        authorize;
+    std::string realm = "gst-mediaserver";
   };
 
   Registrar(GMainContext* control, std::string user, std::string password, Hooks hooks);

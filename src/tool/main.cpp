@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -99,7 +100,61 @@ void print_files(const gms::Config& cfg) {
   }
 }
 
+// The password for --add-user: asked on the terminal without echo, or one
+// line from stdin when it is not a terminal (scripts).
+std::string read_password() {
+  const bool tty = isatty(STDIN_FILENO);
+  termios saved{};
+  if (tty) {
+    fprintf(stderr, "Password: ");
+    fflush(stderr);
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  for (int c; (c = fgetc(stdin)) != EOF && c != '\n';)
+    line += char(c);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    fprintf(stderr, "\n");
+  }
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return line;
+}
+
+const char* api_note(const gms::Config& cfg) {
+  return cfg.server.users_file.empty() && cfg.server.viewer_user.empty()
+             ? " (loopback only until users are configured)"
+             : " (users needed)";
+}
+
+// --add-user / --remove-user: edit the users file and exit.
+int edit_users(const gms::CliOptions& cli) {
+  const std::string& file = *cli.users_file;
+  if (cli.remove_user) {
+    if (!gms::remove_user(file, *cli.remove_user)) {
+      fprintf(stderr, "gst-mediaserver: no user %s in %s\n", cli.remove_user->c_str(),
+              file.c_str());
+      return 1;
+    }
+    printf("removed %s from %s\n", cli.remove_user->c_str(), file.c_str());
+    return 0;
+  }
+  std::string realm = gms::ServerConfig().realm;
+  if (cli.config_file)
+    realm = gms::Config::from_file(*cli.config_file).server.realm;
+  gms::add_user(file, *cli.add_user, read_password(), *cli.roles, realm);
+  printf("%s in %s (roles %s; a running server reads it on SIGHUP)\n", cli.add_user->c_str(),
+         file.c_str(), cli.roles->c_str());
+  return 0;
+}
+
 int run(App& app) {
+  if (app.cli.add_user || app.cli.remove_user)
+    return edit_users(app.cli);
   std::vector<gms::ConfigIssue> warnings;
   gms::Config cfg = gms::Config::load(app.cli, &warnings);
   gms::set_log_format(cfg.server.log_format);
@@ -115,8 +170,8 @@ int run(App& app) {
       printf("RTSP over HTTP also on %s:%u\n", cfg.server.address.c_str(),
              cfg.server.http_tunnel_port);
     if (cfg.server.http_port != 0)
-      printf("HTTP API on %s://127.0.0.1:%u (loopback only until users are configured)\n",
-             cfg.server.tls_cert.empty() ? "http" : "https", cfg.server.http_port);
+      printf("HTTP API on %s://%s:%u%s\n", cfg.server.tls_cert.empty() ? "http" : "https",
+             cfg.server.http_address.c_str(), cfg.server.http_port, api_note(cfg));
     else
       printf("HTTP API off (http-port=0)\n");
     print_paths(cfg, {});
@@ -133,10 +188,9 @@ int run(App& app) {
     printf("RTSP over HTTP also on %s port %u\n", cfg.server.address.c_str(),
            app.server->http_tunnel_port());
   print_paths(cfg, app.server->urls());
-  // Loopback whatever --address says: there are no users to ask yet.
   if (app.server->http_port() != 0)
-    printf("HTTP API on %s://127.0.0.1:%u (loopback only until users are configured)\n",
-           cfg.server.tls_cert.empty() ? "http" : "https", app.server->http_port());
+    printf("HTTP API on %s://%s:%u%s\n", cfg.server.tls_cert.empty() ? "http" : "https",
+           cfg.server.http_address.c_str(), app.server->http_port(), api_note(cfg));
   if (app.server->http_port() != 0 && !cfg.server.health_address.empty())
     printf("health check on %s://%s:%u/api/v1/health\n", cfg.server.tls_cert.empty() ? "http" : "https",
            cfg.server.health_address.c_str(), app.server->http_port());

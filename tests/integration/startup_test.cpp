@@ -47,9 +47,9 @@ TEST(Startup, DuplicatePathRefused) {
 }
 
 TEST(Startup, UnbuiltOptionRefused) {
-  RunResult r = run_server({"--users", "/etc/gms-users"});
+  RunResult r = run_server({"--users", "/nonexistent/gms-users"});
   EXPECT_EQ(r.exit_status, 2);
-  EXPECT_NE(r.err.find("--users: not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/gms-users: cannot read"), std::string::npos) << r.err;
   // The HTTP API needs a port of its own.
   r = run_server({"-p", "9554", "--http-port", "9554", "--mount",
                   "/a=videotestsrc ! rtpvrawpay name=pay0"});

@@ -235,10 +235,25 @@ TEST(Config, CommandLineRootAndLoop) {
   EXPECT_THROW(d.validate(), ConfigError);
 }
 
-TEST(Config, PlannedKeysAreRefusedAsNotBuilt) {
-  ConfigError e = error_of("[server]\nusers=/etc/gms-users\n");
-  EXPECT_NE(e.issues()[0].reason.find("not supported yet"), std::string::npos);
-  EXPECT_NE(e.issues()[0].reason.find("authentication"), std::string::npos);
+TEST(Config, UsersKeys) {
+  Config c = Config::from_data(
+      "[server]\nusers=users.txt\nrealm=site\nallow-basic-plaintext=true\nnonce-lifetime=60\n"
+      "[path /a]\nlaunch=videotestsrc ! rtpvrawpay name=pay0\nanonymous=read\n",
+      "/etc/gms/site.conf");
+  EXPECT_EQ(c.server.users_file, "/etc/gms/users.txt");  // relative to the file
+  EXPECT_EQ(c.server.realm, "site");
+  EXPECT_TRUE(c.server.allow_basic_plaintext);
+  EXPECT_EQ(c.server.nonce_lifetime, 60u);
+  EXPECT_EQ(c.paths[0].anonymous, "read");
+  ConfigError e = error_of("[server]\nrealm=a\"b\n");
+  EXPECT_EQ(e.issues()[0].key, "realm");
+  ConfigError a = error_of("[path /a]\nlaunch=x ! rtpvrawpay name=pay0\nanonymous=all\n");
+  EXPECT_EQ(a.issues()[0].key, "anonymous");
+  // Off loopback, the API needs users.
+  Config open = Config::from_data("[server]\nhttp-address=0.0.0.0\n", "t");
+  EXPECT_THROW(open.validate(), ConfigError);
+  open.server.users_file = "/etc/gms/users.txt";
+  EXPECT_NO_THROW(open.validate());
 }
 
 TEST(Config, HttpPortDefaultsTo8080AndNeedsItsOwnPort) {
@@ -335,7 +350,8 @@ TEST(CliOptions, Refusals) {
   refused({"--proxy", "http://x/y"}, "not an rtsp:// URL");
   refused({"-u", "user"}, "needs USER and PASSWORD");
   refused({"-T", "0"}, "out of range");
-  refused({"--users", "/etc/gms-users"}, "not supported yet");
+  refused({"--add-user", "x"}, "needs --users FILE");
+  refused({"--users", "f", "--add-user", "x"}, "needs --roles");
   refused({"--record-dir", "/proc/no/such"}, "cannot create");
   refused({"--root", "/nonexistent/media"}, "does not exist");
   refused({"--root"}, "needs a value");
@@ -597,7 +613,7 @@ TEST(CliOptions, Live555FlagsWeDoNotHaveAreNamed) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  refused({"-C", "u", "p", "rtsp://a/1"}, "-C USER PASS");
+  refused({"-C", "u"}, "needs USER and PASSWORD");
   refused({"-D", "0", "rtsp://a/1"}, "-D");
   refused({"-D", "x", "rtsp://a/1"}, "-D");
   refused({"-e", "a/b", "rtsp://a/1"}, "not a stream name");

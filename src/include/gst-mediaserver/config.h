@@ -105,6 +105,10 @@ struct PathConfig {
   unsigned delete_after = 0;          // s; 0: keep
   uint64_t max_bytes = 0;             // per path; 0: no cap
 
+  // Roles everyone has here without a user: "read", "publish", "read,publish"
+  // or "none"; empty: none once users exist (everything without users).
+  std::string anonymous;
+
   bool is_proxy() const { return !proxy.empty(); }
   bool is_pattern() const { return !name.empty() && name.back() == '*'; }
   // "/live/" for "/live/*"; the name itself otherwise.
@@ -141,8 +145,15 @@ struct PathConfig {
 struct ServerConfig {
   std::string address = "0.0.0.0";
   uint16_t port = 8554;
-  // HTTP API and metrics, on 127.0.0.1 only (no users yet); 0: off.
+  // HTTP API and metrics; 0: off. Off loopback only with users.
   uint16_t http_port = 8080;
+  std::string http_address = "127.0.0.1";
+  // Users (users file, reloaded on SIGHUP); without them nothing asks for one.
+  std::string users_file;
+  std::string realm = "gst-mediaserver";
+  bool allow_basic_plaintext = false;  // Basic also without TLS
+  unsigned nonce_lifetime = 300;       // s a Digest nonce stays good
+  std::string viewer_user, viewer_password;  // -C: one user with read on every path
   unsigned threads = 0;          // RTSP client threads; 0: four per core, at least 16
   unsigned backlog = 512;        // listen queue
   unsigned max_request_size = 65536;  // RTSP body cap, bytes
@@ -203,6 +214,12 @@ struct CliOptions {
   bool accept_register = false;                                          // -R
   std::optional<std::string> record_dir;                                 // --record-dir DIR
   std::optional<std::pair<std::string, std::string>> register_credentials;  // -U USER PASS
+  std::optional<std::pair<std::string, std::string>> viewer_credentials;    // -C USER PASS
+  std::optional<std::string> users_file;   // --users FILE
+  std::optional<std::string> add_user;     // --add-user NAME (with --roles)
+  std::optional<std::string> remove_user;  // --remove-user NAME
+  std::optional<std::string> roles;        // --roles 'read:/*,publish:/live/*'
+
   std::vector<std::string> publish;                          // --publish PATTERN
   std::optional<std::string> root;  // --root DIR (made absolute)
   bool loop = false;                // --loop

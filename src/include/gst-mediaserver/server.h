@@ -75,6 +75,17 @@ struct ServedFile {
 std::vector<ServedFile> list_served_files(const PathConfig& path,
                                           std::vector<std::string>* skipped = nullptr);
 
+// --add-user: adds or replaces `name` in the users file (made if missing;
+// written atomically, mode 0600) with a fresh salt, the password's slow hash
+// and its Digest HA1 for `realm`. --remove-user: false when `name` was not
+// there. Both throw ConfigError (bad name, roles or file).
+void add_user(const std::string& file, const std::string& name, const std::string& password,
+              const std::string& roles, const std::string& realm);
+bool remove_user(const std::string& file, const std::string& name);
+
+// `text` with passwords, Authorization headers and digests replaced by ***.
+std::string redact_secrets(const std::string& text);
+
 // The program's own stderr lines in the server's log format: with
 // log-format=json one JSON object per line, else "gst-mediaserver: TEXT"
 // as always. `level` is ERROR, WARN or NOTICE. Safe from any thread and

@@ -1,0 +1,114 @@
+#include "http/api_auth.h"
+
+#include <libsoup/soup.h>
+
+#include "auth/redact.h"
+#include "core/log.h"
+#include "http/api_model.h"
+
+namespace gms::http {
+namespace {
+
+// Basic: the password against the user's slow hash.
+gboolean check_basic(SoupAuthDomain*, SoupServerMessage*, const char* user, const char* password,
+                     gpointer data) noexcept {
+  auto* self = static_cast<std::shared_ptr<auth::AccessPolicy>*>(data);
+  auto core = (*self)->core();
+  try {
+    return core && user && password && core->basic_user(user, password).has_value();
+  } catch (...) {
+    return FALSE;
+  }
+}
+
+// Digest: libsoup wants MD5(user:realm:password), which is what we keep.
+char* digest_ha1(SoupAuthDomain*, SoupServerMessage*, const char* user, gpointer data) noexcept {
+  auto* self = static_cast<std::shared_ptr<auth::AccessPolicy>*>(data);
+  auto core = (*self)->core();
+  if (!core || !user)
+    return nullptr;
+  std::string ha1 = core->ha1_of(user);
+  return ha1.empty() ? nullptr : g_strdup(ha1.c_str());
+}
+
+void respond_json(SoupServerMessage* msg, unsigned status, const std::string& why) {
+  std::string body = error_json(why);
+  soup_server_message_set_status(msg, status, nullptr);
+  soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, body.data(),
+                                   body.size());
+}
+
+}  // namespace
+
+ApiAuth::ApiAuth(std::shared_ptr<auth::AccessPolicy> policy) : policy_(std::move(policy)) {}
+
+ApiAuth::~ApiAuth() { drop_domains(); }
+
+void ApiAuth::drop_domains() {
+  if (basic_)
+    g_object_unref(basic_);
+  if (digest_)
+    g_object_unref(digest_);
+  basic_ = digest_ = nullptr;
+}
+
+// Made at the first request, and again when a reload changes the realm.
+void ApiAuth::make_domains(const std::string& realm) {
+  if (basic_ && realm == realm_)
+    return;
+  drop_domains();
+  realm_ = realm;
+  basic_ = soup_auth_domain_basic_new("realm", realm.c_str(), nullptr);
+  soup_auth_domain_basic_set_auth_callback(
+      basic_, check_basic, new std::shared_ptr<auth::AccessPolicy>(policy_),
+      [](gpointer p) { delete static_cast<std::shared_ptr<auth::AccessPolicy>*>(p); });
+  digest_ = soup_auth_domain_digest_new("realm", realm.c_str(), nullptr);
+  soup_auth_domain_digest_set_auth_callback(
+      digest_, digest_ha1, new std::shared_ptr<auth::AccessPolicy>(policy_),
+      [](gpointer p) { delete static_cast<std::shared_ptr<auth::AccessPolicy>*>(p); });
+}
+
+bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::string& method,
+                    const std::string& path) {
+  auto core = policy_->core();
+  if (!core)
+    return true;  // no users: the API listens on loopback only
+  make_domains(core->settings().realm);
+  const bool basic_ok = soup_server_is_https(server) || core->settings().allow_basic_plaintext;
+  GCharPtr user;
+  if (basic_ok)
+    user.reset(soup_auth_domain_accepts(basic_, msg));
+  if (!user)
+    user.reset(soup_auth_domain_accepts(digest_, msg));
+  const char* peer = soup_server_message_get_remote_host(msg);
+  if (!user) {
+    if (soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+                                     "Authorization")) {
+      auth::count_failure();
+      GMS_LOG_INFO("HTTP API: %s %s from %s: wrong credentials", method.c_str(),
+                   auth::redact(path).c_str(), peer ? peer : "?");
+    }
+    respond_json(msg, SOUP_STATUS_UNAUTHORIZED, "authentication needed");
+    soup_auth_domain_challenge(digest_, msg);
+    if (basic_ok)
+      soup_auth_domain_challenge(basic_, msg);
+    return false;
+  }
+  auto u = core->user(user.get());
+  const bool read = method == "GET" || method == "HEAD";
+  bool ok = false;
+  if (u && read)
+    ok = path.empty() ? u->allows_anywhere(auth::kRead) : u->allows(auth::kRead, path);
+  else if (u)
+    ok = u->allows_anywhere(auth::kAdmin) && (path.empty() || u->allows(auth::kAdmin, path));
+  if (!ok) {
+    GMS_LOG_INFO("HTTP API: %s %s: user %s lacks the role", method.c_str(),
+                 auth::redact(path).c_str(), user.get());
+    respond_json(msg, SOUP_STATUS_FORBIDDEN, std::string("user ") + user.get() +
+                                                 " may not " + method + " here");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gms::http
