@@ -167,6 +167,14 @@ function drawPaths(paths) {
   document.getElementById('summary').textContent = `${rows.length} paths, ${live} live, ${readers} readers`;
 }
 
+// Loss from the client's receiver reports: {fraction, cumulative}, or none.
+function lossText(loss) {
+  if (loss === undefined || loss === null) return '–';
+  if (typeof loss !== 'object') return String(loss);
+  const pct = typeof loss.fraction === 'number' ? ` (${(loss.fraction * 100).toFixed(1)} %)` : '';
+  return `${loss.cumulative ?? 0}${pct}`;
+}
+
 function drawSessions(sessions) {
   const body = document.querySelector('#sessions tbody');
   body.replaceChildren(...sessions.map((s) => el('tr', { 'data-session': s.id },
@@ -177,7 +185,7 @@ function drawSessions(sessions) {
     el('td', {}, s.transport || ''),
     el('td', {}, since(s.started)),
     el('td', { class: 'num' }, bytes(s.role === 'publisher' ? s.bytes_received : s.bytes_sent)),
-    el('td', { class: 'num' }, s.loss === undefined || s.loss === null ? '–' : String(s.loss)),
+    el('td', { class: 'num' }, lossText(s.loss)),
     el('td', {}, el('button', {
       class: 'danger', 'data-action': 'kick',
       onclick: () => act(() => api('DELETE', `/api/v1/sessions/${encodeURIComponent(s.id)}`)),
