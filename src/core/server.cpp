@@ -251,7 +251,7 @@ struct Server::Impl {
       if (path)
         destroy_later(std::move(path));  // the one made before, which went meanwhile
       made->on_change([this] { request_update(); });
-      path = std::make_unique<Path>(name, made);
+      path = std::make_unique<Path>(name, made, publish->traffic->of(name));
     }
   }
 
@@ -783,7 +783,7 @@ void Server::attach(GMainContext* context) {
   if (sc.http_port != 0)
     d.start_http(sc.http_port);
   d.updater = std::make_shared<CoalescedCall>(d.context.get(), [&d] { d.update_recordings(); });
-  d.proxy_patterns->attach(d.context.get(), CoalescedCall::asker(d.updater));
+  d.proxy_patterns->attach(d.context.get(), CoalescedCall::asker(d.updater), d.publish->traffic);
   d.publish->registry->set_on_change(CoalescedCall::asker(d.updater));
   d.retention = std::make_unique<record::RetentionSweeper>(d.context.get(), [&d] {
     std::set<std::string> writing;

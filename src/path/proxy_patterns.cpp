@@ -14,10 +14,12 @@ std::string ProxyPatterns::expand_url(const std::string& url, const std::string&
   return out + url.substr(from);
 }
 
-void ProxyPatterns::attach(GMainContext* control, std::function<void()> on_new) {
+void ProxyPatterns::attach(GMainContext* control, std::function<void()> on_new,
+                           std::shared_ptr<TrafficBoard> board) {
   std::lock_guard<std::mutex> g(lock_);
   control_ = Ref<GMainContext>::borrow(control);
   on_new_ = std::move(on_new);
+  board_ = std::move(board);
 }
 
 Ref<GstRTSPMediaFactory> ProxyPatterns::make(PathConfig path, GstRTSPAddressPool* pool) {
@@ -30,6 +32,8 @@ Ref<GstRTSPMediaFactory> ProxyPatterns::make(PathConfig path, GstRTSPAddressPool
     // Nobody else knows this path yet: its start may run here, off the
     // control context (it only prepares the back end; the first viewer's
     // wait_ready() connects it there).
+    if (board_)
+      m.path->set_traffic(board_->of(path.name));
     if (control_)
       m.path->start(control_.get());
     if (auto old = paths_.find(path.name); old != paths_.end())

@@ -19,6 +19,7 @@
 
 #include "gms/ref.h"
 #include "mounts/proxy_mount.h"
+#include "path/traffic_board.h"
 
 namespace gms {
 
@@ -27,9 +28,11 @@ class ProxyPatterns {
   // `rtsp://o/$path` for "/live/cam1" → `rtsp://o/live/cam1`.
   static std::string expand_url(const std::string& url, const std::string& path);
 
-  // Control context, before clients come: where back ends run, and what to
-  // call (from any thread) when a path was made.
-  void attach(GMainContext* control, std::function<void()> on_new);
+  // Control context, before clients come: where back ends run, what to
+  // call (from any thread) when a path was made, and where each path's
+  // msstats elements report (the board its readers are counted on).
+  void attach(GMainContext* control, std::function<void()> on_new,
+              std::shared_ptr<TrafficBoard> board);
 
   // Any thread: the factory for `path` (a pattern's configuration with its
   // concrete name), its back end ready to connect at the first viewer.
@@ -47,6 +50,7 @@ class ProxyPatterns {
  private:
   Ref<GMainContext> control_;
   std::function<void()> on_new_;
+  std::shared_ptr<TrafficBoard> board_;
 
   mutable std::mutex lock_;  // protects everything below
   std::map<std::string, std::shared_ptr<mounts::ProxyPath>> paths_;

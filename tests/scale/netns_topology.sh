@@ -202,17 +202,38 @@ END=$(($(date +%s) + 60))
 for i in $(seq 1 "$VIEWERS"); do
   start "v$i" "v$i.log" bash -c "viewer_loop $LB $END" >/dev/null
 done
-viewers_on() { ns "$1" curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '"/live/cam1"' | json_num viewers; }
+# The readers of /live/cam1 in a server's /api/v1/paths (a configured path,
+# or one listed under its pattern), 0 when absent.
+path_viewers() {
+  python3 -c '
+import json, sys
+def find(entries):
+    for e in entries:
+        if e.get("name") == "/live/cam1":
+            return e.get("viewers", 0)
+        for key in ("publishers", "paths"):  # under a pattern: publishers, proxied paths
+            sub = e.get(key)
+            found = find(sub) if isinstance(sub, list) else None
+            if found is not None:
+                return found
+    return None
+try:
+    print(find(json.load(sys.stdin).get("paths", [])) or 0)
+except ValueError:
+    print(0)'
+}
+export -f path_viewers
+viewers_on() { ns "$1" curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers; }
 wait_for 20 "all viewers on the edges" bash -c "
-  a=\$(ip netns exec ${P}e1 curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '\"/live/cam1\"' | grep -oE '\"viewers\" : [0-9]+' | grep -oE '[0-9]+$')
-  b=\$(ip netns exec ${P}e2 curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '\"/live/cam1\"' | grep -oE '\"viewers\" : [0-9]+' | grep -oE '[0-9]+$')
+  a=\$(ip netns exec ${P}e1 curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers)
+  b=\$(ip netns exec ${P}e2 curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers)
   (( \${a:-0} + \${b:-0} >= $VIEWERS ))"
 on1=$(viewers_on e1) on2=$(viewers_on e2)
 note "viewers: edge 1 has $on1, edge 2 has $on2"
 ((on1 > 0 && on2 > 0)) || fail "the viewers are not spread over both edges ($on1, $on2)"
 
 # The origin: one reader per edge, not per viewer.
-origin_viewers=$(ns origin curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '"/live/cam1"' | json_num viewers)
+origin_viewers=$(ns origin curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers)
 origin_sessions=$(ns origin curl -s http://127.0.0.1:8080/metrics | awk '/^gms_sessions /{print $2}')
 note "origin: $origin_viewers viewer session(s) of /live/cam1, $origin_sessions session(s) in all (publisher included)"
 ((origin_viewers == 2)) || fail "the origin serves $origin_viewers sessions for 2 edges and $VIEWERS viewers"
@@ -223,7 +244,7 @@ kill_ms=$(( $(date +%s%N) / 1000000 ))
 kill -9 "$E1_PID"
 note "kill -9 edge 1 ($on1 viewers on it)"
 wait_for 15 "the viewers back on edge 2" bash -c "
-  b=\$(ip netns exec ${P}e2 curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '\"/live/cam1\"' | grep -oE '\"viewers\" : [0-9]+' | grep -oE '[0-9]+$')
+  b=\$(ip netns exec ${P}e2 curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers)
   (( \${b:-0} >= $VIEWERS ))"
 back_ms=$(( $(date +%s%N) / 1000000 ))
 # Each viewer that noticed (its player ended after the kill): from then to
@@ -242,7 +263,7 @@ sleep 2
 restarts_after=$(cat "$WORK"/v*.log | grep -c '^restart')
 # 2 s of the viewers: gst-launch -m lines would show an error; none restarted.
 ((restarts_after == restarts_before)) || fail "viewers keep restarting on edge 2"
-origin_viewers=$(ns origin curl -s http://127.0.0.1:8080/api/v1/paths | grep -A4 '"/live/cam1"' | json_num viewers)
+origin_viewers=$(ns origin curl -s http://127.0.0.1:8080/api/v1/paths | path_viewers)
 note "origin after the kill: $origin_viewers viewer session(s) (edge 1's went with it)"
 
 # --- drain edge 2 -----------------------------------------------------------
