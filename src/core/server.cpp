@@ -12,6 +12,7 @@
 #include <set>
 
 #include "auth/register_auth.h"
+#include "auth/rtsp_auth.h"
 #include "auth/server_auth.h"
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
@@ -415,7 +416,8 @@ struct Server::Impl {
     c.sessions = gst_rtsp_session_pool_get_n_sessions(sessions.get());
     c.publishers = publish->registry->publishers();
     c.connections = policy->clients.load();
-    c.auth_failures = policy->counters.auth_failures();
+    // The credential checks (RTSP, REGISTER, HTTP API) count their own.
+    c.auth_failures = policy->counters.auth_failures() + auth::failure_count();
     for (size_t i = 0; i < ServerCounters::kRefusals; ++i) {
       auto r = ServerCounters::Refusal(i);
       c.refused.emplace_back(ServerCounters::reason(r), policy->counters.refusals(r));

@@ -4,7 +4,6 @@
 // (\\, \", \n).
 #include <sstream>
 
-#include "auth/rtsp_auth.h"
 #include "http/api_model.h"
 
 namespace gms::http {
@@ -104,7 +103,8 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   o << "gms_sessions " << c.sessions << '\n';
   header(o, "gms_publishers", "gauge", "Clients publishing (RECORD) now.");
   o << "gms_publishers " << c.publishers << '\n';
-  header(o, "gms_auth_failures_total", "counter", "Requests refused for missing or wrong credentials.");
+  header(o, "gms_auth_failures_total", "counter",
+         "Requests with wrong credentials (RTSP and HTTP API) since the server started.");
   o << "gms_auth_failures_total " << c.auth_failures << '\n';
   header(o, "gms_refused_requests_total", "counter",
          "Connections refused at their first request (before the RTSP server saw them), by reason.");
@@ -128,9 +128,6 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   for (const auto& r : recordings)
     o << "gms_recording_segments_total{path=\"" << label(r.path) << "\"} " << r.status.segments
       << '\n';
-  header(o, "gms_auth_failures_total", "counter",
-         "Requests with wrong credentials (RTSP and HTTP API) since the server started.");
-  o << "gms_auth_failures_total " << auth::failure_count() << '\n';
   return o.str();
 }
 
