@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
+#include "core/transport_check.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -96,6 +97,20 @@ GstRTSPStatusCode check_factory(GstRTSPClient* client, GstRTSPContext* ctx,
 }
 
 // DESCRIBE and SETUP of a path whose source cannot be built: 503.
+// A SETUP's Transport header, before the library's lenient parser sees it.
+GstRTSPStatusCode check_transport(GstRTSPClient* client, GstRTSPContext* ctx) {
+  if (!ctx->request || ctx->request->type_data.request.method != GST_RTSP_SETUP)
+    return GST_RTSP_STS_OK;
+  gchar* value = nullptr;
+  if (gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_TRANSPORT, &value, 0) != GST_RTSP_OK)
+    return GST_RTSP_STS_OK;  // the library answers a missing one itself
+  std::string why;
+  if (transport_header_ok(value, why))
+    return GST_RTSP_STS_OK;
+  GMS_LOG_INFO("client %s: SETUP refused (461): Transport: %s", peer(client).c_str(), why.c_str());
+  return GST_RTSP_STS_UNSUPPORTED_TRANSPORT;
+}
+
 GstRTSPStatusCode check_available(GstRTSPClient* client, GstRTSPContext* ctx) {
   if (!ctx->uri)
     return GST_RTSP_STS_OK;
@@ -121,6 +136,8 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
                                      gpointer data) noexcept {
   GstRTSPStatusCode code = check_owner(client, ctx);
   if (code != GST_RTSP_STS_OK)
+    return code;
+  if ((code = check_transport(client, ctx)) != GST_RTSP_STS_OK)
     return code;
   const auto& policy = *static_cast<PolicyPtr*>(data);
   if (policy->draining && !ctx->session) {
