@@ -15,6 +15,7 @@
 // (reference counts); the suppressions file covers reports inside these
 // libraries.
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <glib.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -25,114 +26,155 @@ Fn real(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
+// GMS_TSAN_GLIB_SYNC=0 turns the annotations off, to count what they hide.
+bool on() {
+  static const bool enabled = [] {
+    const char* v = getenv("GMS_TSAN_GLIB_SYNC");
+    return !v || v[0] != '0';
+  }();
+  return enabled;
+}
+
 }  // namespace
 
 extern "C" {
 
 void g_mutex_lock(GMutex* m) {
   static auto fn = real<void (*)(GMutex*)>("g_mutex_lock");
-  __tsan_mutex_pre_lock(m, 0);
+  if (on())
+    __tsan_mutex_pre_lock(m, 0);
   fn(m);
-  __tsan_mutex_post_lock(m, 0, 0);
+  if (on())
+    __tsan_mutex_post_lock(m, 0, 0);
 }
 
 gboolean g_mutex_trylock(GMutex* m) {
   static auto fn = real<gboolean (*)(GMutex*)>("g_mutex_trylock");
-  __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
+  if (on())
+    __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
   gboolean got = fn(m);
-  __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
+  if (on())
+    __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
   return got;
 }
 
 void g_mutex_unlock(GMutex* m) {
   static auto fn = real<void (*)(GMutex*)>("g_mutex_unlock");
-  __tsan_mutex_pre_unlock(m, 0);
+  if (on())
+    __tsan_mutex_pre_unlock(m, 0);
   fn(m);
-  __tsan_mutex_post_unlock(m, 0);
+  if (on())
+    __tsan_mutex_post_unlock(m, 0);
 }
 
 void g_rec_mutex_lock(GRecMutex* m) {
   static auto fn = real<void (*)(GRecMutex*)>("g_rec_mutex_lock");
-  __tsan_mutex_pre_lock(m, 0);
+  if (on())
+    __tsan_mutex_pre_lock(m, 0);
   fn(m);
-  __tsan_mutex_post_lock(m, 0, 0);
+  if (on())
+    __tsan_mutex_post_lock(m, 0, 0);
 }
 
 gboolean g_rec_mutex_trylock(GRecMutex* m) {
   static auto fn = real<gboolean (*)(GRecMutex*)>("g_rec_mutex_trylock");
-  __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
+  if (on())
+    __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
   gboolean got = fn(m);
-  __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
+  if (on())
+    __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
   return got;
 }
 
 void g_rec_mutex_unlock(GRecMutex* m) {
   static auto fn = real<void (*)(GRecMutex*)>("g_rec_mutex_unlock");
-  __tsan_mutex_pre_unlock(m, 0);
+  if (on())
+    __tsan_mutex_pre_unlock(m, 0);
   fn(m);
-  __tsan_mutex_post_unlock(m, 0);
+  if (on())
+    __tsan_mutex_post_unlock(m, 0);
 }
 
 void g_rw_lock_writer_lock(GRWLock* l) {
   static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_writer_lock");
-  __tsan_mutex_pre_lock(l, 0);
+  if (on())
+    __tsan_mutex_pre_lock(l, 0);
   fn(l);
-  __tsan_mutex_post_lock(l, 0, 0);
+  if (on())
+    __tsan_mutex_post_lock(l, 0, 0);
 }
 
 void g_rw_lock_writer_unlock(GRWLock* l) {
   static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_writer_unlock");
-  __tsan_mutex_pre_unlock(l, 0);
+  if (on())
+    __tsan_mutex_pre_unlock(l, 0);
   fn(l);
-  __tsan_mutex_post_unlock(l, 0);
+  if (on())
+    __tsan_mutex_post_unlock(l, 0);
 }
 
 void g_rw_lock_reader_lock(GRWLock* l) {
   static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_reader_lock");
-  __tsan_mutex_pre_lock(l, __tsan_mutex_read_lock);
+  if (on())
+    __tsan_mutex_pre_lock(l, __tsan_mutex_read_lock);
   fn(l);
-  __tsan_mutex_post_lock(l, __tsan_mutex_read_lock, 0);
+  if (on())
+    __tsan_mutex_post_lock(l, __tsan_mutex_read_lock, 0);
 }
 
 void g_rw_lock_reader_unlock(GRWLock* l) {
   static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_reader_unlock");
-  __tsan_mutex_pre_unlock(l, __tsan_mutex_read_lock);
+  if (on())
+    __tsan_mutex_pre_unlock(l, __tsan_mutex_read_lock);
   fn(l);
-  __tsan_mutex_post_unlock(l, __tsan_mutex_read_lock);
+  if (on())
+    __tsan_mutex_post_unlock(l, __tsan_mutex_read_lock);
 }
 
 // A wait gives the mutex up and takes it again; what the signalling thread
 // did before signalling happens before the waiter goes on.
 void g_cond_wait(GCond* c, GMutex* m) {
   static auto fn = real<void (*)(GCond*, GMutex*)>("g_cond_wait");
-  __tsan_mutex_pre_unlock(m, 0);
-  __tsan_mutex_post_unlock(m, 0);
+  if (on())
+    __tsan_mutex_pre_unlock(m, 0);
+  if (on())
+    __tsan_mutex_post_unlock(m, 0);
   fn(c, m);
-  __tsan_mutex_pre_lock(m, 0);
-  __tsan_mutex_post_lock(m, 0, 0);
-  __tsan_acquire(c);
+  if (on())
+    __tsan_mutex_pre_lock(m, 0);
+  if (on())
+    __tsan_mutex_post_lock(m, 0, 0);
+  if (on())
+    __tsan_acquire(c);
 }
 
 gboolean g_cond_wait_until(GCond* c, GMutex* m, gint64 end_time) {
   static auto fn = real<gboolean (*)(GCond*, GMutex*, gint64)>("g_cond_wait_until");
-  __tsan_mutex_pre_unlock(m, 0);
-  __tsan_mutex_post_unlock(m, 0);
+  if (on())
+    __tsan_mutex_pre_unlock(m, 0);
+  if (on())
+    __tsan_mutex_post_unlock(m, 0);
   gboolean signalled = fn(c, m, end_time);
-  __tsan_mutex_pre_lock(m, 0);
-  __tsan_mutex_post_lock(m, 0, 0);
-  __tsan_acquire(c);
+  if (on())
+    __tsan_mutex_pre_lock(m, 0);
+  if (on())
+    __tsan_mutex_post_lock(m, 0, 0);
+  if (on())
+    __tsan_acquire(c);
   return signalled;
 }
 
 void g_cond_signal(GCond* c) {
   static auto fn = real<void (*)(GCond*)>("g_cond_signal");
-  __tsan_release(c);
+  if (on())
+    __tsan_release(c);
   fn(c);
 }
 
 void g_cond_broadcast(GCond* c) {
   static auto fn = real<void (*)(GCond*)>("g_cond_broadcast");
-  __tsan_release(c);
+  if (on())
+    __tsan_release(c);
   fn(c);
 }
 
