@@ -246,12 +246,6 @@ class ProtocolFaults : public testing::Test {
         std::chrono::seconds(kSessionTimeout + 5));
     std::printf("fds %d -> %d, threads %d -> %d\n", baseline_.fds, now.fds, baseline_.threads,
                 now.threads);
-    if (getenv("GMS_FAULTS_DEBUG")) {
-      auto t0 = Clock::now();
-      wait_until([&] { now = holdings_of(srv_->pid()); return now.fds <= baseline_.fds && now.threads <= baseline_.threads; }, 90s);
-      std::printf("DEBUG after %lld ms more: fds %d threads %d\n", (long long)std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count(), now.fds, now.threads);
-      system(("ls -l /proc/" + std::to_string(srv_->pid()) + "/fd; ss -tanp | grep " + std::to_string(srv_->pid())).c_str());
-    }
     EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds << ", threads "
                       << baseline_.threads << " -> " << now.threads;
     EXPECT_FALSE(srv_->log_contains("CRITICAL")) << srv_->log_tail();
