@@ -66,11 +66,11 @@ TEST(LaunchRelay, LateJoinerGetsKeyFrameAtOnce) {
 // seq. (It used to get the cached key frame a second time, sent beside the
 // streams as if it joined late: duplicates out of order, which made
 // receivers drop whole tracks now and then.)
-TEST(LaunchRelay, FirstViewerGetsEveryPacketOnceInOrder) {
-  ServerProcess srv({"--mount", std::string("/av=") + kH264Opus});
-  ASSERT_TRUE(srv.ready()) << srv.log();
-  const std::string url = srv.url("/av");
-  RawRtsp c(srv.port());
+// Plays both tracks of `url` over TCP on a raw connection and checks that
+// the packets of each start at RTP-Info's seq and follow one another, each
+// once, for about 3 s.
+void expect_every_packet_once_in_order(uint16_t port, const std::string& url) {
+  RawRtsp c(port);
   ASSERT_TRUE(c.connected());
   RtspReply d = c.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n"));
   ASSERT_EQ(d.status, 200) << d.text;
@@ -109,6 +109,23 @@ TEST(LaunchRelay, FirstViewerGetsEveryPacketOnceInOrder) {
       ASSERT_EQ(s[i], (s[i - 1] + 1) & 0xffff)
           << "channel " << ch << ", packet " << i << " of " << s.size() << " out of order";
   }
+}
+
+TEST(LaunchRelay, FirstViewerGetsEveryPacketOnceInOrder) {
+  ServerProcess srv({"--mount", std::string("/av=") + kH264Opus});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  expect_every_packet_once_in_order(srv.port(), srv.url("/av"));
+}
+
+// A viewer joining a running media gets the cached key frame sent to it
+// alone, then the media's packets: the two meet without a gap or a repeat.
+TEST(LaunchRelay, LateJoinerGetsEveryPacketOnceInOrder) {
+  ServerProcess srv({"--mount", std::string("/av=") + kH264Opus});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer first(srv.url("/av"), "udp");
+  ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 10; }, 20s)) << first.error();
+  for (int i = 0; i < 3; ++i)
+    expect_every_packet_once_in_order(srv.port(), srv.url("/av"));
 }
 
 // Sends a request on a raw socket and reads its reply (with its body).
