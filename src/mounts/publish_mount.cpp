@@ -18,6 +18,7 @@
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
 #include "mounts/media_setup.h"
+#include "mounts/relay_queue.h"
 #include "session/figure_reader.h"
 
 // ---- the factory -----------------------------------------------------------
@@ -881,9 +882,7 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                        // a leaky queue loses those packets instead of
                        // stalling the tee and with it the UDP viewers.
                        if (g_str_equal(name, "queue"))
-                         g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
-                                      "max-size-bytes", 8u << 20, "max-size-time",
-                                      guint64(2 * GST_SECOND), nullptr);
+                         configure_relay_queue(e);
                      }),
                      nullptr);
 }
