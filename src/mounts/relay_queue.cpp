@@ -43,7 +43,7 @@ void configure_relay_queue(GstElement* queue) {
   // ones the other branch holds anyway, shared, not copies). 16 MB is some
   // 40 s of a 3 Mbit/s stream, as much as each relay reader may queue.
   g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", 0u, "max-size-bytes",
-               8u << 20, "max-size-time", guint64(2 * GST_SECOND) /*OLDBOUNDS*/, "silent", FALSE, nullptr);
+               kRelayQueueBytes, "max-size-time", guint64(0), "silent", FALSE, nullptr);
   g_signal_connect(queue, "overrun", G_CALLBACK(on_overrun), nullptr);
 }
 
