@@ -17,6 +17,7 @@
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
+#include "mounts/gop_replay.h"
 #include "mounts/media_setup.h"
 #include "mounts/relay_queue.h"
 #include "session/figure_reader.h"
@@ -600,6 +601,7 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
 
 struct Injection {
   std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+  std::map<unsigned, Ref<GstElement>> sources;  // index → its msrelaysrc
 };
 
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
@@ -663,8 +665,10 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     for (guint j = 0; j < gst_buffer_list_length(list); ++j)
       gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
     gst_buffer_list_unref(list);
-    if (!gop.empty())
+    if (!gop.empty()) {
       inj->streams.emplace_back(i, std::move(gop));
+      inj->sources[i] = pay;
+    }
   }
   if (inj->streams.empty())
     return;
@@ -678,8 +682,10 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
                          [](gpointer p) { delete static_cast<Injection*>(p); });
 }
 
+// Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
+// runs with the shared media locked (see gop_replay.h).
 void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
-              const std::vector<Ref<GstBuffer>>& packets) {
+              const std::vector<Ref<GstBuffer>>& packets, GstElement* source) {
   GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
   if (!t->destination || t->client_port.min <= 0)
     return;
@@ -692,17 +698,8 @@ void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
     return;
   auto dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  for (const auto& p : packets) {
-    GstMapInfo map;
-    if (!gst_buffer_map(p.get(), &map, GST_MAP_READ))
-      continue;
-    // Non-blocking: a full socket buffer loses the rest of the burst.
-    GOutputVector v{map.data, map.size};
-    if (g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0,
-                                           nullptr, nullptr, nullptr) == G_POLLABLE_RETURN_OK)
-      session::add_sent_beside_sinks(trans, map.size, 1);  // the sessions API counts them too
-    gst_buffer_unmap(p.get(), &map);
-  }
+  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket,
+                                           dest, packets, Ref<GstElement>::borrow(source)});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
@@ -723,7 +720,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
                      peer_of(client).c_str(), packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
-      send_udp(trans, t, packets);
+      auto src = inj->sources.find(index);
+      send_udp(trans, t, packets, src == inj->sources.end() ? nullptr : src->second.get());
     }
     // Multicast: the group shares one stream; nothing per viewer.
   }

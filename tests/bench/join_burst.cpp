@@ -121,7 +121,16 @@ BurstResult run_burst(const Target& t, unsigned watchers, unsigned joiners, bool
     watch(ep, *v, tcp);
     send_play(*v, t.url);
   }
-  pump(ep, tcp, seconds);
+  // GMS_BENCH_STACKS=FILE: the server's threads 1 s into the storm (gdb).
+  if (const char* stacks = g_getenv("GMS_BENCH_STACKS")) {
+    pump(ep, tcp, 1.0);
+    std::string cmd = "sh -c 'gdb -p " + std::to_string(t.pid) +
+                      " -batch -ex \"thread apply all bt 12\" > " + stacks + " 2>&1'";
+    g_spawn_command_line_sync(cmd.c_str(), nullptr, nullptr, nullptr, nullptr);
+    pump(ep, tcp, seconds - 1.0);
+  } else {
+    pump(ep, tcp, seconds);
+  }
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   r.cpu_total = 100.0 * (process_cpu_seconds(t.pid) - c0) / wall;
   r.kernel_drops = udp_rcvbuf_errors() - drops0;

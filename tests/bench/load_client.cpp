@@ -61,17 +61,56 @@ bool starts_key(const uint8_t* payload, size_t len) {
 }
 }  // namespace
 
+namespace {
+// A keyed viewer's packet with sequence number `seq`, once its key frame came.
+void add_keyed(Seen& s, uint16_t seq) {
+  int16_t d = int16_t(uint16_t(seq - uint16_t(s.ext_last)));
+  int64_t ext = int64_t(s.ext_last) + d;
+  if (ext < int64_t(s.first))
+    return;  // before the key frame
+  size_t idx = size_t(ext - s.first);
+  if (idx >= s.got.size())
+    s.got.resize(idx + 1024, false);
+  if (!s.got[idx]) {
+    s.got[idx] = true;
+    s.received++;
+  }
+  if (d > 1)
+    s.gaps++;
+  if (d > 0)
+    s.ext_last = uint32_t(ext);
+}
+}  // namespace
+
 void Seen::add_rtp(const uint8_t* rtp, size_t len) {
   if (len < 12)
     return;
+  uint16_t seq = uint16_t((rtp[2] << 8) | rtp[3]);
   if (need_key) {
+    keyed = true;
     size_t off = 12 + 4 * size_t(rtp[0] & 0x0f);
-    if (off >= len || !starts_key(rtp + off, len - off))
+    if (off >= len || !starts_key(rtp + off, len - off)) {
+      if (early.size() < 8192)
+        early.push_back(seq);
       return;
+    }
     need_key = false;
     first_key_us = g_get_monotonic_time();
+    any = true;
+    first = seq;
+    ext_last = seq;
+    got.assign(1024, false);
+    got[0] = true;
+    received = 1;
+    for (uint16_t e : early)
+      add_keyed(*this, e);
+    early.clear();
+    return;
   }
-  add(uint16_t((rtp[2] << 8) | rtp[3]));
+  if (keyed)
+    add_keyed(*this, seq);
+  else
+    add(seq);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gms::test {
 
@@ -23,8 +24,14 @@ struct Seen {
   uint64_t gaps = 0;  // forward jumps of more than one sequence number
   // Counts nothing before the first packet that starts an H.264 key frame
   // (SPS, IDR, or a STAP-A/FU-A opening one); first_key_us: when it came.
+  // Such a viewer also counts like a receiver with a jitterbuffer: packets
+  // after the key frame that came before it (live packets overtaking a
+  // replayed GOP) count, duplicates count once.
   bool need_key = false;
   gint64 first_key_us = 0;
+  bool keyed = false;             // need_key was set: the counting below
+  std::vector<uint16_t> early;    // sequence numbers before the key frame
+  std::vector<bool> got;          // from the key frame on, by extended seq - first
   void add(uint16_t seq);
   // add() unless a key frame is still awaited and this payload starts none.
   void add_rtp(const uint8_t* rtp, size_t len);
