@@ -3,6 +3,8 @@
 #include <gio/gio.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -108,7 +110,10 @@ void GopReplayer::add(GopReplayJob job) {
     incoming_.push_back(std::move(job));
     if (!started_) {
       started_ = true;
-      std::thread([this] { run(); }).detach();
+      std::thread([this] {
+        pthread_setname_np(pthread_self(), "gms-gop-replay");
+        run();
+      }).detach();
     }
   }
   cv_.notify_one();
