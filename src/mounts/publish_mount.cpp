@@ -604,18 +604,30 @@ struct Injection {
   std::map<unsigned, Ref<GstElement>> sources;  // index → its msrelaysrc
 };
 
+// A live media plays (PLAYING) from its preparation on, its streams held at
+// their first packets until the first PLAY: that viewer gets those packets
+// (the cached key frame) from the streams themselves. Only a viewer of a
+// media whose streams were let go joins late; injecting for the first
+// viewer too sent it every held packet twice, out of order, and a receiver
+// could lose a whole track to that.
+bool joins_running_media(GstRTSPMedia* media) {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                          : Ref<GstObject>();
+  GstState state = GST_STATE_NULL;
+  if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+    gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
+  if (state != GST_STATE_PLAYING)
+    return false;
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i)
+    if (gst_rtsp_stream_is_blocking(gst_rtsp_media_get_stream(media, i)))
+      return false;
+  return true;
+}
+
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
-  bool late = false;
-  if (media && g_object_get_data(G_OBJECT(media), kPlayPath)) {
-    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
-                            : Ref<GstObject>();
-    GstState state = GST_STATE_NULL;
-    if (pipeline && GST_IS_ELEMENT(pipeline.get()))
-      gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
-    late = state == GST_STATE_PLAYING;
-  }
+  bool late = media && g_object_get_data(G_OBJECT(media), kPlayPath) && joins_running_media(media);
   g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
   return GST_RTSP_STS_OK;
 }
