@@ -24,18 +24,6 @@ bool seq_of(GstBuffer* b, uint16_t& seq) {
   return true;
 }
 
-std::vector<Ref<GstBuffer>> current_gop(GstElement* source) {
-  std::vector<Ref<GstBuffer>> out;
-  GstBufferList* list = nullptr;
-  g_signal_emit_by_name(source, "get-gop", &list);
-  if (!list)
-    return out;
-  for (guint i = 0; i < gst_buffer_list_length(list); ++i)
-    out.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, i)));
-  gst_buffer_list_unref(list);
-  return out;
-}
-
 struct Active {
   GopReplayJob job;
   size_t next = 0;
@@ -99,6 +87,20 @@ void append_newer(std::vector<Ref<GstBuffer>>& sent, const std::vector<Ref<GstBu
   }
 }
 
+std::vector<Ref<GstBuffer>> reader_gop(GstElement* reader) {
+  std::vector<Ref<GstBuffer>> out;
+  if (!reader || !g_signal_lookup("get-gop", G_OBJECT_TYPE(reader)))
+    return out;
+  GstBufferList* list = nullptr;
+  g_signal_emit_by_name(reader, "get-gop", &list);
+  if (!list)
+    return out;
+  for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+    out.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, i)));
+  gst_buffer_list_unref(list);
+  return out;
+}
+
 GopReplayer& GopReplayer::instance() {
   static GopReplayer* r = new GopReplayer();  // never destroyed: its thread runs for the process
   return *r;
@@ -129,12 +131,6 @@ void GopReplayer::run() {
         active.push_back(Active{std::move(incoming_.front()), 0,
                                 g_get_monotonic_time() + kGiveUpUs, false});
         incoming_.pop_front();
-      }
-    }
-    for (auto& a : active) {
-      if (a.next == 0 && a.job.source) {
-        append_newer(a.job.packets, current_gop(a.job.source.get()));
-        a.job.source = {};
       }
     }
     // One batch per viewer in turn; finished viewers leave the round.

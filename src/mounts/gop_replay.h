@@ -28,11 +28,7 @@ struct GopReplayJob {
   Ref<GstRTSPStreamTransport> trans;  // for the sessions' sent counters
   Ref<GSocket> socket;                // the stream's RTP socket (shared)
   Ref<GSocketAddress> dest;
-  // The packets the PLAY reply's RTP-Info starts at, and the reader that
-  // output them: when the job runs, the packets it output since are sent
-  // too (the viewer may have been added to the sinks after them).
   std::vector<Ref<GstBuffer>> packets;
-  Ref<GstElement> source;
 };
 
 class GopReplayer {
@@ -54,5 +50,9 @@ class GopReplayer {
 // The packets of `later` that follow `sent` (by RTP sequence number),
 // appended to it.
 void append_newer(std::vector<Ref<GstBuffer>>& sent, const std::vector<Ref<GstBuffer>>& later);
+
+// What a relay reader (msrelaysrc) output since its last key frame, oldest
+// first (its get-gop action signal); empty if it has none.
+std::vector<Ref<GstBuffer>> reader_gop(GstElement* reader);
 
 }  // namespace gms::mounts

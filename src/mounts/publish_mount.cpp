@@ -695,7 +695,8 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
 }
 
 // Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
-// runs with the shared media locked (see gop_replay.h).
+// runs with the shared media locked (see gop_replay.h). play-request: the
+// transport was added to the sinks after the reply was made.
 void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
               const std::vector<Ref<GstBuffer>>& packets, GstElement* source) {
   GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
@@ -710,8 +711,13 @@ void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
     return;
   auto dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket,
-                                           dest, packets, Ref<GstElement>::borrow(source)});
+  // The viewer is among the sink's clients by now; the packets the reader
+  // output between the reply's snapshot and then did not go to it: add
+  // them (whatever was output later goes through the sink).
+  std::vector<Ref<GstBuffer>> all = packets;
+  append_newer(all, reader_gop(source));
+  GopReplayer::instance().add(
+      GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket, dest, std::move(all)});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
