@@ -178,12 +178,11 @@ struct Server::Impl {
 
   // A live path's events that the application hears: its back end's
   // (proxy paths) and its recording's.
-  void wire(Path& path) {
+  // `backend`: a proxy path's back-end URL.
+  void wire(Path& path, const std::string& backend = {}) {
     std::weak_ptr<EventHub> hub = events;
     const bool proxy = std::string_view(path.source().kind()) == "proxy";
-    std::string url;
-    if (const PathConfig* p = config_of(path.name()); p && p->is_proxy())
-      url = auth::redact(p->proxy);
+    const std::string url = auth::redact(backend);
     path.events().subscribe([hub, proxy, url](const PathEvent& e) {
       auto h = hub.lock();
       if (!h)
@@ -300,7 +299,7 @@ struct Server::Impl {
         destroy_later(std::move(path));  // the one made before, which went meanwhile
       made->on_change([this] { request_update(); });
       path = std::make_unique<Path>(name, made, publish->traffic->of(name));
-      wire(*path);
+      wire(*path, made->config().proxy);
     }
   }
 
@@ -813,7 +812,7 @@ struct Server::Impl {
       // there is no updater yet and attach() updates once.
       m.source->on_change([this] { request_update(); });
       path = std::make_unique<Path>(p.name, m.source, publish->traffic->of(p.name));
-      wire(*path);
+      wire(*path, p.proxy);
       if (records(p))
         m.source->hold(true);  // before attach: an always-recorded line starts at once
       if (context)
