@@ -293,6 +293,41 @@ TEST(EmbedApi, PublisherEvents) {
   EXPECT_EQ(es.off_context(), 0u);
 }
 
+// A publisher's H.264 with an IDR every 10 access units: the path counts
+// one key frame per 10 frames, not one per RTP packet of a key frame.
+TEST(EmbedApi, KeyFramesAreAccessUnitsThatStartAPicture) {
+  constexpr unsigned kGop = 10, kFrames = 400;
+  Config cfg = base_config();
+  PathConfig p;
+  p.name = "/gop";
+  p.publish = true;
+  cfg.paths.push_back(p);
+  Embedded es(cfg);
+  // ffmpeg keeps to the GOP from the first frame (rtspclientsink asks its
+  // encoder for an extra key frame when RECORD starts). Large pictures:
+  // every key frame spans several RTP packets.
+  Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+             "testsrc2=size=640x480:rate=30", "-frames:v", std::to_string(kFrames), "-c:v", "libx264",
+             "-preset", "ultrafast", "-tune", "zerolatency", "-g", std::to_string(kGop),
+             "-keyint_min", std::to_string(kGop), "-sc_threshold", "0", "-f", "rtsp",
+             "-rtsp_transport", "tcp", es.url("/gop")});
+  PathFigures f;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto info = es.on([&] { return es.server().path("/gop"); });
+        if (info)
+          f = info->figures;
+        return f.frames >= kFrames - 5;
+      },
+      60s))
+      << "frames=" << f.frames << " key_frames=" << f.key_frames << " " << pub.output();
+  const double expected = double(f.frames) / kGop;
+  EXPECT_NEAR(double(f.key_frames), expected, std::max(1.0, expected * 0.02))
+      << "frames=" << f.frames << " packets in=" << f.bytes_in;
+  // Several packets per key frame, so a count of packets would be far off.
+  EXPECT_GT(f.bytes_in / std::max<uint64_t>(f.frames, 1), 1400u);
+}
+
 TEST(EmbedApi, BackendUpAndDown) {
   auto origin = std::make_unique<Embedded>(base_config());
   ASSERT_TRUE(origin->on([&] { return origin->server().add_path(launch_path("/o", kMjpeg)); }).ok());
