@@ -18,6 +18,7 @@
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
 #include "core/event_hub.h"
+#include "core/path_group.h"
 #include "core/front_door.h"
 #include "core/reader_watch.h"
 #include "core/log.h"
@@ -527,6 +528,7 @@ struct Server::Impl {
     std::erase_if(next.paths, [&](const PathConfig& q) { return q.name == p.name; });
     next.paths.push_back(p);
     try {
+      check_as_file_group(p, p.origin);
       next.validate();
       Config one;
       one.server = next.server;

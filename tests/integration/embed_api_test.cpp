@@ -159,6 +159,26 @@ TEST(EmbedApi, AddChangeRemoveWithErrors) {
   r = es.on([&] { return s.add_path(two); });
   EXPECT_EQ(r.status, 400u);
   EXPECT_NE(r.reason.find("exactly one source"), std::string::npos) << r.reason;
+  // Values a file could not hold, refused by the same reader.
+  PathConfig bad = launch_path("/bad", kMjpeg);
+  bad.segment_duration = 0;
+  r = es.on([&] { return s.add_path(bad); });
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.key, "segment-duration") << r.reason;
+  bad = launch_path("/bad", kMjpeg);
+  bad.backend_transport = "pigeon";
+  r = es.on([&] { return s.add_path(bad); });
+  EXPECT_EQ(r.key, "backend-transport") << r.reason;
+  bad = launch_path("/bad", kMjpeg);
+  bad.protocols = 0;
+  r = es.on([&] { return s.add_path(bad); });
+  EXPECT_EQ(r.key, "protocols") << r.reason;
+  bad = launch_path("/bad", kMjpeg);
+  bad.root = "/nonexistent-dir-of-gms-tests";
+  bad.launch.clear();
+  r = es.on([&] { return s.add_path(bad); });
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.key, "root") << r.reason;
   r = es.on([&] { return s.add_path(launch_path("no-slash", kMjpeg)); });
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(r.key, "name");
