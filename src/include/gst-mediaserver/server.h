@@ -77,8 +77,11 @@ class Server {
   // Sessions on other paths are not touched; those of a changed or removed
   // path end. A later reload() keeps paths added or changed in code (and
   // keeps removed ones removed), as it keeps the HTTP API's changes.
-  // change_path: `path.name` may be empty (it is `name`); a path is not
-  // renamed (400).
+  // Paths added or changed in code live in memory only (never written to
+  // the configuration file); remove_path() and the *_json() calls below
+  // do what the HTTP API does, which with api-writes-config=true changes
+  // the file. change_path: `path.name` may be empty (it is `name`); a path
+  // is not renamed (400).
   PathResult add_path(const PathConfig& path);
   PathResult change_path(const std::string& name, const PathConfig& path);
   PathResult remove_path(const std::string& name);
