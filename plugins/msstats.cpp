@@ -3,7 +3,11 @@
  * @title: msstats
  *
  * A pass-through that counts what flows: buffers, bytes, frames, key frames
- * (buffers without DELTA_UNIT), gaps (DISCONT buffers, timestamp holes
+ * (on RTP video: access units that start a key frame, read from the payload
+ * — an IDR picture for H.264, an IRAP one for H.265, a VP8/VP9 key frame,
+ * every JPEG picture — with its parameter sets counted as part of it; on
+ * RTP audio or an unknown payload none; otherwise buffers without
+ * DELTA_UNIT), gaps (DISCONT buffers, timestamp holes
  * longer than #GmsStats:gap-threshold and, on RTP, holes in the sequence
  * numbers, whose missing packets are counted as lost-packets), bitrate, frame rate and the wall-clock
  * time of the last buffer. Buffers are never copied or changed.
@@ -30,6 +34,7 @@
 #include <utility>
 
 #include "elements.h"
+#include "relay/rtp_keyframe.h"
 #include "stream_stats.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_stats_debug);
@@ -49,7 +54,13 @@ struct Impl {
   std::atomic<guint64> gap_threshold{kDefaultGapThreshold};
   // Set from caps on the streaming thread, read there.
   std::atomic<bool> is_rtp{false};
+  std::atomic<gms::relay::Codec> codec{gms::relay::Codec::kUnknown};
   gms::StreamStats stats;
+  // Streaming thread: the RTP timestamp of the last key packet, so that the
+  // packets of one key access unit (SPS, PPS, the IDR's fragments, which
+  // share it) count once.
+  bool have_key_ts = false;
+  guint32 key_ts = 0;
 };
 
 }  // namespace
@@ -102,6 +113,25 @@ GstClockTime buffer_running_time(GstBaseTransform* trans, GstBuffer* buf) {
   return gst_element_get_current_running_time(GST_ELEMENT(trans));
 }
 
+// RTP: whether this packet starts a key access unit (its first key packet;
+// later ones with the same timestamp continue it). The DELTA_UNIT flag says
+// nothing here: payloaders leave it off every packet of a key frame, and
+// depayloaders' conventions differ.
+bool starts_key_frame(Impl& impl, GstRTPBuffer& rtp) {
+  const auto codec = impl.codec.load(std::memory_order_relaxed);
+  if (codec == gms::relay::Codec::kAudio || codec == gms::relay::Codec::kUnknown)
+    return false;
+  const auto* payload = static_cast<const uint8_t*>(gst_rtp_buffer_get_payload(&rtp));
+  const auto k = gms::relay::inspect_payload(codec, payload, gst_rtp_buffer_get_payload_len(&rtp));
+  if (!k.key)
+    return false;
+  const guint32 ts = gst_rtp_buffer_get_timestamp(&rtp);
+  const bool start = !(impl.have_key_ts && impl.key_ts == ts);
+  impl.have_key_ts = true;
+  impl.key_ts = ts;
+  return start;
+}
+
 GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
   Impl* impl = impl_of(trans);
   gms::StatsSettings settings;
@@ -120,6 +150,7 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
     if (gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) {
       facts.frame_end = gst_rtp_buffer_get_marker(&rtp);
       facts.rtp_seq = gst_rtp_buffer_get_seq(&rtp);
+      facts.delta_unit = !starts_key_frame(*impl, rtp);
       gst_rtp_buffer_unmap(&rtp);
     }
   }
@@ -136,7 +167,12 @@ GstFlowReturn transform_ip(GstBaseTransform* trans, GstBuffer* buf) noexcept {
 
 gboolean set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) noexcept {
   const GstStructure* s = gst_caps_get_structure(incaps, 0);
-  impl_of(trans)->is_rtp.store(s && gst_structure_has_name(s, "application/x-rtp"));
+  const bool rtp = s && gst_structure_has_name(s, "application/x-rtp");
+  impl_of(trans)->is_rtp.store(rtp);
+  const char* encoding = rtp ? gst_structure_get_string(s, "encoding-name") : nullptr;
+  const char* media = rtp ? gst_structure_get_string(s, "media") : nullptr;
+  impl_of(trans)->codec.store(encoding ? gms::relay::codec_from_encoding(encoding, media ? media : "")
+                                       : gms::relay::Codec::kUnknown);
   return TRUE;
 }
 
@@ -148,6 +184,7 @@ gboolean sink_event(GstBaseTransform* trans, GstEvent* event) noexcept {
 
 gboolean start(GstBaseTransform* trans) noexcept {
   impl_of(trans)->stats.reset();
+  impl_of(trans)->have_key_ts = false;
   return TRUE;
 }
 

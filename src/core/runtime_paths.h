@@ -12,6 +12,7 @@
 #pragma once
 
 #include <gst-mediaserver/config.h>
+#include <gst-mediaserver/status.h>
 
 #include <functional>
 #include <map>
@@ -22,12 +23,8 @@ namespace gms {
 
 class RuntimePaths {
  public:
-  struct Result {
-    unsigned status = 200;  // 200, 201; 400, 404, 409, 500 with key/reason
-    std::string key;        // the configuration key at fault ("" for the body or the path)
-    std::string reason;
-    std::string name;       // the path the request was about
-  };
+  // 200, 201; 400, 404, 409, 500 with key/reason ("" key: the body or the path).
+  using Result = PathResult;
   // Makes the server serve `config` (its reload); throws ConfigError.
   using Apply = std::function<void(const Config&)>;
 

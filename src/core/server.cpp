@@ -11,11 +11,14 @@
 #include <optional>
 #include <set>
 
+#include "auth/redact.h"
 #include "auth/register_auth.h"
 #include "auth/rtsp_auth.h"
 #include "auth/server_auth.h"
 #include "core/client_guard.h"
 #include "core/coalesced_call.h"
+#include "core/event_hub.h"
+#include "core/path_group.h"
 #include "core/front_door.h"
 #include "core/reader_watch.h"
 #include "core/log.h"
@@ -24,10 +27,12 @@
 #include "core/session_pool.h"
 #include "core/tls_client.h"
 #include "config/tls_files.h"
+#include "config/value_parsers.h"
 #include "gms/invoke.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "http/http_api.h"
+#include "http/server_backend.h"
 #include "mounts/file_mount.h"
 #include "mounts/media_setup.h"
 #include "record/retention.h"
@@ -165,6 +170,47 @@ struct Server::Impl {
   std::shared_ptr<session::Registry> registry;
   SourceHolder session_refresh;  // keeps the figures of the end-of-session lines fresh
   RuntimePaths runtime;          // paths changed over the API
+  // The application's subscriptions (Server::subscribe); shared with the
+  // session registry's hook, which may run after this is gone.
+  std::shared_ptr<EventHub> events = std::make_shared<EventHub>();
+  // Paths added, changed (a config) or removed (nullopt) in code: laid on
+  // every reload like the HTTP API's overlay, after it.
+  std::map<std::string, std::optional<PathConfig>> code_paths;
+
+  // A live path's events that the application hears: its back end's
+  // (proxy paths) and its recording's.
+  // `backend`: a proxy path's back-end URL.
+  void wire(Path& path, const std::string& backend = {}) {
+    std::weak_ptr<EventHub> hub = events;
+    const bool proxy = std::string_view(path.source().kind()) == "proxy";
+    const std::string url = auth::redact(backend);
+    path.events().subscribe([hub, proxy, url](const PathEvent& e) {
+      auto h = hub.lock();
+      if (!h)
+        return;
+      ServerEvent out;
+      out.path = e.path;
+      if (e.kind == PathEvent::Kind::kSegmentWritten) {
+        out.kind = ServerEvent::Kind::kSegmentWritten;
+        out.detail = e.segment;
+      } else if (proxy && (e.kind == PathEvent::Kind::kSourceReady ||
+                           e.kind == PathEvent::Kind::kSourceLost)) {
+        out.kind = e.kind == PathEvent::Kind::kSourceReady ? ServerEvent::Kind::kBackendUp
+                                                           : ServerEvent::Kind::kBackendDown;
+        out.detail = url;
+      } else {
+        return;
+      }
+      h->post(std::move(out));
+    });
+  }
+
+  void post_path_event(ServerEvent::Kind kind, const std::string& name) {
+    ServerEvent e;
+    e.kind = kind;
+    e.path = name;
+    events->post(std::move(e));
+  }
 
   bool records(const PathConfig& p) const {
     return !p.is_root() && p.record.value_or(!config.server.record_dir.empty());
@@ -205,6 +251,7 @@ struct Server::Impl {
       path = std::make_unique<Path>(
           served, std::make_shared<PublisherSource>(served, publish->registry, publish->sinks),
           publish->traffic->of(served));
+      wire(*path);
     }
     return *path;
   }
@@ -253,6 +300,7 @@ struct Server::Impl {
         destroy_later(std::move(path));  // the one made before, which went meanwhile
       made->on_change([this] { request_update(); });
       path = std::make_unique<Path>(name, made, publish->traffic->of(name));
+      wire(*path, made->config().proxy);
     }
   }
 
@@ -307,13 +355,13 @@ struct Server::Impl {
 
   // A path's figures, from its Path when it has one (live paths), else
   // from the counters its readers reported to (files, per-viewer lines).
-  void fill_figures(http::PathEntry& e, const std::string& served) const {
+  void fill_figures(PathInfo& e, const std::string& served) const {
     const Path* path = nullptr;
     if (auto it = paths.find(served); it != paths.end())
       path = it->second.get();
     const TrafficFigures f = path ? path->traffic().figures() : publish->traffic->of(served)->figures();
     e.measured = true;
-    http::PathFigures& o = e.figures;
+    PathFigures& o = e.figures;
     o.readers_udp = f.readers[size_t(ReaderTransport::kUdp)];
     o.readers_multicast = f.readers[size_t(ReaderTransport::kUdpMulticast)];
     o.readers_tcp = f.readers[size_t(ReaderTransport::kTcp)];
@@ -335,11 +383,11 @@ struct Server::Impl {
       e.publisher_count = path->source().publishers();
   }
 
-  std::vector<http::PathEntry> path_entries() const {
+  std::vector<PathInfo> path_entries() const {
     auto publishers = publish->registry->active();
-    std::vector<http::PathEntry> out;
+    std::vector<PathInfo> out;
     for (const auto& p : config.paths) {
-      http::PathEntry e;
+      PathInfo e;
       e.name = p.name;
       e.kind = kind_of(p);
       if (p.is_pattern() && p.is_proxy()) {
@@ -347,7 +395,7 @@ struct Server::Impl {
           if (name.size() <= p.prefix().size() || name.rfind(p.prefix(), 0) != 0 ||
               !proxy_patterns->owns(name))
             continue;
-          http::PathEntry sub;
+          PathInfo sub;
           sub.name = name;
           sub.kind = kind_of(p);
           fill_figures(sub, name);
@@ -359,7 +407,7 @@ struct Server::Impl {
         for (const auto& a : publishers) {
           if (a.path.rfind(p.prefix(), 0) != 0)
             continue;
-          http::PathEntry sub;
+          PathInfo sub;
           sub.name = a.path;
           sub.kind = kind_of(p);
           fill_figures(sub, a.path);
@@ -382,8 +430,8 @@ struct Server::Impl {
     return out;
   }
 
-  http::RecordingEntry recording_entry(const std::string& served) const {
-    http::RecordingEntry r;
+  RecordingInfo recording_entry(const std::string& served) const {
+    RecordingInfo r;
     r.path = served;
     r.directory = config.server.record_dir + served;  // as PathRecorder::directory()
     if (auto it = paths.find(served); it != paths.end() && it->second->status())
@@ -393,7 +441,7 @@ struct Server::Impl {
 
   // Every path that records or did: configured to, started by the API, or
   // a publisher's path that was recorded.
-  std::vector<http::RecordingEntry> recording_entries() const {
+  std::vector<RecordingInfo> recording_entries() const {
     std::set<std::string> served;
     for (const auto& p : config.paths)
       if (!p.is_pattern() && wants_record(p, p.name))
@@ -404,14 +452,14 @@ struct Server::Impl {
     for (const auto& [name, path] : paths)
       if (path->status())
         served.insert(name);
-    std::vector<http::RecordingEntry> out;
+    std::vector<RecordingInfo> out;
     for (const auto& name : served)
       out.push_back(recording_entry(name));
     return out;
   }
 
-  http::Counters counters() const {
-    http::Counters c;
+  ServerFigures counters() const {
+    ServerFigures c;
     c.paths = config.paths.size();
     c.sessions = gst_rtsp_session_pool_get_n_sessions(sessions.get());
     c.publishers = publish->registry->publishers();
@@ -427,8 +475,8 @@ struct Server::Impl {
 
   std::vector<std::string> reload_to(const Config& config);
 
-  http::ApiBackend::Action set_recording(const std::string& served, bool start) {
-    http::ApiBackend::Action a;
+  RecordingResult set_recording(const std::string& served, bool start) {
+    RecordingResult a;
     const PathConfig* p = config_of(served);
     auto refuse = [&](unsigned status, std::string why) {
       a.status = status;
@@ -459,27 +507,48 @@ struct Server::Impl {
     return a;
   }
 
+  Server* owner = nullptr;  // the public face, for the HTTP API
+
+  void merge_code_paths(Config& cfg) const {
+    for (const auto& [name, p] : code_paths) {
+      std::erase_if(cfg.paths, [&](const PathConfig& q) { return q.name == name; });
+      if (p)
+        cfg.paths.push_back(*p);
+    }
+  }
+
+  // add_path, change_path: checked as a file's group would be (the whole
+  // configuration, then the launch line's dry run), then served.
+  PathResult change_in_code(PathConfig p, unsigned ok_status) {
+    PathResult r;
+    r.name = p.name;
+    if (p.origin.empty())
+      p.origin = "application";
+    Config next = config;
+    std::erase_if(next.paths, [&](const PathConfig& q) { return q.name == p.name; });
+    next.paths.push_back(p);
+    try {
+      check_as_file_group(p, p.origin);
+      next.validate();
+      Config one;
+      one.server = next.server;
+      one.paths.push_back(p);
+      for (const auto& w : one.check_launch_lines())
+        GMS_LOG_WARN("%s", w.to_string().c_str());
+      code_paths[p.name] = p;
+      reload_to(next);
+    } catch (const ConfigError& e) {
+      r.status = 400;
+      r.key = e.issues().empty() ? "" : e.issues().front().key;
+      r.reason = e.issues().empty() ? e.what() : e.issues().front().reason;
+      return r;
+    }
+    r.status = ok_status;
+    return r;
+  }
+
   void start_http(uint16_t port) {
-    http::ApiBackend b;
-    b.paths = [this] { return path_entries(); };
-    b.recordings = [this] { return recording_entries(); };
-    b.counters = [this] { return counters(); };
-    b.rtsp_port = [this] { return bound_port; };
-    b.set_recording = [this](const std::string& served, bool start) {
-      return set_recording(served, start);
-    };
-    b.draining = [this] { return draining; };
-    b.sessions = [this] { return registry->list(); };
-    b.end_session = [this](const std::string& id) { return registry->end(id); };
-    b.path = [this](const std::string& name) { return path_detail(name); };
-    auto apply = [this](const Config& next) { reload_to(next); };
-    b.add_path = [this, apply](const std::string& body) { return runtime.add(config, body, apply); };
-    b.patch_path = [this, apply](const std::string& name, const std::string& body) {
-      return runtime.patch(config, name, body, apply);
-    };
-    b.remove_path = [this, apply](const std::string& name) {
-      return runtime.remove(config, name, apply);
-    };
+    http::ApiBackend b = http::backend_of(*owner);
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
     http->set_auth(auth->policy());
     http->listen(port, config.server.http_address, certificate.get());
@@ -489,8 +558,8 @@ struct Server::Impl {
 
   // GET /api/v1/paths/NAME: the entry (a configured path, or a publisher's
   // under a pattern) with its sessions.
-  std::optional<http::PathEntry> path_detail(const std::string& name) const {
-    std::optional<http::PathEntry> found;
+  std::optional<PathInfo> path_detail(const std::string& name) const {
+    std::optional<PathInfo> found;
     for (auto& e : path_entries()) {
       if (e.name == name)
         found = std::move(e);
@@ -592,6 +661,22 @@ struct Server::Impl {
     registry->user_of = [](GstRTSPClient* client, GstRTSPContext*) -> std::optional<std::string> {
       std::string user = auth::user_of_client(client);
       return user.empty() ? std::nullopt : std::optional<std::string>(user);
+    };
+    registry->on_session = [hub = std::weak_ptr<EventHub>(events)](const session::Info& i,
+                                                                    bool started) {
+      auto h = hub.lock();
+      if (!h)
+        return;
+      const bool publisher = i.role == "publisher";
+      ServerEvent e;
+      e.kind = publisher ? (started ? ServerEvent::Kind::kPublisherStarted
+                                    : ServerEvent::Kind::kPublisherStopped)
+                         : (started ? ServerEvent::Kind::kViewerJoined
+                                    : ServerEvent::Kind::kViewerLeft);
+      e.path = i.path;
+      e.session = i.id;
+      e.detail = i.transport + " " + i.remote;
+      h->post(std::move(e));
     };
     log::set_format(s.log_format == "json" ? log::Format::kJson : log::Format::kText);
 
@@ -729,6 +814,7 @@ struct Server::Impl {
       // there is no updater yet and attach() updates once.
       m.source->on_change([this] { request_update(); });
       path = std::make_unique<Path>(p.name, m.source, publish->traffic->of(p.name));
+      wire(*path, p.proxy);
       if (records(p))
         m.source->hold(true);  // before attach: an always-recorded line starts at once
       if (context)
@@ -767,6 +853,7 @@ Server::Server(const Config& config) {
   GST_DEBUG_CATEGORY_INIT(gms_server_debug, "gmsserver", 0, "gst-mediaserver server core");
   find_elements_once();
   impl_ = std::make_unique<Impl>(config);
+  impl_->owner = this;
 }
 
 Server::~Server() = default;
@@ -776,6 +863,7 @@ void Server::attach(GMainContext* context) {
   d.context = context ? Ref<GMainContext>::borrow(context)
                       : Ref<GMainContext>::adopt(g_main_context_ref_thread_default());
   const ServerConfig& sc = d.config.server;
+  d.events->attach(d.context.get());
   d.front_door = std::make_unique<FrontDoor>(d.server.get(), d.context.get(), d.limits(), d.policy);
   d.front_door->listen(sc.address, sc.port, sc.backlog);
   d.bound_port = d.front_door->port();
@@ -898,6 +986,8 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
       }
       gone.push_back(old.name);
       notes.push_back((now ? "changed " : "removed ") + old.name);
+      d.post_path_event(now ? ServerEvent::Kind::kPathChanged : ServerEvent::Kind::kPathRemoved,
+                        old.name);
     }
   }
   d.drop_sessions(gone);
@@ -905,8 +995,10 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
     const PathConfig* before = d.config.find_path(p.name);
     if (!before || !before->same_source(p)) {
       d.mount(p);
-      if (!before)
+      if (!before) {
         notes.push_back("added " + p.name);
+        d.post_path_event(ServerEvent::Kind::kPathAdded, p.name);
+      }
     }
   }
   ServerConfig kept = d.config.server;
@@ -936,6 +1028,7 @@ std::vector<std::string> Server::reload(const Config& config) {
   // they no longer fit together.
   Config merged = config;
   impl_->runtime.merge_into(merged);
+  impl_->merge_code_paths(merged);
   merged.validate();
   return impl_->reload_to(merged);
 }
@@ -995,5 +1088,94 @@ std::vector<ServedFile> list_served_files(const PathConfig& path, std::vector<st
 unsigned Server::session_count() const { return gst_rtsp_session_pool_get_n_sessions(impl_->sessions.get()); }
 
 const char* version() { return GMS_VERSION; }
+
+// --- Paths, sessions, recordings and events (the server's context) ---
+
+namespace {
+
+PathResult refused(unsigned status, std::string key, std::string reason, std::string name) {
+  PathResult r;
+  r.status = status;
+  r.key = std::move(key);
+  r.reason = std::move(reason);
+  r.name = std::move(name);
+  return r;
+}
+
+}  // namespace
+
+PathResult Server::add_path(const PathConfig& path) {
+  std::string why;
+  if (!check_path_name(path.name, why, true))
+    return refused(400, "name", why, path.name);
+  if (impl_->config.find_path(path.name))
+    return refused(409, "name", path.name + " exists (change_path changes it)", path.name);
+  return impl_->change_in_code(path, 201);
+}
+
+PathResult Server::change_path(const std::string& name, const PathConfig& path) {
+  if (!impl_->config.find_path(name))
+    return refused(404, "", "no path " + name, name);
+  if (!path.name.empty() && path.name != name)
+    return refused(400, "name", "a path is not renamed (remove it and add the new name)", name);
+  PathConfig p = path;
+  p.name = name;
+  return impl_->change_in_code(std::move(p), 200);
+}
+
+PathResult Server::remove_path(const std::string& name) {
+  Impl& d = *impl_;
+  auto apply = [&d](const Config& next) { d.reload_to(next); };
+  PathResult r = d.runtime.remove(d.config, name, apply);
+  if (r.ok())
+    d.code_paths.erase(name);  // the API's overlay keeps it removed
+  return r;
+}
+
+PathResult Server::add_path_json(const std::string& json) {
+  Impl& d = *impl_;
+  auto apply = [&d](const Config& next) { d.reload_to(next); };
+  PathResult r = d.runtime.add(d.config, json, apply);
+  if (r.ok())
+    d.code_paths.erase(r.name);
+  return r;
+}
+
+PathResult Server::change_path_json(const std::string& name, const std::string& json) {
+  Impl& d = *impl_;
+  auto apply = [&d](const Config& next) { d.reload_to(next); };
+  PathResult r = d.runtime.patch(d.config, name, json, apply);
+  if (r.ok())
+    d.code_paths.erase(name);
+  return r;
+}
+
+std::vector<PathInfo> Server::paths() const { return impl_->path_entries(); }
+
+std::optional<PathInfo> Server::path(const std::string& name) const {
+  return impl_->path_detail(name);
+}
+
+std::vector<SessionInfo> Server::sessions() const { return impl_->registry->list(); }
+
+bool Server::kick_session(const std::string& id) { return impl_->registry->end(id); }
+
+RecordingResult Server::start_recording(const std::string& path) {
+  return impl_->set_recording(path, true);
+}
+
+RecordingResult Server::stop_recording(const std::string& path) {
+  return impl_->set_recording(path, false);
+}
+
+std::vector<RecordingInfo> Server::recordings() const { return impl_->recording_entries(); }
+
+ServerFigures Server::figures() const { return impl_->counters(); }
+
+EventToken Server::subscribe(EventCallback callback) {
+  return impl_->events->subscribe(std::move(callback));
+}
+
+void Server::unsubscribe(EventToken token) { impl_->events->unsubscribe(token); }
 
 }  // namespace gms

@@ -88,7 +88,7 @@ void optional_member(JsonBuilder* b, const char* name, const std::optional<T>& v
   }
 }
 
-void add_session(JsonBuilder* b, const session::Info& s) {
+void add_session(JsonBuilder* b, const SessionInfo& s) {
   json_builder_begin_object(b);
   member(b, "id", s.id);
   member(b, "path", s.path);
@@ -100,7 +100,7 @@ void add_session(JsonBuilder* b, const session::Info& s) {
   member(b, "transport", s.transport);
   member(b, "role", s.role);
   member(b, "started", iso8601_utc(s.started_us));
-  const session::Figures& f = s.figures;
+  const SessionFigures& f = s.figures;
   if (s.role == "publisher") {
     optional_member(b, "bytes_received", f.bytes_received);
     optional_member(b, "packets_received", f.packets_received);
@@ -158,8 +158,8 @@ void add_path(JsonBuilder* b, const PathEntry& p) {
   json_builder_end_object(b);
 }
 
-void add_status(JsonBuilder* b, const record::RecordingStatus& s) {
-  member(b, "state", std::string(record::state_name(s.state)));
+void add_status(JsonBuilder* b, const RecordingStatus& s) {
+  member(b, "state", std::string(state_name(s.state)));
   member(b, "errors", gint64(s.errors));
   member(b, "segments_written", gint64(s.segments));
   member(b, "bytes_written", gint64(s.bytes_written));
@@ -203,7 +203,7 @@ std::string path_json(const PathEntry& path) {
   return to_text(b.get());
 }
 
-std::string sessions_json(const std::vector<session::Info>& sessions) {
+std::string sessions_json(const SessionList& sessions) {
   auto b = new_builder();
   json_builder_begin_object(b.get());
   json_builder_set_member_name(b.get(), "sessions");
@@ -257,7 +257,7 @@ std::string recordings_json(const std::vector<RecordingEntry>& recordings) {
   return to_text(b.get());
 }
 
-std::string recording_state_json(const std::string& path, const record::RecordingStatus& status) {
+std::string recording_state_json(const std::string& path, const RecordingStatus& status) {
   auto b = new_builder();
   json_builder_begin_object(b.get());
   member(b.get(), "path", path);

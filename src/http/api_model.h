@@ -11,75 +11,29 @@
 #include <string>
 #include <vector>
 
-#include "record/path_recorder.h"
-#include "record/segment_listing.h"
-#include "session/session_info.h"
+#include <gst-mediaserver/status.h>
 
 namespace gms::http {
 
-// One configured path for GET /api/v1/paths. Optional fields are left out
-// of the JSON when the server cannot tell honestly (a launch line that runs
-// per viewer has no "live" source to speak of; a root's viewers are spread
-// over its files).
-// What flows through a path, from its msstats elements and its readers.
-struct PathFigures {
-  unsigned readers_udp = 0, readers_multicast = 0, readers_tcp = 0;
-  uint64_t bytes_in = 0, bytes_out = 0;
-  double bitrate_bps = 0;
-  uint64_t frames = 0, key_frames = 0, gaps = 0, lost = 0;
-  uint64_t reconnects = 0;
-  gint64 last_activity_us = 0;  // wall clock; 0: nothing yet
-  unsigned readers() const { return readers_udp + readers_multicast + readers_tcp; }
-};
-
-struct PathEntry {
-  std::string name;
-  std::string kind;                       // launch, files, proxy, publish
-  std::optional<bool> live;               // the source delivers now
-  std::optional<unsigned> viewers;        // PLAY sessions of this path
-  std::optional<std::string> recording;   // recording, error, stopped (paths that record)
-  // A pattern ("/live/*"): its paths being published, or for a pattern
-  // proxy the paths it made (listed as "paths").
-  std::vector<PathEntry> publishers;
-  std::optional<std::string> state;       // idle, starting, ready, retrying, stopping (live paths)
-  std::optional<unsigned> publisher_count;  // exact publish paths: clients sending now
-  bool measured = false;  // `figures` apply (every exact path; not a pattern)
-  PathFigures figures;
-  // GET /api/v1/paths/NAME only: the path's sessions (then "readers" lists
-  // them rather than counting them by transport).
-  std::optional<std::vector<session::Info>> readers;
-};
-
-// One recorded path for GET /api/v1/recordings and /metrics.
-struct RecordingEntry {
-  std::string path;
-  std::string directory;
-  record::RecordingStatus status;
-  std::vector<record::SegmentOnDisk> segments;  // filled in off the control context
-};
-
-// Server-wide figures for /metrics.
-struct Counters {
-  size_t paths = 0;
-  unsigned sessions = 0;
-  unsigned publishers = 0;
-  unsigned connections = 0;  // open RTSP connections
-  uint64_t auth_failures = 0;
-  // Connections refused before the RTSP server saw them, by reason.
-  std::vector<std::pair<std::string, uint64_t>> refused;
-};
+// The server's public snapshots (gst-mediaserver/status.h): the API reads
+// nothing else.
+using ::gms::PathFigures;
+using PathEntry = ::gms::PathInfo;
+using RecordingEntry = ::gms::RecordingInfo;
+using Counters = ::gms::ServerFigures;
+using SessionList = std::vector<::gms::SessionInfo>;
 
 // "2026-11-27T07:01:02.123456Z"
 std::string iso8601_utc(gint64 wall_us);
 
 std::string paths_json(const std::vector<PathEntry>& paths);
 std::string path_json(const PathEntry& path);
-std::string sessions_json(const std::vector<session::Info>& sessions);
+std::string sessions_json(const SessionList& sessions);
 // {"error": {"key": …, "reason": …}}: a configuration problem of a path.
 std::string key_error_json(const std::string& key, const std::string& reason);
 std::string recordings_json(const std::vector<RecordingEntry>& recordings);
 // {"path": …, "state": …} after POST …/start or …/stop.
-std::string recording_state_json(const std::string& path, const record::RecordingStatus& status);
+std::string recording_state_json(const std::string& path, const RecordingStatus& status);
 std::string error_json(const std::string& message);
 // GET /api/v1/server: {"rtsp_port": …, "version": …}.
 std::string server_json(uint16_t rtsp_port);

@@ -361,7 +361,7 @@ void HttpApi::answer_path_change(SoupServerMessage* msg, const Route& route) {
   // Bodies over kMaxBody were refused before they were read (http_guard.h).
   SoupMessageBody* req = soup_server_message_get_request_body(msg);
   std::string body = req && req->data ? std::string(req->data, gsize(req->length)) : "";
-  RuntimePaths::Result r = route.kind == Route::kPathAdd     ? backend_.add_path(body)
+  PathResult r = route.kind == Route::kPathAdd     ? backend_.add_path(body)
                            : route.kind == Route::kPathPatch ? backend_.patch_path(route.path, body)
                                                              : backend_.remove_path(route.path);
   if (r.status >= 400) {
@@ -428,7 +428,7 @@ void HttpApi::answer_recordings(SoupServerMessage* msg) {
     auto* j = static_cast<RecordingsJob*>(data);
     try {
       for (auto& e : j->entries)
-        e.segments = record::list_segments(e.directory);
+        e.segments = recorded_segments(e.directory);
       j->json = recordings_json(j->entries);
     } catch (const std::exception& e) {
       j->json = error_json(std::string("cannot list the recordings: ") + e.what());

@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "core/runtime_paths.h"
 #include "gms/ref.h"
 #include "http/api_auth.h"
 #include "http/api_model.h"
@@ -42,24 +41,20 @@ struct ApiBackend {
   std::function<Counters()> counters;
   // The RTSP port viewers connect to (the dashboard's URLs).
   std::function<uint16_t()> rtsp_port;
-  struct Action {
-    unsigned status = 200;  // 200, or 404 / 409 with `error`
-    std::string error;
-    record::RecordingStatus state;
-  };
+  using Action = RecordingResult;
   // POST /api/v1/recordings/{path}/start (start = true) or …/stop.
   std::function<Action(const std::string& path, bool start)> set_recording;
   // GET /api/v1/health: 503 while the server drains before a stop.
   std::function<bool()> draining;
   // GET /api/v1/sessions; DELETE /api/v1/sessions/ID (false: no such session).
-  std::function<std::vector<session::Info>()> sessions;
+  std::function<SessionList()> sessions;
   std::function<bool(const std::string& id)> end_session;
   // GET /api/v1/paths/NAME (nullopt: no such path), with its readers.
   std::function<std::optional<PathEntry>(const std::string& name)> path;
   // POST /api/v1/paths, PATCH and DELETE /api/v1/paths/NAME.
-  std::function<RuntimePaths::Result(const std::string& body)> add_path;
-  std::function<RuntimePaths::Result(const std::string& name, const std::string& body)> patch_path;
-  std::function<RuntimePaths::Result(const std::string& name)> remove_path;
+  std::function<PathResult(const std::string& body)> add_path;
+  std::function<PathResult(const std::string& name, const std::string& body)> patch_path;
+  std::function<PathResult(const std::string& name)> remove_path;
 };
 
 // A request's method and path, decided before anything is read.

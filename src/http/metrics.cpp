@@ -114,7 +114,7 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   header(o, "gms_recording", "gauge", "1 while the path is being recorded, else 0.");
   for (const auto& r : recordings)
     o << "gms_recording{path=\"" << label(r.path) << "\"} "
-      << (r.status.state == record::RecordingStatus::State::kRecording ? 1 : 0) << '\n';
+      << (r.status.state == RecordingStatus::State::kRecording ? 1 : 0) << '\n';
   header(o, "gms_recording_errors_total", "counter",
          "Recording failures (write errors such as a full disk) since the server started.");
   for (const auto& r : recordings)

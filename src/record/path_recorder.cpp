@@ -11,7 +11,7 @@
 #include "core/log.h"
 #include "record/audio_timeline.h"
 
-namespace gms::record {
+namespace gms {
 
 const char* state_name(RecordingStatus::State s) {
   switch (s) {
@@ -24,6 +24,11 @@ const char* state_name(RecordingStatus::State s) {
   }
   return "stopped";
 }
+
+}  // namespace gms
+
+namespace gms::record {
+
 
 std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
   if (!caps || gst_caps_is_empty(caps))

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <gst-mediaserver/status.h>
+
 #include "gms/ref.h"
 #include "gms/signal.h"
 
@@ -35,19 +37,11 @@ struct RecordSettings {
   std::chrono::milliseconds track_wait{2000};
 };
 
-// What a path's recording is doing, for the HTTP API and /metrics. Written
-// by PathRecorder on the control context, read there (no lock).
-struct RecordingStatus {
-  enum class State { kStopped, kRecording, kError };
-  State state = State::kStopped;
-  std::string last_error;       // kept after recording resumes
-  gint64 last_error_us = 0;     // wall clock (g_get_real_time) of last_error; 0: none yet
-  uint64_t errors = 0;          // failures so far (a counter: never goes down)
-  std::string current_segment;  // the file being written, when known
-  uint64_t segments = 0;        // segments closed (a counter)
-  uint64_t bytes_written = 0;   // their sizes when they closed (a counter)
-};
-const char* state_name(RecordingStatus::State s);
+// What a path's recording is doing, for the HTTP API and /metrics (the
+// public snapshot type). Written by PathRecorder on the control context,
+// read there (no lock).
+using RecordingStatus = ::gms::RecordingStatus;
+using ::gms::state_name;
 
 // The depayloader and parser for RTP caps, e.g. "rtph264depay ! h264parse";
 // empty when the codec cannot be recorded; `video` tells which pad to use,

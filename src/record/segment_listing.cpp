@@ -34,3 +34,11 @@ std::vector<SegmentOnDisk> list_segments(const std::string& dir) {
 }
 
 }  // namespace gms::record
+
+namespace gms {
+
+std::vector<RecordedSegment> recorded_segments(const std::string& directory) {
+  return record::list_segments(directory);
+}
+
+}  // namespace gms

@@ -5,19 +5,14 @@
 #pragma once
 
 #include <glib.h>
+#include <gst-mediaserver/status.h>
 
 #include <string>
 #include <vector>
 
 namespace gms::record {
 
-struct SegmentOnDisk {
-  std::string name;     // file name, "2026-11-27_07-01-02-123456.mp4"
-  std::string path;     // dir/name
-  gint64 start_us = 0;  // wall clock, from the name
-  gint64 mtime_us = 0;  // last write
-  guint64 bytes = 0;
-};
+using SegmentOnDisk = ::gms::RecordedSegment;
 
 // Regular, non-empty files of `dir` whose names carry a segment start,
 // oldest first. Other files (a filler, notes) are left out. Empty when the

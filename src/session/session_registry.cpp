@@ -146,6 +146,8 @@ void Registry::started(GstRTSPClient* client, GstRTSPContext* ctx, const std::st
     logged = i;
   }
   log::write_fields(log::Level::kNotice, "session started", fields_of(logged));
+  if (on_session)
+    on_session(logged, true);
 }
 
 GstRTSPStatusCode Registry::on_teardown(GstRTSPClient* client, GstRTSPContext* ctx,
@@ -205,6 +207,8 @@ void Registry::ended(const std::string& id) {
   const auto& bytes = e.info.role == "publisher" ? f.bytes_received : f.bytes_sent;
   fields.push_back(bytes ? log::number_field("bytes", gint64(*bytes)) : log::null_field("bytes"));
   log::write_fields(log::Level::kNotice, "session ended", fields);
+  if (on_session)
+    on_session(e.info, false);
 }
 
 void Registry::keep_figures(const std::string& id, const Figures& f) {

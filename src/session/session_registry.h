@@ -34,6 +34,11 @@ class Registry : public std::enable_shared_from_this<Registry> {
   // user). Set before the server listens, never changed.
   std::function<std::optional<std::string>(GstRTSPClient*, GstRTSPContext*)> user_of;
 
+  // A session started (its first PLAY or RECORD) or ended, from the thread
+  // that saw it (an RTSP client thread, a finalizer, the control context),
+  // outside lock_. Set before the server listens, never changed.
+  std::function<void(const Info&, bool started)> on_session;
+
   // GstRTSPServer::client-connected (the listening context).
   void watch(GstRTSPClient* client);
 

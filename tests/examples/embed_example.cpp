@@ -1,11 +1,13 @@
 // An application that embeds gst-mediaserver: it builds its configuration
-// in code, adds a path of its own, and serves on its own GLib main loop.
+// in code, serves on its own GLib main loop, adds a path there through the
+// server's API and prints the server's events as they come.
 // Built against the installed library (pkg-config gstreamer-mediaserver-1.0).
 //
 //   embed_example PORT [SECONDS]
 //
-// Prints the path's URL once it serves, and stops after SECONDS (default
-// 60) or at SIGINT/SIGTERM.
+// Prints the path's URL once it serves ("serving URL"), one line per event
+// ("event viewer-joined /camera session=… tcp 127.0.0.1:…"), and stops
+// after SECONDS (default 60) or at SIGINT/SIGTERM.
 #include <gst-mediaserver/server.h>
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -25,17 +27,28 @@ int main(int argc, char** argv) {
     gms::Config config = gms::Config::from_data(
         "[server]\naddress=127.0.0.1\nport=" + std::string(argv[1]) + "\nhttp-port=0\n",
         "embed_example");
+    config.validate();
+
+    gms::Server server(config);
+    server.attach();  // the thread-default context: this thread's main loop
+    // Events come on that context too, from the loop below.
+    server.subscribe([](const gms::ServerEvent& e) {
+      std::printf("event %s %s session=%s %s\n", gms::event_name(e.kind), e.path.c_str(),
+                  e.session.c_str(), e.detail.c_str());
+      std::fflush(stdout);
+    });
     gms::PathConfig camera;
     camera.name = "/camera";
     camera.launch =
         "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate=15/1 ! "
         "jpegenc ! rtpjpegpay name=pay0 pt=26";
-    config.paths.push_back(camera);
-    config.validate();
-
-    gms::Server server(config);
+    gms::PathResult added = server.add_path(camera);
+    if (!added.ok()) {
+      std::fprintf(stderr, "cannot add %s: %s: %s\n", camera.name.c_str(), added.key.c_str(),
+                   added.reason.c_str());
+      return 1;
+    }
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
-    server.attach();  // the thread-default context: this thread's main loop
     for (const auto& url : server.urls())
       std::printf("serving %s\n", url.c_str());
     std::fflush(stdout);

@@ -48,8 +48,20 @@ LD_LIBRARY_PATH="$libdir" ldd "$stage/embed_example" | grep -q "$stage" ||
   { echo "FAIL: the example is not linked to the staged library"; exit 1; }
 out=$(timeout 30 gst-launch-1.0 -q rtspsrc location="$url" protocols=tcp ! rtpjpegdepay ! jpegdec ! \
   fakesink num-buffers=10 2>&1) || { echo "$out"; cat "$stage/example.log"; echo "FAIL: rtspsrc"; exit 1; }
+# The viewer-joined event reaches the application's callback on its loop.
+i=0
+until grep -q "^event viewer-joined /camera session=[^ ]\+ tcp 127.0.0.1:" "$stage/example.log"; do
+  i=$((i + 1))
+  if [ $i -gt 100 ]; then
+    cat "$stage/example.log"; echo "FAIL: no viewer-joined event printed"; exit 1
+  fi
+  sleep 0.1
+done
+grep -q "^event path-added /camera" "$stage/example.log" ||
+  { cat "$stage/example.log"; echo "FAIL: no path-added event printed"; exit 1; }
 kill -TERM $example_pid
 wait $example_pid || { cat "$stage/example.log"; echo "FAIL: the example did not stop cleanly"; exit 1; }
 example_pid=
 grep -q "^stopped" "$stage/example.log" || { cat "$stage/example.log"; echo "FAIL: no clean stop"; exit 1; }
-echo "PASS: built against the installed gstreamer-mediaserver-1.0.pc, played 10 frames with rtspsrc"
+grep "^event viewer-joined" "$stage/example.log" | head -n 1
+echo "PASS: built against the installed gstreamer-mediaserver-1.0.pc, added /camera through the API, played 10 frames with rtspsrc, saw the viewer-joined event"

@@ -88,7 +88,7 @@ TEST(HttpRoute, PathsAndSessionsByName) {
 }
 
 TEST(HttpJson, SessionsWithNullsWhereUnknown) {
-  session::Info viewer;
+  SessionInfo viewer;
   viewer.id = "s1";
   viewer.path = "/cam";
   viewer.remote = "127.0.0.1:4000";
@@ -99,7 +99,7 @@ TEST(HttpJson, SessionsWithNullsWhereUnknown) {
   viewer.figures.packets_sent = 10;
   viewer.figures.fraction_lost = 0.25;
   viewer.figures.cumulative_lost = 3;
-  session::Info pub;
+  SessionInfo pub;
   pub.id = "s2";
   pub.role = "publisher";
   pub.transport = "tcp";
@@ -185,7 +185,7 @@ TEST(HttpJson, RecordingsWithErrorAndSegments) {
   RecordingEntry r;
   r.path = "/cam";
   r.directory = "/srv/rec/cam";
-  r.status.state = record::RecordingStatus::State::kRecording;
+  r.status.state = RecordingStatus::State::kRecording;
   r.status.last_error = "No space left on the resource.";
   r.status.last_error_us = 1700000000123456;
   r.status.errors = 3;
@@ -282,9 +282,9 @@ TEST(HttpMetrics, PrometheusText) {
   c.publishers = 1;
   RecordingEntry a, b;
   a.path = "/cam";
-  a.status.state = record::RecordingStatus::State::kRecording;
+  a.status.state = RecordingStatus::State::kRecording;
   b.path = "/odd\"path\\";
-  b.status.state = record::RecordingStatus::State::kError;
+  b.status.state = RecordingStatus::State::kError;
   b.status.errors = 7;
   std::string text = metrics_text(c, {a, b});
   EXPECT_NE(text.find("\ngms_paths 3\n"), std::string::npos) << text;

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <gst-mediaserver/config.h>
+#include <gst-mediaserver/events.h>
+#include <gst-mediaserver/status.h>
 
 #include <glib.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +60,68 @@ class Server {
   uint16_t http_tunnel_port() const;
   // Open sessions right now (for tests and reports).
   unsigned session_count() const;
+
+  // --- Paths, sessions, recordings and events ---
+  //
+  // Context rule: every call below runs on the server's context (the
+  // thread that runs the GMainContext given to attach(), e.g. in a
+  // callback or a g_main_context_invoke() there), or before attach() on
+  // the thread that built the server. None blocks on the network or the
+  // disk. None throws: errors come back in the result.
+
+  // Adds, changes or removes a path as a [path NAME] group of the
+  // configuration file would, with the same checks (the whole
+  // configuration's, and the launch line's dry run): an error names the
+  // key at fault and why (PathResult, status 400), 409 when add_path's
+  // name exists, 404 when change_path's or remove_path's does not.
+  // Sessions on other paths are not touched; those of a changed or removed
+  // path end. A later reload() keeps paths added or changed in code (and
+  // keeps removed ones removed), as it keeps the HTTP API's changes.
+  // Paths added or changed in code live in memory only (never written to
+  // the configuration file); remove_path() and the *_json() calls below
+  // do what the HTTP API does, which with api-writes-config=true changes
+  // the file. change_path: `path.name` may be empty (it is `name`); a path
+  // is not renamed (400).
+  PathResult add_path(const PathConfig& path);
+  PathResult change_path(const std::string& name, const PathConfig& path);
+  PathResult remove_path(const std::string& name);
+  // The same with the JSON body of POST /api/v1/paths ({"name": …, "launch":
+  // …}) and PATCH /api/v1/paths/NAME (the keys given replace the path's,
+  // null removes one), the configuration keys as members.
+  PathResult add_path_json(const std::string& json);
+  PathResult change_path_json(const std::string& name, const std::string& json);
+
+  // Every configured path with its figures (a pattern with the paths
+  // published or proxied under it), in configuration order.
+  std::vector<PathInfo> paths() const;
+  // One path (configured, or published or proxied under a pattern) with
+  // its sessions in `readers`; nullopt when there is none.
+  std::optional<PathInfo> path(const std::string& name) const;
+  // Every RTSP session with fresh figures.
+  std::vector<SessionInfo> sessions() const;
+  // Ends a session as a TEARDOWN would and closes its client's
+  // connection; false when there is no such session.
+  bool kick_session(const std::string& id);
+  // Records `path` from now on (start) or no more (stop), whatever the
+  // configuration says, until the next call. 404: no such path; 409: not
+  // recordable (no record-dir, a files root, a launch line per viewer, a
+  // codec that cannot be recorded).
+  RecordingResult start_recording(const std::string& path);
+  RecordingResult stop_recording(const std::string& path);
+  // Every path that records or did, without their segments (read those
+  // with recorded_segments() off the server's context).
+  std::vector<RecordingInfo> recordings() const;
+  // Server-wide counters.
+  ServerFigures figures() const;
+
+  // Events: `callback` is called on the server's context (never on a
+  // streaming or client thread), after the fact, in the order things
+  // happened per path. Events before attach() are not delivered. A
+  // callback may call anything above, unsubscribe itself or others; once
+  // unsubscribe() has returned its callback is not called again.
+  EventToken subscribe(EventCallback callback);
+  // Unknown or already removed tokens are ignored.
+  void unsubscribe(EventToken token);
 
  private:
   struct Impl;
