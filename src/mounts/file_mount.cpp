@@ -18,6 +18,7 @@
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "mounts/range_source.h"
+#include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
 #include "record/segment_listing.h"
 #include "record/segment_names.h"
@@ -315,8 +316,10 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
         return nullptr;
       }
       std::string pay_name = "pay" + std::to_string(index);
-      if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str())))
+      if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str()))) {
+        batch_rtp(pay.get());  // first: the end of stream is held after the last batch
         delay_end_of_stream(pay.get());
+      }
       if (!s.parts.empty()) {
         range_types.push_back(type_of(t.caps.get()));
         range_sinks.push_back(sink);
