@@ -92,8 +92,17 @@ GstPadProbeReturn on_probe(GstPad* pad, GstPadProbeInfo* info, gpointer data) no
     take(b);  // stale after a seek
     return GST_PAD_PROBE_OK;
   }
-  if (gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_SERIALIZED)
-    push(pad, take(b));
+  if (!(gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_SERIALIZED))
+    return GST_PAD_PROBE_OK;
+  // What is held goes first, under the segment and caps it came with. A
+  // sticky event (segment, caps, end of stream) is already stored on the
+  // pad when its probes run: pushed through the pad, the batch would go
+  // after it (or be refused after an end of stream), so it goes straight
+  // to the peer, which has not seen the event yet.
+  Ref<GstBufferList> held = take(b);
+  auto peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad));
+  if (held && gst_buffer_list_length(held.get()) > 0 && peer)
+    gst_pad_chain_list(peer.get(), held.release());
   return GST_PAD_PROBE_OK;
 }
 
