@@ -214,13 +214,7 @@ UserDb UserDb::parse(const std::string& text, const std::string& origin) {
 }
 
 UserDb UserDb::load(const std::string& file) {
-  gchar* raw = nullptr;
-  gsize len = 0;
-  GErrorPtr err;
-  if (!g_file_get_contents(file.c_str(), &raw, &len, out(err)))
-    throw ConfigError({{file, 0, "", "", std::string("cannot read: ") + err->message}});
-  GCharPtr text(raw);
-  return parse(std::string(text.get(), len), file);
+  return parse(read_config_text(file), file);
 }
 
 std::string UserDb::to_text() const {

@@ -526,13 +526,7 @@ Config Config::from_data(const std::string& text, const std::string& origin) {
 }
 
 Config Config::from_file(const std::string& file) {
-  gchar* raw = nullptr;
-  gsize len = 0;
-  GErrorPtr err;
-  if (!g_file_get_contents(file.c_str(), &raw, &len, out(err)))
-    throw ConfigError({{file, 0, "", "", std::string("cannot read: ") + err->message}});
-  GCharPtr text(raw);
-  Config cfg = from_data(std::string(text.get(), len), file);
+  Config cfg = from_data(read_config_text(file), file);
   cfg.server.config_file = file;
   return cfg;
 }

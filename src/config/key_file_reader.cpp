@@ -111,4 +111,14 @@ KeyFileContents read_key_file(const std::string& text, const std::string& origin
   return out;
 }
 
+std::string read_config_text(const std::string& file) {
+  gchar* raw = nullptr;
+  gsize len = 0;
+  GErrorPtr err;
+  if (!g_file_get_contents(file.c_str(), &raw, &len, out(err)))
+    throw ConfigError({{file, 0, "", "", std::string("cannot read: ") + err->message}});
+  GCharPtr text(raw);
+  return std::string(text.get(), len);
+}
+
 }  // namespace gms

@@ -34,4 +34,8 @@ struct KeyFileContents {
 KeyFileContents read_key_file(const std::string& text, const std::string& origin,
                               std::vector<ConfigIssue>& issues);
 
+// The whole of `file` as text; throws ConfigError naming the file when it
+// cannot be read.
+std::string read_config_text(const std::string& file);
+
 }  // namespace gms

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mounts/media_setup.h"
+#include "mounts/publish_mount.h"
 
 namespace gms {
 namespace {
@@ -66,23 +67,13 @@ std::vector<Ref<GstElement>> relay_sources(GstRTSPMedia* media) {
   return out;
 }
 
-bool media_playing(GstRTSPMedia* media) {
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
-                          : Ref<GstObject>();
-  GstState state = GST_STATE_NULL;
-  if (pipeline && GST_IS_ELEMENT(pipeline.get()))
-    gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
-  return state == GST_STATE_PLAYING;
-}
-
 // Bytes the relay readers pushed that a new reader does not get. A media's
 // first reader gets all of them: what the media pushed while it was being
 // prepared waits for it. A reader joining a running media gets what comes
 // from now on, and its GOP (sent to it alone, not through the relay
 // readers): that much counts as sent before the base.
 uint64_t bytes_before(GstRTSPMedia* media, const std::vector<Ref<GstElement>>& srcs) {
-  if (!media_playing(media))
+  if (!mounts::joins_running_media(media))
     return 0;
   uint64_t base = PathTraffic::pushed_bytes(srcs), gop = 0;
   for (const auto& src : srcs) {

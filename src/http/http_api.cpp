@@ -217,7 +217,7 @@ void HttpApi::listen(uint16_t port, const std::string& address, GTlsCertificate*
     soup_server_set_tls_certificate(server_.get(), certificate);
   auto options = certificate ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
   GErrorPtr err;
-  gboolean ok = soup_server_listen(server_.get(), addr.get(), options, out(err));
+  gboolean ok = http::listen_on(server_.get(), addr.get(), options, out(err));
   if (push)
     g_main_context_pop_thread_default(control_.get());
   if (!ok)
@@ -346,7 +346,7 @@ void HttpApi::listen_health(const std::string& address) {
     g_main_context_push_thread_default(control_.get());
   GErrorPtr err;
   // HTTPS like the API's own listener (which a wildcard one replaces).
-  gboolean ok = soup_server_listen(server_.get(), addr.get(),
+  gboolean ok = http::listen_on(server_.get(), addr.get(),
                                    https_ ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), out(err));
   if (push)
     g_main_context_pop_thread_default(control_.get());

@@ -1,10 +1,12 @@
 #include "http/http_guard.h"
 
 #include <libsoup/soup.h>
+#include <netinet/in.h>
 
 #include <string>
 
 #include "core/log.h"
+#include "gms/ref.h"
 
 namespace gms::http {
 namespace {
@@ -118,6 +120,23 @@ void guard_http_server(SoupServer* server) {
   g_signal_connect(server, "request-started", G_CALLBACK(on_request_started), nullptr);
   g_signal_connect(server, "request-finished", G_CALLBACK(on_request_finished), nullptr);
   soup_server_add_early_handler(server, nullptr, on_headers_read, nullptr, nullptr);
+}
+
+gboolean listen_on(SoupServer* server, GSocketAddress* address, unsigned options, GError** error) {
+  auto socket = Ref<GSocket>::adopt(g_socket_new(g_socket_address_get_family(address),
+                                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error));
+  if (!socket)
+    return FALSE;
+  g_socket_set_listen_backlog(socket.get(), kBacklog);
+  // IPv6 only on an IPv6 address, as libsoup's own listener.
+  if (g_socket_address_get_family(address) == G_SOCKET_FAMILY_IPV6 &&
+      !g_socket_set_option(socket.get(), IPPROTO_IPV6, IPV6_V6ONLY, TRUE, error))
+    return FALSE;
+  // Reuse as libsoup does: a restarted server binds while the old
+  // connections linger in TIME_WAIT.
+  if (!g_socket_bind(socket.get(), address, TRUE, error) || !g_socket_listen(socket.get(), error))
+    return FALSE;
+  return soup_server_listen_socket(server, socket.get(), SoupServerListenOptions(options), error);
 }
 
 }  // namespace gms::http

@@ -17,7 +17,9 @@
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
+#include "mounts/gop_replay.h"
 #include "mounts/media_setup.h"
+#include "mounts/relay_queue.h"
 #include "session/figure_reader.h"
 
 // ---- the factory -----------------------------------------------------------
@@ -599,20 +601,12 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
 
 struct Injection {
   std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+  std::map<unsigned, Ref<GstElement>> sources;  // index → its msrelaysrc
 };
 
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
-  bool late = false;
-  if (media && g_object_get_data(G_OBJECT(media), kPlayPath)) {
-    auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-    auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
-                            : Ref<GstObject>();
-    GstState state = GST_STATE_NULL;
-    if (pipeline && GST_IS_ELEMENT(pipeline.get()))
-      gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
-    late = state == GST_STATE_PLAYING;
-  }
+  bool late = media && g_object_get_data(G_OBJECT(media), kPlayPath) && joins_running_media(media);
   g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
   return GST_RTSP_STS_OK;
 }
@@ -662,8 +656,10 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     for (guint j = 0; j < gst_buffer_list_length(list); ++j)
       gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
     gst_buffer_list_unref(list);
-    if (!gop.empty())
+    if (!gop.empty()) {
       inj->streams.emplace_back(i, std::move(gop));
+      inj->sources[i] = pay;
+    }
   }
   if (inj->streams.empty())
     return;
@@ -677,8 +673,11 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
                          [](gpointer p) { delete static_cast<Injection*>(p); });
 }
 
+// Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
+// runs with the shared media locked (see gop_replay.h). play-request: the
+// transport was added to the sinks after the reply was made.
 void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
-              const std::vector<Ref<GstBuffer>>& packets) {
+              const std::vector<Ref<GstBuffer>>& packets, GstElement* source) {
   GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
   if (!t->destination || t->client_port.min <= 0)
     return;
@@ -691,17 +690,13 @@ void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
     return;
   auto dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  for (const auto& p : packets) {
-    GstMapInfo map;
-    if (!gst_buffer_map(p.get(), &map, GST_MAP_READ))
-      continue;
-    // Non-blocking: a full socket buffer loses the rest of the burst.
-    GOutputVector v{map.data, map.size};
-    if (g_socket_send_message_with_timeout(socket.get(), dest.get(), &v, 1, nullptr, 0, 0, 0,
-                                           nullptr, nullptr, nullptr) == G_POLLABLE_RETURN_OK)
-      session::add_sent_beside_sinks(trans, map.size, 1);  // the sessions API counts them too
-    gst_buffer_unmap(p.get(), &map);
-  }
+  // The viewer is among the sink's clients by now; the packets the reader
+  // output between the reply's snapshot and then did not go to it: add
+  // them (whatever was output later goes through the sink).
+  std::vector<Ref<GstBuffer>> all = packets;
+  append_newer(all, reader_gop(source));
+  GopReplayer::instance().add(
+      GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket, dest, std::move(all)});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
@@ -722,7 +717,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
                      peer_of(client).c_str(), packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
-      send_udp(trans, t, packets);
+      auto src = inj->sources.find(index);
+      send_udp(trans, t, packets, src == inj->sources.end() ? nullptr : src->second.get());
     }
     // Multicast: the group shares one stream; nothing per viewer.
   }
@@ -761,6 +757,21 @@ void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxP
 }
 
 }  // namespace
+
+bool joins_running_media(GstRTSPMedia* media) {
+  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
+  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
+                          : Ref<GstObject>();
+  GstState state = GST_STATE_NULL;
+  if (pipeline && GST_IS_ELEMENT(pipeline.get()))
+    gst_element_get_state(GST_ELEMENT(pipeline.get()), &state, nullptr, 0);
+  if (state != GST_STATE_PLAYING)
+    return false;
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i)
+    if (gst_rtsp_stream_is_blocking(gst_rtsp_media_get_stream(media, i)))
+      return false;
+  return true;
+}
 
 void set_refusal_reason(GstRTSPClient* client, const std::string& why) { refuse(client, {}, why); }
 
@@ -881,9 +892,7 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                        // a leaky queue loses those packets instead of
                        // stalling the tee and with it the UDP viewers.
                        if (g_str_equal(name, "queue"))
-                         g_object_set(e, "leaky", 2 /* downstream */, "max-size-buffers", 0u,
-                                      "max-size-bytes", 8u << 20, "max-size-time",
-                                      guint64(2 * GST_SECOND), nullptr);
+                         configure_relay_queue(e);
                      }),
                      nullptr);
 }

@@ -67,6 +67,11 @@ void set_refusal_reason(GstRTSPClient* client, const std::string& why);
 // viewers of `path` for max-viewers. Publish and proxy paths use it.
 void mark_relay_play_media(GstRTSPMedia* media, const std::string& path);
 
+// Whether a viewer's PLAY joins `media` while it runs: a live media plays
+// from its preparation on, but holds its streams at their first packets
+// until its first PLAY, which then gets them.
+bool joins_running_media(GstRTSPMedia* media);
+
 // Called every second on the control context: cuts publishers that send
 // nothing for their path's publisher-timeout.
 void check_idle_publishers(PublishContext& ctx);

@@ -48,6 +48,72 @@ void Seen::add(uint16_t seq) {
 }
 
 namespace {
+// Whether an H.264 RTP payload opens a key frame.
+bool starts_key(const uint8_t* payload, size_t len) {
+  if (len < 2)
+    return false;
+  int type = payload[0] & 0x1f;
+  if (type == 24)  // STAP-A: the first aggregated unit
+    return len >= 4 && ((payload[3] & 0x1f) == 7 || (payload[3] & 0x1f) == 5);
+  if (type == 28)  // FU-A: its start fragment
+    return (payload[1] & 0x80) && ((payload[1] & 0x1f) == 5 || (payload[1] & 0x1f) == 7);
+  return type == 7 || type == 5;
+}
+}  // namespace
+
+namespace {
+// A keyed viewer's packet with sequence number `seq`, once its key frame came.
+void add_keyed(Seen& s, uint16_t seq) {
+  int16_t d = int16_t(uint16_t(seq - uint16_t(s.ext_last)));
+  int64_t ext = int64_t(s.ext_last) + d;
+  if (ext < int64_t(s.first))
+    return;  // before the key frame
+  size_t idx = size_t(ext - s.first);
+  if (idx >= s.got.size())
+    s.got.resize(idx + 1024, false);
+  if (!s.got[idx]) {
+    s.got[idx] = true;
+    s.received++;
+  }
+  if (d > 1)
+    s.gaps++;
+  if (d > 0)
+    s.ext_last = uint32_t(ext);
+}
+}  // namespace
+
+void Seen::add_rtp(const uint8_t* rtp, size_t len) {
+  if (len < 12)
+    return;
+  uint16_t seq = uint16_t((rtp[2] << 8) | rtp[3]);
+  if (need_key) {
+    keyed = true;
+    size_t off = 12 + 4 * size_t(rtp[0] & 0x0f);
+    if (off >= len || !starts_key(rtp + off, len - off)) {
+      if (early.size() < 8192)
+        early.push_back(seq);
+      return;
+    }
+    need_key = false;
+    first_key_us = g_get_monotonic_time();
+    any = true;
+    first = seq;
+    ext_last = seq;
+    got.assign(1024, false);
+    got[0] = true;
+    received = 1;
+    for (uint16_t e : early)
+      add_keyed(*this, e);
+    early.clear();
+    return;
+  }
+  if (keyed)
+    add_keyed(*this, seq);
+  else
+    add(seq);
+}
+
+namespace {
 
 bool send_all(int fd, const std::string& s) {
   size_t off = 0;
@@ -96,7 +162,7 @@ std::string read_reply(int fd, std::string& buf) {
 
 }  // namespace
 
-bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp) {
+bool setup_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp) {
   v.rtsp = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -136,10 +202,19 @@ bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp
     fprintf(stderr, "SETUP: %s\n", r.empty() ? "no reply in 10 s" : r.substr(0, r.find("\r\n")).c_str());
     return false;
   }
-  std::string session = r.substr(s + 9, r.find_first_of(";\r", s + 9) - s - 9);
-  v.session = session;
-  send_all(v.rtsp, "PLAY " + url + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session +
-                       "\r\nRange: npt=0.000-\r\n\r\n");
+  v.session = r.substr(s + 9, r.find_first_of(";\r", s + 9) - s - 9);
+  return true;
+}
+
+bool send_play(ViewerConn& v, const std::string& url) {
+  return send_all(v.rtsp, "PLAY " + url + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + v.session +
+                              "\r\nRange: npt=0.000-\r\n\r\n");
+}
+
+bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp) {
+  if (!setup_viewer(v, port, url, tcp))
+    return false;
+  send_play(v, url);
   std::string p = read_reply(v.rtsp, v.buf);
   if (p.find(" 200 ") == std::string::npos) {
     fprintf(stderr, "PLAY: %s\n", p.empty() ? "no reply in 10 s" : p.substr(0, p.find("\r\n")).c_str());
@@ -169,7 +244,7 @@ void drain_tcp(ViewerConn& v) {
     if (v.buf.size() - off < 4 + len)
       break;
     if (v.buf[off + 1] == 0 && len >= 12)
-      v.seen.add(uint16_t((uint8_t(v.buf[off + 6]) << 8) | uint8_t(v.buf[off + 7])));
+      v.seen.add_rtp(reinterpret_cast<const uint8_t*>(v.buf.data() + off + 4), len);
     off += 4 + len;
   }
   v.buf.erase(0, off);
@@ -194,7 +269,7 @@ void drain_udp(ViewerConn& v) {
     // client_port+1 is this socket's port arrives here too.
     for (int i = 0; i < n; ++i)
       if (msgs[i].msg_len >= 12 && (bufs[i][0] & 0xc0) == 0x80 && (bufs[i][1] & 0x7f) == 96)
-        v.seen.add(uint16_t((bufs[i][2] << 8) | bufs[i][3]));
+        v.seen.add_rtp(bufs[i], msgs[i].msg_len);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gms::test {
 
@@ -21,7 +22,19 @@ struct Seen {
   uint32_t ext_last = 0;  // extended sequence number of the newest packet
   uint64_t received = 0;
   uint64_t gaps = 0;  // forward jumps of more than one sequence number
+  // Counts nothing before the first packet that starts an H.264 key frame
+  // (SPS, IDR, or a STAP-A/FU-A opening one); first_key_us: when it came.
+  // Such a viewer also counts like a receiver with a jitterbuffer: packets
+  // after the key frame that came before it (live packets overtaking a
+  // replayed GOP) count, duplicates count once.
+  bool need_key = false;
+  gint64 first_key_us = 0;
+  bool keyed = false;             // need_key was set: the counting below
+  std::vector<uint16_t> early;    // sequence numbers before the key frame
+  std::vector<bool> got;          // from the key frame on, by extended seq - first
   void add(uint16_t seq);
+  // add() unless a key frame is still awaited and this payload starts none.
+  void add_rtp(const uint8_t* rtp, size_t len);
   uint64_t expected() const { return any ? ext_last - first + 1 : 0; }
 };
 
@@ -36,6 +49,10 @@ struct ViewerConn {
 // DESCRIBE, SETUP of the first track (control "stream=0"), PLAY with
 // `Range: npt=0.000-` (what ffmpeg sends). False on any error (printed).
 bool start_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp);
+// The same in two halves: DESCRIBE and SETUP; then PLAY sent without
+// waiting for its reply (which the drains skip over).
+bool setup_viewer(ViewerConn& v, uint16_t port, const std::string& url, bool tcp);
+bool send_play(ViewerConn& v, const std::string& url);
 // Reads what is waiting on the viewer's socket and counts its RTP packets.
 void drain_tcp(ViewerConn& v);
 void drain_udp(ViewerConn& v);

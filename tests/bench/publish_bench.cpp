@@ -8,8 +8,15 @@
 // Then the same viewers on a stock gst-rtsp-server relay of the same stream,
 // in the same run, for comparison (memory per viewer too).
 //
-//   build/tests/publish_bench [VIEWERS] [SECONDS] [publish|proxy] [nostock]
+//   build/tests/publish_bench [VIEWERS] [SECONDS] [publish|proxy|burst|burst-tcp] [nostock]
 //   (default 1000 viewers, 15 s, viewers on the publish path, with the stock relay)
+// burst: a join storm instead: GMS_BENCH_WATCHERS (100) viewers watch, then
+// VIEWERS more send their PLAY at the same moment (UDP, or TCP with
+// burst-tcp); loss of both, counted for the joiners from their first key
+// frame, and PLAY to first key frame.
+// GMS_BENCH_SERVER_PREFIX (e.g. "chrt --idle 0": the server runs only when
+// nothing else wants the CPU, a machine busy by moments) prefixes the
+// servers' command lines.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -23,6 +30,7 @@
 #include <gst/gst.h>
 
 #include "child.h"
+#include "join_burst.h"
 #include "first_key.h"
 #include "load_client.h"
 #include "process.h"
@@ -30,6 +38,21 @@
 
 using namespace gms::test;
 using Clock = std::chrono::steady_clock;
+
+// The server's last word on its relay queues dropping packets, if any.
+void queue_warnings(const ServerProcess& srv) {
+  std::string log = srv.log();
+  auto at = log.rfind("queue is full");
+  if (at == std::string::npos) {
+    printf("server log: no relay queue overrun\n");
+    return;
+  }
+  auto start = log.rfind('\n', at);
+  auto end = log.find('\n', at);
+  printf("server log: %s\n", log.substr(start == std::string::npos ? 0 : start + 1,
+                                        end == std::string::npos ? std::string::npos : end - start - 1)
+                                 .c_str());
+}
 
 void report(const PhaseResult& r, bool tcp, const char* who, double stream_rate) {
   const char* proto = tcp ? "TCP" : "UDP";
@@ -62,7 +85,16 @@ int main(int argc, char** argv) {
     fprintf(stderr, "cannot encode the clip: %s\n", why.c_str());
     return 1;
   }
-  ServerProcess srv({"--publish", "/live/*", write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")});
+  std::vector<std::string> prefix;
+  if (const char* p = g_getenv("GMS_BENCH_SERVER_PREFIX")) {
+    GStrv words = g_strsplit(p, " ", -1);
+    for (GStrv w = words; *w; ++w)
+      if (**w)
+        prefix.push_back(*w);
+    g_strfreev(words);
+  }
+  ServerProcess srv({"--publish", "/live/*", write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")},
+                    true, 0, prefix);
   if (!srv.ready()) {
     fprintf(stderr, "server did not start\n%s", srv.log().c_str());
     return 1;
@@ -103,6 +135,24 @@ int main(int argc, char** argv) {
          n, seconds, mode == "proxy" ? "proxy (--proxy in front of the publish path)" : "publish path");
   printf("server CPU with the publisher only: %.1f %% of a core\n", idle);
 
+  if (mode == "burst" || mode == "burst-tcp") {
+    bool tcp = mode == "burst-tcp";
+    const char* w = g_getenv("GMS_BENCH_WATCHERS");
+    unsigned watchers = w ? unsigned(std::atoi(w)) : 100;
+    BurstResult b = run_burst(ours, watchers, n, tcp, seconds);
+    printf("join storm, %s: %u watching, %u PLAY at once, %d s counted; watchers lost %llu of %llu "
+           "(%u with loss or nothing); joiners lost %llu of %llu after their first key frame (%u "
+           "with loss, %u without a key frame); PLAY -> first key frame p50 %.0f ms, p95 %.0f ms, "
+           "max %.0f ms; kernel UDP receive-buffer drops %llu; server CPU %.1f %% of a core\n",
+           tcp ? "TCP" : "UDP", b.watchers, b.joiners, seconds,
+           (unsigned long long)b.watcher_lost, (unsigned long long)b.watcher_expected,
+           b.watchers_with_loss, (unsigned long long)b.joiner_lost,
+           (unsigned long long)b.joiner_expected, b.joiners_with_loss, b.joiners_without_key,
+           b.key_p50_ms, b.key_p95_ms, b.key_max_ms, (unsigned long long)b.kernel_drops,
+           b.cpu_total);
+    queue_warnings(srv);
+    return 0;
+  }
   // Instant start: joins to a running path (a UDP viewer keeps it running).
   {
     std::vector<double> ms;
@@ -130,6 +180,7 @@ int main(int argc, char** argv) {
   }
   for (bool tcp : {false, true})
     report(run_phase(ours, n, tcp, seconds, idle), tcp, "gst-mediaserver", stream_rate);
+  queue_warnings(proxy ? *proxy : srv);
 
   if (!with_stock)
     return 0;

@@ -13,8 +13,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <vector>
 
 #include "first_key.h"
+#include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
@@ -56,6 +59,73 @@ TEST(LaunchRelay, LateJoinerGetsKeyFrameAtOnce) {
   std::printf("plain launch path, first key frame after PLAY, %zu joins (UDP and TCP): median "
               "%.1f ms, min %.1f ms, max %.1f ms\n",
               ms.size(), ms[ms.size() / 2], ms.front(), ms.back());
+}
+
+// The first viewer of a live relayed media gets the packets its streams
+// held since preparation, each once and in order, starting at RTP-Info's
+// seq. (It used to get the cached key frame a second time, sent beside the
+// streams as if it joined late: duplicates out of order, which made
+// receivers drop whole tracks now and then.)
+// Plays both tracks of `url` over TCP on a raw connection and checks that
+// the packets of each start at RTP-Info's seq and follow one another, each
+// once, for about 3 s.
+void expect_every_packet_once_in_order(uint16_t port, const std::string& url) {
+  RawRtsp c(port);
+  ASSERT_TRUE(c.connected());
+  RtspReply d = c.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n"));
+  ASSERT_EQ(d.status, 200) << d.text;
+  std::string session;
+  for (int track = 0; track < 2; ++track) {
+    std::string transport = "Transport: RTP/AVP/TCP;unicast;interleaved=" +
+                            std::to_string(2 * track) + "-" + std::to_string(2 * track + 1) + "\r\n";
+    RtspReply r = c.request(rtsp_request("SETUP", url + "/stream=" + std::to_string(track),
+                                         2 + track, session, transport));
+    ASSERT_EQ(r.status, 200) << r.text;
+    session = r.header("Session").substr(0, r.header("Session").find(';'));
+  }
+  RtspReply play = c.request(rtsp_request("PLAY", url, 4, session, "Range: npt=0.000-\r\n"));
+  ASSERT_EQ(play.status, 200) << play.text;
+  // RTP-Info: url=.../stream=0;seq=N;rtptime=T,url=.../stream=1;seq=M;...
+  std::map<int, long> first_seq;
+  const std::string info = play.header("RTP-Info");
+  for (int track = 0; track < 2; ++track) {
+    auto at = info.find("stream=" + std::to_string(track) + ";seq=");
+    ASSERT_NE(at, std::string::npos) << info;
+    first_seq[2 * track] = std::strtol(info.c_str() + info.find("seq=", at) + 4, nullptr, 10);
+  }
+  std::map<int, std::vector<unsigned>> seqs;  // RTP channel → sequence numbers
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline && (seqs[0].size() < 300 || seqs[2].size() < 60)) {
+    RawRtsp::Frame f = c.read_interleaved(2s);
+    ASSERT_NE(f.channel, -1) << "no packet";
+    if (f.channel % 2 == 0 && f.data.size() >= 12)
+      seqs[f.channel].push_back((uint8_t(f.data[2]) << 8) | uint8_t(f.data[3]));
+  }
+  for (int ch : {0, 2}) {
+    const auto& s = seqs[ch];
+    ASSERT_GE(s.size(), 20u) << "channel " << ch;
+    EXPECT_EQ(long(s.front()), first_seq[ch]) << "channel " << ch << ": RTP-Info " << info;
+    for (size_t i = 1; i < s.size(); ++i)
+      ASSERT_EQ(s[i], (s[i - 1] + 1) & 0xffff)
+          << "channel " << ch << ", packet " << i << " of " << s.size() << " out of order";
+  }
+}
+
+TEST(LaunchRelay, FirstViewerGetsEveryPacketOnceInOrder) {
+  ServerProcess srv({"--mount", std::string("/av=") + kH264Opus});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  expect_every_packet_once_in_order(srv.port(), srv.url("/av"));
+}
+
+// A viewer joining a running media gets the cached key frame sent to it
+// alone, then the media's packets: the two meet without a gap or a repeat.
+TEST(LaunchRelay, LateJoinerGetsEveryPacketOnceInOrder) {
+  ServerProcess srv({"--mount", std::string("/av=") + kH264Opus});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer first(srv.url("/av"), "udp");
+  ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 10; }, 20s)) << first.error();
+  for (int i = 0; i < 3; ++i)
+    expect_every_packet_once_in_order(srv.port(), srv.url("/av"));
 }
 
 // Sends a request on a raw socket and reads its reply (with its body).

@@ -1,0 +1,27 @@
+// A join storm: many viewers PLAY a running path at the same moment while
+// others are already watching it.
+#pragma once
+
+#include <cstdint>
+
+#include "load_client.h"
+
+namespace gms::test {
+
+struct BurstResult {
+  unsigned watchers = 0, joiners = 0;
+  uint64_t watcher_lost = 0, watcher_expected = 0;
+  unsigned watchers_with_loss = 0;
+  // Counted from each joiner's first key-frame packet on.
+  uint64_t joiner_lost = 0, joiner_expected = 0;
+  unsigned joiners_with_loss = 0, joiners_without_key = 0;
+  double key_p50_ms = 0, key_p95_ms = 0, key_max_ms = 0;  // PLAY sent → first key-frame packet
+  uint64_t kernel_drops = 0;  // UDP receive-buffer errors of the whole host meanwhile
+  double cpu_total = 0;       // server, % of a core over the counted seconds
+};
+
+// Starts `watchers` viewers one by one, then DESCRIBEs and SETUPs `joiners`
+// more, sends all their PLAYs at once and counts `seconds` from there.
+BurstResult run_burst(const Target& t, unsigned watchers, unsigned joiners, bool tcp, int seconds);
+
+}  // namespace gms::test
