@@ -18,6 +18,7 @@
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "mounts/range_source.h"
+#include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
 #include "record/segment_listing.h"
 #include "record/segment_names.h"
@@ -237,6 +238,20 @@ namespace {
 using namespace gms;
 using namespace gms::mounts;
 
+// A queue of `mq` in front of `chain`: its sink pad (null when it cannot
+// be linked).
+Ref<GstPad> track_queue(GstElement* mq, GstPad* chain) {
+  if (!chain)
+    return {};
+  auto sink = Ref<GstPad>::adopt(gst_element_request_pad_simple(mq, "sink_%u"));
+  GCharPtr sink_name(sink ? gst_pad_get_name(sink.get()) : nullptr);
+  std::string src_name = sink_name ? "src_" + std::string(sink_name.get() + 5) : "";
+  auto src = Ref<GstPad>::adopt(sink ? gst_element_get_static_pad(mq, src_name.c_str()) : nullptr);
+  if (!src || gst_pad_link(src.get(), chain) != GST_PAD_LINK_OK)
+    return {};
+  return sink;
+}
+
 // RTSP client thread: DESCRIBE/SETUP of a new media for this file.
 // filesrc ! parsebin, then one whitelisted payloader chain per servable
 // track, named pay0..payN in the order of the probe.
@@ -270,17 +285,23 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
       if (!gst_element_link(src.get(), parse.get()))
         return nullptr;
     }
-    // One thread per track: a demuxer pushes every track from one thread,
-    // and gst-rtsp-server prerolls by blocking each payloader on its first
-    // packet. A multiqueue (not one queue per track) also lets a track that
-    // no viewer set up run unlinked without stopping the others with an
-    // error.
-    auto mq = Ref<GstElement>::adopt(gst_element_factory_make("multiqueue", nullptr));
-    if (!mq)
-      return nullptr;
-    g_object_set(mq.get(), "max-size-buffers", 0u, "max-size-time", guint64(2 * GST_SECOND),
-                 nullptr);
-    gst_bin_add(GST_BIN(bin.get()), mq.get());
+    // One thread per track when there are several: a demuxer pushes every
+    // track from one thread, and gst-rtsp-server prerolls by blocking each
+    // payloader on its first packet. A multiqueue (not one queue per track)
+    // also lets a track that no viewer set up run unlinked without stopping
+    // the others with an error. A file with one track needs neither: the
+    // demuxer's thread payloads and paces it, which saves every viewer a
+    // thread, a wake-up per frame and the queue's seconds of frames.
+    const bool direct = s.parts.empty() && s.info->servable_tracks() == 1;
+    Ref<GstElement> mq;
+    if (!direct) {
+      mq = Ref<GstElement>::adopt(gst_element_factory_make("multiqueue", nullptr));
+      if (!mq)
+        return nullptr;
+      g_object_set(mq.get(), "max-size-buffers", 0u, "max-size-time", guint64(2 * GST_SECOND),
+                   nullptr);
+      gst_bin_add(GST_BIN(bin.get()), mq.get());
+    }
     std::vector<TrackLinker::Slot> slots;
     unsigned index = 0;
     for (const auto& t : s.info->tracks) {
@@ -288,19 +309,17 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
         continue;
       std::string error;
       Ref<GstPad> chain = add_payload_chain(GST_BIN(bin.get()), *t.plan, index, &error);
-      auto sink = Ref<GstPad>::adopt(gst_element_request_pad_simple(mq.get(), "sink_%u"));
-      GCharPtr sink_name(sink ? gst_pad_get_name(sink.get()) : nullptr);
-      std::string src_name = sink_name ? "src_" + std::string(sink_name.get() + 5) : "";
-      auto src = Ref<GstPad>::adopt(sink ? gst_element_get_static_pad(mq.get(), src_name.c_str())
-                                         : nullptr);
-      if (!chain || !src || gst_pad_link(src.get(), chain.get()) != GST_PAD_LINK_OK) {
+      Ref<GstPad> sink = direct ? chain : track_queue(mq.get(), chain.get());
+      if (!chain || !sink) {
         GMS_LOG_WARN("file %s: cannot build track %u: %s", s.mount_path.c_str(), index,
                      error.empty() ? "multiqueue" : error.c_str());
         return nullptr;
       }
       std::string pay_name = "pay" + std::to_string(index);
-      if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str())))
+      if (auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), pay_name.c_str()))) {
+        batch_rtp(pay.get());  // first: the end of stream is held after the last batch
         delay_end_of_stream(pay.get());
+      }
       if (!s.parts.empty()) {
         range_types.push_back(type_of(t.caps.get()));
         range_sinks.push_back(sink);
