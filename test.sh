@@ -56,18 +56,19 @@ PY
 }
 
 # The sanitizer build (AddressSanitizer and UndefinedBehaviorSanitizer) and
-# the fuzz targets' build (clang), each in the background; the fuzz build at
-# a lower priority, as the sanitizer pass waits for its build first.
+# the fuzz targets' build (clang), each in the background under SCHED_IDLE:
+# they get a core only when no test wants it, so they cannot delay a test's
+# real-time media (plain nice still did, now and then).
 build_asan() {
   if [[ ! -f build-asan/build.ninja ]]; then
     meson setup build-asan -Dtests=enabled -Dbenchmarks=disabled \
       -Db_sanitize=address,undefined -Db_lundef=false \
       -Dbuildtype=debug >/dev/null || return 1
   fi
-  nice -n 10 ninja -j 2 -C build-asan >build-asan/ninja-output.txt 2>&1
+  chrt --idle 0 ninja -j 2 -C build-asan >build-asan/ninja-output.txt 2>&1
 }
 build_fuzz() {
-  nice -n 19 tests/fuzz/run.sh --build-only >/dev/null 2>&1
+  chrt --idle 0 nice -n 19 tests/fuzz/run.sh --build-only >/dev/null 2>&1
 }
 
 # Each test runs once: the tests of the suite "sanitized" run in the
@@ -88,10 +89,10 @@ if [[ "${1:-}" == "--tsan" ]]; then
 elif [[ "${1:-}" == "--quick" ]]; then
   run_suite build
 else
-  # The sanitizer and fuzz builds compile while the normal pass runs, at a
-  # low priority: those tests mostly wait on real-time media (they use about
-  # a sixth of two cores), so the builds take the idle CPU without slowing
-  # them, and the whole run is minutes shorter than building in turn.
+  # The sanitizer and fuzz builds compile while the normal pass runs, on
+  # idle CPU only: those tests mostly wait on real-time media (they use
+  # about a sixth of two cores), so the builds take what is left without
+  # slowing them, and the whole run is minutes shorter than building in turn.
   build_asan &
   asan_pid=$!
   build_fuzz &

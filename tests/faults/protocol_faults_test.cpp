@@ -58,10 +58,22 @@ Holdings holdings_of(GPid pid) {
       h.fds += e->d_name[0] != '.';
     closedir(d);
   }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("Threads:", 0) == 0)
-      h.threads = std::stoi(line.substr(8));
+  // Threads, but for the key-frame replay thread: one for the process's
+  // life, started at the first UDP viewer that joins a running media with a
+  // key frame cached, which may come after the baseline.
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = opendir(tasks.c_str())) {
+    h.threads = 0;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.')
+        continue;
+      std::ifstream comm(tasks + "/" + e->d_name + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      h.threads += name != "gms-gop-replay";
+    }
+    closedir(d);
+  }
   return h;
 }
 
