@@ -56,8 +56,8 @@ PY
 }
 
 # The sanitizer build (AddressSanitizer and UndefinedBehaviorSanitizer) and
-# the fuzz targets' build (clang), each in the background under SCHED_IDLE:
-# they get a core only when no test wants it, so they cannot delay a test's
+# the fuzz targets' build (clang), in the background under SCHED_IDLE: they
+# get a core only when no test wants it, so they cannot delay a test's
 # real-time media (plain nice still did, now and then).
 build_asan() {
   if [[ ! -f build-asan/build.ninja ]]; then
@@ -68,7 +68,7 @@ build_asan() {
   chrt --idle 0 ninja -j 2 -C build-asan >build-asan/ninja-output.txt 2>&1
 }
 build_fuzz() {
-  chrt --idle 0 nice -n 19 tests/fuzz/run.sh --build-only >/dev/null 2>&1
+  chrt --idle 0 tests/fuzz/run.sh --build-only >/dev/null 2>&1
 }
 
 # Each test runs once: the tests of the suite "sanitized" run in the
@@ -89,18 +89,22 @@ if [[ "${1:-}" == "--tsan" ]]; then
 elif [[ "${1:-}" == "--quick" ]]; then
   run_suite build
 else
-  # The sanitizer and fuzz builds compile while the normal pass runs, on
-  # idle CPU only: those tests mostly wait on real-time media (they use
-  # about a sixth of two cores), so the builds take what is left without
-  # slowing them, and the whole run is minutes shorter than building in turn.
+  # The sanitizer build compiles while the normal pass runs, on idle CPU
+  # only: those tests mostly wait on real-time media (they use about a
+  # sixth of two cores), so the build takes what is left without slowing
+  # them, and the whole run is minutes shorter than building in turn.
   build_asan &
   asan_pid=$!
-  build_fuzz &
-  fuzz_pid=$!
   run_suite build --no-suite sanitized
 fi
 if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
-  if wait "$asan_pid"; then
+  asan_ok=false
+  wait "$asan_pid" && asan_ok=true
+  # The fuzz build after the sanitizer build (which the next pass needs
+  # first), on the CPU the sanitizer pass leaves idle.
+  build_fuzz &
+  fuzz_pid=$!
+  if $asan_ok; then
     # Unit and element tests, and the integration tests that drive the
     # sanitized server through real clients in every mount kind (the suite
     # "sanitized", see tests/meson.build).
