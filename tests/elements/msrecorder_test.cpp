@@ -40,6 +40,22 @@ std::string asan_runtime() {
   return {};
 }
 
+// A ThreadSanitizer build of the plugin loads only into a process that
+// starts with TSan's runtime, which gst-launch-1.0 does not ("cannot
+// allocate memory in static TLS block": no msrecorder). Preloaded, the
+// runtime sees none of GLib's locks there (the annotations are the test
+// programs' own) and reports GLib's hand-overs as races of ours, and it
+// slows the recording process down against the real-time bounds these
+// tests check. The crash tests run in the normal and ASan builds; TSan
+// checks the same element in-process in the other tests.
+bool child_cannot_load_plugin() {
+#if defined(__SANITIZE_THREAD__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string make_temp_dir() {
   GErrorPtr err;
   GCharPtr dir(g_dir_make_tmp("msrecorder-XXXXXX", out(err)));
@@ -377,6 +393,8 @@ TEST(MsRecorder, MissingPathNameFailsAtStart) {
 }
 
 TEST(MsRecorder, LastFilePlaysAfterSigkill) {
+  if (child_cannot_load_plugin())
+    GTEST_SKIP() << "a ThreadSanitizer build: gst-launch-1.0 cannot load the plugin";
   const TempDir tmp;
   const std::string& dir = tmp;
   const std::string line =
@@ -1063,6 +1081,8 @@ Ref<GSubprocess> spawn_launch(const std::string& line, const std::string& dir) {
 // captured: the clock anchors it). 2 s segments, measured in a later one:
 // the first is named by the encoder's first frame, which comes late.
 TEST(MsRecorder, Kill9WithTwoSecondGopLosesUnderOneSecond) {
+  if (child_cannot_load_plugin())
+    GTEST_SKIP() << "a ThreadSanitizer build: gst-launch-1.0 cannot load the plugin";
   double worst = 0;
   for (int run_no = 0; run_no < 3; run_no++) {
     const TempDir tmp;
