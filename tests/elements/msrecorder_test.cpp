@@ -196,17 +196,18 @@ TEST(MsRecorder, OneSecondSegmentsStartWithKeyFrames) {
 
   const std::regex name_re(R"(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{6}\.mp4)");
   double total = 0;
+  std::vector<double> durations;
   for (const auto& f : files) {
     SCOPED_TRACE(f);
     EXPECT_TRUE(std::regex_match(f, name_re));
     EXPECT_TRUE(first_frame_is_key(dir + "/" + f));
-    const double d = ffprobe_duration(dir + "/" + f);
-    std::printf("segment %s: %.3f s\n", f.c_str(), d);
-    total += d;
+    durations.push_back(ffprobe_duration(dir + "/" + f));
+    std::printf("segment %s: %.3f s\n", f.c_str(), durations.back());
+    total += durations.back();
   }
   EXPECT_NEAR(total, 4.0, 0.1);
   for (size_t i = 0; i + 1 < files.size(); i++)  // every segment but the last is >= 1 s
-    EXPECT_GE(ffprobe_duration(dir + "/" + files[i]), 0.99) << files[i];
+    EXPECT_GE(durations[i], 0.99) << files[i];
 
   // One opened and one closed message per file, naming it.
   auto opened = locations(o, "msrecorder-segment-opened");
@@ -776,19 +777,27 @@ TEST(MsRecorder, SilentTrackDoesNotStopTheRecording) {
                 GST_FLOW_OK);
     ASSERT_TRUE(gst_harness_push_event(video.get(), gst_event_new_eos()));
     // The audio never ends either while we look: the first two files are
-    // closed by the cuts, the last by the video's EOS.
-    size_t frames = 0;
+    // closed by the cuts, the last by the video's EOS. The frames are
+    // counted (an ffprobe per file) once every file there is closed, not
+    // every 10 ms while they are written.
+    size_t frames = 0, closed = 0;
     const bool all = wait_until(
         [&] {
+          while (auto m = Ref<GstMessage>::adopt(gst_bus_pop_filtered(av.bus.get(), GST_MESSAGE_ELEMENT)))
+            closed += gst_message_has_name(m.get(), "msrecorder-segment-closed");
+          const auto files = list_files(tmp);
+          if (files.empty() || closed < files.size())
+            return false;
           frames = 0;
-          for (const auto& f : list_files(tmp))
+          for (const auto& f : files)
             frames += packet_times(tmp.path + "/" + f, 0).size();
           return frames == 90;
         },
         15s);
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - pushed_at).count();
     std::printf("%s: %zu of 90 video frames on disk after %.2f s, audio silent\n", format, frames, took);
-    EXPECT_TRUE(all) << "video frames on disk: " << frames;
+    EXPECT_TRUE(all) << "video frames on disk: " << frames << "; files closed: " << closed << " of "
+                     << list_files(tmp).size();
     for (const auto& f : list_files(tmp)) {
       auto r = run({"ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
                     tmp.path + "/" + f},
@@ -1038,8 +1047,14 @@ TEST(MsRecorder, TracksOfACachedGopStayInSync) {
   ASSERT_TRUE(recorder);
   std::string file;
   std::vector<double> audio;
+  // ffprobe (a process) every 250 ms rather than every 10 ms: the file
+  // grows in real time.
+  auto next_look = std::chrono::steady_clock::now();
   const bool recorded = wait_until(
       [&] {
+        if (std::chrono::steady_clock::now() < next_look)
+          return false;
+        next_look = std::chrono::steady_clock::now() + 250ms;
         const auto files = list_files(tmp);
         if (files.empty())
           return false;
