@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -893,7 +894,7 @@ struct KeyFrameTimes {
 };
 
 // A live source into relay channels, as the server runs a launch path: H.264
-// with a key frame every 2 s into `<name>-v` and Opus into `<name>-a`; the
+// with a key frame every 4 s into `<name>-v` and Opus into `<name>-a`; the
 // wall-clock times its key frames leave the encoder are noted.
 struct RelaySource {
   const std::string name = "msrecorder-test-" + std::to_string(g_random_int());
@@ -903,7 +904,7 @@ struct RelaySource {
     GErrorPtr err;
     pipeline = Ref<GstElement>::adopt(gst_parse_launch(
         ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-         "x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! "
+         "x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=120 ! "
          "rtph264pay config-interval=-1 pt=96 ! msrelaysink channel=" + name +
          "-v audiotestsrc is-live=true ! audioconvert ! opusenc ! rtpopuspay pt=97 ! msrelaysink channel=" + name +
          "-a")
@@ -930,9 +931,10 @@ struct RelaySource {
     wait_until([&] { return g_get_real_time() >= key_us + into.count() * 1000; }, into + 1s);
     return key_us;
   }
-  // The server's recording line (path_recorder.cpp) for channel `suffix`.
+  // The server's recording line (path_recorder.cpp) for channel `suffix`;
+  // its msrelaysrc is "reader<suffix>".
   std::string reader(const char* suffix, const char* depay_parse) const {
-    return "msrelaysrc channel=" + name + suffix +
+    return "msrelaysrc name=reader" + std::string(suffix) + " channel=" + name + suffix +
            " timeout=0 from-cache=true wall-clock-meta=true ! rtpjitterbuffer mode=none latency=0 ! " + depay_parse;
   }
   // Stops the source, then `recorder` once its readers have nothing left to
@@ -985,8 +987,10 @@ Ref<GstElement> play_launch(const std::string& line) {
   return p;
 }
 
-// A relay source with a 2 s GOP, 1.5 s into it when a test's recorder
-// joins.
+// A relay source with a 4 s GOP, 1.5 s into it when a test's recorder
+// joins (2.5 s before the next key frame: a recording pipeline that starts
+// slowly, on a loaded machine or under ThreadSanitizer, took more than the
+// 0.5 s a 2 s GOP left and joined the next GOP).
 struct JoinedMidGop {
   RelaySource source;
   gint64 key_us = 0;     // wall clock of the GOP's key frame
@@ -999,7 +1003,7 @@ struct JoinedMidGop {
   bool ready() const { return source.pipeline && key_us != 0; }
 };
 
-// A recorder that joins a relay 1.5 s into a 2 s GOP (a reader timed by a
+// A recorder that joins a relay 1.5 s into a 4 s GOP (a reader timed by a
 // jitterbuffer, as the server's recording line was before capture times:
 // msrelaysrc from the cache, a jitterbuffer, depayloader, parser) gets the
 // cached GOP at once: its first file is named when the GOP's key frame was
@@ -1028,23 +1032,45 @@ TEST(MsRecorder, FirstFileFromACachedGopIsNamedWhenItsKeyFrameWasLive) {
   EXPECT_NEAR(off, 0.0, 0.2);
 }
 
+// The wall-clock time (µs) the first buffer or list passed a pad.
+struct FirstArrival {
+  std::atomic<gint64> wall_us{0};
+  static GstPadProbeReturn probe(GstPad*, GstPadProbeInfo*, gpointer data) noexcept {
+    gint64 none = 0;
+    static_cast<FirstArrival*>(data)->wall_us.compare_exchange_strong(none, g_get_real_time());
+    return GST_PAD_PROBE_OK;
+  }
+};
+
 // The same with audio too: the video's jitterbuffer anchors its times at the
 // cached GOP's arrival, the audio's at its live packets' (the relay caches
 // one audio packet), so the video ran 1.5 s late against the audio in every
 // file of the run. The relay's wall-clock meta puts both on one timeline:
 // in the first file (Matroska keeps a track's start) the audio starts
-// where it was live, 1.5 s after the key frame, not at 0.
+// where it was live, when the audio reader joined (about 1.5 s after the
+// key frame: later on a loaded machine, which starts the recording
+// pipeline slowly), not at 0.
 TEST(MsRecorder, TracksOfACachedGopStayInSync) {
   const TempDir tmp;
   JoinedMidGop mid;
   ASSERT_TRUE(mid.ready());
   RelaySource& source = mid.source;
   const gint64 key_us = mid.key_us, joined_us = mid.joined_us;
-  auto recorder = play_launch(source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
-                              source.reader("-a", "rtpopusdepay ! opusparse") +
-                              " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
-                              tmp.path + " segment-duration=60000000000");
-  ASSERT_TRUE(recorder);
+  FirstArrival audio_in;  // before the pipeline: its probe points here
+  GErrorPtr err;
+  auto recorder = Ref<GstElement>::adopt(gst_parse_launch(
+      (source.reader("-v", "rtph264depay ! h264parse") + " ! rec.video " +
+       source.reader("-a", "rtpopusdepay ! opusparse") + " ! rec.audio_0 msrecorder name=rec format=mkv path-name=" +
+       tmp.path + " segment-duration=60000000000")
+          .c_str(),
+      out(err)));
+  ASSERT_TRUE(recorder) << (err ? err->message : "");
+  auto audio_reader = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(recorder.get()), "reader-a"));
+  ASSERT_TRUE(audio_reader);
+  auto audio_src = Ref<GstPad>::adopt(gst_element_get_static_pad(audio_reader.get(), "src"));
+  gst_pad_add_probe(audio_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    FirstArrival::probe, &audio_in, nullptr);
+  ASSERT_NE(gst_element_set_state(recorder.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   std::string file;
   std::vector<double> audio;
   // ffprobe (a process) every 250 ms rather than every 10 ms: the file
@@ -1065,9 +1091,13 @@ TEST(MsRecorder, TracksOfACachedGopStayInSync) {
       15s);
   source.stop_with(recorder.get());
   ASSERT_TRUE(recorded) << file;
+  ASSERT_NE(audio_in.wall_us.load(), 0);
   const double joined = double(joined_us - key_us) / G_USEC_PER_SEC;
-  std::printf("joined %.3f s into the GOP; the first file's audio starts at %.3f s\n", joined, audio.front());
-  EXPECT_NEAR(audio.front(), joined, 0.2);
+  const double audio_joined = double(audio_in.wall_us.load() - key_us) / G_USEC_PER_SEC;
+  std::printf("joined %.3f s into the GOP, the audio reader's first packet at %.3f s; the first file's audio "
+              "starts at %.3f s\n",
+              joined, audio_joined, audio.front());
+  EXPECT_NEAR(audio.front(), audio_joined, 0.2);
 }
 
 // Starts gst-launch-1.0 with `line` in a process of its own (with the built
