@@ -13,16 +13,20 @@
 // Only calls from outside GLib are seen this way: GLib binds its own
 // internal calls to itself. Those stay invisible, as do GLib's atomics
 // (reference counts); the suppressions file covers reports inside these
-// libraries. gst_element_call_async is wrapped too: its hand-over through
-// GStreamer's thread pool.
+// libraries. gst_element_call_async and g_task_run_in_thread are wrapped
+// too (their hand-overs to a thread pool), and g_object_unref (the
+// reference count's ordering).
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <gio/gio.h>
 #include <glib.h>
 #include <gst/gst.h>
 #include <sanitizer/tsan_interface.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace {
 
@@ -120,9 +124,58 @@ void waited(GCond* c, GMutex* m, Wait wait) {
   }
 }
 
+// The functions of tasks run with g_task_run_in_thread, until their pool
+// thread takes them. Never destroyed: pool threads outlive main().
+std::mutex task_mutex;
+std::map<GTask*, GTaskThreadFunc>& task_funcs() {
+  static auto* funcs = new std::map<GTask*, GTaskThreadFunc>;
+  return *funcs;
+}
+
+void run_task(GTask* task, gpointer source, gpointer data, GCancellable* cancellable) {
+  __tsan_acquire(task);
+  GTaskThreadFunc func = nullptr;
+  {
+    std::lock_guard lock(task_mutex);
+    func = task_funcs()[task];
+    task_funcs().erase(task);
+  }
+  if (func)
+    func(task, source, data, cancellable);
+}
+
 }  // namespace
 
 extern "C" {
+
+// A task's thread function runs on a thread of GLib's pool, handed over
+// through a queue GLib locks inside itself: what the caller did before
+// (the task data it set) happens before the function runs.
+void g_task_run_in_thread(GTask* task, GTaskThreadFunc func) {
+  const auto fn = real<"g_task_run_in_thread", void (*)(GTask*, GTaskThreadFunc)>();
+  if (!on()) {
+    fn(task, func);
+    return;
+  }
+  {
+    std::lock_guard lock(task_mutex);
+    task_funcs()[task] = func;
+  }
+  __tsan_release(task);
+  fn(task, run_task);
+}
+
+// A reference count is an atomic that GLib changes with full barriers:
+// whatever a thread did before dropping a reference happens before the
+// thread that drops the last one finalizes the object (and frees what it
+// owns, a task's data for one).
+void g_object_unref(gpointer object) {
+  if (on() && object) {
+    __tsan_release(object);
+    __tsan_acquire(object);
+  }
+  real<"g_object_unref", void (*)(gpointer)>()(object);
+}
 
 // GStreamer pushes the call into a GThreadPool, whose queue GLib locks
 // inside itself: without this, everything the caller made for the call
