@@ -29,7 +29,8 @@ build() {
 }
 
 install_packages
-build build -Dtests=enabled
+# The benchmark programs are built by ./test.sh --bench only (tests/bench).
+build build -Dtests=enabled -Dbenchmarks=disabled
 [[ "${1:-}" == "--setup-only" ]] && exit 0
 
 config=launch/default.conf
