@@ -1,0 +1,42 @@
+// Packets sent to each TCP (or tunnelled) viewer.
+//
+// gst-rtsp-server 1.22 feeds every TCP viewer of a stream from one appsink
+// and writes to its connection through the client's private send path; the
+// functions a transport calls cannot be wrapped with the originals kept, and
+// the client's send function takes a watch only the library holds. What the
+// library does promise: each RTP packet the stream's payloader outputs goes
+// to every TCP transport the stream has at that moment, in order, or the
+// transport is dropped as too slow (it never skips a packet for one viewer).
+// So one counter per stream, at the payloader's source pad, gives each
+// viewer's count as the difference between the counter now and when it was
+// added to the stream (its PLAY; a PAUSE takes it out, a later PLAY back in).
+//
+// Cost per packet: one atomic add per stream, whatever the number of
+// viewers; per viewer only at PLAY, PAUSE and when read.
+//
+// The count is what was handed to the library for the viewer, not what its
+// socket took: the few packets between the payloader and the connection
+// (rtpbin, a queue, the transport's backlog) are counted early.
+#pragma once
+
+#include <gst/rtsp-server/rtsp-session-media.h>
+#include <gst/rtsp-server/rtsp-stream-transport.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace gms::session {
+
+// A PLAY put the session media's transports in their streams (an RTSP
+// client thread, after the library set the media playing). Transports
+// already counting are left alone (a PLAY that seeks).
+void tcp_transports_playing(GstRTSPSessionMedia* sm);
+
+// A PAUSE took them out (an RTSP client thread, after the library paused).
+void tcp_transports_paused(GstRTSPSessionMedia* sm);
+
+// RTP packets the stream gave `trans` while it was playing; nullopt for a
+// transport no PLAY was seen for. Any thread.
+std::optional<uint64_t> tcp_packets_sent(GstRTSPStreamTransport* trans);
+
+}  // namespace gms::session
