@@ -19,8 +19,7 @@
 // (rtpbin, a queue, the transport's backlog) are counted early.
 #pragma once
 
-#include <gst/rtsp-server/rtsp-session-media.h>
-#include <gst/rtsp-server/rtsp-stream-transport.h>
+#include <gst/rtsp-server/rtsp-server.h>
 
 #include <cstdint>
 #include <optional>
