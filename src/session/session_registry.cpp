@@ -125,8 +125,6 @@ void Registry::on_play_or_record(GstRTSPClient* client, GstRTSPContext* ctx,
     return;
   const bool record = ctx->media && (gst_rtsp_media_get_transport_mode(ctx->media) &
                                      GST_RTSP_TRANSPORT_MODE_RECORD);
-  if (!record)
-    tcp_transports_playing(ctx->sessmedia);
   self->started(client, ctx, record ? "publisher" : "viewer");
 }
 

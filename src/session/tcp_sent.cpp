@@ -3,6 +3,8 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "gms/ref.h"
 
@@ -38,9 +40,55 @@ GstPadProbeReturn on_rtp(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept
   return GST_PAD_PROBE_OK;
 }
 
+// The sink pad of the appsink below `src`, through elements with one
+// "src" pad (the library's queue, ours on relayed paths), at most `hops`
+// elements down.
+Ref<GstPad> appsink_pad_below(GstPad* src, int hops) {
+  auto peer = Ref<GstPad>::adopt(gst_pad_get_peer(src));
+  auto e = Ref<GstElement>::adopt(peer ? gst_pad_get_parent_element(peer.get()) : nullptr);
+  if (!e)
+    return {};
+  GstElementFactory* f = gst_element_get_factory(e.get());
+  if (f && g_str_equal(GST_OBJECT_NAME(f), "appsink"))
+    return peer;
+  auto next = Ref<GstPad>::adopt(gst_element_get_static_pad(e.get(), "src"));
+  return next && hops > 0 ? appsink_pad_below(next.get(), hops - 1) : Ref<GstPad>{};
+}
+
+// The TCP appsink of the stream's RTP: below the tee on rtpbin's source
+// pad that the payloader's pad feeds (send_rtp_sink_N -> send_rtp_src_N).
+// The library makes it when the PLAY completes the pipeline, before the
+// adjust_play_response hook. Packets are counted as they enter it: past
+// the queue in front, which a flushing seek empties and which holds up to
+// a second while every TCP viewer is slow (then a joining viewer gets
+// what it holds); past the pad the library blocks to preroll a media.
+Ref<GstPad> tcp_appsink_pad(GstRTSPStream* stream) {
+  auto pay = Ref<GstPad>::adopt(gst_rtsp_stream_get_srcpad(stream));
+  auto sink = Ref<GstPad>::adopt(pay ? gst_pad_get_peer(pay.get()) : nullptr);
+  auto rtpbin = Ref<GstElement>::adopt(sink ? gst_pad_get_parent_element(sink.get()) : nullptr);
+  if (!rtpbin || !g_str_has_prefix(GST_PAD_NAME(sink.get()), "send_rtp_sink_"))
+    return {};
+  const std::string name = std::string("send_rtp_src_") +
+                           (GST_PAD_NAME(sink.get()) + sizeof("send_rtp_sink_") - 1);
+  auto out = Ref<GstPad>::adopt(gst_element_get_static_pad(rtpbin.get(), name.c_str()));
+  auto tee_sink = Ref<GstPad>::adopt(out ? gst_pad_get_peer(out.get()) : nullptr);
+  auto tee = Ref<GstElement>::adopt(tee_sink ? gst_pad_get_parent_element(tee_sink.get()) : nullptr);
+  if (!tee)
+    return {};
+  std::vector<Ref<GstPad>> branches;
+  GST_OBJECT_LOCK(tee.get());
+  for (GList* l = GST_ELEMENT(tee.get())->srcpads; l; l = l->next)
+    branches.push_back(Ref<GstPad>::borrow(GST_PAD(l->data)));
+  GST_OBJECT_UNLOCK(tee.get());
+  for (const auto& b : branches)
+    if (auto pad = appsink_pad_below(b.get(), 4))
+      return pad;
+  return {};
+}
+
 // The stream's counter, its probe added at the stream's first TCP PLAY.
-// The probe and the stream each hold a reference: the payloader's pad may
-// outlive the stream object or the other way round.
+// The probe and the stream each hold a reference: the pad may outlive the
+// stream object or the other way round.
 StreamCountPtr stream_count(GstRTSPStream* stream) {
   // Two viewers' first PLAYs may race; only pad and object locks are taken
   // inside.
@@ -48,7 +96,7 @@ StreamCountPtr stream_count(GstRTSPStream* stream) {
   std::lock_guard<std::mutex> hold(install);
   if (auto* p = static_cast<StreamCountPtr*>(g_object_get_data(G_OBJECT(stream), kStreamCount)))
     return *p;
-  auto pad = Ref<GstPad>::adopt(gst_rtsp_stream_get_srcpad(stream));
+  Ref<GstPad> pad = tcp_appsink_pad(stream);
   if (!pad)
     return nullptr;
   auto count = std::make_shared<StreamCount>();

@@ -7,16 +7,17 @@
 // library does promise: each RTP packet the stream's payloader outputs goes
 // to every TCP transport the stream has at that moment, in order, or the
 // transport is dropped as too slow (it never skips a packet for one viewer).
-// So one counter per stream, at the payloader's source pad, gives each
-// viewer's count as the difference between the counter now and when it was
-// added to the stream (its PLAY; a PAUSE takes it out, a later PLAY back in).
+// So one counter per stream, at the sink pad of its TCP appsink, gives
+// each viewer's count as the difference between the counter now and when
+// it was added to the stream (its PLAY; a PAUSE takes it out, a later PLAY
+// back in).
 //
 // Cost per packet: one atomic add per stream, whatever the number of
 // viewers; per viewer only at PLAY, PAUSE and when read.
 //
 // The count is what was handed to the library for the viewer, not what its
-// socket took: the few packets between the payloader and the connection
-// (rtpbin, a queue, the transport's backlog) are counted early.
+// socket took: the sample the appsink holds and the transport's backlog
+// are counted early.
 #pragma once
 
 #include <gst/rtsp-server/rtsp-server.h>
@@ -26,9 +27,13 @@
 
 namespace gms::session {
 
-// A PLAY put the session media's transports in their streams (an RTSP
-// client thread, after the library set the media playing). Transports
-// already counting are left alone (a PLAY that seeks).
+// A PLAY is about to put the session media's transports in their streams:
+// the library does so right after the client's adjust_play_response hook,
+// where this is called (an RTSP client thread). Not later, at
+// play-request: that signal comes after the library's own work and other
+// handlers, and on a busy machine a running media had sent the new viewer
+// a few hundred milliseconds of packets by then. Transports already
+// counting are left alone (a PLAY that seeks).
 void tcp_transports_playing(GstRTSPSessionMedia* sm);
 
 // A PAUSE took them out (an RTSP client thread, after the library paused).

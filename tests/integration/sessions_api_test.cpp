@@ -25,8 +25,9 @@ namespace gms::test {
 namespace {
 
 // rtspsrc feeding fakesinks; counts the RTP packets and bytes that reach
-// its jitterbuffers (all it received, before duplicates are dropped: a late
-// joiner's cached key frame overlaps the live packets).
+// its RTP sessions (all it received, before duplicates are dropped: a late
+// joiner's cached key frame overlaps the live packets; and before packets
+// older than RTP-Info's are).
 class RtpCounter {
  public:
   RtpCounter(const std::string& url, const std::string& protocols) {
@@ -59,11 +60,13 @@ class RtpCounter {
  private:
   static void on_element(GstBin*, GstBin*, GstElement* e, gpointer self) noexcept {
     GstElementFactory* f = gst_element_get_factory(e);
-    if (!f || g_strcmp0(GST_OBJECT_NAME(f), "rtpjitterbuffer") != 0)
-      return;
-    auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(e, "sink"));
-    gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      on_data, self, nullptr);
+    if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0)
+      g_signal_connect(e, "pad-added", G_CALLBACK(on_session_pad), self);
+  }
+  static void on_session_pad(GstElement*, GstPad* pad, gpointer self) noexcept {
+    if (g_strcmp0(GST_PAD_NAME(pad), "recv_rtp_sink") == 0)
+      gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                        on_data, self, nullptr);
   }
   static void on_pad_added(GstElement* src, GstPad* pad, gpointer) noexcept {
     GstElement* sink = gst_element_factory_make("fakesink", nullptr);
