@@ -11,7 +11,8 @@
 namespace gms::session {
 namespace {
 
-constexpr char kStreamCount[] = "gms-tcp-stream-count";
+constexpr char kSinkCount[] = "gms-tcp-sink-count";  // on appsinks
+constexpr char kWatched[] = "gms-tcp-sinks-watched";  // on joined bins
 constexpr char kTransportCount[] = "gms-tcp-transport-count";
 
 struct StreamCount {
@@ -20,9 +21,10 @@ struct StreamCount {
 using StreamCountPtr = std::shared_ptr<StreamCount>;
 
 struct TransportCount {
-  std::mutex lock;  // a leaf
-  StreamCountPtr stream;
-  uint64_t base = 0;     // the stream's count at the last PLAY
+  std::mutex lock;  // taken before sink_count's and the library's pad and object locks
+  StreamCountPtr stream;  // null until found (pending)
+  bool pending = false;   // its appsink is made by the library after the PLAY's hook
+  uint64_t base = 0;      // the stream's count at the last PLAY
   uint64_t earlier = 0;  // counted before the last PAUSE
   bool playing = false;
 };
@@ -86,30 +88,64 @@ Ref<GstPad> tcp_appsink_pad(GstRTSPStream* stream) {
   return {};
 }
 
-// The stream's counter, its probe added at the stream's first TCP PLAY.
-// The probe and the stream each hold a reference: the pad may outlive the
-// stream object or the other way round.
-StreamCountPtr stream_count(GstRTSPStream* stream) {
-  // Two viewers' first PLAYs may race; only pad and object locks are taken
-  // inside.
+// The counter of an appsink, made with its probe the first time. The
+// probe and the element each hold a reference: the pad may outlive the
+// element's data or the other way round.
+StreamCountPtr sink_count(GstElement* appsink) {
+  // Two viewers' PLAYs and the control context may race; only pad and
+  // object locks are taken inside.
   static std::mutex install;
   std::lock_guard<std::mutex> hold(install);
-  if (auto* p = static_cast<StreamCountPtr*>(g_object_get_data(G_OBJECT(stream), kStreamCount)))
+  if (auto* p = static_cast<StreamCountPtr*>(g_object_get_data(G_OBJECT(appsink), kSinkCount)))
     return *p;
-  Ref<GstPad> pad = tcp_appsink_pad(stream);
+  auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(appsink, "sink"));
   if (!pad)
     return nullptr;
   auto count = std::make_shared<StreamCount>();
   gst_pad_add_probe(pad.get(),
                     GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_rtp, new StreamCountPtr(count), free_stream_count);
-  g_object_set_data_full(G_OBJECT(stream), kStreamCount, new StreamCountPtr(count),
+  g_object_set_data_full(G_OBJECT(appsink), kSinkCount, new StreamCountPtr(count),
                          free_stream_count);
   return count;
 }
 
+StreamCountPtr stream_count(GstRTSPStream* stream) {
+  Ref<GstPad> pad = tcp_appsink_pad(stream);
+  auto sink = Ref<GstElement>::adopt(pad ? gst_pad_get_parent_element(pad.get()) : nullptr);
+  return sink ? sink_count(sink.get()) : nullptr;
+}
+
+void on_element_added(GstBin*, GstBin*, GstElement* e, gpointer) noexcept {
+  GstElementFactory* f = gst_element_get_factory(e);
+  if (f && g_str_equal(GST_OBJECT_NAME(f), "appsink"))
+    sink_count(e);
+}
+
+// A stream without a TCP appsink yet (a running media's first TCP viewer:
+// the library plugs it when it adds the transport, right after the hook):
+// every appsink added to its bin gets its counter as it is added, before
+// a packet reaches it, so the viewer's count starts at 0. The media is
+// locked through the PLAY, so nothing else plugs one meanwhile.
+void count_new_sinks(GstRTSPStream* stream) {
+  auto bin = Ref<GstBin>::adopt(gst_rtsp_stream_get_joined_bin(stream));
+  if (!bin || g_object_get_data(G_OBJECT(bin.get()), kWatched))
+    return;
+  g_object_set_data(G_OBJECT(bin.get()), kWatched, GINT_TO_POINTER(1));
+  g_signal_connect(bin.get(), "deep-element-added", G_CALLBACK(on_element_added), nullptr);
+}
+
 TransportCount* transport_count(GstRTSPStreamTransport* trans) {
   return static_cast<TransportCount*>(g_object_get_data(G_OBJECT(trans), kTransportCount));
+}
+
+// Packets since the last PLAY; with c.lock held.
+uint64_t now(TransportCount& c, GstRTSPStreamTransport* trans) {
+  if (c.pending) {
+    c.stream = stream_count(gst_rtsp_stream_transport_get_stream(trans));
+    c.pending = !c.stream;
+  }
+  return c.stream ? c.stream->packets.load(std::memory_order_relaxed) - c.base : 0;
 }
 
 template <typename F>
@@ -130,10 +166,8 @@ void for_each_tcp(GstRTSPSessionMedia* sm, F&& f) {
 
 void tcp_transports_playing(GstRTSPSessionMedia* sm) {
   for_each_tcp(sm, [](GstRTSPStreamTransport* trans) {
-    StreamCountPtr stream = stream_count(gst_rtsp_stream_transport_get_stream(trans));
-    if (!stream)
-      return;
-    // Only this client's thread makes or changes a transport's count.
+    GstRTSPStream* s = gst_rtsp_stream_transport_get_stream(trans);
+    // Only this client's thread makes a transport's count.
     TransportCount* c = transport_count(trans);
     if (!c) {
       c = new TransportCount;
@@ -143,8 +177,11 @@ void tcp_transports_playing(GstRTSPSessionMedia* sm) {
     std::lock_guard<std::mutex> hold(c->lock);
     if (c->playing)
       return;
-    c->stream = stream;
-    c->base = stream->packets.load(std::memory_order_relaxed);
+    c->stream = stream_count(s);
+    c->pending = !c->stream;
+    if (c->pending)
+      count_new_sinks(s);
+    c->base = c->stream ? c->stream->packets.load(std::memory_order_relaxed) : 0;
     c->playing = true;
   });
 }
@@ -157,7 +194,7 @@ void tcp_transports_paused(GstRTSPSessionMedia* sm) {
     std::lock_guard<std::mutex> hold(c->lock);
     if (!c->playing)
       return;
-    c->earlier += c->stream->packets.load(std::memory_order_relaxed) - c->base;
+    c->earlier += now(*c, trans);
     c->playing = false;
   });
 }
@@ -169,7 +206,7 @@ std::optional<uint64_t> tcp_packets_sent(GstRTSPStreamTransport* trans) {
   std::lock_guard<std::mutex> hold(c->lock);
   if (!c->playing)
     return c->earlier;
-  return c->earlier + (c->stream->packets.load(std::memory_order_relaxed) - c->base);
+  return c->earlier + now(*c, trans);
 }
 
 }  // namespace gms::session

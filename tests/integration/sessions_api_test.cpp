@@ -228,9 +228,14 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
     ASSERT_TRUE(s) << list.reply.body;
     expect_within_2_percent(std::string(transport) + " viewer, bytes", int_member(s, "bytes_sent"),
                             bytes_before, bytes_after, list.reply.body);
-    expect_within_2_percent(std::string(transport) + " viewer, packets",
-                            int_member(s, "packets_sent"), packets_before, packets_after,
-                            list.reply.body);
+    // A UDP viewer's packets lost on the way are counted by the sink, not
+    // by the client: at least what it received.
+    if (std::string(transport) == "udp")
+      EXPECT_GE(int_member(s, "packets_sent"), int64_t(packets_before * 0.98)) << list.reply.body;
+    else
+      expect_within_2_percent(std::string(transport) + " viewer, packets",
+                              int_member(s, "packets_sent"), packets_before, packets_after,
+                              list.reply.body);
   }
 
   // The UDP viewer's receiver reports give its loss.
