@@ -268,6 +268,7 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
 // viewer instead of one per packet.
 constexpr guint kMaxList = 64;
+static_assert(kMaxList <= 64, "create() keeps a list's key-frame flags in 64 bits");
 // A video frame's packets leave as one list: the reader waits up to this
 // long after a list's first packet for the packet that ends the frame
 // (marker bit). A producer sends a frame's packets back to back, but they
@@ -311,6 +312,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   GstClockTime now = GST_CLOCK_TIME_NONE;
   gint64 now_mono = 0;
   bool frame_open = false;  // the list's last packet is a video packet without marker
+  uint64_t keys = 0;        // bit i: packet i of the list starts a key frame
   gint64 list_started_us = 0;
   for (;;) {
     gms::relay::Item item;
@@ -406,11 +408,17 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     GST_BUFFER_DTS(out) = capture_times ? captured : now;
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
-    remember(d, out, item.key);
+    if (item.key)
+      keys |= uint64_t(1) << gst_buffer_list_length(list);
     gst_buffer_list_add(list, out);
     if (gst_buffer_list_length(list) >= kMaxList)
       break;
   }
+  // The GOP that late joiners are sent gets the list only now, as it leaves:
+  // a joiner added to the sinks meanwhile gets it from them, and a packet
+  // both in its replay and in a list still being filled reached it twice.
+  for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+    remember(d, gst_buffer_list_get(list, i), (keys >> i) & 1);
   d.pushed_bytes.fetch_add(gst_buffer_list_calculate_size(list), std::memory_order_relaxed);
   // Base src (1.22 and later) unrefs a NULL buffer (a critical) when a
   // create() that submitted a list returns while the source is no longer
