@@ -4,11 +4,6 @@
 #include <gst/rtp/gstrtpbuffer.h>
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include <algorithm>
 #include <thread>
@@ -37,10 +32,6 @@ struct Active {
 };
 
 constexpr gint64 kGiveUpUs = 5 * G_USEC_PER_SEC;
-// How much lower than the process the replay thread runs (Linux nice
-// levels are per thread): 10 steps give it about a tenth of the CPU a
-// live sending thread gets when both want it, and all of it otherwise.
-constexpr int kReplayNice = 10;
 
 // Sends the next batch of a job; false when it is done (or cannot go on).
 bool send_batch(Active& a) {
@@ -78,20 +69,6 @@ bool send_batch(Active& a) {
     session::add_sent_beside_sinks(a.job.trans.get(), bytes, uint64_t(sent));
   a.next += sent > 0 ? size_t(sent) : 1;  // an unmappable packet is skipped
   return a.next < packets.size();
-}
-
-// Replays yield the CPU to live sending. A storm of joins queues a GOP
-// (hundreds of packets) per joiner here, while the same joiners have just
-// multiplied the live stream's sends: on a busy machine the two competed
-// on equal terms and the viewers already watching fell seconds behind
-// (publish_bench burst: 100 watchers got 25 of ~290 packets/s, longest
-// wait 10 s). A joiner's replay may come later; a watcher's stream may not.
-void lower_priority() {
-  const int tid = static_cast<int>(syscall(SYS_gettid));
-  errno = 0;
-  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-  if (errno == 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(tid), std::min(nice + kReplayNice, 19)) != 0)
-    GMS_LOG_DEBUG("gop replay: cannot lower its priority: %s", g_strerror(errno));
 }
 
 }  // namespace
@@ -137,7 +114,6 @@ void GopReplayer::add(GopReplayJob job) {
       started_ = true;
       std::thread([this] {
         pthread_setname_np(pthread_self(), "gms-gop-replay");
-        lower_priority();
         run();
       }).detach();
     }
