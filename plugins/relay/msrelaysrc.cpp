@@ -97,7 +97,6 @@ struct Impl {
   gms::relay::RtpRewriter rewriter;
   gms::Ref<GstCaps> in_caps;
   std::atomic<guint> pt{96};
-  bool video = false;  // the producer's caps say video: a marker bit ends a frame
   std::atomic<guint> first_seq{0}, first_ts{0};  // of the newest list's first packet
   std::optional<gms::relay::Item> pending;      // caps that came during a list
   std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
@@ -169,8 +168,6 @@ void take_caps(Impl& d, GstCaps* caps) {
   if (gst_structure_get_int(gst_caps_get_structure(caps, 0), "payload", &pt))
     d.pt = static_cast<guint>(pt);
   d.rewriter.set_clock_rate(rate > 0 ? static_cast<uint32_t>(rate) : 0);
-  d.video = g_strcmp0(gst_structure_get_string(gst_caps_get_structure(caps, 0), "media"),
-                      "video") == 0;
   d.caps_sent = false;
 }
 
@@ -185,13 +182,11 @@ gboolean negotiate(GstBaseSrc* src) noexcept {
 
 // Rewrites the packet when the rewriter says so (after a producer change);
 // otherwise it passes as is, without a copy.
-// `marker`: the packet's marker bit (the end of a video frame).
-GstBuffer* rewrite(Impl& d, gms::relay::Item& item, bool& marker) {
+GstBuffer* rewrite(Impl& d, gms::relay::Item& item) {
   GstBuffer* buf = item.buffer.get();
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
     return nullptr;
-  marker = gst_rtp_buffer_get_marker(&rtp);
   uint16_t seq = gst_rtp_buffer_get_seq(&rtp);
   uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
   uint32_t ssrc = gst_rtp_buffer_get_ssrc(&rtp);
@@ -268,28 +263,6 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
 // viewer instead of one per packet.
 constexpr guint kMaxList = 64;
-static_assert(kMaxList <= 64, "create() keeps a list's key-frame flags in 64 bits");
-// A video frame's packets leave as one list: the reader waits up to this
-// long after a list's first packet for the packet that ends the frame
-// (marker bit). A producer sends a frame's packets back to back, but they
-// reach the reader one by one, and without the wait most lists held one
-// or two packets: every TCP viewer cost a write, and every list a trip
-// through the tee, queues and sinks, per packet instead of per frame. No
-// picture is delayed: a receiver decodes a frame only once its last packet
-// is in, and that one is sent as soon as it comes.
-constexpr gint64 kFrameWaitUs = 4000;
-
-// How long create() waits for its next packet: long for the first of a
-// list, up to the end of kFrameWaitUs while a video frame is unfinished,
-// else not at all (what is queued is taken).
-std::chrono::microseconds next_wait(bool have_list, bool frame_open, gint64 list_started_us) {
-  if (!have_list)
-    return std::chrono::milliseconds(100);
-  if (!frame_open)
-    return std::chrono::microseconds(0);
-  gint64 left = list_started_us + kFrameWaitUs - g_get_monotonic_time();
-  return std::chrono::microseconds(std::max<gint64>(0, left));
-}
 
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
@@ -311,9 +284,6 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   GstBufferList* list = nullptr;  // ours until submitted
   GstClockTime now = GST_CLOCK_TIME_NONE;
   gint64 now_mono = 0;
-  bool frame_open = false;  // the list's last packet is a video packet without marker
-  uint64_t keys = 0;        // bit i: packet i of the list starts a key frame
-  gint64 list_started_us = 0;
   for (;;) {
     gms::relay::Item item;
     gms::relay::Consumer::Result r;
@@ -322,7 +292,7 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       d.pending.reset();
       r = gms::relay::Consumer::Result::kItem;
     } else {
-      r = consumer->pop(item, next_wait(list != nullptr, frame_open, list_started_us));
+      r = consumer->pop(item, std::chrono::milliseconds(list ? 0 : 100));
     }
     if (r == gms::relay::Consumer::Result::kFlushing) {
       if (list)
@@ -367,11 +337,9 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     }
     if (!d.in_caps)
       continue;  // no caps yet: cannot describe the packet
-    bool marker = false;
-    GstBuffer* out = rewrite(d, item, marker);
+    GstBuffer* out = rewrite(d, item);
     if (!out)
       continue;
-    frame_open = d.video && !marker;
     if (!d.caps_sent) {
       auto caps = out_caps(d);
       if (!gst_base_src_set_caps(GST_BASE_SRC(psrc), caps.get())) {
@@ -384,7 +352,6 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     }
     if (!list) {
       list = gst_buffer_list_new_sized(kMaxList);
-      list_started_us = g_get_monotonic_time();
       now = running_time(GST_ELEMENT(psrc));
       now_mono = g_get_monotonic_time() * 1000;
       // RTP-Info of a media's first viewer: this list is what it gets first.
@@ -408,17 +375,11 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     GST_BUFFER_DTS(out) = capture_times ? captured : now;
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
-    if (item.key)
-      keys |= uint64_t(1) << gst_buffer_list_length(list);
+    remember(d, out, item.key);
     gst_buffer_list_add(list, out);
     if (gst_buffer_list_length(list) >= kMaxList)
       break;
   }
-  // The GOP that late joiners are sent gets the list only now, as it leaves:
-  // a joiner added to the sinks meanwhile gets it from them, and a packet
-  // both in its replay and in a list still being filled reached it twice.
-  for (guint i = 0; i < gst_buffer_list_length(list); ++i)
-    remember(d, gst_buffer_list_get(list, i), (keys >> i) & 1);
   d.pushed_bytes.fetch_add(gst_buffer_list_calculate_size(list), std::memory_order_relaxed);
   // Base src (1.22 and later) unrefs a NULL buffer (a critical) when a
   // create() that submitted a list returns while the source is no longer

@@ -4,7 +4,7 @@
 
 namespace gms::relay {
 
-Consumer::Result Consumer::pop(Item& out, std::chrono::microseconds timeout) {
+Consumer::Result Consumer::pop(Item& out, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!cv_.wait_for(lock, timeout, [&] { return flushing_ || !queue_.empty(); }))
     return Result::kTimeout;

@@ -56,7 +56,7 @@ class Consumer {
 
   enum class Result { kItem, kTimeout, kFlushing };
   // Waits up to `timeout` for the next item.
-  Result pop(Item& out, std::chrono::microseconds timeout);
+  Result pop(Item& out, std::chrono::milliseconds timeout);
   // Wakes pop() and makes it return kFlushing until cleared.
   void set_flushing(bool flushing);
 
