@@ -38,6 +38,24 @@ std::string printable(const std::string& text) {
   return valid.get();
 }
 
+// fds and threads are back to `base` within the session timeout (5 s
+// here) and 5 s; false with the figures in `why`.
+bool back_to(GPid pid, const Holdings& base, std::string& why) {
+  Holdings now;
+  bool back = wait_until(
+      [&] {
+        now = holdings_of(pid);
+        return now.fds <= base.fds && now.threads <= base.threads &&
+               now.pool_threads <= base.pool_threads + 2;
+      },
+      10s);
+  why = "fds " + std::to_string(base.fds) + " -> " + std::to_string(now.fds) + ", threads " +
+        std::to_string(base.threads) + " -> " + std::to_string(now.threads) + " (" +
+        thread_names(pid) + ")";
+  std::printf("%s\n", why.c_str());
+  return back;
+}
+
 // Every file and directory under `dir`, by path.
 std::set<std::string> listing(const std::string& dir) {
   std::set<std::string> out;
@@ -69,12 +87,13 @@ RtspReply announce_until_taken(ServerProcess& srv, const std::string& path,
 TEST(PublishPathFaults, KilledUdpPublisherEndsViewersAndFreesThePath) {
   // publisher-timeout=1: viewers are kept 1 s for a publisher that comes
   // back (the default is 5 s), as in the TCP publisher's case.
-  ServerProcess srv({write_temp_file("g03.conf", "[server]\nverbose=1\n[path /ref]\nlaunch=" +
+  ServerProcess srv({write_temp_file("g03.conf", "[server]\nverbose=1\nsession-timeout=5\n[path /ref]\nlaunch=" +
                                                      std::string(kMjpeg) +
                                                      "\n[path /g]\npublish=true\npublisher-timeout=1\n")});
   ASSERT_TRUE(srv.ready()) << srv.log_tail();
   PacketViewer ref(srv.port(), srv.url("/ref"));
   ASSERT_TRUE(ref.ok() && ref.flowing()) << ref.state() << "\n" << srv.log_tail();
+  const Holdings base = holdings_of(srv.pid());
 
   // 1. The viewers get their end.
   Child a(ffmpeg_publisher(srv.url("/g"), "udp", 60, false, "160x120"));
@@ -104,12 +123,18 @@ TEST(PublishPathFaults, KilledUdpPublisherEndsViewersAndFreesThePath) {
   EXPECT_EQ(second.status, 200) << second.text << "\n" << srv.log_tail();
   EXPECT_LE(took.count(), 1500) << "the path stays taken\n" << srv.log_tail();
   // 3. And a real one streams to new viewers.
-  Child c(ffmpeg_publisher(srv.url("/g"), "udp", 60, false, "160x120"));
-  ASSERT_TRUE(wait_published(srv, "/g")) << srv.log_tail() << c.output();
-  Viewer w(srv.url("/g"), "udp");
-  EXPECT_TRUE(wait_until([&] { return w.video_frames() >= 15; }, 20s)) << w.state();
+  {
+    Child c(ffmpeg_publisher(srv.url("/g"), "udp", 60, false, "160x120"));
+    ASSERT_TRUE(wait_published(srv, "/g")) << srv.log_tail() << c.output();
+    Viewer w(srv.url("/g"), "udp");
+    EXPECT_TRUE(wait_until([&] { return w.video_frames() >= 15; }, 20s)) << w.state();
+    c.signal(SIGKILL);
+    c.wait(5000);
+  }
   EXPECT_TRUE(ref.flowing()) << ref.state() << "\n" << srv.log_tail();
   EXPECT_FALSE(srv.log_contains("CRITICAL")) << srv.log_tail();
+  std::string why;
+  EXPECT_TRUE(back_to(srv.pid(), base, why)) << why;
 }
 
 // Names that would put a recording outside its directory, or that no
@@ -121,13 +146,14 @@ TEST(PublishPathFaults, TraversalNamesAreRefusedAndNothingLeavesTheRecordRoot) {
   const std::string root = tree + "/a/b/c/rec";
   ASSERT_EQ(g_mkdir_with_parents(root.c_str(), 0755), 0);
   const bool tmp_x_existed = g_file_test("/tmp/x", G_FILE_TEST_EXISTS);
-  ServerProcess srv({write_temp_file("i04.conf", "[server]\nverbose=1\nrecord-dir=" + root +
+  ServerProcess srv({write_temp_file("i04.conf", "[server]\nverbose=1\nsession-timeout=5\nrecord-dir=" + root +
                                                      "\n[path /ref]\nlaunch=" + kMjpeg +
                                                      "\nrecord=false\n[path /live/*]\npublish=true\n")});
   ASSERT_TRUE(srv.ready()) << printable(srv.log_tail());
   PacketViewer ref(srv.port(), srv.url("/ref"));
   ASSERT_TRUE(ref.ok() && ref.flowing()) << ref.state() << "\n" << printable(srv.log_tail());
   const std::set<std::string> before = listing(tree);
+  const Holdings held = holdings_of(srv.pid());
 
   const std::string base = "rtsp://127.0.0.1:" + std::to_string(srv.port());
   const std::vector<std::string> names = {
@@ -197,6 +223,8 @@ TEST(PublishPathFaults, TraversalNamesAreRefusedAndNothingLeavesTheRecordRoot) {
   EXPECT_TRUE(srv.alive());
   EXPECT_TRUE(ref.flowing()) << ref.state() << "\n" << printable(srv.log_tail());
   EXPECT_FALSE(srv.log_contains("CRITICAL")) << printable(srv.log_tail());
+  std::string why;
+  EXPECT_TRUE(back_to(srv.pid(), held, why)) << why;
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <fstream>
 
 #include "process.h"
@@ -76,18 +78,41 @@ Holdings holdings_of(GPid pid) {
   }
   std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   if (DIR* d = opendir(tasks.c_str())) {
-    h.threads = 0;
+    h.threads = h.pool_threads = 0;
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.')
         continue;
       std::ifstream comm(tasks + "/" + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);
-      h.threads += name != "gms-gop-replay";
+      bool pool = name.rfind("pool-", 0) == 0;
+      h.pool_threads += pool;
+      h.threads += !pool && name != "gms-gop-replay";
     }
     closedir(d);
   }
   return h;
+}
+
+std::string thread_names(GPid pid) {
+  std::vector<std::string> names;
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = opendir(tasks.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.')
+        continue;
+      std::ifstream comm(tasks + "/" + e->d_name + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      names.push_back(name);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 long rss_kib(GPid pid) {

@@ -44,9 +44,15 @@ class PacketViewer {
 
 struct Holdings {
   int fds = -1;
-  int threads = -1;  // but the key-frame replay thread, one for the process's life
+  // But the key-frame replay thread (one for the process's life) and
+  // GLib's shared pool threads ("pool-…"), counted apart: GLib keeps up to
+  // 2 unused ones for 15 s after their last job.
+  int threads = -1;
+  int pool_threads = -1;
 };
 Holdings holdings_of(GPid pid);
+// The names of a process's threads, sorted, for failure messages.
+std::string thread_names(GPid pid);
 
 // VmRSS of a process in KiB (-1 if it is gone).
 long rss_kib(GPid pid);
