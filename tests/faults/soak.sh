@@ -85,6 +85,11 @@ done
 kill -0 "$SERVER" || { echo "server did not start"; tail "$WORK/server.log"; exit 1; }
 
 fds() { ls /proc/"$SERVER"/fd 2>/dev/null | wc -l; }
+# What the descriptors are: sockets, pipes, files (by directory), counted.
+fd_kinds() {
+  for f in /proc/"$SERVER"/fd/*; do readlink "$f"; done 2>/dev/null |
+    sed -e 's/\[[0-9]*\]//' -e 's|^\(/.*\)/[^/]*$|\1/|' | sort | uniq -c | tr '\n' ';'
+}
 # Threads, but for the key-frame replay thread (one for the process's life).
 threads() { grep -L '^gms-gop-replay$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ {print $2}' /proc/"$SERVER"/status; }
@@ -111,7 +116,8 @@ sleep 2
 for p in "${PATHS[@]}"; do view "$p" tcp; view "$p" udp; done
 wait $PUB
 sleep 7
-BASE_FDS=$(fds); BASE_THREADS=$(threads); BASE_RSS=$(rss)
+BASE_FDS=$(fds); BASE_THREADS=$(threads); BASE_RSS=$(rss); BASE_KINDS=$(fd_kinds)
+ss -tuanp 2>/dev/null | grep "pid=$SERVER," >"$WORK/sockets-baseline.txt"
 echo "baseline: fds $BASE_FDS threads $BASE_THREADS rss_kib $BASE_RSS sessions $(metric gms_sessions) cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 END=$(( $(date +%s) + MINUTES * 60 ))
@@ -147,7 +153,7 @@ for w in 1 2 3 4; do
     n=0
     while [ "$(date +%s)" -lt "$END" ]; do
       p=${PATHS[$(( (n + w) % ${#PATHS[@]} ))]}
-      t=$([ $(( (n + w) % 2 )) -eq 0 ] && echo tcp || echo udp)
+      t=$([ $(( (n + w) / ${#PATHS[@]} % 2 )) -eq 0 ] && echo tcp || echo udp)
       view "$p" "$t"
       echo "viewer $p $t $?" >>"$WORK/events"
       n=$((n + 1))
@@ -170,6 +176,10 @@ view /proxy tcp; PROXY_AFTER=$?
 # Session timeout (5 s) and 5 s more, then the end figures.
 sleep 10
 END_FDS=$(fds); END_THREADS=$(threads); END_RSS=$(rss); END_SESSIONS=$(metric gms_sessions)
+ss -tuanp 2>/dev/null | grep "pid=$SERVER," >"$WORK/sockets-end.txt"
+echo "descriptors at the baseline: $BASE_KINDS"
+echo "descriptors at the end:      $(fd_kinds)"
+echo "sockets (ss) at the baseline and the end: $WORK/sockets-baseline.txt, $WORK/sockets-end.txt"
 echo "end:      fds $END_FDS threads $END_THREADS rss_kib $END_RSS sessions $END_SESSIONS cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 VIEWS=$(grep -c '^viewer' "$WORK/events"); FAILED=$(grep -c '^viewer .* [1-9][0-9]*$' "$WORK/events")
 # A viewer of /live finds no publisher between two of its sessions, one of
