@@ -172,7 +172,7 @@ class DepayFaults : public testing::Test {
           return now.fds <= baseline_.fds && now.threads <= baseline_.threads &&
                  now.pool_threads <= baseline_.pool_threads + 2;
         },
-        10s);
+        30s);
     std::printf("fds %d -> %d, threads %d -> %d\n", baseline_.fds, now.fds, baseline_.threads,
                 now.threads);
     EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds << ", threads "

@@ -42,17 +42,18 @@ std::string printable(const std::string& text) {
 // here) and 5 s; false with the figures in `why`.
 bool back_to(GPid pid, const Holdings& base, std::string& why) {
   Holdings now;
+  const gint64 t0 = g_get_monotonic_time();
   bool back = wait_until(
       [&] {
         now = holdings_of(pid);
         return now.fds <= base.fds && now.threads <= base.threads &&
                now.pool_threads <= base.pool_threads + 2;
       },
-      10s);
+      30s);
   why = "fds " + std::to_string(base.fds) + " -> " + std::to_string(now.fds) + ", threads " +
         std::to_string(base.threads) + " -> " + std::to_string(now.threads) + " (" +
         thread_names(pid) + ")";
-  std::printf("%s\n", why.c_str());
+  std::printf("%s after %.1f s\n", why.c_str(), double(g_get_monotonic_time() - t0) / 1e6);
   return back;
 }
 
