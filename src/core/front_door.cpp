@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/accept_pause.h"
 #include "core/log.h"
 #include "core/request_cseq.h"
 #include "core/tls_client.h"
@@ -73,7 +74,14 @@ void FrontDoor::listen(const std::string& address, uint16_t port, unsigned backl
     fail(err->message);
   auto local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(listener_.get(), nullptr));
   port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get()));
+  pause_ = std::make_unique<AcceptPause>(context_.get(), "port " + std::to_string(port_), [this] {
+    if (listener_)
+      watch_listener();
+  });
+  watch_listener();
+}
 
+void FrontDoor::watch_listener() {
   GSource* src = g_socket_create_source(listener_.get(), G_IO_IN, nullptr);
   g_source_set_callback(
       src,
@@ -87,6 +95,8 @@ void FrontDoor::listen(const std::string& address, uint16_t port, unsigned backl
 
 void FrontDoor::stop_listening() {
   accept_source_.reset();
+  if (pause_)
+    pause_->cancel();
   if (listener_)
     g_socket_close(listener_.get(), nullptr);
   listener_.reset();
@@ -94,9 +104,16 @@ void FrontDoor::stop_listening() {
 
 bool FrontDoor::on_accept() {
   for (int i = 0; i < 64; ++i) {  // a burst at a time; the source fires again
-    auto sock = Ref<GSocket>::adopt(g_socket_accept(listener_.get(), nullptr, nullptr));
-    if (!sock)
+    GErrorPtr err;
+    auto sock = Ref<GSocket>::adopt(g_socket_accept(listener_.get(), nullptr, out(err)));
+    if (!sock) {
+      if (pause_->failed(err.get())) {
+        accept_source_.reset();  // watched again after the pause
+        return G_SOURCE_REMOVE;
+      }
       break;
+    }
+    pause_->accepted();
     auto remote = Ref<GSocketAddress>::adopt(g_socket_get_remote_address(sock.get(), nullptr));
     if (!remote)
       continue;

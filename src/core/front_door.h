@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "core/accept_pause.h"
 #include "core/client_guard.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
@@ -66,6 +67,7 @@ class FrontDoor {
   void drop(Pending* p);
   bool over_limits(const std::string& peer) const;
   void hand_over_tls(Ref<GSocket> socket, const std::string& peer, int peer_port);
+  void watch_listener();
 
   Ref<GstRTSPServer> server_;
   Ref<GMainContext> context_;
@@ -75,6 +77,7 @@ class FrontDoor {
   Ref<GTlsCertificate> tls_;
   Ref<GSocket> listener_;
   SourceHolder accept_source_;
+  std::unique_ptr<AcceptPause> pause_;  // accept() out of descriptors
   uint16_t port_ = 0;
   std::map<Pending*, std::unique_ptr<Pending>> pending_;
 };

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "record/audio_timeline.h"
+#include "record/frame_cap.h"
 
 namespace gms {
 
@@ -230,7 +231,7 @@ bool PathRecorder::build(bool& lasting) {
     // when its first frame was live, not when the GOP was sent.
     // An audio track's packets are placed by their RTP times (see
     // AudioTimeline): its source is named after its pad.
-    line += " msrelaysrc channel=\"" + ch + "\"" + (video ? "" : " name=" + pad) +
+    line += " msrelaysrc channel=\"" + ch + "\" name=" + (video ? "video_src" : pad) +
             " timeout=0 from-cache=true capture-times=true wall-clock-meta=true ! " + chain +
             " ! rec." + pad;
   }
@@ -246,12 +247,15 @@ bool PathRecorder::build(bool& lasting) {
     pipeline_.reset();
     return false;
   }
-  for (unsigned i = 0; i < audio; ++i) {
-    auto source = Ref<GstElement>::adopt(
-        gst_bin_get_by_name(GST_BIN(pipeline_.get()), ("audio_" + std::to_string(i)).c_str()));
+  for (unsigned i = 0; i <= audio; ++i) {
+    // i == audio: the video's source, if any.
+    auto source = Ref<GstElement>::adopt(gst_bin_get_by_name(
+        GST_BIN(pipeline_.get()), (i < audio ? "audio_" + std::to_string(i) : "video_src").c_str()));
     auto src = source ? Ref<GstPad>::adopt(gst_element_get_static_pad(source.get(), "src")) : Ref<GstPad>();
-    if (src)
+    if (src && i < audio)
       keep_audio_in_time(src.get());
+    if (src)
+      cap_frames(src.get(), path_);
   }
   start_in_the_past(pipeline_.get());
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
