@@ -15,6 +15,7 @@
 
 #include "http/http_guard.h"
 #include "http_client.h"
+#include "packet_viewer.h"
 #include "process.h"
 
 namespace gms::test {
@@ -165,16 +166,35 @@ TEST_F(HttpFaults, IdleAndTricklingConnectionsAreClosedAtTheDeadline) {
   std::printf("api answered at %.1f s\n", std::chrono::duration<double>(Clock::now() - start).count());
 }
 
-TEST_F(HttpFaults, KeptAliveConnectionIsClosedWhenIdle) {
+// Each answer closes its connection: libsoup 3.2 never noticed a
+// kept-alive connection closed by its client, and kept its descriptor for
+// good (one per request of curl or a metrics scraper).
+TEST_F(HttpFaults, AnsweredConnectionsAreClosedAndNoDescriptorIsKept) {
   ASSERT_TRUE(srv_.ready()) << srv_.log();
   int fd = connect_to(srv_.http_port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, "GET /api/v1/paths HTTP/1.1\r\nHost: x\r\n\r\n"));
-  Received r = read_until_close(fd, std::chrono::seconds(kHeaderDeadlineSecondsForTest));
+  Received r = read_until_close(fd, 5s);
   close(fd);
   EXPECT_EQ(r.text.rfind("HTTP/1.1 200", 0), 0u) << r.text;
+  EXPECT_NE(r.text.find("Connection: close"), std::string::npos) << r.text;
   EXPECT_TRUE(r.closed) << "still open after " << r.seconds << " s";
-  EXPECT_GT(r.seconds, http::kHeaderDeadlineSeconds - 1.0);  // kept alive until then
+
+  const int before = holdings_of(srv_.pid()).fds;
+  // A client that closes as soon as it has its answer, as curl does.
+  for (int i = 0; i < 30; ++i) {
+    int c = connect_to(srv_.http_port());
+    ASSERT_GE(c, 0);
+    ASSERT_TRUE(send_all(c, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+    char buf[512];
+    pollfd p{c, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    ASSERT_GT(recv(c, buf, sizeof buf, 0), 0);
+    close(c);
+  }
+  int after = -1;
+  EXPECT_TRUE(wait_until([&] { return (after = holdings_of(srv_.pid()).fds) <= before + 2; }, 5s))
+      << before << " descriptors before 30 requests, " << after << " after";
 }
 
 TEST_F(HttpFaults, EndlessHeadersAreCutOff) {
