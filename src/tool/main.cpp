@@ -222,7 +222,23 @@ int run(App& app) {
 
 }  // namespace
 
+// GLib before 2.76 hands GStreamer's small objects out of its slice
+// allocator, which keeps magazines of freed blocks for every thread. A file
+// viewer has five threads of its own: the magazines held about a fifth of
+// what a viewer costs (100 file viewers: 659 -> 522 KiB each with
+// G_SLICE=always-malloc, and 5 % less CPU per packet). GLib reads G_SLICE
+// once, before main() (the libraries' constructors allocate), so the
+// program starts itself again with it set. An explicit G_SLICE is kept.
+void use_malloc_for_slices(char** argv) {
+  if (g_getenv("G_SLICE") || !glib_check_version(2, 76, 0))
+    return;
+  g_setenv("G_SLICE", "always-malloc", TRUE);
+  execv("/proc/self/exe", argv);
+  // No /proc: run on as we are.
+}
+
 int main(int argc, char** argv) {
+  use_malloc_for_slices(argv);
   // GStreamer takes its own --gst-* options out of argv first.
   gst_init(&argc, &argv);
   App app;
