@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <malloc.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -237,8 +238,19 @@ void use_malloc_for_slices(char** argv) {
   // No /proc: run on as we are.
 }
 
+// glibc gives a process up to eight malloc arenas per core, and hundreds of
+// viewer threads spread over all of them, each arena with its own free
+// blocks: two per core held 4 % less per file viewer (100 viewers: 520 ->
+// 499 KiB) at the same CPU per packet.
+void limit_malloc_arenas() {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, int(2 * (cores > 0 ? cores : 1)));
+}
+
 int main(int argc, char** argv) {
   use_malloc_for_slices(argv);
+  if (!g_getenv("MALLOC_ARENA_MAX"))
+    limit_malloc_arenas();
   // GStreamer takes its own --gst-* options out of argv first.
   gst_init(&argc, &argv);
   App app;
