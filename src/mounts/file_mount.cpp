@@ -277,7 +277,12 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     if (s.parts.empty()) {
       auto src = Ref<GstElement>::adopt(gst_element_factory_make("filesrc", nullptr));
       // Named: on_file_media_configure finds it (and its KeySnap) by name.
-      parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", "parse"));
+      // An MP4 whose tracks need no parser gets its demuxer alone: parsebin
+      // would typefind again (its task's thread stays parked for the life
+      // of the media) and plug h264parse, which re-reads every frame and
+      // holds several hundred KiB per viewer.
+      parse = Ref<GstElement>::adopt(gst_element_factory_make(
+          s.info->payloadable_from_demuxer() ? "qtdemux" : "parsebin", "parse"));
       if (!src || !parse)
         return nullptr;
       g_object_set(src.get(), "location", s.file.c_str(), nullptr);
@@ -345,7 +350,8 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     linker->loop = s.loop;
     linker->slots = std::move(slots);
     g_signal_connect(parse.get(), "pad-added", G_CALLBACK(on_parsebin_pad), linker);
-    g_signal_connect(parse.get(), "deep-element-added", G_CALLBACK(on_parse_element), linker);
+    if (GST_IS_BIN(parse.get()))
+      g_signal_connect(parse.get(), "deep-element-added", G_CALLBACK(on_parse_element), linker);
     return floating(GST_ELEMENT(bin.release()));
   } catch (...) {
     return nullptr;

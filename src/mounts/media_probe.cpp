@@ -21,6 +21,7 @@ struct ProbeState {
   // The demuxer inside parsebin, when there is one: its pads and whether it
   // said it has no more (then every track it has is known).
   bool has_demuxer = false;
+  std::string demuxer;  // its factory
   unsigned demuxer_pads = 0;
   bool demuxer_complete = false;
   GstElement* pipeline = nullptr;  // borrowed: outlives the streaming threads
@@ -51,6 +52,7 @@ void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noex
     if (st->has_demuxer)
       return;  // the outer one is what counts
     st->has_demuxer = true;
+    st->demuxer = GST_OBJECT_NAME(f);
   }
   g_signal_connect(element, "pad-added", G_CALLBACK(on_demuxer_pad), data);
   g_signal_connect(element, "no-more-pads", G_CALLBACK(on_demuxer_no_more_pads), data);
@@ -154,6 +156,36 @@ size_t MediaInfo::servable_tracks() const {
   for (const auto& t : tracks)
     n += t.plan ? 1 : 0;
   return n;
+}
+
+// What qtdemux gives these is what their payloaders take (access units
+// with the parameter sets in codec_data); the parser parsebin plugs after
+// it only re-reads every frame.
+bool MediaInfo::payloadable_from_demuxer() const {
+  if (demuxer != "qtdemux" || servable_tracks() == 0)
+    return false;
+  for (const auto& t : tracks) {
+    if (!t.plan)
+      continue;
+    if (!t.plan->before.empty() || !t.caps || gst_caps_get_size(t.caps.get()) == 0)
+      return false;
+    const GstStructure* c = gst_caps_get_structure(t.caps.get(), 0);
+    const char* format = gst_structure_get_string(c, "stream-format");
+    const char* align = gst_structure_get_string(c, "alignment");
+    const std::string f = format ? format : "";
+    int version = 0;
+    if (gst_structure_has_name(c, "video/x-h264") && (f == "avc" || f == "avc3") && align &&
+        g_str_equal(align, "au"))
+      continue;
+    if (gst_structure_has_name(c, "video/x-h265") && (f == "hvc1" || f == "hev1") && align &&
+        g_str_equal(align, "au"))
+      continue;
+    if (gst_structure_has_name(c, "audio/mpeg") && gst_structure_get_int(c, "mpegversion", &version) &&
+        version == 4 && f == "raw")
+      continue;
+    return false;
+  }
+  return true;
 }
 
 std::string MediaInfo::summary() const {
@@ -272,6 +304,7 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
   {
     std::lock_guard<std::mutex> g(st.lock);
     info.tracks = std::move(st.tracks);
+    info.demuxer = st.demuxer;
   }
   for (auto& t : info.tracks) {
     t.description = describe(t.caps.get());

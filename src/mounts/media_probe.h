@@ -46,10 +46,15 @@ struct MediaInfo {
   std::string reason;       // why the file is not served (not media, corrupt)
   bool timed_out = false;   // cached briefly: the machine may just have been busy
   std::vector<TrackInfo> tracks;
+  std::string demuxer;      // factory of the outer demuxer parsebin plugged, if any
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   std::chrono::microseconds probe_time{0};
 
   size_t servable_tracks() const;
+  // Whether the demuxer's own output can go straight to the payloaders
+  // (qtdemux with H.264, H.265 or raw AAC): a viewer's pipeline then needs
+  // no parsebin, typefinder or parser (see file_mount.cpp).
+  bool payloadable_from_demuxer() const;
   // "H.264 + AAC, 5.0 s" for --check and logs.
   std::string summary() const;
 };

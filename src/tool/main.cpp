@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <malloc.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -222,7 +223,34 @@ int run(App& app) {
 
 }  // namespace
 
+// GLib before 2.76 hands GStreamer's small objects out of its slice
+// allocator, which keeps magazines of freed blocks for every thread. A file
+// viewer has five threads of its own: the magazines held about a fifth of
+// what a viewer costs (100 file viewers: 659 -> 522 KiB each with
+// G_SLICE=always-malloc, and 5 % less CPU per packet). GLib reads G_SLICE
+// once, before main() (the libraries' constructors allocate), so the
+// program starts itself again with it set. An explicit G_SLICE is kept.
+void use_malloc_for_slices(char** argv) {
+  if (g_getenv("G_SLICE") || !glib_check_version(2, 76, 0))
+    return;
+  g_setenv("G_SLICE", "always-malloc", TRUE);
+  execv("/proc/self/exe", argv);
+  // No /proc: run on as we are.
+}
+
+// glibc gives a process up to eight malloc arenas per core, and hundreds of
+// viewer threads spread over all of them, each arena with its own free
+// blocks: two per core held 4 % less per file viewer (100 viewers: 520 ->
+// 499 KiB) at the same CPU per packet.
+void limit_malloc_arenas() {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, int(2 * (cores > 0 ? cores : 1)));
+}
+
 int main(int argc, char** argv) {
+  use_malloc_for_slices(argv);
+  if (!g_getenv("MALLOC_ARENA_MAX"))
+    limit_malloc_arenas();
   // GStreamer takes its own --gst-* options out of argv first.
   gst_init(&argc, &argv);
   App app;

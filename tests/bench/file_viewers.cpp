@@ -8,12 +8,15 @@
 //   build/tests/file_viewers [VIEWERS=100] [SECONDS=20] [FILE]
 //
 // FILE: serve that MP4 instead of encoding the clip (to rerun quickly).
+// GMS_BENCH_SERVER="PORT PID [PATH]": measure a server started by hand
+// (with other settings, say) that serves the file at PATH (/clip.mp4).
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -66,29 +69,42 @@ int main(int argc, char** argv) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
-  std::string dir;
-  std::string file = make_file(given, dir);
-  if (file.empty())
-    return 1;
-  ServerProcess srv({"--root", dir, write_temp_file("files.conf", "[server]\nmax-sessions=5000\n")});
-  if (!srv.ready()) {
-    fprintf(stderr, "the server did not start\n%s", srv.log_tail().c_str());
-    return 1;
+  std::optional<ServerProcess> own;
+  Target t{};
+  if (const char* ext = g_getenv("GMS_BENCH_SERVER")) {
+    unsigned port = 0;
+    int pid = 0;
+    char path[256] = "/clip.mp4";
+    if (sscanf(ext, "%u %d %255s", &port, &pid, path) < 2)
+      return 1;
+    t = {uint16_t(port), "rtsp://127.0.0.1:" + std::to_string(port) + path, GPid(pid)};
+  } else {
+    std::string dir;
+    std::string file = make_file(given, dir);
+    if (file.empty())
+      return 1;
+    own.emplace(std::vector<std::string>{
+        "--root", dir, write_temp_file("files.conf", "[server]\nmax-sessions=5000\n")});
+    if (!own->ready()) {
+      fprintf(stderr, "the server did not start\n%s", own->log_tail().c_str());
+      return 1;
+    }
+    t = {own->port(), own->url("/clip.mp4"), own->pid()};
   }
-  Target t{srv.port(), srv.url("/clip.mp4"), srv.pid()};
+  const GPid server = t.pid;
   // One viewer first: the file is probed and mounted, the idle figures after.
   double file_rate = run_phase(t, 1, true, 2, 0, false).pkt_rate;
   g_usleep(G_USEC_PER_SEC);
-  long threads_idle = threads_of(srv.pid());
-  double c0 = process_cpu_seconds(srv.pid());
+  long threads_idle = threads_of(server);
+  double c0 = process_cpu_seconds(server);
   g_usleep(3 * G_USEC_PER_SEC);
-  double idle = 100.0 * (process_cpu_seconds(srv.pid()) - c0) / 3.0;
+  double idle = 100.0 * (process_cpu_seconds(server) - c0) / 3.0;
   long threads_busy = 0;
   PhaseWindow window;
   std::thread counter([&] {
     while (window.end == 0) {
       if (window.start != 0 && threads_busy == 0)
-        threads_busy = threads_of(srv.pid());
+        threads_busy = threads_of(server);
       g_usleep(100000);
     }
   });
@@ -114,6 +130,7 @@ int main(int argc, char** argv) {
          (unsigned long long)r.lost, (unsigned long long)r.expected, r.viewers_with_loss,
          r.min_rate, r.pkt_rate);
   printf("load client CPU %.1f %% of a core\n", r.client_cpu);
-  srv.stop();
+  if (own)
+    own->stop();
   return 0;
 }
