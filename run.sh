@@ -2,7 +2,7 @@
 # Sets up gst-mediaserver on Debian 12 (installs what is missing, builds it)
 # and starts it on launch/default.conf. Extra arguments go to the server,
 # e.g. ./run.sh -v   or   ./run.sh my-site.conf
-#   ./run.sh --setup-only   installs and builds, then exits (used by test.sh)
+#   ./run.sh --setup-only   installs and configures, then exits (used by test.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,17 +20,19 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-build() {
+configure() {
   local dir="$1"; shift
   if [[ ! -f "$dir/build.ninja" ]]; then
     meson setup "$dir" "$@"
   fi
-  ninja -C "$dir"
 }
 
 install_packages
-build build -Dtests=enabled
+# The benchmark programs are built by ./test.sh --bench only (tests/bench).
+configure build -Dtests=enabled -Dbenchmarks=disabled
+# ./test.sh builds what each of its passes needs, no more.
 [[ "${1:-}" == "--setup-only" ]] && exit 0
+ninja -C build
 
 config=launch/default.conf
 for arg in "$@"; do

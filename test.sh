@@ -26,6 +26,18 @@ if [[ "${1:-}" == "--bench" || "${1:-}" == "--bench-full" ]]; then
   exec tests/bench/run.sh "$1"
 fi
 
+# Builds in DIR what the tests of the given suites need (the server, its
+# library and plugin, those tests' programs): each pass below runs only a
+# part of the suite, and compiling the other part's programs would be minutes
+# of CPU spent for nothing. Its passes then run with --no-rebuild.
+build_for() {
+  local dir="$1"; shift
+  local targets
+  targets=$(python3 tests/targets_for.py "$dir" "$@") || return 1
+  # shellcheck disable=SC2086
+  ninja -C "$dir" $targets
+}
+
 results=()
 tail_of_failures=()
 run_suite() {
@@ -65,7 +77,10 @@ build_asan() {
       -Db_sanitize=address,undefined -Db_lundef=false \
       -Dbuildtype=debug >/dev/null || return 1
   fi
-  chrt --idle 0 ninja -j 2 -C build-asan >build-asan/ninja-output.txt 2>&1
+  local targets
+  targets=$(python3 tests/targets_for.py build-asan --suite sanitized) || return 1
+  # shellcheck disable=SC2086
+  chrt --idle 0 ninja -j 2 -C build-asan $targets >build-asan/ninja-output.txt 2>&1
 }
 build_fuzz() {
   chrt --idle 0 tests/fuzz/run.sh --build-only >/dev/null 2>&1
@@ -87,15 +102,17 @@ if [[ "${1:-}" == "--tsan" ]]; then
     results+=("BUILD-FAILED")
   fi
 elif [[ "${1:-}" == "--quick" ]]; then
-  run_suite build
+  ninja -C build || { echo "tests: 0 passed, 1 failed"; exit 1; }
+  run_suite build --no-rebuild
 else
   # The sanitizer build compiles while the normal pass runs, on idle CPU
   # only: those tests mostly wait on real-time media (they use about a
   # sixth of two cores), so the build takes what is left without slowing
   # them, and the whole run is minutes shorter than building in turn.
+  build_for build --no-suite sanitized || { echo "tests: 0 passed, 1 failed"; exit 1; }
   build_asan &
   asan_pid=$!
-  run_suite build --no-suite sanitized
+  run_suite build --no-rebuild --no-suite sanitized
 fi
 if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
   asan_ok=false
@@ -108,8 +125,8 @@ if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
     # Unit and element tests, and the integration tests that drive the
     # sanitized server through real clients in every mount kind (the suite
     # "sanitized", see tests/meson.build).
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan --timeout-multiplier 3 \
-      --suite sanitized
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan --no-rebuild \
+      --timeout-multiplier 3 --suite sanitized
   else
     echo "sanitizer build failed:"
     tail -n 40 build-asan/ninja-output.txt

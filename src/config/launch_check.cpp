@@ -4,9 +4,8 @@
 
 #include <gst/gst.h>
 
-#include <regex>
-
 #include "gms/launch_parse.h"
+#include "gms/pattern.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -24,8 +23,8 @@ bool has_payloader(GstElement* bin) {
 // When an element is missing, parsing drops it with its properties, so the
 // payloader's name can only be looked for in the text.
 bool names_payloader(const std::string& launch) {
-  static const std::regex re(R"((^|\s)name\s*=\s*"?(dyn)?pay0"?(\s|$|!))");
-  return std::regex_search(launch, re);
+  static const Pattern re(R"((^|\s)name\s*=\s*"?(dyn)?pay0"?(\s|$|!))");
+  return re.found_in(launch);
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 
 #include <cmath>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
 #include "core/transport_check.h"
+#include "gms/pattern.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -177,10 +177,10 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* mes
 // RFC 2326 §3.6 npt-range, optionally followed by ";time=": the library's
 // parser accepts garbage such as "npt=abc-" or "npt=-5--1".
 bool well_formed_npt(const char* value) {
-  static const std::regex re(
+  static const Pattern re(
       R"(^\s*npt\s*=\s*(now|\d{1,10}(\.\d{0,9})?|\d{1,6}:[0-5]?\d:[0-5]?\d(\.\d{0,9})?)?\s*-\s*)"
       R"((\d{1,10}(\.\d{0,9})?|\d{1,6}:[0-5]?\d:[0-5]?\d(\.\d{0,9})?)?\s*(;\s*time\s*=\s*[0-9TZ.]+)?\s*$)");
-  return std::regex_match(value, re);
+  return re.found_in(value);
 }
 
 bool parse_number(const char* s, double& out) {

@@ -3,8 +3,9 @@
 #include <glib.h>
 
 #include <cstdint>
-#include <regex>
 #include <vector>
+
+#include "gms/pattern.h"
 
 namespace gms {
 namespace {
@@ -30,20 +31,25 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
+// A port or channel number: 1 to 5 digits.
+bool number_ok(const std::string& v) {
+  return !v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // "N" or "N-M" with lo <= N <= M <= hi.
 bool range_ok(const std::string& v, unsigned lo, unsigned hi) {
-  static const std::regex form("([0-9]{1,5})(-([0-9]{1,5}))?");
-  std::smatch m;
-  if (!std::regex_match(v, m, form))
+  size_t dash = v.find('-');
+  std::string first = v.substr(0, dash);
+  std::string second = dash == std::string::npos ? first : v.substr(dash + 1);
+  if (!number_ok(first) || !number_ok(second))
     return false;
-  unsigned a = unsigned(std::stoul(m[1].str()));
-  unsigned b = m[3].matched ? unsigned(std::stoul(m[3].str())) : a;
+  unsigned a = unsigned(std::stoul(first));
+  unsigned b = unsigned(std::stoul(second));
   return a >= lo && b <= hi && b >= a;
 }
 
 bool uint_ok(const std::string& v, unsigned hi) {
-  return !v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string::npos &&
-         std::stoul(v) <= hi;
+  return number_ok(v) && std::stoul(v) <= hi;
 }
 
 bool parameter_ok(const std::string& param, std::string& why) {
@@ -70,9 +76,9 @@ bool parameter_ok(const std::string& param, std::string& why) {
 }
 
 bool alternative_ok(const std::string& alt, std::string& why) {
-  static const std::regex spec("RTP/S?AVPF?(/(UDP|TCP))?", std::regex::icase);
+  static const Pattern spec("^RTP/S?AVPF?(/(UDP|TCP))?$", G_REGEX_CASELESS);
   std::vector<std::string> parts = split(alt, ';');
-  if (!std::regex_match(trim(parts[0]), spec)) {
+  if (!spec.found_in(trim(parts[0]))) {
     why = "unknown transport '" + trim(parts[0]).substr(0, 32) + "'";
     return false;
   }

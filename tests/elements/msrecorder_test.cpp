@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -178,11 +177,12 @@ TEST(MsRecorder, OneSecondSegmentsStartWithKeyFrames) {
   ASSERT_GE(files.size(), 3u);
   ASSERT_LE(files.size(), 5u);
 
-  const std::regex name_re(R"(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{6}\.mp4)");
+  const char* name_re = R"(^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{6}\.mp4$)";
   double total = 0;
   for (const auto& f : files) {
     SCOPED_TRACE(f);
-    EXPECT_TRUE(std::regex_match(f, name_re));
+    EXPECT_TRUE(
+        g_regex_match_simple(name_re, f.c_str(), GRegexCompileFlags(0), GRegexMatchFlags(0)));
     EXPECT_TRUE(first_frame_is_key(dir + "/" + f));
     const double d = ffprobe_duration(dir + "/" + f);
     std::printf("segment %s: %.3f s\n", f.c_str(), d);
@@ -247,7 +247,9 @@ TEST(MsRecorder, CustomPatternCreatesDirectories) {
   g_date_time_unref(now);
   const auto files = list_files(dir + "/cam1/" + year.get());
   ASSERT_EQ(files.size(), 1u);
-  EXPECT_TRUE(std::regex_match(files[0], std::regex(R"(rec-\d{6}-\d{6}\.mp4)")));
+  EXPECT_TRUE(g_regex_match_simple(R"(^rec-\d{6}-\d{6}\.mp4$)", files[0].c_str(),
+                                   GRegexCompileFlags(0), GRegexMatchFlags(0)))
+      << files[0];
 }
 
 TEST(MsRecorder, RetentionByBytesDeletesOldestOwnFiles) {

@@ -841,15 +841,19 @@ TEST(Record, TimeRangeSeeksAndKeepsGaps) {
   EXPECT_GT(length, 10.0 + gap - 1.0) << d.text;
   ASSERT_EQ(v.setup(0), 200) << srv.log_tail();
   ASSERT_EQ(v.setup(1), 200) << srv.log_tail();
-  // First PLAY, 1 s in: the key frame at or before it in the first segment
-  // (every second, as the publisher's timestamps say: its first second can
-  // come bunched, 0.9 s long).
+  // First PLAY, 1 s in: the key frame at or before it in the first segment,
+  // the publisher's second one (every second by its timestamps). A published
+  // track is recorded on its arrival times, and the first second's packets
+  // come bunched while the server sets up the publisher's pipeline: read
+  // late from the socket, all at once, it records 0.75-0.9 s long (under
+  // the sanitizers the short end). The key frame must still be that second
+  // one, not the first at 0.
   double key = 0;
   unsigned first_frames = 0;
   for (double k : key_frames_of(segs[0].path, &first_frames))
     if (k <= 1.0 + 1e-3)
       key = k;
-  EXPECT_GT(key, 0.8);
+  EXPECT_GT(key, 0.5);
   RtspReply play = v.play("npt=1-");
   ASSERT_EQ(play.status, 200) << play.text << srv.log_tail();
   const double started = npt_of(play.text);
