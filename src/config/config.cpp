@@ -10,6 +10,7 @@
 
 #include "auth/users.h"
 #include "config/key_file_reader.h"
+#include "config/path_keys.h"
 #include "config/tls_files.h"
 #include "config/value_parsers.h"
 #include "gms/ref.h"
@@ -32,23 +33,16 @@ const std::vector<std::string> kServerKeys = {
     "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port",
     "drain-timeout", "health-address", "users", "realm", "allow-basic-plaintext",
     "nonce-lifetime", "http-address"};
-const std::vector<std::string> kPathKeys = {
-    "launch", "shared", "latency", "protocols", "multicast-address-range",
-    "multicast-port-range", "multicast-ttl", "publish", "override", "keep-viewers",
-    "wait-publisher", "publisher-timeout", "gop-cache", "max-viewers", "proxy",
-    "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
-    "linger", "timeout", "backoff-max", "keepalive", "root", "loop", "record", "record-format",
-    "segment-duration", "delete-after", "max-bytes", "always-on", "start-timeout",
-    "backend-tls-ca", "backend-tls-verify", "require-tls", "srtp", "anonymous"};
-// Keys that only mean something on a proxy path.
-const std::vector<std::string> kProxyOnlyKeys = {
-    "backend-transport", "backend-http-port", "backend-user", "backend-password", "on-demand",
-    "timeout", "backoff-max", "keepalive", "backend-tls-ca", "backend-tls-verify"};
-// Keys that only mean something on a launch path.
-const std::vector<std::string> kLaunchOnlyKeys = {"always-on", "start-timeout"};
-// Keys that only mean something on a publish path.
-const std::vector<std::string> kPublishOnlyKeys = {"override", "keep-viewers", "wait-publisher",
-                                                   "publisher-timeout", "gop-cache"};
+// Path keys: config/path_keys.h.
+const std::vector<std::string>& path_key_list(std::optional<PathKeyScope> scope = std::nullopt) {
+  static const std::vector<std::string> all = path_key_names();
+  static const std::vector<std::string> proxy = path_key_names(PathKeyScope::kProxy);
+  static const std::vector<std::string> launch = path_key_names(PathKeyScope::kLaunch);
+  static const std::vector<std::string> publish = path_key_names(PathKeyScope::kPublish);
+  if (!scope)
+    return all;
+  return *scope == PathKeyScope::kProxy ? proxy : *scope == PathKeyScope::kLaunch ? launch : publish;
+}
 
 // Relative roots in a file are read relative to that file's directory.
 std::string base_dir_of(const std::string& origin) {
@@ -87,18 +81,6 @@ bool check_realm(const std::string& v, std::string& why) {
   if (v.empty() || v.size() > 128 || v.find_first_of("\"\\\r\n") != std::string::npos) {
     why = "a realm has 1 to 128 characters, no quotes, backslashes or line breaks";
     return false;
-  }
-  return true;
-}
-
-bool check_anonymous(const std::string& v, std::string& why) {
-  GStrvPtr items(g_strsplit(v.c_str(), ",", -1));
-  for (gchar** it = items.get(); *it; ++it) {
-    std::string r = g_strstrip(*it);
-    if (r != "read" && r != "publish" && r != "none") {
-      why = "'" + r + "': use read, publish, read,publish or none";
-      return false;
-    }
   }
   return true;
 }
@@ -215,122 +197,17 @@ class Reader {
     p.name = name;
     p.origin = origin_;
     p.line = g.line;
-    bool shared_given = false;
+    const std::string base = base_dir_of(origin_);
     for (const auto& k : g.keys) {
-      if (!known(g, k, kPathKeys, kPlannedPathKeys))
+      if (!known(g, k, path_key_list(), kPlannedPathKeys))
         continue;
-      uint64_t n = 0;
-      std::string why;
-      bool ok = true;
-      if (k.key == "launch") {
-        p.launch = strip_parentheses(k.value);
-        if (p.launch.empty()) {
-          ok = false;
-          why = "empty launch line";
-        }
-      } else if (k.key == "shared") {
-        ok = parse_bool(k.value, p.shared, why);
-        shared_given = true;
-      } else if (k.key == "latency") {
-        ok = parse_uint(k.value, 0, 60000, n, why);
-        p.latency_ms = static_cast<unsigned>(n);
-      } else if (k.key == "protocols") {
-        ok = parse_protocols(k.value, p.protocols, why);
-      } else if (k.key == "multicast-address-range") {
-        ok = parse_ipv4_range(k.value, p.multicast.min_address, p.multicast.max_address, why);
-      } else if (k.key == "multicast-port-range") {
-        ok = parse_port_range(k.value, p.multicast.min_port, p.multicast.max_port, why);
-      } else if (k.key == "multicast-ttl") {
-        ok = parse_uint(k.value, 1, 255, n, why);
-        p.multicast.ttl = static_cast<uint8_t>(n);
-      } else if (k.key == "publish") {
-        ok = parse_bool(k.value, p.publish, why);
-      } else if (k.key == "override") {
-        ok = parse_bool(k.value, p.override_publisher, why);
-      } else if (k.key == "keep-viewers") {
-        ok = parse_bool(k.value, p.keep_viewers, why);
-      } else if (k.key == "gop-cache") {
-        ok = parse_bool(k.value, p.gop_cache, why);
-      } else if (k.key == "wait-publisher") {
-        ok = parse_uint(k.value, 0, 600, n, why);
-        p.wait_publisher = static_cast<unsigned>(n);
-      } else if (k.key == "publisher-timeout") {
-        ok = parse_uint(k.value, 1, 3600, n, why);
-        p.publisher_timeout = static_cast<unsigned>(n);
-      } else if (k.key == "max-viewers") {
-        ok = parse_uint(k.value, 0, 1000000, n, why);
-        p.max_viewers = static_cast<unsigned>(n);
-      } else if (k.key == "proxy") {
-        p.proxy = k.value;
-        ok = check_rtsp_url(k.value, why);
-      } else if (k.key == "backend-transport") {
-        p.backend_transport = k.value;
-        ok = k.value == "auto" || k.value == "udp" || k.value == "tcp" || k.value == "http";
-        if (!ok)
-          why = "'" + k.value + "' is not a back-end transport (use auto, udp, tcp or http)";
-      } else if (k.key == "backend-http-port") {
-        ok = parse_uint(k.value, 1, 65535, n, why);
-        p.backend_http_port = static_cast<uint16_t>(n);
-      } else if (k.key == "backend-user") {
-        p.backend_user = k.value;
-      } else if (k.key == "backend-password") {
-        p.backend_password = k.value;
-      } else if (k.key == "on-demand") {
-        ok = parse_bool(k.value, p.on_demand, why);
-      } else if (k.key == "linger") {
-        ok = parse_uint(k.value, 0, 86400, n, why);
-        p.linger = static_cast<unsigned>(n);
-      } else if (k.key == "always-on") {
-        ok = parse_bool(k.value, p.always_on, why);
-      } else if (k.key == "start-timeout") {
-        ok = parse_uint(k.value, 1, 3600, n, why);
-        p.start_timeout = static_cast<unsigned>(n);
-      } else if (k.key == "timeout") {
-        ok = parse_uint(k.value, 1, 3600, n, why);
-        p.timeout = static_cast<unsigned>(n);
-      } else if (k.key == "record") {
-        bool b = false;
-        ok = parse_bool(k.value, b, why);
-        p.record = b;
-      } else if (k.key == "record-format") {
-        p.record_format = k.value;
-        ok = k.value == "mp4" || k.value == "mkv" || k.value == "mpegts";
-        if (!ok)
-          why = "'" + k.value + "' is not a recording format (use mp4, mkv or mpegts)";
-      } else if (k.key == "segment-duration") {
-        ok = parse_uint(k.value, 1, 86400, n, why);
-        p.segment_duration = static_cast<unsigned>(n);
-      } else if (k.key == "delete-after") {
-        ok = parse_uint(k.value, 0, 100u * 365 * 86400, n, why);
-        p.delete_after = static_cast<unsigned>(n);
-      } else if (k.key == "max-bytes") {
-        ok = parse_uint(k.value, 0, UINT64_MAX, n, why);
-        p.max_bytes = n;
-      } else if (k.key == "keepalive") {
-        ok = parse_uint(k.value, 0, 3600, n, why);
-        p.keepalive = static_cast<unsigned>(n);
-      } else if (k.key == "backoff-max") {
-        ok = parse_uint(k.value, 1, 86400, n, why);
-        p.backoff_max = static_cast<unsigned>(n);
-      } else if (k.key == "root") {
-        ok = resolve_root_dir(k.value, base_dir_of(origin_), p.root, why);
-      } else if (k.key == "loop") {
-        ok = parse_bool(k.value, p.loop, why);
-      } else if (k.key == "anonymous") {
-        p.anonymous = k.value;
-        ok = check_anonymous(k.value, why);
-      } else if (k.key == "backend-tls-ca") {
-        p.backend_tls_ca = absolute_file(k.value, base_dir_of(origin_));
-      } else if (k.key == "backend-tls-verify") {
-        ok = parse_bool(k.value, p.backend_tls_verify, why);
-      } else if (k.key == "require-tls") {
-        ok = parse_bool(k.value, p.require_tls, why);
-      } else if (k.key == "srtp") {
-        ok = parse_bool(k.value, p.srtp, why);
+      for (const auto& key : path_keys()) {
+        std::string why;
+        if (k.key == key.name && !key.read(k.value, base, p, why))
+          add(g, k, why);
       }
-      if (!ok)
-        add(g, k, why);
     }
+    const bool shared_given = g.find("shared") != nullptr;
     const KeyEntry* launch = g.find("launch");
     const KeyEntry* root = g.find("root");
     int sources = (launch ? 1 : 0) + (root ? 1 : 0) + (p.publish ? 1 : 0) + (p.is_proxy() ? 1 : 0);
@@ -343,21 +220,21 @@ class Reader {
                          "the path has no source: set launch=, root=, publish=true or proxy="});
     }
     if (!p.is_proxy()) {
-      for (const auto& key : kProxyOnlyKeys)
+      for (const auto& key : path_key_list(PathKeyScope::kProxy))
         if (const KeyEntry* k = g.find(key))
           add(g, *k, "only for proxy paths (set proxy=URL)");
     }
     if (const KeyEntry* k = g.find("linger"); k && !p.is_proxy() && !launch)
       add(g, *k, "only for proxy and launch paths (set proxy=URL or launch=)");
     if (!launch) {
-      for (const auto& key : kLaunchOnlyKeys)
+      for (const auto& key : path_key_list(PathKeyScope::kLaunch))
         if (const KeyEntry* k = g.find(key))
           add(g, *k, "only for launch paths (set launch=)");
     } else if (const KeyEntry* k = g.find("always-on"); k && !p.shared) {
       add(g, *k, "a launch line with shared=false runs per viewer; remove always-on");
     }
     if (!p.publish) {
-      for (const auto& key : kPublishOnlyKeys)
+      for (const auto& key : path_key_list(PathKeyScope::kPublish))
         if (const KeyEntry* k = g.find(key))
           add(g, *k, "only for publish paths (set publish=true)");
     }

@@ -16,6 +16,7 @@
 #include "core/wedged_media.h"
 #include "gms/pattern.h"
 #include "gms/ref.h"
+#include "session/tcp_sent.h"
 
 namespace gms {
 namespace {
@@ -555,6 +556,7 @@ void replace_rtp_info(GstRTSPMessage* resp, GstRTSPSessionMedia* sessmedia) {
 // and after the segment's rate (it puts a Scale request's rate in Speed):
 // a file's reply names what the request asked, with the rate played.
 GstRTSPStatusCode adjust_play_response(GstRTSPClient* client, GstRTSPContext* ctx) noexcept {
+  session::tcp_transports_playing(ctx->sessmedia);
   auto* asked = static_cast<PlayAsked*>(g_object_steal_data(G_OBJECT(client), kPlayAsked));
   std::unique_ptr<PlayAsked> owned(asked);
   if (!asked || !is_file_media(ctx->media))

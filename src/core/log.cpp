@@ -129,4 +129,14 @@ void program_log(const char* level, const std::string& text) {
                     text, {});
 }
 
+void server_log(const char* level, const std::string& text) {
+  const std::string l = level ? level : "";
+  const log::Level lv = l == "ERROR"    ? log::Level::kError
+                        : l == "WARN"   ? log::Level::kWarn
+                        : l == "NOTICE" ? log::Level::kNotice
+                        : l == "INFO"   ? log::Level::kInfo
+                                        : log::Level::kDebug;
+  log::write_fields(lv, text, {});
+}
+
 }  // namespace gms

@@ -1,10 +1,10 @@
 #include "http/api_auth.h"
 
+#include <gst-mediaserver/server.h>
 #include <libsoup/soup.h>
 
-#include "auth/redact.h"
-#include "core/log.h"
 #include "http/api_model.h"
+#include "http/http_log.h"
 
 namespace gms::http {
 namespace {
@@ -85,8 +85,8 @@ bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::strin
     if (soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
                                      "Authorization")) {
       auth::count_failure();
-      GMS_LOG_INFO("HTTP API: %s %s from %s: wrong credentials", method.c_str(),
-                   auth::redact(path).c_str(), peer ? peer : "?");
+      HTTP_LOG_INFO("HTTP API: %s %s from %s: wrong credentials", method.c_str(),
+                   redact_secrets(path).c_str(), peer ? peer : "?");
     }
     respond_json(msg, SOUP_STATUS_UNAUTHORIZED, "authentication needed");
     soup_auth_domain_challenge(digest_, msg);
@@ -102,8 +102,8 @@ bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::strin
   else if (u)
     ok = u->allows_anywhere(auth::kAdmin) && (path.empty() || u->allows(auth::kAdmin, path));
   if (!ok) {
-    GMS_LOG_INFO("HTTP API: %s %s: user %s lacks the role", method.c_str(),
-                 auth::redact(path).c_str(), user.get());
+    HTTP_LOG_INFO("HTTP API: %s %s: user %s lacks the role", method.c_str(),
+                 redact_secrets(path).c_str(), user.get());
     respond_json(msg, SOUP_STATUS_FORBIDDEN, std::string("user ") + user.get() +
                                                  " may not " + method + " here");
     return false;

@@ -1,15 +1,15 @@
 #include "http/http_api.h"
 
 #include <gst-mediaserver/config.h>
+#include <gst-mediaserver/server.h>
 #include <libsoup/soup.h>
 
 #include <cstring>
 
-#include "auth/redact.h"
 #include "config/value_parsers.h"
-#include "core/log.h"
 #include "http/dashboard.h"
 #include "http/http_guard.h"
+#include "http/http_log.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_http_debug);
 #define GST_CAT_DEFAULT gms_http_debug
@@ -26,7 +26,7 @@ constexpr char kSessionsPrefix[] = "/api/v1/sessions/";
 void respond(SoupServerMessage* msg, unsigned status, const char* type, const std::string& text) {
   // An answer may quote a back end's URL or an error message: no secret
   // leaves in it.
-  const std::string body = auth::redact(text);
+  const std::string body = redact_secrets(text);
   soup_server_message_set_status(msg, status, nullptr);
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
@@ -295,7 +295,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
         respond_error(msg, a.status, a.error);
         return;
       }
-      GMS_LOG_INFO("HTTP API: recording of %s %s", route.path.c_str(), start ? "started" : "stopped");
+      HTTP_LOG_INFO("HTTP API: recording of %s %s", route.path.c_str(), start ? "started" : "stopped");
       respond(msg, SOUP_STATUS_OK, kJson, recording_state_json(route.path, a.state));
       return;
     }
@@ -307,7 +307,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
         respond_error(msg, SOUP_STATUS_NOT_FOUND, "no session " + route.path);
         return;
       }
-      GMS_LOG_INFO("HTTP API: session %s ended", route.path.c_str());
+      HTTP_LOG_INFO("HTTP API: session %s ended", route.path.c_str());
       soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
       return;
     case Route::kPathGet:
@@ -371,7 +371,7 @@ void HttpApi::answer_path_change(SoupServerMessage* msg, const Route& route) {
   const char* what = route.kind == Route::kPathAdd ? "added" : route.kind == Route::kPathPatch
                                                                    ? "changed"
                                                                    : "removed";
-  GMS_LOG_NOTICE("HTTP API: path %s %s", r.name.c_str(), what);
+  HTTP_LOG_NOTICE("HTTP API: path %s %s", r.name.c_str(), what);
   if (route.kind == Route::kPathDelete) {
     soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
     return;

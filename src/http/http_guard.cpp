@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/log.h"
+#include "http/http_log.h"
 #include "gms/ref.h"
 
 namespace gms::http {
@@ -32,7 +32,7 @@ gboolean on_deadline(gpointer data) noexcept {
   // stream on its pending read and cleans the connection up itself.
   if (GSocket* sock = soup_server_message_get_socket(w->msg))
     g_socket_shutdown(sock, TRUE, TRUE, nullptr);
-  GMS_LOG_DEBUG("HTTP: a connection sent no request within %u s; closed", kHeaderDeadlineSeconds);
+  HTTP_LOG_DEBUG("HTTP: a connection sent no request within %u s; closed", kHeaderDeadlineSeconds);
   return G_SOURCE_REMOVE;
 }
 
@@ -44,7 +44,7 @@ constexpr char kIdleKey[] = "gms-idle-deadline";
 
 gboolean on_idle_deadline(gpointer sock) noexcept {
   g_socket_shutdown(G_SOCKET(sock), TRUE, TRUE, nullptr);
-  GMS_LOG_DEBUG("HTTP: a kept-alive connection idle for %u s; closed", kHeaderDeadlineSeconds);
+  HTTP_LOG_DEBUG("HTTP: a kept-alive connection idle for %u s; closed", kHeaderDeadlineSeconds);
   // Drops the socket's hold on this source; its reference on the socket
   // goes when the dispatch ends.
   g_object_set_data(G_OBJECT(sock), kIdleKey, nullptr);
@@ -105,10 +105,10 @@ void on_headers_read(SoupServer*, SoupServerMessage* msg, const char* path, GHas
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
   const SoupEncoding enc = soup_message_headers_get_encoding(h);
   if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF) {
-    GMS_LOG_INFO("HTTP: %s: a body of unknown length refused (411)", path);
+    HTTP_LOG_INFO("HTTP: %s: a body of unknown length refused (411)", path);
     refuse_body(msg, "411 Length Required");
   } else if (enc == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length(h) > kMaxBody) {
-    GMS_LOG_INFO("HTTP: %s: a body of %" G_GINT64_FORMAT " bytes refused (413; at most %" G_GINT64_FORMAT ")",
+    HTTP_LOG_INFO("HTTP: %s: a body of %" G_GINT64_FORMAT " bytes refused (413; at most %" G_GINT64_FORMAT ")",
                  path, gint64(soup_message_headers_get_content_length(h)), gint64(kMaxBody));
     refuse_body(msg, "413 Payload Too Large");
   }

@@ -717,6 +717,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       if (!gst_rtsp_stream_transport_send_rtp_list(trans, list))
         GMS_LOG_WARN("client %s: could not send the cached key frame (%zu packets)",
                      peer_of(client).c_str(), packets.size());
+      else  // its bytes are in the connection's count already
+        session::add_sent_beside_sinks(trans, 0, packets.size());
       gst_buffer_list_unref(list);
     } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
       auto src = inj->sources.find(index);

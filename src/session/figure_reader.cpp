@@ -11,6 +11,7 @@
 #include <string>
 
 #include "session/client_socket.h"
+#include "session/tcp_sent.h"
 
 namespace gms::session {
 namespace {
@@ -196,14 +197,19 @@ Figures FigureReader::read(GstRTSPSession* session, GstRTSPClient* client) {
         add_publisher(f, stats);
         continue;
       }
+      auto* beside = static_cast<Beside*>(g_object_get_data(G_OBJECT(trans), kBeside));
       if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP) {
         tcp_viewer = true;
+        // Its bytes are the connection's; the packets the stream's
+        // and those sent to it alone.
+        if (auto packets = tcp_packets_sent(trans))
+          add(f.packets_sent, *packets + (beside ? beside->packets.load() : 0));
         add_loss(f, report_of(stats, ""));
         continue;
       }
-      if (auto* b = static_cast<Beside*>(g_object_get_data(G_OBJECT(trans), kBeside))) {
-        add(f.bytes_sent, b->bytes);
-        add(f.packets_sent, b->packets);
+      if (beside) {
+        add(f.bytes_sent, beside->bytes);
+        add(f.packets_sent, beside->packets);
       }
       const bool mcast = t->lower_transport == GST_RTSP_LOWER_TRANS_UDP_MCAST;
       const int port = mcast ? t->port.min : t->client_port.min;

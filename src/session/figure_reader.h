@@ -5,8 +5,8 @@
 //   RTP bytes and packets sent to its address and port);
 // - a TCP or tunnelled viewer: the kernel's count of the bytes its
 //   connection delivered (TCP_INFO bytes_acked: RTP with its interleaved
-//   framing, RTCP and the RTSP replies); no packet count, as every TCP
-//   viewer of a shared media is fed from one appsink;
+//   framing, RTCP and the RTSP replies), and the RTP packets its streams
+//   gave it (tcp_sent.h);
 // - a publisher: the RTP session's remote senders (bytes and packets);
 // - loss: the viewer's RTCP receiver reports, matched by the address its
 //   RTCP came from (UDP), or the one report without an address (TCP) when
@@ -47,9 +47,10 @@ class FigureReader {
   std::map<GstBin*, std::vector<Ref<GstElement>>> sinks_;
 };
 
-// Packets sent to a UDP viewer past the stream's sinks (a late joiner's
-// cached key frame, sent on the stream's socket): counted with its
-// multiudpsink entry. Any thread.
+// Packets sent to one viewer past the stream's sinks (a late joiner's
+// cached key frame, sent on the stream's UDP socket or its TCP
+// connection): counted with its multiudpsink entry or its stream's count.
+// Any thread.
 void add_sent_beside_sinks(GstRTSPStreamTransport* trans, uint64_t bytes, uint64_t packets);
 
 // "udp", "udp-multicast", "tcp" or "http-tunnel" for a session's transport.

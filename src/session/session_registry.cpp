@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "session/client_socket.h"
 #include "session/figure_reader.h"
+#include "session/tcp_sent.h"
 
 namespace gms::session {
 namespace {
@@ -99,6 +100,7 @@ void Registry::watch(GstRTSPClient* client) {
   connect("new-session", G_CALLBACK(on_new_session));
   connect("play-request", G_CALLBACK(on_play_or_record));
   connect("record-request", G_CALLBACK(on_play_or_record));
+  connect("pause-request", G_CALLBACK(on_pause));
   connect("pre-teardown-request", G_CALLBACK(on_teardown));
   connect("closed", G_CALLBACK(on_closed));
 }
@@ -150,6 +152,10 @@ void Registry::started(GstRTSPClient* client, GstRTSPContext* ctx, const std::st
   log::write_fields(log::Level::kNotice, "session started", fields_of(logged));
   if (on_session)
     on_session(logged, true);
+}
+
+void Registry::on_pause(GstRTSPClient*, GstRTSPContext* ctx, gpointer) noexcept {
+  tcp_transports_paused(ctx->sessmedia);
 }
 
 GstRTSPStatusCode Registry::on_teardown(GstRTSPClient* client, GstRTSPContext* ctx,

@@ -59,6 +59,7 @@ class Registry : public std::enable_shared_from_this<Registry> {
   };
   static void on_new_session(GstRTSPClient*, GstRTSPSession*, gpointer) noexcept;
   static void on_play_or_record(GstRTSPClient*, GstRTSPContext*, gpointer) noexcept;
+  static void on_pause(GstRTSPClient*, GstRTSPContext*, gpointer) noexcept;
   static GstRTSPStatusCode on_teardown(GstRTSPClient*, GstRTSPContext*, gpointer) noexcept;
   static void on_closed(GstRTSPClient*, gpointer) noexcept;
   static void on_removed(GstRTSPSessionPool*, GstRTSPSession*, gpointer) noexcept;

@@ -138,6 +138,12 @@ BurstResult run_burst(const Target& t, unsigned watchers, unsigned joiners, bool
   r.watcher_lost = w.lost;
   r.watcher_expected = w.expected;
   r.watchers_with_loss = w.with_loss + w.without;
+  uint64_t got = 0;
+  for (auto& v : ws) {
+    got += v->seen.received;
+    r.watcher_max_wait_ms = std::max(r.watcher_max_wait_ms, double(v->seen.max_wait_us) / 1000.0);
+  }
+  r.watcher_rate = ws.empty() ? 0 : double(got) / double(ws.size()) / wall;
   r.joiner_lost = j.lost;
   r.joiner_expected = j.expected;
   r.joiners_with_loss = j.with_loss;

@@ -12,6 +12,9 @@ struct BurstResult {
   unsigned watchers = 0, joiners = 0;
   uint64_t watcher_lost = 0, watcher_expected = 0;
   unsigned watchers_with_loss = 0;
+  // Watchers' packets per second during the storm (the stream sends ~340),
+  // and the longest wait between two packets of any watcher (a stall).
+  double watcher_rate = 0, watcher_max_wait_ms = 0;
   // Counted from each joiner's first key-frame packet on.
   uint64_t joiner_lost = 0, joiner_expected = 0;
   unsigned joiners_with_loss = 0, joiners_without_key = 0;

@@ -85,6 +85,10 @@ void add_keyed(Seen& s, uint16_t seq) {
 void Seen::add_rtp(const uint8_t* rtp, size_t len) {
   if (len < 12)
     return;
+  gint64 now = g_get_monotonic_time();
+  if (last_us)
+    max_wait_us = std::max(max_wait_us, now - last_us);
+  last_us = now;
   uint16_t seq = uint16_t((rtp[2] << 8) | rtp[3]);
   if (need_key) {
     keyed = true;

@@ -22,6 +22,8 @@ struct Seen {
   uint32_t ext_last = 0;  // extended sequence number of the newest packet
   uint64_t received = 0;
   uint64_t gaps = 0;  // forward jumps of more than one sequence number
+  // The longest wait between two packets (a stall), from the first packet on.
+  gint64 last_us = 0, max_wait_us = 0;
   // Counts nothing before the first packet that starts an H.264 key frame
   // (SPS, IDR, or a STAP-A/FU-A opening one); first_key_us: when it came.
   // Such a viewer also counts like a receiver with a jitterbuffer: packets

@@ -8,12 +8,14 @@
 // Then the same viewers on a stock gst-rtsp-server relay of the same stream,
 // in the same run, for comparison (memory per viewer too).
 //
-//   build/tests/publish_bench [VIEWERS] [SECONDS] [publish|proxy|burst|burst-tcp] [nostock]
+//   build/tests/publish_bench [VIEWERS] [SECONDS] [publish|proxy|burst|burst-tcp|slope|slope-tcp] [nostock]
 //   (default 1000 viewers, 15 s, viewers on the publish path, with the stock relay)
 // burst: a join storm instead: GMS_BENCH_WATCHERS (100) viewers watch, then
 // VIEWERS more send their PLAY at the same moment (UDP, or TCP with
 // burst-tcp); loss of both, counted for the joiners from their first key
 // frame, and PLAY to first key frame.
+// slope, slope-tcp: VIEWERS is a list of counts ("400,1600"); RSS and CPU
+// with each, and their slopes (per viewer, without the base).
 // GMS_BENCH_SERVER_PREFIX (e.g. "chrt --idle 0": the server runs only when
 // nothing else wants the CPU, a machine busy by moments) prefixes the
 // servers' command lines.
@@ -141,15 +143,53 @@ int main(int argc, char** argv) {
     unsigned watchers = w ? unsigned(std::atoi(w)) : 100;
     BurstResult b = run_burst(ours, watchers, n, tcp, seconds);
     printf("join storm, %s: %u watching, %u PLAY at once, %d s counted; watchers lost %llu of %llu "
-           "(%u with loss or nothing); joiners lost %llu of %llu after their first key frame (%u "
+           "(%u with loss or nothing), %.0f packets/s each, longest wait %.0f ms; joiners lost %llu of %llu after their first key frame (%u "
            "with loss, %u without a key frame); PLAY -> first key frame p50 %.0f ms, p95 %.0f ms, "
            "max %.0f ms; kernel UDP receive-buffer drops %llu; server CPU %.1f %% of a core\n",
            tcp ? "TCP" : "UDP", b.watchers, b.joiners, seconds,
            (unsigned long long)b.watcher_lost, (unsigned long long)b.watcher_expected,
-           b.watchers_with_loss, (unsigned long long)b.joiner_lost,
+           b.watchers_with_loss, b.watcher_rate, b.watcher_max_wait_ms,
+           (unsigned long long)b.joiner_lost,
            (unsigned long long)b.joiner_expected, b.joiners_with_loss, b.joiners_without_key,
            b.key_p50_ms, b.key_p95_ms, b.key_max_ms, (unsigned long long)b.kernel_drops,
            b.cpu_total);
+    queue_warnings(srv);
+    return 0;
+  }
+  if (mode == "slope" || mode == "slope-tcp") {
+    // Memory and CPU per viewer as slopes between viewer counts (the first
+    // argument, comma-separated, ascending), one transport, no churn: what a
+    // viewer adds, without the base the first ones bring.
+    bool tcp = mode == "slope-tcp";
+    std::vector<unsigned> counts;
+    GStrv parts = g_strsplit(argv[1], ",", -1);
+    for (GStrv p = parts; *p; ++p)
+      if (std::atoi(*p) > 0)
+        counts.push_back(unsigned(std::atoi(*p)));
+    g_strfreev(parts);
+    std::vector<PhaseResult> rs;
+    for (unsigned c : counts) {
+      PhaseResult r = run_phase(ours, c, tcp, seconds, idle, false);
+      printf("slope, %s, %u viewers: RSS %ld KiB with them (%ld before); server CPU %.1f %% of a "
+             "core, %.3f ms per viewer-second; packets lost %llu of %llu; %.0f packets/s per "
+             "viewer (slowest %.0f); load client CPU %.0f %%\n",
+             tcp ? "TCP" : "UDP", r.started, r.rss_with_viewers_kb, r.rss_before_kb, r.cpu_total,
+             r.cpu_per_viewer * 10.0, (unsigned long long)r.lost, (unsigned long long)r.expected,
+             r.pkt_rate, r.min_rate, r.client_cpu);
+      fflush(stdout);
+      rs.push_back(r);
+      g_usleep(2 * G_USEC_PER_SEC);
+    }
+    for (size_t i = 1; i < rs.size(); ++i) {
+      double dn = double(rs[i].started) - double(rs[i - 1].started);
+      if (dn <= 0)
+        continue;
+      printf("slope, %s, %u -> %u viewers: %.1f KiB per viewer (RSS), %.3f ms CPU per "
+             "viewer-second\n",
+             tcp ? "TCP" : "UDP", rs[i - 1].started, rs[i].started,
+             double(rs[i].rss_with_viewers_kb - rs[i - 1].rss_with_viewers_kb) / dn,
+             10.0 * (rs[i].cpu_total - rs[i - 1].cpu_total) / dn);
+    }
     queue_warnings(srv);
     return 0;
   }

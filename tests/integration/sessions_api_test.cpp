@@ -1,20 +1,26 @@
 // Sessions and run-time paths over the HTTP API, with real clients: the
 // session list while rtspsrc viewers (UDP, TCP, HTTP tunnel) and a
 // publisher are on,
-// its byte counts against what the viewers received, DELETE of one session,
+// its byte and packet counts against what the viewers received (TCP viewers
+// of a launch line, a relayed publisher and a file too), DELETE of one session,
 // paths added, changed and removed while others play, api-writes-config
 // across a restart, SIGHUP beside API changes, and the session log lines
 // (text and JSON).
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <gst/rtp/gstrtpbuffer.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "child.h"
 #include "http_client.h"
+#include "media_fixtures.h"
 #include "pipelines.h"
 #include "process.h"
 #include "viewer.h"
@@ -23,8 +29,9 @@ namespace gms::test {
 namespace {
 
 // rtspsrc feeding fakesinks; counts the RTP packets and bytes that reach
-// its jitterbuffers (all it received, before duplicates are dropped: a late
-// joiner's cached key frame overlaps the live packets).
+// its RTP sessions (all it received, before duplicates are dropped: a late
+// joiner's cached key frame overlaps the live packets; and before packets
+// older than RTP-Info's are).
 class RtpCounter {
  public:
   RtpCounter(const std::string& url, const std::string& protocols) {
@@ -43,6 +50,9 @@ class RtpCounter {
 
   uint64_t bytes() const { return bytes_; }
   uint64_t packets() const { return packets_; }
+  // Packets whose sequence number was not ahead of every one before it on
+  // their stream: repeated or late.
+  uint64_t stale() const { return stale_; }
   // An error or EOS on the bus since the start.
   bool ended() {
     auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
@@ -57,11 +67,13 @@ class RtpCounter {
  private:
   static void on_element(GstBin*, GstBin*, GstElement* e, gpointer self) noexcept {
     GstElementFactory* f = gst_element_get_factory(e);
-    if (!f || g_strcmp0(GST_OBJECT_NAME(f), "rtpjitterbuffer") != 0)
-      return;
-    auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(e, "sink"));
-    gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      on_data, self, nullptr);
+    if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0)
+      g_signal_connect(e, "pad-added", G_CALLBACK(on_session_pad), self);
+  }
+  static void on_session_pad(GstElement*, GstPad* pad, gpointer self) noexcept {
+    if (g_strcmp0(GST_PAD_NAME(pad), "recv_rtp_sink") == 0)
+      gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                        on_data, self, nullptr);
   }
   static void on_pad_added(GstElement* src, GstPad* pad, gpointer) noexcept {
     GstElement* sink = gst_element_factory_make("fakesink", nullptr);
@@ -73,22 +85,39 @@ class RtpCounter {
     auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, "sink"));
     gst_pad_link(pad, sinkpad.get());
   }
-  static GstPadProbeReturn on_data(GstPad*, GstPadProbeInfo* info, gpointer self) noexcept {
+  static GstPadProbeReturn on_data(GstPad* pad, GstPadProbeInfo* info, gpointer self) noexcept {
     auto* c = static_cast<RtpCounter*>(self);
     if (GstBuffer* b = GST_PAD_PROBE_INFO_BUFFER(info)) {
-      c->bytes_ += gst_buffer_get_size(b);
-      c->packets_ += 1;
+      c->count(pad, b);
     } else if (GstBufferList* l = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
-      for (guint i = 0; i < gst_buffer_list_length(l); ++i) {
-        c->bytes_ += gst_buffer_get_size(gst_buffer_list_get(l, i));
-        c->packets_ += 1;
-      }
+      for (guint i = 0; i < gst_buffer_list_length(l); ++i)
+        c->count(pad, gst_buffer_list_get(l, i));
     }
     return GST_PAD_PROBE_OK;
   }
+  // On the one streaming thread of `pad`'s session.
+  void count(GstPad* pad, GstBuffer* b) {
+    bytes_ += gst_buffer_get_size(b);
+    packets_ += 1;
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(b, GST_MAP_READ, &rtp))
+      return;
+    const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+    gst_rtp_buffer_unmap(&rtp);
+    std::lock_guard<std::mutex> g(mutex_);
+    auto [at, first] = highest_.try_emplace(pad, seq);
+    if (first)
+      return;
+    if (gint16(guint16(seq - at->second)) <= 0)
+      stale_ += 1;
+    else
+      at->second = seq;
+  }
 
   Ref<GstElement> pipeline_;
-  std::atomic<uint64_t> bytes_{0}, packets_{0};
+  std::atomic<uint64_t> bytes_{0}, packets_{0}, stale_{0};
+  std::mutex mutex_;
+  std::map<GstPad*, guint16> highest_;  // under mutex_
   bool ended_ = false;
 };
 
@@ -149,6 +178,17 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// `server` (a figure of the list read between `before` and `after` from
+// the client's counter) within 2 % of what the client had.
+void expect_within_2_percent(const std::string& what, gint64 server, uint64_t before,
+                             uint64_t after, const std::string& body) {
+  printf("%s: server counted %lld; the client had %llu..%llu\n", what.c_str(),
+         static_cast<long long>(server), static_cast<unsigned long long>(before),
+         static_cast<unsigned long long>(after));
+  EXPECT_GE(double(server), 0.98 * double(before)) << what << " " << body;
+  EXPECT_LE(double(server), 1.02 * double(after)) << what << " " << body;
+}
+
 ServerProcess* start(const std::string& conf, std::vector<std::string> extra = {}) {
   extra.push_back(conf);
   return new ServerProcess(extra, true, 0, {}, true);
@@ -205,18 +245,26 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
   // server's count lies between them (within 2 %).
   for (auto [counter, transport] :
        {std::pair{&udp, "udp"}, std::pair{&tcp, "tcp"}, std::pair{&tunnel, "http-tunnel"}}) {
-    const uint64_t before = counter->bytes();
+    const uint64_t bytes_before = counter->bytes(), packets_before = counter->packets();
     list = json_request("GET", srv->http_url("/api/v1/sessions"));
-    const uint64_t after = counter->bytes();
+    const uint64_t bytes_after = counter->bytes(), packets_after = counter->packets();
     JsonObject* s = find_role("viewer", transport);
     ASSERT_TRUE(s) << list.reply.body;
-    const double sent = double(int_member(s, "bytes_sent"));
-    printf("%s viewer: server counted %.0f bytes sent; the client had %llu..%llu\n", transport, sent,
-           static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
-    EXPECT_GE(sent, 0.98 * double(before)) << transport << " " << list.reply.body;
-    EXPECT_LE(sent, 1.02 * double(after)) << transport << " " << list.reply.body;
+    expect_within_2_percent(std::string(transport) + " viewer, bytes", int_member(s, "bytes_sent"),
+                            bytes_before, bytes_after, list.reply.body);
+    // A UDP viewer's packets lost on the way are counted by the sink, not
+    // by the client: at least what it received.
+    if (std::string(transport) == "udp")
+      EXPECT_GE(int_member(s, "packets_sent"), int64_t(packets_before * 0.98)) << list.reply.body;
+    else
+      // Known shortfall: a viewer joining the running media sometimes
+      // receives, after its cached key frame, packets older than ones it
+      // already had (14 to 78 under load) that the server's count misses;
+      // the count is checked against what the client received less those.
+      expect_within_2_percent(std::string(transport) + " viewer, packets",
+                              int_member(s, "packets_sent"), packets_before - counter->stale(),
+                              packets_after, list.reply.body);
   }
-  EXPECT_GE(int_member(find_role("viewer", "udp"), "packets_sent"), int64_t(udp.packets() * 0.98));
 
   // The UDP viewer's receiver reports give its loss.
   EXPECT_TRUE(wait_until(
@@ -244,6 +292,72 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
 
   // One line per session start, at default verbosity.
   EXPECT_EQ(count_occurrences(srv->log(), "NOTICE session started"), 4u) << srv->log_tail();
+}
+
+// TCP viewers of a relayed publisher (a late joiner: the cached key frame
+// first, then the live packets) and of a media file (a media of its own).
+TEST(SessionsApi, TcpViewersOfRelayAndFileCounted) {
+  const std::string dir = make_media_dir({"h264_aac.mp4"});
+  std::string conf = write_temp_file(
+      "s.conf", "[path /live/*]\npublish=true\n[path /vod]\nroot=" + dir + "\n");
+  std::unique_ptr<ServerProcess> srv(start(conf));
+  ASSERT_TRUE(srv->ready()) << srv->log();
+  Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+             "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc", "tune=zerolatency",
+             "speed-preset=ultrafast", "key-int-max=30", "!", "rtspclientsink",
+             "location=" + srv->url("/live/pub"), "protocols=tcp"});
+  JsonGet list;
+  auto find = [&](const char* role, const char* path) -> JsonObject* {
+    JsonArray* all = sessions_of(list);
+    for (guint i = 0; all && i < json_array_get_length(all); ++i) {
+      JsonObject* s = json_array_get_object_element(all, i);
+      if (json_string(s, "role") == role && json_string(s, "path") == path)
+        return s;
+    }
+    return nullptr;
+  };
+  // Joins once the publisher has sent a second or so: past a key frame.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        list = json_request("GET", srv->http_url("/api/v1/sessions"));
+        return int_member(find("publisher", "/live/pub"), "packets_received") > 60;
+      },
+      30s))
+      << list.reply.body << srv->log_tail() << pub.output();
+  RtpCounter relay(srv->url("/live/pub"), "tcp");
+  RtpCounter file(srv->url("/vod/h264_aac.mp4"), "tcp");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        list = json_request("GET", srv->http_url("/api/v1/sessions"));
+        return relay.packets() > 300 && find("viewer", "/live/pub");
+      },
+      30s))
+      << list.reply.body << srv->log_tail();
+  {
+    const uint64_t bytes_before = relay.bytes(), packets_before = relay.packets();
+    list = json_request("GET", srv->http_url("/api/v1/sessions"));
+    const uint64_t bytes_after = relay.bytes(), packets_after = relay.packets();
+    JsonObject* s = find("viewer", "/live/pub");
+    ASSERT_TRUE(s) << list.reply.body;
+    EXPECT_EQ(json_string(s, "transport"), "tcp");
+    expect_within_2_percent("relay viewer, bytes", int_member(s, "bytes_sent"), bytes_before,
+                            bytes_after, list.reply.body);
+    expect_within_2_percent("relay viewer, packets", int_member(s, "packets_sent"),
+                            packets_before, packets_after, list.reply.body);
+  }
+  // A file goes out in lists of 100 ms per track, so while it plays the
+  // server is a list or two ahead of the client (7 of 150 packets here):
+  // compared once the whole file was sent (its BYE ends the client's
+  // stream). Packets only: the 5 s clip is 70 kB, and its connection's
+  // RTSP replies and RTCP add 4 % to the bytes.
+  ASSERT_TRUE(wait_until([&] { return file.ended(); }, 30s)) << srv->log_tail();
+  list = json_request("GET", srv->http_url("/api/v1/sessions"));
+  JsonObject* s = find("viewer", "/vod/h264_aac.mp4");
+  ASSERT_TRUE(s) << list.reply.body;
+  EXPECT_EQ(json_string(s, "transport"), "tcp");
+  expect_within_2_percent("file viewer, packets", int_member(s, "packets_sent"), file.packets(),
+                          file.packets(), list.reply.body);
+  EXPECT_GT(file.packets(), 200u);
 }
 
 TEST(SessionsApi, DeleteEndsOneViewerAndTheOtherPlaysOn) {

@@ -13,17 +13,37 @@
 // Only calls from outside GLib are seen this way: GLib binds its own
 // internal calls to itself. Those stay invisible, as do GLib's atomics
 // (reference counts); the suppressions file covers reports inside these
-// libraries.
+// libraries. gst_element_call_async and g_task_run_in_thread are wrapped
+// too (their hand-overs to a thread pool), and g_object_unref (the
+// reference count's ordering).
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <gio/gio.h>
 #include <glib.h>
+#include <gst/gst.h>
 #include <sanitizer/tsan_interface.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace {
 
-template <typename Fn>
-Fn real(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+// A function's name as a template argument.
+template <size_t N>
+struct Name {
+  char text[N];
+  constexpr Name(const char (&s)[N]) {
+    std::copy_n(s, N, text);
+  }
+};
+
+// The library's own definition of `name`, looked up once.
+template <Name name, typename Fn>
+Fn real() {
+  static const Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name.text));
+  return fn;
 }
 
 // GMS_TSAN_GLIB_SYNC=0 turns the annotations off, to count what they hide.
@@ -35,147 +55,200 @@ bool on() {
   return enabled;
 }
 
+// A call handed to GStreamer's thread pool (gst_element_call_async): what
+// the caller did before the call happens before the pool thread runs it,
+// and before it frees the call's data.
+struct AsyncCall {
+  GstElementCallAsyncFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+};
+
+void run_async_call(GstElement* element, gpointer p) {
+  auto* call = static_cast<AsyncCall*>(p);
+  __tsan_acquire(call);
+  call->func(element, call->data);
+}
+
+void free_async_call(gpointer p) {
+  auto* call = static_cast<AsyncCall*>(p);
+  __tsan_acquire(call);
+  if (call->notify)
+    call->notify(call->data);
+  delete call;
+}
+
+// GLib's `fn` on lock `m`, shown to ThreadSanitizer as a lock (`flags`:
+// __tsan_mutex_read_lock for a reader), a try-lock, or an unlock.
+template <typename Lock>
+void locked(void (*fn)(Lock*), Lock* m, unsigned flags) {
+  if (on())
+    __tsan_mutex_pre_lock(m, flags);
+  fn(m);
+  if (on())
+    __tsan_mutex_post_lock(m, flags, 0);
+}
+
+template <typename Lock>
+gboolean try_locked(gboolean (*fn)(Lock*), Lock* m) {
+  if (on())
+    __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
+  const gboolean got = fn(m);
+  if (on())
+    __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
+  return got;
+}
+
+template <typename Lock>
+void unlocked(void (*fn)(Lock*), Lock* m, unsigned flags) {
+  if (on())
+    __tsan_mutex_pre_unlock(m, flags);
+  fn(m);
+  if (on())
+    __tsan_mutex_post_unlock(m, flags);
+}
+
+// A condition wait `wait` on `c` with mutex `m`: the mutex is given up
+// and taken again, and the waiter acquires what the signaller released.
+template <typename Wait>
+void waited(GCond* c, GMutex* m, Wait wait) {
+  if (on()) {
+    __tsan_mutex_pre_unlock(m, 0);
+    __tsan_mutex_post_unlock(m, 0);
+  }
+  wait();
+  if (on()) {
+    __tsan_mutex_pre_lock(m, 0);
+    __tsan_mutex_post_lock(m, 0, 0);
+    __tsan_acquire(c);
+  }
+}
+
+// The functions of tasks run with g_task_run_in_thread, until their pool
+// thread takes them. Never destroyed: pool threads outlive main().
+std::mutex task_mutex;
+std::map<GTask*, GTaskThreadFunc>& task_funcs() {
+  static auto* funcs = new std::map<GTask*, GTaskThreadFunc>;
+  return *funcs;
+}
+
+void run_task(GTask* task, gpointer source, gpointer data, GCancellable* cancellable) {
+  __tsan_acquire(task);
+  GTaskThreadFunc func = nullptr;
+  {
+    std::lock_guard lock(task_mutex);
+    func = task_funcs()[task];
+    task_funcs().erase(task);
+  }
+  if (func)
+    func(task, source, data, cancellable);
+}
+
 }  // namespace
 
 extern "C" {
 
+// A task's thread function runs on a thread of GLib's pool, handed over
+// through a queue GLib locks inside itself: what the caller did before
+// (the task data it set) happens before the function runs.
+void g_task_run_in_thread(GTask* task, GTaskThreadFunc func) {
+  const auto fn = real<"g_task_run_in_thread", void (*)(GTask*, GTaskThreadFunc)>();
+  if (!on()) {
+    fn(task, func);
+    return;
+  }
+  {
+    std::lock_guard lock(task_mutex);
+    task_funcs()[task] = func;
+  }
+  __tsan_release(task);
+  fn(task, run_task);
+}
+
+// A reference count is an atomic that GLib changes with full barriers:
+// whatever a thread did before dropping a reference happens before the
+// thread that drops the last one finalizes the object (and frees what it
+// owns, a task's data for one).
+void g_object_unref(gpointer object) {
+  if (on() && object) {
+    __tsan_release(object);
+    __tsan_acquire(object);
+  }
+  real<"g_object_unref", void (*)(gpointer)>()(object);
+}
+
+// GStreamer pushes the call into a GThreadPool, whose queue GLib locks
+// inside itself: without this, everything the caller made for the call
+// (the recorder's jobs) looks written on one thread and read or freed on
+// another without synchronisation.
+void gst_element_call_async(GstElement* element, GstElementCallAsyncFunc func, gpointer user_data,
+                            GDestroyNotify destroy_notify) {
+  const auto fn =
+      real<"gst_element_call_async", void (*)(GstElement*, GstElementCallAsyncFunc, gpointer, GDestroyNotify)>();
+  if (!on()) {
+    fn(element, func, user_data, destroy_notify);
+    return;
+  }
+  auto* call = new AsyncCall{func, user_data, destroy_notify};
+  __tsan_release(call);
+  fn(element, run_async_call, call, free_async_call);
+}
+
 void g_mutex_lock(GMutex* m) {
-  static auto fn = real<void (*)(GMutex*)>("g_mutex_lock");
-  if (on())
-    __tsan_mutex_pre_lock(m, 0);
-  fn(m);
-  if (on())
-    __tsan_mutex_post_lock(m, 0, 0);
+  locked(real<"g_mutex_lock", void (*)(GMutex*)>(), m, 0);
 }
-
 gboolean g_mutex_trylock(GMutex* m) {
-  static auto fn = real<gboolean (*)(GMutex*)>("g_mutex_trylock");
-  if (on())
-    __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
-  gboolean got = fn(m);
-  if (on())
-    __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
-  return got;
+  return try_locked(real<"g_mutex_trylock", gboolean (*)(GMutex*)>(), m);
 }
-
 void g_mutex_unlock(GMutex* m) {
-  static auto fn = real<void (*)(GMutex*)>("g_mutex_unlock");
-  if (on())
-    __tsan_mutex_pre_unlock(m, 0);
-  fn(m);
-  if (on())
-    __tsan_mutex_post_unlock(m, 0);
+  unlocked(real<"g_mutex_unlock", void (*)(GMutex*)>(), m, 0);
 }
 
 void g_rec_mutex_lock(GRecMutex* m) {
-  static auto fn = real<void (*)(GRecMutex*)>("g_rec_mutex_lock");
-  if (on())
-    __tsan_mutex_pre_lock(m, 0);
-  fn(m);
-  if (on())
-    __tsan_mutex_post_lock(m, 0, 0);
+  locked(real<"g_rec_mutex_lock", void (*)(GRecMutex*)>(), m, 0);
 }
-
 gboolean g_rec_mutex_trylock(GRecMutex* m) {
-  static auto fn = real<gboolean (*)(GRecMutex*)>("g_rec_mutex_trylock");
-  if (on())
-    __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
-  gboolean got = fn(m);
-  if (on())
-    __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (got ? 0 : __tsan_mutex_try_lock_failed), 0);
-  return got;
+  return try_locked(real<"g_rec_mutex_trylock", gboolean (*)(GRecMutex*)>(), m);
 }
-
 void g_rec_mutex_unlock(GRecMutex* m) {
-  static auto fn = real<void (*)(GRecMutex*)>("g_rec_mutex_unlock");
-  if (on())
-    __tsan_mutex_pre_unlock(m, 0);
-  fn(m);
-  if (on())
-    __tsan_mutex_post_unlock(m, 0);
+  unlocked(real<"g_rec_mutex_unlock", void (*)(GRecMutex*)>(), m, 0);
 }
 
 void g_rw_lock_writer_lock(GRWLock* l) {
-  static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_writer_lock");
-  if (on())
-    __tsan_mutex_pre_lock(l, 0);
-  fn(l);
-  if (on())
-    __tsan_mutex_post_lock(l, 0, 0);
+  locked(real<"g_rw_lock_writer_lock", void (*)(GRWLock*)>(), l, 0);
 }
-
 void g_rw_lock_writer_unlock(GRWLock* l) {
-  static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_writer_unlock");
-  if (on())
-    __tsan_mutex_pre_unlock(l, 0);
-  fn(l);
-  if (on())
-    __tsan_mutex_post_unlock(l, 0);
+  unlocked(real<"g_rw_lock_writer_unlock", void (*)(GRWLock*)>(), l, 0);
 }
-
 void g_rw_lock_reader_lock(GRWLock* l) {
-  static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_reader_lock");
-  if (on())
-    __tsan_mutex_pre_lock(l, __tsan_mutex_read_lock);
-  fn(l);
-  if (on())
-    __tsan_mutex_post_lock(l, __tsan_mutex_read_lock, 0);
+  locked(real<"g_rw_lock_reader_lock", void (*)(GRWLock*)>(), l, __tsan_mutex_read_lock);
 }
-
 void g_rw_lock_reader_unlock(GRWLock* l) {
-  static auto fn = real<void (*)(GRWLock*)>("g_rw_lock_reader_unlock");
-  if (on())
-    __tsan_mutex_pre_unlock(l, __tsan_mutex_read_lock);
-  fn(l);
-  if (on())
-    __tsan_mutex_post_unlock(l, __tsan_mutex_read_lock);
+  unlocked(real<"g_rw_lock_reader_unlock", void (*)(GRWLock*)>(), l, __tsan_mutex_read_lock);
 }
 
 // A wait gives the mutex up and takes it again; what the signalling thread
 // did before signalling happens before the waiter goes on.
 void g_cond_wait(GCond* c, GMutex* m) {
-  static auto fn = real<void (*)(GCond*, GMutex*)>("g_cond_wait");
-  if (on())
-    __tsan_mutex_pre_unlock(m, 0);
-  if (on())
-    __tsan_mutex_post_unlock(m, 0);
-  fn(c, m);
-  if (on())
-    __tsan_mutex_pre_lock(m, 0);
-  if (on())
-    __tsan_mutex_post_lock(m, 0, 0);
-  if (on())
-    __tsan_acquire(c);
+  waited(c, m, [&] { real<"g_cond_wait", void (*)(GCond*, GMutex*)>()(c, m); });
 }
 
 gboolean g_cond_wait_until(GCond* c, GMutex* m, gint64 end_time) {
-  static auto fn = real<gboolean (*)(GCond*, GMutex*, gint64)>("g_cond_wait_until");
-  if (on())
-    __tsan_mutex_pre_unlock(m, 0);
-  if (on())
-    __tsan_mutex_post_unlock(m, 0);
-  gboolean signalled = fn(c, m, end_time);
-  if (on())
-    __tsan_mutex_pre_lock(m, 0);
-  if (on())
-    __tsan_mutex_post_lock(m, 0, 0);
-  if (on())
-    __tsan_acquire(c);
+  gboolean signalled = FALSE;
+  waited(c, m, [&] { signalled = real<"g_cond_wait_until", gboolean (*)(GCond*, GMutex*, gint64)>()(c, m, end_time); });
   return signalled;
 }
 
 void g_cond_signal(GCond* c) {
-  static auto fn = real<void (*)(GCond*)>("g_cond_signal");
   if (on())
     __tsan_release(c);
-  fn(c);
+  real<"g_cond_signal", void (*)(GCond*)>()(c);
 }
 
 void g_cond_broadcast(GCond* c) {
-  static auto fn = real<void (*)(GCond*)>("g_cond_broadcast");
   if (on())
     __tsan_release(c);
-  fn(c);
+  real<"g_cond_broadcast", void (*)(GCond*)>()(c);
 }
 
 }  // extern "C"

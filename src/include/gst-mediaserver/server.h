@@ -158,6 +158,12 @@ std::string redact_secrets(const std::string& text);
 void set_log_format(const std::string& format);
 void program_log(const char* level, const std::string& text);
 
+// A line in the server's own log, printed as its other lines are (time
+// stamp, level, log format; INFO only with -v, DEBUG only with -V; secrets
+// redacted). `level` is ERROR, WARN, NOTICE, INFO or DEBUG (anything else
+// counts as DEBUG). Safe from any thread.
+void server_log(const char* level, const std::string& text);
+
 // The library's version string.
 const char* version();
 
