@@ -13,6 +13,7 @@
 #include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
 #include "core/transport_check.h"
+#include "core/wedged_media.h"
 #include "gms/pattern.h"
 #include "gms/ref.h"
 #include "session/tcp_sent.h"
@@ -411,7 +412,13 @@ GstRTSPStatusCode seek_file_media(GstRTSPClient* client, GstRTSPMedia* media,
   GstRTSPTimeRange* range =
       open_end(media, planned_range(media, seek, storage), seek.rate(), storage);
   watch_first_packets(media);
-  if (!gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0)) {
+  bool sought = false;
+  {
+    // The seek can wedge the media's streams (wedged_media.h): watched.
+    SeekWatch watch(media);
+    sought = gst_rtsp_media_seek_trickmode(media, range, seek.flags, seek.rate(), 0);
+  }
+  if (!sought) {
     GMS_LOG_INFO("client %s: PLAY refused: the file cannot seek there", peer(client).c_str());
     return seek.range ? GST_RTSP_STS_INVALID_RANGE
                       : GST_RTSP_STS_HEADER_FIELD_NOT_VALID_FOR_RESOURCE;

@@ -2,8 +2,10 @@
 
 #include <gst/rtsp-server/rtsp-address-pool.h>
 
-#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "core/log.h"
 #include "core/tls_client.h"
@@ -13,17 +15,74 @@ namespace gms::mounts {
 namespace {
 
 const char kGeneration[] = "gms-media-generation";
-using Generation = std::shared_ptr<std::atomic<uint64_t>>;
+
+// The generations of a factory's shared-media keys. A key moves on when the
+// media cached under it starts to unprepare, and only then: one counter per
+// request path, so that the end of another path's media (a SETUP without
+// DESCRIBE names "/a/stream=0", a media of its own) leaves the running
+// media of "/a" where new viewers find it. With one counter for the
+// factory, such an end hid the running media from every later DESCRIBE:
+// each made a media of its own, which lived as long as its one client, and
+// the churn of those short medias met the library's race below (503).
+struct KeyTable {
+  std::mutex lock;  // a leaf: protects epoch and per_path
+  uint64_t epoch = 0;  // renew_shared_media(): every path at once
+  std::map<std::string, uint64_t> per_path;  // only paths whose media ended
+
+  std::string key(const char* abspath) {
+    std::lock_guard<std::mutex> g(lock);
+    auto it = per_path.find(abspath);
+    return std::string(abspath) + "#" + std::to_string(epoch) + "." +
+           std::to_string(it == per_path.end() ? 0 : it->second);
+  }
+  // The media cached under `key` started to unprepare: the next viewer of
+  // its path gets a new media. A media cached under an older key (already
+  // replaced) changes nothing.
+  void ended(const std::string& key) {
+    std::lock_guard<std::mutex> g(lock);
+    auto hash = key.rfind('#');
+    if (hash == std::string::npos)
+      return;
+    std::string abspath = key.substr(0, hash);
+    auto it = per_path.find(abspath);
+    std::string current = abspath + "#" + std::to_string(epoch) + "." +
+                          std::to_string(it == per_path.end() ? 0 : it->second);
+    if (key != current)
+      return;
+    // Bounded: every path a client named could otherwise stay here.
+    if (it == per_path.end() && per_path.size() >= kMaxPaths) {
+      per_path.clear();
+      epoch++;
+      return;
+    }
+    per_path[abspath]++;
+  }
+  static constexpr size_t kMaxPaths = 1024;
+};
+using Generation = std::shared_ptr<KeyTable>;
 
 Generation generation_of(GstRTSPMediaFactory* factory) {
   auto* g = static_cast<Generation*>(g_object_get_data(G_OBJECT(factory), kGeneration));
   return g ? *g : nullptr;
 }
 
-// Emitted with the media's state lock held; only bumps a counter.
+// gen_key and media-configure run in one gst_rtsp_media_factory_construct()
+// call on one client thread: the key of the media being configured.
+thread_local struct {
+  GstRTSPMediaFactory* factory = nullptr;
+  std::string key;
+} last_key;
+
+struct MediaKey {
+  Generation table;
+  std::string key;
+};
+
+// Emitted with the media's state lock held; only moves a counter on.
 void on_target_state(GstRTSPMedia*, gint state, gpointer data) noexcept {
+  auto* mk = static_cast<MediaKey*>(data);
   if (state == GST_STATE_NULL)
-    (*static_cast<Generation*>(data))->fetch_add(1);
+    mk->table->ended(mk->key);
 }
 
 // Emitted from the streaming thread that raised the error: log only.
@@ -39,10 +98,16 @@ void on_sync_error(GstBus*, GstMessage* msg, gpointer path) noexcept {
 }
 
 void watch_unprepare(GstRTSPMediaFactory* factory, GstRTSPMedia* media) {
-  if (Generation gen = generation_of(factory))
-    g_signal_connect_data(media, "target-state", G_CALLBACK(on_target_state), new Generation(gen),
-                          [](gpointer p, GClosure*) { delete static_cast<Generation*>(p); },
-                          GConnectFlags(0));
+  Generation gen = generation_of(factory);
+  const bool mine = last_key.factory == factory;
+  last_key.factory = nullptr;
+  // Only a shared media is cached under its key.
+  if (!gen || !mine || !gst_rtsp_media_is_shared(media))
+    return;
+  g_signal_connect_data(media, "target-state", G_CALLBACK(on_target_state),
+                        new MediaKey{gen, last_key.key},
+                        [](gpointer p, GClosure*) { delete static_cast<MediaKey*>(p); },
+                        GConnectFlags(0));
 }
 
 // A shared media is running when later viewers join: gst-rtsp-server 1.22
@@ -120,19 +185,27 @@ Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {
 }
 
 void renew_shared_media(GstRTSPMediaFactory* factory) {
-  if (Generation gen = generation_of(factory))
-    gen->fetch_add(1);
+  if (Generation gen = generation_of(factory)) {
+    std::lock_guard<std::mutex> g(gen->lock);
+    gen->epoch++;
+    gen->per_path.clear();
+  }
 }
+
+void unshared_media_key() { last_key.factory = nullptr; }
 
 gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) {
   Generation gen = generation_of(factory);
-  return g_strdup_printf("%s#%" G_GUINT64_FORMAT, url->abspath, gen ? gen->load() : 0);
+  std::string key = gen ? gen->key(url->abspath) : std::string(url->abspath) + "#0.0";
+  last_key.factory = factory;
+  last_key.key = key;
+  return g_strdup(key.c_str());
 }
 
 void apply_media_settings(GstRTSPMediaFactory* factory, const PathConfig& path,
                           GstRTSPAddressPool* pool) {
   g_object_set_data_full(G_OBJECT(factory), kGeneration,
-                         new Generation(std::make_shared<std::atomic<uint64_t>>(0)),
+                         new Generation(std::make_shared<KeyTable>()),
                          [](gpointer p) { delete static_cast<Generation*>(p); });
   gst_rtsp_media_factory_set_shared(factory, path.shared);
   set_factory_require_tls(factory, path.require_tls);

@@ -36,6 +36,9 @@ const char* viewer_path(GstRTSPMedia* media);
 // then gets 503 (fixed upstream in 1.24, 55c961a); a new key makes a new
 // media instead. Factories call this from their gen_key vfunc.
 gchar* shared_media_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url);
+// A gen_key vfunc that returns a key of its own (not shared_media_key())
+// calls this first: the media it makes is not one of the path's keys.
+void unshared_media_key();
 // Moves the key on: the next viewer gets a new media (the current one ended).
 void renew_shared_media(GstRTSPMediaFactory* factory);
 

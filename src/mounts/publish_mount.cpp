@@ -132,8 +132,10 @@ GstElement* create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl*) noex
 
 gchar* gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
   FactoryImpl& d = *GMS_PUBLISH_FACTORY(factory)->impl;
-  if (announcing())  // every publisher gets its own media
+  if (announcing()) {  // every publisher gets its own media
+    gms::mounts::unshared_media_key();
     return g_strdup_printf("record#%" G_GUINT64_FORMAT, d.record_seq.fetch_add(1));
+  }
   return gms::mounts::shared_media_key(factory, url);
 }
 

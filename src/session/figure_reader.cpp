@@ -10,6 +10,7 @@
 #include <atomic>
 #include <string>
 
+#include "session/client_socket.h"
 #include "session/tcp_sent.h"
 
 namespace gms::session {
@@ -88,15 +89,15 @@ void add_publisher(Figures& f, const GstStructure* stats) {
   });
 }
 
-// Bytes the peer acknowledged on the client's (write) connection.
+// Bytes the peer acknowledged on the client's (write) connection. Not
+// asked of the connection: it may be closed already (client_socket.h).
 std::optional<uint64_t> tcp_bytes_acked(GstRTSPClient* client) {
-  GstRTSPConnection* conn = client ? gst_rtsp_client_get_connection(client) : nullptr;
-  GSocket* sock = conn ? gst_rtsp_connection_get_write_socket(conn) : nullptr;
+  Ref<GSocket> sock = client ? open_write_socket(client) : Ref<GSocket>();
   if (!sock)
     return std::nullopt;
   tcp_info info{};
   socklen_t len = sizeof info;
-  if (getsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+  if (getsockopt(g_socket_get_fd(sock.get()), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
     return std::nullopt;
   return info.tcpi_bytes_acked;
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "session/client_socket.h"
 #include "session/figure_reader.h"
 #include "session/tcp_sent.h"
 
@@ -91,6 +92,7 @@ Registry::Registry(GstRTSPSessionPool* pool) : pool_(Ref<GstRTSPSessionPool>::bo
 Registry::~Registry() { removed_.disconnect(); }
 
 void Registry::watch(GstRTSPClient* client) {
+  keep_write_socket(client);
   auto connect = [&](const char* signal, GCallback cb) {
     g_signal_connect_data(client, signal, cb, new Weak(weak_from_this()), free_weak,
                           GConnectFlags(0));

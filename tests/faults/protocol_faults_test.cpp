@@ -229,6 +229,10 @@ class ProtocolFaults : public testing::Test {
       PacketViewer warm(srv_->port(), srv_->url("/a"));
       ASSERT_TRUE(warm.flowing(20));
       RawRtsp udp(srv_->port());
+      // DESCRIBE first: the SETUP then joins the reference viewer's media
+      // (a SETUP alone names /a/stream=0, a media of its own), which makes
+      // its UDP sockets and their threads for the media's life here.
+      ASSERT_EQ(udp.request(rtsp_request("DESCRIBE", srv_->url("/a"), 1, "")).status, 200);
       RtspReply s = setup(udp, "RTP/AVP;unicast;client_port=40998-40999");
       ASSERT_EQ(s.status, 200) << s.text;
       ASSERT_EQ(udp.request(rtsp_request("PLAY", srv_->url("/a"), 3, session_of(s))).status, 200);
@@ -438,13 +442,12 @@ TEST_F(ProtocolFaults, ClientsResetInEveryPhase) {
         if (described.find(" 200 ") != std::string::npos) {
           answered++;
         } else {
-          // Under this churn the library now and then answers a DESCRIBE
-          // of the running shared media 503 (with our Retry-After); the
-          // cause is not found yet. Anything else is a failure.
+          // The path plays (the reference viewer holds its media): every
+          // DESCRIBE gets it. A 503 here was a DESCRIBE handed a short-lived
+          // media of its own, unprepared by its last client meanwhile.
           refused++;
-          std::printf("503 in round %d, phase %d, %s\n", round, phase, tcp ? "tcp" : "udp");
-          EXPECT_NE(described.find(" 503 "), std::string::npos) << described.substr(0, 200);
-          EXPECT_NE(described.find("Retry-After:"), std::string::npos) << described.substr(0, 200);
+          ADD_FAILURE() << "round " << round << ", phase " << phase << (tcp ? ", tcp: " : ", udp: ")
+                        << described.substr(0, 200);
         }
         if (phase == kAfterDescribe) {
           s.reset();
@@ -476,7 +479,7 @@ TEST_F(ProtocolFaults, ClientsResetInEveryPhase) {
       }
     }
   }
-  std::printf("%d reset clients, %d DESCRIBEs answered 200, %d refused 503\n", kRounds * 12,
+  std::printf("%d reset clients, %d DESCRIBEs answered 200, %d refused\n", kRounds * 12,
               answered, refused);
   RecordProperty("describe_503", refused);
   EXPECT_EQ(answered + refused, kRounds * 10);
