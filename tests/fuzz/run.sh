@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang in build-fuzz/ and runs each for
 # SECONDS (default 10), two at a time. ./test.sh runs it with the default;
 # for a long run:
-#   tests/fuzz/run.sh 1440      # five targets, two at a time: about an hour
+#   tests/fuzz/run.sh 720       # ten targets, two at a time: about an hour
 #   tests/fuzz/run.sh --build-only   # build, run nothing (./test.sh builds
 #                                    # while other tests run)
 # Findings (crash-*, leak-*, timeout-*, oom-*) are left in build-fuzz/tests/fuzz/.
