@@ -2,6 +2,8 @@
 // instead of throwing, so one pass can collect every problem.
 #pragma once
 
+#include <gst-mediaserver/config.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,9 +20,7 @@ bool parse_protocols(const std::string& v, unsigned& out, std::string& reason);
 bool parse_ipv4_range(const std::string& v, std::string& min, std::string& max,
                       std::string& reason);
 bool parse_port_range(const std::string& v, uint16_t& min, uint16_t& max, std::string& reason);
-// A mount path: "/name[/name…]" of safe characters. With `allow_pattern`, a
-// trailing '*' (publish paths: "/live/*", "/cam*") is accepted too.
-bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern = false);
+// check_path_name() is public: <gst-mediaserver/config.h>.
 // A directory for recordings: made absolute against `base_dir`, created if
 // missing, and it must take files.
 bool check_record_dir(std::string& value, const std::string& base_dir, std::string& reason);

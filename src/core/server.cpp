@@ -550,7 +550,6 @@ struct Server::Impl {
   void start_http(uint16_t port) {
     http::ApiBackend b = http::backend_of(*owner);
     http = std::make_unique<http::HttpApi>(context.get(), std::move(b));
-    http->set_auth(auth->policy());
     http->listen(port, config.server.http_address, certificate.get());
     if (!config.server.health_address.empty())
       http->listen_health(config.server.health_address);
@@ -1171,6 +1170,52 @@ RecordingResult Server::stop_recording(const std::string& path) {
 std::vector<RecordingInfo> Server::recordings() const { return impl_->recording_entries(); }
 
 ServerFigures Server::figures() const { return impl_->counters(); }
+
+namespace {
+unsigned role_bits(Server::Role role) {
+  switch (role) {
+    case Server::Role::kRead:
+      return auth::kRead;
+    case Server::Role::kPublish:
+      return auth::kPublish;
+    case Server::Role::kAdmin:
+      return auth::kAdmin;
+  }
+  return 0;
+}
+}  // namespace
+
+bool Server::has_users() const { return impl_->auth->policy()->core() != nullptr; }
+
+std::string Server::users_realm() const {
+  auto core = impl_->auth->policy()->core();
+  return core ? core->settings().realm : std::string();
+}
+
+bool Server::basic_over_plain_allowed() const {
+  auto core = impl_->auth->policy()->core();
+  return core && core->settings().allow_basic_plaintext;
+}
+
+bool Server::check_password(const std::string& user, const std::string& password) const {
+  auto core = impl_->auth->policy()->core();
+  return core && core->basic_user(user, password).has_value();
+}
+
+std::string Server::digest_ha1(const std::string& user) const {
+  auto core = impl_->auth->policy()->core();
+  return core ? core->ha1_of(user) : std::string();
+}
+
+bool Server::user_may(const std::string& user, Role role, const std::string& path) const {
+  auto core = impl_->auth->policy()->core();
+  auto u = core ? core->user(user) : std::nullopt;
+  if (!u)
+    return false;
+  return path.empty() ? u->allows_anywhere(role_bits(role)) : u->allows(role_bits(role), path);
+}
+
+void Server::count_auth_failure() { auth::count_failure(); }
 
 EventToken Server::subscribe(EventCallback callback) {
   return impl_->events->subscribe(std::move(callback));

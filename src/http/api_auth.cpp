@@ -3,6 +3,7 @@
 #include <gst-mediaserver/server.h>
 #include <libsoup/soup.h>
 
+#include "gms/ref.h"
 #include "http/api_model.h"
 #include "http/http_log.h"
 
@@ -12,10 +13,9 @@ namespace {
 // Basic: the password against the user's slow hash.
 gboolean check_basic(SoupAuthDomain*, SoupServerMessage*, const char* user, const char* password,
                      gpointer data) noexcept {
-  auto* self = static_cast<std::shared_ptr<auth::AccessPolicy>*>(data);
-  auto core = (*self)->core();
+  const auto* users = static_cast<const ApiUsers*>(data);
   try {
-    return core && user && password && core->basic_user(user, password).has_value();
+    return user && password && users->check_password(user, password);
   } catch (...) {
     return FALSE;
   }
@@ -23,12 +23,15 @@ gboolean check_basic(SoupAuthDomain*, SoupServerMessage*, const char* user, cons
 
 // Digest: libsoup wants MD5(user:realm:password), which is what we keep.
 char* digest_ha1(SoupAuthDomain*, SoupServerMessage*, const char* user, gpointer data) noexcept {
-  auto* self = static_cast<std::shared_ptr<auth::AccessPolicy>*>(data);
-  auto core = (*self)->core();
-  if (!core || !user)
+  const auto* users = static_cast<const ApiUsers*>(data);
+  if (!user)
     return nullptr;
-  std::string ha1 = core->ha1_of(user);
-  return ha1.empty() ? nullptr : g_strdup(ha1.c_str());
+  try {
+    std::string ha1 = users->ha1(user);
+    return ha1.empty() ? nullptr : g_strdup(ha1.c_str());
+  } catch (...) {
+    return nullptr;
+  }
 }
 
 void respond_json(SoupServerMessage* msg, unsigned status, const std::string& why) {
@@ -40,7 +43,7 @@ void respond_json(SoupServerMessage* msg, unsigned status, const std::string& wh
 
 }  // namespace
 
-ApiAuth::ApiAuth(std::shared_ptr<auth::AccessPolicy> policy) : policy_(std::move(policy)) {}
+ApiAuth::ApiAuth(ApiUsers users) : users_(std::move(users)) {}
 
 ApiAuth::~ApiAuth() { drop_domains(); }
 
@@ -59,22 +62,18 @@ void ApiAuth::make_domains(const std::string& realm) {
   drop_domains();
   realm_ = realm;
   basic_ = soup_auth_domain_basic_new("realm", realm.c_str(), nullptr);
-  soup_auth_domain_basic_set_auth_callback(
-      basic_, check_basic, new std::shared_ptr<auth::AccessPolicy>(policy_),
-      [](gpointer p) { delete static_cast<std::shared_ptr<auth::AccessPolicy>*>(p); });
+  // The domains go before this object (drop_domains in the destructor).
+  soup_auth_domain_basic_set_auth_callback(basic_, check_basic, &users_, nullptr);
   digest_ = soup_auth_domain_digest_new("realm", realm.c_str(), nullptr);
-  soup_auth_domain_digest_set_auth_callback(
-      digest_, digest_ha1, new std::shared_ptr<auth::AccessPolicy>(policy_),
-      [](gpointer p) { delete static_cast<std::shared_ptr<auth::AccessPolicy>*>(p); });
+  soup_auth_domain_digest_set_auth_callback(digest_, digest_ha1, &users_, nullptr);
 }
 
 bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::string& method,
                     const std::string& path) {
-  auto core = policy_->core();
-  if (!core)
+  if (!active())
     return true;  // no users: the API listens on loopback only
-  make_domains(core->settings().realm);
-  const bool basic_ok = soup_server_is_https(server) || core->settings().allow_basic_plaintext;
+  make_domains(users_.realm());
+  const bool basic_ok = soup_server_is_https(server) || users_.basic_over_plain();
   GCharPtr user;
   if (basic_ok)
     user.reset(soup_auth_domain_accepts(basic_, msg));
@@ -84,7 +83,7 @@ bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::strin
   if (!user) {
     if (soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
                                      "Authorization")) {
-      auth::count_failure();
+      users_.count_failure();
       HTTP_LOG_INFO("HTTP API: %s %s from %s: wrong credentials", method.c_str(),
                    redact_secrets(path).c_str(), peer ? peer : "?");
     }
@@ -94,13 +93,8 @@ bool ApiAuth::allow(SoupServer* server, SoupServerMessage* msg, const std::strin
       soup_auth_domain_challenge(basic_, msg);
     return false;
   }
-  auto u = core->user(user.get());
   const bool read = method == "GET" || method == "HEAD";
-  bool ok = false;
-  if (u && read)
-    ok = path.empty() ? u->allows_anywhere(auth::kRead) : u->allows(auth::kRead, path);
-  else if (u)
-    ok = u->allows_anywhere(auth::kAdmin) && (path.empty() || u->allows(auth::kAdmin, path));
+  const bool ok = users_.may(user.get(), !read, path);
   if (!ok) {
     HTTP_LOG_INFO("HTTP API: %s %s: user %s lacks the role", method.c_str(),
                  redact_secrets(path).c_str(), user.get());

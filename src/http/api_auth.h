@@ -5,11 +5,8 @@
 // admin. Runs on the control context, like the API.
 #pragma once
 
-#include <memory>
+#include <functional>
 #include <string>
-
-#include "auth/rtsp_auth.h"
-#include "gms/ref.h"
 
 typedef struct _SoupServer SoupServer;
 typedef struct _SoupServerMessage SoupServerMessage;
@@ -17,10 +14,27 @@ typedef struct _SoupAuthDomain SoupAuthDomain;
 
 namespace gms::http {
 
+// The server's users, for the API's own checks (ApiAuth below).
+struct ApiUsers {
+  std::function<bool()> any;  // false: no users, the API stays on loopback
+  std::function<std::string()> realm;
+  std::function<bool()> basic_over_plain;
+  std::function<bool(const std::string& user, const std::string& password)> check_password;
+  std::function<std::string(const std::string& user)> ha1;  // empty: unknown
+  // `admin` false: read. `path` empty: on some path.
+  std::function<bool(const std::string& user, bool admin, const std::string& path)> may;
+  std::function<void()> count_failure;
+};
+
 class ApiAuth {
  public:
-  explicit ApiAuth(std::shared_ptr<auth::AccessPolicy> policy);
+  explicit ApiAuth(ApiUsers users);
   ~ApiAuth();
+  ApiAuth(const ApiAuth&) = delete;
+  ApiAuth& operator=(const ApiAuth&) = delete;
+
+  // Whether users exist (without them the API serves loopback only).
+  bool active() const { return users_.any && users_.any(); }
 
   // True when the request may go on; otherwise it has been answered (401
   // with the challenges, or 403). `path` is the served path concerned, or
@@ -32,7 +46,7 @@ class ApiAuth {
   void make_domains(const std::string& realm);
   void drop_domains();
 
-  std::shared_ptr<auth::AccessPolicy> policy_;
+  ApiUsers users_;
   std::string realm_;
   SoupAuthDomain* basic_ = nullptr;
   SoupAuthDomain* digest_ = nullptr;

@@ -6,7 +6,6 @@
 
 #include <cstring>
 
-#include "config/value_parsers.h"
 #include "http/dashboard.h"
 #include "http/http_guard.h"
 #include "http/http_log.h"
@@ -185,7 +184,9 @@ Route route_of(const std::string& method, const std::string& path) {
 }
 
 HttpApi::HttpApi(GMainContext* control, ApiBackend backend)
-    : control_(Ref<GMainContext>::borrow(control)), backend_(std::move(backend)) {
+    : control_(Ref<GMainContext>::borrow(control)),
+      backend_(std::move(backend)),
+      auth_(std::make_unique<ApiAuth>(backend_.users)) {
   static gsize debug_once = 0;
   if (g_once_init_enter(&debug_once)) {
     GST_DEBUG_CATEGORY_INIT(gms_http_debug, "gmshttp", 0, "gst-mediaserver HTTP API");
@@ -246,7 +247,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   Route route = route_of(method, path ? path : "");
   // Off loopback without users (the health listener) the health check is
   // all there is; with users every request is checked by its role below.
-  if (!auth_ && !is_loopback(soup_server_message_get_local_address(msg)) &&
+  if (!auth_->active() && !is_loopback(soup_server_message_get_local_address(msg)) &&
       route.kind != Route::kHealth) {
     respond_error(msg, SOUP_STATUS_FORBIDDEN, "only /api/v1/health is served on this address");
     return;
@@ -254,7 +255,7 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);
   // The health check is open: a load balancer has no credentials, and it
   // tells no more than whether the server takes new sessions.
-  if (auth_ && route.kind != Route::kHealth && !auth_->allow(server_.get(), msg, method, route.path))
+  if (route.kind != Route::kHealth && !auth_->allow(server_.get(), msg, method, route.path))
     return;
   switch (route.kind) {
     case Route::kNotFound:

@@ -55,6 +55,7 @@ struct ApiBackend {
   std::function<PathResult(const std::string& body)> add_path;
   std::function<PathResult(const std::string& name, const std::string& body)> patch_path;
   std::function<PathResult(const std::string& name)> remove_path;
+  ApiUsers users;
 };
 
 // A request's method and path, decided before anything is read.
@@ -97,10 +98,6 @@ class HttpApi {
   // port cannot be bound.
   void listen(uint16_t port, const std::string& address = "127.0.0.1",
               GTlsCertificate* certificate = nullptr);
-  // With users: every request is checked (api_auth.h). Before listen().
-  void set_auth(std::shared_ptr<auth::AccessPolicy> policy) {
-    auth_ = std::make_unique<ApiAuth>(std::move(policy));
-  }
   // Also on `address` at the same port (after listen()), where only
   // GET /api/v1/health is answered: a load balancer on another host checks
   // it while the rest of the API stays on loopback. A wildcard address

@@ -21,6 +21,17 @@ ApiBackend backend_of(Server& server) {
     return s->change_path_json(name, body);
   };
   b.remove_path = [s](const std::string& name) { return s->remove_path(name); };
+  b.users.any = [s] { return s->has_users(); };
+  b.users.realm = [s] { return s->users_realm(); };
+  b.users.basic_over_plain = [s] { return s->basic_over_plain_allowed(); };
+  b.users.check_password = [s](const std::string& user, const std::string& password) {
+    return s->check_password(user, password);
+  };
+  b.users.ha1 = [s](const std::string& user) { return s->digest_ha1(user); };
+  b.users.may = [s](const std::string& user, bool admin, const std::string& path) {
+    return s->user_may(user, admin ? Server::Role::kAdmin : Server::Role::kRead, path);
+  };
+  b.users.count_failure = [s] { s->count_auth_failure(); };
   return b;
 }
 

@@ -126,6 +126,12 @@ E2_PID=$(start e2 e2.log "$SERVER" "$WORK/edge.conf" -v)
 for n in origin e1 e2; do wait_for 10 "$n up" ns $n curl -sf http://127.0.0.1:8080/api/v1/paths; done
 health() { ns lb curl -s -o /dev/null -w '%{http_code}' "http://$1:8080/api/v1/health"; }
 [[ $(health $E1) == 200 ]] || fail "edge 1's health check is not 200 from HAProxy's namespace"
+# Without users, the rest of the API is for loopback only.
+api() { ns lb curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[[ $(api "http://$E1:8080/api/v1/paths") == 403 ]] ||
+  fail "edge 1 answers GET /api/v1/paths to another host, with no users"
+[[ $(api -X DELETE "http://$E1:8080/api/v1/paths/live/x") == 403 ]] ||
+  fail "edge 1 answers DELETE /api/v1/paths to another host, with no users"
 
 cat >"$WORK/haproxy.cfg" <<EOF
 global

@@ -258,4 +258,9 @@ class Config {
   const PathConfig* find_path(const std::string& name) const;
 };
 
+// A path's name as the configuration takes it: "/name[/name…]" of safe
+// characters; with `allow_pattern` a trailing '*' too ("/live/*"). False,
+// with the reason, otherwise.
+bool check_path_name(const std::string& v, std::string& reason, bool allow_pattern = false);
+
 }  // namespace gms

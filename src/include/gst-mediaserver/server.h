@@ -114,6 +114,26 @@ class Server {
   // Server-wide counters.
   ServerFigures figures() const;
 
+  // The server's users (the users file), for a front end an application
+  // adds (the HTTP API is one). Without users has_users() is false and
+  // check_password(), digest_ha1() and user_may() refuse.
+  enum class Role { kRead, kPublish, kAdmin };
+  bool has_users() const;
+  // The realm of Digest challenges.
+  std::string users_realm() const;
+  // Whether Basic is accepted on connections without TLS.
+  bool basic_over_plain_allowed() const;
+  // Basic: the password against the user's salted hash (a slow check).
+  bool check_password(const std::string& user, const std::string& password) const;
+  // Digest: MD5(user:realm:password) as the users file keeps it; empty for
+  // an unknown user.
+  std::string digest_ha1(const std::string& user) const;
+  // Whether `user` has `role` on `path`, or on some path when `path` is
+  // empty.
+  bool user_may(const std::string& user, Role role, const std::string& path) const;
+  // A failed login, counted with the server's auth failures.
+  void count_auth_failure();
+
   // Events: `callback` is called on the server's context (never on a
   // streaming or client thread), after the fact, in the order things
   // happened per path. Events before attach() are not delivered. A
