@@ -12,7 +12,9 @@
 # - a publisher that disconnects and reconnects (I05: 30 times, spread over
 #   the run, recorded: every segment must open with ffprobe);
 # - the proxied path's origin (a second server) killed with SIGKILL and
-#   started again (H05: 50 times over the run, at most every 6 s).
+#   started again (H05: 50 times over the run, at most every 6 s);
+# - the HTTP API polled once a second (paths, sessions, metrics), as a
+#   dashboard or a monitoring system does; every answer must be 200.
 # Figures: fds, threads, RSS (KiB) and sessions at the baseline (after a
 # warm-up round) and at the end, CPU seconds used, clients run.
 set -u
@@ -147,6 +149,16 @@ RUN_S=$((MINUTES * 60))
   kill -0 "$ORIGIN" 2>/dev/null || start_origin
   echo "$ORIGIN" >"$WORK/origin.pid"
 ) & PIDS+=($!)
+# The API, once a second, as a dashboard and a scraper would ask it.
+(
+  while [ "$(date +%s)" -lt "$END" ]; do
+    for u in api/v1/paths api/v1/sessions metrics; do
+      code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$HP/$u")
+      echo "api $u $code" >>"$WORK/api"
+    done
+    sleep 1
+  done
+) & PIDS+=($!)
 # Viewers: 4 at a time, every kind of path, UDP and TCP in turn.
 for w in 1 2 3 4; do
   (
@@ -194,6 +206,8 @@ for f in "$WORK"/rec/live/*; do
   ffprobe -v error "$f" >/dev/null 2>&1 || { BAD=$((BAD + 1)); echo "unplayable segment: $f"; }
 done
 echo "segments of /live: $SEGS ($BAD unplayable)"
+API_CALLS=$(wc -l <"$WORK/api"); API_BAD=$(grep -vc ' 200$' "$WORK/api")
+echo "API requests: $API_CALLS ($API_BAD not answered 200)"
 echo "CRITICAL/ERROR lines in the server log: $(grep -c 'CRITICAL' "$WORK/server.log") / $(grep -c 'ERROR' "$WORK/server.log")"
 
 status=0
@@ -204,6 +218,7 @@ check "[ \"$END_SESSIONS\" = 0 ]" "sessions back to 0 ($END_SESSIONS)"
 check "[ $END_RSS -le $((BASE_RSS + 16384)) ]" "RSS $BASE_RSS -> $END_RSS KiB (+$(( (END_RSS - BASE_RSS) / 1024 )) MiB; +16 MiB allowed)"
 check "[ $PROXY_AFTER -eq 0 ]" "the proxied path plays after the last origin restart"
 check "[ $BAD -eq 0 ]" "every segment of the reconnecting publisher opens"
+check "[ $API_BAD -eq 0 ]" "every API request answered 200 ($API_BAD of $API_CALLS not)"
 check "! grep -q CRITICAL $WORK/server.log" "no CRITICAL in the server log"
 echo "work directory: $WORK"
 trap - EXIT
