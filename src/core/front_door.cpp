@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/request_cseq.h"
 #include "core/tls_client.h"
+#include "core/tunnel_cookie.h"
 
 namespace gms {
 
@@ -193,7 +194,11 @@ void FrontDoor::on_readable(Pending* p) {
   if (p->buffer.size() > limits_.max_first_request) {
     GMS_LOG_INFO("client %s: request headers over %zu bytes; refused", p->peer.c_str(),
                  limits_.max_first_request);
-    send_status(p->socket.get(), "431 Request Header Fields Too Large", p->buffer);
+    // No line end yet: the request line itself is the long one.
+    bool line = p->buffer.find('\n') == std::string::npos;
+    send_status(p->socket.get(),
+                line ? "414 Request-URI Too Large" : "431 Request Header Fields Too Large",
+                p->buffer);
     policy_->counters.refused(ServerCounters::Refusal::kRequestSize);
     drop(p);
   }
@@ -213,6 +218,10 @@ void FrontDoor::dispatch(Pending* p) {
     drop(p);
     return;
   }
+  // The two halves of an HTTP tunnel meet only when they come from one
+  // address (tunnel_cookie.h).
+  if (method == "GET" || method == "POST")
+    p->buffer = bind_tunnel_cookie(p->buffer, p->peer);
   // gst-rtsp-server takes its own reference to the socket and parses the
   // bytes read so far as the start of the stream.
   if (!gst_rtsp_server_transfer_connection(server_.get(), G_SOCKET(g_object_ref(p->socket.get())),
