@@ -717,7 +717,11 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
   connect(client, "closed", G_CALLBACK(on_closed), policy);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe_setup), policy);
   connect(client, "pre-setup-request", G_CALLBACK(pre_describe_setup), policy);
-  for (const char* sig : {"pre-options-request", "pre-pause-request", "pre-teardown-request",
+  // Not pre-options-request: gst-rtsp-server 1.22 frees the reply it keeps
+  // on its stack when that signal refuses (handle_options_request), which
+  // aborted the server on an OPTIONS carrying another connection's
+  // session. OPTIONS acts on no session.
+  for (const char* sig : {"pre-pause-request", "pre-teardown-request",
                           "pre-get-parameter-request", "pre-set-parameter-request",
                           "pre-announce-request", "pre-record-request"})
     connect(client, sig, G_CALLBACK(pre_request), policy);

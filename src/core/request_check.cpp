@@ -7,7 +7,6 @@
 
 #include "core/log.h"
 #include "core/request_cseq.h"
-#include "gms/ref.h"
 
 namespace gms {
 namespace {
@@ -92,29 +91,14 @@ void set_status(GstRTSPMessage* reply, GstRTSPStatusCode code) {
   reply->type_data.response.reason = g_strdup(text ? text : "Error");
 }
 
-// Closes `client` from `control` a little later: the reply is written to
-// the socket right after send-message returns.
-void close_soon(GstRTSPClient* client, GMainContext* control) {
-  auto* weak = g_new0(GWeakRef, 1);
-  g_weak_ref_init(weak, client);
-  GSource* src = g_timeout_source_new(200);
-  g_source_set_callback(
-      src,
-      [](gpointer data) noexcept -> gboolean {
-        auto* c = static_cast<GstRTSPClient*>(g_weak_ref_get(static_cast<GWeakRef*>(data)));
-        if (c) {
-          auto held = Ref<GstRTSPClient>::adopt(c);
-          gst_rtsp_client_close(c);
-        }
-        return G_SOURCE_REMOVE;
-      },
-      weak,
-      [](gpointer data) {
-        g_weak_ref_clear(static_cast<GWeakRef*>(data));
-        g_free(data);
-      });
-  g_source_attach(src, control);
-  g_source_unref(src);
+// Ends `client` in its own thread: its socket stops reading, so the
+// library reads the end of the stream once this reply is out and closes
+// the connection itself (a close from another thread races its reads).
+void close_after_reply(GstRTSPClient* client) {
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  GSocket* socket = conn ? gst_rtsp_connection_get_read_socket(conn) : nullptr;
+  if (socket)
+    g_socket_shutdown(socket, TRUE, FALSE, nullptr);
 }
 
 // The reply to a request with a problem names it, whatever the library
@@ -122,12 +106,15 @@ void close_soon(GstRTSPClient* client, GMainContext* control) {
 // is 501, not the library's 400; a CSeq that is not a plain number is
 // not echoed.
 void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* reply,
-                     gpointer data) noexcept {
+                     gpointer) noexcept {
   if (!ctx || !is_request(ctx->request) || !reply || reply->type != GST_RTSP_MESSAGE_RESPONSE)
     return;
+  g_object_set_data(G_OBJECT(client), kHadRequest, GINT_TO_POINTER(1));
   GstRTSPStatusCode code = request_problem(ctx->request);
-  if (code != GST_RTSP_STS_OK && reply->type_data.response.code != code)
+  if (code != GST_RTSP_STS_OK && reply->type_data.response.code != code) {
     set_status(reply, code);
+    gst_rtsp_message_remove_header(reply, GST_RTSP_HDR_PUBLIC, -1);
+  }
   else if (code == GST_RTSP_STS_OK && ctx->request->type_data.request.method == GST_RTSP_INVALID &&
            reply->type_data.response.code == GST_RTSP_STS_BAD_REQUEST) {
     set_status(reply, GST_RTSP_STS_NOT_IMPLEMENTED);
@@ -141,7 +128,7 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
     if (!g_object_get_data(G_OBJECT(client), kCloseAfterReply)) {
       g_object_set_data(G_OBJECT(client), kCloseAfterReply, GINT_TO_POINTER(1));
       gst_rtsp_message_add_header(reply, GST_RTSP_HDR_CONNECTION, "close");
-      close_soon(client, static_cast<GMainContext*>(data));
+      close_after_reply(client);
     }
   }
 }
@@ -164,16 +151,16 @@ bool client_had_request(GstRTSPClient* client) {
   return g_object_get_data(G_OBJECT(client), kHadRequest) != nullptr;
 }
 
-void check_requests(GstRTSPClient* client, GMainContext* control) {
+void check_requests(GstRTSPClient* client) {
+  // Not pre-options-request: the library frees the reply on its stack when
+  // that signal refuses. An OPTIONS does nothing; its reply is corrected in
+  // send-message like the others.
   for (const char* sig :
-       {"pre-options-request", "pre-describe-request", "pre-setup-request", "pre-play-request",
+       {"pre-describe-request", "pre-setup-request", "pre-play-request",
         "pre-pause-request", "pre-teardown-request", "pre-get-parameter-request",
         "pre-set-parameter-request", "pre-announce-request", "pre-record-request"})
     g_signal_connect(client, sig, G_CALLBACK(on_pre_request), nullptr);
-  g_signal_connect_data(client, "send-message", G_CALLBACK(on_send_message),
-                        g_main_context_ref(control),
-                        [](gpointer data, GClosure*) { g_main_context_unref(static_cast<GMainContext*>(data)); },
-                        GConnectFlags(0));
+  g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
 }
 
 }  // namespace gms

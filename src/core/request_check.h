@@ -22,12 +22,11 @@ constexpr size_t kLongestLine = 4000;
 // The status a request must get instead of being handled (OK: handle it).
 GstRTSPStatusCode request_problem(const GstRTSPMessage* request);
 
-// Connects the checks to `client` (client-connected, control context):
-// its pre-request signals refuse what request_problem() names, and its
-// replies are corrected (status, CSeq) before they go out. A refused
-// oversized request closes the connection from `control` once the reply
-// is sent.
-void check_requests(GstRTSPClient* client, GMainContext* control);
+// Connects the checks to `client` (at client-connected): its pre-request
+// signals refuse what request_problem() names, and its replies are
+// corrected (status, CSeq) before they go out. A refused oversized request
+// ends the connection once its reply is out.
+void check_requests(GstRTSPClient* client);
 
 // An RTSP request (any method) has come through `client` since it connected.
 bool client_had_request(GstRTSPClient* client);

@@ -69,10 +69,9 @@ struct ClientHooks {
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
-  if (hooks->control) {
-    check_requests(client, hooks->control.get());
+  check_requests(client);
+  if (hooks->control)
     close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
-  }
   guard_client(client, hooks->policy);
   mounts::guard_publish_client(client, hooks->publish);
   hooks->registry->watch(client);

@@ -34,7 +34,10 @@ void close_idle_tunnel_half(GstRTSPClient* client, GMainContext* control,
           GstRTSPConnection* conn = gst_rtsp_client_get_connection(c);
           GMS_LOG_INFO("client %s: HTTP tunnel half without a request in time; closed",
                        gst_rtsp_connection_get_ip(conn));
-          gst_rtsp_client_close(c);
+          // Its own thread closes it on reading the end (a close from
+          // here would race the library's reads).
+          if (GSocket* socket = gst_rtsp_connection_get_read_socket(conn))
+            g_socket_shutdown(socket, TRUE, TRUE, nullptr);
         }
         return G_SOURCE_REMOVE;
       },

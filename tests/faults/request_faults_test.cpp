@@ -195,6 +195,8 @@ class RequestFaults : public testing::Test {
   }
   void TearDown() override {
     ref_.reset();
+    if (srv_ && HasFailure())
+      std::printf("server log:\n%s\n", srv_->log_tail(200).c_str());
     if (srv_) {
       EXPECT_EQ(srv_->stop(), 0) << srv_->log_tail();
     }
