@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/accept_pause.h"
+#include "core/first_request_check.h"
 #include "core/log.h"
 #include "core/request_cseq.h"
 #include "core/tls_client.h"
@@ -218,8 +219,23 @@ void FrontDoor::dispatch(Pending* p) {
     drop(p);
     return;
   }
+  // Refused ones are answered here; the connection goes on with what
+  // follows them when it can.
+  while (std::optional<FirstRequestRefusal> no = check_first_request(p->buffer)) {
+    g_socket_send(p->socket.get(), no->reply.data(), no->reply.size(), nullptr, nullptr);
+    policy_->counters.refused(ServerCounters::Refusal::kBadRequest);
+    if (no->close) {
+      drop(p);
+      return;
+    }
+    p->buffer.erase(0, no->consumed);
+    if (p->buffer.find("\r\n\r\n") == std::string::npos &&
+        p->buffer.find("\n\n") == std::string::npos)
+      return;  // the next request is still to come, within the same deadline
+  }
   // The two halves of an HTTP tunnel meet only when they come from one
   // address (tunnel_cookie.h).
+  method = p->buffer.substr(0, p->buffer.find(' '));
   if (method == "GET" || method == "POST")
     p->buffer = bind_tunnel_cookie(p->buffer, p->peer);
   // gst-rtsp-server takes its own reference to the socket and parses the

@@ -74,9 +74,17 @@ std::string peer_of(GstRTSPClient* client) {
   return ip ? ip : "?";
 }
 
+// A request after one whose line was cut: its start is where the library
+// thinks, not where the client put it; refused like the first.
+GstRTSPStatusCode problem_of(GstRTSPClient* client, const GstRTSPMessage* request) {
+  if (gpointer cut = g_object_get_data(G_OBJECT(client), kCloseAfterReply))
+    return GstRTSPStatusCode(GPOINTER_TO_INT(cut));
+  return request_problem(request);
+}
+
 GstRTSPStatusCode on_pre_request(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   g_object_set_data(G_OBJECT(client), kHadRequest, GINT_TO_POINTER(1));
-  GstRTSPStatusCode code = request_problem(ctx->request);
+  GstRTSPStatusCode code = problem_of(client, ctx->request);
   if (code != GST_RTSP_STS_OK)
     GMS_LOG_INFO("client %s: request refused (%d): %s", peer_of(client).c_str(), int(code),
                  code == GST_RTSP_STS_BAD_REQUEST ? "bad CSeq" : "line over the parser's cut");
@@ -110,7 +118,7 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
   if (!ctx || !is_request(ctx->request) || !reply || reply->type != GST_RTSP_MESSAGE_RESPONSE)
     return;
   g_object_set_data(G_OBJECT(client), kHadRequest, GINT_TO_POINTER(1));
-  GstRTSPStatusCode code = request_problem(ctx->request);
+  GstRTSPStatusCode code = problem_of(client, ctx->request);
   if (code != GST_RTSP_STS_OK && reply->type_data.response.code != code) {
     set_status(reply, code);
     gst_rtsp_message_remove_header(reply, GST_RTSP_HDR_PUBLIC, -1);
@@ -125,11 +133,9 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
   // The library dropped the rest of the line: the client is not one to
   // go on with.
   if (code == GST_RTSP_STS_REQUEST_URI_TOO_LARGE || code == kHeadersTooLarge) {
-    if (!g_object_get_data(G_OBJECT(client), kCloseAfterReply)) {
-      g_object_set_data(G_OBJECT(client), kCloseAfterReply, GINT_TO_POINTER(1));
-      gst_rtsp_message_add_header(reply, GST_RTSP_HDR_CONNECTION, "close");
-      close_after_reply(client);
-    }
+    g_object_set_data(G_OBJECT(client), kCloseAfterReply, GINT_TO_POINTER(int(code)));
+    gst_rtsp_message_add_header(reply, GST_RTSP_HDR_CONNECTION, "close");
+    close_after_reply(client);
   }
 }
 
