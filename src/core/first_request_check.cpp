@@ -62,7 +62,7 @@ FirstRequestRefusal refuse(const Head& h, std::string_view status, std::string_v
   if (cseq && cseq_lines == 1 && !http)
     reply += "CSeq: " + std::to_string(*cseq) + "\r\n";
   reply += std::string(extra) + "Server: gst-mediaserver\r\nContent-Length: 0\r\n";
-  if (close || http)
+  if (close)
     reply += "Connection: close\r\n";
   reply += "\r\n";
   return {reply, h.size, close || has_body(h)};
@@ -88,8 +88,8 @@ std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer) 
   if (http) {
     if (method == "GET" || method == "POST")
       return std::nullopt;
-    // Only the tunnel's verbs here; the answer closes, as HTTP/1.0 does.
-    return refuse(h, "405 Method Not Allowed", "Allow: GET, POST\r\n", true, true);
+    // Only the tunnel's verbs here.
+    return refuse(h, "405 Method Not Allowed", "Allow: GET, POST\r\n", true, false);
   }
   if (version != "RTSP/1.0" && version != "RTSP/2.0")
     return refuse(h, "505 RTSP Version Not Supported", "", false, false);
