@@ -581,6 +581,9 @@ GstRTSPStatusCode adjust_play_response(GstRTSPClient* client, GstRTSPContext* ct
 void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer data) noexcept {
   auto* policy = static_cast<PolicyPtr*>(data);
   gst_rtsp_session_set_timeout(session, (*policy)->session_timeout);
+  // The library gives 5 s of grace past the announced timeout (a 2 s
+  // session lived 7 s); 1 s covers a keep-alive sent right at the end.
+  g_object_set(session, "extra-timeout", 1u, nullptr);
   g_object_set_data(G_OBJECT(session), kSessionOwner, GSIZE_TO_POINTER(client_id(client)));
   GMS_LOG_INFO("client %s: new session %s", peer(client).c_str(),
                gst_rtsp_session_get_sessionid(session));
