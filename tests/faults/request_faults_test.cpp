@@ -382,6 +382,27 @@ TEST_F(RequestFaults, DISABLED_BlankPaddedSessionPastTheCutIsNotTaken) {
   }
 }
 
+// An OPTIONS naming another connection's session: refused or answered,
+// never the end of the server (gst-rtsp-server 1.22 freed the reply on its
+// stack when pre-options-request refused, and our session-owner check did).
+TEST_F(RequestFaults, OptionsWithAnotherConnectionsSessionIsAnswered) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Peer owner(srv_->port());
+  int cseq = 1;
+  std::string id = setup_tcp(owner, cseq);
+  ASSERT_FALSE(id.empty());
+  for (int i = 0; i < 3; ++i) {
+    Peer other(srv_->port());
+    other.send_all(rtsp_request("OPTIONS", "*", 1, id));
+    RtspReply r = other.reply();
+    EXPECT_TRUE(r.status == 200 || r.status == 454) << r.text.substr(0, 300);
+  }
+  ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
+  owner.send_all(rtsp_request("OPTIONS", "*", cseq++, id));
+  EXPECT_EQ(owner.reply().status, 200);
+  expect_unharmed();
+}
+
 // --- A06: methods and versions ----------------------------------------------
 
 TEST_F(RequestFaults, UnknownMethodsAndVersionsGetTheirStatus) {
