@@ -387,19 +387,21 @@ TEST_F(RequestFaults, DISABLED_BlankPaddedSessionPastTheCutIsNotTaken) {
 // stack when pre-options-request refused, and our session-owner check did).
 TEST_F(RequestFaults, OptionsWithAnotherConnectionsSessionIsAnswered) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Peer owner(srv_->port());
-  int cseq = 1;
-  std::string id = setup_tcp(owner, cseq);
-  ASSERT_FALSE(id.empty());
-  for (int i = 0; i < 3; ++i) {
-    Peer other(srv_->port());
-    other.send_all(rtsp_request("OPTIONS", "*", 1, id));
-    RtspReply r = other.reply();
-    EXPECT_TRUE(r.status == 200 || r.status == 454) << r.text.substr(0, 300);
+  {
+    Peer owner(srv_->port());
+    int cseq = 1;
+    std::string id = setup_tcp(owner, cseq);
+    ASSERT_FALSE(id.empty());
+    for (int i = 0; i < 3; ++i) {
+      Peer other(srv_->port());
+      other.send_all(rtsp_request("OPTIONS", "*", 1, id));
+      RtspReply r = other.reply();
+      EXPECT_TRUE(r.status == 200 || r.status == 454) << r.text.substr(0, 300);
+    }
+    ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
+    owner.send_all(rtsp_request("OPTIONS", "*", cseq++, id));
+    EXPECT_EQ(owner.reply().status, 200);
   }
-  ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
-  owner.send_all(rtsp_request("OPTIONS", "*", cseq++, id));
-  EXPECT_EQ(owner.reply().status, 200);
   expect_unharmed();
 }
 
