@@ -91,6 +91,10 @@ std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer) 
     // Only the tunnel's verbs here.
     return refuse(h, "405 Method Not Allowed", "Allow: GET, POST\r\n", true, false);
   }
+  // Not "METHOD URI RTSP/x.y" (a raw line end inside the URI, say): the
+  // lines are not what the client meant; refused and closed.
+  if (version.substr(0, 5) != "RTSP/" || first.find(' ') == first.rfind(' '))
+    return refuse(h, "400 Bad Request", "", false, true);
   if (version != "RTSP/1.0" && version != "RTSP/2.0")
     return refuse(h, "505 RTSP Version Not Supported", "", false, false);
   int cseq_lines = 0;
