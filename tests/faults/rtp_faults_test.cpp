@@ -458,38 +458,51 @@ TEST_F(RtpFaults, UdpInjectionIsIgnored) {
   start();
   RtpPublisher pub(*srv_, "/live/e08", true);
   ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
-  ASSERT_TRUE(warm_up(pub, "/live/e08")) << srv_->log_tail();
-  const std::string mark = "INJECTED-BY-A-THIRD-PARTY";
-  PayloadViewer v(srv_->port(), srv_->url("/live/e08"), mark);
-  ASSERT_TRUE(v.ok()) << srv_->log_tail();
   auto intruder = udp_socket("127.0.0.2");
   ASSERT_TRUE(intruder) << "cannot bind 127.0.0.2";
   auto rtp_dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new_from_string("127.0.0.1", pub.server_rtp_port()));
   auto rtcp_dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new_from_string("127.0.0.1", pub.server_rtp_port() + 1));
-  // A filler NAL (type 12) and an IDR slice header, each with the mark.
+  const std::string mark = "INJECTED-BY-A-THIRD-PARTY";
+  // A filler NAL (type 12) and an IDR slice, each with the mark.
   const std::string filler = std::string(1, '\x0c') + mark + std::string(200, '\xff');
   const std::string idr = std::string(1, '\x65') + mark + std::string(200, '\x11');
   // An RTCP BYE of the publisher's SSRC.
-  std::string bye = {char(0x81), char(203), 0, 1, char(0x12), char(0x34), char(0xab), char(0xcd)};
+  const std::string bye = {char(0x81), char(203), 0, 1, char(0x12), char(0x34), char(0xab), char(0xcd)};
   unsigned injected = 0;
-  for (int i = 0; i < 100; ++i) {  // 4 s
-    pub.send_frame();
+  // Five packets just ahead of the publisher's sequence numbers, and a BYE.
+  auto inject = [&](uint32_t ssrc, int i) {
     for (uint16_t k = 0; k < 5; ++k) {
-      std::string p = rtp_packet(96, uint16_t(pub.seq + k), pub.ts, kSsrc, k % 2 ? filler : idr, true);
+      std::string p = rtp_packet(96, uint16_t(pub.seq + k), pub.ts, ssrc, k % 2 ? filler : idr, true);
       if (g_socket_send_to(intruder.get(), rtp_dest.get(), p.data(), p.size(), nullptr, nullptr) > 0)
         ++injected;
     }
     if (i % 10 == 0)
       g_socket_send_to(intruder.get(), rtcp_dest.get(), bye.data(), bye.size(), nullptr, nullptr);
+  };
+  // 1. Before the publisher's first packet: the intruder is first to
+  // name the SSRC.
+  for (int i = 0; i < 25; ++i) {
+    inject(kSsrc, i);
     g_usleep(kFrameUs);
   }
+  ASSERT_TRUE(warm_up(pub, "/live/e08")) << srv_->log_tail();
+  PayloadViewer v(srv_->port(), srv_->url("/live/e08"), mark);
+  ASSERT_TRUE(v.ok()) << srv_->log_tail();
+  // 2. Beside the publisher, with its SSRC; 3. with another SSRC.
+  for (int i = 0; i < 100; ++i) {  // 4 s
+    pub.send_frame();
+    inject(i < 50 ? kSsrc : kSsrc + 1, i);
+    g_usleep(kFrameUs);
+  }
+  const unsigned before_end = v.packets();
   stream(pub, 1000);
   std::printf("E08: %u packets injected; the viewer got %u packets, %u of them injected\n", injected,
               v.packets(), v.marked());
-  EXPECT_GT(v.packets(), 200u) << "the publisher's own stream did not reach the viewer\n"
-                               << srv_->log_tail();
+  EXPECT_GT(before_end, 200u) << "the publisher's own stream did not reach the viewer\n"
+                              << srv_->log_tail();
+  EXPECT_GT(v.packets(), before_end + 50) << "the publisher's stream stopped\n" << srv_->log_tail();
   EXPECT_EQ(v.marked(), 0u) << "injected packets reached the viewer\n" << srv_->log_tail();
   EXPECT_TRUE(srv_->log_contains("/live/e08: ignoring RTP and RTCP from 127.0.0.2")) << srv_->log_tail();
 }
