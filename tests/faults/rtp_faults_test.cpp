@@ -47,13 +47,13 @@ const std::vector<std::string>& key_frame() {
   return nals;
 }
 
-Ref<GSocket> udp_socket(const char* ip) {
+Ref<GSocket> udp_socket(const char* ip, unsigned port = 0) {
   GErrorPtr err;
   auto s = Ref<GSocket>::adopt(
       g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, out(err)));
   if (!s)
     return {};
-  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(ip, 0));
+  auto addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string(ip, port));
   if (!g_socket_bind(s.get(), addr.get(), FALSE, out(err)))
     return {};
   return s;
@@ -95,8 +95,12 @@ class RtpPublisher {
       return;
     std::string setup = setup_record(url_ + "/streamid=0", 2);
     if (udp) {
-      rtp_ = udp_socket("127.0.0.1");
-      rtcp_ = udp_socket("127.0.0.1");
+      // An even port and the next, as RTP clients take them.
+      for (int i = 0; i < 50 && !rtcp_; ++i) {
+        unsigned p = 20000 + 2 * unsigned(g_random_int_range(0, 20000));
+        rtp_ = udp_socket("127.0.0.1", p);
+        rtcp_ = rtp_ ? udp_socket("127.0.0.1", p + 1) : Ref<GSocket>();
+      }
       if (!rtp_ || !rtcp_)
         return;
       setup = "SETUP " + url_ + "/streamid=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP;unicast;"
@@ -340,6 +344,7 @@ TEST_F(RtpFaults, DiscontinuitiesKeepViewersAndRecordingSane) {
     std::function<void()> fault;
   };
   const std::vector<Case> cases = {
+      {"a packet lost", [&] { pub.seq += 1; }},
       {"sequence +30000", [&] { pub.seq += 30000; }},
       {"sequence backwards", [&] { pub.seq -= 1000; }},
       {"SSRC change", [&] { pub.ssrc ^= 0x5a5a5a5a; }},

@@ -1,4 +1,4 @@
-#include "mounts/publisher_source.h"
+#include "mounts/source_address_filter.h"
 
 #include <gio/gio.h>
 #include <gst/net/gstnetaddressmeta.h>
@@ -14,15 +14,21 @@ namespace {
 
 std::atomic<uint64_t> g_dropped{0};
 
+}  // namespace
+
 // Shared by the probes of one media's sources; freed with the last one.
-struct Filter {
+struct SourceAddressFilter {
   std::string path;
   std::string publisher;
   Ref<GInetAddress> allowed;
   std::atomic<uint64_t> dropped{0};
   std::atomic<gint64> last_log_us{0};
 };
-using FilterPtr = std::shared_ptr<Filter>;
+
+namespace {
+
+using Filter = SourceAddressFilter;
+using FilterPtr = SourceAddressFilterPtr;
 
 // The address a datagram came from; false when the buffer has none (it
 // did not come from a socket).
@@ -80,59 +86,29 @@ GstPadProbeReturn on_data(GstPad*, GstPadProbeInfo* info, gpointer data) noexcep
   return GST_PAD_PROBE_OK;
 }
 
-void watch(GstElement* element, const FilterPtr& filter) {
-  auto* factory = gst_element_get_factory(element);
-  if (!factory || g_strcmp0(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "udpsrc") != 0)
-    return;
-  auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(element, "src"));
-  if (!pad)
-    return;
-  gst_pad_add_probe(pad.get(),
-                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                    on_data, new FilterPtr(filter),
-                    [](gpointer p) { delete static_cast<FilterPtr*>(p); });
-}
-
-void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noexcept {
-  watch(element, *static_cast<FilterPtr*>(data));
-}
-
 }  // namespace
 
-void accept_udp_only_from(GstRTSPMedia* media, const std::string& path,
-                          const std::string& publisher_ip) {
+SourceAddressFilterPtr source_address_filter(const std::string& path,
+                                             const std::string& publisher_ip) {
   // A dual-stack listener names an IPv4 peer "::ffff:a.b.c.d"; its
   // datagrams come to the IPv4 sources as a.b.c.d.
   std::string ip = publisher_ip;
   if (g_str_has_prefix(ip.c_str(), "::ffff:") && ip.find('.') != std::string::npos)
     ip = ip.substr(7);
   auto allowed = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(ip.c_str()));
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  auto pipeline = element ? Ref<GstObject>::adopt(gst_object_get_parent(GST_OBJECT(element.get())))
-                          : Ref<GstObject>();
-  if (!allowed || !pipeline || !GST_IS_BIN(pipeline.get())) {
-    GMS_LOG_WARN("path %s: cannot restrict the publisher's UDP ports to %s", path.c_str(),
-                 publisher_ip.c_str());
-    return;
-  }
+  if (!allowed)
+    return nullptr;
   auto filter = std::make_shared<Filter>();
   filter->path = path;
   filter->publisher = publisher_ip;
   filter->allowed = std::move(allowed);
-  // The library makes a stream's UDP sources when the publisher's SETUP
-  // asks for UDP, after this; any it has already are watched too.
-  g_signal_connect_data(pipeline.get(), "deep-element-added", G_CALLBACK(on_element_added),
-                        new FilterPtr(filter),
-                        [](gpointer p, GClosure*) { delete static_cast<FilterPtr*>(p); },
-                        GConnectFlags(0));
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline.get()));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    watch(GST_ELEMENT(g_value_get_object(&item)), filter);
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+  return filter;
+}
+
+void filter_source_address(GstPad* pad, const SourceAddressFilterPtr& filter) {
+  gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    on_data, new FilterPtr(filter),
+                    [](gpointer p) { delete static_cast<FilterPtr*>(p); });
 }
 
 uint64_t foreign_publisher_packets() { return g_dropped.load(std::memory_order_relaxed); }
