@@ -430,12 +430,13 @@ TEST_F(RtpFaults, WraparoundIsSeamless) {
     uint32_t before = pub.ts;
     tick();
     ts_wrapped = ts_wrapped || pub.ts < before;
+    const long since = long(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_change).count());
+    longest_ms = std::max(longest_ms, since);
     if (v.video_frames() != last) {
       last = v.video_frames();
       last_change = Clock::now();
     }
-    longest_ms = std::max<long>(
-        longest_ms, long(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_change).count()));
   }
   std::printf("E07: both wrapped (%s); longest time without a new picture %ld ms; %u pictures\n",
               ts_wrapped ? "yes" : "no", longest_ms, v.video_frames());
