@@ -519,9 +519,14 @@ TEST_F(RtpFaults, UdpInjectionIsIgnored) {
 // what is taken is relayed without any depayloader of ours: the server's
 // element factory log names none.
 TEST_F(RtpFaults, ExoticEncodingsAreRefusedAndNeverDepayloaded) {
-  g_setenv("GST_DEBUG", "GST_ELEMENT_FACTORY:4", TRUE);
+  // The server logs every element it makes.
+  const std::string debug = g_getenv("GST_DEBUG") ? g_getenv("GST_DEBUG") : "";
+  g_setenv("GST_DEBUG", (debug + (debug.empty() ? "" : ",") + "GST_ELEMENT_FACTORY:4").c_str(), TRUE);
   start();
-  g_unsetenv("GST_DEBUG");
+  if (debug.empty())
+    g_unsetenv("GST_DEBUG");
+  else
+    g_setenv("GST_DEBUG", debug.c_str(), TRUE);
   auto sdp = [](const std::string& media, const std::string& rtpmap) {
     return "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=" + media +
            " 0 RTP/AVP 97\r\na=rtpmap:97 " + rtpmap + "\r\na=control:streamid=0\r\n";
