@@ -10,11 +10,6 @@
 #include "gms/ref.h"
 
 namespace gms::mounts {
-namespace {
-
-std::atomic<uint64_t> g_dropped{0};
-
-}  // namespace
 
 // Shared by the probes of one media's sources; freed with the last one.
 struct SourceAddressFilter {
@@ -30,8 +25,8 @@ namespace {
 using Filter = SourceAddressFilter;
 using FilterPtr = SourceAddressFilterPtr;
 
-// The address a datagram came from; false when the buffer has none (it
-// did not come from a socket).
+// Whether a datagram came from the publisher's address; true for a buffer
+// that names no sender (it did not come from a socket).
 bool from_publisher(const Filter& f, GstBuffer* buffer) {
   GstNetAddressMeta* meta = gst_buffer_get_net_address_meta(buffer);
   if (!meta || !G_IS_INET_SOCKET_ADDRESS(meta->addr))
@@ -41,7 +36,6 @@ bool from_publisher(const Filter& f, GstBuffer* buffer) {
 }
 
 void note_drop(Filter& f, GstBuffer* buffer) {
-  g_dropped.fetch_add(1, std::memory_order_relaxed);
   uint64_t n = f.dropped.fetch_add(1, std::memory_order_relaxed) + 1;
   gint64 now = g_get_monotonic_time();
   gint64 last = f.last_log_us.load(std::memory_order_relaxed);
@@ -110,7 +104,5 @@ void filter_source_address(GstPad* pad, const SourceAddressFilterPtr& filter) {
                     on_data, new FilterPtr(filter),
                     [](gpointer p) { delete static_cast<FilterPtr*>(p); });
 }
-
-uint64_t foreign_publisher_packets() { return g_dropped.load(std::memory_order_relaxed); }
 
 }  // namespace gms::mounts

@@ -8,7 +8,6 @@
 
 #include <gst/gst.h>
 
-#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -25,8 +24,5 @@ SourceAddressFilterPtr source_address_filter(const std::string& path,
 // Drops what arrives on `pad` (a udpsrc's src pad) from any other address.
 // Counted, and logged at most every 10 s per publisher.
 void filter_source_address(GstPad* pad, const SourceAddressFilterPtr& filter);
-
-// Datagrams dropped so far (all publishers together).
-uint64_t foreign_publisher_packets();
 
 }  // namespace gms::mounts
