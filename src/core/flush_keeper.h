@@ -30,4 +30,7 @@ namespace gms {
 // viewer). Call from media-configure.
 void keep_tcp_samples_across_flushes(GstRTSPMedia* media);
 
+// The same for one appsink.
+void keep_sample_across_flushes(GstElement* appsink);
+
 }  // namespace gms
