@@ -34,9 +34,9 @@ Viewer::~Viewer() {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
     stopped.set_value();
   });
-  if (done.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+  if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
     std::fprintf(stderr,
-                 "\nViewer: its pipeline (rtspsrc) did not stop within 60 s (%s): a deadlock in "
+                 "\nViewer: its pipeline (rtspsrc) did not stop within 20 s (%s): a deadlock in "
                  "the test's own client; aborting\n",
                  state().c_str());
     std::fflush(stderr);
