@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/client_guard.h"
+#include "core/flush_keeper.h"
 #include "core/log.h"
 #include "mounts/floating.h"
 #include "mounts/bye_delay.h"
@@ -416,6 +417,8 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   // Recordings seek in their own way (range_source.h).
   set_media_seekable(media, !s.shared || !s.parts.empty());
   set_media_file(media);
+  // Seeks flush the TCP appsinks; without this, one can wedge the media.
+  keep_tcp_samples_across_flushes(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
   auto parse = Ref<GstElement>::adopt(
       element ? gst_bin_get_by_name(GST_BIN(element.get()), "parse") : nullptr);

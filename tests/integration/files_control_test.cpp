@@ -258,12 +258,21 @@ TEST_F(FilesControl, SetupOneStreamOfTwoThenPlayRangeTwice) {
     RawViewer v(srv.port(), srv.url(file));
     ASSERT_EQ(v.describe(), 200);
     ASSERT_EQ(v.setup(0), 200);
-    for (int i = 0; i < 2; ++i) {
-      RtspReply r = v.play("npt=0.000-");
-      EXPECT_TRUE(r.status == 200 || r.status == 503) << file << r.text;
+    bool cut_short = false;
+    for (const char* range : {"npt=0.000-", "npt=0.000-", "npt=1.5-"}) {
+      RtspReply r = v.play(range);
+      // 457 only from a seek the server found wedged and cut short (it
+      // says so); the session must still end then.
+      cut_short = r.status == 457 && srv.log_contains("a seek is stuck on a stream lock");
+      if (cut_short)
+        break;
+      EXPECT_TRUE(r.status == 200 || r.status == 503) << file << " " << range << r.text;
     }
-    RtspReply r = v.play("npt=1.5-");
-    EXPECT_TRUE(r.status == 200 || r.status == 503) << file << r.text;
+    if (cut_short) {
+      RtspReply t = v.send("TEARDOWN", v.url);
+      EXPECT_EQ(t.status, 200) << file << ": the session of a seek cut short did not end"
+                               << t.text << srv.log_tail();
+    }
   }
   Viewer other(srv.url("/clip.264"), "tcp");
   EXPECT_TRUE(wait_until([&] { return other.got_eos(); }, 20s)) << other.error() << srv.log();

@@ -2,6 +2,12 @@
 
 #include <gst/video/video.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
 namespace gms::test {
 
 Viewer::Viewer(const std::string& url, const std::string& protocols) : protocols_(protocols) {
@@ -18,7 +24,25 @@ Viewer::Viewer(const std::string& url, const std::string& protocols) : protocols
 
 Viewer::~Viewer() {
   // Stop the streaming threads before the callbacks' `this` goes away.
-  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  // Bounded: 1.22's rtpjitterbuffer can deadlock at the end of a stream
+  // (seen under ASan and load: its thread waits for ever, and stopping the
+  // pipeline waits for that thread); the test would hang until meson's
+  // time-out instead of failing.
+  std::promise<void> stopped;
+  std::future<void> done = stopped.get_future();
+  std::thread stopper([&] {
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    stopped.set_value();
+  });
+  if (done.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    std::fprintf(stderr,
+                 "\nViewer: its pipeline (rtspsrc) did not stop within 20 s (%s): a deadlock in "
+                 "the test's own client; aborting\n",
+                 state().c_str());
+    std::fflush(stderr);
+    std::abort();
+  }
+  stopper.join();
   g_source_remove(bus_watch_);
 }
 
