@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -92,6 +93,29 @@ bool plays(const std::string& file, std::string& why) {
                     20s);
   why = r.out + r.err;
   return r.exit_status == 0 && r.out.find("h264") != std::string::npos;
+}
+
+// The files of `files` that do not play: one ffmpeg opens them all and
+// copies every file's video packets to nowhere (one process: ffprobe per
+// file took 1.5 s each at a load average of 25). Failures as ffmpeg names
+// them; the whole error when it names none of the files.
+std::vector<std::string> unplayable(const std::vector<std::string>& files) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-v", "error"};
+  for (const auto& f : files)
+    argv.insert(argv.end(), {"-i", f});
+  for (size_t i = 0; i < files.size(); ++i)
+    argv.insert(argv.end(), {"-map", std::to_string(i) + ":v:0"});
+  argv.insert(argv.end(), {"-c", "copy", "-f", "null", "-"});
+  RunResult r = run(argv, 120s);
+  std::vector<std::string> bad;
+  if (r.exit_status == 0)
+    return bad;
+  for (const auto& f : files)
+    if (r.err.find(f) != std::string::npos)
+      bad.push_back(f);
+  if (bad.empty())
+    bad.push_back("(ffmpeg " + std::to_string(r.exit_status) + ": " + r.err.substr(0, 300) + ")");
+  return bad;
 }
 
 std::string recorded_conf(const std::string& dir, const std::string& extra = "") {
@@ -266,6 +290,100 @@ TEST(RecordFaults, SlowDiskDropsRecordingNotViewers) {
   EXPECT_NE(metrics.find("gms_recording_dropped_buffers_total{path=\"/cam\"}"), std::string::npos);
   EXPECT_EQ(metrics.find("gms_recording_dropped_buffers_total{path=\"/cam\"} 0\n"),
             std::string::npos);
+  EXPECT_TRUE(srv.alive());
+  EXPECT_FALSE(srv.log_contains("CRITICAL")) << srv.log_tail();
+}
+
+// One raw publisher session of `path`: ANNOUNCE (retried while the path is
+// still taken by the last one), SETUP, RECORD, `frames` key frames 66 ms
+// apart, then the connection closes without TEARDOWN. False if refused.
+bool publish_once(ServerProcess& srv, const std::string& path, const std::vector<std::string>& key,
+                  int frames, std::string& why) {
+  RtspReply r;
+  std::unique_ptr<RawRtsp> raw;
+  wait_until(
+      [&] {
+        raw = std::make_unique<RawRtsp>(srv.port());
+        r = raw->request(announce(srv.url(path), h264_sdp(), 1));
+        return r.status == 200;
+      },
+      5s);
+  if (r.status != 200) {
+    why = "ANNOUNCE: " + r.text.substr(0, 200);
+    return false;
+  }
+  RtspReply s = raw->request(setup_record(srv.url(path) + "/streamid=0", 2));
+  if (raw->request(record(srv.url(path), session_id(s.header("Session")), 3)).status != 200) {
+    why = "RECORD refused";
+    return false;
+  }
+  static uint16_t seq = 0;
+  for (int f = 0; f < frames; ++f) {
+    const uint32_t ts = uint32_t(g_get_monotonic_time() * 9 / 100);
+    for (size_t i = 0; i < key.size(); ++i)
+      raw->send(interleaved(0, rtp_packet(96, seq++, ts, 1, key[i], i + 1 == key.size())));
+    g_usleep(66000);
+  }
+  return true;
+}
+
+// I05. A publisher that drops its connection and comes back 30 times in
+// about a minute (each session 1.3 s of key frames, then the socket closes
+// without TEARDOWN). Every session leaves its own segment (one each: the
+// segments are 60 s), none overwritten by the next (names are to the
+// microsecond), each opens with ffprobe, and the server's descriptors come
+// back to where they were.
+TEST(RecordFaults, PublisherReconnecting30TimesLeavesOnePlayableSegmentEach) {
+  const std::string root = temp_dir();
+  ServerProcess srv({write_temp_file("i05.conf", "[server]\nverbose=1\nsession-timeout=10\nrecord-dir=" +
+                                                     root + "\n[path /live/*]\npublish=true\n")},
+                    true, 0, {}, true);
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  const std::vector<std::string> key = key_frame_nals(false);
+  ASSERT_GE(key.size(), 3u) << "ffmpeg made no key frame";
+  std::string why;
+  // A first session, so that what stays for the process's life (the relay,
+  // GStreamer's thread pools) is in the baseline.
+  ASSERT_TRUE(publish_once(srv, "/live/warm", key, 20, why)) << why;
+  ASSERT_TRUE(wait_until([&] { return srv.log_contains("recording /live/warm stopped"); }, 15s))
+      << srv.log_tail();
+  const Holdings base = holdings_of(srv.pid());
+
+  const auto t0 = Clock::now();
+  int sessions = 0;
+  for (; sessions < 30 && Clock::now() - t0 < 75s; ++sessions)
+    ASSERT_TRUE(publish_once(srv, "/live/cam", key, 20, why)) << "session " << sessions << ": " << why
+                                                              << "\n" << srv.log_tail();
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_TRUE(wait_until(
+      [&] { return count_occurrences(srv.log(), "recording /live/cam stopped") >= size_t(sessions); },
+      20s))
+      << srv.log_tail();
+  const std::vector<std::string> files = files_in(root + "/live/cam");
+  const ApiRecording rec = api_recording(srv, "/live/cam");
+  const size_t started = count_occurrences(srv.log(), "recording /live/cam into");
+  // The check itself tells a file that does not play.
+  EXPECT_EQ(unplayable({write_temp_file("bad.mp4", "not media")}).size(), 1u);
+  const std::vector<std::string> bad = unplayable(files);
+  const size_t playable = files.size() - bad.size();
+  for (const auto& f : bad)
+    ADD_FAILURE() << f << " does not play";
+  std::printf("%d publisher sessions in %.1f s: %zu recordings started, %lld segments closed, "
+              "%zu files, %zu playable\n",
+              sessions, took, started, (long long)rec.segments, files.size(), playable);
+  EXPECT_EQ(sessions, 30);
+  EXPECT_EQ(started, size_t(sessions)) << srv.log_tail();
+  EXPECT_EQ(rec.segments, sessions);
+  EXPECT_EQ(files.size(), size_t(sessions)) << "a segment was overwritten or removed";
+  Holdings now;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        now = holdings_of(srv.pid());
+        return now.fds <= base.fds;
+      },
+      20s))
+      << "fds " << base.fds << " -> " << now.fds;
+  std::printf("fds %d -> %d, threads %d -> %d\n", base.fds, now.fds, base.threads, now.threads);
   EXPECT_TRUE(srv.alive());
   EXPECT_FALSE(srv.log_contains("CRITICAL")) << srv.log_tail();
 }
