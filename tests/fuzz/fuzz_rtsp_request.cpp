@@ -48,6 +48,13 @@ GstRTSPConnection* connection_with(const uint8_t* data, size_t size) {
   int reader = accept(lfd, nullptr, nullptr);
   if (reader < 0)
     abort();
+  // The reader ends each connection with a reset, not a FIN: the writer,
+  // which closed first, then leaves no TIME_WAIT socket behind. With a
+  // thousand inputs a second those held every local port within minutes
+  // and connect() failed (the first hour-long run stopped on it).
+  linger hard{1, 0};
+  if (setsockopt(reader, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) != 0)
+    abort();
   size_t off = 0;
   while (off < size) {
     ssize_t n = write(writer, data + off, size - off);

@@ -11,5 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # the whole stack of an allocation.
 export LSAN_OPTIONS="suppressions=$here/lsan.supp:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# libFuzzer exits 77 on a finding by default, which meson reads as "skipped":
+# a crash or a leak must fail the test.
 exec "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -print_final_stats=1 "$scratch" "$seeds"
