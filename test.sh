@@ -13,7 +13,7 @@
 #   ./test.sh --bench     only the benchmarks beside a stock gst-rtsp-server
 #                         (tests/bench/run.sh; --bench-full: the long sweep)
 #
-# An integration test binary that fails is run once more on its own, and the
+# An integration or fault test binary that fails is run once more on its own, and the
 # summary names it: those tests start real servers and clients, and a loaded
 # machine can make one miss a deadline. A test that fails twice counts as
 # failed.
@@ -58,8 +58,10 @@ for line in open(sys.argv[1]):
     t = json.loads(line)
     # "gst-mediaserver:integration+sanitized / files_play"
     suites, _, name = t.get("name", "").partition(" / ")
-    integration = "integration" in suites.split(":")[-1].split("+")
-    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and integration:
+    # Tests that start real servers and clients: the integration and fault
+    # suites.
+    live = {"integration", "faults"} & set(suites.split(":")[-1].split("+"))
+    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and live:
         print(name)
 PY
 )

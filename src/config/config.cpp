@@ -118,7 +118,7 @@ class Reader {
         ok = parse_uint(k.value, 1024, 16 * 1024 * 1024, n, why);
         s.max_request_size = static_cast<unsigned>(n);
       } else if (k.key == "session-timeout") {
-        ok = parse_uint(k.value, 5, 86400, n, why);
+        ok = parse_uint(k.value, 2, 86400, n, why);
         s.session_timeout = static_cast<unsigned>(n);
       } else if (k.key == "max-sessions") {
         ok = parse_uint(k.value, 1, 1000000, n, why);

@@ -581,6 +581,9 @@ GstRTSPStatusCode adjust_play_response(GstRTSPClient* client, GstRTSPContext* ct
 void on_new_session(GstRTSPClient* client, GstRTSPSession* session, gpointer data) noexcept {
   auto* policy = static_cast<PolicyPtr*>(data);
   gst_rtsp_session_set_timeout(session, (*policy)->session_timeout);
+  // The library gives 5 s of grace past the announced timeout (a 2 s
+  // session lived 7 s); 1 s covers a keep-alive sent right at the end.
+  g_object_set(session, "extra-timeout", 1u, nullptr);
   g_object_set_data(G_OBJECT(session), kSessionOwner, GSIZE_TO_POINTER(client_id(client)));
   GMS_LOG_INFO("client %s: new session %s", peer(client).c_str(),
                gst_rtsp_session_get_sessionid(session));
@@ -717,7 +720,11 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
   connect(client, "closed", G_CALLBACK(on_closed), policy);
   connect(client, "pre-describe-request", G_CALLBACK(pre_describe_setup), policy);
   connect(client, "pre-setup-request", G_CALLBACK(pre_describe_setup), policy);
-  for (const char* sig : {"pre-options-request", "pre-pause-request", "pre-teardown-request",
+  // Not pre-options-request: gst-rtsp-server 1.22 frees the reply it keeps
+  // on its stack when that signal refuses (handle_options_request), which
+  // aborted the server on an OPTIONS carrying another connection's
+  // session. OPTIONS acts on no session.
+  for (const char* sig : {"pre-pause-request", "pre-teardown-request",
                           "pre-get-parameter-request", "pre-set-parameter-request",
                           "pre-announce-request", "pre-record-request"})
     connect(client, sig, G_CALLBACK(pre_request), policy);

@@ -9,9 +9,11 @@
 #include <optional>
 
 #include "core/accept_pause.h"
+#include "core/first_request_check.h"
 #include "core/log.h"
 #include "core/request_cseq.h"
 #include "core/tls_client.h"
+#include "core/tunnel_cookie.h"
 
 namespace gms {
 
@@ -193,7 +195,11 @@ void FrontDoor::on_readable(Pending* p) {
   if (p->buffer.size() > limits_.max_first_request) {
     GMS_LOG_INFO("client %s: request headers over %zu bytes; refused", p->peer.c_str(),
                  limits_.max_first_request);
-    send_status(p->socket.get(), "431 Request Header Fields Too Large", p->buffer);
+    // No line end yet: the request line itself is the long one.
+    bool line = p->buffer.find('\n') == std::string::npos;
+    send_status(p->socket.get(),
+                line ? "414 Request-URI Too Large" : "431 Request Header Fields Too Large",
+                p->buffer);
     policy_->counters.refused(ServerCounters::Refusal::kRequestSize);
     drop(p);
   }
@@ -213,6 +219,25 @@ void FrontDoor::dispatch(Pending* p) {
     drop(p);
     return;
   }
+  // Refused ones are answered here; the connection goes on with what
+  // follows them when it can.
+  while (std::optional<FirstRequestRefusal> no = check_first_request(p->buffer)) {
+    g_socket_send(p->socket.get(), no->reply.data(), no->reply.size(), nullptr, nullptr);
+    policy_->counters.refused(ServerCounters::Refusal::kBadRequest);
+    if (no->close) {
+      drop(p);
+      return;
+    }
+    p->buffer.erase(0, no->consumed);
+    if (p->buffer.find("\r\n\r\n") == std::string::npos &&
+        p->buffer.find("\n\n") == std::string::npos)
+      return;  // the next request is still to come, within the same deadline
+  }
+  // The two halves of an HTTP tunnel meet only when they come from one
+  // address (tunnel_cookie.h).
+  method = p->buffer.substr(0, p->buffer.find(' '));
+  if (method == "GET" || method == "POST")
+    p->buffer = bind_tunnel_cookie(p->buffer, p->peer);
   // gst-rtsp-server takes its own reference to the socket and parses the
   // bytes read so far as the start of the stream.
   if (!gst_rtsp_server_transfer_connection(server_.get(), G_SOCKET(g_object_ref(p->socket.get())),

@@ -13,6 +13,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+}  // namespace
+
 std::optional<uint32_t> parse_cseq_value(std::string_view v) {
   v = trim(v);
   // Nine digits always fit; a longer number is no client's counter.
@@ -26,8 +28,6 @@ std::optional<uint32_t> parse_cseq_value(std::string_view v) {
   }
   return n;
 }
-
-}  // namespace
 
 std::optional<uint32_t> request_cseq(std::string_view request) {
   // The request line first, then one header per line; the headers end at

@@ -14,4 +14,7 @@ namespace gms {
 // rest of the line is the client's and may hide other header lines.
 std::optional<uint32_t> request_cseq(std::string_view request);
 
+// The same rule for the value of one CSeq header (blanks around it allowed).
+std::optional<uint32_t> parse_cseq_value(std::string_view value);
+
 }  // namespace gms

@@ -22,11 +22,13 @@
 #include "core/front_door.h"
 #include "core/gone_path_clients.h"
 #include "core/reader_watch.h"
+#include "core/request_check.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/runtime_paths.h"
 #include "core/session_pool.h"
 #include "core/tls_client.h"
+#include "core/tunnel_idle.h"
 #include "config/tls_files.h"
 #include "config/value_parsers.h"
 #include "gms/invoke.h"
@@ -68,6 +70,9 @@ struct ClientHooks {
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
+  check_requests(client);
+  if (hooks->control)
+    close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
   guard_client(client, hooks->policy);
   mounts::guard_publish_client(client, hooks->publish);
   hooks->registry->watch(client);

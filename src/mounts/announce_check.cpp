@@ -19,6 +19,28 @@ const std::set<std::string> kEncodings = {
 };
 constexpr long kFirstDynamicPt = 96;
 
+// Refused at any payload type, though relaying them would cost us nothing:
+// a viewer's player would depayload them, and the depayloaders for vendor
+// ("X-") encodings and CELT are the ones with a record of memory faults on
+// crafted packets (GStreamer's QDM2, SV3V, …). Viewers of a path are not to
+// be exposed to them by whoever publishes it.
+bool refused_encoding(const std::string& name) {
+  return g_str_has_prefix(name.c_str(), "X-") || name == "CELT";
+}
+
+// Linear PCM: the channel counts that have a common layout (mono, stereo,
+// quad, 5.1, 7.1); an odd layout is where PCM depayloaders' channel
+// mapping has gone wrong.
+bool pcm_channels_ok(const std::string& encoding, const char* channels) {
+  if (encoding != "L16" && encoding != "L24" && encoding != "L8")
+    return true;
+  if (!channels)
+    return true;  // one channel
+  char* end = nullptr;
+  long n = std::strtol(channels, &end, 10);
+  return *end == '\0' && (n == 1 || n == 2 || n == 4 || n == 6 || n == 8);
+}
+
 struct StaticPt {
   int pt;
   const char* encoding;
@@ -85,6 +107,8 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
     if (!fmt || *end != '\0' || pt < 0 || pt > 127)
       return refuse(400, where + "bad payload type");
     std::string encoding;
+    std::string channels;  // the rtpmap's third field, if any
+    bool has_channels = false;
     long rate = -1;
     for (guint a = 0;; ++a) {
       const char* v = gst_sdp_media_get_attribute_val_n(m, "rtpmap", a);
@@ -105,6 +129,8 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
       rate = std::strtol(parts.get()[1], &end, 10);
       if (*end != '\0')
         rate = -1;
+      has_channels = parts.get()[2] != nullptr;
+      channels = has_channels ? parts.get()[2] : "";
     }
     if (encoding.empty()) {
       const StaticPt* known = static_pt(pt);
@@ -117,6 +143,11 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
       return refuse(400, where + "bad clock rate");
     if (!plain_token(encoding))
       return refuse(400, where + "bad encoding name");
+    if (refused_encoding(encoding))
+      return refuse(415, where + "encoding " + encoding + " is not accepted");
+    if (!pcm_channels_ok(encoding, has_channels ? channels.c_str() : nullptr))
+      return refuse(415, where + "encoding " + encoding + " with " + channels +
+                             " channels is not accepted (1, 2, 4, 6 or 8 are)");
     if (!kEncodings.count(encoding) && pt < kFirstDynamicPt)
       return refuse(415, where + "encoding " + encoding + " at the static payload type " +
                              std::to_string(pt) + " is not accepted (a dynamic one, 96-127, is)");

@@ -1,9 +1,12 @@
 // What a publisher may announce: the SDP of an ANNOUNCE is checked before
 // anything is built from it. Media are relayed as RTP without depayloading,
-// so any well-formed encoding is relayed: the known ones at any payload
-// type, others (X-QDM, CELT, …) at a dynamic one. Only the recorder
-// depayloads, and only the codecs it knows (path_recorder.cpp); it leaves
-// the other tracks out of its files.
+// so most well-formed encodings are relayed: the known ones at any payload
+// type, others (G726-32, …) at a dynamic one. Refused whatever the type:
+// vendor encodings ("X-QDM", "X-SV3V-ES", …) and CELT, whose depayloaders
+// in players have a record of memory faults, and linear PCM with a channel
+// count that has no common layout. Only the recorder depayloads, and only
+// the codecs it knows (path_recorder.cpp); it leaves the other tracks out
+// of its files.
 #pragma once
 
 #include <gst/sdp/gstsdpmessage.h>

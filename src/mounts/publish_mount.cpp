@@ -19,6 +19,7 @@
 #include "mounts/announce_check.h"
 #include "mounts/gop_replay.h"
 #include "mounts/media_setup.h"
+#include "mounts/publisher_input.h"
 #include "mounts/relay_queue.h"
 #include "session/figure_reader.h"
 
@@ -406,6 +407,7 @@ GstRTSPStatusCode pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
         pc->sinks->add(relay_channel(path, i), sink.get());
     }
   }
+  guard_publisher_input(ctx->media, path, peer);
   g_object_set_data_full(G_OBJECT(ctx->media), kClaim,
                          new ClaimHolder{pc->registry, path, claim.id},
                          [](gpointer p) { delete static_cast<ClaimHolder*>(p); });

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "session/client_socket.h"
 #include "session/figure_reader.h"
+#include "session/pool_snapshot.h"
 #include "session/tcp_sent.h"
 
 namespace gms::session {
@@ -183,11 +184,11 @@ void Registry::on_closed(GstRTSPClient* client, gpointer data) noexcept {
       if (e.client.get() == client)
         ids.push_back(id);
   }
+  auto sessions = pool_snapshot(self->pool_.get());
   for (const auto& id : ids) {
-    auto session = Ref<GstRTSPSession>::adopt(gst_rtsp_session_pool_find(self->pool_.get(), id.c_str()));
-    if (session) {
+    if (auto it = sessions.find(id); it != sessions.end()) {
       FigureReader reader;
-      self->keep_figures(id, reader.read(session.get(), client));
+      self->keep_figures(id, reader.read(it->second.get(), client));
     }
     self->ended(id);
   }
@@ -236,10 +237,10 @@ std::vector<std::pair<std::string, Ref<GstRTSPClient>>> Registry::clients() {
 std::vector<Info> Registry::list() {
   FigureReader reader;
   std::map<std::string, Figures> figures;
+  auto sessions = pool_snapshot(pool_.get());
   for (auto& [id, client] : clients()) {
-    auto session = Ref<GstRTSPSession>::adopt(gst_rtsp_session_pool_find(pool_.get(), id.c_str()));
-    if (session)
-      figures[id] = reader.read(session.get(), client.get());
+    if (auto it = sessions.find(id); it != sessions.end())
+      figures[id] = reader.read(it->second.get(), client.get());
   }
   std::vector<Info> out;
   std::lock_guard<std::mutex> hold(lock_);

@@ -342,7 +342,9 @@ TEST_F(ProtocolFaults, HostileTransportsAreRefused) {
   for (const auto& t : refused) {
     RawRtsp c(srv_->port());
     RtspReply r = setup(c, t);
-    EXPECT_TRUE(r.status == 461 || r.status == 400 || r.status == 455 || r.status == 405)
+    // A line past gst-rtsp-server's 4095-byte cut is refused as too large.
+    EXPECT_TRUE(r.status == 461 || r.status == 400 || r.status == 455 || r.status == 405 ||
+                (t.size() > 4000 && r.status == 431))
         << t.substr(0, 80) << ": " << r.text.substr(0, 300);
   }
   // Odd but well-formed parameters may be accepted; if so, never toward
@@ -680,20 +682,26 @@ TEST_F(ProtocolFaults, BrokenAuthorizationIsAnswered401) {
       "Negotiate abcdef",
       std::string(60000, 'D'),
   };
-  int answered = 0;
+  int answered = 0, short_ones = 0;
   for (const auto& h : headers) {
+    // Past gst-rtsp-server's 4095-byte line cut: 431 and closed.
+    bool long_line = h.size() > 4000;
+    short_ones += !long_line;
     RawRtsp c(srv_->port());
     RtspReply r = c.request(rtsp_request("DESCRIBE", url, 1, "", "Authorization: " + h + "\r\n"), 20s);
     // Refused with a fresh challenge, or (header too large, control byte)
     // refused as a bad request; never let in.
     EXPECT_TRUE(r.status == 401 || r.status == 400 || r.status == 431 || r.status == 0)
         << h.substr(0, 60) << ": " << r.text.substr(0, 200);
+    if (long_line) {
+      EXPECT_TRUE(r.status == 431 || r.status == 0) << h.substr(0, 60) << ": " << r.text.substr(0, 200);
+    }
     if (r.status == 401) {
       EXPECT_NE(r.header("WWW-Authenticate"), "") << h.substr(0, 60);
       answered++;
     }
   }
-  EXPECT_GE(answered, 10);
+  EXPECT_GE(answered, short_ones - 3);
   // The right password still works (Basic allowed in plain text here).
   {
     RawRtsp good(srv_->port());

@@ -8,16 +8,26 @@
 #include "core/client_guard.cpp"  // NOLINT(bugprone-suspicious-include)
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 
 #include "core/request_cseq.h"
 
 namespace {
+
+// The harness's own failures (not the code under test's) say which call
+// failed and why.
+[[noreturn]] void fail(const char* what) {
+  perror(what);
+  abort();
+}
 
 // A loopback listener of our own: the library reads requests from TCP
 // sockets only (it asks the socket for the peer's IP address).
@@ -31,7 +41,7 @@ int listener(sockaddr_in& addr) {
     socklen_t len = sizeof bound;
     if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&bound), len) != 0 || listen(fd, 4) != 0 ||
         getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0)
-      abort();
+      fail("listener");
   }
   addr = bound;
   return fd;
@@ -40,29 +50,37 @@ int listener(sockaddr_in& addr) {
 // The bytes, as a connection from which the library reads them; the
 // writer's end is closed so that a cut-off request ends instead of waiting.
 GstRTSPConnection* connection_with(const uint8_t* data, size_t size) {
+  // libFuzzer's time-out check is a SIGALRM without SA_RESTART: on a loaded
+  // machine it can land inside connect() or accept(), which then fail with
+  // EINTR (the hour-long run stopped on that). Held off until the
+  // connection is made, it is delivered at the unblock.
+  sigset_t alarm, before;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm, &before);
   sockaddr_in addr{};
   int lfd = listener(addr);
   int writer = socket(AF_INET, SOCK_STREAM, 0);
   if (writer < 0 || connect(writer, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    abort();
+    fail("connect");
   int reader = accept(lfd, nullptr, nullptr);
   if (reader < 0)
-    abort();
+    fail("accept");
   // The reader ends each connection with a reset, not a FIN: the writer,
-  // which closed first, then leaves no TIME_WAIT socket behind. With a
-  // thousand inputs a second those held every local port within minutes
-  // and connect() failed (the first hour-long run stopped on it).
+  // which closed first, then leaves no TIME_WAIT socket behind (at a
+  // thousand inputs a second they would fill the local port range).
   linger hard{1, 0};
   if (setsockopt(reader, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) != 0)
-    abort();
+    fail("SO_LINGER");
   size_t off = 0;
   while (off < size) {
     ssize_t n = write(writer, data + off, size - off);
     if (n <= 0)
-      abort();
+      fail("write");
     off += size_t(n);
   }
   close(writer);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   GSocket* socket = g_socket_new_from_fd(reader, nullptr);
   if (!socket)
     abort();
