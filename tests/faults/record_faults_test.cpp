@@ -355,9 +355,14 @@ TEST(RecordFaults, PublisherReconnecting30TimesLeavesOnePlayableSegmentEach) {
     ASSERT_TRUE(publish_once(srv, "/live/cam", key, 20, why)) << "session " << sessions << ": " << why
                                                               << "\n" << srv.log_tail();
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
-  ASSERT_TRUE(wait_until(
+  // Every session's recording started and stopped. (Once, at a load
+  // average of 2, one of the 30 sessions left no "stopped" line within
+  // 20 s: not investigated yet; the figures below say which count fell short.)
+  EXPECT_TRUE(wait_until(
       [&] { return count_occurrences(srv.log(), "recording /live/cam stopped") >= size_t(sessions); },
       20s))
+      << count_occurrences(srv.log(), "recording /live/cam into") << " started, "
+      << count_occurrences(srv.log(), "recording /live/cam stopped") << " stopped\n"
       << srv.log_tail();
   const std::vector<std::string> files = files_in(root + "/live/cam");
   const ApiRecording rec = api_recording(srv, "/live/cam");
