@@ -97,7 +97,12 @@
  * "msrecorder-error" (location, message), stops recording, and from then on
  * accepts and drops its input (and still posts EOS when its input ends).
  *
+ * A directory that leads outside #GmsRecorder:confine-to (a symbolic link
+ * put in its place) is such an error too, and nothing is opened there.
+ *
  * Each input has a leaky queue (5 s) so a slow disk never stalls upstream.
+ * What they drop is counted: "msrecorder-dropped" (buffers (guint64): the
+ * total so far), at most once a second while they drop.
  *
  * ## Example launch line
  * |[
@@ -125,6 +130,8 @@
 
 #include "elements.h"
 #include "gms/ref.h"
+#include "record/confined_dir.h"
+#include "queue_drops.h"
 #include "segment_policy.h"
 #include "segmenter.h"
 
@@ -162,6 +169,7 @@ enum {
   PROP_DELETE_AFTER,
   PROP_MAX_BYTES,
   PROP_TRACK_WAIT,
+  PROP_CONFINE_TO,
 };
 
 const char* extension(GmsRecorderFormat f) {
@@ -182,6 +190,8 @@ struct Settings {
   guint64 segment_duration = kDefaultSegmentDuration;
   guint64 track_wait = kDefaultTrackWait;
   gms::RetentionSettings retention;
+  std::string confine_to;           // as given; empty: files go anywhere
+  std::string confine_to_resolved;  // links followed, when it was set
 
   std::string effective_pattern() const {
     return pattern.empty() ? std::string(kDefaultPatternStem) + extension(format) : pattern;
@@ -242,6 +252,7 @@ struct Track {
   gms::Ref<GstEvent> stream_start;
   std::atomic<bool> ghost_eos{false};  // EOS reached our element pad
   GstClockTimeDiff logged_shift = 0;   // track's thread: its shift last logged
+  gms::QueueDrops drops;               // what the leaky queue dropped
 };
 
 // C++ state of the element; made with new in init, deleted in finalize.
@@ -275,6 +286,10 @@ struct Impl {
   std::string open_location;
 
   std::atomic<bool> failed{false};
+  // Buffers the input queues dropped (a disk slower than the stream), and
+  // when that was last posted (monotonic µs): at most once a second.
+  std::atomic<guint64> dropped{0};
+  std::atomic<gint64> dropped_posted_us{0};
   std::atomic<bool> eos_posted{false};
   std::atomic<bool> live_known{false};  // this run: the segmenter knows (a copy, read per buffer)
   std::atomic<guint64> segment_duration{kDefaultSegmentDuration};  // a copy, read per buffer
@@ -467,6 +482,18 @@ Track* track_of(Impl* impl, Segmenter::TrackId id) {
 // header at once).
 GstPadProbeReturn hold_until_open(GstPad*, GstPadProbeInfo*, gpointer) noexcept { return GST_PAD_PROBE_OK; }
 
+void fail(GmsRecorder* self, GstMessage* error);
+
+// The file's directory cannot be made inside confine-to (a link to
+// elsewhere, or a file, in its place since the recording started): nothing
+// is opened, the recording stops like on a write error and the file's
+// elements stay idle until the pipeline stops.
+void refuse(GmsRecorder* self, const std::string& why) {
+  gms::GErrorPtr err(g_error_new(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE, "%s", why.c_str()));
+  auto msg = gms::Ref<GstMessage>::adopt(gst_message_new_error(GST_OBJECT(self), err.get(), nullptr));
+  fail(self, msg.get());
+}
+
 struct FileJob {
   std::shared_ptr<File> file;
 };
@@ -484,8 +511,14 @@ void open_file(GstElement* element, gpointer data) noexcept {
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Invalid location-pattern"), ("%s", s.effective_pattern().c_str()));
     name = s.path_name + "/segment-" + std::to_string(file.wall_us) + extension(s.format);
   }
-  if (gms::GCharPtr dir{g_path_get_dirname(name.c_str())}; g_mkdir_with_parents(dir.get(), 0755) != 0)
+  gms::GCharPtr dir{g_path_get_dirname(name.c_str())};
+  if (std::string why; !s.confine_to.empty() &&
+                       !gms::make_dir_inside(dir.get(), s.confine_to, s.confine_to_resolved, why)) {
+    refuse(self, why);
+    return;
+  } else if (s.confine_to.empty() && g_mkdir_with_parents(dir.get(), 0755) != 0) {
     GST_WARNING_OBJECT(self, "cannot create %s: %s", dir.get(), g_strerror(errno));
+  }
   name = unique_name(name);
   {
     std::lock_guard lock(impl->segments_mutex);
@@ -1033,6 +1066,27 @@ void handle_message(GstBin* bin, GstMessage* message) noexcept {
 
 // Our sink pads: after a failure data is accepted and dropped, so upstream
 // (a tee feeding viewers too) never sees an error from us.
+// A track's queue is full and drops its oldest data: the disk (or the
+// muxer) is slower than the stream. Counted, and posted at most once a
+// second as "msrecorder-dropped" (buffers: the element's total so far).
+void on_overrun(GstElement* queue, gpointer data) noexcept {
+  auto* t = static_cast<Track*>(data);
+  Impl* impl = t->self->impl;
+  const guint64 fresh = t->drops.newly_dropped(queue);
+  if (fresh == 0)
+    return;
+  const guint64 total = impl->dropped.fetch_add(fresh) + fresh;
+  const gint64 now = g_get_monotonic_time();
+  gint64 last = impl->dropped_posted_us.load();
+  if (now - last < G_USEC_PER_SEC || !impl->dropped_posted_us.compare_exchange_strong(last, now))
+    return;
+  GST_INFO_OBJECT(t->self, "%s: %" G_GUINT64_FORMAT " buffers dropped so far", t->name.c_str(), total);
+  gst_element_post_message(GST_ELEMENT(t->self),
+                           gst_message_new_element(GST_OBJECT(t->self),
+                                                   gst_structure_new("msrecorder-dropped", "buffers",
+                                                                     G_TYPE_UINT64, total, nullptr)));
+}
+
 GstFlowReturn pad_chain(GstPad* pad, GstObject* parent, GstBuffer* buffer) noexcept {
   if (impl_of(parent)->failed.load(std::memory_order_relaxed)) {
     gst_buffer_unref(buffer);
@@ -1104,6 +1158,8 @@ GstPad* request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar*
   t->queue = gms::Ref<GstElement>::adopt(gst_element_factory_make("queue", nullptr));
   g_object_set(t->queue.get(), "leaky", 2 /* downstream: drop the oldest */, "max-size-buffers", 0u,
                "max-size-bytes", 0u, "max-size-time", kQueueTime, nullptr);
+  t->drops.attach(t->queue.get());
+  g_signal_connect(t->queue.get(), "overrun", G_CALLBACK(on_overrun), t.get());
   t->in = gms::Ref<GstPad>::adopt(gst_pad_new((name + "-in").c_str(), GST_PAD_SINK));
   // Not a pad of any element: it finds its track through element_private.
   gst_pad_set_element_private(t->in.get(), t.get());
@@ -1252,6 +1308,12 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       s.track_wait = g_value_get_uint64(value);
       impl->track_wait.store(s.track_wait);
       break;
+    case PROP_CONFINE_TO: {
+      const char* v = g_value_get_string(value);
+      s.confine_to = v ? v : "";
+      s.confine_to_resolved = s.confine_to.empty() ? "" : gms::resolved_dir(s.confine_to);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -1282,6 +1344,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
       break;
     case PROP_TRACK_WAIT:
       g_value_set_uint64(value, s.track_wait);
+      break;
+    case PROP_CONFINE_TO:
+      g_value_set_string(value, s.confine_to.c_str());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1354,6 +1419,13 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
                           "nothing by then is left out of the files until the first cut after it "
                           "sends (a muxer waits for data on every pad it has); 0 = no wait",
                           0, G_MAXUINT64, kDefaultTrackWait, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CONFINE_TO,
+      g_param_spec_string("confine-to", "Confine to",
+                          "A directory every segment must be written inside, symbolic links "
+                          "followed (resolved when set): a file whose directory leads elsewhere "
+                          "is not opened and recording stops with an error; empty = no check",
+                          "", ready));
 
   gst_element_class_set_static_metadata(element_class, "Segmented recorder", "Sink/Muxer",
                                         "Records parsed streams into time-segmented files cut at "

@@ -20,6 +20,7 @@
 #include "core/event_hub.h"
 #include "core/path_group.h"
 #include "core/front_door.h"
+#include "core/gone_path_clients.h"
 #include "core/reader_watch.h"
 #include "core/request_check.h"
 #include "core/log.h"
@@ -109,12 +110,9 @@ void find_elements_once() {
 GstRTSPFilterResult drop_session_media(GstRTSPSession*, GstRTSPSessionMedia* sm,
                                        gpointer data) noexcept {
   auto* names = static_cast<const std::vector<std::string>*>(data);
-  for (const auto& n : *names) {
-    gint matched = 0;
-    if (gst_rtsp_session_media_matches(sm, n.c_str(), &matched) ||
-        gst_rtsp_session_media_matches(sm, (n + "/").c_str(), &matched))
+  for (const auto& n : *names)
+    if (session_media_is(sm, n))
       return GST_RTSP_FILTER_REMOVE;
-  }
   return GST_RTSP_FILTER_KEEP;
 }
 
@@ -832,6 +830,8 @@ struct Server::Impl {
   void drop_sessions(const std::vector<std::string>& names) {
     if (names.empty())
       return;
+    if (unsigned n = close_clients_of(server.get(), names))
+      GMS_LOG_INFO("closed %u connection(s) of removed or changed paths", n);
     gst_rtsp_server_client_filter(server.get(), filter_clients_sessions,
                                   const_cast<std::vector<std::string>*>(&names));
   }

@@ -124,6 +124,11 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   for (const auto& r : recordings)
     o << "gms_recording_written_bytes_total{path=\"" << label(r.path) << "\"} " << r.status.bytes_written
       << '\n';
+  header(o, "gms_recording_dropped_buffers_total", "counter",
+         "Buffers (frames) the recorder dropped because the disk took them too slowly.");
+  for (const auto& r : recordings)
+    o << "gms_recording_dropped_buffers_total{path=\"" << label(r.path) << "\"} "
+      << r.status.dropped_buffers << '\n';
   header(o, "gms_recording_segments_total", "counter", "Segment files the recorder closed.");
   for (const auto& r : recordings)
     o << "gms_recording_segments_total{path=\"" << label(r.path) << "\"} " << r.status.segments

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "record/confined_dir.h"
 #include "core/log.h"
 #include "record/audio_timeline.h"
 #include "record/frame_cap.h"
@@ -147,6 +148,7 @@ PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainConte
                            std::shared_ptr<RecordingStatus> status)
     : path_(std::move(path)),
       settings_(std::move(settings)),
+      root_resolved_(resolved_dir(settings_.dir)),
       control_(Ref<GMainContext>::borrow(control)),
       status_(status ? std::move(status) : std::make_shared<RecordingStatus>()) {}
 
@@ -158,8 +160,8 @@ std::string PathRecorder::directory() const {
 
 bool PathRecorder::build(bool& lasting) {
   std::string dir = directory();
-  if (g_mkdir_with_parents(dir.c_str(), 0755) != 0) {
-    error_ = "cannot create " + dir + ": " + g_strerror(errno);
+  if (std::string why; !make_dir_inside(dir, settings_.dir, root_resolved_, why)) {
+    error_ = why;
     return false;
   }
   // A kill -9 right after a segment opened leaves it empty, or with only
@@ -180,6 +182,8 @@ bool PathRecorder::build(bool& lasting) {
                      std::to_string(uint64_t(settings_.segment_seconds) * GST_SECOND) +
                      " delete-after=" + std::to_string(settings_.delete_after) +
                      " max-bytes=" + std::to_string(settings_.max_bytes);
+  GCharPtr qroot(g_strescape(settings_.dir.c_str(), nullptr));
+  line += std::string(" confine-to=\"") + qroot.get() + "\"";
   unsigned audio = 0;
   bool have_video = false;
   std::string left_out;
@@ -258,6 +262,7 @@ bool PathRecorder::build(bool& lasting) {
       cap_frames(src.get(), path_);
   }
   start_in_the_past(pipeline_.get());
+  dropped_before_ = status_->dropped_buffers;
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
   GSource* watch = gst_bus_create_watch(bus.get());
   g_source_set_callback(
@@ -431,6 +436,7 @@ void PathRecorder::stop() {
 }
 
 void PathRecorder::fail(const std::string& why, bool retry) {
+  const bool repeated = status_->state == RecordingStatus::State::kError && status_->last_error == why;
   error_ = why;
   status_->state = RecordingStatus::State::kError;
   status_->last_error = why;
@@ -452,8 +458,14 @@ void PathRecorder::fail(const std::string& why, bool retry) {
     GMS_LOG_ERROR("recording %s: %s", path_.c_str(), why.c_str());
     return;
   }
-  GMS_LOG_ERROR("recording %s stopped: %s; trying again in %lld s", path_.c_str(), why.c_str(),
-                static_cast<long long>(settings_.retry.count()));
+  // A retry that fails the same way says nothing new: logged once, the
+  // API's error count goes on.
+  if (repeated)
+    GMS_LOG_DEBUG("recording %s: still %s; trying again in %lld s", path_.c_str(), why.c_str(),
+                  static_cast<long long>(settings_.retry.count()));
+  else
+    GMS_LOG_ERROR("recording %s stopped: %s; trying again in %lld s", path_.c_str(), why.c_str(),
+                  static_cast<long long>(settings_.retry.count()));
   GSource* t = g_timeout_source_new_seconds(static_cast<guint>(settings_.retry.count()));
   g_source_set_callback(
       t,
@@ -474,6 +486,16 @@ void PathRecorder::segment_closed(const char* file) {
     count_written(status_, file);
   if (segment_closed_)
     segment_closed_(file ? file : "");
+}
+
+void PathRecorder::dropped(uint64_t total) {
+  status_->dropped_buffers = std::max(status_->dropped_buffers, dropped_before_ + total);
+  const gint64 now = g_get_monotonic_time();
+  if (dropped_logged_us_ && now - dropped_logged_us_ < 10 * G_USEC_PER_SEC)
+    return;
+  dropped_logged_us_ = now;
+  GMS_LOG_WARN("recording %s: the disk is too slow, %llu buffers not recorded so far", path_.c_str(),
+               static_cast<unsigned long long>(status_->dropped_buffers));
 }
 
 void PathRecorder::on_message(GstMessage* msg) {
@@ -498,6 +520,9 @@ void PathRecorder::on_message(GstMessage* msg) {
         GMS_LOG_DEBUG("recording %s: new segment %s", path_.c_str(), f ? f : "");
       } else if (gst_structure_has_name(s, "msrecorder-segment-closed")) {
         segment_closed(gst_structure_get_string(s, "location"));
+      } else if (guint64 n = 0; gst_structure_has_name(s, "msrecorder-dropped") &&
+                                gst_structure_get_uint64(s, "buffers", &n)) {
+        dropped(n);
       }
       break;
     }

@@ -87,11 +87,17 @@ class PathRecorder {
   bool build(bool& lasting);
   void on_message(GstMessage* msg);
   void segment_closed(const char* file);
+  // The element's input queues dropped `total` buffers in this run.
+  void dropped(uint64_t total);
   // Stops; tries again after settings_.retry when `retry`.
   void fail(const std::string& why, bool retry = true);
 
   const std::string path_;
   const RecordSettings settings_;
+  // The record root as the file system resolved it when this recorder was
+  // made: files must stay under it even if a directory on the way (or the
+  // root) is replaced by a link to somewhere else later.
+  const std::string root_resolved_;
   Ref<GMainContext> control_;
   Ref<GstElement> pipeline_;
   SourceHolder bus_watch_, retry_;
@@ -102,6 +108,8 @@ class PathRecorder {
   std::vector<Ref<GstCaps>> caps_;
   std::string error_;
   std::shared_ptr<RecordingStatus> status_;
+  uint64_t dropped_before_ = 0;  // status_->dropped_buffers when this run started
+  gint64 dropped_logged_us_ = 0;  // monotonic; the drops' warning at most every 10 s
   std::function<void(const std::string&)> segment_closed_;
 };
 

@@ -44,6 +44,7 @@ struct RecordingStatus {
   std::string current_segment;  // the file being written, when known
   uint64_t segments = 0;        // segments closed (a counter)
   uint64_t bytes_written = 0;   // their sizes when they closed (a counter)
+  uint64_t dropped_buffers = 0;  // frames not recorded: the disk was too slow (a counter)
 };
 // "stopped", "recording", "error".
 const char* state_name(RecordingStatus::State s);
