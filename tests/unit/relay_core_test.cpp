@@ -248,11 +248,18 @@ TEST(AnnounceCheck, Whitelist) {
                             "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 AC3/48000\r\n",
                             "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L16/44100/2\r\n",
                             "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L24/48000/6\r\n",
-                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 X-QDM/44100\r\n",
-                            "m=video 0 RTP/AVP 127\r\na=rtpmap:127 X-VENDOR.cam_1/90000\r\n"}) {
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 G726-32/8000\r\n"}) {
     auto c = check(head + media);
     EXPECT_TRUE(c.ok) << media << c.reason;
   }
+  // Vendor ("X-") encodings and CELT, whose depayloaders have a record of
+  // memory faults, and PCM with a channel count no layout has, stay out at
+  // any type.
+  for (const char* media : {"m=audio 0 RTP/AVP 97\r\na=rtpmap:97 X-QDM/44100\r\n",
+                            "m=video 0 RTP/AVP 127\r\na=rtpmap:127 X-VENDOR.cam_1/90000\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 CELT/48000/2\r\n",
+                            "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 L16/44100/3\r\n"})
+    EXPECT_EQ(check(head + media).status, 415) << media;
   // Unknown encodings at a static type, odd names and static types with
   // no known meaning stay out.
   EXPECT_EQ(check(head + "m=audio 0 RTP/AVP 3\r\na=rtpmap:3 X-QDM/8000\r\n").status, 415);
