@@ -1,5 +1,7 @@
 #include "core/tls_client.h"
 
+#include "core/client_deadline.h"
+
 #include <gst/rtsp-server/rtsp-mount-points.h>
 
 #include <atomic>
@@ -39,30 +41,13 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage*, gp
 // simply gone.
 void arm_first_request_deadline(GstRTSPClient* client, std::chrono::milliseconds timeout,
                                 GMainContext* control) {
-  auto* weak = g_new0(GWeakRef, 1);
-  g_weak_ref_init(weak, client);
-  GSource* src = g_timeout_source_new(static_cast<guint>(timeout.count()));
-  g_source_set_callback(
-      src,
-      [](gpointer data) noexcept -> gboolean {
-        auto* c = static_cast<GstRTSPClient*>(g_weak_ref_get(static_cast<GWeakRef*>(data)));
-        if (!c)
-          return G_SOURCE_REMOVE;
-        auto held = Ref<GstRTSPClient>::adopt(c);
-        auto* st = static_cast<TlsState*>(g_object_get_data(G_OBJECT(c), kTlsState));
-        if (st && !st->answered) {
-          GMS_LOG_INFO("client %s: no complete RTSPS request in time; closed", peer(c).c_str());
-          gst_rtsp_client_close(c);
-        }
-        return G_SOURCE_REMOVE;
-      },
-      weak,
-      [](gpointer data) {
-        g_weak_ref_clear(static_cast<GWeakRef*>(data));
-        g_free(data);
-      });
-  g_source_attach(src, control);
-  g_source_unref(src);
+  after_deadline(client, control, timeout, [](GstRTSPClient* c) {
+    auto* st = static_cast<TlsState*>(g_object_get_data(G_OBJECT(c), kTlsState));
+    if (st && !st->answered) {
+      GMS_LOG_INFO("client %s: no complete RTSPS request in time; closed", peer(c).c_str());
+      gst_rtsp_client_close(c);
+    }
+  });
 }
 
 bool path_requires_tls(GstRTSPClient* client, GstRTSPContext* ctx) {

@@ -1,5 +1,7 @@
 #include "core/tunnel_idle.h"
 
+#include "core/client_deadline.h"
+
 #include "core/log.h"
 #include "core/request_check.h"
 #include "gms/ref.h"
@@ -19,35 +21,17 @@ bool idle_half(GstRTSPClient* client) {
 
 void close_idle_tunnel_half(GstRTSPClient* client, GMainContext* control,
                             std::chrono::milliseconds timeout) {
-  // A weak reference: a client gone first is simply gone.
-  auto* weak = g_new0(GWeakRef, 1);
-  g_weak_ref_init(weak, client);
-  GSource* src = g_timeout_source_new(static_cast<guint>(timeout.count()));
-  g_source_set_callback(
-      src,
-      [](gpointer data) noexcept -> gboolean {
-        auto* c = static_cast<GstRTSPClient*>(g_weak_ref_get(static_cast<GWeakRef*>(data)));
-        if (!c)
-          return G_SOURCE_REMOVE;
-        auto held = Ref<GstRTSPClient>::adopt(c);
-        if (idle_half(c)) {
-          GstRTSPConnection* conn = gst_rtsp_client_get_connection(c);
-          GMS_LOG_INFO("client %s: HTTP tunnel half without a request in time; closed",
-                       gst_rtsp_connection_get_ip(conn));
-          // Its own thread closes it on reading the end (a close from
-          // here would race the library's reads).
-          if (GSocket* socket = gst_rtsp_connection_get_read_socket(conn))
-            g_socket_shutdown(socket, TRUE, TRUE, nullptr);
-        }
-        return G_SOURCE_REMOVE;
-      },
-      weak,
-      [](gpointer data) {
-        g_weak_ref_clear(static_cast<GWeakRef*>(data));
-        g_free(data);
-      });
-  g_source_attach(src, control);
-  g_source_unref(src);
+  after_deadline(client, control, timeout, [](GstRTSPClient* c) {
+    if (!idle_half(c))
+      return;
+    GstRTSPConnection* conn = gst_rtsp_client_get_connection(c);
+    GMS_LOG_INFO("client %s: HTTP tunnel half without a request in time; closed",
+                 gst_rtsp_connection_get_ip(conn));
+    // Its own thread closes it on reading the end (a close from here
+    // would race the library's reads).
+    if (GSocket* socket = gst_rtsp_connection_get_read_socket(conn))
+      g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+  });
 }
 
 }  // namespace gms
