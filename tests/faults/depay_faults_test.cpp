@@ -166,13 +166,7 @@ class DepayFaults : public testing::Test {
     // Everything the publisher and its recording held is given back within
     // the session timeout and 5 s.
     Holdings now;
-    bool back = wait_until(
-        [&] {
-          now = holdings_of(srv_->pid());
-          return now.fds <= baseline_.fds && now.threads <= baseline_.threads &&
-                 now.pool_threads <= baseline_.pool_threads + 2;
-        },
-        30s);
+    bool back = wait_holdings_back(srv_->pid(), baseline_, 30s, now);
     std::printf("fds %d -> %d, threads %d -> %d\n", baseline_.fds, now.fds, baseline_.threads,
                 now.threads);
     EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds << ", threads "

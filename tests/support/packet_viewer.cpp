@@ -87,11 +87,22 @@ Holdings holdings_of(GPid pid) {
       std::getline(comm, name);
       bool pool = name.rfind("pool-", 0) == 0;
       h.pool_threads += pool;
-      h.threads += !pool && name != "gms-gop-replay";
+      h.threads += !pool && name != "gms-gop-replay" && name != "GstSystemClock";
     }
     closedir(d);
   }
   return h;
+}
+
+bool wait_holdings_back(GPid pid, const Holdings& baseline, std::chrono::milliseconds timeout,
+                        Holdings& now) {
+  return wait_until(
+      [&] {
+        now = holdings_of(pid);
+        return now.fds <= baseline.fds && now.threads <= baseline.threads &&
+               now.pool_threads <= baseline.pool_threads + 2;
+      },
+      timeout);
 }
 
 std::string thread_names(GPid pid) {
