@@ -174,15 +174,7 @@ class ServedFiles : public testing::Test {
       EXPECT_TRUE(v.ok() && v.flowing(10)) << v.state() << "\n" << srv_->log_tail();
     }
     EXPECT_FALSE(srv_->log_contains("CRITICAL")) << srv_->log_tail();
-    Holdings now;
-    const auto since = Clock::now();
-    bool back = wait_holdings_back(srv_->pid(), baseline_, 20s, now);
-    std::printf("fds %d -> %d, threads %d -> %d, idle pool threads %d -> %d (after %.1f s)\n",
-                baseline_.fds, now.fds, baseline_.threads, now.threads, baseline_.pool_threads,
-                now.pool_threads, seconds_since(since));
-    EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds << ", threads "
-                      << baseline_.threads << " -> " << now.threads << "\nthreads then: "
-                      << baseline_names_ << "\nthreads now: " << thread_names(srv_->pid());
+    EXPECT_TRUE(holdings_back(srv_->pid(), baseline_, baseline_names_, 20s));
   }
 
   std::string root_;

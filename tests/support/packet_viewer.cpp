@@ -105,6 +105,24 @@ bool wait_holdings_back(GPid pid, const Holdings& baseline, std::chrono::millise
       timeout);
 }
 
+testing::AssertionResult holdings_back(GPid pid, const Holdings& baseline,
+                                       const std::string& names_then,
+                                       std::chrono::milliseconds timeout) {
+  Holdings now;
+  const auto since = std::chrono::steady_clock::now();
+  const bool back = wait_holdings_back(pid, baseline, timeout, now);
+  std::printf("fds %d -> %d, threads %d -> %d, idle pool threads %d -> %d (after %.1f s)\n",
+              baseline.fds, now.fds, baseline.threads, now.threads, baseline.pool_threads,
+              now.pool_threads,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+  if (back)
+    return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "fds " << baseline.fds << " -> " << now.fds
+                                     << ", threads " << baseline.threads << " -> " << now.threads
+                                     << "\nthreads then: " << names_then
+                                     << "\nthreads now: " << thread_names(pid);
+}
+
 std::string thread_names(GPid pid) {
   std::vector<std::string> names;
   std::string tasks = "/proc/" + std::to_string(pid) + "/task";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -58,6 +59,12 @@ Holdings holdings_of(GPid pid);
 // reading in `now`.
 bool wait_holdings_back(GPid pid, const Holdings& baseline, std::chrono::milliseconds timeout,
                         Holdings& now);
+// The same as an assertion (EXPECT_TRUE(holdings_back(…))); prints the
+// figures and how long they took; a failure names the threads then
+// (`names_then`, thread_names() with the baseline) and now.
+testing::AssertionResult holdings_back(GPid pid, const Holdings& baseline,
+                                       const std::string& names_then,
+                                       std::chrono::milliseconds timeout);
 // The names of a process's threads, sorted, for failure messages.
 std::string thread_names(GPid pid);
 
