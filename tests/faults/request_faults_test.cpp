@@ -24,6 +24,7 @@
 #include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
+#include "rtp_publisher.h"
 #include "rtsp_raw.h"
 #include "udp_ports.h"
 #include "viewer.h"
@@ -776,6 +777,43 @@ TEST_F(RequestFaults, ReceiverReportsAloneKeepASession) {
                                            << srv_->log_tail();
     EXPECT_GE(Clock::now() - played, kept_for);
     EXPECT_EQ(c.request(rtsp_request("TEARDOWN", url, 4, id)).status, 200);
+  }
+  expect_unharmed();
+}
+
+// A publisher shows it is alive by its media: one that sends RTP and
+// nothing else (no RTSP request, no RTCP), over TCP and over UDP, keeps its
+// session for three times the timeout, and its viewer keeps getting the
+// pictures.
+TEST_F(RequestFaults, PublisherSendingMediaKeepsItsSession) {
+  constexpr unsigned kTimeout = 2;
+  ASSERT_NO_FATAL_FAILURE(start("[path /live/*]\npublish=true\n", kTimeout));
+  for (bool udp : {false, true}) {
+    const std::string path = udp ? "/live/udp" : "/live/tcp";
+    RtpPublisher pub(*srv_, path, udp);
+    ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
+    auto frame = [&] {
+      pub.send_frame();
+      wait_until([] { return false; }, 40ms);
+    };
+    const size_t ended = count_occurrences(srv_->log(), "role=publisher duration_ms");
+    for (int i = 0; i < 10; ++i)
+      frame();
+    PacketViewer viewer(srv_->port(), srv_->url(path));
+    ASSERT_TRUE(viewer.ok()) << srv_->log_tail();
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::seconds(3 * kTimeout))
+      frame();
+    const unsigned got = viewer.packets();
+    for (int i = 0; i < 25; ++i)
+      frame();
+    std::printf("%s publisher: its viewer got %u packets in %u s, then %u more\n",
+                udp ? "UDP" : "TCP", got, 3 * kTimeout, viewer.packets() - got);
+    EXPECT_GT(viewer.packets(), got + 20) << path << ": the publisher's media stopped\n"
+                                          << srv_->log_tail();
+    EXPECT_EQ(count_occurrences(srv_->log(), "role=publisher duration_ms"), ended)
+        << "the publisher's session ended\n" << srv_->log_tail();
+    EXPECT_EQ(pub.teardown().status, 200) << path << ": the publisher's session was gone";
   }
   expect_unharmed();
 }
