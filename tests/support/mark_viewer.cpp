@@ -1,15 +1,10 @@
 #include "mark_viewer.h"
 
-#include "publish_raw.h"
-
 namespace gms::test {
 
 MarkViewer::MarkViewer(uint16_t port, const std::string& url, std::vector<std::string> marks)
     : conn_(port), marks_(std::move(marks)), counts_(marks_.size(), 0) {
-  ok_ = conn_.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n")).status == 200;
-  RtspReply s = conn_.request(setup_play(url + "/stream=0", 2));
-  std::string session = session_id(s.header("Session"));
-  ok_ = ok_ && s.status == 200 && conn_.request(rtsp_request("PLAY", url, 3, session)).status == 200;
+  ok_ = !play_over_tcp(conn_, url).empty();
   if (ok_)
     reader_ = std::thread([this] { read_loop(); });
 }
