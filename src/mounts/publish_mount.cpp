@@ -22,6 +22,7 @@
 #include "mounts/publisher_input.h"
 #include "mounts/relay_queue.h"
 #include "session/figure_reader.h"
+#include "session/record_liveness.h"
 
 // ---- the factory -----------------------------------------------------------
 
@@ -915,6 +916,9 @@ void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
 }
 
 void check_idle_publishers(PublishContext& ctx) {
+  // A publisher whose packets came since about the last check (this runs
+  // every second) is alive: its session is kept, as a request would.
+  constexpr gint64 kAliveUs = 1500 * 1000;
   gint64 now = g_get_monotonic_time();
   for (const auto& a : ctx.registry->active()) {
     if (a.recording_since_us == 0)
@@ -927,6 +931,8 @@ void check_idle_publishers(PublishContext& ctx) {
       ctx.registry->kick(a.path, a.id,
                          "sent nothing for " + std::to_string(a.idle_timeout_s) + " s (" +
                              a.peer + ")");
+    else if (now - last < kAliveUs && a.client)
+      session::touch_record_sessions(a.client.get());
   }
 }
 

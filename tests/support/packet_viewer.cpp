@@ -12,12 +12,8 @@
 namespace gms::test {
 
 PacketViewer::PacketViewer(uint16_t port, const std::string& url) : conn_(port) {
-  ok_ = conn_.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n")).status == 200;
-  RtspReply s = conn_.request(rtsp_request("SETUP", url + "/stream=0", 2, "",
-                                           "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"));
-  std::string id = s.header("Session");
-  session_ = id.substr(0, id.find(';'));
-  ok_ = ok_ && s.status == 200 && conn_.request(rtsp_request("PLAY", url, 3, session_)).status == 200;
+  session_ = play_over_tcp(conn_, url);
+  ok_ = !session_.empty();
   if (ok_)
     reader_ = std::thread([this] { read_loop(); });
 }
