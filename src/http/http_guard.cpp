@@ -6,6 +6,7 @@
 #include <string>
 
 #include "http/http_log.h"
+#include "http/listener_socket_ref.h"
 #include "gms/ref.h"
 
 namespace gms::http {
@@ -68,6 +69,7 @@ void on_request_finished(SoupServer*, SoupServerMessage* msg, gpointer) noexcept
 
 // A connection has connected, or sent the first bytes of its next request.
 void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer) noexcept {
+  take_listener_socket_ref(msg);
   if (GSocket* sock = soup_server_message_get_socket(msg))
     g_object_set_data(G_OBJECT(sock), kIdleKey, nullptr);
   auto* w = new HeaderWait{msg, g_timeout_source_new_seconds(kHeaderDeadlineSeconds)};
