@@ -53,10 +53,13 @@ gboolean on_idle_deadline(gpointer sock) noexcept {
 }
 
 // A request answered: a kept-alive connection has the same deadline for its
-// next request (libsoup starts the next message only when bytes come).
+// next request (libsoup starts the next message only when bytes come). A
+// closing one needs none: the timer would only keep its socket for
+// kHeaderDeadlineSeconds (thousands of them under a burst of requests).
 void on_request_finished(SoupServer*, SoupServerMessage* msg, gpointer) noexcept {
   GSocket* sock = soup_server_message_get_socket(msg);
-  if (!sock)
+  if (!sock || soup_message_headers_header_contains(soup_server_message_get_response_headers(msg),
+                                                    "Connection", "close"))
     return;
   GSource* deadline = g_timeout_source_new_seconds(kHeaderDeadlineSeconds);
   g_source_set_callback(deadline, on_idle_deadline, g_object_ref(sock), g_object_unref);
