@@ -51,11 +51,12 @@
 #include <string>
 
 #include "elements.h"
+#include "relay/list_handover.h"
 #include "relay/msrelaysrc.h"
 #include "relay/relay_hub.h"
 #include "relay/rtp_rewriter.h"
 
-GST_DEBUG_CATEGORY_STATIC(ms_relay_src_debug);
+GST_DEBUG_CATEGORY(ms_relay_src_debug);  // list_handover.cpp logs in it too
 #define GST_CAT_DEFAULT ms_relay_src_debug
 
 namespace {
@@ -99,6 +100,7 @@ struct Impl {
   std::atomic<guint> pt{96};
   std::atomic<guint> first_seq{0}, first_ts{0};  // of the newest list's first packet
   std::optional<gms::relay::Item> pending;      // caps that came during a list
+  gms::relay::ListHandover handover;             // of each list to base src
   std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
   std::vector<gms::Ref<GstBuffer>> gop;  // output since the last key frame
   size_t gop_bytes = 0;
@@ -381,13 +383,9 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       break;
   }
   d.pushed_bytes.fetch_add(gst_buffer_list_calculate_size(list), std::memory_order_relaxed);
-  // Base src (1.22 and later) unrefs a NULL buffer (a critical) when a
-  // create() that submitted a list returns while the source is no longer
-  // PLAYING (a viewer's PAUSE, a media being suspended or stopped). Paused
-  // meanwhile, the list waits here for PLAYING instead, as base src would
-  // have had it wait; this leaves only the instant between this check and
-  // create()'s return.
-  if (GstFlowReturn playing = gst_base_src_wait_playing(GST_BASE_SRC(psrc)); playing != GST_FLOW_OK) {
+  // Not while the source leaves PLAYING: base src 1.22 would unref a NULL
+  // buffer (list_handover.h).
+  if (GstFlowReturn playing = d.handover.claim(GST_BASE_SRC(psrc)); playing != GST_FLOW_OK) {
     gst_buffer_list_unref(list);
     return playing;
   }
@@ -423,6 +421,7 @@ gboolean start(GstBaseSrc* src) noexcept {
 
 gboolean stop(GstBaseSrc* src) noexcept {
   Impl& d = impl(src);
+  d.handover.reset();
   std::lock_guard<std::mutex> g(d.lock);
   if (d.channel && d.consumer)
     d.channel->unsubscribe(d.consumer);
@@ -445,6 +444,21 @@ gboolean unlock_stop(GstBaseSrc* src) noexcept {
   if (d.consumer)
     d.consumer->set_flushing(false);
   return TRUE;
+}
+
+// Base src's first call into us after it saw that the source still plays,
+// with the list create() submitted. No clock sync, as without this function.
+void get_times(GstBaseSrc* src, GstBuffer*, GstClockTime* start, GstClockTime* end) noexcept {
+  impl(src).handover.passed();
+  *start = *end = GST_CLOCK_TIME_NONE;
+}
+
+GstStateChangeReturn change_state(GstElement* element, GstStateChange transition) noexcept {
+  auto* parent = GST_ELEMENT_CLASS(gms_relay_src_parent_class);
+  if (transition != GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+    return parent->change_state(element, transition);
+  auto held = impl(element).handover.hold_pause(GST_BASE_SRC(element));
+  return parent->change_state(element, transition);
 }
 
 gboolean query(GstBaseSrc* src, GstQuery* q) noexcept {
@@ -651,6 +665,8 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   base->unlock = unlock;
   base->unlock_stop = unlock_stop;
   base->query = query;
+  base->get_times = get_times;
+  element->change_state = change_state;
   GST_PUSH_SRC_CLASS(klass)->create = create;
 }
 
