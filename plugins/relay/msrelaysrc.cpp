@@ -373,6 +373,12 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     const GstClockTime captured = capture_running_time(now, now_mono, item.captured_ns);
     GST_BUFFER_PTS(out) = captured;
     GST_BUFFER_DTS(out) = capture_times ? captured : now;
+    // Which packets start a picture that decodes on its own, for those who
+    // pick a starting point downstream (a server holding joiners back).
+    if (item.key)
+      GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_DELTA_UNIT);
+    else
+      GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DELTA_UNIT);
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
     remember(d, out, item.key);

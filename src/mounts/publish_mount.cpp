@@ -21,6 +21,7 @@
 #include "mounts/media_setup.h"
 #include "mounts/publisher_input.h"
 #include "mounts/relay_queue.h"
+#include "mounts/sink_tap.h"
 #include "session/figure_reader.h"
 
 // ---- the factory -----------------------------------------------------------
@@ -677,6 +678,17 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
                          [](gpointer p) { delete static_cast<Injection*>(p); });
 }
 
+// The pipeline an element is in.
+Ref<GstElement> top_pipeline(GstElement* element) {
+  if (!element)
+    return {};
+  auto top = Ref<GstObject>::borrow(GST_OBJECT(element));
+  while (auto parent = Ref<GstObject>::adopt(gst_object_get_parent(top.get())))
+    top = std::move(parent);
+  return GST_IS_ELEMENT(top.get()) ? Ref<GstElement>::adopt(GST_ELEMENT(top.release()))
+                                   : Ref<GstElement>();
+}
+
 // Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
 // runs with the shared media locked (see gop_replay.h). play-request: the
 // transport was added to the sinks after the reply was made.
@@ -694,13 +706,22 @@ void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
     return;
   auto dest = Ref<GSocketAddress>::adopt(
       g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  // The viewer is among the sink's clients by now; the packets the reader
-  // output between the reply's snapshot and then did not go to it: add
-  // them (whatever was output later goes through the sink).
+  // The library has just added the viewer to the stream's sink: it leaves
+  // the sink until its GOP is out (sink_tap.h). What the reader output
+  // since the reply's snapshot is taken after that, so that a packet the
+  // sink rendered in between is in it.
+  auto sink = SinkTap::rtp_sink(top_pipeline(source).get(), socket.get());
+  if (!sink) {
+    GMS_LOG_WARN("relay: no RTP sink found for a joiner's stream; its key frame is not sent");
+    return;
+  }
+  auto tap = SinkTap::of(sink.get());
+  auto waiter = tap->hold(t->destination, t->client_port.min);
   std::vector<Ref<GstBuffer>> all = packets;
   append_newer(all, reader_gop(source));
-  GopReplayer::instance().add(
-      GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket, dest, std::move(all)});
+  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket,
+                                           dest, std::move(all), std::move(sink), std::move(tap),
+                                           std::move(waiter)});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
