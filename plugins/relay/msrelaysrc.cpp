@@ -261,8 +261,12 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 
 // Pushes what is queued as one buffer list (up to kMaxList packets): the
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
-// viewer instead of one per packet.
-constexpr guint kMaxList = 64;
+// viewer instead of one per packet. Not more: gst-rtsp-server's
+// multiudpsink keeps a message array of (list length x viewers) for the
+// life of the media, 40 bytes each (with 64, 2.5 KB per UDP viewer for a
+// moment's backlog); the kernel takes at most 1024 messages a call anyway,
+// so with hundreds of viewers a longer list saves no call.
+constexpr guint kMaxList = 16;
 
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);

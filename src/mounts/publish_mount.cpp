@@ -13,6 +13,7 @@
 #include <set>
 
 #include "config/value_parsers.h"
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
@@ -777,11 +778,6 @@ void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   }
 }
 
-void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxPtr& pc) {
-  g_signal_connect_data(client, signal, cb, new CtxPtr(pc),
-                        [](gpointer p, GClosure*) { delete static_cast<CtxPtr*>(p); },
-                        GConnectFlags(0));
-}
 
 }  // namespace
 
@@ -924,15 +920,17 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                      nullptr);
 }
 
-void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
+void add_publish_hooks(ClientSignals& signals, const PublishContextPtr& ctx) {
   // TCP_NODELAY is set on every connection by the FrontDoor.
-  connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
-  connect(client, "record-request", G_CALLBACK(on_record), ctx);
-  connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);
-  connect(client, "pre-setup-request", G_CALLBACK(pre_setup), ctx);
-  connect(client, "pre-play-request", G_CALLBACK(pre_play), ctx);
-  connect(client, "play-request", G_CALLBACK(on_play), ctx);
-  connect(client, "send-message", G_CALLBACK(on_send_message), ctx);
+  auto* pc = new CtxPtr(ctx);  // the table frees it
+  signals.connect("pre-announce-request", G_CALLBACK(pre_announce), pc,
+                  [](gpointer p) { delete static_cast<CtxPtr*>(p); });
+  signals.connect("record-request", G_CALLBACK(on_record), pc);
+  signals.connect("pre-describe-request", G_CALLBACK(pre_describe), pc);
+  signals.connect("pre-setup-request", G_CALLBACK(pre_setup), pc);
+  signals.connect("pre-play-request", G_CALLBACK(pre_play), pc);
+  signals.connect("play-request", G_CALLBACK(on_play), pc);
+  signals.connect("send-message", G_CALLBACK(on_send_message), pc);
 }
 
 void check_idle_publishers(PublishContext& ctx) {
