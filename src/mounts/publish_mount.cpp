@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "config/value_parsers.h"
@@ -58,6 +59,7 @@ const char kClaim[] = "gms-publish-claim";             // on RECORD medias
 const char kRefusal[] = "gms-refusal";                 // on clients: reason for the next error
 const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
 const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
+const char kHeld[] = "gms-held";                       // on clients: UDP joiners held out of sinks
 const char kRetryAfter[] = "5";                        // s, in every 503 reply
 
 bool announcing() {
@@ -577,6 +579,10 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
     g_object_set_data(G_OBJECT(client), kLateJoin, nullptr);
     prepare_injection(client, ctx, msg);
   }
+  // A PLAY that failed after its holds (or a reply that took none): the
+  // library did not add the viewer, nothing is given back.
+  if (ctx && ctx->method == GST_RTSP_PLAY)
+    g_object_set_data(G_OBJECT(client), kHeld, nullptr);
   // A 503 (a source that is starting, retrying or failed to start) says
   // when to ask again, instead of leaving the client to guess or give up.
   if (msg->type_data.response.code == GST_RTSP_STS_SERVICE_UNAVAILABLE) {
@@ -605,15 +611,99 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
 // RTP-Info that starts at the first of them (GStreamer receivers drop
 // packets before RTP-Info's seq).
 
-struct Injection {
-  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
-  std::map<unsigned, Ref<GstElement>> sources;  // index → its msrelaysrc
+// A UDP joiner kept out of a stream's sink until its GOP is out (sink_tap.h).
+struct Held {
+  Ref<GstElement> sink;
+  std::shared_ptr<SinkTap> tap;
+  std::shared_ptr<TapWaiter> waiter;
+  Ref<GSocket> socket;  // the stream's RTP socket, which the sink sends from
+  Ref<GSocketAddress> dest;
 };
 
+struct Injection {
+  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+  std::map<unsigned, Held> held;  // index → the UDP joiner held out of its sink
+};
+
+
+// The pipeline an element is in.
+Ref<GstElement> top_pipeline(GstElement* element) {
+  if (!element)
+    return {};
+  auto top = Ref<GstObject>::borrow(GST_OBJECT(element));
+  while (auto parent = Ref<GstObject>::adopt(gst_object_get_parent(top.get())))
+    top = std::move(parent);
+  return GST_IS_ELEMENT(top.get()) ? Ref<GstElement>::adopt(GST_ELEMENT(top.release()))
+                                   : Ref<GstElement>();
+}
+
+// Keeps a UDP joiner of stream `index` out of the stream's sink from now on
+// (before the library adds it, after this reply); nothing for another
+// transport.
+std::optional<Held> hold_udp_joiner(GstRTSPContext* ctx, guint index, GstElement* reader) {
+  GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
+  const GstRTSPTransport* t = trans ? gst_rtsp_stream_transport_get_transport(trans) : nullptr;
+  if (!t || t->lower_transport != GST_RTSP_LOWER_TRANS_UDP || !t->destination ||
+      t->client_port.min <= 0)
+    return std::nullopt;
+  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
+  if (!addr)
+    return std::nullopt;
+  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
+  Held h;
+  h.socket = Ref<GSocket>::adopt(
+      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
+  h.sink = SinkTap::rtp_sink(top_pipeline(reader).get(), h.socket.get());
+  if (!h.socket || !h.sink) {
+    GMS_LOG_WARN("relay: no RTP sink found for a joiner's stream; its key frame is not sent");
+    return std::nullopt;
+  }
+  h.dest = Ref<GSocketAddress>::adopt(
+      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
+  h.tap = SinkTap::of(h.sink.get());
+  h.waiter = h.tap->hold(t->destination, t->client_port.min);
+  return h;
+}
+
+using HeldSet = std::map<unsigned, Held>;  // stream index → its held UDP joiner
+
+// Ends the holds that no replay will take over: given back to the sink
+// (nothing to replay), or forgotten (the PLAY failed).
+void end_holds(HeldSet& held, bool give_back) {
+  for (auto& [index, h] : held) {
+    if (give_back)
+      h.tap->release(*h.waiter);
+    else
+      h.tap->cancel(*h.waiter);
+  }
+  held.clear();
+}
+
+// Before the library adds a late joiner to the streams' sinks: its UDP
+// streams are held out of them (sink_tap.h) until its replay is done.
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
   bool late = media && g_object_get_data(G_OBJECT(media), kPlayPath) && joins_running_media(media);
   g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
+  g_object_set_data(G_OBJECT(client), kHeld, nullptr);
+  auto element = late ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
+  if (!element || !GST_IS_BIN(element.get()))
+    return GST_RTSP_STS_OK;
+  auto held = std::make_unique<HeldSet>();
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    std::string name = "pay" + std::to_string(i);
+    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
+    if (!pay || !g_signal_lookup("get-gop", G_OBJECT_TYPE(pay.get())))
+      continue;
+    if (auto h = hold_udp_joiner(ctx, i, pay.get()))
+      (*held)[i] = std::move(*h);
+  }
+  if (!held->empty())
+    g_object_set_data_full(G_OBJECT(client), kHeld, held.release(), [](gpointer p) {
+      auto* h = static_cast<HeldSet*>(p);
+      end_holds(*h, false);
+      delete h;
+    });
   return GST_RTSP_STS_OK;
 }
 
@@ -642,12 +732,16 @@ std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
 }
 
 void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
+  // The holds of pre-play: taken over by the replays, or given back.
+  std::unique_ptr<HeldSet> held(static_cast<HeldSet*>(g_object_steal_data(G_OBJECT(client), kHeld)));
+  if (!held)
+    held = std::make_unique<HeldSet>();
   GstRTSPMedia* media = ctx->media;
-  if (!media || !ctx->sessmedia)
+  auto element = media ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
+  if (!ctx->sessmedia || !element || !GST_IS_BIN(element.get())) {
+    end_holds(*held, true);
     return;
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  if (!element || !GST_IS_BIN(element.get()))
-    return;
+  }
   auto inj = std::make_unique<Injection>();
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     std::string name = "pay" + std::to_string(i);
@@ -662,11 +756,17 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     for (guint j = 0; j < gst_buffer_list_length(list); ++j)
       gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
     gst_buffer_list_unref(list);
-    if (!gop.empty()) {
-      inj->streams.emplace_back(i, std::move(gop));
-      inj->sources[i] = pay;
+    if (gop.empty())
+      continue;
+    // A held UDP joiner gets this GOP, then what its sink rendered since
+    // the hold (collected by the tap): nothing falls in between.
+    if (auto h = held->find(i); h != held->end()) {
+      inj->held[i] = std::move(h->second);
+      held->erase(h);
     }
+    inj->streams.emplace_back(i, std::move(gop));
   }
+  end_holds(*held, true);  // nothing to replay: the sink sends from now on
   if (inj->streams.empty())
     return;
   gchar* info = nullptr;
@@ -679,50 +779,14 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
                          [](gpointer p) { delete static_cast<Injection*>(p); });
 }
 
-// The pipeline an element is in.
-Ref<GstElement> top_pipeline(GstElement* element) {
-  if (!element)
-    return {};
-  auto top = Ref<GstObject>::borrow(GST_OBJECT(element));
-  while (auto parent = Ref<GstObject>::adopt(gst_object_get_parent(top.get())))
-    top = std::move(parent);
-  return GST_IS_ELEMENT(top.get()) ? Ref<GstElement>::adopt(GST_ELEMENT(top.release()))
-                                   : Ref<GstElement>();
-}
-
 // Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
 // runs with the shared media locked (see gop_replay.h). play-request: the
-// transport was added to the sinks after the reply was made.
-void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
-              const std::vector<Ref<GstBuffer>>& packets, GstElement* source) {
-  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
-  if (!t->destination || t->client_port.min <= 0)
-    return;
-  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
-  if (!addr)
-    return;
-  auto socket = Ref<GSocket>::adopt(
-      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
-  if (!socket)
-    return;
-  auto dest = Ref<GSocketAddress>::adopt(
-      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  // The library has just added the viewer to the stream's sink: it leaves
-  // the sink until its GOP is out (sink_tap.h). What the reader output
-  // since the reply's snapshot is taken after that, so that a packet the
-  // sink rendered in between is in it.
-  auto sink = SinkTap::rtp_sink(top_pipeline(source).get(), socket.get());
-  if (!sink) {
-    GMS_LOG_WARN("relay: no RTP sink found for a joiner's stream; its key frame is not sent");
-    return;
-  }
-  auto tap = SinkTap::of(sink.get());
-  auto waiter = tap->hold(t->destination, t->client_port.min);
-  std::vector<Ref<GstBuffer>> all = packets;
-  append_newer(all, reader_gop(source));
-  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket,
-                                           dest, std::move(all), std::move(sink), std::move(tap),
-                                           std::move(waiter)});
+// library has tried to add the viewer to the sink, and the hold kept it out.
+void send_udp(GstRTSPStreamTransport* trans, const std::vector<Ref<GstBuffer>>& packets,
+              Held& held) {
+  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans),
+                                           held.socket, held.dest, packets, held.sink, held.tap,
+                                           held.waiter});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
@@ -744,9 +808,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       else  // its bytes are in the connection's count already
         session::add_sent_beside_sinks(trans, 0, packets.size());
       gst_buffer_list_unref(list);
-    } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
-      auto src = inj->sources.find(index);
-      send_udp(trans, t, packets, src == inj->sources.end() ? nullptr : src->second.get());
+    } else if (auto held = inj->held.find(index); held != inj->held.end()) {
+      send_udp(trans, packets, held->second);
     }
     // Multicast: the group shares one stream; nothing per viewer.
   }

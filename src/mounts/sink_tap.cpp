@@ -10,6 +10,12 @@ const char kTap[] = "gms-sink-tap";  // on multiudpsinks: a std::shared_ptr<Sink
 
 using WeakTap = std::weak_ptr<SinkTap>;
 
+// A hold whose PLAY never reached play-request (its job) is forgotten then.
+constexpr gint64 kHoldExpiresUs = 30 * G_USEC_PER_SEC;
+
+// Set while this thread emits a hand-back's "add": on_add lets it through.
+thread_local bool t_giving_back = false;
+
 void free_weak(gpointer p) { delete static_cast<WeakTap*>(p); }
 
 }  // namespace
@@ -29,6 +35,8 @@ std::shared_ptr<SinkTap> SinkTap::of(GstElement* sink) {
                       GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       on_data, new WeakTap(tap), free_weak);
   g_signal_connect_data(sink, "remove", G_CALLBACK(on_remove), new WeakTap(tap),
+                        [](gpointer p, GClosure*) { free_weak(p); }, GConnectFlags(0));
+  g_signal_connect_data(sink, "add", G_CALLBACK(on_add), new WeakTap(tap),
                         [](gpointer p, GClosure*) { free_weak(p); }, GConnectFlags(0));
   return tap;
 }
@@ -61,11 +69,11 @@ std::shared_ptr<TapWaiter> SinkTap::hold(const std::string& host, int port) {
   auto w = std::make_shared<TapWaiter>();
   w->host = host;
   w->port = port;
-  // Out of the sink first (the library just added it; our "remove" handler
-  // takes mutex_), then collected: a packet rendered in between is in the
-  // reader's output that the caller takes after this.
-  g_signal_emit_by_name(sink_, "remove", host.c_str(), port);
+  w->since_us = g_get_monotonic_time();
   std::lock_guard<std::mutex> g(mutex_);
+  for (auto& old : waiters_)  // an earlier hold of the same viewer is over
+    if (old->port == port && old->host == host)
+      old->done = true;
   waiters_.push_back(w);
   return w;
 }
@@ -92,6 +100,12 @@ void SinkTap::release(TapWaiter& w) {
   give_back_locked(w);
 }
 
+void SinkTap::cancel(TapWaiter& w) {
+  std::lock_guard<std::mutex> g(mutex_);
+  w.done = true;
+  w.packets.clear();
+}
+
 bool SinkTap::done(const TapWaiter& w) {
   std::lock_guard<std::mutex> g(mutex_);
   return w.done;
@@ -102,7 +116,13 @@ void SinkTap::give_back_locked(TapWaiter& w) {
     return;
   w.done = true;
   w.packets.clear();
+  t_giving_back = true;
   g_signal_emit_by_name(sink_, "add", w.host.c_str(), w.port);
+  t_giving_back = false;
+}
+
+bool SinkTap::expired(const TapWaiter& w) const {
+  return !w.started && g_get_monotonic_time() - w.since_us > kHoldExpiresUs;
 }
 
 void SinkTap::collect(GstBuffer* buffer) {
@@ -141,8 +161,26 @@ GstPadProbeReturn SinkTap::on_data(GstPad*, GstPadProbeInfo* info, gpointer data
     tap->collect(b);
   }
   auto& ws = tap->waiters_;
-  ws.erase(std::remove_if(ws.begin(), ws.end(), [](const auto& w) { return w->done; }), ws.end());
+  ws.erase(std::remove_if(ws.begin(), ws.end(),
+                          [&](const auto& w) { return w->done || tap->expired(*w); }),
+           ws.end());
   return GST_PAD_PROBE_OK;
+}
+
+// The library adds a viewer (its PLAY): one we hold stays out until its
+// replay is done. Our own hand-back passes.
+void SinkTap::on_add(GstElement* sink, const gchar* host, gint port, gpointer data) noexcept {
+  if (t_giving_back || !host)
+    return;
+  auto tap = static_cast<WeakTap*>(data)->lock();
+  if (!tap)
+    return;
+  std::lock_guard<std::mutex> g(tap->mutex_);
+  for (auto& w : tap->waiters_)
+    if (!w->done && !tap->expired(*w) && w->port == port && w->host == host) {
+      g_signal_stop_emission_by_name(sink, "add");
+      return;
+    }
 }
 
 // The library takes a viewer out (TEARDOWN, PAUSE, its session's end): one

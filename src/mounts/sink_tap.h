@@ -3,19 +3,25 @@
 // the packet where that replay ends.
 //
 // Why: gst-rtsp-server adds a joiner to the stream's multiudpsink at its
-// PLAY, so live packets reach it at once while its GOP (hundreds of packets)
-// is still being sent by the replay thread. In a storm of joins the last
+// PLAY (after the reply), so live packets reached it at once while its GOP
+// (hundreds of packets) was still being sent by the replay thread. In a storm of joins the last
 // packets of a GOP then came seconds after newer live ones, and a player's
 // jitterbuffer (100-200 ms) had given them up: the picture broke until the
 // next key frame. Taken out of the sink, the joiner gets its GOP and what the
 // sink rendered meanwhile from the replay thread, in order, and then the
 // sink's packets from the next one on: every packet once.
 //
+// The joiner is held from its PLAY's pre-play-request on, before the library
+// adds it (gst_rtsp_media_complete_pipeline(), before the reply):
+// the library's "add" for it is swallowed (a handler stops the emission),
+// and the hand-back emits it. Its "remove" (TEARDOWN, PAUSE, the session's
+// end) cancels the hold, so that a viewer that left is never added back.
+//
 // Thread-safety: the sink's streaming thread (pad probe), RTSP client threads
-// (hold, the library's "remove") and the replay thread call in. Lock order:
-// the library's stream lock, then mutex_, then the sink's own client lock
-// (its "add" is emitted under mutex_, so that a "remove" from the library,
-// a TEARDOWN or PAUSE, can never be overtaken by our "add").
+// (hold, the library's "add" and "remove") and the replay thread call in.
+// Lock order: the library's stream lock, then mutex_, then the sink's own
+// client lock (the hand-back's "add" is emitted under mutex_, so that the
+// library's "remove" can never come between the check and the add).
 #pragma once
 
 #include <gio/gio.h>
@@ -39,6 +45,7 @@ struct TapWaiter {
   bool started = false;   // its replay is sending: keep every packet from now on
   bool ready = false;     // its replay sent everything: the sink's next packet is its
   bool done = false;      // given back to the sink, or gone (the library removed it)
+  gint64 since_us = 0;    // held since (monotonic): a hold whose PLAY failed expires
 };
 
 class SinkTap {
@@ -49,9 +56,10 @@ class SinkTap {
   // The RTP multiudpsink of `media`'s pipeline that sends from `socket`.
   static Ref<GstElement> rtp_sink(GstElement* pipeline, GSocket* socket);
 
-  // Takes host:port out of the sink and collects what the sink renders from
-  // then on. Call it after the library added the viewer (play-request), and
-  // take the reader's output for the viewer after it.
+  // Keeps host:port out of the sink (the library's coming "add" is
+  // swallowed) and collects what the sink renders from now on. Call it
+  // before the library adds the viewer (pre-play-request), and take the
+  // reader's output for the viewer after it.
   std::shared_ptr<TapWaiter> hold(const std::string& host, int port);
   // Moves what was collected into `out`; the waiter counts as started.
   // Returns whether the collected packets start at a key frame (the waiter
@@ -61,8 +69,11 @@ class SinkTap {
   // viewer from its next packet on (true). False if packets came (take
   // them first) or the waiter is done.
   bool ready_if_drained(TapWaiter& w);
-  // Gives the viewer back to the sink now (a replay that cannot finish).
+  // Gives the viewer back to the sink now (a replay that cannot finish, or
+  // none to send).
   void release(TapWaiter& w);
+  // Forgets the viewer without giving it back (its PLAY failed).
+  void cancel(TapWaiter& w);
   bool done(const TapWaiter& w);
 
   explicit SinkTap(GstElement* sink) : sink_(sink) {}
@@ -70,8 +81,10 @@ class SinkTap {
  private:
   static GstPadProbeReturn on_data(GstPad*, GstPadProbeInfo* info, gpointer self) noexcept;
   static void on_remove(GstElement*, const gchar* host, gint port, gpointer self) noexcept;
+  static void on_add(GstElement* sink, const gchar* host, gint port, gpointer self) noexcept;
   void collect(GstBuffer* buffer);
   void give_back_locked(TapWaiter& w);
+  bool expired(const TapWaiter& w) const;
 
   GstElement* const sink_;  // owns this tap (qdata)
   std::mutex mutex_;        // protects waiters_ and every TapWaiter

@@ -262,7 +262,9 @@ TEST(LaunchRelay, JoinStormUdpJoinersGetEveryPacketOnceInOrder) {
     for (size_t k = 1; k < s.size(); ++k)
       ASSERT_EQ(s[k], uint16_t(s[k - 1] + 1))
           << "joiner " << i << ", packet " << k << " of " << s.size()
-          << ": out of order, lost or repeated";
+          << ": out of order, lost or repeated (first " << s.front() << ", RTP-Info "
+          << stay[i]->rtp_info_seq << ", then " << s[k] << ", " << (k + 1 < s.size() ? s[k + 1] : 0)
+          << ", " << (k + 2 < s.size() ? s[k + 2] : 0) << ")";
   }
   for (size_t i = 0; i < leave.size(); ++i)
     EXPECT_EQ(leave[i]->seqs.size(), 0u) << "joiner " << i << " left but still gets packets";
