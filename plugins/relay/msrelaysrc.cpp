@@ -263,8 +263,12 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 
 // Pushes what is queued as one buffer list (up to kMaxList packets): the
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
-// viewer instead of one per packet.
-constexpr guint kMaxList = 64;
+// viewer instead of one per packet. Not more: gst-rtsp-server's
+// multiudpsink keeps a message array of (list length x viewers) for the
+// life of the media, 40 bytes each (with 64, 2.5 KB per UDP viewer for a
+// moment's backlog); the kernel takes at most 1024 messages a call anyway,
+// so with hundreds of viewers a longer list saves no call.
+constexpr guint kMaxList = 16;
 
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
@@ -375,6 +379,12 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     const GstClockTime captured = capture_running_time(now, now_mono, item.captured_ns);
     GST_BUFFER_PTS(out) = captured;
     GST_BUFFER_DTS(out) = capture_times ? captured : now;
+    // Which packets start a picture that decodes on its own, for those who
+    // pick a starting point downstream (a server holding joiners back).
+    if (item.key)
+      GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_DELTA_UNIT);
+    else
+      GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DELTA_UNIT);
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
     remember(d, out, item.key);
