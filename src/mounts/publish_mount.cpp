@@ -19,6 +19,7 @@
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
+#include "mounts/eos_renewal.h"
 #include "mounts/gop_replay.h"
 #include "mounts/media_setup.h"
 #include "mounts/publisher_input.h"
@@ -145,11 +146,6 @@ gchar* gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
   return gms::mounts::shared_media_key(factory, url);
 }
 
-// A viewer's media ended (the publisher left): later viewers get a new one.
-void on_play_eos(GstBus*, GstMessage*, gpointer factory) noexcept {
-  gms::mounts::renew_shared_media(GST_RTSP_MEDIA_FACTORY(factory));
-}
-
 // What a publisher's media needs to know of its path; a copy, so that a
 // media outliving its factory (reload) never reads a freed one.
 struct RecordInfo {
@@ -218,11 +214,9 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
     gms::mounts::mark_relay_play_media(media, d.path.name);
-    if (bus) {
-      gst_bus_enable_sync_message_emission(bus.get());
-      g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
-                              GConnectFlags(0));
-    }
+    // The media ended (the publisher left, or another codec came): later
+    // viewers get a new one.
+    gms::mounts::renew_key_at_end_of_stream(factory, media);
   }
 }
 
