@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/client_deadline.h"
 #include "core/log.h"
 #include "gms/ref.h"
 
@@ -77,10 +78,6 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
       p->carries_data = true;
 }
 
-struct Tick {
-  GWeakRef client;
-};
-
 // Whether to keep watching `client`; closes it when its request is stuck.
 bool check(GstRTSPClient* client) {
   Progress* p = progress_of(client);
@@ -105,21 +102,6 @@ bool check(GstRTSPClient* client) {
   return false;
 }
 
-gboolean on_tick(gpointer data) noexcept {
-  auto* t = static_cast<Tick*>(data);
-  auto* c = static_cast<GstRTSPClient*>(g_weak_ref_get(&t->client));
-  if (!c)
-    return G_SOURCE_REMOVE;
-  auto held = Ref<GstRTSPClient>::adopt(c);
-  return check(c) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-void free_tick(gpointer data) noexcept {
-  auto* t = static_cast<Tick*>(data);
-  g_weak_ref_clear(&t->client);
-  delete t;
-}
-
 }  // namespace
 
 void watch_request_progress(GstRTSPClient* client, GMainContext* control,
@@ -141,12 +123,8 @@ void watch_request_progress(GstRTSPClient* client, GMainContext* control,
   g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
   // Checked five times per timeout: a stuck request is closed between
   // `timeout` and 1.4 × `timeout` after its bytes came.
-  auto* t = new Tick{{}};
-  g_weak_ref_init(&t->client, client);
-  GSource* src = g_timeout_source_new(guint(std::max<long long>(timeout.count() / 5, 200)));
-  g_source_set_callback(src, on_tick, t, free_tick);
-  g_source_attach(src, control);
-  g_source_unref(src);
+  every_interval(client, control,
+                 std::max(timeout / 5, std::chrono::milliseconds(200)), check);
 }
 
 }  // namespace gms

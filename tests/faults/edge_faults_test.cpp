@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/first_request_check.h"
 #include "digest.h"
 #include "packet_viewer.h"
 #include "peer.h"
@@ -44,14 +45,9 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Adds a user with the program itself (password on stdin).
 bool add_user(const std::string& file, const std::string& name, const std::string& pw,
               const std::string& roles) {
-  RunResult r = run({"sh", "-c",
-                     "printf '%s\\n' \"$0\" | \"$1\" --users \"$2\" --add-user \"$3\" --roles \"$4\"",
-                     pw, build_path("src/gst-mediaserver"), file, name, roles},
-                    20s);
-  return r.exit_status == 0;
+  return run_add_user(file, name, pw, roles).exit_status == 0;
 }
 
 // --- The server, its reference viewer and the baseline --------------------
@@ -141,6 +137,43 @@ std::unique_ptr<Peer> connection(uint16_t port, bool later) {
     EXPECT_EQ(c->reply().status, 200);
   }
   return c;
+}
+
+// The front door's reading of a first request's Content-Length.
+TEST(FirstRequestBody, OneNumberWithinTheLimitOrRefusedAndClosed) {
+  auto head = [](const std::string& lengths) {
+    return "SET_PARAMETER rtsp://h/a RTSP/1.0\r\nCSeq: 3\r\n" + lengths + "\r\n";
+  };
+  auto refusal = [&](const std::string& lengths) {
+    return check_first_request(head(lengths), 65536);
+  };
+  for (const char* ok : {"", "Content-Length: 0\r\n", "Content-Length: 65536\r\n",
+                         "Content-Length:  12 \r\n",
+                         "Content-Length: 12\r\ncontent-length: 12\r\n"})
+    EXPECT_FALSE(refusal(ok)) << ok;
+  for (const char* bad : {"Content-Length: -1\r\n", "Content-Length: abc\r\n",
+                          "Content-Length: \r\n", "Content-Length: 1 2\r\n",
+                          "Content-Length: 0x10\r\n", "Content-Length: 5\r\nContent-Length: 10\r\n"}) {
+    auto r = refusal(bad);
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->reply.rfind("RTSP/1.0 400 ", 0), 0u) << r->reply;
+    EXPECT_TRUE(r->close) << bad;
+  }
+  for (const char* big : {"Content-Length: 65537\r\n", "Content-Length: 4294967295\r\n",
+                          "Content-Length: 1000000000000\r\n",
+                          "Content-Length: 99999999999999999999999\r\n"}) {
+    auto r = refusal(big);
+    ASSERT_TRUE(r) << big;
+    EXPECT_EQ(r->reply.rfind("RTSP/1.0 413 ", 0), 0u) << r->reply;
+    EXPECT_TRUE(r->close) << big;
+  }
+  // The request's bytes: its head, and the body it announces.
+  const std::string h = head("Content-Length: 10\r\n");
+  EXPECT_EQ(first_request_size(h.substr(0, h.size() - 2)), 0u);
+  EXPECT_EQ(first_request_size(h), h.size() + 10);
+  EXPECT_EQ(first_request_size(head("")), head("").size());
+  // An HTTP tunnel's POST body is a stream: the head alone.
+  EXPECT_EQ(first_request_size("POST /a HTTP/1.0\r\nContent-Length: 32767\r\n\r\n"), 43u);
 }
 
 // Lengths over the limit, or not one number: 413 or 400 at once, and the

@@ -26,13 +26,9 @@ const char kBobPw[] = "BobPw-c41d2";       // publish:/live/*
 const char kRootPw[] = "RootPw-9e0b1";     // admin:/*
 const char kBackendPw[] = "BackendPw-5d6e";  // in a proxy URL
 
-// Adds a user with the program itself (password on stdin).
 void add_user(const std::string& file, const std::string& name, const std::string& pw,
               const std::string& roles) {
-  RunResult r = run({"sh", "-c",
-                     "printf '%s\\n' \"$0\" | \"$1\" --users \"$2\" --add-user \"$3\" --roles \"$4\"",
-                     pw, build_path("src/gst-mediaserver"), file, name, roles},
-                    20s);
+  RunResult r = run_add_user(file, name, pw, roles);
   ASSERT_EQ(r.exit_status, 0) << r.out << r.err;
 }
 
