@@ -210,7 +210,8 @@ TEST_F(EdgeFaults, BadContentLengthsAreRefusedAtOnce) {
         }
   }
   const long grown = rss_kib(srv_->pid()) - rss_before;
-  std::printf("150 refusals: slowest answer %.2f s, slowest close after it %.2f s; RSS %+ld KiB%s\n",
+  std::printf("180 refusals: slowest answer %.2f s, slowest close after it %.2f s; "
+              "RSS %+ld KiB over the last 150%s\n",
               slowest_reply, slowest_close, grown, kAsan ? " (ASan: not asserted)" : "");
   if (!kAsan) {
     EXPECT_LT(grown, 1024);
@@ -467,23 +468,29 @@ TEST_F(EdgeTlsFaults, BrokenHandshakesAreClosedAndViewersPlayOn) {
   expect_unharmed();
 }
 
-// About 200 handshakes a second for 3 s, each connection closed after its
-// handshake: the server's CPU stays bounded and the RTSPS viewer loses
-// nothing.
+// Handshakes paced at 200 a second for 3 s, each connection closed after
+// its handshake: the server's CPU per handshake stays bounded and the
+// RTSPS viewer loses nothing.
 TEST_F(EdgeTlsFaults, HandshakeStormIsBounded) {
   ASSERT_NO_FATAL_FAILURE(start_tls());
   constexpr int kThreads = 4, kRate = 200;
   constexpr double kSeconds = 3.0;
   std::atomic<int> done{0}, failed{0};
+  // What the server spends meanwhile on its pipeline and the viewer.
+  const double idle_before = process_cpu_seconds(srv_->pid());
+  const auto idle_t0 = Clock::now();
+  wait_until([] { return false; }, 2s);
+  const double idle_rate = (process_cpu_seconds(srv_->pid()) - idle_before) / seconds_since(idle_t0);
   const double cpu_before = process_cpu_seconds(srv_->pid());
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int k = 0; k < kThreads; ++k)
     threads.emplace_back([&, k] {
-      // Handshake i of thread k is due at (i × kThreads + k) / kRate s.
+      // Handshake i of thread k is due at (i × kThreads + k) / kRate s;
+      // none starts after kSeconds (a slow client makes fewer).
       for (int i = 0;; ++i) {
         const double due = double(i * kThreads + k) / kRate;
-        if (due >= kSeconds)
+        if (due >= kSeconds || seconds_since(t0) >= kSeconds)
           return;
         const double wait = due - seconds_since(t0);
         if (wait > 0)
@@ -495,14 +502,18 @@ TEST_F(EdgeTlsFaults, HandshakeStormIsBounded) {
   for (auto& t : threads)
     t.join();
   const double wall = seconds_since(t0);
-  const double cpu = process_cpu_seconds(srv_->pid()) - cpu_before;
-  std::printf("%d handshakes (%d failed) in %.1f s (%.0f/s); server CPU %.2f s, %.2f ms each\n",
-              int(done), int(failed), wall, done / wall, cpu, 1000 * cpu / std::max(1, int(done)));
-  EXPECT_GE(done, int(0.9 * kRate * kSeconds)) << failed << " failed";
+  const double cpu = process_cpu_seconds(srv_->pid()) - cpu_before - idle_rate * wall;
+  std::printf("%d handshakes (%d failed) in %.1f s (%.0f/s); server CPU %.2f s beside its "
+              "%.2f s/s without them, %.2f ms each\n",
+              int(done), int(failed), wall, done / wall, cpu, idle_rate,
+              1000 * cpu / std::max(1, int(done)));
+  EXPECT_LE(failed * 20, done) << failed << " handshakes failed";
+  // A sanitized client on a loaded machine makes far fewer.
+  EXPECT_GE(done, kAsan ? 20 : 100) << "the storm did not happen";
   // A handshake costs the server under a millisecond of crypto, and the
   // client object it makes a little more; each one reading the system's
   // CA bundle again cost 8-12 ms.
-  EXPECT_LT(cpu, (kAsan ? 0.008 : 0.004) * std::max(1, int(done)) + 0.5);
+  EXPECT_LT(cpu, (kAsan ? 0.012 : 0.004) * std::max(1, int(done)) + 0.5);
   expect_unharmed();
 }
 
