@@ -47,12 +47,17 @@ tail_of_failures=()
 # media (two at a time kept two cores about 60 % busy), so a pass runs more
 # of them than there are cores; each uses ports of its own.
 procs=2
+# run_suite DIR MESON_TEST_ARGS...: runs the tests the arguments select (and
+# those named in $only, if set), then once more on their own the live ones
+# that failed. Each run of a pass writes DIR/meson-logs/$logbase.json.
 run_suite() {
   local dir="$1"; shift
-  meson test -C "$dir" --print-errorlogs --num-processes "$procs" "$@"
-  results+=("$dir/meson-logs/testlog.json")
+  local base="${logbase:-testlog}"
+  # shellcheck disable=SC2086
+  meson test -C "$dir" --print-errorlogs --num-processes "$procs" --logbase "$base" "$@" ${only:-}
+  results+=("$dir/meson-logs/$base.json")
   local failed
-  failed=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+  failed=$(python3 - "$dir/meson-logs/$base.json" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
@@ -67,12 +72,14 @@ PY
 )
   if [[ -n "$failed" ]]; then
     echo "running again on their own: $failed"
-    if ! meson test -C "$dir" --print-errorlogs --logbase retry "$@" $failed >"$dir/retry-output.txt" 2>&1; then
+    local out="$dir/$base-retry-output.txt"
+    # shellcheck disable=SC2086
+    if ! meson test -C "$dir" --print-errorlogs --logbase "$base-retry" "$@" $failed >"$out" 2>&1; then
       # Failed twice: its own words go last, where a CI summary shows them.
-      tail_of_failures+=("$dir/retry-output.txt")
+      tail_of_failures+=("$out")
     fi
-    cat "$dir/retry-output.txt"
-    results+=("$dir/meson-logs/retry.json")
+    cat "$out"
+    results+=("$dir/meson-logs/$base-retry.json")
   fi
 }
 
@@ -81,15 +88,42 @@ PY
 # get a core only when no test wants it, so they cannot delay a test's
 # real-time media (plain nice still did, now and then).
 build_asan() {
+  rm -f build-asan/wave-* build-asan/ninja-output.txt
   if [[ ! -f build-asan/build.ninja ]]; then
     meson setup build-asan -Dtests=enabled -Dbenchmarks=disabled \
       -Db_sanitize=address,undefined -Db_lundef=false \
-      -Dbuildtype=debug >/dev/null || return 1
+      -Dbuildtype=debug >/dev/null || { mkdir -p build-asan; echo 1 >build-asan/wave-long; return 1; }
   fi
-  local targets
-  targets=$(python3 tests/targets_for.py build-asan --suite sanitized) || return 1
-  # shellcheck disable=SC2086
-  chrt --idle 0 ninja -j 2 -C build-asan $targets >build-asan/ninja-output.txt 2>&1
+  # The long tests first (see sanitized_wave): build-asan/wave-long says
+  # when their programs are built, and the short tests' follow.
+  local wave targets rc
+  for wave in long short; do
+    rc=1
+    if targets=$(python3 tests/targets_for.py build-asan --suite sanitized "--$wave"); then
+      # shellcheck disable=SC2086
+      chrt --idle 0 ninja -j 2 -C build-asan $targets >>build-asan/ninja-output.txt 2>&1
+      rc=$?
+    fi
+    echo "$rc" >"build-asan/wave-$wave"
+    [[ $rc -eq 0 ]] || return 1
+  done
+}
+# Waits until the programs of a wave are built (or the build ended without
+# them); true if they were.
+wave_built() {
+  while [[ ! -f "build-asan/wave-$1" ]] && kill -0 "$asan_pid" 2>/dev/null; do
+    sleep 1
+  done
+  [[ "$(cat "build-asan/wave-$1" 2>/dev/null)" == 0 ]]
+}
+# The sanitizer pass in two waves: the long tests (servers and real
+# clients) run while the short ones (units, elements) still compile, on
+# the CPU those mostly-waiting tests leave idle.
+sanitized_wave() {
+  local names
+  names=$(python3 tests/targets_for.py build-asan --suite sanitized "--$1" --names) || return 1
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 procs=3 logbase="asan-$1" only="$names" \
+    run_suite build-asan --no-rebuild --timeout-multiplier 3 --suite sanitized
 }
 build_fuzz() {
   chrt --idle 0 tests/fuzz/run.sh --build-only >/dev/null 2>&1
@@ -127,13 +161,18 @@ fi
 if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
   phase "normal pass done"
   asan_ok=false
-  wait "$asan_pid" && asan_ok=true
+  if wave_built long; then
+    phase "sanitizer build of the long tests done"
+    sanitized_wave long
+    wait "$asan_pid" && asan_ok=true
+  else
+    wait "$asan_pid"
+  fi
   phase "sanitizer build done"
-  # The fuzz build after the sanitizer build (which the next pass needs
-  # first), on the CPU the sanitizer pass leaves idle, then the short fuzz
-  # runs at the lowest priority beside that pass (each runs for a fixed
-  # wall-clock time, so a loaded machine makes it test fewer inputs, not
-  # take longer).
+  # The fuzz build after the sanitizer build (which the sanitizer pass
+  # needs first), on the CPU that pass leaves idle, then the short fuzz runs
+  # at the lowest priority beside it (each runs for a fixed wall-clock time,
+  # so a loaded machine makes it test fewer inputs, not take longer).
   rm -f build-fuzz/meson-logs/testlog.json
   (build_fuzz && nice -n 19 tests/fuzz/run.sh >build-fuzz/fuzz-output.txt 2>&1) &
   fuzz_pid=$!
@@ -141,8 +180,7 @@ if [[ "${1:-}" != "--quick" && "${1:-}" != "--tsan" ]]; then
     # Unit and element tests, and the integration tests that drive the
     # sanitized server through real clients in every mount kind (the suite
     # "sanitized", see tests/meson.build).
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 procs=3 run_suite build-asan --no-rebuild \
-      --timeout-multiplier 3 --suite sanitized
+    sanitized_wave short
   else
     echo "sanitizer build failed:"
     tail -n 40 build-asan/ninja-output.txt
@@ -216,7 +254,9 @@ for arg in sys.argv[1:]:
     if arg == "BUILD-FAILED":
         failed += 1
         continue
-    d = os.path.dirname(arg)
+    # A pass's log and its retry's: DIR/meson-logs/BASE.json and BASE-retry.json.
+    d = arg[:-len(".json")]
+    d = d[:-len("-retry")] if d.endswith("-retry") else d
     junit = arg[:-len(".json")] + ".junit.xml"
     c = cases(junit) or {}
     b = binaries(arg) if os.path.exists(arg) else {}

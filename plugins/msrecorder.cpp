@@ -12,7 +12,9 @@
  * complete on disk and written unbuffered, so a file stays playable up to
  * its last fragment after a kill -9, which loses the fragment being written:
  * measured 0.05 to 0.25 s of media with a 2 s GOP, 0.2 to 0.45 s through the
- * server's relay); Matroska and MPEG-TS are the alternatives.
+ * server's relay); Matroska and MPEG-TS are the alternatives. Each fragment
+ * header is written as a "free" box and typed "moof" once it is whole in the
+ * file (gms::MoofGuard): ffmpeg refuses a whole file whose last moof is torn.
  *
  * Each file is self-contained: its own muxer, its timeline starting at 0 (all
  * tracks of a file are shifted by the same amount, the running time at which
@@ -130,6 +132,7 @@
 
 #include "elements.h"
 #include "gms/ref.h"
+#include "moof_guard.h"
 #include "record/confined_dir.h"
 #include "queue_drops.h"
 #include "segment_policy.h"
@@ -572,6 +575,8 @@ std::shared_ptr<File> make_file(GmsRecorder* self, const Segmenter::Opened& open
   gst_element_set_locked_state(file->sink.get(), TRUE);  // started by open_file
   gst_bin_add_many(GST_BIN(self), file->mux.get(), file->sink.get(), nullptr);
   gst_element_link_many(file->mux.get(), file->sink.get(), nullptr);
+  if (s.format == GMS_RECORDER_FORMAT_MP4)
+    gms::MoofGuard::attach(file->mux.get(), file->sink.get());
   auto mux_src = gms::Ref<GstPad>::adopt(gst_element_get_static_pad(file->mux.get(), "src"));
   file->block_probe =
       gst_pad_add_probe(mux_src.get(), GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold_until_open, nullptr, nullptr);

@@ -2,17 +2,25 @@
 """Prints the ninja targets a test pass needs, one per line.
 
     tests/targets_for.py BUILD_DIR [--suite S]... [--no-suite S]...
+                         [--long | --short] [--names]
 
 The server, its library and plugin (everything not defined under tests/),
 the programs the selected tests run and what those tests depend on. ./test.sh
 builds only these: each of its passes runs a part of the suite, and
 compiling the test programs of the other part would be time spent for
 nothing.
+
+--long selects the tests with a time-out of LONG seconds or more (the
+programs that start servers and clients), --short the others; ./test.sh
+builds and runs the long ones first, so they run while the short ones are
+still compiling. --names prints the selected tests' names instead.
 """
 import json
 import os
 import subprocess
 import sys
+
+LONG = 180
 
 
 def introspect(build, what):
@@ -29,9 +37,11 @@ def suites_of(test):
     return names
 
 
-def selected(test, want, skip):
+def selected(test, want, skip, length):
     names = suites_of(test)
     if want and not names & want:
+        return False
+    if length and (test["timeout"] >= LONG) != (length == "--long"):
         return False
     return not names & skip
 
@@ -40,8 +50,16 @@ def main(argv):
     build = os.path.abspath(argv[1])
     want, skip = set(), set()
     args = argv[2:]
+    names_only = "--names" in args
+    length = next((a for a in args if a in ("--long", "--short")), None)
+    args = [a for a in args if a not in ("--names", "--long", "--short")]
     for flag, value in zip(args[::2], args[1::2]):
         (want if flag == "--suite" else skip).add(value)
+    if names_only:
+        for t in introspect(build, "--tests"):
+            if selected(t, want, skip, length):
+                print(t["name"])
+        return
 
     targets = introspect(build, "--targets")
     by_id = {t["id"]: t for t in targets}
@@ -50,7 +68,7 @@ def main(argv):
         if not os.path.dirname(t["defined_in"]).endswith("tests"):
             out.update(t["filename"])
     for t in introspect(build, "--tests"):
-        if not selected(t, want, skip):
+        if not selected(t, want, skip, length):
             continue
         for dep in t.get("depends", []):
             if dep in by_id:

@@ -35,6 +35,7 @@
 #include "config/value_parsers.h"
 #include "gms/invoke.h"
 #include "gms/ref.h"
+#include "gms_build_paths.h"
 #include "gms/signal.h"
 #include "http/http_api.h"
 #include "http/server_backend.h"

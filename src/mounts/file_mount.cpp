@@ -18,6 +18,7 @@
 #include "mounts/file_path.h"
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
+#include "mounts/preroll_deadline.h"
 #include "mounts/range_source.h"
 #include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
@@ -33,6 +34,11 @@ namespace {
 
 // How often a playing media checks that its file is still the one it opened.
 constexpr gint64 kFileCheckInterval = G_USEC_PER_SEC;
+// How long a file's media has to preroll (every track's first frame at its
+// payloader) before its client gets 503: as long as an RTSP client thread
+// waits for a probe (kProbeWait below), the other connections of that
+// thread wait no longer for a broken file than for a slow probe.
+constexpr std::chrono::milliseconds kPrerollBound{5000};
 
 struct FileSettings {
   std::string mount_path;  // request path, for logs
@@ -417,6 +423,7 @@ void on_file_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, 
   // Recordings seek in their own way (range_source.h).
   set_media_seekable(media, !s.shared || !s.parts.empty());
   set_media_file(media);
+  fail_preroll_after(media, kPrerollBound, s.mount_path);
   // Seeks flush the TCP appsinks; without this, one can wedge the media.
   keep_tcp_samples_across_flushes(media);
   auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
@@ -711,10 +718,18 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   // last at its last write.
   std::vector<record::RecordedSegment> segments;
   for (const auto& f : record::list_segments(dir.path)) {
+    // Only what a request for the file itself would get: a name that is a
+    // link out of the root is not a segment.
+    ResolvedFile part = confine_to_root(root->real, f.path);
+    if (part.status != 200) {
+      GMS_LOG_WARN("path %s: %s?%s: %s left out (%s)", name.c_str(), mount_path.c_str(),
+                   query.c_str(), f.name.c_str(), part.reason.c_str());
+      continue;
+    }
     // The last segment of a recording is written at once when it stops,
     // and its last write can come before the time in its name: still a
     // segment (its media's length is not known here).
-    segments.push_back({f.path, f.start_us, std::max(f.mtime_us, f.start_us + 1)});
+    segments.push_back({part.path, f.start_us, std::max(f.mtime_us, f.start_us + 1)});
   }
   for (size_t i = 0; i + 1 < segments.size(); ++i)
     segments[i].end_us = std::min(segments[i].end_us, segments[i + 1].start_us);

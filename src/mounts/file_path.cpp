@@ -22,6 +22,29 @@ ResolvedFile refuse(int status, std::string reason) {
   return r;
 }
 
+// `path` resolved (links followed): a readable regular file (or, with
+// `allow_directory`, a directory) inside the root, or why not.
+ResolvedFile confine(const std::string& root_real, const std::string& path, bool allow_directory) {
+  UniquePtr<char, free> real(realpath(path.c_str(), nullptr));
+  if (!real)
+    return refuse(404, "no such file");
+  std::string r = real.get();
+  if (r.size() <= root_real.size() + 1 || r.compare(0, root_real.size(), root_real) != 0 ||
+      r[root_real.size()] != '/')
+    return refuse(404, "leads outside the root (symlink)");
+  struct stat st {};
+  if (stat(r.c_str(), &st) != 0)
+    return refuse(404, "no such file");
+  if (!S_ISREG(st.st_mode) && !(allow_directory && S_ISDIR(st.st_mode)))
+    return refuse(404, S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+  if (access(r.c_str(), R_OK) != 0)
+    return refuse(404, "not readable");
+  ResolvedFile ok;
+  ok.status = 200;
+  ok.path = std::move(r);
+  return ok;
+}
+
 }  // namespace
 
 bool percent_decode(const std::string& in, std::string& out) {
@@ -72,25 +95,11 @@ ResolvedFile resolve_in_root(const std::string& root_real, const std::string& re
       break;
     start = slash + 1;
   }
-  std::string joined = root_real + "/" + rel;
-  UniquePtr<char, free> real(realpath(joined.c_str(), nullptr));
-  if (!real)
-    return refuse(404, "no such file");
-  std::string r = real.get();
-  if (r.size() <= root_real.size() + 1 || r.compare(0, root_real.size(), root_real) != 0 ||
-      r[root_real.size()] != '/')
-    return refuse(404, "leads outside the root (symlink)");
-  struct stat st {};
-  if (stat(r.c_str(), &st) != 0)
-    return refuse(404, "no such file");
-  if (!S_ISREG(st.st_mode) && !(allow_directory && S_ISDIR(st.st_mode)))
-    return refuse(404, S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
-  if (access(r.c_str(), R_OK) != 0)
-    return refuse(404, "not readable");
-  ResolvedFile ok;
-  ok.status = 200;
-  ok.path = std::move(r);
-  return ok;
+  return confine(root_real, root_real + "/" + rel, allow_directory);
+}
+
+ResolvedFile confine_to_root(const std::string& root_real, const std::string& path) {
+  return confine(root_real, path, false);
 }
 
 namespace {
@@ -128,7 +137,10 @@ bool parse_time_range(const std::string& query, TimeRange& out, std::string& why
     why = "no start= (an ISO 8601 time such as 2026-11-24T10:00:00Z)";
     return false;
   }
-  GDateTime* dt = start.size() < 64 ? g_date_time_new_from_iso8601(start.c_str(), nullptr) : nullptr;
+  // Without a zone, the server's local time: the time segments are named in.
+  auto local = UniquePtr<GTimeZone, g_time_zone_unref>(g_time_zone_new_local());
+  GDateTime* dt =
+      start.size() < 64 ? g_date_time_new_from_iso8601(start.c_str(), local.get()) : nullptr;
   if (!dt) {
     why = "start=" + start.substr(0, 64) + " is not an ISO 8601 time (2026-11-24T10:00:00Z)";
     return false;

@@ -24,6 +24,12 @@ struct ResolvedFile {
 ResolvedFile resolve_in_root(const std::string& root_real, const std::string& relative,
                              bool allow_directory = false);
 
+// `path`, a file named in a directory inside the root (a segment of a time
+// range), checked as resolve_in_root() checks the file it finds: its real
+// path when that is a readable regular file inside the root; else 404 (a
+// symlink that leads out, a FIFO, a directory).
+ResolvedFile confine_to_root(const std::string& root_real, const std::string& path);
+
 // A time range of recordings from a request's query string:
 // "start=2026-11-24T10:00:00Z&duration=600" (ISO 8601 start, a time zone or
 // local time; duration in seconds, 0 < duration <= 86400; percent-escapes

@@ -209,13 +209,7 @@ TEST(ApiFaults, OnDemandBackEndOpensAndClosesWithItsViewer) {
   EXPECT_GE(fastest_close, 0.8) << "closed before the linger";
   EXPECT_LE(slowest_close, 5.0);
   Holdings now;
-  EXPECT_TRUE(wait_until(
-      [&] {
-        now = holdings_of(proxy.pid());
-        return now.fds <= base.fds && now.threads <= base.threads &&
-               now.pool_threads <= base.pool_threads + 2;
-      },
-      20s))
+  EXPECT_TRUE(wait_holdings_back(proxy.pid(), base, 20s, now))
       << "fds " << base.fds << " -> " << now.fds << ", threads " << base.threads << " -> "
       << now.threads << " (" << thread_names(proxy.pid()) << ")";
   EXPECT_EQ(sessions_of(origin, "/o"), 0u);

@@ -165,19 +165,7 @@ class DepayFaults : public testing::Test {
     EXPECT_TRUE(again) << path << " not free again\n" << srv_->log_tail();
     // Everything the publisher and its recording held is given back within
     // the session timeout and 5 s.
-    Holdings now;
-    bool back = wait_until(
-        [&] {
-          now = holdings_of(srv_->pid());
-          return now.fds <= baseline_.fds && now.threads <= baseline_.threads &&
-                 now.pool_threads <= baseline_.pool_threads + 2;
-        },
-        30s);
-    std::printf("fds %d -> %d, threads %d -> %d\n", baseline_.fds, now.fds, baseline_.threads,
-                now.threads);
-    EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds << ", threads "
-                      << baseline_.threads << " -> " << now.threads << "\nthreads then: "
-                      << baseline_names_ << "\nthreads now: " << thread_names(srv_->pid());
+    EXPECT_TRUE(holdings_back(srv_->pid(), baseline_, baseline_names_, 30s));
   }
 
   std::string root_;

@@ -76,6 +76,7 @@ class EdgeFaults : public testing::Test {
     }
     wait_until([] { return false; }, 500ms);
     baseline_ = holdings_of(srv_->pid());
+    names_then_ = thread_names(srv_->pid());
   }
 
   static uint16_t port_of(const std::string& url) {
@@ -83,19 +84,11 @@ class EdgeFaults : public testing::Test {
   }
 
   // The server lives, the reference viewer lost nothing and goes on, and
-  // the descriptors are back within the session timeout and 5 s.
+  // descriptors and threads are back within 10 s.
   void expect_unharmed() {
     ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
     EXPECT_TRUE(ref_->flowing()) << ref_->state() << "\n" << srv_->log_tail();
-    Holdings now;
-    bool back = wait_until(
-        [&] {
-          now = holdings_of(srv_->pid());
-          return now.fds <= baseline_.fds;
-        },
-        10s);
-    std::printf("fds %d -> %d\n", baseline_.fds, now.fds);
-    EXPECT_TRUE(back) << "fds " << baseline_.fds << " -> " << now.fds;
+    EXPECT_TRUE(holdings_back(srv_->pid(), baseline_, names_then_, 10s));
     EXPECT_FALSE(srv_->log_contains("CRITICAL")) << srv_->log_tail();
   }
 
@@ -111,6 +104,7 @@ class EdgeFaults : public testing::Test {
   std::unique_ptr<ServerProcess> srv_;
   std::unique_ptr<PacketViewer> ref_;
   Holdings baseline_;
+  std::string names_then_;
 };
 
 // --- A01: Content-Length ------------------------------------------------------

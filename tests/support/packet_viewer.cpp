@@ -102,11 +102,40 @@ Holdings holdings_of(GPid pid) {
       std::getline(comm, name);
       bool pool = name.rfind("pool-", 0) == 0;
       h.pool_threads += pool;
-      h.threads += !pool && name != "gms-gop-replay";
+      h.threads += !pool && name != "gms-gop-replay" && name != "GstSystemClock";
     }
     closedir(d);
   }
   return h;
+}
+
+bool wait_holdings_back(GPid pid, const Holdings& baseline, std::chrono::milliseconds timeout,
+                        Holdings& now) {
+  return wait_until(
+      [&] {
+        now = holdings_of(pid);
+        return now.fds <= baseline.fds && now.threads <= baseline.threads &&
+               now.pool_threads <= baseline.pool_threads + 2;
+      },
+      timeout);
+}
+
+testing::AssertionResult holdings_back(GPid pid, const Holdings& baseline,
+                                       const std::string& names_then,
+                                       std::chrono::milliseconds timeout) {
+  Holdings now;
+  const auto since = std::chrono::steady_clock::now();
+  const bool back = wait_holdings_back(pid, baseline, timeout, now);
+  std::printf("fds %d -> %d, threads %d -> %d, idle pool threads %d -> %d (after %.1f s)\n",
+              baseline.fds, now.fds, baseline.threads, now.threads, baseline.pool_threads,
+              now.pool_threads,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+  if (back)
+    return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "fds " << baseline.fds << " -> " << now.fds
+                                     << ", threads " << baseline.threads << " -> " << now.threads
+                                     << "\nthreads then: " << names_then
+                                     << "\nthreads now: " << thread_names(pid);
 }
 
 std::string thread_names(GPid pid) {

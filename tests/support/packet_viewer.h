@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -58,13 +59,26 @@ class PacketViewer {
 
 struct Holdings {
   int fds = -1;
-  // But the key-frame replay thread (one for the process's life) and
-  // GLib's shared pool threads ("pool-…"), counted apart: GLib keeps up to
-  // 2 unused ones for 15 s after their last job.
+  // But the key-frame replay thread and the system clock's thread for
+  // waits that call back (GstSystemClock, made at its first use), one each
+  // for the process's life, and GLib's shared pool threads ("pool-…"),
+  // counted apart: GLib keeps up to 2 unused ones for 15 s after their
+  // last job.
   int threads = -1;
   int pool_threads = -1;
 };
 Holdings holdings_of(GPid pid);
+// Waits up to `timeout` until the process holds no more descriptors and
+// threads than `baseline` (and at most 2 more idle pool threads); the last
+// reading in `now`.
+bool wait_holdings_back(GPid pid, const Holdings& baseline, std::chrono::milliseconds timeout,
+                        Holdings& now);
+// The same as an assertion (EXPECT_TRUE(holdings_back(…))); prints the
+// figures and how long they took; a failure names the threads then
+// (`names_then`, thread_names() with the baseline) and now.
+testing::AssertionResult holdings_back(GPid pid, const Holdings& baseline,
+                                       const std::string& names_then,
+                                       std::chrono::milliseconds timeout);
 // The names of a process's threads, sorted, for failure messages.
 std::string thread_names(GPid pid);
 

@@ -80,6 +80,11 @@ TEST(TimeRange, ParsesStartAndDuration) {
       << why;
   EXPECT_EQ(r.start_us, 1795514400LL * G_USEC_PER_SEC + G_USEC_PER_SEC / 2);
   EXPECT_EQ(r.duration_us, 1500000);
+  // No zone: local time, as segments are named.
+  ASSERT_TRUE(parse_time_range("start=2026-11-24T10:00:00&duration=5", r, why)) << why;
+  GDateTime* local = g_date_time_new_local(2026, 11, 24, 10, 0, 0);
+  EXPECT_EQ(r.start_us, g_date_time_to_unix(local) * G_USEC_PER_SEC);
+  g_date_time_unref(local);
   EXPECT_TRUE(is_time_range_query("duration=1&start=x"));
   EXPECT_FALSE(is_time_range_query("token=abc"));
   EXPECT_FALSE(is_time_range_query(""));
