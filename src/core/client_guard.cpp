@@ -168,12 +168,37 @@ GstRTSPStatusCode pre_describe_setup(GstRTSPClient* client, GstRTSPContext* ctx,
   return check_available(client, ctx);
 }
 
-// The reply to a request that resolve() answered 503 (a file still being
+GstRTSPFilterResult unwatch_foreign(GstRTSPClient* client, GstRTSPSession* session,
+                                    gpointer) noexcept {
+  uint64_t owner = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(session), kSessionOwner));
+  return owner != 0 && owner != client_id(client) ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+}
+
+// The library starts watching a session as soon as a request names it,
+// before any check (its own authentication's included), and stops the TCP
+// media of every session it watches when the connection closes: a request
+// with another connection's session, refused or not, ended that session's
+// stream once its sender hung up (B01). Once such a request is answered,
+// the connection forgets the session again (which only unlinks it: the
+// library's drop-backlog default leaves the media alone).
+void forget_foreign_sessions(GstRTSPClient* client, GstRTSPContext* ctx) {
+  gchar* id = nullptr;
+  if (!ctx || !ctx->request || ctx->request->type != GST_RTSP_MESSAGE_REQUEST ||
+      gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_SESSION, &id, 0) != GST_RTSP_OK)
+    return;
+  g_list_free_full(gst_rtsp_client_session_filter(client, unwatch_foreign, nullptr),
+                   g_object_unref);
+}
+
+// Every answer: a session named by another connection is forgotten. The
+// reply to a request that resolve() answered 503 (a file still being
 // probed) says when to come back; the answer is cached by then.
-void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* message,
+void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* message,
                      gpointer) noexcept {
+  if (message->type != GST_RTSP_MESSAGE_RESPONSE)
+    return;
+  forget_foreign_sessions(client, ctx);
   if (!g_object_steal_data(G_OBJECT(client), kRetryAfter) ||
-      message->type != GST_RTSP_MESSAGE_RESPONSE ||
       message->type_data.response.code != GST_RTSP_STS_SERVICE_UNAVAILABLE)
     return;
   gst_rtsp_message_add_header(message, GST_RTSP_HDR_RETRY_AFTER, "1");

@@ -2,6 +2,8 @@
 
 #include <glib.h>
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/request_check.h"
@@ -40,6 +42,33 @@ bool named(std::string_view line, std::string_view name) {
          g_ascii_strncasecmp(line.data(), name.data(), name.size()) == 0;
 }
 
+// The body length the head declares (0 without Content-Length); nothing
+// when the Content-Length headers are not one plain number, or several
+// different ones.
+std::optional<size_t> declared_body(const Head& h) {
+  std::optional<std::string_view> value;
+  for (auto line : h.lines) {
+    if (!named(line, "Content-Length"))
+      continue;
+    std::string_view v = line.substr(15);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+      v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+      v.remove_suffix(1);
+    if (value && *value != v)
+      return std::nullopt;
+    value = v;
+  }
+  if (!value)
+    return 0;
+  if (value->empty() || value->find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  // Over 9 digits: over any limit (and no overflow here).
+  if (value->size() > 9)
+    return SIZE_MAX;
+  return size_t(g_ascii_strtoull(std::string(*value).c_str(), nullptr, 10));
+}
+
 bool has_body(const Head& h) {
   for (auto line : h.lines)
     if (named(line, "Content-Length")) {
@@ -70,7 +99,7 @@ FirstRequestRefusal refuse(const Head& h, std::string_view status, std::string_v
 
 }  // namespace
 
-std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer) {
+std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer, size_t max_body) {
   std::optional<Head> head = read_head(buffer);
   if (!head)
     return std::nullopt;
@@ -97,6 +126,11 @@ std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer) 
     return refuse(h, "400 Bad Request", "", false, true);
   if (version != "RTSP/1.0" && version != "RTSP/2.0")
     return refuse(h, "505 RTSP Version Not Supported", "", false, false);
+  std::optional<size_t> body = declared_body(h);
+  if (!body)
+    return refuse(h, "400 Bad Request", "", false, true);
+  if (*body > max_body)
+    return refuse(h, "413 Request Entity Too Large", "", false, true);
   int cseq_lines = 0;
   bool cseq_ok = false;
   for (auto line : h.lines)
@@ -105,6 +139,16 @@ std::optional<FirstRequestRefusal> check_first_request(std::string_view buffer) 
   if (cseq_lines != 1 || !cseq_ok)
     return refuse(h, "400 Bad Request", "", false, false);
   return std::nullopt;
+}
+
+size_t first_request_size(std::string_view buffer) {
+  std::optional<Head> head = read_head(buffer);
+  if (!head)
+    return 0;
+  std::string_view first = head->lines.front();
+  if (first.substr(first.rfind(' ') + 1).substr(0, 5) == "HTTP/")
+    return head->size;
+  return head->size + declared_body(*head).value_or(0);
 }
 
 }  // namespace gms

@@ -221,7 +221,8 @@ void FrontDoor::dispatch(Pending* p) {
   }
   // Refused ones are answered here; the connection goes on with what
   // follows them when it can.
-  while (std::optional<FirstRequestRefusal> no = check_first_request(p->buffer)) {
+  while (std::optional<FirstRequestRefusal> no =
+             check_first_request(p->buffer, policy_->max_request_size.load())) {
     g_socket_send(p->socket.get(), no->reply.data(), no->reply.size(), nullptr, nullptr);
     policy_->counters.refused(ServerCounters::Refusal::kBadRequest);
     if (no->close) {
@@ -233,6 +234,10 @@ void FrontDoor::dispatch(Pending* p) {
         p->buffer.find("\n\n") == std::string::npos)
       return;  // the next request is still to come, within the same deadline
   }
+  // Its body too, within the same deadline: the library would wait for
+  // a missing one as long as the connection stays open.
+  if (p->buffer.size() < first_request_size(p->buffer))
+    return;
   // The two halves of an HTTP tunnel meet only when they come from one
   // address (tunnel_cookie.h).
   method = p->buffer.substr(0, p->buffer.find(' '));

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,29 @@ bool cseq_ok(const GstRTSPMessage* request) {
   return parse_cseq_value(value).has_value();
 }
 
+// At most one Content-Length value, a plain number. The library reads the
+// first with atol(): `abc` is a request without a body, whatever follows
+// it, and of two different values the first decides where the next request
+// starts. Either way the rest of the connection's bytes cannot be trusted.
+bool body_length_ok(const GstRTSPMessage* request) {
+  auto* m = const_cast<GstRTSPMessage*>(request);
+  auto trimmed = [&](int index) -> std::optional<std::string> {
+    gchar* value = nullptr;
+    if (gst_rtsp_message_get_header(m, GST_RTSP_HDR_CONTENT_LENGTH, &value, index) != GST_RTSP_OK)
+      return std::nullopt;
+    std::string v = value;
+    v.erase(0, v.find_first_not_of(" \t"));
+    v.erase(v.find_last_not_of(" \t") + 1);
+    return v;
+  };
+  std::optional<std::string> first = trimmed(0), second = trimmed(1);
+  if (!first)
+    return true;
+  if (second && *second != *first)
+    return false;
+  return !first->empty() && first->find_first_not_of("0123456789") == std::string::npos;
+}
+
 std::string peer_of(GstRTSPClient* client) {
   GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
   const char* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
@@ -88,7 +112,9 @@ GstRTSPStatusCode on_pre_request(GstRTSPClient* client, GstRTSPContext* ctx, gpo
   GstRTSPStatusCode code = problem_of(client, ctx->request);
   if (code != GST_RTSP_STS_OK)
     GMS_LOG_INFO("client %s: request refused (%d): %s", peer_of(client).c_str(), int(code),
-                 code == GST_RTSP_STS_BAD_REQUEST ? "bad CSeq" : "line over the parser's cut");
+                 code != GST_RTSP_STS_BAD_REQUEST ? "line over the parser's cut"
+                 : body_length_ok(ctx->request) ? "bad CSeq"
+                                                : "bad Content-Length");
   return code;
 }
 
@@ -131,9 +157,10 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
   }
   if (!cseq_ok(ctx->request))
     gst_rtsp_message_remove_header(reply, GST_RTSP_HDR_CSEQ, -1);
-  // The library dropped the rest of the line: the client is not one to
-  // go on with.
-  if (code == GST_RTSP_STS_REQUEST_URI_TOO_LARGE || code == kHeadersTooLarge) {
+  // The library dropped the rest of the line, or cannot know where the
+  // body ends: the client is not one to go on with.
+  if (code == GST_RTSP_STS_REQUEST_URI_TOO_LARGE || code == kHeadersTooLarge ||
+      !body_length_ok(ctx->request)) {
     g_object_set_data(G_OBJECT(client), kCloseAfterReply, GINT_TO_POINTER(int(code)));
     gst_rtsp_message_add_header(reply, GST_RTSP_HDR_CONNECTION, "close");
     close_after_reply(client);
@@ -149,7 +176,7 @@ GstRTSPStatusCode request_problem(const GstRTSPMessage* request) {
     return GST_RTSP_STS_REQUEST_URI_TOO_LARGE;
   if (header_too_long(request))
     return kHeadersTooLarge;
-  if (!cseq_ok(request))
+  if (!cseq_ok(request) || !body_length_ok(request))
     return GST_RTSP_STS_BAD_REQUEST;
   return GST_RTSP_STS_OK;
 }

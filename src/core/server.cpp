@@ -24,6 +24,8 @@
 #include "core/gone_path_clients.h"
 #include "core/reader_watch.h"
 #include "core/request_check.h"
+#include "core/request_progress.h"
+#include "core/light_tls_database.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/runtime_paths.h"
@@ -74,8 +76,11 @@ struct ClientHooks {
 // are added once, add_client_signals()).
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
-  if (hooks->control)
+  check_requests(client);
+  if (hooks->control) {
     close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
+    watch_request_progress(client, hooks->control.get(), hooks->first_request);
+  }
   guard_client(client, hooks->policy);
   hooks->registry->watch(client);
   if (hooks->control)
@@ -786,6 +791,7 @@ struct Server::Impl {
       certificate = load_certificate(sc.tls_cert, sc.tls_key, why);
       if (!certificate)
         throw ConfigError({{"server", 0, "server", "tls-cert", why}});
+      use_light_default_tls_database();
       tls_door = std::make_unique<FrontDoor>(server.get(), context.get(), limits(), policy);
       tls_door->set_tls(certificate);
       tls_door->listen(sc.address, sc.tls_port, sc.backlog, "tls-port");

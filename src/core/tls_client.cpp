@@ -46,7 +46,13 @@ void arm_first_request_deadline(GstRTSPClient* client, std::chrono::milliseconds
     auto* st = static_cast<TlsState*>(g_object_get_data(G_OBJECT(c), kTlsState));
     if (st && !st->answered) {
       GMS_LOG_INFO("client %s: no complete RTSPS request in time; closed", peer(c).c_str());
-      gst_rtsp_client_close(c);
+      // Shut, not closed from here: gst_rtsp_client_close() during a
+      // handshake left the TCP connection and its descriptor open for as
+      // long as the peer kept it (the TLS stream does not close while its
+      // handshake is pending). Shut, the handshake fails in the client's
+      // own thread and the library closes the connection there.
+      if (GSocket* s = client_socket(c))
+        g_socket_shutdown(s, TRUE, TRUE, nullptr);
     }
   });
 }

@@ -9,6 +9,7 @@
 #include "http/dashboard.h"
 #include "http/http_guard.h"
 #include "http/http_log.h"
+#include "http/same_origin.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_http_debug);
 #define GST_CAT_DEFAULT gms_http_debug
@@ -250,6 +251,13 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
   if (!auth_->active() && !is_loopback(soup_server_message_get_local_address(msg)) &&
       route.kind != Route::kHealth) {
     respond_error(msg, SOUP_STATUS_FORBIDDEN, "only /api/v1/health is served on this address");
+    return;
+  }
+  SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
+  if (cross_origin(soup_message_headers_get_one(headers, "Origin"),
+                   soup_message_headers_get_one(headers, "Host"), https_)) {
+    HTTP_LOG_INFO("HTTP: %s %s from another origin refused (403)", method.c_str(), path);
+    respond_error(msg, SOUP_STATUS_FORBIDDEN, "requests from other origins are not served");
     return;
   }
   GST_DEBUG("%s %s: route %d", method.c_str(), path, route.kind);

@@ -2,10 +2,13 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <string_view>
 
 #include "gms/ref.h"
+#include "mounts/sdp_text_check.h"
 
 namespace gms::mounts {
 namespace {
@@ -69,6 +72,53 @@ bool plain_token(const std::string& name) {
     if (!g_ascii_isalnum(c) && c != '-' && c != '_' && c != '.')
       return false;
   return true;
+}
+
+// A list of base64 parameter sets (RFC 6184's sprop-parameter-sets, RFC
+// 7798's sprop-vps/-sps/-pps): each element non-empty. An empty one is no
+// parameter set at all, and players take the list as it is from the SDP
+// their DESCRIBE returns.
+bool base64_list(std::string_view list) {
+  for (size_t pos = 0;;) {
+    size_t comma = list.find(',', pos);
+    std::string_view item = list.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+    size_t pad = item.size();
+    while (pad > 0 && item[pad - 1] == '=')
+      --pad;
+    if (pad == 0 || item.size() - pad > 2)
+      return false;
+    for (char c : item.substr(0, pad))
+      if (!g_ascii_isalnum(c) && c != '+' && c != '/')
+        return false;
+    if (comma == std::string_view::npos)
+      return true;
+    pos = comma + 1;
+  }
+}
+
+const std::set<std::string> kParameterSets = {"sprop-parameter-sets", "sprop-vps", "sprop-sps",
+                                              "sprop-pps"};
+
+// The media's fmtp line for `pt`: its parameter sets, if any, are lists of
+// base64 items.
+std::string fmtp_problem(const GstSDPMedia* m, long pt) {
+  for (guint a = 0;; ++a) {
+    const char* v = gst_sdp_media_get_attribute_val_n(m, "fmtp", a);
+    if (!v)
+      return {};
+    char* rest = nullptr;
+    if (std::strtol(v, &rest, 10) != pt || rest == v)
+      continue;
+    GStrvPtr params(g_strsplit(rest, ";", -1));
+    for (gchar** p = params.get(); *p; ++p) {
+      std::string_view param = g_strstrip(*p);
+      size_t eq = param.find('=');
+      GCharPtr key(g_ascii_strdown(param.data(), gssize(std::min(eq, param.size()))));
+      if (kParameterSets.count(key.get()) &&
+          (eq == std::string_view::npos || !base64_list(param.substr(eq + 1))))
+        return std::string(key.get()) + " is not a list of base64 parameter sets";
+    }
+  }
 }
 
 AnnounceCheck refuse(int status, std::string why) {
@@ -148,6 +198,8 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
     if (!pcm_channels_ok(encoding, has_channels ? channels.c_str() : nullptr))
       return refuse(415, where + "encoding " + encoding + " with " + channels +
                              " channels is not accepted (1, 2, 4, 6 or 8 are)");
+    if (std::string why = fmtp_problem(m, pt); !why.empty())
+      return refuse(400, where + why);
     if (!kEncodings.count(encoding) && pt < kFirstDynamicPt)
       return refuse(415, where + "encoding " + encoding + " at the static payload type " +
                              std::to_string(pt) + " is not accepted (a dynamic one, 96-127, is)");
@@ -162,6 +214,9 @@ AnnounceCheck check_announce_sdp(const GstSDPMessage* sdp) {
 AnnounceCheck check_announce_body(const guint8* body, guint size) {
   if (!body || size == 0)
     return refuse(400, "no SDP in the ANNOUNCE");
+  std::string why = sdp_text_problem({reinterpret_cast<const char*>(body), size});
+  if (!why.empty())
+    return refuse(400, "the SDP's " + why);
   GstSDPMessage* raw = nullptr;
   gst_sdp_message_new(&raw);
   UniquePtr<GstSDPMessage, gst_sdp_message_free> sdp(raw);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "packet_viewer.h"
+#include "peer.h"
 #include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
@@ -38,115 +39,6 @@ std::string session_of(const RtspReply& r) {
   std::string id = r.header("Session");
   return id.substr(0, id.find(';'));
 }
-
-// A client socket for what RawRtsp cannot do: a chosen source address
-// (127.0.0.2 is another host to the server), sends that may fail half way
-// (a server closing on a megabyte line), and telling a close from silence.
-class Peer {
- public:
-  explicit Peer(uint16_t port, const char* from = "127.0.0.1") {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    inet_pton(AF_INET, from, &local.sin_addr);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-        connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~Peer() {
-    if (sender_.joinable())
-      sender_.join();
-    if (fd_ >= 0)
-      close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-  bool send_all(const std::string& s) {
-    size_t done = 0;
-    while (fd_ >= 0 && done < s.size()) {
-      ssize_t n = ::send(fd_, s.data() + done, s.size() - done, MSG_NOSIGNAL);
-      if (n <= 0)
-        return false;
-      done += size_t(n);
-    }
-    return done == s.size();
-  }
-  // Sends in a thread of its own, so that the answer can be read while the
-  // server refuses the rest (a send that fails half way is expected).
-  void send_in_background(std::string s) {
-    sender_ = std::thread([this, s = std::move(s)] { send_all(s); });
-  }
-  // One reply (head and Content-Length body), or status 0.
-  RtspReply reply(std::chrono::milliseconds timeout = 10s) {
-    RtspReply r;
-    auto end = Clock::now() + timeout;
-    for (;;) {
-      size_t head = buffer_.find("\r\n\r\n");
-      if (head != std::string::npos) {
-        RtspReply tmp;
-        tmp.text = buffer_.substr(0, head + 4);
-        size_t want = head + 4 + size_t(std::atoi(tmp.header("Content-Length").c_str()));
-        if (buffer_.size() >= want) {
-          r.text = buffer_.substr(0, want);
-          buffer_.erase(0, want);
-          size_t sp = r.text.find(' ');
-          if (r.text.rfind("RTSP/", 0) == 0 || r.text.rfind("HTTP/", 0) == 0)
-            r.status = std::atoi(r.text.c_str() + sp + 1);
-          return r;
-        }
-      }
-      if (!fill(end))
-        return r;
-    }
-  }
-  // The server closed the connection (FIN or reset) within `timeout`;
-  // whatever else it sent meanwhile is skipped.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      if (!fill(end))
-        return eof_;
-      buffer_.clear();
-    }
-    return false;
-  }
-  int fd() const { return fd_; }
-
- private:
-  // Reads what comes before `end`; false at the end of the stream or the
-  // deadline.
-  bool fill(Clock::time_point end) {
-    if (fd_ < 0 || eof_)
-      return false;
-    while (Clock::now() < end) {
-      timeval tv{0, 100000};
-      setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      char buf[16384];
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        buffer_.append(buf, size_t(n));
-        return true;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        eof_ = true;
-        return false;
-      }
-    }
-    return false;
-  }
-
-  int fd_ = -1;
-  bool eof_ = false;
-  std::string buffer_;
-  std::thread sender_;
-};
 
 std::string options(int cseq, const std::string& extra = "") {
   return "OPTIONS * RTSP/1.0\r\nCSeq: " + std::to_string(cseq) + "\r\n" + extra + "\r\n";

@@ -10,8 +10,8 @@
 #include <csignal>
 #include <thread>
 
-#include "auth/crypto.h"
 #include "child.h"
+#include "digest.h"
 #include "pipelines.h"
 #include "process.h"
 #include "rtsp_raw.h"
@@ -26,13 +26,9 @@ const char kBobPw[] = "BobPw-c41d2";       // publish:/live/*
 const char kRootPw[] = "RootPw-9e0b1";     // admin:/*
 const char kBackendPw[] = "BackendPw-5d6e";  // in a proxy URL
 
-// Adds a user with the program itself (password on stdin).
 void add_user(const std::string& file, const std::string& name, const std::string& pw,
               const std::string& roles) {
-  RunResult r = run({"sh", "-c",
-                     "printf '%s\\n' \"$0\" | \"$1\" --users \"$2\" --add-user \"$3\" --roles \"$4\"",
-                     pw, build_path("src/gst-mediaserver"), file, name, roles},
-                    20s);
+  RunResult r = run_add_user(file, name, pw, roles);
   ASSERT_EQ(r.exit_status, 0) << r.out << r.err;
 }
 
@@ -44,24 +40,6 @@ std::string users_file() {
   return f;
 }
 
-std::string param(const std::string& challenge, const std::string& name) {
-  auto b = challenge.find(name + "=\"");
-  if (b == std::string::npos)
-    return {};
-  b += name.size() + 2;
-  return challenge.substr(b, challenge.find('"', b) - b);
-}
-
-// Digest without qop, as rtspsrc sends it.
-std::string digest_header(const std::string& user, const std::string& pw,
-                          const std::string& method, const std::string& uri,
-                          const std::string& nonce) {
-  std::string ha1 = auth::digest_ha1(user, "gst-mediaserver", pw);
-  std::string resp = auth::md5_hex(ha1 + ":" + nonce + ":" + auth::md5_hex(method + ":" + uri));
-  return "Authorization: Digest username=\"" + user + "\", realm=\"gst-mediaserver\", nonce=\"" +
-         nonce + "\", uri=\"" + uri + "\", response=\"" + resp + "\"\r\n";
-}
-
 // One request with Digest on connection `c`: unauthenticated first, then
 // with the credentials for the nonce of the 401. `auth_out` gets the header.
 RtspReply with_digest(RawRtsp& c, int& cseq, const std::string& method, const std::string& url,
@@ -70,7 +48,8 @@ RtspReply with_digest(RawRtsp& c, int& cseq, const std::string& method, const st
   RtspReply first = c.request(rtsp_request(method, url, cseq++, "", headers));
   if (first.status != 401)
     return first;
-  std::string a = digest_header(user, pw, method, url, param(first.header("WWW-Authenticate"), "nonce"));
+  std::string a = digest_header(user, pw, method, url,
+                                challenge_param(first.header("WWW-Authenticate"), "nonce"));
   if (auth_out)
     *auth_out = a;
   return c.request(rtsp_request(method, url, cseq++, "", headers + a));
@@ -197,7 +176,7 @@ TEST_F(Auth, ReplayedAndStaleNonces) {
       10s));
   EXPECT_NE(stale.header("WWW-Authenticate").find("stale=true"), std::string::npos) << stale.text;
   // The fresh nonce of that answer works.
-  std::string fresh = param(stale.header("WWW-Authenticate"), "nonce");
+  std::string fresh = challenge_param(stale.header("WWW-Authenticate"), "nonce");
   EXPECT_EQ(a.request(rtsp_request("DESCRIBE", test, cseq++, "",
                                    digest_header("alice", kAlicePw, "DESCRIBE", test, fresh)))
                 .status,
@@ -441,7 +420,7 @@ TEST(AuthRegister, NeedsPublishOrAdmin) {
   RawRtsp c(srv.port());
   RtspReply first = c.request(reg(1, ""));
   ASSERT_EQ(first.status, 401) << first.text;
-  std::string nonce = param(first.header("WWW-Authenticate"), "nonce");
+  std::string nonce = challenge_param(first.header("WWW-Authenticate"), "nonce");
   EXPECT_EQ(c.request(reg(2, digest_header("alice", kAlicePw, "REGISTER", url, nonce))).status, 401);
   EXPECT_EQ(c.request(reg(3, digest_header("bob", "wrong", "REGISTER", url, nonce))).status, 401);
   EXPECT_EQ(c.request(reg(4, digest_header("bob", kBobPw, "REGISTER", url, nonce))).status, 200);

@@ -7,15 +7,34 @@
 #include <vector>
 #include <fstream>
 
+#include "digest.h"
 #include "process.h"
 
 namespace gms::test {
 
-PacketViewer::PacketViewer(uint16_t port, const std::string& url) : conn_(port) {
-  session_ = play_over_tcp(conn_, url);
-  ok_ = !session_.empty();
+PacketViewer::PacketViewer(uint16_t port, const std::string& url, const ViewerLogin& login)
+    : conn_(port, login.tls_ca), login_(login) {
+  ok_ = ask("DESCRIBE", url, 1, "Accept: application/sdp\r\n").status == 200;
+  RtspReply s =
+      ask("SETUP", url + "/stream=0", 3, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
+  std::string id = s.header("Session");
+  session_ = id.substr(0, id.find(';'));
+  ok_ = ok_ && s.status == 200 && ask("PLAY", url, 5).status == 200;
   if (ok_)
     reader_ = std::thread([this] { read_loop(); });
+}
+
+RtspReply PacketViewer::ask(const std::string& method, const std::string& url, int cseq,
+                            const std::string& headers) {
+  auto authorization = [&] {
+    return nonce_.empty() ? std::string()
+                          : digest_header(login_.user, login_.password, method, url, nonce_);
+  };
+  RtspReply r = conn_.request(rtsp_request(method, url, cseq, session_, headers + authorization()));
+  if (r.status != 401 || login_.user.empty() || !nonce_.empty())
+    return r;
+  nonce_ = challenge_param(r.header("WWW-Authenticate"), "nonce");
+  return conn_.request(rtsp_request(method, url, cseq + 1, session_, headers + authorization()));
 }
 
 PacketViewer::~PacketViewer() {

@@ -15,15 +15,24 @@
 
 namespace gms::test {
 
+// How a PacketViewer connects: RTSPS when `tls_ca` names the CA file to
+// check the server against; as `user` (Digest) when given.
+struct ViewerLogin {
+  std::string tls_ca;
+  std::string user, password;
+};
+
 class PacketViewer {
  public:
   // DESCRIBE, SETUP of stream=0 over TCP, PLAY; reads in a thread of its own.
-  PacketViewer(uint16_t port, const std::string& url);
+  PacketViewer(uint16_t port, const std::string& url, const ViewerLogin& login = {});
   ~PacketViewer();
   PacketViewer(const PacketViewer&) = delete;
   PacketViewer& operator=(const PacketViewer&) = delete;
 
   bool ok() const { return ok_; }
+  // Its session id (empty if SETUP failed).
+  const std::string& session() const { return session_; }
   unsigned packets() const { return packets_; }
   unsigned gaps() const { return gaps_; }
   bool closed() const { return closed_; }
@@ -34,8 +43,13 @@ class PacketViewer {
 
  private:
   void read_loop();
+  // One request, answered with Digest once a challenge came.
+  RtspReply ask(const std::string& method, const std::string& url, int cseq,
+                const std::string& headers = "");
 
   RawRtsp conn_;
+  ViewerLogin login_;
+  std::string nonce_;
   std::string session_;
   bool ok_ = false;
   std::thread reader_;

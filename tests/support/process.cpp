@@ -68,6 +68,14 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds ti
   return r;
 }
 
+RunResult run_add_user(const std::string& file, const std::string& name, const std::string& pw,
+                       const std::string& roles) {
+  return run({"sh", "-c",
+              "printf '%s\\n' \"$0\" | \"$1\" --users \"$2\" --add-user \"$3\" --roles \"$4\"", pw,
+              build_path("src/gst-mediaserver"), file, name, roles},
+             std::chrono::seconds(20));
+}
+
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto end = deadline_in(timeout);
   for (;;) {

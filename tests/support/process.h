@@ -89,6 +89,11 @@ class ServerProcess {
 // CPU time (user + system, s) a process has used so far, from /proc/PID/stat.
 double process_cpu_seconds(GPid pid);
 
+// Adds a user to a users file with the program itself (--add-user, the
+// password on stdin).
+RunResult run_add_user(const std::string& file, const std::string& name, const std::string& pw,
+                       const std::string& roles);
+
 // Path of a binary built by this project (from the GMS_BUILD_DIR env var).
 std::string build_path(const std::string& rel);
 // Writes `text` to a new file in a fresh temporary directory; returns its path.

@@ -25,17 +25,54 @@ std::string RtspReply::header(const std::string& name) const {
   return v;
 }
 
-RawRtsp::RawRtsp(uint16_t port) {
+RawRtsp::RawRtsp(uint16_t port, const std::string& tls_ca) {
   auto client = Ref<GSocketClient>::adopt(g_socket_client_new());
   g_socket_client_set_timeout(client.get(), 10);
   conn_ = Ref<GSocketConnection>::adopt(
       g_socket_client_connect_to_host(client.get(), "127.0.0.1", port, nullptr, nullptr));
+  if (conn_ && !tls_ca.empty())
+    start_tls(port, tls_ca);
+}
+
+void RawRtsp::start_tls(uint16_t port, const std::string& ca) {
+  auto db = Ref<GTlsDatabase>::adopt(g_tls_file_database_new(ca.c_str(), nullptr));
+  auto identity = Ref<GSocketConnectable>::adopt(g_network_address_new("127.0.0.1", port));
+  auto tls = Ref<GIOStream>::adopt(
+      g_tls_client_connection_new(G_IO_STREAM(conn_.get()), identity.get(), nullptr));
+  if (!db || !tls) {
+    conn_.reset();
+    return;
+  }
+  g_tls_connection_set_database(G_TLS_CONNECTION(tls.get()), db.get());
+  if (!g_tls_connection_handshake(G_TLS_CONNECTION(tls.get()), nullptr, nullptr)) {
+    conn_.reset();
+    return;
+  }
+  tls_ = tls;
+}
+
+gssize RawRtsp::receive(char* buf, size_t size, std::chrono::milliseconds timeout) {
+  GSocket* sock = g_socket_connection_get_socket(conn_.get());
+  const gint64 end = g_get_monotonic_time() + gint64(timeout.count()) * 1000;
+  for (;;) {
+    auto* in = G_POLLABLE_INPUT_STREAM(
+        g_io_stream_get_input_stream(tls_ ? tls_.get() : G_IO_STREAM(conn_.get())));
+    // The TLS layer may hold decrypted bytes the socket no longer shows.
+    const gint64 left = end - g_get_monotonic_time();
+    if (!g_pollable_input_stream_is_readable(in) &&
+        (left <= 0 || !g_socket_condition_timed_wait(sock, G_IO_IN, left, nullptr, nullptr)))
+      return -1;
+    GErrorPtr err;
+    gssize n = g_pollable_input_stream_read_nonblocking(in, buf, size, nullptr, out(err));
+    if (n >= 0 || !g_error_matches(err.get(), G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      return n;
+  }
 }
 
 bool RawRtsp::send(const std::string& bytes) {
   if (!conn_)
     return false;
-  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(conn_.get()));
+  GOutputStream* out = g_io_stream_get_output_stream(tls_ ? tls_.get() : G_IO_STREAM(conn_.get()));
   gsize written = 0;
   return g_output_stream_write_all(out, bytes.data(), bytes.size(), &written, nullptr, nullptr);
 }
@@ -44,7 +81,6 @@ RtspReply RawRtsp::read_reply(std::chrono::milliseconds timeout) {
   RtspReply r;
   if (!conn_)
     return r;
-  GSocket* sock = g_socket_connection_get_socket(conn_.get());
   auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto head_end = buffer_.find("\r\n\r\n");
@@ -72,10 +108,8 @@ RtspReply RawRtsp::read_reply(std::chrono::milliseconds timeout) {
     auto now = std::chrono::steady_clock::now();
     if (now >= end)
       return r;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
-    g_socket_set_timeout(sock, static_cast<guint>(std::max<long>(1, (ms + 999) / 1000)));
     char buf[8192];
-    gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+    gssize n = receive(buf, sizeof buf, std::chrono::duration_cast<std::chrono::milliseconds>(end - now));
     if (n <= 0)
       return r;
     buffer_.append(buf, static_cast<size_t>(n));
@@ -90,11 +124,8 @@ bool RawRtsp::read_frames(std::string& out, unsigned timeout_ms) {
   }
   if (!conn_)
     return false;
-  GSocket* sock = g_socket_connection_get_socket(conn_.get());
-  if (!g_socket_condition_timed_wait(sock, G_IO_IN, gint64(timeout_ms) * 1000, nullptr, nullptr))
-    return false;
   char buf[65536];
-  gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+  gssize n = receive(buf, sizeof buf, std::chrono::milliseconds(timeout_ms));
   if (n <= 0)
     return false;
   out.assign(buf, static_cast<size_t>(n));
@@ -105,7 +136,6 @@ RawRtsp::Frame RawRtsp::read_interleaved(std::chrono::milliseconds timeout) {
   Frame f;
   if (!conn_)
     return f;
-  GSocket* sock = g_socket_connection_get_socket(conn_.get());
   auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     // Anything but a data frame here (none is expected) is skipped.
@@ -123,10 +153,8 @@ RawRtsp::Frame RawRtsp::read_interleaved(std::chrono::milliseconds timeout) {
     auto now = std::chrono::steady_clock::now();
     if (now >= end)
       return f;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count();
-    g_socket_set_timeout(sock, static_cast<guint>(std::max<long>(1, (ms + 999) / 1000)));
     char buf[16384];
-    gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+    gssize n = receive(buf, sizeof buf, std::chrono::duration_cast<std::chrono::milliseconds>(end - now));
     if (n <= 0)
       return f;
     buffer_.append(buf, static_cast<size_t>(n));

@@ -29,7 +29,10 @@ std::string play_over_tcp(RawRtsp& conn, const std::string& url);
 
 class RawRtsp {
  public:
-  explicit RawRtsp(uint16_t port);
+  // Plain RTSP; with `tls_ca` (a CA file) RTSPS, the server's certificate
+  // checked against that CA for 127.0.0.1 (not connected when the
+  // handshake fails).
+  explicit RawRtsp(uint16_t port, const std::string& tls_ca = "");
   bool connected() const { return static_cast<bool>(conn_); }
   // Sends `request` as is and reads one reply (headers + Content-Length body).
   RtspReply request(const std::string& request,
@@ -51,7 +54,13 @@ class RawRtsp {
   Frame read_interleaved(std::chrono::milliseconds timeout);
 
  private:
+  void start_tls(uint16_t port, const std::string& ca);
+  // Waits up to `timeout` for bytes and reads what came: > 0 bytes, 0 at
+  // the end of the stream, < 0 none in time (or an error).
+  gssize receive(char* buf, size_t size, std::chrono::milliseconds timeout);
+
   Ref<GSocketConnection> conn_;
+  Ref<GIOStream> tls_;  // over conn_ for RTSPS
   std::string buffer_;
 };
 

@@ -10,6 +10,7 @@
 #include "http/api_model.h"
 #include "http/dashboard.h"
 #include "http/http_api.h"
+#include "http/same_origin.h"
 #include "http_client.h"
 #include "prom_text.h"
 #include "record/segment_listing.h"
@@ -21,6 +22,19 @@ namespace {
 using test::json_find;
 using test::json_string;
 using test::parse_json;
+
+TEST(HttpOrigin, OnlyTheApisOwnOriginOrNone) {
+  EXPECT_FALSE(cross_origin(nullptr, "127.0.0.1:8080", false));
+  EXPECT_FALSE(cross_origin("http://127.0.0.1:8080", "127.0.0.1:8080", false));
+  EXPECT_FALSE(cross_origin("HTTP://Cam.Example:8080", "cam.example:8080", false));
+  EXPECT_FALSE(cross_origin("https://cam.example", "cam.example", true));
+  EXPECT_TRUE(cross_origin("http://evil", "127.0.0.1:8080", false));
+  EXPECT_TRUE(cross_origin("null", "127.0.0.1:8080", false));
+  EXPECT_TRUE(cross_origin("http://127.0.0.1:8080", "127.0.0.1:8080", true));
+  EXPECT_TRUE(cross_origin("http://127.0.0.1:8081", "127.0.0.1:8080", false));
+  EXPECT_TRUE(cross_origin("http://127.0.0.1:8080.evil", "127.0.0.1:8080", false));
+  EXPECT_TRUE(cross_origin("http://127.0.0.1:8080", nullptr, false));
+}
 
 TEST(HttpRoute, KnownResourcesAndMethods) {
   EXPECT_EQ(route_of("GET", "/api/v1/paths").kind, Route::kPaths);

@@ -277,6 +277,41 @@ TEST(AnnounceCheck, Whitelist) {
   EXPECT_EQ(check(many).status, 400);
 }
 
+// Numbers GStreamer's parser would read with atoi(), lines of any length,
+// and parameter sets that are not base64: refused before it parses them.
+TEST(AnnounceCheck, NumbersLinesAndParameterSets) {
+  auto check = [](const std::string& sdp) {
+    return mounts::check_announce_body(reinterpret_cast<const guint8*>(sdp.data()),
+                                       static_cast<guint>(sdp.size()));
+  };
+  const std::string head = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\n";
+  auto h264 = [&](const std::string& port, const std::string& fmtp, const std::string& extra = "") {
+    return head + extra + "m=video " + port + " RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n" +
+           (fmtp.empty() ? "" : "a=fmtp:96 " + fmtp + "\r\n");
+  };
+  const std::string sets = "packetization-mode=1;sprop-parameter-sets=Z0IAHpWoKA9k,aM48gA==";
+  for (const std::string& ok :
+       {h264("0", sets), h264("5000", sets), h264("65535/2", ""), h264("0", "", "b=AS:2500\r\n"),
+        h264("0", "packetization-mode=1; sprop-parameter-sets=Z0IAHpWoKA9k"),
+        head + "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n"
+               "a=fmtp:96 sprop-vps=QAEMAf//;sprop-sps=QgEBAWA=;sprop-pps=RAHAcvA=\r\n"}) {
+    auto c = check(ok);
+    EXPECT_TRUE(c.ok) << ok << c.reason;
+  }
+  for (const std::string& bad : {
+           h264("99999999999", ""), h264("4294972296", ""), h264("65536", ""), h264("-1", ""),
+           h264("0/99999999", ""), h264("0", "", "b=AS:-1\r\n"), h264("0", "", "b=AS:\r\n"),
+           h264("0", "", "b=AS:1e9\r\n"), h264("0", "", "b=AS:9999999999\r\n"),
+           h264("0", "packetization-mode=1;sprop-parameter-sets="),
+           h264("0", "sprop-parameter-sets=,"), h264("0", "sprop-parameter-sets=Z0IA,,aM48"),
+           h264("0", "sprop-parameter-sets=Z0I*"), h264("0", "sprop-parameter-sets=Z0I==="),
+           h264("0", "sprop-parameter-sets"), h264("0", "x=" + std::string(5000, 'A')),
+           head + "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\na=fmtp:96 sprop-sps=\r\n"}) {
+    auto c = check(bad);
+    EXPECT_EQ(c.status, 400) << bad.substr(0, 200) << ": " << c.reason;
+  }
+}
+
 }  // namespace
 }  // namespace gms::relay
 
