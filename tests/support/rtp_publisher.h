@@ -1,0 +1,73 @@
+// A publisher of our own for the RTP and RTCP fault cases: ANNOUNCE of an
+// H.264 SDP, SETUP, RECORD, then RTP it crafts from the key frame of a
+// 64x64 picture (key_frame_nals.h), over the RTSP connection (interleaved)
+// or from UDP sockets of its own to the server ports the SETUP reply names.
+// Sequence number, timestamp and SSRC are the test's to bend, and it can
+// send RTCP of any shape on the track's RTCP channel or port.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gms/ref.h"
+#include "publish_raw.h"
+#include "rtsp_raw.h"
+
+namespace gms::test {
+
+class ServerProcess;
+
+constexpr uint32_t kPublisherSsrc = 0x1234abcd;
+constexpr uint32_t kFrameTicks = 3600;  // 25 frames/s at 90 kHz
+constexpr unsigned kFrameUs = 40000;
+
+// The NAL units of a 64x64 H.264 key frame (empty if ffmpeg made none).
+const std::vector<std::string>& h264_key_frame();
+
+// A UDP socket bound to `ip`:`port` (0: any port); null if it cannot be.
+Ref<GSocket> udp_socket(const char* ip, unsigned port = 0);
+uint16_t local_port(GSocket* s);
+// The number after `key` in a Transport header ("server_port=" -> 5000).
+unsigned transport_value(const std::string& transport, const std::string& key);
+
+class RtpPublisher {
+ public:
+  RtpPublisher(ServerProcess& srv, const std::string& path, bool udp,
+               const std::string& sdp = h264_sdp());
+  bool ok() const { return ok_; }
+  const RtspReply& announced() const { return announce_; }
+  uint16_t server_rtp_port() const { return server_rtp_; }
+  // The server's RTCP port for the track, as the SETUP reply names it.
+  uint16_t server_rtcp_port() const { return server_rtcp_; }
+
+  // The packets of one picture at the current timestamp (marker on the
+  // last); sequence numbers advance.
+  std::vector<std::string> frame();
+  // RTP packets, in one write over TCP, as datagrams over UDP.
+  bool send(const std::vector<std::string>& packets);
+  // RTCP packets (each a compound as it is), on channel 1 or to the
+  // server's RTCP port.
+  bool send_rtcp(const std::vector<std::string>& packets);
+  // One picture now, then the clock moves a frame on.
+  bool send_frame();
+  RtspReply teardown();
+
+  uint16_t seq = 1000;
+  uint32_t ts = 90000;
+  uint32_t ssrc = kPublisherSsrc;
+
+ private:
+  bool send_to(GSocket* from, uint16_t port, const std::vector<std::string>& packets);
+
+  RawRtsp conn_;
+  std::string url_, session_;
+  RtspReply announce_;
+  Ref<GSocket> rtp_, rtcp_;
+  uint16_t server_rtp_ = 0, server_rtcp_ = 0;
+  bool ok_ = false;
+};
+
+}  // namespace gms::test
