@@ -53,6 +53,9 @@ struct Holdings {
 Holdings holdings_of(GPid pid);
 // The names of a process's threads, sorted, for failure messages.
 std::string thread_names(GPid pid);
+// What a process's descriptors point at ("socket:[123]", a path…), by
+// number, for failure messages.
+std::string fd_targets(GPid pid);
 
 // VmRSS of a process in KiB (-1 if it is gone).
 long rss_kib(GPid pid);
