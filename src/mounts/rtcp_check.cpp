@@ -1,5 +1,7 @@
 #include "mounts/rtcp_check.h"
 
+#include <algorithm>
+
 namespace gms::mounts {
 namespace {
 
@@ -74,7 +76,35 @@ bool packet_is_sound(const uint8_t* p, size_t size) {
   }
 }
 
+uint32_t read32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+
+// The SSRC of each chunk of a sound SDES packet.
+void sdes_sources(const uint8_t* p, size_t size, unsigned count, std::vector<uint32_t>& out) {
+  size_t at = 4;
+  for (unsigned c = 0; c < count && at + 4 <= size; ++c) {
+    out.push_back(read32(p + at));
+    at += 4;
+    while (at + 1 < size && p[at] != 0)
+      at += 2 + p[at + 1];
+    at = (at + 4) & ~size_t(3);
+  }
+}
+
 }  // namespace
+
+void rtcp_sources(const uint8_t* data, size_t size, std::vector<uint32_t>& out) {
+  while (size >= 8) {
+    const size_t length = std::min(size, (size_t((data[2] << 8) | data[3]) + 1) * 4);
+    if (data[1] == kSr || data[1] == kRr)
+      out.push_back(read32(data + 4));
+    else if (data[1] == kSdes)
+      sdes_sources(data, length, data[0] & 0x1f, out);
+    data += length;
+    size -= length;
+  }
+}
 
 bool rtcp_is_sound(const uint8_t* data, size_t size) {
   if (size < 4)

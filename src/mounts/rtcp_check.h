@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace gms::mounts {
 
@@ -24,5 +25,9 @@ namespace gms::mounts {
 // feedback packets keep within their own length, and which holds no
 // transport-wide congestion control feedback.
 bool rtcp_is_sound(const uint8_t* data, size_t size);
+
+// The SSRCs a sound compound makes a session know: the senders of its
+// reports and the chunks of its SDES packets (appended to `out`).
+void rtcp_sources(const uint8_t* data, size_t size, std::vector<uint32_t>& out);
 
 }  // namespace gms::mounts

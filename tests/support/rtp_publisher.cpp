@@ -108,4 +108,29 @@ bool RtpPublisher::send_frame() {
 
 RtspReply RtpPublisher::teardown() { return conn_.request(rtsp_request("TEARDOWN", url_, 9, session_)); }
 
+Pacer::Pacer(RtpPublisher& pub, Tick tick)
+    : pub_(pub), tick_(std::move(tick)), thread_([this] { run(); }) {}
+
+Pacer::~Pacer() {
+  stop_ = true;
+  thread_.join();
+}
+
+void Pacer::set(Tick tick) {
+  std::lock_guard<std::mutex> g(lock_);
+  tick_ = std::move(tick);
+}
+
+void Pacer::run() {
+  auto due = std::chrono::steady_clock::now();
+  while (!stop_) {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      failed_ = !tick_(pub_) || failed_;
+    }
+    due += std::chrono::microseconds(kFrameUs);
+    std::this_thread::sleep_until(due);
+  }
+}
+
 }  // namespace gms::test

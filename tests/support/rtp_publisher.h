@@ -8,8 +8,12 @@
 
 #include <gio/gio.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gms/ref.h"
@@ -68,6 +72,32 @@ class RtpPublisher {
   Ref<GSocket> rtp_, rtcp_;
   uint16_t server_rtp_ = 0, server_rtcp_ = 0;
   bool ok_ = false;
+};
+
+// Runs a tick every 40 ms (a picture's time at 25 a second) on a thread of
+// its own until destroyed: by default one picture; the test may change
+// what a tick does at any time. The publisher is the pacer's while it
+// runs (over TCP, RTP and RTCP share the connection).
+class Pacer {
+ public:
+  // Returns false when a send failed.
+  using Tick = std::function<bool(RtpPublisher&)>;
+  explicit Pacer(RtpPublisher& pub, Tick tick = [](RtpPublisher& p) { return p.send_frame(); });
+  ~Pacer();
+  Pacer(const Pacer&) = delete;
+  Pacer& operator=(const Pacer&) = delete;
+
+  void set(Tick tick);
+  bool failed() const { return failed_; }
+
+ private:
+  void run();
+
+  RtpPublisher& pub_;
+  std::mutex lock_;  // protects tick_
+  Tick tick_;
+  std::atomic<bool> stop_{false}, failed_{false};
+  std::thread thread_;
 };
 
 }  // namespace gms::test
