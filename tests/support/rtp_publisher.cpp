@@ -74,30 +74,27 @@ std::vector<std::string> RtpPublisher::frame() {
   return out;
 }
 
-bool RtpPublisher::send_to(GSocket* from, uint16_t port, const std::vector<std::string>& packets) {
-  auto dest = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string("127.0.0.1", port));
+bool RtpPublisher::send_on(GSocket* udp, uint16_t port, uint8_t channel,
+                           const std::vector<std::string>& packets) {
+  if (udp) {
+    auto dest = Ref<GSocketAddress>::adopt(g_inet_socket_address_new_from_string("127.0.0.1", port));
+    for (const auto& p : packets)
+      if (g_socket_send_to(udp, dest.get(), p.data(), p.size(), nullptr, nullptr) < 0)
+        return false;
+    return true;
+  }
+  std::string batch;
   for (const auto& p : packets)
-    if (g_socket_send_to(from, dest.get(), p.data(), p.size(), nullptr, nullptr) < 0)
-      return false;
-  return true;
+    batch += interleaved(channel, p);
+  return conn_.send(batch);
 }
 
 bool RtpPublisher::send(const std::vector<std::string>& packets) {
-  if (rtp_)
-    return send_to(rtp_.get(), server_rtp_, packets);
-  std::string batch;
-  for (const auto& p : packets)
-    batch += interleaved(0, p);
-  return conn_.send(batch);
+  return send_on(rtp_.get(), server_rtp_, 0, packets);
 }
 
 bool RtpPublisher::send_rtcp(const std::vector<std::string>& packets) {
-  if (rtcp_)
-    return send_to(rtcp_.get(), server_rtcp_, packets);
-  std::string batch;
-  for (const auto& p : packets)
-    batch += interleaved(1, p);
-  return conn_.send(batch);
+  return send_on(rtcp_.get(), server_rtcp_, 1, packets);
 }
 
 bool RtpPublisher::send_frame() {

@@ -64,7 +64,9 @@ class RtpPublisher {
   uint32_t ssrc = kPublisherSsrc;
 
  private:
-  bool send_to(GSocket* from, uint16_t port, const std::vector<std::string>& packets);
+  // From the UDP socket `udp` to the server's `port`, or (null) on the
+  // interleaved `channel`.
+  bool send_on(GSocket* udp, uint16_t port, uint8_t channel, const std::vector<std::string>& packets);
 
   RawRtsp conn_;
   std::string url_, session_;
