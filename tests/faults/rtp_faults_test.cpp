@@ -368,7 +368,10 @@ TEST_F(RtpFaults, WraparoundIsSeamless) {
 // from 127.0.0.2, with the publisher's SSRC and sequence numbers just
 // ahead of its own, payloads marked. Viewers must see none of them.
 TEST_F(RtpFaults, UdpInjectionIsIgnored) {
-  start();
+  // The publisher sends RTP and no RTCP, which is what keeps a UDP session
+  // alive: with a 5 s timeout its session ended 6 s after its RECORD, within
+  // the test under the sanitizers.
+  start(30);
   RtpPublisher pub(*srv_, "/live/e08", true);
   ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
   auto intruder = udp_socket("127.0.0.2");
