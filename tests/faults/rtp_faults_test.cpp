@@ -37,18 +37,11 @@ namespace gms::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint32_t kSsrc = RtpPublisher::kSsrc;
-constexpr uint32_t kFrameTicks = RtpPublisher::kFrameTicks;
-constexpr unsigned kFrameUs = 40000;
+constexpr uint32_t kSsrc = kPublisherSsrc;
 
 std::string temp_tree() {
   std::string f = write_temp_file("x", "");
   return f.substr(0, f.rfind('/'));
-}
-
-const std::vector<std::string>& key_frame() {
-  static const std::vector<std::string> nals = key_frame_nals(false);
-  return nals;
 }
 
 // Segments of a recorded path, sorted by name.
@@ -132,7 +125,7 @@ bool pictures_go_on(const Viewer& v, unsigned n, std::chrono::milliseconds timeo
 class RtpFaults : public testing::Test {
  protected:
   void start(int session_timeout = 5, bool http_api = false) {
-    ASSERT_GE(key_frame().size(), 3u) << "ffmpeg made no key frame";
+    ASSERT_GE(h264_key_frame().size(), 3u) << "ffmpeg made no key frame";
     root_ = temp_tree() + "/rec";
     srv_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{write_temp_file(
@@ -158,6 +151,32 @@ class RtpFaults : public testing::Test {
           return srv_->log_contains("recording " + path + " into");
         },
         20s);
+  }
+  // 50 rounds (2 s) of the packets `extra()` makes, then a picture.
+  void rounds_with(RtpPublisher& pub, const std::function<std::vector<std::string>()>& extra) {
+    for (int round = 0; round < 50; ++round) {
+      std::vector<std::string> batch = extra();
+      auto f = pub.frame();
+      batch.insert(batch.end(), f.begin(), f.end());
+      pub.ts += kFrameTicks;
+      ASSERT_TRUE(pub.send(batch)) << "round " << round << "\n" << srv_->log_tail();
+      g_usleep(kFrameUs);
+    }
+  }
+  // The publisher of `path` streams 2 s more and leaves; its recording did
+  // not stop before, and its segments hold over 4 s without a step over
+  // 0.5 s.
+  void expect_recorded_through(RtpPublisher& pub, const std::string& path) {
+    stream(pub, 2000);
+    EXPECT_FALSE(srv_->log_contains("recording " + path + " stopped")) << srv_->log_tail();
+    EXPECT_EQ(pub.teardown().status, 200) << srv_->log_tail();
+    ASSERT_TRUE(wait_until([&] { return srv_->log_contains("recording " + path + " stopped"); }, 10s))
+        << srv_->log_tail();
+    RecordingSpan span = recording_span(root_ + path);
+    std::printf("E02: recorded %zu segments, %.1f s, %zu pictures\n%s", span.files, span.total,
+                span.frames, span.text.c_str());
+    EXPECT_LE(span.max_step, 0.5) << span.text;
+    EXPECT_GE(span.total, 4.0) << span.text;
   }
   // Frames at 25/s for `ms`.
   void stream(RtpPublisher& pub, unsigned ms) {
@@ -311,7 +330,10 @@ TEST_F(RtpFaults, WraparoundIsSeamless) {
 // from 127.0.0.2, with the publisher's SSRC and sequence numbers just
 // ahead of its own, payloads marked. Viewers must see none of them.
 TEST_F(RtpFaults, UdpInjectionIsIgnored) {
-  start();
+  // The publisher sends RTP and no RTCP, which is what keeps a UDP session
+  // alive: with a 5 s timeout its session ended 6 s after its RECORD, within
+  // the test under the sanitizers.
+  start(30);
   RtpPublisher pub(*srv_, "/live/e08", true);
   ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
   auto intruder = udp_socket("127.0.0.2");
@@ -534,31 +556,55 @@ TEST_F(RtpFaults, MalformedRtpHeadersAreDropped) {
       {"version 1", [&] { return header(0x40, slice); }},
   };
   const unsigned before = v.video_frames();
-  for (int round = 0; round < 50; ++round) {  // 2 s
+  ASSERT_NO_FATAL_FAILURE(rounds_with(pub, [&] {
     std::vector<std::string> batch;
     for (const auto& [name, make] : attacks)
       batch.push_back(make());
-    auto f = pub.frame();
-    batch.insert(batch.end(), f.begin(), f.end());
-    pub.ts += kFrameTicks;
-    ASSERT_TRUE(pub.send(batch)) << "round " << round << "\n" << srv_->log_tail();
-    g_usleep(kFrameUs);
-  }
+    return batch;
+  }));
   ASSERT_TRUE(pictures_go_on(v, 10, 3s, tick, took)) << v.state() << srv_->log_tail();
   std::printf("E02: %u pictures decoded during and after 450 malformed packets\n",
               v.video_frames() - before);
   EXPECT_FALSE(v.got_eos() || !v.error().empty()) << v.state();
   EXPECT_GE(v.video_frames() - before, 30u) << v.state();
-  stream(pub, 2000);
-  EXPECT_FALSE(srv_->log_contains("recording /live/e02 stopped")) << srv_->log_tail();
-  EXPECT_EQ(pub.teardown().status, 200) << srv_->log_tail();
-  ASSERT_TRUE(wait_until([&] { return srv_->log_contains("recording /live/e02 stopped"); }, 10s))
-      << srv_->log_tail();
-  RecordingSpan span = recording_span(root_ + "/live/e02");
-  std::printf("E02: recorded %zu segments, %.1f s, %zu pictures\n%s", span.files, span.total,
-              span.frames, span.text.c_str());
-  EXPECT_LE(span.max_step, 0.5) << span.text;
-  EXPECT_GE(span.total, 4.0) << span.text;
+  expect_recorded_through(pub, "/live/e02");
+}
+
+// E02: the largest RTP packet an interleaved frame can carry (65 535
+// bytes: a filler NAL unit of 65 523), before each picture of a TCP
+// publisher. Larger than any UDP datagram, so a UDP viewer cannot get it
+// as it is. Dropped or passed: the publisher's session, its viewers over
+// TCP and UDP and its recording go on.
+TEST_F(RtpFaults, LargestInterleavedFrameKeepsThePathGoing) {
+  start();
+  RtpPublisher pub(*srv_, "/live/big", false);
+  ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
+  ASSERT_TRUE(warm_up(pub, "/live/big")) << srv_->log_tail();
+  Viewer tcp(srv_->url("/live/big"), "tcp");
+  Viewer udp(srv_->url("/live/big"), "udp");
+  long took = 0;
+  auto tick = [&] {
+    pub.send_frame();
+    g_usleep(kFrameUs);
+  };
+  ASSERT_TRUE(pictures_go_on(tcp, 10, 15s, tick, took)) << tcp.state() << srv_->log_tail();
+  ASSERT_TRUE(pictures_go_on(udp, 10, 15s, tick, took)) << udp.state() << srv_->log_tail();
+  const std::string filler = std::string(1, '\x0c') + std::string(65535 - 12 - 1, '\xff');
+  ASSERT_EQ(rtp_packet(96, 0, 0, 0, filler).size(), 65535u);
+  const unsigned tcp_before = tcp.video_frames(), udp_before = udp.video_frames();
+  ASSERT_NO_FATAL_FAILURE(rounds_with(pub, [&] {
+    return std::vector<std::string>{rtp_packet(96, pub.seq++, pub.ts, pub.ssrc, filler, false)};
+  }));
+  EXPECT_TRUE(pictures_go_on(tcp, 10, 3s, tick, took)) << tcp.state() << srv_->log_tail();
+  EXPECT_TRUE(pictures_go_on(udp, 10, 3s, tick, took)) << udp.state() << srv_->log_tail();
+  std::printf("E02: pictures decoded during and after 50 packets of 65 535 bytes: %u over TCP, "
+              "%u over UDP\n",
+              tcp.video_frames() - tcp_before, udp.video_frames() - udp_before);
+  EXPECT_GE(tcp.video_frames() - tcp_before, 30u) << tcp.state();
+  EXPECT_GE(udp.video_frames() - udp_before, 30u) << udp.state();
+  EXPECT_FALSE(tcp.got_eos() || !tcp.error().empty()) << tcp.state();
+  EXPECT_FALSE(udp.got_eos() || !udp.error().empty()) << udp.state();
+  expect_recorded_through(pub, "/live/big");
 }
 
 }  // namespace

@@ -1,18 +1,17 @@
 #include "rtp_publisher.h"
 
+#include <chrono>
+
 #include "key_frame_nals.h"
 #include "process.h"
 #include "udp_ports.h"
 
 namespace gms::test {
-namespace {
 
-const std::vector<std::string>& key_frame() {
+const std::vector<std::string>& h264_key_frame() {
   static const std::vector<std::string> nals = key_frame_nals(false);
   return nals;
 }
-
-}  // namespace
 
 RtpPublisher::RtpPublisher(ServerProcess& srv, const std::string& path)
     : conn_(srv.port()), url_(srv.url(path)) {}
@@ -40,8 +39,10 @@ bool RtpPublisher::setup_and_record(bool udp) {
   }
   RtspReply s = conn_.request(setup);
   session_ = session_id(s.header("Session"));
-  server_rtp_ = uint16_t(transport_value(s.header("Transport"), "server_port="));
-  ok_ = s.status == 200 && (!udp || server_rtp_ != 0) &&
+  const std::string transport = s.header("Transport");
+  server_rtp_ = uint16_t(transport_value(transport, "server_port="));
+  server_rtcp_ = uint16_t(transport_value(transport, "server_port=", true));
+  ok_ = s.status == 200 && (!udp || (server_rtp_ != 0 && server_rtcp_ != 0)) &&
         conn_.request(record(url_, session_, 3)).status == 200;
   return ok_;
 }
@@ -50,23 +51,32 @@ std::vector<std::string> RtpPublisher::frame(const std::string& lead) {
   std::vector<std::string> out;
   if (!lead.empty())
     out.push_back(rtp_packet(96, seq++, ts, ssrc, lead, false));
-  const auto& nals = key_frame();
+  const auto& nals = h264_key_frame();
   for (size_t i = 0; i < nals.size(); ++i)
     out.push_back(rtp_packet(96, seq++, ts, ssrc, nals[i], i + 1 == nals.size()));
   return out;
 }
 
-bool RtpPublisher::send(const std::vector<std::string>& packets) {
-  if (!rtp_) {
-    std::string batch;
+bool RtpPublisher::send_on(GSocket* udp, uint16_t port, uint8_t channel,
+                           const std::vector<std::string>& packets) {
+  if (udp) {
     for (const auto& p : packets)
-      batch += interleaved(0, p);
-    return conn_.send(batch);
+      if (!send_to_loopback(udp, port, p))
+        return false;
+    return true;
   }
+  std::string batch;
   for (const auto& p : packets)
-    if (!send_to_loopback(rtp_.get(), server_rtp_, p))
-      return false;
-  return true;
+    batch += interleaved(channel, p);
+  return conn_.send(batch);
+}
+
+bool RtpPublisher::send(const std::vector<std::string>& packets) {
+  return send_on(rtp_.get(), server_rtp_, 0, packets);
+}
+
+bool RtpPublisher::send_rtcp(const std::vector<std::string>& packets) {
+  return send_on(rtcp_.get(), server_rtcp_, 1, packets);
 }
 
 bool RtpPublisher::send_frame(const std::string& lead) {
@@ -77,6 +87,31 @@ bool RtpPublisher::send_frame(const std::string& lead) {
 
 RtspReply RtpPublisher::teardown() {
   return conn_.request(rtsp_request("TEARDOWN", url_, 9, session_));
+}
+
+Pacer::Pacer(RtpPublisher& pub, Tick tick)
+    : pub_(pub), tick_(std::move(tick)), thread_([this] { run(); }) {}
+
+Pacer::~Pacer() {
+  stop_ = true;
+  thread_.join();
+}
+
+void Pacer::set(Tick tick) {
+  std::lock_guard<std::mutex> g(lock_);
+  tick_ = std::move(tick);
+}
+
+void Pacer::run() {
+  auto due = std::chrono::steady_clock::now();
+  while (!stop_) {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      failed_ = !tick_(pub_) || failed_;
+    }
+    due += std::chrono::microseconds(kFrameUs);
+    std::this_thread::sleep_until(due);
+  }
 }
 
 }  // namespace gms::test
