@@ -76,7 +76,6 @@ struct ClientHooks {
 // are added once, add_client_signals()).
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
-  check_requests(client);
   if (hooks->control) {
     close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
     watch_request_progress(client, hooks->control.get(), hooks->first_request);
