@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "mounts/publish_mount.h"
 #include "gms/ref.h"
+#include "session/client_socket.h"
 
 namespace gms {
 namespace {
@@ -22,9 +23,11 @@ struct TlsState {
   std::atomic<bool> answered{false};  // a response went out: a request came in
 };
 
-GSocket* client_socket(GstRTSPClient* client) {
-  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
-  return conn ? gst_rtsp_connection_get_read_socket(conn) : nullptr;
+// Our own reference, not the connection's: one closed under a request (a
+// publisher replaced while its ANNOUNCE is handled) has no socket left, and
+// asking it for one is a CRITICAL (session/client_socket.h).
+Ref<GSocket> client_socket(GstRTSPClient* client) {
+  return session::open_write_socket(client);
 }
 
 std::string peer(GstRTSPClient* client) {
@@ -51,8 +54,8 @@ void arm_first_request_deadline(GstRTSPClient* client, std::chrono::milliseconds
       // long as the peer kept it (the TLS stream does not close while its
       // handshake is pending). Shut, the handshake fails in the client's
       // own thread and the library closes the connection there.
-      if (GSocket* s = client_socket(c))
-        g_socket_shutdown(s, TRUE, TRUE, nullptr);
+      if (Ref<GSocket> s = client_socket(c))
+        g_socket_shutdown(s.get(), TRUE, TRUE, nullptr);
     }
   });
 }
@@ -87,8 +90,8 @@ void mark_tls_socket(GSocket* socket, GTlsCertificate* certificate) {
 }
 
 bool client_is_tls(GstRTSPClient* client) {
-  GSocket* s = client_socket(client);
-  return s && g_object_get_data(G_OBJECT(s), kTlsCertificate);
+  Ref<GSocket> s = client_socket(client);
+  return s && g_object_get_data(G_OBJECT(s.get()), kTlsCertificate);
 }
 
 void set_factory_require_tls(GstRTSPMediaFactory* factory, bool required) {
@@ -97,8 +100,8 @@ void set_factory_require_tls(GstRTSPMediaFactory* factory, bool required) {
 
 void start_client_tls(GstRTSPClient* client, std::chrono::milliseconds first_request,
                       GMainContext* control) {
-  GSocket* s = client_socket(client);
-  auto* cert = s ? static_cast<GTlsCertificate*>(g_object_get_data(G_OBJECT(s), kTlsCertificate))
+  Ref<GSocket> s = client_socket(client);
+  auto* cert = s ? static_cast<GTlsCertificate*>(g_object_get_data(G_OBJECT(s.get()), kTlsCertificate))
                  : nullptr;
   if (!cert)
     return;  // plain: refuse_plain() applies

@@ -23,8 +23,12 @@ std::string remote_of(GstRTSPClient* client) {
   GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
   const char* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
   std::string out = ip ? ip : "?";
-  GSocket* sock = conn ? gst_rtsp_connection_get_read_socket(conn) : nullptr;
-  auto addr = Ref<GSocketAddress>::adopt(sock ? g_socket_get_remote_address(sock, nullptr) : nullptr);
+  // Our own reference: a connection closed under a request (a publisher
+  // replaced while its ANNOUNCE is handled) has no socket left, and asking
+  // it for one is a CRITICAL (client_socket.h).
+  Ref<GSocket> sock = open_write_socket(client);
+  auto addr = Ref<GSocketAddress>::adopt(sock ? g_socket_get_remote_address(sock.get(), nullptr)
+                                              : nullptr);
   if (addr && G_IS_INET_SOCKET_ADDRESS(addr.get())) {
     guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(addr.get()));
     out = (out.find(':') != std::string::npos ? "[" + out + "]" : out) + ":" + std::to_string(port);

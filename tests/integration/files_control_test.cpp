@@ -335,10 +335,16 @@ TEST_F(FilesControl, HostilePathsAreRefusedAndOthersStillPlay) {
       {"/notmedia.txt", 415},
       {"/truncated.mp4", 415},
   };
+  // A broken file whose probe or preroll has not ended within the client
+  // thread's 5 s (a loaded machine) is answered 503, to
+  // be asked again: its 415 comes once the probe has ended.
+  auto answered = [](const std::string& path, int got, int want) {
+    return got == want || (path == "/truncated.mp4" && got == 503);
+  };
   for (const auto& c : cases) {
     RawRtsp conn(srv.port());
     RtspReply r = conn.request("DESCRIBE " + srv.url(c.path) + " RTSP/1.0\r\nCSeq: 1\r\n\r\n", 20s);
-    EXPECT_EQ(r.status, c.status) << c.path.substr(0, 60) << ": " << r.text;
+    EXPECT_TRUE(answered(c.path, r.status, c.status)) << c.path.substr(0, 60) << ": " << r.text;
     EXPECT_EQ(r.text.find("secret"), std::string::npos);
     RtspReply s = conn.request("SETUP " + srv.url(c.path) + "/stream=0 RTSP/1.0\r\nCSeq: 2\r\n"
                                "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n",
