@@ -101,8 +101,12 @@ figures() { echo "fds $(fds) threads $(threads) rss_kib $(rss) sessions $(metric
 
 PATHS=(/shared /own /proxy /live /vod/clip.mp4 /rec)
 VIEWERS=0
+# ffmpeg acts on a first SIGTERM only between packets: a viewer that gets
+# none and no end of stream (twice in a 20-minute run: a UDP viewer of
+# /live and one of /proxy, their sources gone) polled on for good and held
+# the soak up; it is killed 5 s later (exit 137, counted below).
 view() {  # PATH TRANSPORT
-  timeout 8 ffmpeg -hide_banner -loglevel error -nostdin -rtsp_transport "$2" \
+  timeout -k 5 8 ffmpeg -hide_banner -loglevel error -nostdin -rtsp_transport "$2" \
     -i "rtsp://127.0.0.1:$P$1" -t 2 -f null - >/dev/null 2>&1
 }
 publish() {  # SECONDS
@@ -198,7 +202,7 @@ VIEWS=$(grep -c '^viewer' "$WORK/events"); FAILED=$(grep -c '^viewer .* [1-9][0-
 # /proxy may come while the origin is down: failures by path and transport.
 echo "viewers that did not exit 0, by path and transport:"
 grep '^viewer .* [1-9][0-9]*$' "$WORK/events" | awk '{print "  " $2, $3}' | sort | uniq -c
-echo "viewers run: $VIEWS ($FAILED did not exit 0), publisher sessions: $(grep -c '^publisher' "$WORK/events"), origin restarts: $(grep -c '^origin' "$WORK/events")"
+echo "viewers run: $VIEWS ($FAILED did not exit 0; $(grep -c '^viewer .* 137$' "$WORK/events") killed, deaf to SIGTERM), publisher sessions: $(grep -c '^publisher' "$WORK/events"), origin restarts: $(grep -c '^origin' "$WORK/events")"
 SEGS=0; BAD=0
 for f in "$WORK"/rec/live/*; do
   [ -f "$f" ] || continue
@@ -215,7 +219,16 @@ check() { if eval "$1"; then echo "ok:   $2"; else echo "FAIL: $2"; status=1; fi
 check "[ $END_FDS -le $((BASE_FDS + 4)) ]" "fds $BASE_FDS -> $END_FDS (+4 allowed)"
 check "[ $END_THREADS -le $((BASE_THREADS + 2)) ]" "threads $BASE_THREADS -> $END_THREADS (+2 allowed)"
 check "[ \"$END_SESSIONS\" = 0 ]" "sessions back to 0 ($END_SESSIONS)"
-check "[ $END_RSS -le $((BASE_RSS + 16384)) ]" "RSS $BASE_RSS -> $END_RSS KiB (+$(( (END_RSS - BASE_RSS) / 1024 )) MiB; +16 MiB allowed)"
+# RSS: what a fresh server gains in its first minutes of churn with four
+# clients at once (malloc's arenas for the new threads, caches that fill:
+# +1.8 to +2.7 MiB in the first 5 minutes of two 20-minute runs, +0.5 MiB
+# in the 15 after, most of it the 35 origin restarts), 1 MiB for where the
+# end sample falls (the figures above move by +-0.4 MiB around their trend),
+# and the target: 1 % of the baseline per hour of run. The leak of a
+# socket per API request (libsoup 3.2, fixed) made +2.9 and +4.1 MiB in
+# the two hours of a 120-minute run.
+RSS_ALLOWED=$(( 3072 + 1024 + BASE_RSS * MINUTES / 6000 ))
+check "[ $END_RSS -le $((BASE_RSS + RSS_ALLOWED)) ]" "RSS $BASE_RSS -> $END_RSS KiB (+$((END_RSS - BASE_RSS)) KiB; +$RSS_ALLOWED KiB allowed)"
 check "[ $PROXY_AFTER -eq 0 ]" "the proxied path plays after the last origin restart"
 check "[ $BAD -eq 0 ]" "every segment of the reconnecting publisher opens"
 check "[ $API_BAD -eq 0 ]" "every API request answered 200 ($API_BAD of $API_CALLS not)"
