@@ -109,8 +109,10 @@ TEST_P(RtcpFaults, MalformedAndFloodedRtcpFromAPublisherIsIgnored) {
     ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
     EXPECT_TRUE(viewer->flowing(50, 5s)) << viewer->state() << "\n" << srv_->log_tail();
 
-    // The flood: 400 packets with each picture, 10 000 a second, for 2 s;
-    // the server's CPU time then against 2 s of pictures alone.
+    // The flood: 400 packets with each picture, 10 000 a second, until
+    // 20 000 are sent (2 s, or longer over TCP when the server reads more
+    // slowly: the connection's flow control holds the publisher back); the
+    // server's CPU time then against 2 s of pictures alone.
     const GPid pid = srv_->pid();
     double cpu0 = process_cpu_seconds(pid);
     auto t0 = Clock::now();
@@ -123,7 +125,7 @@ TEST_P(RtcpFaults, MalformedAndFloodedRtcpFromAPublisherIsIgnored) {
     cpu0 = process_cpu_seconds(pid);
     t0 = Clock::now();
     pacer.set(with_rtcp(flood_mix(), 400, rtcp_sent));
-    g_usleep(2 * G_USEC_PER_SEC);
+    wait_until([&] { return rtcp_sent - sent0 >= 20000; }, 10s);
     pacer.set(with_rtcp({}, 0, rtcp_sent));
     const double flood_wall = std::chrono::duration<double>(Clock::now() - t0).count();
     const unsigned flooded = rtcp_sent - sent0;
@@ -139,7 +141,7 @@ TEST_P(RtcpFaults, MalformedAndFloodedRtcpFromAPublisherIsIgnored) {
                 flood_cpu, quiet_cpu, quiet_wall, grown, during_flood, viewer->state().c_str());
     EXPECT_FALSE(pacer.failed()) << "the server stopped taking the publisher's packets\n"
                                  << srv_->log_tail();
-    EXPECT_GE(flooded / flood_wall, 5000.0) << "the test could not flood";
+    EXPECT_GE(flooded, 20000u) << "the test could not flood";
     ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
     // Less than 3/4 of a core, also with the sanitizers: a flood must not
     // make the server spin.
