@@ -51,11 +51,12 @@
 #include <string>
 
 #include "elements.h"
+#include "relay/list_handover.h"
 #include "relay/msrelaysrc.h"
 #include "relay/relay_hub.h"
 #include "relay/rtp_rewriter.h"
 
-GST_DEBUG_CATEGORY_STATIC(ms_relay_src_debug);
+GST_DEBUG_CATEGORY(ms_relay_src_debug);  // list_handover.cpp logs in it too
 #define GST_CAT_DEFAULT ms_relay_src_debug
 
 namespace {
@@ -99,6 +100,7 @@ struct Impl {
   std::atomic<guint> pt{96};
   std::atomic<guint> first_seq{0}, first_ts{0};  // of the newest list's first packet
   std::optional<gms::relay::Item> pending;      // caps that came during a list
+  gms::relay::ListHandover handover;             // of each list to base src
   std::mutex gop_lock;  // protects gop, gop_bytes, gop_valid
   std::vector<gms::Ref<GstBuffer>> gop;  // output since the last key frame
   size_t gop_bytes = 0;
@@ -261,8 +263,12 @@ GstClockTime capture_running_time(GstClockTime now, gint64 now_mono, gint64 capt
 
 // Pushes what is queued as one buffer list (up to kMaxList packets): the
 // server then sends a burst with one sendmmsg (UDP) and one writev per TCP
-// viewer instead of one per packet.
-constexpr guint kMaxList = 64;
+// viewer instead of one per packet. Not more: gst-rtsp-server's
+// multiudpsink keeps a message array of (list length x viewers) for the
+// life of the media, 40 bytes each (with 64, 2.5 KB per UDP viewer for a
+// moment's backlog); the kernel takes at most 1024 messages a call anyway,
+// so with hundreds of viewers a longer list saves no call.
+constexpr guint kMaxList = 16;
 
 GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   Impl& d = impl(psrc);
@@ -373,6 +379,12 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
     const GstClockTime captured = capture_running_time(now, now_mono, item.captured_ns);
     GST_BUFFER_PTS(out) = captured;
     GST_BUFFER_DTS(out) = capture_times ? captured : now;
+    // Which packets start a picture that decodes on its own, for those who
+    // pick a starting point downstream (a server holding joiners back).
+    if (item.key)
+      GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_DELTA_UNIT);
+    else
+      GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DELTA_UNIT);
     if (wall_clock_meta)
       add_wall_clock_meta(out, item);
     remember(d, out, item.key);
@@ -381,13 +393,9 @@ GstFlowReturn create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
       break;
   }
   d.pushed_bytes.fetch_add(gst_buffer_list_calculate_size(list), std::memory_order_relaxed);
-  // Base src (1.22 and later) unrefs a NULL buffer (a critical) when a
-  // create() that submitted a list returns while the source is no longer
-  // PLAYING (a viewer's PAUSE, a media being suspended or stopped). Paused
-  // meanwhile, the list waits here for PLAYING instead, as base src would
-  // have had it wait; this leaves only the instant between this check and
-  // create()'s return.
-  if (GstFlowReturn playing = gst_base_src_wait_playing(GST_BASE_SRC(psrc)); playing != GST_FLOW_OK) {
+  // Not while the source leaves PLAYING: base src 1.22 would unref a NULL
+  // buffer (list_handover.h).
+  if (GstFlowReturn playing = d.handover.claim(GST_BASE_SRC(psrc)); playing != GST_FLOW_OK) {
     gst_buffer_list_unref(list);
     return playing;
   }
@@ -423,6 +431,7 @@ gboolean start(GstBaseSrc* src) noexcept {
 
 gboolean stop(GstBaseSrc* src) noexcept {
   Impl& d = impl(src);
+  d.handover.reset();
   std::lock_guard<std::mutex> g(d.lock);
   if (d.channel && d.consumer)
     d.channel->unsubscribe(d.consumer);
@@ -445,6 +454,21 @@ gboolean unlock_stop(GstBaseSrc* src) noexcept {
   if (d.consumer)
     d.consumer->set_flushing(false);
   return TRUE;
+}
+
+// Base src's first call into us after it saw that the source still plays,
+// with the list create() submitted. No clock sync, as without this function.
+void get_times(GstBaseSrc* src, GstBuffer*, GstClockTime* start, GstClockTime* end) noexcept {
+  impl(src).handover.passed();
+  *start = *end = GST_CLOCK_TIME_NONE;
+}
+
+GstStateChangeReturn change_state(GstElement* element, GstStateChange transition) noexcept {
+  auto* parent = GST_ELEMENT_CLASS(gms_relay_src_parent_class);
+  if (transition != GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+    return parent->change_state(element, transition);
+  auto held = impl(element).handover.hold_pause(GST_BASE_SRC(element));
+  return parent->change_state(element, transition);
 }
 
 gboolean query(GstBaseSrc* src, GstQuery* q) noexcept {
@@ -651,6 +675,8 @@ static void gms_relay_src_class_init(GmsRelaySrcClass* klass) {
   base->unlock = unlock;
   base->unlock_stop = unlock_stop;
   base->query = query;
+  base->get_times = get_times;
+  element->change_state = change_state;
   GST_PUSH_SRC_CLASS(klass)->create = create;
 }
 

@@ -5,10 +5,13 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 
 #include <cmath>
+#include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
@@ -620,12 +623,6 @@ void on_closed(GstRTSPClient* client, gpointer data) noexcept {
   GMS_LOG_INFO("client %s: disconnected", peer(client).c_str());
 }
 
-void free_policy(gpointer data, GClosure*) { delete static_cast<PolicyPtr*>(data); }
-
-void connect(GstRTSPClient* client, const char* signal, GCallback cb, const PolicyPtr& policy) {
-  g_signal_connect_data(client, signal, cb, new PolicyPtr(policy), free_policy, GConnectFlags(0));
-}
-
 }  // namespace
 }  // namespace gms
 
@@ -642,22 +639,34 @@ G_DECLARE_FINAL_TYPE(GmsRtspClient, gms_rtsp_client, GMS, RTSP_CLIENT, GstRTSPCl
 G_DECLARE_FINAL_TYPE(GmsRtspServer, gms_rtsp_server, GMS, RTSP_SERVER, GstRTSPServer)
 G_END_DECLS
 
+// The C++ members are constructed in init and destroyed in finalize.
 struct _GmsRtspClient {
   GstRTSPClient parent;
+  std::shared_ptr<const gms::ClientSignals> signals;  // its server's (client_signals.h)
 };
 struct _GmsRtspServer {
   GstRTSPServer parent;
+  std::shared_ptr<gms::ClientSignals> signals;  // what its clients run
 };
 
 G_DEFINE_FINAL_TYPE(GmsRtspClient, gms_rtsp_client, GST_TYPE_RTSP_CLIENT)
 G_DEFINE_FINAL_TYPE(GmsRtspServer, gms_rtsp_server, GST_TYPE_RTSP_SERVER)
 
-static void gms_rtsp_client_class_init(GmsRtspClientClass* klass) {
-  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_mode = gms::adjust_play_mode;
-  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_response = gms::adjust_play_response;
+static void gms_rtsp_client_finalize(GObject* object) {
+  GMS_RTSP_CLIENT(object)->signals.~shared_ptr();
+  G_OBJECT_CLASS(gms_rtsp_client_parent_class)->finalize(object);
 }
 
-static void gms_rtsp_client_init(GmsRtspClient*) {}
+static void gms_rtsp_client_class_init(GmsRtspClientClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = gms_rtsp_client_finalize;
+  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_mode = gms::adjust_play_mode;
+  GST_RTSP_CLIENT_CLASS(klass)->adjust_play_response = gms::adjust_play_response;
+  gms::route_client_signals(GST_RTSP_CLIENT_CLASS(klass));
+}
+
+static void gms_rtsp_client_init(GmsRtspClient* self) {
+  new (&self->signals) std::shared_ptr<const gms::ClientSignals>();
+}
 
 namespace {
 
@@ -666,6 +675,7 @@ namespace {
 GstRTSPClient* server_create_client(GstRTSPServer* server) noexcept {
   using gms::Ref;
   auto* client = GST_RTSP_CLIENT(g_object_new(GMS_TYPE_RTSP_CLIENT, nullptr));
+  GMS_RTSP_CLIENT(client)->signals = GMS_RTSP_SERVER(server)->signals;
   auto pool = Ref<GstRTSPSessionPool>::adopt(gst_rtsp_server_get_session_pool(server));
   gst_rtsp_client_set_session_pool(client, pool.get());
   auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server));
@@ -681,13 +691,27 @@ GstRTSPClient* server_create_client(GstRTSPServer* server) noexcept {
 
 }  // namespace
 
+static void gms_rtsp_server_finalize(GObject* object) {
+  GMS_RTSP_SERVER(object)->signals.~shared_ptr();
+  G_OBJECT_CLASS(gms_rtsp_server_parent_class)->finalize(object);
+}
+
 static void gms_rtsp_server_class_init(GmsRtspServerClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = gms_rtsp_server_finalize;
   GST_RTSP_SERVER_CLASS(klass)->create_client = server_create_client;
 }
 
-static void gms_rtsp_server_init(GmsRtspServer*) {}
+static void gms_rtsp_server_init(GmsRtspServer* self) {
+  new (&self->signals) std::shared_ptr<gms::ClientSignals>(std::make_shared<gms::ClientSignals>());
+}
 
 namespace gms {
+
+const ClientSignals* client_signal_table(GstRTSPClient* client) {
+  return GMS_IS_RTSP_CLIENT(client) ? GMS_RTSP_CLIENT(client)->signals.get() : nullptr;
+}
+
+ClientSignals& client_signals(GstRTSPServer* server) { return *GMS_RTSP_SERVER(server)->signals; }
 
 GstRTSPServer* new_rtsp_server() {
   return GST_RTSP_SERVER(g_object_new(GMS_TYPE_RTSP_SERVER, nullptr));
@@ -741,10 +765,17 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
   policy->opened(peer(client));
   if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client))
     gst_rtsp_connection_set_content_length_limit(conn, policy->max_request_size);
-  connect(client, "new-session", G_CALLBACK(on_new_session), policy);
-  connect(client, "closed", G_CALLBACK(on_closed), policy);
-  connect(client, "pre-describe-request", G_CALLBACK(pre_describe_setup), policy);
-  connect(client, "pre-setup-request", G_CALLBACK(pre_describe_setup), policy);
+  GMS_LOG_INFO("client %s: connected", peer(client).c_str());
+}
+
+void add_client_guards(ClientSignals& signals, const std::shared_ptr<ClientPolicy>& policy) {
+  auto* data = new PolicyPtr(policy);  // the table frees it
+  signals.connect("new-session", G_CALLBACK(on_new_session), data,
+                  [](gpointer p) { delete static_cast<PolicyPtr*>(p); });
+  auto add = [&](const char* signal, GCallback cb) { signals.connect(signal, cb, data); };
+  add("closed", G_CALLBACK(on_closed));
+  add("pre-describe-request", G_CALLBACK(pre_describe_setup));
+  add("pre-setup-request", G_CALLBACK(pre_describe_setup));
   // Not pre-options-request: gst-rtsp-server 1.22 frees the reply it keeps
   // on its stack when that signal refuses (handle_options_request), which
   // aborted the server on an OPTIONS carrying another connection's
@@ -752,10 +783,9 @@ void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& po
   for (const char* sig : {"pre-pause-request", "pre-teardown-request",
                           "pre-get-parameter-request", "pre-set-parameter-request",
                           "pre-announce-request", "pre-record-request"})
-    connect(client, sig, G_CALLBACK(pre_request), policy);
-  connect(client, "pre-play-request", G_CALLBACK(pre_play), policy);
-  g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
-  GMS_LOG_INFO("client %s: connected", peer(client).c_str());
+    add(sig, G_CALLBACK(pre_request));
+  add("pre-play-request", G_CALLBACK(pre_play));
+  signals.connect("send-message", G_CALLBACK(on_send_message), nullptr);
 }
 
 }  // namespace gms

@@ -18,6 +18,8 @@
 
 namespace gms {
 
+class ClientSignals;
+
 struct ClientPolicy {
   std::atomic<unsigned> max_request_size{65536};
   std::atomic<unsigned> session_timeout{60};
@@ -49,9 +51,15 @@ struct ClientPolicy {
 // in the library's play-mode hook and name Scale/Speed in PLAY replies as
 // asked (both are subclass-only vfuncs of GstRTSPClient).
 GstRTSPServer* new_rtsp_server();
+// The handlers the clients of a server made by new_rtsp_server() run
+// (client_signals.h): add them before it takes clients.
+ClientSignals& client_signals(GstRTSPServer* server);
 
 // Called from GstRTSPServer::client-connected (on the listening context).
 void guard_client(GstRTSPClient* client, const std::shared_ptr<ClientPolicy>& policy);
+// The guards' handlers (session ownership, Range/Scale checks, timeouts),
+// run by every client of the server.
+void add_client_guards(ClientSignals& signals, const std::shared_ptr<ClientPolicy>& policy);
 
 // Marks a media whose pipeline may be seeked and scaled by its viewer. Every
 // other media ignores Range, Scale and Speed on PLAY: a seek of a shared or

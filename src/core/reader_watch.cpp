@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/client_signals.h"
 #include "mounts/media_setup.h"
 #include "mounts/publish_mount.h"
 
@@ -121,12 +122,12 @@ void on_play(GstRTSPClient*, GstRTSPContext* ctx, gpointer data) noexcept {
 
 }  // namespace
 
-void watch_readers(GstRTSPClient* client, std::shared_ptr<TrafficBoard> board, ReaderNotify notify) {
-  auto* hooks = new Hooks{std::move(board), std::move(notify)};
-  g_signal_connect(client, "pre-play-request", G_CALLBACK(on_pre_play), hooks);
-  g_signal_connect_data(client, "play-request", G_CALLBACK(on_play), hooks,
-                        [](gpointer h, GClosure*) { delete static_cast<Hooks*>(h); },
-                        GConnectFlags(0));
+void add_reader_watch(ClientSignals& signals, std::shared_ptr<TrafficBoard> board,
+                      ReaderNotify notify) {
+  auto* hooks = new Hooks{std::move(board), std::move(notify)};  // the table frees it
+  signals.connect("pre-play-request", G_CALLBACK(on_pre_play), hooks,
+                  [](gpointer h) { delete static_cast<Hooks*>(h); });
+  signals.connect("play-request", G_CALLBACK(on_play), hooks);
 }
 
 }  // namespace gms

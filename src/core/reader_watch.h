@@ -16,11 +16,14 @@
 
 namespace gms {
 
+class ClientSignals;
+
 // Called on an RTSP client thread (join) or wherever the session media is
 // finalized (leave): must not block.
 using ReaderNotify = std::function<void(const std::string& path, bool joined, ReaderTransport t)>;
 
-// From GstRTSPServer::client-connected.
-void watch_readers(GstRTSPClient* client, std::shared_ptr<TrafficBoard> board, ReaderNotify notify);
+// What every client runs: a PLAY joins its session media to its path.
+void add_reader_watch(ClientSignals& signals, std::shared_ptr<TrafficBoard> board,
+                      ReaderNotify notify);
 
 }  // namespace gms

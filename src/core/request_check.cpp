@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "core/request_cseq.h"
 
@@ -184,7 +185,7 @@ bool client_had_request(GstRTSPClient* client) {
   return g_object_get_data(G_OBJECT(client), kHadRequest) != nullptr;
 }
 
-void check_requests(GstRTSPClient* client) {
+void add_request_checks(ClientSignals& signals) {
   // Not pre-options-request: the library frees the reply on its stack when
   // that signal refuses. An OPTIONS does nothing; its reply is corrected in
   // send-message like the others.
@@ -192,8 +193,8 @@ void check_requests(GstRTSPClient* client) {
        {"pre-describe-request", "pre-setup-request", "pre-play-request",
         "pre-pause-request", "pre-teardown-request", "pre-get-parameter-request",
         "pre-set-parameter-request", "pre-announce-request", "pre-record-request"})
-    g_signal_connect(client, sig, G_CALLBACK(on_pre_request), nullptr);
-  g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
+    signals.connect(sig, G_CALLBACK(on_pre_request), nullptr);
+  signals.connect("send-message", G_CALLBACK(on_send_message), nullptr);
 }
 
 }  // namespace gms

@@ -16,17 +16,19 @@
 
 namespace gms {
 
+class ClientSignals;
+
 // Longer than any real request line or header, shorter than the cut.
 constexpr size_t kLongestLine = 4000;
 
 // The status a request must get instead of being handled (OK: handle it).
 GstRTSPStatusCode request_problem(const GstRTSPMessage* request);
 
-// Connects the checks to `client` (at client-connected): its pre-request
-// signals refuse what request_problem() names, and its replies are
-// corrected (status, CSeq) before they go out. A refused oversized request
-// ends the connection once its reply is out.
-void check_requests(GstRTSPClient* client);
+// Adds the checks every client runs: its pre-request signals refuse what
+// request_problem() names, and its replies are corrected (status, CSeq)
+// before they go out. A refused oversized request ends the connection once
+// its reply is out.
+void add_request_checks(ClientSignals& signals);
 
 // An RTSP request (any method) has come through `client` since it connected.
 bool client_had_request(GstRTSPClient* client);

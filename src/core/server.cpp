@@ -16,6 +16,7 @@
 #include "auth/rtsp_auth.h"
 #include "auth/server_auth.h"
 #include "core/client_guard.h"
+#include "core/client_signals.h"
 #include "core/coalesced_call.h"
 #include "core/event_hub.h"
 #include "core/path_group.h"
@@ -71,19 +72,30 @@ struct ClientHooks {
   ReaderNotify readers;  // the readers' joins and leaves
 };
 
+// Per connection: what is not a signal handler (those every client runs
+// are added once, add_client_signals()).
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
   auto* hooks = static_cast<ClientHooks*>(data);
-  check_requests(client);
   if (hooks->control) {
     close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
     watch_request_progress(client, hooks->control.get(), hooks->first_request);
   }
   guard_client(client, hooks->policy);
-  mounts::guard_publish_client(client, hooks->publish);
   hooks->registry->watch(client);
   if (hooks->control)
     start_client_tls(client, hooks->first_request, hooks->control.get());
-  watch_readers(client, hooks->publish->traffic, hooks->readers);
+}
+
+// The handlers every client runs, in the order a refusal is decided in:
+// malformed requests, then the connection's own guards, then the paths'.
+void add_client_signals(GstRTSPServer* server, const ClientHooks& hooks) {
+  ClientSignals& signals = client_signals(server);
+  add_request_checks(signals);
+  add_client_guards(signals, hooks.policy);
+  mounts::add_publish_hooks(signals, hooks.publish);
+  hooks.registry->add_hooks(signals);
+  add_tls_checks(signals);
+  add_reader_watch(signals, hooks.publish->traffic, hooks.readers);
 }
 
 // The server's pipelines make the plugin's elements by name, from the
@@ -698,6 +710,7 @@ struct Server::Impl {
     };
     hooks = new ClientHooks{policy, publish, registry, {}, std::chrono::seconds(s.request_timeout),
                             std::move(readers)};
+    add_client_signals(server.get(), *hooks);
     g_signal_connect_data(server.get(), "client-connected", G_CALLBACK(on_client_connected),
                           hooks,
                           [](gpointer p, GClosure*) { delete static_cast<ClientHooks*>(p); },

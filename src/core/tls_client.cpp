@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "mounts/publish_mount.h"
 #include "gms/ref.h"
@@ -70,7 +71,7 @@ bool path_requires_tls(GstRTSPClient* client, GstRTSPContext* ctx) {
 
 // DESCRIBE, SETUP, ANNOUNCE, RECORD of a require-tls path by a plain client.
 GstRTSPStatusCode refuse_plain(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
-  if (!path_requires_tls(client, ctx))
+  if (client_is_tls(client) || !path_requires_tls(client, ctx))
     return GST_RTSP_STS_OK;
   GMS_LOG_INFO("client %s: %s refused over plain RTSP: the path requires RTSPS (require-tls)",
                peer(client).c_str(), ctx->uri->abspath);
@@ -99,12 +100,8 @@ void start_client_tls(GstRTSPClient* client, std::chrono::milliseconds first_req
   GSocket* s = client_socket(client);
   auto* cert = s ? static_cast<GTlsCertificate*>(g_object_get_data(G_OBJECT(s), kTlsCertificate))
                  : nullptr;
-  if (!cert) {
-    for (const char* sig : {"pre-describe-request", "pre-setup-request", "pre-announce-request",
-                            "pre-record-request"})
-      g_signal_connect(client, sig, G_CALLBACK(refuse_plain), nullptr);
-    return;
-  }
+  if (!cert)
+    return;  // plain: refuse_plain() applies
   GErrorPtr err;
   GTlsConnection* tls = gst_rtsp_connection_get_tls(gst_rtsp_client_get_connection(client),
                                                     out(err));
@@ -116,8 +113,14 @@ void start_client_tls(GstRTSPClient* client, std::chrono::milliseconds first_req
   g_tls_connection_set_certificate(tls, cert);
   g_object_set_data_full(G_OBJECT(client), kTlsState, new TlsState,
                          [](gpointer p) { delete static_cast<TlsState*>(p); });
-  g_signal_connect(client, "send-message", G_CALLBACK(on_send_message), nullptr);
   arm_first_request_deadline(client, first_request, control);
+}
+
+void add_tls_checks(ClientSignals& signals) {
+  for (const char* sig :
+       {"pre-describe-request", "pre-setup-request", "pre-announce-request", "pre-record-request"})
+    signals.connect(sig, G_CALLBACK(refuse_plain), nullptr);
+  signals.connect("send-message", G_CALLBACK(on_send_message), nullptr);
 }
 
 }  // namespace gms

@@ -14,6 +14,8 @@
 
 namespace gms {
 
+class ClientSignals;
+
 // The front door, before it hands `socket` to the RTSP server: the client
 // made for it speaks TLS with `certificate`.
 void mark_tls_socket(GSocket* socket, GTlsCertificate* certificate);
@@ -21,10 +23,12 @@ void mark_tls_socket(GSocket* socket, GTlsCertificate* certificate);
 // From GstRTSPServer::client-connected (before the client reads): a client
 // on a marked socket gets its TLS server side, and is closed from `control`
 // unless it has sent a complete request within `first_request` (the front
-// door cannot read inside TLS, so this deadline is kept here). Plain clients
-// are refused the paths that require TLS.
+// door cannot read inside TLS, so this deadline is kept here).
 void start_client_tls(GstRTSPClient* client, std::chrono::milliseconds first_request,
                       GMainContext* control);
+// What every client runs: plain clients are refused the paths that require
+// TLS; a TLS client's first reply disarms its deadline.
+void add_tls_checks(ClientSignals& signals);
 
 // True when the client is connected over RTSPS. Any thread.
 bool client_is_tls(GstRTSPClient* client);

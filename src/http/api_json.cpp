@@ -164,6 +164,8 @@ void add_status(JsonBuilder* b, const RecordingStatus& s) {
   member(b, "segments_written", gint64(s.segments));
   member(b, "bytes_written", gint64(s.bytes_written));
   member(b, "dropped_buffers", gint64(s.dropped_buffers));
+  member(b, "oversized_frames", gint64(s.oversized_frames));
+  member(b, "refused_packets", gint64(s.refused_packets));
   if (!s.last_error.empty()) {
     member(b, "last_error", s.last_error);
     member(b, "last_error_time", iso8601_utc(s.last_error_us));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "http/http_log.h"
+#include "http/listener_socket_ref.h"
 #include "gms/ref.h"
 
 namespace gms::http {
@@ -52,10 +53,13 @@ gboolean on_idle_deadline(gpointer sock) noexcept {
 }
 
 // A request answered: a kept-alive connection has the same deadline for its
-// next request (libsoup starts the next message only when bytes come).
+// next request (libsoup starts the next message only when bytes come). A
+// closing one needs none: the timer would only keep its socket for
+// kHeaderDeadlineSeconds (thousands of them under a burst of requests).
 void on_request_finished(SoupServer*, SoupServerMessage* msg, gpointer) noexcept {
   GSocket* sock = soup_server_message_get_socket(msg);
-  if (!sock)
+  if (!sock || soup_message_headers_header_contains(soup_server_message_get_response_headers(msg),
+                                                    "Connection", "close"))
     return;
   GSource* deadline = g_timeout_source_new_seconds(kHeaderDeadlineSeconds);
   g_source_set_callback(deadline, on_idle_deadline, g_object_ref(sock), g_object_unref);
@@ -68,6 +72,7 @@ void on_request_finished(SoupServer*, SoupServerMessage* msg, gpointer) noexcept
 
 // A connection has connected, or sent the first bytes of its next request.
 void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer) noexcept {
+  take_listener_socket_ref(msg);
   if (GSocket* sock = soup_server_message_get_socket(msg))
     g_object_set_data(G_OBJECT(sock), kIdleKey, nullptr);
   auto* w = new HeaderWait{msg, g_timeout_source_new_seconds(kHeaderDeadlineSeconds)};

@@ -48,6 +48,14 @@ void per_path(std::ostringstream& o, const std::vector<const PathEntry*>& paths,
     o << name << "{path=\"" << label(p->name) << "\"} " << value(*p) << '\n';
 }
 
+template <typename F>
+void per_recording(std::ostringstream& o, const std::vector<RecordingEntry>& recordings,
+                   const char* name, const char* type, const char* help, F value) {
+  header(o, name, type, help);
+  for (const auto& r : recordings)
+    o << name << "{path=\"" << label(r.path) << "\"} " << value(r.status) << '\n';
+}
+
 void path_metrics(std::ostringstream& o, const std::vector<PathEntry>& all) {
   const auto paths = measured(all);
   header(o, "gms_path_readers", "gauge", "Clients playing the path now, by transport.");
@@ -111,28 +119,27 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   for (const auto& [reason, n] : c.refused)
     o << "gms_refused_requests_total{reason=\"" << label(reason) << "\"} " << n << '\n';
   path_metrics(o, paths);
-  header(o, "gms_recording", "gauge", "1 while the path is being recorded, else 0.");
-  for (const auto& r : recordings)
-    o << "gms_recording{path=\"" << label(r.path) << "\"} "
-      << (r.status.state == RecordingStatus::State::kRecording ? 1 : 0) << '\n';
-  header(o, "gms_recording_errors_total", "counter",
-         "Recording failures (write errors such as a full disk) since the server started.");
-  for (const auto& r : recordings)
-    o << "gms_recording_errors_total{path=\"" << label(r.path) << "\"} " << r.status.errors << '\n';
-  header(o, "gms_recording_written_bytes_total", "counter",
-         "Bytes of the segment files the recorder closed, at their closing.");
-  for (const auto& r : recordings)
-    o << "gms_recording_written_bytes_total{path=\"" << label(r.path) << "\"} " << r.status.bytes_written
-      << '\n';
-  header(o, "gms_recording_dropped_buffers_total", "counter",
-         "Buffers (frames) the recorder dropped because the disk took them too slowly.");
-  for (const auto& r : recordings)
-    o << "gms_recording_dropped_buffers_total{path=\"" << label(r.path) << "\"} "
-      << r.status.dropped_buffers << '\n';
-  header(o, "gms_recording_segments_total", "counter", "Segment files the recorder closed.");
-  for (const auto& r : recordings)
-    o << "gms_recording_segments_total{path=\"" << label(r.path) << "\"} " << r.status.segments
-      << '\n';
+  per_recording(o, recordings, "gms_recording", "gauge", "1 while the path is being recorded, else 0.",
+                [](const RecordingStatus& s) { return s.state == RecordingStatus::State::kRecording ? 1 : 0; });
+  per_recording(o, recordings, "gms_recording_errors_total", "counter",
+                "Recording failures (write errors such as a full disk) since the server started.",
+                [](const RecordingStatus& s) { return s.errors; });
+  per_recording(o, recordings, "gms_recording_written_bytes_total", "counter",
+                "Bytes of the segment files the recorder closed, at their closing.",
+                [](const RecordingStatus& s) { return s.bytes_written; });
+  per_recording(o, recordings, "gms_recording_dropped_buffers_total", "counter",
+                "Buffers (frames) the recorder dropped because the disk took them too slowly.",
+                [](const RecordingStatus& s) { return s.dropped_buffers; });
+  per_recording(o, recordings, "gms_recording_oversized_frames_total", "counter",
+                "Frames the recorder cut at its access-unit size cap (the source sent a frame "
+                "that did not end).",
+                [](const RecordingStatus& s) { return s.oversized_frames; });
+  per_recording(o, recordings, "gms_recording_refused_packets_total", "counter",
+                "RTP packets dropped before the recorder's depayloader, which would refuse them.",
+                [](const RecordingStatus& s) { return s.refused_packets; });
+  per_recording(o, recordings, "gms_recording_segments_total", "counter",
+                "Segment files the recorder closed.",
+                [](const RecordingStatus& s) { return s.segments; });
   return o.str();
 }
 

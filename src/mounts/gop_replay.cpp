@@ -27,13 +27,16 @@ bool seq_of(GstBuffer* b, uint16_t& seq) {
 struct Active {
   GopReplayJob job;
   size_t next = 0;
-  gint64 deadline_us = 0;  // a viewer whose socket stays full is given up then
+  gint64 deadline_us = 0;  // a replay that sent nothing until then gives the viewer back
+  bool primed = false;     // took what the sink rendered while the job waited
   bool blocked = false;    // its last turn sent nothing
 };
 
+// A replay that sends nothing for this long (a receiver whose socket stays
+// full, a sink that renders nothing) gives the viewer back to the sink.
 constexpr gint64 kGiveUpUs = 5 * G_USEC_PER_SEC;
 
-// Sends the next batch of a job; false when it is done (or cannot go on).
+// Sends the next batch of a job; false when it cannot go on.
 bool send_batch(Active& a) {
   a.blocked = false;
   auto& packets = a.job.packets;
@@ -62,13 +65,48 @@ bool send_batch(Active& a) {
     bool again = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
     g_clear_error(&err);
     a.blocked = again;
-    // A full socket buffer: this viewer's turn comes again, for a while.
-    return again && g_get_monotonic_time() < a.deadline_us;
+    return again;  // a full socket buffer: this viewer's turn comes again
   }
-  if (sent > 0)
+  if (sent > 0) {
     session::add_sent_beside_sinks(a.job.trans.get(), bytes, uint64_t(sent));
+    a.deadline_us = g_get_monotonic_time() + kGiveUpUs;  // a slow replay is not a stuck one
+  }
   a.next += sent > 0 ? size_t(sent) : 1;  // an unmappable packet is skipped
-  return a.next < packets.size();
+  return true;
+}
+
+// What the sink rendered since the last turn, after what the job has.
+void take_rendered(Active& a) {
+  std::vector<Ref<GstBuffer>> rendered;
+  bool from_key = a.job.tap->take(*a.job.waiter, rendered);
+  if (!a.primed && from_key) {
+    // It waited past a newer key frame: start there, not at the old one.
+    a.job.packets = std::move(rendered);
+    a.next = 0;
+  } else {
+    append_newer(a.job.packets, rendered);
+  }
+  a.primed = true;
+}
+
+// One turn of a job: a batch sent, or the handover to the sink. False when
+// the job is over.
+bool step(Active& a) {
+  auto& tap = *a.job.tap;
+  auto& waiter = *a.job.waiter;
+  if (tap.done(waiter))
+    return false;  // handed over, or the viewer left
+  if (g_get_monotonic_time() > a.deadline_us) {
+    tap.release(waiter);
+    return false;
+  }
+  take_rendered(a);
+  if (a.next < a.job.packets.size())
+    return send_batch(a) || (tap.release(waiter), false);
+  // Everything sent: the sink takes over at its next packet, unless one came
+  // in between (sent next turn).
+  a.blocked = tap.ready_if_drained(waiter);
+  return true;
 }
 
 }  // namespace
@@ -122,25 +160,32 @@ void GopReplayer::add(GopReplayJob job) {
 }
 
 void GopReplayer::run() {
+  std::deque<Active> waiting;
   std::vector<Active> active;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return !incoming_.empty() || !active.empty(); });
+      cv_.wait(lock, [&] { return !incoming_.empty() || !active.empty() || !waiting.empty(); });
       while (!incoming_.empty()) {
-        active.push_back(Active{std::move(incoming_.front()), 0,
-                                g_get_monotonic_time() + kGiveUpUs, false});
+        waiting.push_back(Active{std::move(incoming_.front())});
         incoming_.pop_front();
       }
     }
-    // One batch per viewer in turn; finished viewers leave the round.
+    // The first waiting joiners take the free places; their time starts now.
+    while (active.size() < kActive && !waiting.empty()) {
+      active.push_back(std::move(waiting.front()));
+      waiting.pop_front();
+      active.back().deadline_us = g_get_monotonic_time() + kGiveUpUs;
+    }
+    // One batch per joiner in turn; finished ones leave the round.
     std::vector<Active> left;
     left.reserve(active.size());
     for (auto& a : active)
-      if (send_batch(a))
+      if (step(a))
         left.push_back(std::move(a));
     active = std::move(left);
-    // Every socket full: let the receivers read before the next round.
+    // Nothing to send (sockets full, or waiting for the sink's next packet):
+    // let the receivers and the sink run before the next round.
     if (!active.empty() &&
         std::all_of(active.begin(), active.end(), [](const Active& a) { return a.blocked; }))
       g_usleep(1000);

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/tls_client.h"
 #include "gms/ref.h"
+#include "mounts/rtcp_guard.h"
 
 namespace gms::mounts {
 namespace {
@@ -145,6 +146,11 @@ void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpoin
   if (gst_rtsp_media_is_shared(media))
     g_signal_connect(pipeline.get(), "deep-element-added", G_CALLBACK(on_shared_element_added),
                      nullptr);
+  // (The factory's configure, which runs first, set the media's mode.)
+  const bool publisher = gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_RECORD;
+  if (GST_IS_BIN(pipeline.get()))
+    guard_rtcp_input(GST_BIN(pipeline.get()), static_cast<const char*>(path),
+                     publisher ? kPublisherRtcpSources : 0);
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
   // The media owns the bus watch; sync messages reach us beside it.
   gst_bus_enable_sync_message_emission(bus.get());

@@ -294,6 +294,8 @@ void ProxyPath::media_ended() {
   {
     std::lock_guard<std::mutex> g(lock_);
     left = medias_ > 0 ? --medias_ : 0;
+    if (left == 0)
+      ended_us_ = g_get_monotonic_time();
   }
   if (left > 0 || !config_.on_demand)
     return;
@@ -307,7 +309,9 @@ void ProxyPath::start_linger(unsigned seconds) {
       return;
   }
   {
-    GSource* t = g_timeout_source_new_seconds(seconds);
+    // Not g_timeout_source_new_seconds: its whole-second grid made a 1 s
+    // linger last up to 1.75 s.
+    GSource* t = g_timeout_source_new(seconds * 1000);
     g_source_set_callback(
         t,
         [](gpointer self) noexcept -> gboolean {
@@ -328,8 +332,10 @@ void ProxyPath::linger_expired() {
     if (medias_ > 0 || waiters_ > 0)
       return;
     // A viewer that was just told the back end is ready has its media
-    // made next: the back end waits for it a little longer.
-    if (g_get_monotonic_time() - touched_us_ < kAskedGraceUs)
+    // made next: the back end waits for it a little longer. One whose
+    // media has come and gone since (the last viewer's own SETUP) is not
+    // waited for.
+    if (touched_us_ > ended_us_ && g_get_monotonic_time() - touched_us_ < kAskedGraceUs)
       rearm = true;
     else
       connected_ = false;

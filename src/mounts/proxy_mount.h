@@ -101,6 +101,7 @@ class ProxyPath : public Source, public std::enable_shared_from_this<ProxyPath> 
   unsigned medias_ = 0;
   unsigned waiters_ = 0;    // in wait_ready() now
   gint64 touched_us_ = 0;  // when wait_ready() last ran
+  gint64 ended_us_ = 0;    // when the last viewer media ended
   bool asked_ = false;     // wait_ready() ran once
   bool retired_ = false;
 };

@@ -10,18 +10,23 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "config/value_parsers.h"
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
 #include "mounts/announce_check.h"
+#include "mounts/eos_renewal.h"
 #include "mounts/gop_replay.h"
 #include "mounts/media_setup.h"
 #include "mounts/publisher_input.h"
 #include "mounts/relay_queue.h"
+#include "mounts/sink_tap.h"
 #include "session/figure_reader.h"
+#include "session/record_liveness.h"
 
 // ---- the factory -----------------------------------------------------------
 
@@ -56,6 +61,7 @@ const char kClaim[] = "gms-publish-claim";             // on RECORD medias
 const char kRefusal[] = "gms-refusal";                 // on clients: reason for the next error
 const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
 const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
+const char kHeld[] = "gms-held";                       // on clients: UDP joiners held out of sinks
 const char kRetryAfter[] = "5";                        // s, in every 503 reply
 
 bool announcing() {
@@ -140,11 +146,6 @@ gchar* gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
   return gms::mounts::shared_media_key(factory, url);
 }
 
-// A viewer's media ended (the publisher left): later viewers get a new one.
-void on_play_eos(GstBus*, GstMessage*, gpointer factory) noexcept {
-  gms::mounts::renew_shared_media(GST_RTSP_MEDIA_FACTORY(factory));
-}
-
 // What a publisher's media needs to know of its path; a copy, so that a
 // media outliving its factory (reload) never reads a freed one.
 struct RecordInfo {
@@ -213,11 +214,9 @@ void configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media) noexcept {
   } else {
     gst_rtsp_media_set_transport_mode(media, GST_RTSP_TRANSPORT_MODE_PLAY);
     gms::mounts::mark_relay_play_media(media, d.path.name);
-    if (bus) {
-      gst_bus_enable_sync_message_emission(bus.get());
-      g_signal_connect_object(bus.get(), "sync-message::eos", G_CALLBACK(on_play_eos), factory,
-                              GConnectFlags(0));
-    }
+    // The media ended (the publisher left, or another codec came): later
+    // viewers get a new one.
+    gms::mounts::renew_key_at_end_of_stream(factory, media);
   }
 }
 
@@ -575,6 +574,10 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
     g_object_set_data(G_OBJECT(client), kLateJoin, nullptr);
     prepare_injection(client, ctx, msg);
   }
+  // A PLAY that failed after its holds (or a reply that took none): the
+  // library did not add the viewer, nothing is given back.
+  if (ctx && ctx->method == GST_RTSP_PLAY)
+    g_object_set_data(G_OBJECT(client), kHeld, nullptr);
   // A 503 (a source that is starting, retrying or failed to start) says
   // when to ask again, instead of leaving the client to guess or give up.
   if (msg->type_data.response.code == GST_RTSP_STS_SERVICE_UNAVAILABLE) {
@@ -603,15 +606,99 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
 // RTP-Info that starts at the first of them (GStreamer receivers drop
 // packets before RTP-Info's seq).
 
-struct Injection {
-  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
-  std::map<unsigned, Ref<GstElement>> sources;  // index → its msrelaysrc
+// A UDP joiner kept out of a stream's sink until its GOP is out (sink_tap.h).
+struct Held {
+  Ref<GstElement> sink;
+  std::shared_ptr<SinkTap> tap;
+  std::shared_ptr<TapWaiter> waiter;
+  Ref<GSocket> socket;  // the stream's RTP socket, which the sink sends from
+  Ref<GSocketAddress> dest;
 };
 
+struct Injection {
+  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+  std::map<unsigned, Held> held;  // index → the UDP joiner held out of its sink
+};
+
+
+// The pipeline an element is in.
+Ref<GstElement> top_pipeline(GstElement* element) {
+  if (!element)
+    return {};
+  auto top = Ref<GstObject>::borrow(GST_OBJECT(element));
+  while (auto parent = Ref<GstObject>::adopt(gst_object_get_parent(top.get())))
+    top = std::move(parent);
+  return GST_IS_ELEMENT(top.get()) ? Ref<GstElement>::adopt(GST_ELEMENT(top.release()))
+                                   : Ref<GstElement>();
+}
+
+// Keeps a UDP joiner of stream `index` out of the stream's sink from now on
+// (before the library adds it, after this reply); nothing for another
+// transport.
+std::optional<Held> hold_udp_joiner(GstRTSPContext* ctx, guint index, GstElement* reader) {
+  GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
+  const GstRTSPTransport* t = trans ? gst_rtsp_stream_transport_get_transport(trans) : nullptr;
+  if (!t || t->lower_transport != GST_RTSP_LOWER_TRANS_UDP || !t->destination ||
+      t->client_port.min <= 0)
+    return std::nullopt;
+  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
+  if (!addr)
+    return std::nullopt;
+  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
+  Held h;
+  h.socket = Ref<GSocket>::adopt(
+      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
+  h.sink = SinkTap::rtp_sink(top_pipeline(reader).get(), h.socket.get());
+  if (!h.socket || !h.sink) {
+    GMS_LOG_WARN("relay: no RTP sink found for a joiner's stream; its key frame is not sent");
+    return std::nullopt;
+  }
+  h.dest = Ref<GSocketAddress>::adopt(
+      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
+  h.tap = SinkTap::of(h.sink.get());
+  h.waiter = h.tap->hold(t->destination, t->client_port.min);
+  return h;
+}
+
+using HeldSet = std::map<unsigned, Held>;  // stream index → its held UDP joiner
+
+// Ends the holds that no replay will take over: given back to the sink
+// (nothing to replay), or forgotten (the PLAY failed).
+void end_holds(HeldSet& held, bool give_back) {
+  for (auto& [index, h] : held) {
+    if (give_back)
+      h.tap->release(*h.waiter);
+    else
+      h.tap->cancel(*h.waiter);
+  }
+  held.clear();
+}
+
+// Before the library adds a late joiner to the streams' sinks: its UDP
+// streams are held out of them (sink_tap.h) until its replay is done.
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : nullptr;
   bool late = media && g_object_get_data(G_OBJECT(media), kPlayPath) && joins_running_media(media);
   g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
+  g_object_set_data(G_OBJECT(client), kHeld, nullptr);
+  auto element = late ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
+  if (!element || !GST_IS_BIN(element.get()))
+    return GST_RTSP_STS_OK;
+  auto held = std::make_unique<HeldSet>();
+  for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
+    std::string name = "pay" + std::to_string(i);
+    auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
+    if (!pay || !g_signal_lookup("get-gop", G_OBJECT_TYPE(pay.get())))
+      continue;
+    if (auto h = hold_udp_joiner(ctx, i, pay.get()))
+      (*held)[i] = std::move(*h);
+  }
+  if (!held->empty())
+    g_object_set_data_full(G_OBJECT(client), kHeld, held.release(), [](gpointer p) {
+      auto* h = static_cast<HeldSet*>(p);
+      end_holds(*h, false);
+      delete h;
+    });
   return GST_RTSP_STS_OK;
 }
 
@@ -640,12 +727,16 @@ std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
 }
 
 void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
+  // The holds of pre-play: taken over by the replays, or given back.
+  std::unique_ptr<HeldSet> held(static_cast<HeldSet*>(g_object_steal_data(G_OBJECT(client), kHeld)));
+  if (!held)
+    held = std::make_unique<HeldSet>();
   GstRTSPMedia* media = ctx->media;
-  if (!media || !ctx->sessmedia)
+  auto element = media ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
+  if (!ctx->sessmedia || !element || !GST_IS_BIN(element.get())) {
+    end_holds(*held, true);
     return;
-  auto element = Ref<GstElement>::adopt(gst_rtsp_media_get_element(media));
-  if (!element || !GST_IS_BIN(element.get()))
-    return;
+  }
   auto inj = std::make_unique<Injection>();
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     std::string name = "pay" + std::to_string(i);
@@ -660,11 +751,17 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     for (guint j = 0; j < gst_buffer_list_length(list); ++j)
       gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
     gst_buffer_list_unref(list);
-    if (!gop.empty()) {
-      inj->streams.emplace_back(i, std::move(gop));
-      inj->sources[i] = pay;
+    if (gop.empty())
+      continue;
+    // A held UDP joiner gets this GOP, then what its sink rendered since
+    // the hold (collected by the tap): nothing falls in between.
+    if (auto h = held->find(i); h != held->end()) {
+      inj->held[i] = std::move(h->second);
+      held->erase(h);
     }
+    inj->streams.emplace_back(i, std::move(gop));
   }
+  end_holds(*held, true);  // nothing to replay: the sink sends from now on
   if (inj->streams.empty())
     return;
   gchar* info = nullptr;
@@ -679,28 +776,12 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
 
 // Hands the GOP to the replay thread: a GOP is hundreds of packets, and this
 // runs with the shared media locked (see gop_replay.h). play-request: the
-// transport was added to the sinks after the reply was made.
-void send_udp(GstRTSPStreamTransport* trans, const GstRTSPTransport* t,
-              const std::vector<Ref<GstBuffer>>& packets, GstElement* source) {
-  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
-  if (!t->destination || t->client_port.min <= 0)
-    return;
-  auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(t->destination));
-  if (!addr)
-    return;
-  auto socket = Ref<GSocket>::adopt(
-      gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
-  if (!socket)
-    return;
-  auto dest = Ref<GSocketAddress>::adopt(
-      g_inet_socket_address_new(addr.get(), static_cast<guint16>(t->client_port.min)));
-  // The viewer is among the sink's clients by now; the packets the reader
-  // output between the reply's snapshot and then did not go to it: add
-  // them (whatever was output later goes through the sink).
-  std::vector<Ref<GstBuffer>> all = packets;
-  append_newer(all, reader_gop(source));
-  GopReplayer::instance().add(
-      GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans), socket, dest, std::move(all)});
+// library has tried to add the viewer to the sink, and the hold kept it out.
+void send_udp(GstRTSPStreamTransport* trans, const std::vector<Ref<GstBuffer>>& packets,
+              Held& held) {
+  GopReplayer::instance().add(GopReplayJob{Ref<GstRTSPStreamTransport>::borrow(trans),
+                                           held.socket, held.dest, packets, held.sink, held.tap,
+                                           held.waiter});
 }
 
 void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
@@ -722,9 +803,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       else  // its bytes are in the connection's count already
         session::add_sent_beside_sinks(trans, 0, packets.size());
       gst_buffer_list_unref(list);
-    } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_UDP) {
-      auto src = inj->sources.find(index);
-      send_udp(trans, t, packets, src == inj->sources.end() ? nullptr : src->second.get());
+    } else if (auto held = inj->held.find(index); held != inj->held.end()) {
+      send_udp(trans, packets, held->second);
     }
     // Multicast: the group shares one stream; nothing per viewer.
   }
@@ -756,11 +836,6 @@ void on_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
   }
 }
 
-void connect(GstRTSPClient* client, const char* signal, GCallback cb, const CtxPtr& pc) {
-  g_signal_connect_data(client, signal, cb, new CtxPtr(pc),
-                        [](gpointer p, GClosure*) { delete static_cast<CtxPtr*>(p); },
-                        GConnectFlags(0));
-}
 
 }  // namespace
 
@@ -903,18 +978,23 @@ void mark_relay_play_media(GstRTSPMedia* media, const std::string& path) {
                      nullptr);
 }
 
-void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx) {
+void add_publish_hooks(ClientSignals& signals, const PublishContextPtr& ctx) {
   // TCP_NODELAY is set on every connection by the FrontDoor.
-  connect(client, "pre-announce-request", G_CALLBACK(pre_announce), ctx);
-  connect(client, "record-request", G_CALLBACK(on_record), ctx);
-  connect(client, "pre-describe-request", G_CALLBACK(pre_describe), ctx);
-  connect(client, "pre-setup-request", G_CALLBACK(pre_setup), ctx);
-  connect(client, "pre-play-request", G_CALLBACK(pre_play), ctx);
-  connect(client, "play-request", G_CALLBACK(on_play), ctx);
-  connect(client, "send-message", G_CALLBACK(on_send_message), ctx);
+  auto* pc = new CtxPtr(ctx);  // the table frees it
+  signals.connect("pre-announce-request", G_CALLBACK(pre_announce), pc,
+                  [](gpointer p) { delete static_cast<CtxPtr*>(p); });
+  signals.connect("record-request", G_CALLBACK(on_record), pc);
+  signals.connect("pre-describe-request", G_CALLBACK(pre_describe), pc);
+  signals.connect("pre-setup-request", G_CALLBACK(pre_setup), pc);
+  signals.connect("pre-play-request", G_CALLBACK(pre_play), pc);
+  signals.connect("play-request", G_CALLBACK(on_play), pc);
+  signals.connect("send-message", G_CALLBACK(on_send_message), pc);
 }
 
 void check_idle_publishers(PublishContext& ctx) {
+  // A publisher whose packets came since about the last check (this runs
+  // every second) is alive: its session is kept, as a request would.
+  constexpr gint64 kAliveUs = 1500 * 1000;
   gint64 now = g_get_monotonic_time();
   for (const auto& a : ctx.registry->active()) {
     if (a.recording_since_us == 0)
@@ -927,6 +1007,8 @@ void check_idle_publishers(PublishContext& ctx) {
       ctx.registry->kick(a.path, a.id,
                          "sent nothing for " + std::to_string(a.idle_timeout_s) + " s (" +
                              a.peer + ")");
+    else if (now - last < kAliveUs && a.client)
+      session::touch_record_sessions(a.client.get());
   }
 }
 

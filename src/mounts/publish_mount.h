@@ -19,6 +19,10 @@
 #include "path/traffic_board.h"
 #include "gms/ref.h"
 
+namespace gms {
+class ClientSignals;
+}
+
 namespace gms::mounts {
 
 // What publish paths share: the registry, the server-wide limits, and the
@@ -53,10 +57,10 @@ std::vector<std::string> pattern_mounts(GstRTSPMountPoints* mounts, const std::s
 bool retire_pattern_mount(GstRTSPMountPoints* mounts, const std::string& pattern,
                           const std::string& path, const std::function<bool()>& idle);
 
-// Per-connection hooks: ANNOUNCE checks (SDP, busy path, limits), PLAY of a
-// path without publisher (404 or wait), max-viewers, and refusal reasons in
-// the status line. Called from GstRTSPServer::client-connected.
-void guard_publish_client(GstRTSPClient* client, const PublishContextPtr& ctx);
+// What every client runs: ANNOUNCE checks (SDP, busy path, limits), PLAY of
+// a path without publisher (404 or wait), max-viewers, a late joiner's key
+// frame, and refusal reasons in the status line.
+void add_publish_hooks(ClientSignals& signals, const PublishContextPtr& ctx);
 // The reason the next error response of `client` names in its status line
 // ("403 Forbidden (why)"), for refusals decided elsewhere.
 void set_refusal_reason(GstRTSPClient* client, const std::string& why);

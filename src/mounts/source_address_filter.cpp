@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "gms/buffer_probe.h"
 #include "gms/ref.h"
 
 namespace gms::mounts {
@@ -53,31 +54,12 @@ void note_drop(Filter& f, GstBuffer* buffer) {
 // On the source's streaming thread.
 GstPadProbeReturn on_data(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
   Filter& f = **static_cast<FilterPtr*>(data);
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer* b = GST_PAD_PROBE_INFO_BUFFER(info);
+  return drop_buffers(info, [&](GstBuffer* b) {
     if (from_publisher(f, b))
-      return GST_PAD_PROBE_OK;
+      return false;
     note_drop(f, b);
-    return GST_PAD_PROBE_DROP;
-  }
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-    GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-    bool foreign = false;
-    for (guint i = 0; i < gst_buffer_list_length(list) && !foreign; ++i)
-      foreign = !from_publisher(f, gst_buffer_list_get(list, i));
-    if (!foreign)
-      return GST_PAD_PROBE_OK;
-    list = gst_buffer_list_make_writable(list);
-    for (guint i = gst_buffer_list_length(list); i-- > 0;) {
-      GstBuffer* b = gst_buffer_list_get(list, i);
-      if (!from_publisher(f, b)) {
-        note_drop(f, b);
-        gst_buffer_list_remove(list, i, 1);
-      }
-    }
-    GST_PAD_PROBE_INFO_DATA(info) = list;
-  }
-  return GST_PAD_PROBE_OK;
+    return true;
+  });
 }
 
 }  // namespace

@@ -61,6 +61,11 @@ class BackendLink {
   void set_established() { established_ = true; }
   bool established() const { return established_; }
 
+  // rtspsrc's thread: the back end's certificate was refused for these
+  // problems (its error message then says only "Failed to connect").
+  void note_certificate_refused(GTlsCertificateFlags errors) { certificate_errors_ = errors; }
+  GTlsCertificateFlags certificate_errors() const { return certificate_errors_; }
+
   // Installs the process-wide watch on GSocketClient connections (once).
   static void watch_connections();
   // A connection the session's thread opened (a GSocketConnection).
@@ -77,6 +82,7 @@ class BackendLink {
   std::atomic<bool> detached_{false};
   std::atomic<unsigned> opening_requests_{0};
   std::atomic<bool> established_{false};
+  std::atomic<GTlsCertificateFlags> certificate_errors_{GTlsCertificateFlags(0)};
 };
 
 }  // namespace gms::proxy

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "proxy/certificate_problems.h"
 #include "proxy/pipeline_reaper.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_proxy_debug);
@@ -139,6 +140,8 @@ void ProxySource::connect() {
   connect_link_signal("no-more-pads", G_CALLBACK(no_more_pads_cb));
   connect_link_signal("select-stream", G_CALLBACK(select_stream_cb));
   connect_link_signal("before-send", G_CALLBACK(before_send_cb));
+  if (options_.tls_verify)
+    connect_link_signal("accept-certificate", G_CALLBACK(accept_certificate_cb));
   gst_bin_add(GST_BIN(pipeline_.get()), GST_ELEMENT(gst_object_ref(rtspsrc_.get())));
 
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
@@ -286,7 +289,9 @@ void ProxySource::on_bus_message(GstMessage* msg) {
       // rtspsrc's message is generic ("Could not read from resource."); the
       // last line of its debug text says what happened ("Unauthorized (401)").
       std::string why = err ? err->message : "error";
-      if (debug) {
+      if (GTlsCertificateFlags bad = link_ ? link_->certificate_errors() : GTlsCertificateFlags(0))
+        why = "the back end's certificate was refused: " + certificate_problems(bad);
+      else if (debug) {
         std::string d = debug.get();
         auto nl = d.find_last_of('\n');
         std::string detail = nl == std::string::npos ? std::string() : d.substr(nl + 1);
@@ -387,6 +392,15 @@ gboolean ProxySource::select_stream_cb(GstElement*, guint num, GstCaps*, gpointe
 }
 
 // rtspsrc's thread, before each request it sends.
+// rtspsrc's thread, when the back end's certificate failed the checks
+// (the configured CA file's, or the system's): noted for the failure's
+// log line, and refused.
+gboolean ProxySource::accept_certificate_cb(GstElement*, GTlsConnection*, GTlsCertificate*,
+                                            GTlsCertificateFlags errors, gpointer link) noexcept {
+  link_of(link)->note_certificate_refused(errors);
+  return FALSE;
+}
+
 gboolean ProxySource::before_send_cb(GstElement* src, GstRTSPMessage* msg,
                                      gpointer data) noexcept {
   LinkPtr& link = link_of(data);

@@ -123,6 +123,8 @@ class ProxySource {
   static void no_more_pads_cb(GstElement*, gpointer link) noexcept;
   static gboolean select_stream_cb(GstElement*, guint num, GstCaps*, gpointer link) noexcept;
   static gboolean before_send_cb(GstElement* src, GstRTSPMessage* msg, gpointer link) noexcept;
+  static gboolean accept_certificate_cb(GstElement*, GTlsConnection*, GTlsCertificate*,
+                                        GTlsCertificateFlags errors, gpointer link) noexcept;
   static GstPadProbeReturn probe_cb(GstPad*, GstPadProbeInfo* info, gpointer ctx) noexcept;
 
   const std::string name_;

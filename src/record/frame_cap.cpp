@@ -2,9 +2,8 @@
 
 #include <gst/rtp/gstrtpbuffer.h>
 
-#include <vector>
-
 #include "core/log.h"
+#include "gms/buffer_probe.h"
 
 namespace gms::record {
 namespace {
@@ -13,11 +12,11 @@ namespace {
 struct FrameState {
   std::string path;
   size_t max_bytes;
+  InputDropsPtr drops;
   bool open = false;  // a frame has begun (its timestamp is `ts`)
   uint32_t ts = 0;
   size_t bytes = 0;
   bool cutting = false;
-  uint64_t cut = 0;  // frames cut so far
   gint64 logged = 0;
 };
 
@@ -40,13 +39,14 @@ bool over(FrameState& st, GstBuffer* buf) {
   bool drop = st.cutting;
   if (!drop && st.bytes > st.max_bytes) {
     st.cutting = drop = true;
-    st.cut++;
+    const uint64_t cut = st.drops->oversized_frames.fetch_add(1, std::memory_order_relaxed) + 1;
+    st.drops->changed();
     gint64 now = g_get_monotonic_time();
     if (st.logged == 0 || now - st.logged >= 10 * G_USEC_PER_SEC) {
       st.logged = now;
       GMS_LOG_WARN("recording %s: access unit over %zu MB cut (%llu so far): the publisher sent "
                    "a frame that does not end",
-                   st.path.c_str(), st.max_bytes >> 20, static_cast<unsigned long long>(st.cut));
+                   st.path.c_str(), st.max_bytes >> 20, static_cast<unsigned long long>(cut));
     }
   }
   if (marker)
@@ -56,29 +56,13 @@ bool over(FrameState& st, GstBuffer* buf) {
 
 GstPadProbeReturn probe(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
   auto& st = *static_cast<FrameState*>(data);
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    return over(st, GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
-  GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-  std::vector<guint> dropped;
-  guint n = gst_buffer_list_length(list);
-  for (guint i = 0; i < n; ++i)
-    if (over(st, gst_buffer_list_get(list, i)))
-      dropped.push_back(i);
-  if (dropped.empty())
-    return GST_PAD_PROBE_OK;
-  if (dropped.size() == n)
-    return GST_PAD_PROBE_DROP;
-  list = gst_buffer_list_make_writable(list);
-  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it)
-    gst_buffer_list_remove(list, *it, 1);
-  GST_PAD_PROBE_INFO_DATA(info) = list;
-  return GST_PAD_PROBE_OK;
+  return drop_buffers(info, [&](GstBuffer* b) { return over(st, b); });
 }
 
 }  // namespace
 
-void cap_frames(GstPad* pad, const std::string& path, size_t max_bytes) {
-  auto* st = new FrameState{path, max_bytes};
+void cap_frames(GstPad* pad, const std::string& path, InputDropsPtr drops, size_t max_bytes) {
+  auto* st = new FrameState{path, max_bytes, std::move(drops)};
   gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     probe, st, [](gpointer p) { delete static_cast<FrameState*>(p); });
 }

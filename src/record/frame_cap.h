@@ -3,8 +3,9 @@
 // output it, and a publisher can send a frame that never ends: the same
 // timestamp, no marker, megabytes after megabytes. Past `max_bytes` of
 // payload in one frame, the rest of that frame's packets are dropped before
-// the depayloader sees them; the frame is counted and logged (at most every
-// 10 s). A new timestamp or a marker bit starts the next frame.
+// the depayloader sees them; the frame is counted
+// (InputDrops::oversized_frames) and logged (at most every 10 s). A new
+// timestamp or a marker bit starts the next frame.
 #pragma once
 
 #include <gst/gst.h>
@@ -12,11 +13,14 @@
 #include <cstddef>
 #include <string>
 
+#include "record/input_drops.h"
+
 namespace gms::record {
 
 constexpr size_t kMaxFrameBytes = 8u << 20;
 
 // Watches the RTP that leaves `pad` (buffers and buffer lists).
-void cap_frames(GstPad* pad, const std::string& path, size_t max_bytes = kMaxFrameBytes);
+void cap_frames(GstPad* pad, const std::string& path, InputDropsPtr drops,
+                size_t max_bytes = kMaxFrameBytes);
 
 }  // namespace gms::record

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "record/audio_timeline.h"
 #include "record/frame_cap.h"
+#include "record/unit_filter.h"
 
 namespace gms {
 
@@ -30,7 +31,6 @@ const char* state_name(RecordingStatus::State s) {
 }  // namespace gms
 
 namespace gms::record {
-
 
 std::string depay_chain(GstCaps* caps, bool& video, std::string* parsed) {
   if (!caps || gst_caps_is_empty(caps))
@@ -84,6 +84,11 @@ bool format_takes(const std::string& format, const std::string& parsed) {
 }
 
 namespace {
+
+std::string encoding_name(GstCaps* caps) {
+  const char* enc = gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name");
+  return enc ? enc : "";
+}
 
 // The packets come stamped with their capture times, and those of the
 // cached GOP are from before the pipeline started: its running time starts
@@ -150,7 +155,18 @@ PathRecorder::PathRecorder(std::string path, RecordSettings settings, GMainConte
       settings_(std::move(settings)),
       root_resolved_(resolved_dir(settings_.dir)),
       control_(Ref<GMainContext>::borrow(control)),
-      status_(status ? std::move(status) : std::make_shared<RecordingStatus>()) {}
+      status_(status ? std::move(status) : std::make_shared<RecordingStatus>()),
+      input_drops_(std::make_shared<InputDrops>()),
+      fold_(std::make_shared<CoalescedCall>(control, [this] { fold_input_drops(); })),
+      oversized_before_(status_->oversized_frames),
+      refused_before_(status_->refused_packets) {
+  input_drops_->changed = CoalescedCall::asker(fold_);
+}
+
+void PathRecorder::fold_input_drops() {
+  status_->oversized_frames = oversized_before_ + input_drops_->oversized_frames.load();
+  status_->refused_packets = refused_before_ + input_drops_->refused_packets.load();
+}
 
 PathRecorder::~PathRecorder() { stop(); }
 
@@ -186,6 +202,7 @@ bool PathRecorder::build(bool& lasting) {
   line += std::string(" confine-to=\"") + qroot.get() + "\"";
   unsigned audio = 0;
   bool have_video = false;
+  std::string video_encoding;  // its RTP encoding name
   std::string left_out;
   for (size_t i = 0; i < channels_.size(); ++i) {
     const std::string& ch = channels_[i];
@@ -220,6 +237,8 @@ bool PathRecorder::build(bool& lasting) {
     }
     std::string pad = video ? "video" : "audio_" + std::to_string(audio++);
     have_video |= video;
+    if (video)
+      video_encoding = encoding_name(caps);
     // The files need the source's own timeline, the same for every track:
     // capture-times stamps each packet with when the source captured it,
     // as the source's pipeline timed it (a payloader: the frame's capture
@@ -259,7 +278,9 @@ bool PathRecorder::build(bool& lasting) {
     if (src && i < audio)
       keep_audio_in_time(src.get());
     if (src)
-      cap_frames(src.get(), path_);
+      cap_frames(src.get(), path_, input_drops_);
+    if (src && i == audio)
+      drop_refused_units(src.get(), video_encoding, path_, input_drops_);
   }
   start_in_the_past(pipeline_.get());
   dropped_before_ = status_->dropped_buffers;
@@ -401,6 +422,7 @@ void PathRecorder::record_now() {
 }
 
 void PathRecorder::stop() {
+  fold_input_drops();
   retry_.reset();
   track_wait_.reset();
   watcher_bus_.reset();

@@ -21,8 +21,10 @@
 
 #include <gst-mediaserver/status.h>
 
+#include "core/coalesced_call.h"
 #include "gms/ref.h"
 #include "gms/signal.h"
+#include "record/input_drops.h"
 
 namespace gms::record {
 
@@ -89,6 +91,8 @@ class PathRecorder {
   void segment_closed(const char* file);
   // The element's input queues dropped `total` buffers in this run.
   void dropped(uint64_t total);
+  // Copies what the input probes dropped into status_.
+  void fold_input_drops();
   // Stops; tries again after settings_.retry when `retry`.
   void fail(const std::string& why, bool retry = true);
 
@@ -110,6 +114,11 @@ class PathRecorder {
   std::shared_ptr<RecordingStatus> status_;
   uint64_t dropped_before_ = 0;  // status_->dropped_buffers when this run started
   gint64 dropped_logged_us_ = 0;  // monotonic; the drops' warning at most every 10 s
+  // What the probes before the depayloaders dropped, over every run of this
+  // recorder, and status_'s counts before it.
+  InputDropsPtr input_drops_;
+  std::shared_ptr<CoalescedCall> fold_;
+  uint64_t oversized_before_ = 0, refused_before_ = 0;
   std::function<void(const std::string&)> segment_closed_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "core/client_signals.h"
 #include "core/log.h"
 #include "session/client_socket.h"
 #include "session/figure_reader.h"
@@ -17,7 +18,6 @@ namespace {
 
 using Weak = std::weak_ptr<Registry>;
 
-void free_weak(gpointer data, GClosure*) { delete static_cast<Weak*>(data); }
 
 std::string remote_of(GstRTSPClient* client) {
   GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
@@ -92,13 +92,13 @@ Registry::Registry(GstRTSPSessionPool* pool) : pool_(Ref<GstRTSPSessionPool>::bo
 
 Registry::~Registry() { removed_.disconnect(); }
 
-void Registry::watch(GstRTSPClient* client) {
-  keep_write_socket(client);
-  auto connect = [&](const char* signal, GCallback cb) {
-    g_signal_connect_data(client, signal, cb, new Weak(weak_from_this()), free_weak,
-                          GConnectFlags(0));
-  };
-  connect("new-session", G_CALLBACK(on_new_session));
+void Registry::watch(GstRTSPClient* client) { keep_write_socket(client); }
+
+void Registry::add_hooks(ClientSignals& signals) {
+  auto* weak = new Weak(weak_from_this());  // the table frees it
+  signals.connect("new-session", G_CALLBACK(on_new_session), weak,
+                  [](gpointer p) { delete static_cast<Weak*>(p); });
+  auto connect = [&](const char* signal, GCallback cb) { signals.connect(signal, cb, weak); };
   connect("play-request", G_CALLBACK(on_play_or_record));
   connect("record-request", G_CALLBACK(on_play_or_record));
   connect("pause-request", G_CALLBACK(on_pause));

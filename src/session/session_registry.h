@@ -21,6 +21,10 @@
 #include "gms/signal.h"
 #include "session/session_info.h"
 
+namespace gms {
+class ClientSignals;
+}
+
 namespace gms::session {
 
 class Registry : public std::enable_shared_from_this<Registry> {
@@ -41,6 +45,9 @@ class Registry : public std::enable_shared_from_this<Registry> {
 
   // GstRTSPServer::client-connected (the listening context).
   void watch(GstRTSPClient* client);
+  // What every client runs for the registry (sessions, PLAY, RECORD, PAUSE,
+  // TEARDOWN, close); the handlers hold the registry weakly.
+  void add_hooks(ClientSignals& signals);
 
   // Control context: every session with fresh figures.
   std::vector<Info> list();

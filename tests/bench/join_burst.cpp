@@ -62,6 +62,17 @@ Loss count(const std::vector<std::unique_ptr<ViewerConn>>& vs) {
   return l;
 }
 
+// Sequence numbers from a keyed viewer's key frame up to `ext_end` that it
+// has not received.
+uint64_t missing_up_to(const Seen& s, uint32_t ext_end) {
+  if (!s.keyed || !s.any || ext_end < s.first)
+    return 0;
+  uint64_t n = 0;
+  for (uint64_t i = 0; i <= uint64_t(ext_end - s.first); ++i)
+    n += (i >= s.got.size() || !s.got[i]) ? 1 : 0;
+  return n;
+}
+
 void watch(int ep, ViewerConn& v, bool tcp) {
   epoll_event e{};
   e.events = EPOLLIN;
@@ -144,6 +155,20 @@ BurstResult run_burst(const Target& t, unsigned watchers, unsigned joiners, bool
     r.watcher_max_wait_ms = std::max(r.watcher_max_wait_ms, double(v->seen.max_wait_us) / 1000.0);
   }
   r.watcher_rate = ws.empty() ? 0 : double(got) / double(ws.size()) / wall;
+  // Late or lost: what the joiners missed by the end, and whether it came
+  // in the next 5 s.
+  std::vector<uint32_t> ends;
+  for (auto& v : js)
+    ends.push_back(v->seen.ext_last);
+  pump(ep, tcp, 5.0);
+  uint64_t never = 0;
+  for (size_t i = 0; i < js.size(); ++i)
+    never += missing_up_to(js[i]->seen, ends[i]);
+  r.joiner_late = j.lost > never ? j.lost - never : 0;
+  for (auto& v : js) {
+    r.joiner_overtaken += v->seen.late;
+    r.joiners_overtaken += v->seen.late ? 1 : 0;
+  }
   r.joiner_lost = j.lost;
   r.joiner_expected = j.expected;
   r.joiners_with_loss = j.with_loss;

@@ -63,20 +63,28 @@ bool starts_key(const uint8_t* payload, size_t len) {
 
 namespace {
 // A keyed viewer's packet with sequence number `seq`, once its key frame came.
-void add_keyed(Seen& s, uint16_t seq) {
+// now_us: its arrival (0: it came before the key frame, not late).
+void add_keyed(Seen& s, uint16_t seq, gint64 now_us) {
   int16_t d = int16_t(uint16_t(seq - uint16_t(s.ext_last)));
   int64_t ext = int64_t(s.ext_last) + d;
   if (ext < int64_t(s.first))
     return;  // before the key frame
   size_t idx = size_t(ext - s.first);
-  if (idx >= s.got.size())
+  if (idx >= s.got.size()) {
     s.got.resize(idx + 1024, false);
+    s.overtaken_us.resize(idx + 1024, 0);
+  }
   if (!s.got[idx]) {
     s.got[idx] = true;
     s.received++;
+    if (now_us && s.overtaken_us[idx] && now_us - s.overtaken_us[idx] > Seen::kLateUs)
+      s.late++;
   }
-  if (d > 1)
+  if (d > 1) {
     s.gaps++;
+    for (size_t k = idx - size_t(d) + 1; now_us && k < idx; ++k)
+      s.overtaken_us[k] = now_us;
+  }
   if (d > 0)
     s.ext_last = uint32_t(ext);
 }
@@ -104,15 +112,16 @@ void Seen::add_rtp(const uint8_t* rtp, size_t len) {
     first = seq;
     ext_last = seq;
     got.assign(1024, false);
+    overtaken_us.assign(1024, 0);
     got[0] = true;
     received = 1;
     for (uint16_t e : early)
-      add_keyed(*this, e);
+      add_keyed(*this, e, 0);
     early.clear();
     return;
   }
   if (keyed)
-    add_keyed(*this, seq);
+    add_keyed(*this, seq, now);
   else
     add(seq);
 }
@@ -277,6 +286,23 @@ void drain_udp(ViewerConn& v) {
   }
 }
 
+namespace {
+
+// GMS_BENCH_WITH_VIEWERS=CMD: a shell command run while a phase's viewers
+// are still there (a heap snapshot, /proc/PID/smaps), with GMS_BENCH_PID and
+// GMS_BENCH_VIEWERS in its environment.
+void run_with_viewers(GPid pid, unsigned viewers) {
+  const char* cmd = g_getenv("GMS_BENCH_WITH_VIEWERS");
+  if (!cmd || !*cmd)
+    return;
+  std::string line = "GMS_BENCH_PID=" + std::to_string(pid) +
+                     " GMS_BENCH_VIEWERS=" + std::to_string(viewers) + " " + cmd;
+  if (std::system(line.c_str()) != 0)
+    fprintf(stderr, "GMS_BENCH_WITH_VIEWERS failed: %s\n", cmd);
+}
+
+}  // namespace
+
 PhaseResult run_phase(const Target& t, unsigned n, bool tcp, int seconds, double idle_cpu_pct,
                       bool churn_enabled, PhaseWindow* window) {
   PhaseResult r;
@@ -402,6 +428,7 @@ PhaseResult run_phase(const Target& t, unsigned n, bool tcp, int seconds, double
   r.rss_before_kb = rss_before;
   r.rss_with_viewers_kb = rss_kb(pid);
   r.kb_per_viewer = r.started ? double(r.rss_with_viewers_kb - rss_before) / r.started : 0;
+  run_with_viewers(pid, r.started);
   for (auto& v : viewers)
     stop_viewer(*v, t.url);
   close(ep);

@@ -34,6 +34,13 @@ struct Seen {
   bool keyed = false;             // need_key was set: the counting below
   std::vector<uint16_t> early;    // sequence numbers before the key frame
   std::vector<bool> got;          // from the key frame on, by extended seq - first
+  // When each missing sequence number after the key frame was first
+  // overtaken by a newer packet (by extended seq - first), and the packets
+  // that came more than kLateUs after that: a player's jitterbuffer (100 to
+  // 200 ms) has given them up by then.
+  std::vector<gint64> overtaken_us;
+  uint64_t late = 0;
+  static constexpr gint64 kLateUs = 200000;
   void add(uint16_t seq);
   // add() unless a key frame is still awaited and this payload starts none.
   void add_rtp(const uint8_t* rtp, size_t len);

@@ -19,6 +19,9 @@
 // GMS_BENCH_SERVER_PREFIX (e.g. "chrt --idle 0": the server runs only when
 // nothing else wants the CPU, a machine busy by moments) prefixes the
 // servers' command lines.
+// GMS_BENCH_SERVER="PORT PID": measure a server started by hand (under a
+// heap profiler, say) that has `--publish '/live/*'`; the bench publishes
+// /live/bench to it and reads PID's CPU and memory.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -26,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +46,10 @@ using namespace gms::test;
 using Clock = std::chrono::steady_clock;
 
 // The server's last word on its relay queues dropping packets, if any.
-void queue_warnings(const ServerProcess& srv) {
-  std::string log = srv.log();
+void queue_warnings(const ServerProcess* srv) {
+  if (!srv)
+    return;  // started by hand: its log is its own
+  std::string log = srv->log();
   auto at = log.rfind("queue is full");
   if (at == std::string::npos) {
     printf("server log: no relay queue overrun\n");
@@ -95,18 +101,34 @@ int main(int argc, char** argv) {
         prefix.push_back(*w);
     g_strfreev(words);
   }
-  ServerProcess srv({"--publish", "/live/*", write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")},
-                    true, 0, prefix);
-  if (!srv.ready()) {
-    fprintf(stderr, "server did not start\n%s", srv.log().c_str());
-    return 1;
+  std::optional<ServerProcess> own;
+  Target ours{};
+  if (const char* ext = g_getenv("GMS_BENCH_SERVER")) {
+    unsigned port = 0;
+    int server_pid = 0;
+    if (sscanf(ext, "%u %d", &port, &server_pid) != 2) {
+      fprintf(stderr, "GMS_BENCH_SERVER: \"PORT PID\"\n");
+      return 1;
+    }
+    ours = Target{uint16_t(port), "rtsp://127.0.0.1:" + std::to_string(port) + "/live/bench",
+                  GPid(server_pid)};
+  } else {
+    own.emplace(std::vector<std::string>{"--publish", "/live/*",
+                                         write_temp_file("bench.conf", "[server]\nmax-sessions=5000\n")},
+                true, 0, prefix);
+    if (!own->ready()) {
+      fprintf(stderr, "server did not start\n%s", own->log().c_str());
+      return 1;
+    }
+    ours = Target{own->port(), own->url("/live/bench"), own->pid()};
   }
-  GPid pid = srv.pid();
-  Target ours{srv.port(), srv.url("/live/bench"), pid};
+  const std::string published = ours.url;
+  GPid pid = ours.pid;
   Child pub({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
-             "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", srv.url("/live/bench")});
-  if (!wait_published(srv, "/live/bench")) {
-    fprintf(stderr, "publisher did not start\n%s%s", srv.log().c_str(), pub.output().c_str());
+             "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", published});
+  if (!wait_published(ours.port, published)) {
+    fprintf(stderr, "publisher did not start\n%s%s", own ? own->log().c_str() : "",
+            pub.output().c_str());
     return 1;
   }
   // "proxy": the viewers watch a second gst-mediaserver proxying the path
@@ -114,7 +136,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<ServerProcess> proxy;
   if (mode == "proxy") {
     proxy = std::make_unique<ServerProcess>(std::vector<std::string>{
-        "--proxy", srv.url("/live/bench"),
+        "--proxy", published,
         write_temp_file("proxy.conf", "[server]\nmax-sessions=5000\n")});
     if (!proxy->ready()) {
       fprintf(stderr, "proxy did not start\n%s", proxy->log().c_str());
@@ -143,17 +165,19 @@ int main(int argc, char** argv) {
     unsigned watchers = w ? unsigned(std::atoi(w)) : 100;
     BurstResult b = run_burst(ours, watchers, n, tcp, seconds);
     printf("join storm, %s: %u watching, %u PLAY at once, %d s counted; watchers lost %llu of %llu "
-           "(%u with loss or nothing), %.0f packets/s each, longest wait %.0f ms; joiners lost %llu of %llu after their first key frame (%u "
-           "with loss, %u without a key frame); PLAY -> first key frame p50 %.0f ms, p95 %.0f ms, "
+           "(%u with loss or nothing), %.0f packets/s each, longest wait %.0f ms; joiners lost %llu of %llu after their first key frame (%llu of them came "
+           "in the next 5 s; %u with loss, %u without a key frame); %llu joiners' packets came over 200 ms "
+           "after a newer one (%u joiners); PLAY -> first key frame p50 %.0f ms, p95 %.0f ms, "
            "max %.0f ms; kernel UDP receive-buffer drops %llu; server CPU %.1f %% of a core\n",
            tcp ? "TCP" : "UDP", b.watchers, b.joiners, seconds,
            (unsigned long long)b.watcher_lost, (unsigned long long)b.watcher_expected,
            b.watchers_with_loss, b.watcher_rate, b.watcher_max_wait_ms,
            (unsigned long long)b.joiner_lost,
-           (unsigned long long)b.joiner_expected, b.joiners_with_loss, b.joiners_without_key,
+           (unsigned long long)b.joiner_expected, (unsigned long long)b.joiner_late, b.joiners_with_loss, b.joiners_without_key,
+           (unsigned long long)b.joiner_overtaken, b.joiners_overtaken,
            b.key_p50_ms, b.key_p95_ms, b.key_max_ms, (unsigned long long)b.kernel_drops,
            b.cpu_total);
-    queue_warnings(srv);
+    queue_warnings(own ? &*own : nullptr);
     return 0;
   }
   if (mode == "slope" || mode == "slope-tcp") {
@@ -190,7 +214,7 @@ int main(int argc, char** argv) {
              double(rs[i].rss_with_viewers_kb - rs[i - 1].rss_with_viewers_kb) / dn,
              10.0 * (rs[i].cpu_total - rs[i - 1].cpu_total) / dn);
     }
-    queue_warnings(srv);
+    queue_warnings(own ? &*own : nullptr);
     return 0;
   }
   // Instant start: joins to a running path (a UDP viewer keeps it running).
@@ -220,14 +244,14 @@ int main(int argc, char** argv) {
   }
   for (bool tcp : {false, true})
     report(run_phase(ours, n, tcp, seconds, idle), tcp, "gst-mediaserver", stream_rate);
-  queue_warnings(proxy ? *proxy : srv);
+  queue_warnings(proxy ? proxy.get() : own ? &*own : nullptr);
 
   if (!with_stock)
     return 0;
   // The same stream through a stock gst-rtsp-server relay (a shared launch
   // line: rtspsrc ! depay ! parse ! pay, its own tee/appsink/multiudpsink
   // fan-out), same viewers, same run.
-  ServerProcess stock({"--mount", "/stock=rtspsrc location=" + srv.url("/live/bench") +
+  ServerProcess stock({"--mount", "/stock=rtspsrc location=" + published +
                                       " latency=0 ! rtph264depay ! h264parse ! "
                                       "rtph264pay name=pay0 pt=96 config-interval=-1",
                        write_temp_file("stock.conf", "[server]\nmax-sessions=5000\n")});

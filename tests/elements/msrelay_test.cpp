@@ -4,9 +4,10 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
-
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -235,6 +236,87 @@ TEST(MsRelay, WaitsForAnAttachedProducersFirstPacket) {
   EXPECT_FALSE(ev);
   if (ev)
     gst_event_unref(ev);
+}
+
+// Stretches the instant the race below needs to 2 ms: between create()'s
+// hand-over of a list and base src's look at the state, base src logs the
+// list's size (gst_base_src_submit_buffer_list); a log function that waits
+// there holds the streaming thread in it.
+class SlowListHandOver {
+ public:
+  SlowListHandOver() : was_active_(gst_debug_is_active()) {
+    gst_debug_set_active(TRUE);
+    gst_debug_remove_log_function(gst_debug_log_default);
+    gst_debug_add_log_function(log, nullptr, nullptr);
+    gst_debug_set_threshold_for_name("basesrc", GST_LEVEL_LOG);
+  }
+  ~SlowListHandOver() {
+    gst_debug_unset_threshold_for_name("basesrc");
+    gst_debug_remove_log_function(log);
+    gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
+    gst_debug_set_active(was_active_);
+  }
+  SlowListHandOver(const SlowListHandOver&) = delete;
+  SlowListHandOver& operator=(const SlowListHandOver&) = delete;
+  static inline std::atomic<unsigned> stretched{0};
+
+ private:
+  static void log(GstDebugCategory*, GstDebugLevel, const gchar*, const gchar* function, gint,
+                  GObject*, GstDebugMessage*, gpointer) noexcept {
+    if (function && g_str_equal(function, "gst_base_src_submit_buffer_list")) {
+      ++stretched;
+      g_usleep(2000);
+    }
+  }
+  const gboolean was_active_;
+};
+
+// A viewer's PAUSE, or a media stopping, while the source hands packet
+// lists over: base src 1.22 unrefs a NULL buffer (a CRITICAL, fatal here)
+// when a create() that submitted a list returns just as the source leaves
+// PLAYING and the source is then stopped before it plays again. Cycles of
+// PLAYING, PAUSED, NULL against a producer that never stops, each hand-over
+// stretched so that the PAUSE lands in it, must all pass.
+TEST(MsRelay, PausedAndStoppedWhileListsAreHandedOver) {
+  auto p = sink("t7");
+  std::atomic<bool> producing{true};
+  std::thread producer([&] {
+    for (uint16_t seq = 0; producing; ++seq) {
+      gst_harness_push(p.get(), rtp(seq, 90u * seq, 7, seq % 30 == 0 ? 0x65 : 0x41));
+      if (seq % 8 == 0)
+        g_usleep(200);
+    }
+  });
+  auto pipeline = Ref<GstElement>::adopt(
+      gst_parse_launch("msrelaysrc channel=t7 ! fakesink name=out sync=false async=false", nullptr));
+  ASSERT_TRUE(pipeline);
+  auto out = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "out"));
+  auto pad = Ref<GstPad>::adopt(gst_element_get_static_pad(out.get(), "sink"));
+  std::atomic<unsigned> lists{0};
+  gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                    [](GstPad*, GstPadProbeInfo*, gpointer n) noexcept {
+                      ++*static_cast<std::atomic<unsigned>*>(n);
+                      return GST_PAD_PROBE_OK;
+                    },
+                    &lists, nullptr);
+  SlowListHandOver slow;
+  constexpr unsigned kCycles = 200;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  unsigned cycles = 0, flowed = 0;
+  for (; cycles < kCycles && std::chrono::steady_clock::now() < end; ++cycles) {
+    const unsigned before = lists.load();
+    ASSERT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    flowed += wait_until([&] { return lists.load() > before; }, std::chrono::seconds(2));
+    gst_element_set_state(pipeline.get(), GST_STATE_PAUSED);
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  }
+  producing = false;
+  producer.join();
+  std::printf("%u cycles, data in %u, %u hand-overs stretched\n", cycles, flowed,
+              SlowListHandOver::stretched.load());
+  EXPECT_GE(cycles, 50u) << "too few cycles in the time to mean anything";
+  EXPECT_EQ(flowed, cycles);
+  EXPECT_GT(SlowListHandOver::stretched.load(), 0u) << "base src's log line was not met: nothing stretched";
 }
 
 TEST(MsRelay, FasterThanRealTimeIsAnError) {

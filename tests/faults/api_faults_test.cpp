@@ -153,11 +153,18 @@ TEST(ApiFaults, KicksDeletesAndReloadUnderLoad) {
 }
 
 // H06. A proxied path with an on-demand back end (the origin a second
-// server of ours), one viewer coming and going 20 times (the catalogue's
-// 100 rounds cost about 3 s each here; 20 keep the file near a minute):
-// each time the back end opens for the viewer and closes after the linger
-// (1 s) once it left (the origin's session count goes to 0), and nothing is
-// left running in the proxy afterwards; after a longer idle it opens again.
+// server of ours), one viewer coming and going 20 times, or as many as
+// GMS_ON_DEMAND_ROUNDS says (the catalogue's 100 rounds are a long run:
+// `GMS_ON_DEMAND_ROUNDS=100 meson test -C build --no-rebuild api_faults
+// --test-args=--gtest_filter='*OnDemand*' -t 4`): each time the back end
+// opens for the viewer and closes after the linger (1 s) once it left (the
+// origin's session count goes to 0), and nothing is left running in the
+// proxy afterwards; after a longer idle it opens again.
+unsigned on_demand_rounds() {
+  const char* n = g_getenv("GMS_ON_DEMAND_ROUNDS");
+  return n && std::atoi(n) > 0 ? unsigned(std::atoi(n)) : 20;
+}
+
 TEST(ApiFaults, OnDemandBackEndOpensAndClosesWithItsViewer) {
   ServerProcess origin({write_temp_file("o.conf", "[server]\nverbose=1\n[path /o]\nlaunch=" +
                                                       std::string(kMjpeg) + "\n")},
@@ -191,23 +198,28 @@ TEST(ApiFaults, OnDemandBackEndOpensAndClosesWithItsViewer) {
   ASSERT_TRUE(round(opened, closed)) << proxy.log_tail() << origin.log_tail();
   const Holdings base = holdings_of(proxy.pid());
 
+  const unsigned wanted = on_demand_rounds();
   const auto t0 = Clock::now();
-  int rounds = 0;
-  double slowest_open = 0, slowest_close = 0, fastest_close = 1e9;
-  for (; rounds < 20 && Clock::now() - t0 < 70s; ++rounds) {
+  unsigned rounds = 0;
+  double slowest_open = 0, slowest_close = 0, fastest_close = 1e9, sum_close = 0;
+  for (; rounds < wanted && Clock::now() - t0 < wanted * 3.5s; ++rounds) {
     ASSERT_TRUE(round(opened, closed)) << "round " << rounds << "\n"
                                        << proxy.log_tail() << origin.log_tail();
     slowest_open = std::max(slowest_open, opened);
     slowest_close = std::max(slowest_close, closed);
     fastest_close = std::min(fastest_close, closed);
+    sum_close += closed;
   }
-  std::printf("on-demand: %d rounds in %.1f s; first packets within %.2f s, back end closed "
-              "%.2f-%.2f s after the viewer left (linger 1 s)\n",
+  std::printf("on-demand: %u rounds in %.1f s; first packets within %.2f s, back end closed "
+              "%.2f-%.2f s (mean %.2f) after the viewer left (linger 1 s)\n",
               rounds, std::chrono::duration<double>(Clock::now() - t0).count(), slowest_open,
-              fastest_close, slowest_close);
-  EXPECT_EQ(rounds, 20);
+              fastest_close, slowest_close, rounds ? sum_close / rounds : 0.0);
+  EXPECT_EQ(rounds, wanted);
   EXPECT_GE(fastest_close, 0.8) << "closed before the linger";
-  EXPECT_LE(slowest_close, 5.0);
+  // The linger and a margin for a loaded machine (it was 2.7 s when the
+  // linger ran on a whole-second timer and waited again for the viewer's
+  // own SETUP).
+  EXPECT_LE(slowest_close, 2.0);
   Holdings now;
   EXPECT_TRUE(wait_holdings_back(proxy.pid(), base, 20s, now))
       << "fds " << base.fds << " -> " << now.fds << ", threads " << base.threads << " -> "

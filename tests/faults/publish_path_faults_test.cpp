@@ -1,23 +1,30 @@
 // Publisher faults that concern the path rather than the stream: a UDP
 // publisher killed with SIGKILL (its RTSP connection closes, no TEARDOWN,
-// no interleaved data to notice the end by), and published path names that
-// try to lead the recorder out of its directory. A viewer of another path
-// watches each case and must lose nothing.
+// no interleaved data to notice the end by), published path names that
+// try to lead the recorder out of its directory, and publishers racing for
+// one path. A viewer of another path watches each case and must lose
+// nothing.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
+#include <barrier>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "child.h"
 #include "key_frame_nals.h"
+#include "mark_viewer.h"
 #include "packet_viewer.h"
 #include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
+#include "rtp_publisher.h"
 #include "rtsp_raw.h"
 #include "viewer.h"
 
@@ -226,6 +233,197 @@ TEST(PublishPathFaults, TraversalNamesAreRefusedAndNothingLeavesTheRecordRoot) {
   EXPECT_FALSE(srv.log_contains("CRITICAL")) << printable(srv.log_tail());
   std::string why;
   EXPECT_TRUE(back_to(srv.pid(), held, why)) << why;
+}
+
+// --- G04: publishers racing for one path --------------------------------
+
+// Two publishers' ANNOUNCEs, each sent by a thread of its own as one
+// barrier releases both; `spread_ms` is how far apart they left.
+struct Race {
+  RtspReply first, second;
+  double spread_ms = 0;
+};
+
+Race race_announces(RtpPublisher& a, RtpPublisher& b) {
+  Race r;
+  std::barrier start(2);
+  Clock::time_point ta, tb;
+  std::thread other([&] {
+    start.arrive_and_wait();
+    tb = Clock::now();
+    r.second = b.announce();
+  });
+  start.arrive_and_wait();
+  ta = Clock::now();
+  r.first = a.announce();
+  other.join();
+  r.spread_ms = std::abs(std::chrono::duration<double, std::milli>(ta - tb).count());
+  return r;
+}
+
+// What a racing publisher sends to tell its packets from the others': a
+// filler NAL unit with its mark before each picture.
+std::string mark_of(size_t publisher) { return "G04-PUBLISHER-" + std::to_string(publisher) + "-"; }
+std::string marked_lead(size_t publisher) {
+  return std::string(1, '\x0c') + mark_of(publisher) + std::string(64, '\xff');
+}
+
+// A publisher that has recorded sends a marked picture every 40 ms until it
+// is stopped or the server stops taking its packets.
+class Streamer {
+ public:
+  Streamer(RtpPublisher& pub, size_t index)
+      : thread_([this, &pub, lead = marked_lead(index)] {
+          while (!stop_ && pub.send_frame(lead))
+            g_usleep(40000);
+          done_ = true;
+        }) {}
+  ~Streamer() {
+    stop_ = true;
+    thread_.join();
+  }
+  bool running() const { return !done_; }
+
+ private:
+  std::atomic<bool> stop_{false}, done_{false};
+  std::thread thread_;
+};
+
+// Rounds of two ANNOUNCEs of one path released together: exactly one is
+// taken (200), the other refused with the path's reason (403), whether the
+// path is a configured one freed by the last winner's TEARDOWN or a new one
+// made under a pattern by the race itself; the winner then streams, and the
+// path plays.
+TEST(PublishPathFaults, RacingAnnouncesLeaveExactlyOnePublisher) {
+  ServerProcess srv({write_temp_file("g04.conf", "[server]\nverbose=1\nsession-timeout=5\n[path /ref]\nlaunch=" +
+                                                     std::string(kMjpeg) +
+                                                     "\n[path /race]\npublish=true\n[path /live/*]\npublish=true\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  PacketViewer ref(srv.port(), srv.url("/ref"));
+  ASSERT_TRUE(ref.ok() && ref.flowing()) << ref.state() << "\n" << srv.log_tail();
+  const Holdings base = holdings_of(srv.pid());
+
+  int rounds = 0, tight = 0;
+  double widest = 0;
+  const auto t0 = Clock::now();
+  for (; rounds < 20 && Clock::now() - t0 < 120s; ++rounds) {
+    const std::string path = rounds % 2 ? "/live/r" + std::to_string(rounds) : "/race";
+    RtpPublisher a(srv, path), b(srv, path);
+    Race r = race_announces(a, b);
+    widest = std::max(widest, r.spread_ms);
+    tight += r.spread_ms <= 10;
+    const bool a_won = r.first.status == 200;
+    RtspReply& lost = a_won ? r.second : r.first;
+    ASSERT_EQ((r.first.status == 200) + (r.second.status == 200), 1)
+        << "round " << rounds << " " << path << ": " << r.first.status << " and " << r.second.status
+        << " (" << r.spread_ms << " ms apart)\n" << r.first.text << r.second.text << srv.log_tail();
+    EXPECT_EQ(lost.status, 403) << lost.text;
+    EXPECT_NE(lost.text.find("already has a publisher"), std::string::npos) << lost.text;
+    RtpPublisher& winner = a_won ? a : b;
+    ASSERT_TRUE(winner.setup_and_record(false)) << "round " << rounds << "\n" << srv.log_tail();
+    {
+      Streamer s(winner, 0);
+      EXPECT_TRUE(wait_published(srv, path, 10000)) << "round " << rounds << "\n" << srv.log_tail();
+    }
+    EXPECT_EQ(winner.teardown().status, 200) << "round " << rounds;
+  }
+  std::printf("G04: %d rounds, %d with the ANNOUNCEs within 10 ms of each other (widest %.1f ms)\n",
+              rounds, tight, widest);
+  EXPECT_EQ(rounds, 20);
+  EXPECT_GE(tight, 10) << "too few rounds raced within 10 ms";
+  EXPECT_TRUE(srv.alive());
+  EXPECT_TRUE(ref.flowing()) << ref.state() << "\n" << srv.log_tail();
+  EXPECT_EQ(ref.gaps(), 0u) << ref.state();
+  EXPECT_FALSE(srv.log_contains("CRITICAL")) << srv.log_tail();
+  std::string why;
+  EXPECT_TRUE(back_to(srv.pid(), base, why)) << why;
+}
+
+// On a path with override=true, while two viewers watch: a publisher
+// streams, then two new ones race with their ANNOUNCEs, round after round.
+// Both are taken (each replaces the publisher of the moment), the one
+// replaced is cut off, and exactly one stays. The viewers stay, get the
+// survivor's pictures, and never a mix: each publisher's packets come as
+// one run, never again after another publisher's.
+TEST(PublishPathFaults, RacingOverridesNeverInterleaveForViewers) {
+  ServerProcess srv({write_temp_file("g04o.conf", "[server]\nverbose=1\nsession-timeout=5\n[path /ref]\nlaunch=" +
+                                                      std::string(kMjpeg) +
+                                                      "\n[path /ov]\npublish=true\noverride=true\n")});
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  PacketViewer ref(srv.port(), srv.url("/ref"));
+  ASSERT_TRUE(ref.ok() && ref.flowing()) << ref.state() << "\n" << srv.log_tail();
+  constexpr size_t kRounds = 8;
+  std::vector<std::string> marks;
+  for (size_t i = 0; i <= 2 * kRounds; ++i)
+    marks.push_back(mark_of(i));
+
+  std::vector<std::unique_ptr<RtpPublisher>> pubs;
+  std::vector<std::unique_ptr<Streamer>> streams;
+  pubs.push_back(std::make_unique<RtpPublisher>(srv, "/ov", false));
+  ASSERT_TRUE(pubs[0]->ok()) << pubs[0]->announced().text << srv.log_tail();
+  streams.push_back(std::make_unique<Streamer>(*pubs[0], 0));
+  ASSERT_TRUE(wait_published(srv, "/ov")) << srv.log_tail();
+  MarkViewer v1(srv.port(), srv.url("/ov"), marks), v2(srv.port(), srv.url("/ov"), marks);
+  ASSERT_TRUE(v1.ok() && v2.ok()) << srv.log_tail();
+  ASSERT_TRUE(wait_until([&] { return v1.marked(0) >= 10 && v2.marked(0) >= 10; }, 10s))
+      << v1.runs_text() << " / " << v2.runs_text() << "\n" << srv.log_tail();
+
+  size_t current = 0;
+  int tight = 0, unanswered = 0;
+  for (size_t round = 0; round < kRounds; ++round) {
+    const size_t ia = 2 * round + 1, ib = 2 * round + 2;
+    pubs.push_back(std::make_unique<RtpPublisher>(srv, "/ov"));
+    pubs.push_back(std::make_unique<RtpPublisher>(srv, "/ov"));
+    Race r = race_announces(*pubs[ia], *pubs[ib]);
+    tight += r.spread_ms <= 10;
+    // Each is taken; one replaced while its ANNOUNCE is still being
+    // handled is cut off before its answer (no reply, connection closed).
+    EXPECT_TRUE(r.first.status == 200 || r.first.status == 0) << "round " << round << "\n" << r.first.text;
+    EXPECT_TRUE(r.second.status == 200 || r.second.status == 0) << "round " << round << "\n" << r.second.text;
+    unanswered += (r.first.status == 0) + (r.second.status == 0);
+    // Each goes on as a publisher would (SETUP, RECORD, pictures); the one
+    // replaced fails on the way or is cut off later.
+    bool b_recorded = false;
+    std::thread setup_b([&] { b_recorded = pubs[ib]->setup_and_record(false); });
+    const bool a_recorded = pubs[ia]->setup_and_record(false);
+    setup_b.join();
+    auto sa = a_recorded ? std::make_unique<Streamer>(*pubs[ia], ia) : nullptr;
+    auto sb = b_recorded ? std::make_unique<Streamer>(*pubs[ib], ib) : nullptr;
+    const Streamer& before = *streams.back();
+    auto alive = [](const std::unique_ptr<Streamer>& s) { return s && s->running(); };
+    ASSERT_TRUE(wait_until([&] { return alive(sa) + alive(sb) + before.running() <= 1; }, 10s))
+        << "round " << round << ": more than one publisher kept\n" << srv.log_tail();
+    const size_t survivor = alive(sa) ? ia : alive(sb) ? ib : SIZE_MAX;
+    ASSERT_NE(survivor, SIZE_MAX) << "round " << round << ": no publisher left (" << r.first.status
+                                  << ", " << r.second.status << ", " << r.spread_ms << " ms)\n"
+                                  << srv.log_tail();
+    EXPECT_EQ((survivor == ia ? r.first : r.second).status, 200) << "round " << round;
+    const unsigned got1 = v1.marked(survivor), got2 = v2.marked(survivor);
+    EXPECT_TRUE(wait_until([&] { return v1.marked(survivor) >= got1 + 25 && v2.marked(survivor) >= got2 + 25; },
+                           10s))
+        << "round " << round << ": the survivor's pictures do not reach the viewers: "
+        << v1.runs_text() << " / " << v2.runs_text() << "\n" << srv.log_tail();
+    streams.push_back(alive(sa) ? std::move(sa) : std::move(sb));
+    current = survivor;
+  }
+  for (const MarkViewer* v : {&v1, &v2}) {
+    std::vector<size_t> runs = v->runs();
+    std::set<size_t> seen;
+    for (size_t i : runs)
+      EXPECT_TRUE(seen.insert(i).second) << "publisher " << i << " again after another: "
+                                         << v->runs_text();
+    ASSERT_FALSE(runs.empty());
+    EXPECT_EQ(runs.back(), current) << v->runs_text();
+    EXPECT_FALSE(v->closed());
+  }
+  std::printf("G04 override: %zu rounds (%d with the ANNOUNCEs within 10 ms), %d ANNOUNCEs cut off "
+              "unanswered; viewer runs: %s\n",
+              kRounds, tight, unanswered, v1.runs_text().c_str());
+  streams.clear();
+  EXPECT_TRUE(srv.alive());
+  EXPECT_TRUE(ref.flowing()) << ref.state() << "\n" << srv.log_tail();
+  EXPECT_EQ(ref.gaps(), 0u) << ref.state();
+  EXPECT_FALSE(srv.log_contains("CRITICAL")) << srv.log_tail();
 }
 
 }  // namespace

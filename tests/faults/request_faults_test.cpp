@@ -24,7 +24,10 @@
 #include "peer.h"
 #include "pipelines.h"
 #include "process.h"
+#include "publish_raw.h"
+#include "rtp_publisher.h"
 #include "rtsp_raw.h"
+#include "udp_ports.h"
 #include "viewer.h"
 
 namespace gms::test {
@@ -420,25 +423,40 @@ TEST_F(RequestFaults, ThousandPipelinedOptionsAreAnsweredInOrder) {
 
 // --- B06: requests at the session's expiry ----------------------------------
 
-// A UDP port that counts the RTP packets sent to it.
+// An RTCP receiver report from `ssrc` about the stream `media_ssrc` (one
+// report block: nothing lost, `highest_seq` received) and an SDES with its
+// CNAME: the compound packet a receiver sends every few seconds.
+std::string receiver_report(uint32_t ssrc, uint32_t media_ssrc, uint32_t highest_seq) {
+  auto be32 = [](uint32_t v) {
+    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  };
+  std::string rr = std::string("\x81\xc9\x00\x07", 4) + be32(ssrc) + be32(media_ssrc) +
+                   be32(0) + be32(highest_seq) + be32(0) + be32(0) + be32(0);
+  std::string cname = "viewer@127.0.0.1";
+  std::string items = std::string(1, '\x01') + char(cname.size()) + cname + '\0';
+  items.resize((items.size() + 3) / 4 * 4, '\0');
+  std::string sdes = std::string("\x81\xca\x00", 3) + char((4 + items.size()) / 4) + be32(ssrc) + items;
+  return rr + sdes;
+}
+
+// A UDP viewer's port pair, as RTP clients take them (an even port and the
+// next): the RTP packets sent to the first are counted, their SSRC and
+// highest sequence number noted; receiver reports leave from the second.
 class RtpSink {
  public:
   RtpSink() {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    reader_ = std::thread([this] {
+    if (!udp_pair("127.0.0.1", rtp_, rtcp_))
+      return;
+    port_ = local_port(rtp_.get());
+    reader_ = std::thread([this, fd = g_socket_get_fd(rtp_.get())] {
       timeval tv{0, 50000};
-      setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      char buf[2048];
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      unsigned char buf[2048];
       while (!stop_) {
-        if (recv(fd_, buf, sizeof buf, 0) > 0) {
+        if (recv(fd, buf, sizeof buf, 0) >= 12) {
           packets_++;
+          seq_ = uint32_t(buf[2] << 8 | buf[3]);
+          ssrc_ = uint32_t(buf[8]) << 24 | uint32_t(buf[9]) << 16 | uint32_t(buf[10]) << 8 | buf[11];
           last_ = Clock::now().time_since_epoch().count();
         }
       }
@@ -446,26 +464,33 @@ class RtpSink {
   }
   ~RtpSink() {
     stop_ = true;
-    reader_.join();
-    close(fd_);
+    if (reader_.joinable())
+      reader_.join();
   }
   uint16_t port() const { return port_; }
   unsigned packets() const { return packets_; }
   Clock::time_point last() const { return Clock::time_point(Clock::duration(last_.load())); }
+  // A receiver report on what came so far, to the server's RTCP port,
+  // from our RTCP port (or from `from`).
+  bool send_report(uint16_t server_rtcp_port, GSocket* from = nullptr) const {
+    return send_to_loopback(from ? from : rtcp_.get(), server_rtcp_port,
+                            receiver_report(0x5eed0000u + port_, ssrc_, seq_));
+  }
 
  private:
-  int fd_ = -1;
+  Ref<GSocket> rtp_, rtcp_;
   uint16_t port_ = 0;
   std::thread reader_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> packets_{0};
+  std::atomic<uint32_t> ssrc_{0}, seq_{0};
   std::atomic<Clock::rep> last_{0};
 };
 
-// A UDP session played on `c`; its RTP goes to `sink` (RTCP to a port
-// nobody reads).
+// A UDP session played on `c`; its RTP goes to `sink`, the server's RTCP to
+// the port after it. `transport`: the SETUP reply's Transport header.
 std::string play_udp(Peer& c, const std::string& url, const RtpSink& sink, int& cseq,
-                     std::string* session_header = nullptr) {
+                     std::string* session_header = nullptr, std::string* transport = nullptr) {
   c.send_all(rtsp_request("DESCRIBE", url, cseq++, ""));
   if (c.reply().status != 200)
     return {};
@@ -477,6 +502,8 @@ std::string play_udp(Peer& c, const std::string& url, const RtpSink& sink, int& 
     return {};
   if (session_header)
     *session_header = s.header("Session");
+  if (transport)
+    *transport = s.header("Transport");
   std::string id = session_of(s);
   c.send_all(rtsp_request("PLAY", url, cseq++, id));
   return c.reply().status == 200 ? id : std::string();
@@ -556,6 +583,130 @@ TEST_F(RequestFaults, SessionExpiryIsAsAnnounced) {
   std::printf("around the expiry: %d answered 200, %d 454, %d other\n", ok.load(), gone.load(),
               bad.load());
   EXPECT_EQ(bad, 0);
+  expect_unharmed();
+}
+
+// --- B06: keep-alive by RTCP receiver reports alone --------------------------
+
+// A viewer that never sends another request after PLAY but sends RTCP
+// receiver reports, as players do, keeps its session: over UDP from its
+// RTCP port to the server's (the port pair of the SETUP), over TCP on the
+// odd interleaved channel. Checked for three times the timeout; then the
+// UDP viewer falls silent and loses its session like any other. Reports
+// from another port (another host's, say) keep nothing.
+TEST_F(RequestFaults, ReceiverReportsAloneKeepASession) {
+  constexpr unsigned kTimeout = 2;
+  ASSERT_NO_FATAL_FAILURE(start("", kTimeout));
+  const std::string url = srv_->url("/a");
+  const auto kept_for = std::chrono::seconds(3 * kTimeout);
+  // A UDP session kept by reports for `kept_for` (or until its RTP stops);
+  // the seconds its RTP came after the PLAY.
+  auto reported_session = [&](bool from_own_port) {
+    RtpSink sink;
+    Ref<GSocket> elsewhere = udp_socket("127.0.0.1");
+    Peer c(srv_->port());
+    int cseq = 1;
+    std::string transport;
+    std::string id = play_udp(c, url, sink, cseq, nullptr, &transport);
+    const uint16_t server_rtcp = uint16_t(transport_value(transport, "server_port=", true));
+    EXPECT_FALSE(id.empty()) << srv_->log_tail();
+    EXPECT_NE(server_rtcp, 0) << transport;
+    EXPECT_TRUE(wait_until([&] { return sink.packets() > 5; }, 5s));
+    const auto played = Clock::now();
+    unsigned reports = 0;
+    while (Clock::now() - played < kept_for && Clock::now() - sink.last() < 1s) {
+      reports += sink.send_report(server_rtcp, from_own_port ? nullptr : elsewhere.get());
+      wait_until([] { return false; }, 500ms);
+    }
+    const double lasted = std::chrono::duration<double>(sink.last() - played).count();
+    std::printf("UDP, reports from %s: %u sent, RTP for %.1f s (timeout %u s)\n",
+                from_own_port ? "its RTCP port" : "another port", reports, lasted, kTimeout);
+    if (from_own_port) {
+      // Silent from here: the session ends as a silent one does.
+      const auto silent = Clock::now();
+      EXPECT_TRUE(wait_until([&] { return Clock::now() - sink.last() > 500ms; }, 10s));
+      double ended = std::chrono::duration<double>(sink.last() - silent).count();
+      std::printf("UDP: RTP stopped %.2f s after the last receiver report\n", ended);
+      EXPECT_LE(ended, kTimeout + 1 + 1.5);
+    }
+    EXPECT_TRUE(wait_until([&] { return Clock::now() - sink.last() > 500ms; }, 10s));
+    c.send_all(rtsp_request("GET_PARAMETER", url, cseq++, id));
+    EXPECT_EQ(c.reply().status, 454);
+    return lasted;
+  };
+  EXPECT_GE(reported_session(true), 3 * kTimeout - 0.5) << "RTP stopped while reports came\n"
+                                                         << srv_->log_tail();
+  // The timeout, the server's 1 s of grace and a margin.
+  EXPECT_LE(reported_session(false), kTimeout + 1 + 1.5);
+  {  // TCP: the reports on channel 1, RTP read from channel 0.
+    RawRtsp c(srv_->port());
+    ASSERT_EQ(c.request(rtsp_request("DESCRIBE", url, 1, "")).status, 200);
+    RtspReply s = c.request(setup_play(url + "/stream=0", 2));
+    ASSERT_EQ(s.status, 200) << s.text;
+    const std::string id = session_of(s);
+    ASSERT_EQ(c.request(rtsp_request("PLAY", url, 3, id)).status, 200);
+    const auto played = Clock::now();
+    auto last_rtp = played, last_report = played - 1s;
+    uint32_t ssrc = 0, seq = 0;
+    unsigned reports = 0, packets = 0;
+    while (Clock::now() - played < kept_for && Clock::now() - last_rtp < 1s) {
+      RawRtsp::Frame f = c.read_interleaved(100ms);
+      if (f.channel == 0 && f.data.size() >= 12) {
+        packets++;
+        last_rtp = Clock::now();
+        seq = uint32_t(uint8_t(f.data[2]) << 8 | uint8_t(f.data[3]));
+        ssrc = uint32_t(uint8_t(f.data[8])) << 24 | uint32_t(uint8_t(f.data[9])) << 16 |
+               uint32_t(uint8_t(f.data[10])) << 8 | uint8_t(f.data[11]);
+      }
+      if (Clock::now() - last_report >= 500ms && ssrc != 0) {
+        reports += c.send(interleaved(1, receiver_report(0x5eed0001u, ssrc, seq)));
+        last_report = Clock::now();
+      }
+    }
+    std::printf("TCP: %u receiver reports, %u packets, RTP for %.1f s (timeout %u s)\n", reports,
+                packets, std::chrono::duration<double>(last_rtp - played).count(), kTimeout);
+    EXPECT_LT(Clock::now() - last_rtp, 1s) << "RTP stopped while receiver reports came\n"
+                                           << srv_->log_tail();
+    EXPECT_GE(Clock::now() - played, kept_for);
+    EXPECT_EQ(c.request(rtsp_request("TEARDOWN", url, 4, id)).status, 200);
+  }
+  expect_unharmed();
+}
+
+// A publisher shows it is alive by its media: one that sends RTP and
+// nothing else (no RTSP request, no RTCP), over TCP and over UDP, keeps its
+// session for three times the timeout, and its viewer keeps getting the
+// pictures.
+TEST_F(RequestFaults, PublisherSendingMediaKeepsItsSession) {
+  constexpr unsigned kTimeout = 2;
+  ASSERT_NO_FATAL_FAILURE(start("[path /live/*]\npublish=true\n", kTimeout));
+  for (bool udp : {false, true}) {
+    const std::string path = udp ? "/live/udp" : "/live/tcp";
+    RtpPublisher pub(*srv_, path, udp);
+    ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
+    auto frame = [&] {
+      pub.send_frame();
+      wait_until([] { return false; }, 40ms);
+    };
+    const size_t ended = count_occurrences(srv_->log(), "role=publisher duration_ms");
+    for (int i = 0; i < 10; ++i)
+      frame();
+    PacketViewer viewer(srv_->port(), srv_->url(path));
+    ASSERT_TRUE(viewer.ok()) << srv_->log_tail();
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::seconds(3 * kTimeout))
+      frame();
+    const unsigned got = viewer.packets();
+    for (int i = 0; i < 25; ++i)
+      frame();
+    std::printf("%s publisher: its viewer got %u packets in %u s, then %u more\n",
+                udp ? "UDP" : "TCP", got, 3 * kTimeout, viewer.packets() - got);
+    EXPECT_GT(viewer.packets(), got + 20) << path << ": the publisher's media stopped\n"
+                                          << srv_->log_tail();
+    EXPECT_EQ(count_occurrences(srv_->log(), "role=publisher duration_ms"), ended)
+        << "the publisher's session ended\n" << srv_->log_tail();
+    EXPECT_EQ(pub.teardown().status, 200) << path << ": the publisher's session was gone";
+  }
   expect_unharmed();
 }
 

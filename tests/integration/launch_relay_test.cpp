@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "first_key.h"
@@ -126,6 +128,148 @@ TEST(LaunchRelay, LateJoinerGetsEveryPacketOnceInOrder) {
   ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 10; }, 20s)) << first.error();
   for (int i = 0; i < 3; ++i)
     expect_every_packet_once_in_order(srv.port(), srv.url("/av"));
+}
+
+// A UDP viewer on a raw connection: DESCRIBE and SETUP first, its PLAY sent
+// later with the others' (a storm), then its RTP counted by sequence number.
+struct UdpJoiner {
+  explicit UdpJoiner(uint16_t port) : rtsp(port) {}
+  ~UdpJoiner() {
+    if (udp >= 0)
+      close(udp);
+  }
+  RawRtsp rtsp;
+  int udp = -1;
+  std::string session;
+  long rtp_info_seq = -1;
+  std::vector<uint16_t> seqs;
+  bool first_is_key = false;
+};
+
+bool setup_udp_joiner(UdpJoiner& j, const std::string& url, std::string& why) {
+  RtspReply d = j.rtsp.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n"));
+  j.udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int rcv = 1 << 20;
+  setsockopt(j.udp, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(j.udp, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(j.udp, reinterpret_cast<sockaddr*>(&a), &len);
+  int p = ntohs(a.sin_port);
+  RtspReply r = j.rtsp.request(rtsp_request(
+      "SETUP", url + "/stream=0", 2, "",
+      "Transport: RTP/AVP;unicast;client_port=" + std::to_string(p) + "-" + std::to_string(p + 1) +
+          "\r\n"));
+  j.session = r.header("Session").substr(0, r.header("Session").find(';'));
+  why = "DESCRIBE " + std::to_string(d.status) + ", SETUP " + std::to_string(r.status);
+  return d.status == 200 && r.status == 200 && !j.session.empty();
+}
+
+// Whether an H.264 RTP payload opens a key frame (SPS or IDR, alone, first
+// in a STAP-A, or an FU-A's start).
+bool opens_key_frame(const uint8_t* payload, size_t len) {
+  if (len < 2)
+    return false;
+  int type = payload[0] & 0x1f;
+  if (type == 24)
+    return len >= 4 && ((payload[3] & 0x1f) == 7 || (payload[3] & 0x1f) == 5);
+  if (type == 28)
+    return (payload[1] & 0x80) && ((payload[1] & 0x1f) == 5 || (payload[1] & 0x1f) == 7);
+  return type == 7 || type == 5;
+}
+
+// Reads every joiner's socket for `seconds`: RTP of payload type 96 only
+// (RTCP for a neighbour whose RTCP port is this socket's may come too).
+void read_joiners(std::vector<std::unique_ptr<UdpJoiner>>& js, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  std::vector<pollfd> fds;
+  for (auto& j : js)
+    fds.push_back(pollfd{j->udp, POLLIN, 0});
+  uint8_t buf[2048];
+  while (std::chrono::steady_clock::now() < end) {
+    if (poll(fds.data(), fds.size(), 20) <= 0)
+      continue;
+    for (size_t i = 0; i < js.size(); ++i) {
+      ssize_t n;
+      while ((n = recv(js[i]->udp, buf, sizeof buf, 0)) >= 12) {
+        if ((buf[0] & 0xc0) != 0x80 || (buf[1] & 0x7f) != 96)
+          continue;
+        size_t off = 12 + 4 * size_t(buf[0] & 0x0f);
+        if (js[i]->seqs.empty())
+          js[i]->first_is_key = off < size_t(n) && opens_key_frame(buf + off, size_t(n) - off);
+        js[i]->seqs.push_back(uint16_t((buf[2] << 8) | buf[3]));
+      }
+    }
+  }
+}
+
+// Many UDP viewers PLAY a running relay at once. Each gets its cached key
+// frame and then the live packets, in order, each once: before, the live
+// packets reached every joiner at its PLAY while its key frame was still
+// being sent (round robin to all joiners), so the end of its GOP came after
+// newer packets (a player's jitterbuffer gives such packets up). Joiners
+// that leave at once get nothing more, and the viewer already watching
+// goes on.
+TEST(LaunchRelay, JoinStormUdpJoinersGetEveryPacketOnceInOrder) {
+  const std::string line =
+      "videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 key-int-max=60 ! "
+      "rtph264pay name=pay0 pt=96 config-interval=-1";
+  ServerProcess srv({"--mount", "/cam=" + line});
+  ASSERT_TRUE(srv.ready()) << srv.log();
+  Viewer first(srv.url("/cam"), "udp");
+  ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 45; }, 20s)) << first.error();
+  constexpr size_t kStay = 30, kLeave = 10;
+  std::vector<std::unique_ptr<UdpJoiner>> stay, leave;
+  for (size_t i = 0; i < kStay + kLeave; ++i) {
+    auto j = std::make_unique<UdpJoiner>(srv.port());
+    std::string why;
+    ASSERT_TRUE(setup_udp_joiner(*j, srv.url("/cam"), why)) << why;
+    (i < kStay ? stay : leave).push_back(std::move(j));
+  }
+  unsigned frames_before = first.video_frames();
+  for (auto* group : {&stay, &leave})
+    for (auto& j : *group)
+      ASSERT_TRUE(j->rtsp.send(rtsp_request("PLAY", srv.url("/cam"), 3, j->session,
+                                            "Range: npt=0.000-\r\n")));
+  for (auto* group : {&stay, &leave})
+    for (auto& j : *group) {
+      RtspReply r = j->rtsp.read_reply(10s);
+      ASSERT_EQ(r.status, 200) << r.text;
+      std::string info = r.header("RTP-Info");
+      auto at = info.find("seq=");
+      ASSERT_NE(at, std::string::npos) << info;
+      j->rtp_info_seq = std::strtol(info.c_str() + at + 4, nullptr, 10);
+    }
+  for (auto& j : leave)
+    ASSERT_EQ(j->rtsp.request(rtsp_request("TEARDOWN", srv.url("/cam"), 4, j->session)).status,
+              200);
+  read_joiners(stay, 3.0);
+  read_joiners(leave, 1.0);  // what was on its way
+  for (auto& j : leave)
+    j->seqs.clear();
+  read_joiners(leave, 1.0);
+  for (size_t i = 0; i < stay.size(); ++i) {
+    const auto& s = stay[i]->seqs;
+    ASSERT_GE(s.size(), 150u) << "joiner " << i;
+    EXPECT_TRUE(stay[i]->first_is_key) << "joiner " << i << " started at " << s.front();
+    // Never before RTP-Info's packet (it may start at a newer key frame when
+    // it waited for its turn past one).
+    EXPECT_GE(int16_t(uint16_t(s.front() - stay[i]->rtp_info_seq)), 0)
+        << "joiner " << i << ": first " << s.front() << ", RTP-Info " << stay[i]->rtp_info_seq;
+    for (size_t k = 1; k < s.size(); ++k)
+      ASSERT_EQ(s[k], uint16_t(s[k - 1] + 1))
+          << "joiner " << i << ", packet " << k << " of " << s.size()
+          << ": out of order, lost or repeated (first " << s.front() << ", RTP-Info "
+          << stay[i]->rtp_info_seq << ", then " << s[k] << ", " << (k + 1 < s.size() ? s[k + 1] : 0)
+          << ", " << (k + 2 < s.size() ? s[k + 2] : 0) << ")";
+  }
+  for (size_t i = 0; i < leave.size(); ++i)
+    EXPECT_EQ(leave[i]->seqs.size(), 0u) << "joiner " << i << " left but still gets packets";
+  EXPECT_TRUE(wait_until([&] { return first.video_frames() >= frames_before + 60; }, 10s))
+      << first.state();
 }
 
 // Sends a request on a raw socket and reads its reply (with its body).

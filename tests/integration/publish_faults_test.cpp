@@ -5,17 +5,13 @@
 // publishers and viewers at once, and frame counts end to end.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "child.h"
 #include "process.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
+#include "stuck_viewer.h"
 #include "viewer.h"
 
 namespace gms::test {
@@ -217,43 +213,8 @@ TEST(PublishFaults, StuckTcpViewerDoesNotStallOthers) {
   Viewer udp(srv.url("/live/s"), "udp");
   ASSERT_TRUE(wait_until([&] { return udp.video_frames() >= 15; }, 20s)) << udp.error();
   // A TCP viewer with a 4 KB receive buffer that never reads.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(srv.port());
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  auto ask = [&](const std::string& req) {
-    EXPECT_EQ(send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
-    std::string reply;
-    char buf[4096];
-    while (reply.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0)
-        break;
-      reply.append(buf, size_t(n));
-    }
-    if (reply.find("Content-Length: ") != std::string::npos) {  // the SDP body
-      size_t len = std::strtoul(reply.c_str() + reply.find("Content-Length: ") + 16, nullptr, 10);
-      while (reply.size() < reply.find("\r\n\r\n") + 4 + len) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-          break;
-        reply.append(buf, size_t(n));
-      }
-    }
-    return reply;
-  };
-  ASSERT_NE(ask(describe(srv.url("/live/s"), 1)).find(" 200 "), std::string::npos);
-  std::string setup = ask(setup_play(srv.url("/live/s") + "/stream=0", 2));
-  auto sp = setup.find("Session: ");
-  ASSERT_NE(sp, std::string::npos) << setup;
-  std::string session = setup.substr(sp + 9, setup.find_first_of(";\r", sp + 9) - sp - 9);
-  std::string play = "PLAY " + srv.url("/live/s") + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session +
-                     "\r\n\r\n";
-  ASSERT_EQ(send(fd, play.data(), play.size(), 0), ssize_t(play.size()));
+  StuckTcpViewer stuck(srv.port(), srv.url("/live/s"));
+  ASSERT_TRUE(stuck.ok()) << stuck.error();
   // Never read again. Watch the UDP viewer for 30 s, in 5 s slices.
   for (int i = 0; i < 6; ++i) {
     unsigned before = udp.video_frames();
@@ -261,7 +222,6 @@ TEST(PublishFaults, StuckTcpViewerDoesNotStallOthers) {
         << "slice " << i << ": " << before << " -> " << udp.video_frames();
   }
   EXPECT_TRUE(pub.running());
-  close(fd);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <algorithm>
+#include <functional>
 
 #include "child.h"
 #include "first_key.h"
@@ -88,10 +89,10 @@ TEST(PublishLifecycle, OverrideReplacesViewersContinue) {
 }
 
 // The new publisher sends another codec: the viewers' SDP no longer fits,
-// so their stream ends (EOS) and a viewer that comes back gets the new one.
-TEST(PublishLifecycle, OverrideWithAnotherCodecEndsViewersWhoReconnect) {
-  auto srv = server_with("[path /c]\npublish=true\noverride=true\n");
-  ASSERT_TRUE(srv.ready());
+// so their stream ends (EOS) and a viewer that comes back, at once, gets the
+// new one. `after_eos` runs between the first viewer's end and the second's
+// start.
+void override_with_another_codec(ServerProcess& srv, const std::function<void()>& after_eos = {}) {
   Child a(ffmpeg_publisher(srv.url("/c"), "tcp", 60));
   ASSERT_TRUE(published(srv, "/c")) << srv.log_tail();
   Viewer v(srv.url("/c"), "tcp");
@@ -105,6 +106,8 @@ TEST(PublishLifecycle, OverrideWithAnotherCodecEndsViewersWhoReconnect) {
       << "the H.264 viewer should be ended: " << v.video_frames() << " " << v.error()
       << srv.log_tail();
   EXPECT_EQ(v.error(), "");
+  if (after_eos)
+    after_eos();
   // Back again: the SDP now says JPEG, and the pictures come.
   Viewer w(srv.url("/c"), "tcp");
   EXPECT_TRUE(wait_until([&] { return w.video_frames() >= 30; }, 20s))
@@ -113,6 +116,31 @@ TEST(PublishLifecycle, OverrideWithAnotherCodecEndsViewersWhoReconnect) {
                      "stream=codec_name", "-of", "csv=p=0", srv.url("/c")},
                     20s);
   EXPECT_EQ(r.out, "mjpeg\n") << r.err;
+}
+
+TEST(PublishLifecycle, OverrideWithAnotherCodecEndsViewersWhoReconnect) {
+  auto srv = server_with("[path /c]\npublish=true\noverride=true\n");
+  ASSERT_TRUE(srv.ready());
+  override_with_another_codec(srv);
+}
+
+// The viewers learn of the end from the RTCP BYE, which leaves before every
+// sink of their media has its EOS (and the pipeline its EOS message): a
+// viewer back at once must not be handed the ended media (old SDP, no packet
+// ever again; src/mounts/eos_renewal.h). Here the server's RTP sessions hold
+// their RTCP EOS 2 s after the BYE (an LD_PRELOAD library of ours), so the
+// viewer comes back inside that window every time.
+TEST(PublishLifecycle, ViewerBackBeforeTheMediaEndsGetsTheNewCodec) {
+  const std::string shim = build_path("tests/late_rtcp_eos_shim.so");
+  ASSERT_TRUE(g_file_test(shim.c_str(), G_FILE_TEST_EXISTS)) << shim;
+  ServerProcess srv({"-v", write_temp_file("publish.conf", "[path /c]\npublish=true\noverride=true\n")},
+                    true, 0, {"env", "LD_PRELOAD=" + shim, "GMS_RTCP_EOS_DELAY_MS=2000"});
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  override_with_another_codec(srv, [&] {
+    EXPECT_TRUE(wait_until(
+        [&] { return srv.log_contains("late-rtcp-eos shim: EOS on send_rtcp_src"); }, 1s))
+        << "the old media's end was not held: the case is not exercised\n" << srv.log_tail();
+  });
 }
 
 TEST(PublishLifecycle, PublisherGoneViewersGetEos) {

@@ -38,11 +38,13 @@ class Tls : public ::testing::Test {
   void SetUp() override { ASSERT_FALSE(certs_->dir.empty()); }
 
   // A server with RTSPS on its own free port; `conf` holds the paths.
+  // `cert`: another certificate than the CA's for 127.0.0.1 (same key).
   std::unique_ptr<ServerProcess> start(const std::string& conf,
                                        std::vector<std::string> extra = {},
-                                       bool http_api = false) {
+                                       bool http_api = false, const std::string& cert = "") {
     tls_port_ = free_port();
-    std::vector<std::string> args = {"--tls-cert", certs_->cert, "--tls-key", certs_->key,
+    std::vector<std::string> args = {"--tls-cert", cert.empty() ? certs_->cert : cert,
+                                     "--tls-key", certs_->key,
                                      "--tls-port", std::to_string(tls_port_),
                                      write_temp_file("tls.conf", conf)};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -240,6 +242,58 @@ TEST_F(Tls, ProxiesRtspsBackEnds) {
   Viewer unknown(relay.url("/unknown"), "tcp");
   EXPECT_TRUE(wait_until([&] { return !unknown.error().empty(); }, 40s)) << unknown.state();
   EXPECT_EQ(unknown.video_frames(), 0u);
+}
+
+// Back ends whose certificates must not be trusted as they are: signed by
+// themselves, expired, for another host (each a server of ours). The proxy
+// refuses each unless told to trust it (the self-signed one by naming it
+// as the CA, the others by backend-tls-verify=false); a viewer of a refused
+// one is answered 503 quickly, and the log says what was wrong with the
+// certificate; a trusted one plays.
+TEST_F(Tls, BadBackEndCertificatesAreRefusedUnlessTrusted) {
+  BadCerts bad;
+  std::string why;
+  ASSERT_TRUE(make_bad_certs(*certs_, bad, why)) << why;
+  struct Origin {
+    std::string name, cert, trust, problem;
+    std::unique_ptr<ServerProcess> srv;
+    std::string url;
+  };
+  std::vector<Origin> origins;
+  origins.push_back({"self", bad.self_signed, "backend-tls-ca=" + bad.self_signed,
+                     "not signed by a trusted CA", {}, {}});
+  origins.push_back({"expired", bad.expired, "backend-tls-verify=false", "expired", {}, {}});
+  origins.push_back({"wronghost", bad.wrong_host, "backend-tls-verify=false", "not for this host", {}, {}});
+  std::string conf;
+  for (Origin& o : origins) {
+    o.srv = start(launch_conf("/cam"), {}, false, o.cert);
+    ASSERT_TRUE(o.srv->ready()) << o.srv->log_tail();
+    o.url = tls_url("/cam");
+    // Refused: the CA that signed the others (none for the self-signed
+    // one: the system's then decide).
+    conf += "[path /" + o.name + "]\nproxy=" + o.url + "\nbackend-transport=tcp\non-demand=true\n" +
+            (o.name == "self" ? "" : "backend-tls-ca=" + certs_->ca + "\n");
+    conf += "[path /" + o.name + "-trusted]\nproxy=" + o.url +
+            "\nbackend-transport=tcp\non-demand=true\n" + o.trust + "\n";
+  }
+  ServerProcess relay({"-v", write_temp_file("relay.conf", conf)});
+  ASSERT_TRUE(relay.ready()) << relay.log_tail();
+  for (Origin& o : origins) {
+    RawRtsp raw(relay.port());
+    const auto t0 = std::chrono::steady_clock::now();
+    RtspReply r = raw.request(describe(relay.url("/" + o.name), 1), 20s);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s: %d after %.2f s\n", o.name.c_str(), r.status, took);
+    EXPECT_TRUE(r.status == 502 || r.status == 503) << o.name << ": " << r.text;
+    EXPECT_LT(took, 6.0) << o.name;
+    const std::string line = "proxy /" + o.name + ": " + o.url + ": the back end's certificate was refused: ";
+    EXPECT_TRUE(wait_until([&] { return relay.log_contains(line + o.problem); }, 5s))
+        << o.name << ": no log line naming the problem (" << o.problem << ")\n" << relay.log_tail();
+    Viewer trusted(relay.url("/" + o.name + "-trusted"), "tcp");
+    EXPECT_TRUE(wait_until([&] { return trusted.video_frames() >= 10; }, 40s))
+        << o.name << "-trusted: " << trusted.state() << relay.log_tail();
+  }
+  EXPECT_TRUE(relay.alive());
 }
 
 TEST_F(Tls, HttpApiSpeaksHttps) {

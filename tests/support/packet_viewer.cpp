@@ -1,6 +1,7 @@
 #include "packet_viewer.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -156,6 +157,21 @@ std::string thread_names(GPid pid) {
   std::string out;
   for (const auto& n : names)
     out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::string fd_targets(GPid pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd", out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.')
+        continue;
+      char target[256] = {};
+      ssize_t n = readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+      out += std::string(out.empty() ? "" : ", ") + e->d_name + " " + (n > 0 ? target : "?");
+    }
+    closedir(d);
+  }
   return out;
 }
 

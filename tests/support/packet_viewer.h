@@ -81,6 +81,9 @@ testing::AssertionResult holdings_back(GPid pid, const Holdings& baseline,
                                        std::chrono::milliseconds timeout);
 // The names of a process's threads, sorted, for failure messages.
 std::string thread_names(GPid pid);
+// What a process's descriptors point at ("socket:[123]", a path…), by
+// number, for failure messages.
+std::string fd_targets(GPid pid);
 
 // VmRSS of a process in KiB (-1 if it is gone).
 long rss_kib(GPid pid);

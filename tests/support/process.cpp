@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -209,6 +210,9 @@ int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
       exited_ = true;
       status_ = g_subprocess_get_if_exited(proc_.get()) ? g_subprocess_get_exit_status(proc_.get())
                                                         : -1;
+      if (g_subprocess_get_if_signaled(proc_.get()))  // (a crash: say which)
+        std::fprintf(stderr, "the server ended on signal %d\n",
+                     g_subprocess_get_term_sig(proc_.get()));
       return status_;
     }
     g_usleep(5000);

@@ -67,10 +67,14 @@ std::string rtp_packet(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc,
 }
 
 bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms) {
+  return wait_published(srv.port(), srv.url(path), timeout_ms);
+}
+
+bool wait_published(uint16_t port, const std::string& url, unsigned timeout_ms) {
   return wait_until(
       [&] {
-        RawRtsp raw(srv.port());
-        if (raw.request(describe(srv.url(path), 1)).status == 200)
+        RawRtsp raw(port);
+        if (raw.request(describe(url, 1)).status == 200)
           return true;
         g_usleep(100000);
         return false;

@@ -26,5 +26,7 @@ class ServerProcess;
 // The publisher of `path` has announced and its packets arrive: a DESCRIBE
 // succeeds (retried until `timeout_ms`).
 bool wait_published(ServerProcess& srv, const std::string& path, unsigned timeout_ms = 20000);
+// The same for the full URL of a server on 127.0.0.1:`port`.
+bool wait_published(uint16_t port, const std::string& url, unsigned timeout_ms = 20000);
 
 }  // namespace gms::test

@@ -161,6 +161,18 @@ RawRtsp::Frame RawRtsp::read_interleaved(std::chrono::milliseconds timeout) {
   }
 }
 
+std::string play_over_tcp(RawRtsp& conn, const std::string& url) {
+  if (conn.request(rtsp_request("DESCRIBE", url, 1, "", "Accept: application/sdp\r\n")).status != 200)
+    return {};
+  RtspReply s = conn.request(rtsp_request("SETUP", url + "/stream=0", 2, "",
+                                          "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"));
+  std::string id = s.header("Session");
+  id = id.substr(0, id.find(';'));
+  if (s.status != 200 || id.empty())
+    return {};
+  return conn.request(rtsp_request("PLAY", url, 3, id)).status == 200 ? id : std::string();
+}
+
 RtspReply RawRtsp::request(const std::string& request, std::chrono::milliseconds timeout) {
   if (!send(request))
     return {};

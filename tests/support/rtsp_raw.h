@@ -22,6 +22,11 @@ struct RtspReply {
 std::string rtsp_request(const std::string& method, const std::string& target, int cseq,
                          const std::string& session, const std::string& headers = "");
 
+class RawRtsp;
+// DESCRIBE, SETUP of `url`'s stream=0 over TCP (interleaved 0-1) and PLAY
+// on `conn`: the session id, or empty when one of them was not answered 200.
+std::string play_over_tcp(RawRtsp& conn, const std::string& url);
+
 class RawRtsp {
  public:
   // Plain RTSP; with `tls_ca` (a CA file) RTSPS, the server's certificate

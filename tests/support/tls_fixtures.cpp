@@ -52,6 +52,32 @@ TestCerts make_test_certs(std::string& why) {
   return c;
 }
 
+bool make_bad_certs(const TestCerts& c, BadCerts& out, std::string& why) {
+  const std::string dir = c.dir;
+  // A server certificate for the key of `c` signed by its CA, valid for
+  // `days` (-1: expired yesterday) with these subjectAltNames.
+  auto signed_by_ca = [&](const std::string& name, const std::string& days, const std::string& san) {
+    std::string ext = write_temp_file(name + ".ext", "subjectAltName=" + san + "\n");
+    return openssl({"req", "-new", "-key", c.key, "-subj", "/CN=" + name, "-out",
+                    dir + "/" + name + ".csr"},
+                   why) &&
+           openssl({"x509", "-req", "-in", dir + "/" + name + ".csr", "-CA", c.ca, "-CAkey",
+                    dir + "/ca.key", "-CAcreateserial", "-days", days, "-extfile", ext, "-out",
+                    dir + "/" + name + ".pem"},
+                   why);
+  };
+  if (!openssl({"req", "-x509", "-key", c.key, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1", "-out", dir + "/self.pem"},
+               why) ||
+      !signed_by_ca("expired", "-1", "IP:127.0.0.1") ||
+      !signed_by_ca("example.com", "2", "DNS:example.com"))
+    return false;
+  out.self_signed = dir + "/self.pem";
+  out.expired = dir + "/expired.pem";
+  out.wrong_host = dir + "/example.com.pem";
+  return true;
+}
+
 TlsViewer::TlsViewer(const std::string& url, const std::string& ca, const std::string& protocols,
                      bool decode) {
   std::string line = "rtspsrc name=src latency=100 ! rtph264depay ! h264parse ! " +

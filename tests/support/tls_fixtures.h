@@ -25,6 +25,15 @@ struct TestCerts {
 // Empty `dir` with the reason in `why` when openssl failed.
 TestCerts make_test_certs(std::string& why);
 
+// Certificates a back end should not be trusted with, all for the key of
+// `certs` (in its directory): one signed by itself, one signed by the CA
+// that expired yesterday, and one signed by the CA for another host
+// (example.com only). False with the reason in `why` when openssl failed.
+struct BadCerts {
+  std::string self_signed, expired, wrong_host;
+};
+bool make_bad_certs(const TestCerts& certs, BadCerts& out, std::string& why);
+
 // rtspsrc on `url` (rtsp://, rtsps://, rtsph://) into a depayloader, a
 // decoder and a fakesink: counts decoded H.264 frames. `ca` (may be empty)
 // is the CA file it trusts; `protocols` ("tcp", "udp") as rtspsrc's. rtspsrc

@@ -45,6 +45,11 @@ struct RecordingStatus {
   uint64_t segments = 0;        // segments closed (a counter)
   uint64_t bytes_written = 0;   // their sizes when they closed (a counter)
   uint64_t dropped_buffers = 0;  // frames not recorded: the disk was too slow (a counter)
+  // What the publisher (or back end) sent that the recorder dropped before
+  // its depayloader (counters): frames cut at the 8 MB access-unit cap, and
+  // packets the depayloader would refuse (H.264 MTAP, H.265 PACI…).
+  uint64_t oversized_frames = 0;
+  uint64_t refused_packets = 0;
 };
 // "stopped", "recording", "error".
 const char* state_name(RecordingStatus::State s);

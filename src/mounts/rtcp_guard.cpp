@@ -1,0 +1,156 @@
+#include "mounts/rtcp_guard.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/log.h"
+#include "gms/buffer_probe.h"
+#include "gms/ref.h"
+#include "mounts/rtcp_check.h"
+
+namespace gms::mounts {
+namespace {
+
+// What is dropped, and why: counted and logged per media.
+struct DropLog {
+  const char* what;
+  std::atomic<uint64_t> count{0};
+  std::atomic<gint64> last_log_us{0};
+};
+
+// Shared by the probes of one media; freed with the last of them.
+struct RtcpGuard {
+  std::string path;
+  unsigned max_sources = 0;
+  DropLog malformed{"malformed RTCP"};
+  DropLog foreign{"RTCP from more sources than the track has"};
+};
+using GuardPtr = std::shared_ptr<RtcpGuard>;
+
+// One session's RTCP input. Its probe can run on more than one thread
+// (the interleaved input's appsrc and the UDP sources feed one funnel).
+struct SessionInput {
+  GuardPtr guard;
+  std::mutex lock;                // protects sources
+  std::vector<uint32_t> sources;  // SSRCs let in so far (at most guard->max_sources)
+};
+
+GuardPtr* copy_of(const GuardPtr& g) { return new GuardPtr(g); }
+void free_copy(gpointer p) { delete static_cast<GuardPtr*>(p); }
+void free_copy_closure(gpointer p, GClosure*) { free_copy(p); }
+
+void note_drop(const std::string& path, DropLog& d) {
+  const uint64_t n = d.count.fetch_add(1, std::memory_order_relaxed) + 1;
+  const gint64 now = g_get_monotonic_time();
+  gint64 last = d.last_log_us.load(std::memory_order_relaxed);
+  if ((last != 0 && now - last < 10 * G_USEC_PER_SEC) ||
+      !d.last_log_us.compare_exchange_strong(last, now, std::memory_order_relaxed))
+    return;
+  GMS_LOG_WARN("path %s: dropped %s (%llu packets so far)", path.c_str(), d.what,
+               static_cast<unsigned long long>(n));
+}
+
+// Whether every SSRC the compound names is one of the session's sources,
+// or can still become one.
+bool from_known_sources(SessionInput& in, const GstMapInfo& map) {
+  std::vector<uint32_t> named;
+  rtcp_sources(map.data, map.size, named);
+  std::lock_guard<std::mutex> g(in.lock);
+  for (uint32_t ssrc : named) {
+    if (std::find(in.sources.begin(), in.sources.end(), ssrc) != in.sources.end())
+      continue;
+    if (in.sources.size() >= in.guard->max_sources)
+      return false;
+    in.sources.push_back(ssrc);
+  }
+  return true;
+}
+
+// True when `buffer` is to be dropped.
+bool refused(SessionInput& in, GstBuffer* buffer) {
+  RtcpGuard& g = *in.guard;
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return true;
+  DropLog* why = nullptr;
+  if (!rtcp_is_sound(map.data, map.size))
+    why = &g.malformed;
+  else if (g.max_sources && !from_known_sources(in, map))
+    why = &g.foreign;
+  gst_buffer_unmap(buffer, &map);
+  if (why)
+    note_drop(g.path, *why);
+  return why != nullptr;
+}
+
+// On the streaming threads of the session's RTCP input.
+GstPadProbeReturn on_data(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+  auto& in = *static_cast<SessionInput*>(data);
+  return drop_buffers(info, [&](GstBuffer* b) { return refused(in, b); });
+}
+
+constexpr char kGuarded[] = "gms-rtcp-guard";
+
+void guard_pad(GstPad* pad, const GuardPtr& g) {
+  if (!GST_PAD_IS_SINK(pad) || g_strcmp0(GST_PAD_NAME(pad), "recv_rtcp_sink") != 0 ||
+      g_object_get_data(G_OBJECT(pad), kGuarded))
+    return;
+  // (pad-added and the iteration of a session made meanwhile both see it.)
+  g_object_set_data(G_OBJECT(pad), kGuarded, GINT_TO_POINTER(1));
+  auto* in = new SessionInput;
+  in->guard = g;
+  gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    on_data, in, [](gpointer p) { delete static_cast<SessionInput*>(p); });
+}
+
+void on_pad_added(GstElement*, GstPad* pad, gpointer data) noexcept {
+  guard_pad(pad, *static_cast<GuardPtr*>(data));
+}
+
+// An rtpsession: its RTCP input now, or when rtpbin asks for it.
+void guard_session(GstElement* session, const GuardPtr& g) {
+  g_signal_connect_data(session, "pad-added", G_CALLBACK(on_pad_added), copy_of(g),
+                        free_copy_closure, GConnectFlags(0));
+  GstIterator* it = gst_element_iterate_sink_pads(session);
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    guard_pad(GST_PAD(g_value_get_object(&item)), g);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+bool is_session(GstElement* element) {
+  GstElementFactory* f = gst_element_get_factory(element);
+  return f && g_strcmp0(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "rtpsession") == 0;
+}
+
+void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noexcept {
+  if (is_session(element))
+    guard_session(element, *static_cast<GuardPtr*>(data));
+}
+
+}  // namespace
+
+void guard_rtcp_input(GstBin* pipeline, const std::string& path, unsigned max_sources) {
+  auto g = std::make_shared<RtcpGuard>();
+  g->path = path;
+  g->max_sources = max_sources;
+  g_signal_connect_data(pipeline, "deep-element-added", G_CALLBACK(on_element_added), copy_of(g),
+                        free_copy_closure, GConnectFlags(0));
+  GstIterator* it = gst_bin_iterate_recurse(pipeline);
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    if (GstElement* e = GST_ELEMENT(g_value_get_object(&item)); is_session(e))
+      guard_session(e, g);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+}  // namespace gms::mounts
