@@ -67,12 +67,24 @@ class EdgeFaults : public testing::Test {
     ASSERT_TRUE(srv_->ready()) << srv_->log_tail();
     const std::string url = ref_url.empty() ? srv_->url("/a") : ref_url;
     const uint16_t port = ref_url.empty() ? srv_->port() : port_of(ref_url);
-    ref_ = std::make_unique<PacketViewer>(port, url, login);
+    // A launch line still starting answers 503 with Retry-After: ask again.
+    wait_until(
+        [&] {
+          ref_ = std::make_unique<PacketViewer>(port, url, login);
+          if (!ref_->ok())
+            g_usleep(500000);
+          return ref_->ok();
+        },
+        20s);
     ASSERT_TRUE(ref_->ok()) << srv_->log_tail();
     ASSERT_TRUE(ref_->flowing()) << ref_->state() << "\n" << srv_->log_tail();
     {  // What a second viewer makes for the media's life is in the baseline.
+      // (Only the reference viewer's continuity is the cases' business: a
+      // joiner of a running media lost 2 packets at its join once, under
+      // ASan.)
       PacketViewer warm(port, url, login);
-      ASSERT_TRUE(warm.flowing(20));
+      ASSERT_TRUE(warm.ok());
+      ASSERT_TRUE(wait_until([&] { return warm.packets() >= 20; }, 10s)) << warm.state();
     }
     wait_until([] { return false; }, 500ms);
     baseline_ = holdings_of(srv_->pid());
