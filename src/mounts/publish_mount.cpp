@@ -648,7 +648,15 @@ std::optional<Held> hold_udp_joiner(GstRTSPContext* ctx, guint index, GstElement
   Held h;
   h.socket = Ref<GSocket>::adopt(
       gst_rtsp_stream_get_rtp_socket(stream, g_inet_address_get_family(addr.get())));
-  h.sink = SinkTap::rtp_sink(top_pipeline(reader).get(), h.socket.get());
+  auto pipeline = top_pipeline(reader);
+  h.sink = SinkTap::rtp_sink(pipeline.get(), h.socket.get());
+  // The first UDP viewer of a media that so far had only TCP viewers: the
+  // library makes the stream's UDP sink when it completes the pipeline for
+  // this PLAY, after this hook, and would add the viewer to it at once
+  // (live packets first, the key frame after them). Completing the stream
+  // here makes the sink now; the library's own completion finds it made.
+  if (h.socket && !h.sink && gst_rtsp_stream_complete_stream(stream, t))
+    h.sink = SinkTap::rtp_sink(pipeline.get(), h.socket.get());
   if (!h.socket || !h.sink) {
     GMS_LOG_WARN("relay: no RTP sink found for a joiner's stream; its key frame is not sent");
     return std::nullopt;
@@ -726,6 +734,13 @@ std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
   return out;
 }
 
+// Whether stream `index` of a session goes over the RTSP connection.
+bool over_tcp(GstRTSPSessionMedia* sessmedia, guint index) {
+  GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(sessmedia, index);
+  const GstRTSPTransport* t = trans ? gst_rtsp_stream_transport_get_transport(trans) : nullptr;
+  return t && t->lower_transport == GST_RTSP_LOWER_TRANS_TCP;
+}
+
 void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
   // The holds of pre-play: taken over by the replays, or given back.
   std::unique_ptr<HeldSet> held(static_cast<HeldSet*>(g_object_steal_data(G_OBJECT(client), kHeld)));
@@ -758,6 +773,8 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     if (auto h = held->find(i); h != held->end()) {
       inj->held[i] = std::move(h->second);
       held->erase(h);
+    } else if (!over_tcp(ctx->sessmedia, i)) {
+      continue;  // sent to no one: RTP-Info must not name its first packet
     }
     inj->streams.emplace_back(i, std::move(gop));
   }

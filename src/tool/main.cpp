@@ -13,6 +13,7 @@
 #include <string>
 
 #include "drain.h"
+#include "rtsp_threads.h"
 #include "stop_signals.h"
 
 namespace {
@@ -20,6 +21,9 @@ namespace {
 constexpr int kExitConfig = 2;
 // How long an orderly stop waits for back-end sessions still closing.
 constexpr unsigned kBackendStopWaitMs = 2000;
+// How long it then waits for the RTSP client and media threads to end
+// (within StopSignals' deadline, which ends the process if this is exceeded).
+constexpr unsigned kRtspThreadsWaitMs = 1500;
 
 struct App {
   gms::CliOptions cli;
@@ -213,6 +217,11 @@ int run(App& app) {
     if (!gms::wait_for_backend_stops(kBackendStopWaitMs)) {
       // Their pipelines still run: GStreamer must not be deinitialised under them.
       gms::program_log("ERROR", "a back-end session did not stop; exiting without cleanup");
+      fflush(stdout);
+      _exit(1);
+    }
+    if (!gms::tool::wait_for_rtsp_threads(kRtspThreadsWaitMs)) {
+      gms::program_log("ERROR", "RTSP client threads did not end; exiting without cleanup");
       fflush(stdout);
       _exit(1);
     }

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "child.h"
+#include "first_key.h"
 #include "process.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
@@ -154,6 +155,33 @@ TEST(PublishLoad, TenPublishersFiveViewersEach) {
       << srv.log();
   for (size_t k = 0; k < viewers.size(); ++k)
     EXPECT_GE(viewers[k]->video_frames(), 30u) << "viewer " << k;
+}
+
+// The first UDP viewer of a path that only a TCP viewer watched so far: the
+// stream had no UDP sink until that viewer's PLAY made it, so the viewer was
+// not held out of it, got no cached key frame, and was yet told by RTP-Info
+// to expect the key frame's packets (a player then waited for the next key
+// frame, 2 s here, and counted the GOP as lost). Two paths, so that a join
+// just before a key frame cannot pass by chance.
+TEST(PublishLoad, FirstUdpViewerAfterATcpOneGetsTheKeyFrameAtOnce) {
+  auto conf = write_temp_file("p.conf", "[path /a]\npublish=true\n[path /b]\npublish=true\n");
+  ServerProcess srv({"-v", conf});
+  ASSERT_TRUE(srv.ready());
+  for (const char* path : {"/a", "/b"}) {
+    Child pub({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "!",
+               "video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc",
+               "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=60", "!",
+               "rtspclientsink", "location=" + srv.url(path), "protocols=tcp"});
+    ASSERT_TRUE(wait_published(srv, path)) << srv.log();
+    Viewer first(srv.url(path), "tcp");
+    ASSERT_TRUE(wait_until([&] { return first.video_frames() >= 10; }, 20s)) << first.error();
+    FirstKey k = measure_first_key(srv.port(), srv.url(path), false, 5000);
+    ASSERT_TRUE(k.ok) << path << ": " << k.error << srv.log();
+    EXPECT_LT(k.ms, 300.0) << path << ": the UDP viewer waited for the next key frame";
+    std::printf("%s: first UDP viewer after a TCP one, first key frame %.1f ms after PLAY\n", path,
+                k.ms);
+  }
+  EXPECT_FALSE(srv.log_contains("no RTP sink found")) << srv.log();
 }
 
 TEST(PublishLoad, FrameCountsMatch) {
