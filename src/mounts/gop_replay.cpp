@@ -103,9 +103,14 @@ bool step(Active& a) {
   take_rendered(a);
   if (a.next < a.job.packets.size())
     return send_batch(a) || (tap.release(waiter), false);
-  // Everything sent: the sink takes over at its next packet, unless one came
-  // in between (sent next turn).
-  a.blocked = tap.ready_if_drained(waiter);
+  // Everything sent: the sink takes over at its next packet after the last
+  // one sent, unless packets came in between (sent next turn).
+  uint16_t last = 0;
+  if (a.job.packets.empty() || !seq_of(a.job.packets.back().get(), last)) {
+    tap.release(waiter);  // no sequence number to hand over at: now
+    return false;
+  }
+  a.blocked = tap.ready_if_drained(waiter, last);
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "mounts/sink_tap.h"
 
+#include <gst/rtp/gstrtpbuffer.h>
+
 #include <algorithm>
 
 namespace gms::mounts {
@@ -87,11 +89,12 @@ bool SinkTap::take(TapWaiter& w, std::vector<Ref<GstBuffer>>& out) {
   return from_key;
 }
 
-bool SinkTap::ready_if_drained(TapWaiter& w) {
+bool SinkTap::ready_if_drained(TapWaiter& w, uint16_t last_sent) {
   std::lock_guard<std::mutex> g(mutex_);
   if (w.done || !w.packets.empty())
     return false;
   w.ready = true;
+  w.last_sent = last_sent;
   return true;
 }
 
@@ -149,10 +152,9 @@ GstPadProbeReturn SinkTap::on_data(GstPad*, GstPadProbeInfo* info, gpointer data
   std::lock_guard<std::mutex> g(tap->mutex_);
   if (tap->waiters_.empty())
     return GST_PAD_PROBE_OK;
-  // A viewer whose replay has sent everything gets this data from the sink.
   for (auto& w : tap->waiters_)
     if (w->ready)
-      tap->give_back_locked(*w);
+      tap->hand_over_locked(*w, info);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
     for (guint i = 0; i < gst_buffer_list_length(list); ++i)
@@ -165,6 +167,32 @@ GstPadProbeReturn SinkTap::on_data(GstPad*, GstPadProbeInfo* info, gpointer data
                           [&](const auto& w) { return w->done || tap->expired(*w); }),
            ws.end());
   return GST_PAD_PROBE_OK;
+}
+
+// A viewer whose replay has sent everything gets this data from the sink,
+// if it starts after what the replay sent. The cached GOP is what the relay
+// reader output, which can be ahead of the sink (packets on their way
+// through the RTP session and the tee): data the replay sent already goes
+// back to the replay, which sends only what is newer, and the hand-over
+// waits for the next data.
+void SinkTap::hand_over_locked(TapWaiter& w, GstPadProbeInfo* info) {
+  GstBuffer* first = nullptr;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    first = gst_buffer_list_length(list) ? gst_buffer_list_get(list, 0) : nullptr;
+  } else {
+    first = GST_PAD_PROBE_INFO_BUFFER(info);
+  }
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  bool older = false;
+  if (first && gst_rtp_buffer_map(first, GST_MAP_READ, &rtp)) {
+    older = int16_t(uint16_t(gst_rtp_buffer_get_seq(&rtp) - w.last_sent)) <= 0;
+    gst_rtp_buffer_unmap(&rtp);
+  }
+  if (older)
+    w.ready = false;  // collected below; the replay sends what is newer
+  else
+    give_back_locked(w);
 }
 
 // The library adds a viewer (its PLAY): one we hold stays out until its

@@ -27,6 +27,7 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,7 +44,8 @@ struct TapWaiter {
   std::vector<Ref<GstBuffer>> packets;  // rendered by the sink since, not yet taken
   bool from_key = false;  // packets start at a key frame: an older start was dropped
   bool started = false;   // its replay is sending: keep every packet from now on
-  bool ready = false;     // its replay sent everything: the sink's next packet is its
+  bool ready = false;     // its replay sent everything: the sink's next newer packet is its
+  uint16_t last_sent = 0;  // the sequence number the replay ended at (when ready)
   bool done = false;      // given back to the sink, or gone (the library removed it)
   gint64 since_us = 0;    // held since (monotonic): a hold whose PLAY failed expires
 };
@@ -66,9 +68,9 @@ class SinkTap {
   // waited past one: what came before it is not needed).
   bool take(TapWaiter& w, std::vector<Ref<GstBuffer>>& out);
   // When nothing was collected since the last take: the sink sends to the
-  // viewer from its next packet on (true). False if packets came (take
-  // them first) or the waiter is done.
-  bool ready_if_drained(TapWaiter& w);
+  // viewer from its next packet after `last_sent` on (true). False if
+  // packets came (take them first) or the waiter is done.
+  bool ready_if_drained(TapWaiter& w, uint16_t last_sent);
   // Gives the viewer back to the sink now (a replay that cannot finish, or
   // none to send).
   void release(TapWaiter& w);
@@ -83,6 +85,7 @@ class SinkTap {
   static void on_remove(GstElement*, const gchar* host, gint port, gpointer self) noexcept;
   static void on_add(GstElement* sink, const gchar* host, gint port, gpointer self) noexcept;
   void collect(GstBuffer* buffer);
+  void hand_over_locked(TapWaiter& w, GstPadProbeInfo* info);
   void give_back_locked(TapWaiter& w);
   bool expired(const TapWaiter& w) const;
 

@@ -1,9 +1,17 @@
 // What a UDP joiner's GOP replay sends: the packets of the PLAY reply's
-// snapshot, then those the reader output after it (by sequence number).
+// snapshot, then those the reader output after it (by sequence number); and
+// where a held joiner goes back to the stream's sink (a real multiudpsink
+// sending to a socket of the test).
+#include <arpa/inet.h>
+#include <gst/check/gstharness.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "mounts/gop_replay.h"
+#include "mounts/sink_tap.h"
 
 namespace gms::mounts {
 namespace {
@@ -57,6 +65,108 @@ TEST(GopReplay, AnEmptySnapshotTakesTheCurrentGop) {
   std::vector<Ref<GstBuffer>> sent;
   append_newer(sent, run(7, 9));
   EXPECT_EQ(seqs(sent), (std::vector<uint16_t>{7, 8, 9}));
+}
+
+// A multiudpsink in a harness and a UDP socket of the test as its viewer.
+struct SinkAndViewer {
+  SinkAndViewer() {
+    h = gst_harness_new("multiudpsink");
+    g_object_set(h->element, "sync", FALSE, "async", FALSE, nullptr);
+    gst_harness_set_src_caps_str(h, "application/x-rtp");
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    tap = SinkTap::of(h->element);
+  }
+  ~SinkAndViewer() {
+    tap.reset();
+    gst_harness_teardown(h);
+    close(fd);
+  }
+  void push(uint16_t from, uint16_t to) {
+    GstBufferList* list = gst_buffer_list_new();
+    for (auto& b : run(from, to)) {  // no key frame among them
+      GST_BUFFER_FLAG_SET(b.get(), GST_BUFFER_FLAG_DELTA_UNIT);
+      gst_buffer_list_add(list, gst_buffer_ref(b.get()));
+    }
+    ASSERT_EQ(gst_pad_push_list(h->srcpad, list), GST_FLOW_OK);
+  }
+  // What the sink sent to the viewer so far.
+  std::vector<uint16_t> received() {
+    std::vector<uint16_t> out;
+    uint8_t buf[2048];
+    for (int idle = 0; idle < 20;) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n >= 4) {
+        out.push_back(uint16_t((buf[2] << 8) | buf[3]));
+        idle = 0;
+      } else {
+        ++idle;
+        g_usleep(1000);
+      }
+    }
+    return out;
+  }
+  GstHarness* h = nullptr;
+  int fd = -1;
+  int port = 0;
+  std::shared_ptr<SinkTap> tap;
+};
+
+// The replay sent a GOP that ends ahead of the sink (the reader's output was
+// still on its way to it): the sink's data up to the GOP's end is the
+// replay's to skip, and the viewer goes back to the sink at the first data
+// after it, so that it gets each packet once.
+TEST(SinkTap, HandsOverAfterTheLastPacketTheReplaySent) {
+  SinkAndViewer s;
+  auto w = s.tap->hold("127.0.0.1", s.port);
+  g_signal_emit_by_name(s.h->element, "add", "127.0.0.1", s.port);  // the library's: swallowed
+  s.push(100, 102);
+  std::vector<Ref<GstBuffer>> taken;
+  s.tap->take(*w, taken);
+  EXPECT_EQ(seqs(taken), (std::vector<uint16_t>{100, 101, 102}));
+  // The replay's GOP ended at 105; the sink has rendered up to 102.
+  ASSERT_TRUE(s.tap->ready_if_drained(*w, 105));
+  s.push(103, 106);  // starts before the GOP's end: not handed over
+  EXPECT_TRUE(s.received().empty());
+  EXPECT_FALSE(s.tap->done(*w));
+  s.tap->take(*w, taken);
+  EXPECT_EQ(seqs(taken), (std::vector<uint16_t>{103, 104, 105, 106}));
+  ASSERT_TRUE(s.tap->ready_if_drained(*w, 106));
+  s.push(107, 108);  // the first data after it: the sink's from here on
+  EXPECT_TRUE(s.tap->done(*w));
+  s.push(109, 109);
+  EXPECT_EQ(s.received(), (std::vector<uint16_t>{107, 108, 109}));
+}
+
+TEST(SinkTap, HandsOverAcrossTheWrap) {
+  SinkAndViewer s;
+  auto w = s.tap->hold("127.0.0.1", s.port);
+  ASSERT_TRUE(s.tap->ready_if_drained(*w, 65535));
+  s.push(65535, 65535);
+  EXPECT_FALSE(s.tap->done(*w));
+  std::vector<Ref<GstBuffer>> taken;
+  s.tap->take(*w, taken);
+  ASSERT_TRUE(s.tap->ready_if_drained(*w, 65535));
+  s.push(0, 1);
+  EXPECT_TRUE(s.tap->done(*w));
+  EXPECT_EQ(s.received(), (std::vector<uint16_t>{0, 1}));
+}
+
+// A viewer the library removed while held is never given back.
+TEST(SinkTap, RemovedWhileHeldIsNotGivenBack) {
+  SinkAndViewer s;
+  auto w = s.tap->hold("127.0.0.1", s.port);
+  ASSERT_TRUE(s.tap->ready_if_drained(*w, 10));
+  g_signal_emit_by_name(s.h->element, "remove", "127.0.0.1", s.port);
+  s.push(11, 12);
+  EXPECT_TRUE(s.tap->done(*w));
+  EXPECT_TRUE(s.received().empty());
 }
 
 }  // namespace
