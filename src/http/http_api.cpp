@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "http/dashboard.h"
+#include "http/direct_host.h"
 #include "http/http_guard.h"
 #include "http/http_log.h"
 #include "http/same_origin.h"
@@ -254,6 +255,14 @@ void HttpApi::handle(SoupServerMessage* msg, const char* path) {
     return;
   }
   SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
+  const char* host = soup_message_headers_get_one(headers, "Host");
+  if (!auth_->active() && route.kind != Route::kHealth && !direct_host(host)) {
+    HTTP_LOG_INFO("HTTP: %s %s for host %s refused (403): no users, and not an address or "
+                  "localhost", method.c_str(), path, host);
+    respond_error(msg, SOUP_STATUS_FORBIDDEN,
+                  "without users the API answers only to an IP address or localhost as Host");
+    return;
+  }
   if (cross_origin(soup_message_headers_get_one(headers, "Origin"),
                    soup_message_headers_get_one(headers, "Host"), https_)) {
     HTTP_LOG_INFO("HTTP: %s %s from another origin refused (403)", method.c_str(), path);

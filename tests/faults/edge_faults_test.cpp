@@ -611,5 +611,29 @@ TEST(EdgeHttpFaults, OtherSitesCannotChangeAnythingWithoutUsers) {
   EXPECT_EQ(curl({}, srv.http_url("/api/v1/paths/evil")).status, 200);
 }
 
+// DNS rebinding: a page of another site whose name the attacker made
+// resolve to 127.0.0.1 talks to the API under its own origin (Origin and
+// Host agree). Without users, the API answers only to an address or
+// localhost as Host; the dashboard and the health check as before.
+TEST(EdgeHttpFaults, RebindingNamesGetNothingWithoutUsers) {
+  ServerProcess srv({"--mount", std::string("/a=") + kMjpeg}, true, 0, {}, true);
+  ASSERT_TRUE(srv.ready()) << srv.log_tail();
+  const std::string port = std::to_string(srv.http_port());
+  const std::string evil = "evil.example:" + port;
+  for (const char* path : {"/api/v1/sessions", "/api/v1/paths", "/metrics", "/"}) {
+    CurlReply r = curl({"-H", "Host: " + evil}, srv.http_url(path));
+    EXPECT_EQ(r.status, 403) << path << r.headers;
+  }
+  const std::string add = R"({"name":"/evil","proxy":"rtsp://127.0.0.1:1/x"})";
+  CurlReply post = curl({"-X", "POST", "-H", "Host: " + evil, "-H", "Origin: http://" + evil,
+                         "-H", "Content-Type: text/plain", "--data", add},
+                        srv.http_url("/api/v1/paths"));
+  EXPECT_EQ(post.status, 403) << post.headers;
+  EXPECT_EQ(curl({}, srv.http_url("/api/v1/paths/evil")).status, 404) << "the path was added";
+  EXPECT_EQ(curl({"-H", "Host: " + evil}, srv.http_url("/api/v1/health")).status, 200);
+  for (const std::string& host : {"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port})
+    EXPECT_EQ(curl({"-H", "Host: " + host}, srv.http_url("/api/v1/paths")).status, 200) << host;
+}
+
 }  // namespace
 }  // namespace gms::test

@@ -10,6 +10,7 @@
 #include "http/api_model.h"
 #include "http/dashboard.h"
 #include "http/http_api.h"
+#include "http/direct_host.h"
 #include "http/same_origin.h"
 #include "http_client.h"
 #include "prom_text.h"
@@ -34,6 +35,16 @@ TEST(HttpOrigin, OnlyTheApisOwnOriginOrNone) {
   EXPECT_TRUE(cross_origin("http://127.0.0.1:8081", "127.0.0.1:8080", false));
   EXPECT_TRUE(cross_origin("http://127.0.0.1:8080.evil", "127.0.0.1:8080", false));
   EXPECT_TRUE(cross_origin("http://127.0.0.1:8080", nullptr, false));
+}
+
+TEST(HttpHost, AddressesAndLocalhostOnly) {
+  for (const char* ok : {"127.0.0.1:8080", "127.0.0.1", "[::1]:8080", "::1", "10.1.2.3:80",
+                         "localhost:8080", "LocalHost", "localhost.", "cam.localhost:8080", ""})
+    EXPECT_TRUE(direct_host(ok)) << ok;
+  EXPECT_TRUE(direct_host(nullptr));
+  for (const char* bad : {"evil.example:8080", "evil.example", "127.0.0.1.nip.io:8080",
+                          "localhost.evil.example", "[::1", "[]:80", "cam", "1.2.3.4.5"})
+    EXPECT_FALSE(direct_host(bad)) << bad;
 }
 
 TEST(HttpRoute, KnownResourcesAndMethods) {
