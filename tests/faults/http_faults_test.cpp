@@ -90,7 +90,7 @@ TEST_F(HttpFaults, HugeBodyRefusedBeforeItIsRead) {
   for (const char* length : {"1000000000000", "65537"}) {
     int fd = connect_to(srv_.http_port());
     ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, std::string("POST /api/v1/paths HTTP/1.1\r\nHost: x\r\nContent-Length: ") +
+    ASSERT_TRUE(send_all(fd, std::string("POST /api/v1/paths HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ") +
                                  length + "\r\n\r\n{\"name\":"));
     Received r = read_until_close(fd, 3s);
     close(fd);
@@ -105,7 +105,7 @@ TEST_F(HttpFaults, BodyOfUnknownLengthRefused) {
   ASSERT_TRUE(srv_.ready()) << srv_.log();
   int fd = connect_to(srv_.http_port());
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "POST /api/v1/paths HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+  ASSERT_TRUE(send_all(fd, "POST /api/v1/paths HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                            "10\r\n0123456789abcdef\r\n"));
   Received r = read_until_close(fd, 3s);
   close(fd);
@@ -173,7 +173,7 @@ TEST_F(HttpFaults, AnsweredConnectionsAreClosedAndNoDescriptorIsKept) {
   ASSERT_TRUE(srv_.ready()) << srv_.log();
   int fd = connect_to(srv_.http_port());
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "GET /api/v1/paths HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(send_all(fd, "GET /api/v1/paths HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   Received r = read_until_close(fd, 5s);
   close(fd);
   EXPECT_EQ(r.text.rfind("HTTP/1.1 200", 0), 0u) << r.text;
@@ -185,7 +185,7 @@ TEST_F(HttpFaults, AnsweredConnectionsAreClosedAndNoDescriptorIsKept) {
   for (int i = 0; i < 30; ++i) {
     int c = connect_to(srv_.http_port());
     ASSERT_GE(c, 0);
-    ASSERT_TRUE(send_all(c, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+    ASSERT_TRUE(send_all(c, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"));
     char buf[512];
     pollfd p{c, POLLIN, 0};
     ASSERT_EQ(poll(&p, 1, 5000), 1);
@@ -201,7 +201,7 @@ TEST_F(HttpFaults, EndlessHeadersAreCutOff) {
   ASSERT_TRUE(srv_.ready()) << srv_.log();
   int fd = connect_to(srv_.http_port());
   ASSERT_GE(fd, 0);
-  send_all(fd, "GET /api/v1/paths HTTP/1.1\r\nHost: x\r\n");
+  send_all(fd, "GET /api/v1/paths HTTP/1.1\r\nHost: 127.0.0.1\r\n");
   const std::string lines = [] {
     std::string s;
     for (int i = 0; i < 1000; ++i)
@@ -227,7 +227,7 @@ TEST_F(HttpFaults, DeeplyNestedJsonIsRefused) {
   const std::string body(60000, '[');
   int fd = connect_to(srv_.http_port());
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "POST /api/v1/paths HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  ASSERT_TRUE(send_all(fd, "POST /api/v1/paths HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
   Received r = read_until_close(fd, 2s);  // kept alive after the answer
   close(fd);
