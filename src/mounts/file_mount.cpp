@@ -20,6 +20,7 @@
 #include "mounts/media_setup.h"
 #include "mounts/preroll_deadline.h"
 #include "mounts/range_source.h"
+#include "mounts/pinned_file.h"
 #include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
 #include "record/segment_listing.h"
@@ -292,7 +293,11 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
           s.info->payloadable_from_demuxer() ? "qtdemux" : "parsebin", "parse"));
       if (!src || !parse)
         return nullptr;
-      g_object_set(src.get(), "location", s.file.c_str(), nullptr);
+      std::string why;
+      if (!set_pinned_location(src.get(), s.file, why)) {
+        GMS_LOG_WARN("path %s: %s: %s", s.mount_path.c_str(), s.file.c_str(), why.c_str());
+        return nullptr;
+      }
       gst_bin_add_many(GST_BIN(bin.get()), src.get(), parse.get(), nullptr);
       if (!gst_element_link(src.get(), parse.get()))
         return nullptr;

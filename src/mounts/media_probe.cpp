@@ -10,6 +10,8 @@
 #include <system_error>
 #include <thread>
 
+#include "mounts/pinned_file.h"
+
 namespace gms::mounts {
 namespace {
 
@@ -216,7 +218,8 @@ MediaInfo probe_media(const std::string& path, std::chrono::milliseconds timeout
     info.reason = "filesrc or parsebin is not installed";
     return info;
   }
-  g_object_set(src.get(), "location", path.c_str(), nullptr);
+  if (!set_pinned_location(src.get(), path, info.reason))
+    return info;
   gst_bin_add_many(GST_BIN(pipeline.get()), src.get(), parse.get(), nullptr);
   gst_element_link(src.get(), parse.get());
 

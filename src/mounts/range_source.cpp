@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "mounts/pinned_file.h"
 
 namespace gms::mounts {
 namespace {
@@ -516,7 +517,12 @@ bool RangeSource::build_locked(guint64 target) {
     auto parse = Ref<GstElement>::adopt(gst_element_factory_make("parsebin", nullptr));
     if (!src || !parse)
       return false;
-    g_object_set(src.get(), "location", spec.files[first + i].c_str(), nullptr);
+    std::string why;
+    if (!set_pinned_location(src.get(), spec.files[first + i], why)) {
+      GMS_LOG_WARN("path %s: %s: %s", spec.mount_path.c_str(), spec.files[first + i].c_str(),
+                   why.c_str());
+      return false;
+    }
     gst_bin_add_many(bin, Ref<GstElement>(src).release(), Ref<GstElement>(parse).release(),
                      nullptr);
     gen->elements.push_back(src);

@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -256,8 +257,21 @@ void limit_malloc_arenas() {
   mallopt(M_ARENA_MAX, int(2 * (cores > 0 ? cores : 1)));
 }
 
+// Each viewer costs descriptors (its connection, UDP ports, a file's two),
+// and service managers commonly start a process with a soft limit of 1024
+// under a far higher hard one: the server takes the hard limit, as a
+// program that expects thousands of clients should.
+void raise_descriptor_limit() {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 int main(int argc, char** argv) {
   use_malloc_for_slices(argv);
+  raise_descriptor_limit();
   if (!g_getenv("MALLOC_ARENA_MAX"))
     limit_malloc_arenas();
   // GStreamer takes its own --gst-* options out of argv first.

@@ -82,10 +82,13 @@ std::string temp_dir(const char* pattern) {
 // whose viewer must lose nothing while the cases run.
 class ServedFiles : public testing::Test {
  protected:
-  void serve() {
-    srv_ = std::make_unique<ServerProcess>(std::vector<std::string>{write_temp_file(
-        "files.conf", "[server]\nverbose=1\nsession-timeout=5\n[path /ref]\nlaunch=" +
-                          std::string(kMjpeg) + "\n[path /media]\nroot=" + root_ + "\n")});
+  // `prefix`: a program the server runs through (env with an LD_PRELOAD).
+  void serve(const std::vector<std::string>& prefix = {}) {
+    srv_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{write_temp_file(
+            "files.conf", "[server]\nverbose=1\nsession-timeout=5\n[path /ref]\nlaunch=" +
+                              std::string(kMjpeg) + "\n[path /media]\nroot=" + root_ + "\n")},
+        true, 0, prefix);
     ASSERT_TRUE(srv_->ready()) << srv_->log_tail();
     ref_ = std::make_unique<PacketViewer>(srv_->port(), srv_->url("/ref"));
     ASSERT_TRUE(ref_->ok() && ref_->flowing()) << ref_->state() << "\n" << srv_->log_tail();
@@ -607,6 +610,34 @@ TEST_F(FileFaults, SpecialFilesAreRefusedAtOnceAndNothingWaits) {
     expect_others_answered(c.path, a);
   }
   close(sock);
+  expect_unharmed();
+}
+
+// The same FIFO, swapped in for a checked file at the moment the server
+// opens it (swap_shim: the race between the check and the open, made
+// certain). The file is opened once, without blocking, and checked on its
+// descriptor; filesrc reads that descriptor's file (src/mounts/pinned_file.h).
+TEST_F(FileFaults, FileSwappedForAFifoAtItsOpenIsRefusedAndNothingWaits) {
+  root_ = make_media_dir({"h264_aac.mp4"});
+  const std::string swap = root_ + "/swap.mp4";
+  ASSERT_TRUE(write_file(swap, read_file(root_ + "/h264_aac.mp4")));
+  const std::string shim = build_path("tests/swap_shim.so");
+  ASSERT_TRUE(g_file_test(shim.c_str(), G_FILE_TEST_EXISTS)) << shim;
+  // (A sanitized server: its runtime is not first in the list then.)
+  const char* asan = g_getenv("ASAN_OPTIONS");
+  serve({"env", "LD_PRELOAD=" + shim, "GMS_SWAP_PATH=" + swap,
+         "ASAN_OPTIONS=" + std::string(asan ? asan : "") + ":verify_asan_link_order=0"});
+  if (HasFatalFailure())
+    return;
+  Answer a = describe_alongside("/media/swap.mp4", 8s);
+  std::printf("/swap.mp4 swapped for a FIFO at its open: %d in %.3f s\n", a.reply.status,
+              a.seconds);
+  struct stat st;
+  ASSERT_EQ(stat(swap.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the shim did not swap the file";
+  EXPECT_TRUE(a.reply.status == 404 || a.reply.status == 415) << a.reply.text;
+  EXPECT_LT(a.seconds, 2.0);
+  expect_others_answered("/swap.mp4", a);
   expect_unharmed();
 }
 
