@@ -25,21 +25,6 @@ constexpr char kH264[] =
     "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
     "rtph264pay name=pay0 pt=96 config-interval=-1";
 
-// Runs `fn` on `ctx` (its thread) and waits for its result.
-template <typename F>
-auto run_on(GMainContext* ctx, F fn) {
-  using R = std::invoke_result_t<F>;
-  std::packaged_task<R()> task(std::move(fn));
-  auto result = task.get_future();
-  g_main_context_invoke(
-      ctx,
-      [](gpointer t) -> gboolean {
-        (*static_cast<std::packaged_task<R()>*>(t))();
-        return G_SOURCE_REMOVE;
-      },
-      &task);
-  return result.get();
-}
 
 // A Server on its own context thread, as an application runs it, with
 // every event it tells kept.

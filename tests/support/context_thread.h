@@ -6,7 +6,9 @@
 #include <glib.h>
 
 #include <functional>
+#include <future>
 #include <thread>
+#include <type_traits>
 
 namespace gms::test {
 
@@ -56,5 +58,22 @@ class ContextThread {
   GMainLoop* loop_;
   std::thread thread_;
 };
+
+// Runs `fn` on `ctx` (whose thread runs it) and returns its result: how a
+// test calls a server whose calls belong on its context.
+template <typename F>
+auto run_on(GMainContext* ctx, F fn) {
+  using R = std::invoke_result_t<F>;
+  std::packaged_task<R()> task(std::move(fn));
+  auto result = task.get_future();
+  g_main_context_invoke(
+      ctx,
+      [](gpointer t) -> gboolean {
+        (*static_cast<std::packaged_task<R()>*>(t))();
+        return G_SOURCE_REMOVE;
+      },
+      &task);
+  return result.get();
+}
 
 }  // namespace gms::test

@@ -34,6 +34,7 @@ class Server {
   // Applies a new configuration: paths added, removed or changed take effect;
   // sessions on unchanged paths are not touched. Server settings that need a
   // restart (port, address, threads) are kept and reported in the result.
+  // On the server's context, as the calls below (after attach()).
   std::vector<std::string> reload(const Config& config);
 
   // Closes every client connection and session (for a clean exit).
