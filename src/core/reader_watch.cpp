@@ -27,7 +27,10 @@ struct Joined {
   ReaderTransport transport;
   ReaderNotify notify;
   const void* key;
+  std::shared_ptr<std::atomic<unsigned>> viewers;  // of the media, counted down at the end
   ~Joined() {
+    if (viewers)
+      viewers->fetch_sub(1, std::memory_order_relaxed);
     if (traffic->reader_left(key) && notify)
       notify(path, false, transport);
   }
@@ -101,7 +104,11 @@ void join(Hooks* hooks, GstRTSPContext* ctx) {
   auto srcs = relay_sources(media);
   if (!traffic->reader_joined(sm, t, srcs, bytes_before(media, srcs)))
     return;
-  g_object_set_data_full(G_OBJECT(sm), kReader, new Joined{traffic, path, t, hooks->notify, sm},
+  auto viewers = mounts::media_viewers(media);
+  if (viewers)
+    viewers->fetch_add(1, std::memory_order_relaxed);
+  g_object_set_data_full(G_OBJECT(sm), kReader,
+                         new Joined{traffic, path, t, hooks->notify, sm, std::move(viewers)},
                          [](gpointer j) { delete static_cast<Joined*>(j); });
   if (hooks->notify)
     hooks->notify(path, true, t);

@@ -130,6 +130,8 @@ void on_shared_element_added(GstBin*, GstBin*, GstElement* element, gpointer) no
 
 const char kViewerLimit[] = "gms-viewer-limit";  // on factories: a ViewerLimit
 const char kViewerPath[] = "gms-viewer-path";    // on medias: the limit's path name
+const char kViewers[] = "gms-viewers";            // on medias: a ViewerCount
+using ViewerCount = std::shared_ptr<std::atomic<unsigned>>;
 
 // Emitted on an RTSP client thread when a media is made for this path.
 void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpointer path) noexcept {
@@ -148,9 +150,12 @@ void on_media_configure(GstRTSPMediaFactory* factory, GstRTSPMedia* media, gpoin
                      nullptr);
   // (The factory's configure, which runs first, set the media's mode.)
   const bool publisher = gst_rtsp_media_get_transport_mode(media) & GST_RTSP_TRANSPORT_MODE_RECORD;
+  auto viewers = std::make_shared<std::atomic<unsigned>>(0);
+  g_object_set_data_full(G_OBJECT(media), kViewers, new ViewerCount(viewers),
+                         [](gpointer p) { delete static_cast<ViewerCount*>(p); });
   if (GST_IS_BIN(pipeline.get()))
     guard_rtcp_input(GST_BIN(pipeline.get()), static_cast<const char*>(path),
-                     publisher ? kPublisherRtcpSources : 0);
+                     publisher ? publisher_rtcp_budget() : viewer_rtcp_budget(viewers));
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(GST_ELEMENT(pipeline.get())));
   // The media owns the bus watch; sync messages reach us beside it.
   gst_bus_enable_sync_message_emission(bus.get());
@@ -177,6 +182,11 @@ ViewerLimit viewer_limit(GstRTSPMediaFactory* factory) {
 
 const char* viewer_path(GstRTSPMedia* media) {
   return static_cast<const char*>(g_object_get_data(G_OBJECT(media), kViewerPath));
+}
+
+std::shared_ptr<std::atomic<unsigned>> media_viewers(GstRTSPMedia* media) {
+  auto* count = static_cast<ViewerCount*>(g_object_get_data(G_OBJECT(media), kViewers));
+  return count ? *count : nullptr;
 }
 
 Ref<GstRTSPAddressPool> make_address_pool(const MulticastRange& m) {

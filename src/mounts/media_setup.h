@@ -5,6 +5,9 @@
 #include <gst-mediaserver/config.h>
 #include <gst/rtsp-server/rtsp-media-factory.h>
 
+#include <atomic>
+#include <memory>
+
 #include "gms/ref.h"
 
 namespace gms::mounts {
@@ -28,6 +31,9 @@ struct ViewerLimit {
 ViewerLimit viewer_limit(GstRTSPMediaFactory* factory);
 // The configured path a media's viewers count as; null when unknown.
 const char* viewer_path(GstRTSPMedia* media);
+// How many viewers play `media` now (its RTCP guard's budget follows it;
+// counted by the reader watch); null for a media not configured here.
+std::shared_ptr<std::atomic<unsigned>> media_viewers(GstRTSPMedia* media);
 
 // The shared-media cache key of a factory: the path without the query (so
 // `?token=` variants share one pipeline) and a generation that moves on when

@@ -24,7 +24,7 @@ struct DropLog {
 // Shared by the probes of one media; freed with the last of them.
 struct RtcpGuard {
   std::string path;
-  unsigned max_sources = 0;
+  RtcpSourceBudget budget;
   DropLog malformed{"malformed RTCP"};
   DropLog foreign{"RTCP from more sources than the track has"};
 };
@@ -34,9 +34,25 @@ using GuardPtr = std::shared_ptr<RtcpGuard>;
 // (the interleaved input's appsrc and the UDP sources feed one funnel).
 struct SessionInput {
   GuardPtr guard;
-  std::mutex lock;                // protects sources
-  std::vector<uint32_t> sources;  // SSRCs let in so far (at most guard->max_sources)
+  std::mutex lock;  // protects sources
+  struct Source {
+    uint32_t ssrc;
+    gint64 heard_us;  // monotonic
+  };
+  std::vector<Source> sources;  // SSRCs let in so far (within the budget)
 };
+
+// A source silent this long makes room for a new one (when the budget
+// says so): longer than a session keeps a silent member in all but huge
+// sessions, so that what the session holds stays within the budget.
+constexpr gint64 kForgetSilentUs = 300 * G_USEC_PER_SEC;
+
+bool limited(const RtcpSourceBudget& b) { return b.base || b.per_viewer; }
+
+size_t allowed(const RtcpSourceBudget& b) {
+  const unsigned viewers = b.viewers ? b.viewers->load(std::memory_order_relaxed) : 0;
+  return size_t(b.base) + size_t(b.per_viewer) * viewers;
+}
 
 GuardPtr* copy_of(const GuardPtr& g) { return new GuardPtr(g); }
 void free_copy(gpointer p) { delete static_cast<GuardPtr*>(p); }
@@ -58,13 +74,23 @@ void note_drop(const std::string& path, DropLog& d) {
 bool from_known_sources(SessionInput& in, const GstMapInfo& map) {
   std::vector<uint32_t> named;
   rtcp_sources(map.data, map.size, named);
+  const RtcpSourceBudget& budget = in.guard->budget;
+  const gint64 now = g_get_monotonic_time();
   std::lock_guard<std::mutex> g(in.lock);
   for (uint32_t ssrc : named) {
-    if (std::find(in.sources.begin(), in.sources.end(), ssrc) != in.sources.end())
+    auto known = std::find_if(in.sources.begin(), in.sources.end(),
+                              [&](const SessionInput::Source& s) { return s.ssrc == ssrc; });
+    if (known != in.sources.end()) {
+      known->heard_us = now;
       continue;
-    if (in.sources.size() >= in.guard->max_sources)
+    }
+    if (in.sources.size() >= allowed(budget) && budget.forget_silent)
+      std::erase_if(in.sources, [&](const SessionInput::Source& s) {
+        return now - s.heard_us > kForgetSilentUs;
+      });
+    if (in.sources.size() >= allowed(budget))
       return false;
-    in.sources.push_back(ssrc);
+    in.sources.push_back({ssrc, now});
   }
   return true;
 }
@@ -78,7 +104,7 @@ bool refused(SessionInput& in, GstBuffer* buffer) {
   DropLog* why = nullptr;
   if (!rtcp_is_sound(map.data, map.size))
     why = &g.malformed;
-  else if (g.max_sources && !from_known_sources(in, map))
+  else if (limited(g.budget) && !from_known_sources(in, map))
     why = &g.foreign;
   gst_buffer_unmap(buffer, &map);
   if (why)
@@ -136,10 +162,10 @@ void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer data) noex
 
 }  // namespace
 
-void guard_rtcp_input(GstBin* pipeline, const std::string& path, unsigned max_sources) {
+void guard_rtcp_input(GstBin* pipeline, const std::string& path, RtcpSourceBudget budget) {
   auto g = std::make_shared<RtcpGuard>();
   g->path = path;
-  g->max_sources = max_sources;
+  g->budget = std::move(budget);
   g_signal_connect_data(pipeline, "deep-element-added", G_CALLBACK(on_element_added), copy_of(g),
                         free_copy_closure, GConnectFlags(0));
   GstIterator* it = gst_bin_iterate_recurse(pipeline);

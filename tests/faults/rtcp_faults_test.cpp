@@ -16,12 +16,16 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "packet_viewer.h"
 #include "process.h"
 #include "rtcp_packets.h"
+#include "publish_raw.h"
 #include "rtp_publisher.h"
+#include "rtsp_raw.h"
+#include "udp_ports.h"
 
 namespace gms::test {
 namespace {
@@ -174,6 +178,124 @@ TEST_P(RtcpFaults, MalformedAndFloodedRtcpFromAPublisherIsIgnored) {
       20s))
       << "fds " << baseline.fds << " -> " << now.fds << ", threads " << baseline.threads << " -> "
       << now.threads << "\ndescriptors now: " << fd_targets(srv_->pid());
+}
+
+// A viewer of the path (not its publisher) that sends the same flood of
+// sound reports from ever new SSRCs, over UDP to the RTCP port its SETUP
+// reply names or on its interleaved channel 1, while a reference viewer
+// counts every packet. The shared PLAY media's RTP session learned each
+// SSRC for good: the server grew by 8-15 MB. It now takes a few per viewer.
+class HostileViewer {
+ public:
+  HostileViewer(ServerProcess& srv, const std::string& path, bool udp)
+      : conn_(srv.port()), url_(srv.url(path)), udp_(udp) {
+    ok_ = conn_.request(rtsp_request("DESCRIBE", url_, 1, "", "Accept: application/sdp\r\n"))
+              .status == 200;
+    std::string transport = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n";
+    if (udp_) {
+      ok_ = ok_ && udp_pair("127.0.0.1", rtp_, rtcp_);
+      if (ok_)
+        transport = "Transport: RTP/AVP;unicast;client_port=" +
+                    std::to_string(local_port(rtp_.get())) + "-" +
+                    std::to_string(local_port(rtcp_.get())) + "\r\n";
+    }
+    RtspReply setup = conn_.request(rtsp_request("SETUP", url_ + "/stream=0", 2, "", transport));
+    session_ = setup.header("Session").substr(0, setup.header("Session").find(';'));
+    server_rtcp_ = uint16_t(transport_value(setup.header("Transport"), "server_port=", true));
+    ok_ = ok_ && setup.status == 200 && (!udp_ || server_rtcp_) &&
+          conn_.request(rtsp_request("PLAY", url_, 3, session_)).status == 200;
+    if (ok_ && !udp_)  // what the server sends it is read and thrown away
+      drain_ = std::thread([this] {
+        std::string frames;
+        while (!stop_) {
+          conn_.read_frames(frames, 100);
+          frames.clear();
+        }
+      });
+  }
+  ~HostileViewer() {
+    stop_ = true;
+    if (drain_.joinable())
+      drain_.join();
+  }
+  bool ok() const { return ok_; }
+  // Sends `packets` as RTCP; false if they could not be sent.
+  bool send_rtcp(const std::vector<std::string>& packets) {
+    if (udp_) {
+      for (const auto& p : packets)
+        if (!send_to_loopback(rtcp_.get(), server_rtcp_, p))
+          return false;
+      return true;
+    }
+    std::string batch;
+    for (const auto& p : packets)
+      batch += interleaved(1, p);
+    return conn_.send(batch);
+  }
+
+ private:
+  RawRtsp conn_;
+  std::string url_, session_;
+  bool udp_;
+  bool ok_ = false;
+  Ref<GSocket> rtp_, rtcp_;
+  uint16_t server_rtcp_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread drain_;
+};
+
+TEST_P(RtcpFaults, FloodedRtcpFromAViewerIsBoundedPerViewer) {
+  const bool udp = GetParam();
+  const std::string path = "/live/v";
+  RtpPublisher pub(*srv_, path, false);
+  ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
+  Pacer pacer(pub);
+  std::unique_ptr<PacketViewer> viewer;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        viewer = std::make_unique<PacketViewer>(srv_->port(), srv_->url(path));
+        return viewer->ok() || (g_usleep(200000), false);
+      },
+      20s))
+      << srv_->log_tail();
+  ASSERT_TRUE(viewer->flowing(50, 10s)) << viewer->state() << "\n" << srv_->log_tail();
+  HostileViewer hostile(*srv_, path, udp);
+  ASSERT_TRUE(hostile.ok()) << srv_->log_tail();
+  const GPid pid = srv_->pid();
+  g_usleep(G_USEC_PER_SEC);
+  const long rss0 = rss_kib(pid);
+  const double cpu0 = process_cpu_seconds(pid);
+  const unsigned before = viewer->packets();
+  // 20 000 sound reports, each from a new SSRC, 400 every 40 ms.
+  unsigned sent = 0;
+  auto t0 = Clock::now();
+  for (uint32_t batch = 0; batch < 50; ++batch) {
+    std::vector<std::string> packets;
+    for (uint32_t i = 0; i < 400; ++i)
+      packets.push_back(rtcp_rr_sdes(0x50000000u + batch * 400 + i));
+    if (!hostile.send_rtcp(packets))
+      break;
+    sent += unsigned(packets.size());
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(40 * (batch + 1)));
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  g_usleep(G_USEC_PER_SEC);  // what the server still had queued
+  const double cpu = process_cpu_seconds(pid) - cpu0;
+  const long grown = rss_kib(pid) - rss0;
+  std::printf("E03 viewer over %s: %u reports from new SSRCs in %.1f s; server CPU %.2f s; its RSS "
+              "grew by %ld KiB; the reference viewer got %u packets meanwhile, %s\n",
+              udp ? "UDP" : "TCP", sent, wall, cpu, grown, viewer->packets() - before,
+              viewer->state().c_str());
+  EXPECT_EQ(sent, 20000u) << "the test could not flood";
+  ASSERT_TRUE(srv_->alive()) << srv_->log_tail();
+  EXPECT_LT(cpu, 0.75 * (wall + 1)) << srv_->log_tail();
+  if (!kAsan) {
+    EXPECT_LT(grown, 4 * 1024) << "the server's memory grew with the flood";
+  }
+  EXPECT_TRUE(viewer->flowing(50, 5s)) << viewer->state() << "\n" << srv_->log_tail();
+  EXPECT_EQ(viewer->gaps(), 0u) << viewer->state();
+  EXPECT_TRUE(srv_->log_contains("path " + path + ": dropped RTCP from more sources"))
+      << srv_->log_tail();
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RtcpFaults, testing::Values(true, false),
