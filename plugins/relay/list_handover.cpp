@@ -26,18 +26,27 @@ GstFlowReturn ListHandover::claim(GstBaseSrc* src) {
 }
 
 void ListHandover::passed() {
-  if (!in_flight_.exchange(false))
-    return;
-  std::lock_guard<std::mutex> g(lock_);
-  passed_cv_.notify_all();
+  // Never takes lock_: base src's live lock is held here, and hold_pause()
+  // may hold lock_ while its state change waits for that lock (it can see
+  // the list pass as soon as the flag is cleared, before this thread would
+  // get to lock_: the two threads then waited for each other for good).
+  // A wake-up that comes between hold_pause()'s look and its wait is lost;
+  // it waits in short slices for that.
+  if (in_flight_.exchange(false))
+    passed_cv_.notify_all();
 }
 
 std::unique_lock<std::mutex> ListHandover::hold_pause(GstBaseSrc* src) {
   std::unique_lock<std::mutex> held(lock_);
-  if (!passed_cv_.wait_for(held, kPauseWait, [this] { return !in_flight_.load(); })) {
-    GST_WARNING_OBJECT(src, "a buffer list handed over %lld ms ago has not reached base src",
-                       static_cast<long long>(kPauseWait.count()));
-    in_flight_ = false;
+  const auto deadline = std::chrono::steady_clock::now() + kPauseWait;
+  while (in_flight_.load()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      GST_WARNING_OBJECT(src, "a buffer list handed over %lld ms ago has not reached base src",
+                         static_cast<long long>(kPauseWait.count()));
+      in_flight_ = false;
+      break;
+    }
+    passed_cv_.wait_for(held, kSlice);
   }
   return held;
 }

@@ -30,12 +30,15 @@ namespace gms::relay {
 class ListHandover {
  public:
   static constexpr std::chrono::milliseconds kPauseWait{2000};
+  // hold_pause() looks at the flag at least this often.
+  static constexpr std::chrono::milliseconds kSlice{5};
 
   // Streaming thread, in create(), before the list is submitted: waits for
   // PLAYING. Not GST_FLOW_OK: the source is stopping; drop the list and
   // return that.
   GstFlowReturn claim(GstBaseSrc* src);
-  // Streaming thread, in get_times() (base src's live lock held).
+  // Streaming thread, in get_times() (base src's live lock held). Never
+  // blocks.
   void passed();
   // The state change to PAUSED, around base src's own: it waits for a
   // claimed list to pass, then keeps claim() waiting until it is released.
@@ -44,9 +47,8 @@ class ListHandover {
   void reset() { in_flight_ = false; }
 
  private:
-  // Taken before base src's live lock, never while holding it (passed()
-  // takes it only for a list in flight, and then no holder of it waits for
-  // the live lock: hold_pause() waits for the list to pass first).
+  // Taken before base src's live lock, never while holding it: passed(),
+  // which runs with the live lock held, does not take it.
   std::mutex lock_;
   std::condition_variable passed_cv_;
   std::atomic<bool> in_flight_{false};
