@@ -85,7 +85,7 @@
  * track that starts later joins at the next cut.
  *
  * Retention: after each segment closes, segments this element wrote that
- * started more than #GmsRecorder:delete-after seconds ago are deleted, then
+ * ended more than #GmsRecorder:delete-after seconds ago are deleted, then
  * the oldest ones until their total is at most #GmsRecorder:max-bytes. Files
  * are deleted off the streaming thread. Files of earlier runs are left alone.
  *
@@ -1007,8 +1007,10 @@ void file_finished(GmsRecorder* self, GstObject* sink) {
   {
     std::lock_guard lock(impl->segments_mutex);
     for (auto& seg : impl->segments)
-      if (seg.path == location)
+      if (seg.path == location) {
         seg.open = false;
+        seg.end_us = g_get_real_time();
+      }
   }
   GST_INFO_OBJECT(self, "segment %s finished", location.c_str());
   post_segment_message(self, "msrecorder-segment-closed", location, end);
@@ -1405,7 +1407,7 @@ static void gms_recorder_class_init(GmsRecorderClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_DELETE_AFTER,
       g_param_spec_uint64("delete-after", "Delete after",
-                          "Delete segments written by this element that started more than this "
+                          "Delete segments written by this element that ended more than this "
                           "many seconds ago (checked when a segment closes); 0 = never",
                           0, G_MAXUINT64, 0, playing));
   g_object_class_install_property(

@@ -81,7 +81,8 @@ std::vector<std::string> SegmentPolicy::to_delete(std::vector<SegmentFile> files
   for (const auto& f : files) {
     if (f.open)
       continue;
-    const bool too_old = settings.delete_after_s > 0 && now_us - f.start_us > max_age_us;
+    const gint64 last_us = f.end_us ? f.end_us : f.start_us;
+    const bool too_old = settings.delete_after_s > 0 && now_us - last_us > max_age_us;
     const bool too_big = settings.max_bytes > 0 && total > settings.max_bytes;
     if (too_old || too_big) {
       victims.push_back(f.path);

@@ -19,10 +19,11 @@ struct SegmentFile {
   gint64 start_us = 0;  // wall clock when the segment was opened (g_get_real_time())
   guint64 bytes = 0;
   bool open = false;  // still being written: never deleted
+  gint64 end_us = 0;  // wall clock when it was closed; 0: not known (its start counts)
 };
 
 struct RetentionSettings {
-  guint64 delete_after_s = 0;  // delete segments that started longer ago; 0 = never
+  guint64 delete_after_s = 0;  // delete segments that ended longer ago; 0 = never
   guint64 max_bytes = 0;       // keep the total at most this; 0 = unlimited
 };
 
@@ -45,8 +46,10 @@ class SegmentPolicy {
   // Does the pattern need the path-name property?
   static bool uses_path(const std::string& pattern) { return pattern.find("%path") != std::string::npos; }
 
-  // Which closed segments to delete now, oldest first: every one that started
-  // more than delete_after_s before `now_us`, then the oldest ones until the
+  // Which closed segments to delete now, oldest first: every one that ended
+  // (or, when its end is not known, started) more than delete_after_s
+  // before `now_us` (a segment that just closed holds footage of the last
+  // seconds, however long ago it started), then the oldest ones until the
   // total of all segments (open ones included) is at most max_bytes. The open
   // segment is never chosen, even if it alone exceeds max_bytes.
   static std::vector<std::string> to_delete(std::vector<SegmentFile> files, gint64 now_us,

@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <gst-mediaserver/config.h>
 
@@ -117,7 +118,9 @@ std::vector<std::string> retention_victims(const std::vector<SegmentOnDisk>& seg
   for (const auto& s : segments) {
     if (&s == &newest && newest_open)
       continue;
-    const bool too_old = rule.delete_after > 0 && now_us - s.start_us > max_age_us;
+    // Its last write says when it ended: a segment holds footage up to then.
+    const gint64 last_us = std::max(s.start_us, s.mtime_us);
+    const bool too_old = rule.delete_after > 0 && now_us - last_us > max_age_us;
     const bool too_big = rule.max_bytes > 0 && total > rule.max_bytes;
     if (too_old || too_big) {
       victims.push_back(s.path);

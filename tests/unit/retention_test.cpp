@@ -71,6 +71,11 @@ TEST(Retention, PolicyTable) {
        {"/cam", 300, 700},
        true,
        {"/r/cam/a", "/r/cam/b"}},
+      {"age: from the last write (a long segment that ended lately stays)",
+       {seg("a", 900, 840, 10), seg("b", 900, 100, 10), seg("c", 50, 40, 10)},
+       {"/cam", 300, 0},
+       false,
+       {"/r/cam/a"}},
       {"empty directory", {}, {"/cam", 1, 1}, false, {}},
   };
   for (const auto& c : cases)

@@ -94,6 +94,10 @@ INSTANTIATE_TEST_SUITE_P(
         RetentionCase{"size_already_fits", {0, 400}, kFiles, 400 * S, {}},
         RetentionCase{"open_segment_never_deleted", {1, 1}, kFiles, 10000 * S, {"a", "b", "c"}},
         RetentionCase{"age_then_size", {250, 150}, kFiles, 400 * S, {"a", "b", "c"}},
+        // Started 300 s ago, closed 10 s ago: it holds the last seconds.
+        RetentionCase{"age_counts_from_the_end", {150, 0},
+                      {{"x", 100 * S, 100, false, 390 * S}, {"y", 50 * S, 100, false, 200 * S}},
+                      400 * S, {"y"}},
         RetentionCase{"empty", {10, 10}, {}, 400 * S, {}}),
     [](const auto& info) { return std::string(info.param.name); });
 
