@@ -19,18 +19,31 @@ const char kAbandon[] = "gms-abandoned-connection";
 struct Watch {
   std::shared_ptr<ClientPolicy> policy;
   std::atomic<gint64> last_answer{0};  // µs, monotonic
+  // A request is being handled: a DESCRIBE may wait for a publisher
+  // (wait-publisher) or a file's probe longer than the session timeout.
+  std::atomic<bool> busy{false};
 };
 
 Watch* watch_of(GstRTSPClient* client) {
   return static_cast<Watch*>(g_object_get_data(G_OBJECT(client), kAbandon));
 }
 
+// A client thread, as a request begins (before any other pre-request
+// handler that may refuse or wait).
+GstRTSPStatusCode on_request(GstRTSPClient* client, GstRTSPContext*, gpointer) noexcept {
+  if (Watch* w = watch_of(client))
+    w->busy = true;
+  return GST_RTSP_STS_OK;
+}
+
 // A client thread, for each message it sends.
 void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* message,
                      gpointer) noexcept {
   Watch* w = watch_of(client);
-  if (w && message && message->type == GST_RTSP_MESSAGE_RESPONSE)
-    w->last_answer = g_get_monotonic_time();
+  if (!w || !message || message->type != GST_RTSP_MESSAGE_RESPONSE)
+    return;
+  w->last_answer = g_get_monotonic_time();
+  w->busy = false;
 }
 
 bool has_session(GstRTSPClient* client) {
@@ -47,7 +60,7 @@ bool check(GstRTSPClient* client) {
   if (!w || !conn)
     return false;
   const gint64 timeout_us = gint64(w->policy->session_timeout.load()) * G_USEC_PER_SEC;
-  if (g_get_monotonic_time() - w->last_answer < timeout_us || has_session(client))
+  if (w->busy || g_get_monotonic_time() - w->last_answer < timeout_us || has_session(client))
     return true;
   GSocket* socket = gst_rtsp_connection_get_read_socket(conn);
   if (!socket)
@@ -73,6 +86,11 @@ void watch_abandoned_connection(GstRTSPClient* client, GMainContext* control,
 }
 
 void add_abandoned_connection_hooks(ClientSignals& signals) {
+  for (const char* sig :
+       {"pre-describe-request", "pre-setup-request", "pre-play-request", "pre-pause-request",
+        "pre-teardown-request", "pre-get-parameter-request", "pre-set-parameter-request",
+        "pre-announce-request", "pre-record-request"})
+    signals.connect(sig, G_CALLBACK(on_request), nullptr);
   signals.connect("send-message", G_CALLBACK(on_send_message), nullptr);
 }
 

@@ -12,7 +12,8 @@
 // the bound a client that keeps a session is held to. A connection with a
 // session (playing, recording, or paused and kept alive) is left alone; so
 // is one whose first request has not come yet (the front door's
-// request-timeout is its bound).
+// request-timeout is its bound), and one with a request being handled (a
+// DESCRIBE waiting for a publisher, a file being probed).
 //
 // The check runs on the server's control context, at most every quarter
 // of the session timeout (at least every second), and never touches a
@@ -33,7 +34,8 @@ struct ClientPolicy;
 void watch_abandoned_connection(GstRTSPClient* client, GMainContext* control,
                            const std::shared_ptr<ClientPolicy>& policy);
 
-// The reply hook that notes each answer; once per server.
+// The hooks that note each request and answer; once per server, before
+// any pre-request handler that may refuse or wait.
 void add_abandoned_connection_hooks(ClientSignals& signals);
 
 }  // namespace gms

@@ -95,8 +95,8 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
 void add_client_signals(GstRTSPServer* server, const ClientHooks& hooks) {
   ClientSignals& signals = client_signals(server);
   add_request_checks(signals);
-  add_client_guards(signals, hooks.policy);
   add_abandoned_connection_hooks(signals);
+  add_client_guards(signals, hooks.policy);
   mounts::add_publish_hooks(signals, hooks.publish);
   hooks.registry->add_hooks(signals);
   add_tls_checks(signals);
