@@ -235,40 +235,11 @@ class StoppedFfmpeg : public SlowOne {
 };
 
 // Twenty TCP viewers of a live published path, one of them `slow`.
-void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
-                             const char* label) {
+void play_with_slow_one(ServerProcess& srv, std::unique_ptr<SlowOne> slow, const char* label) {
   const std::string url = srv.url("/live/f03");
   RtpPublisher pub(srv, "/live/f03", false);
   ASSERT_TRUE(pub.ok()) << pub.announced().text << srv.log_tail();
   Pacer pacer(pub, heavy_frames(24));
-  // The baseline: the publisher's pipeline running, and a first viewer
-  // come and gone (the viewers' shared media and its threads made and
-  // ended once), the same reading twice over a second.
-  {
-    std::unique_ptr<PacketViewer> first;
-    ASSERT_TRUE(wait_until(
-        [&] {
-          first = std::make_unique<PacketViewer>(srv.port(), url);
-          return first->ok() || (g_usleep(200000), false);
-        },
-        20s))
-        << first->state() << "\n" << srv.log_tail();
-    ASSERT_TRUE(first->flowing()) << first->state() << "\n" << srv.log_tail();
-  }
-  // Its media ends with it (the relay's PLAY media is the path's only
-  // viewer pipeline); then the publisher alone holds what it holds.
-  ASSERT_TRUE(wait_until([&] { return metric(srv, "gms_pipelines") == 0; }, 20s))
-      << metric(srv, "gms_pipelines") << " pipelines\n" << srv.log_tail();
-  Holdings held = holdings_of(srv.pid());
-  ASSERT_TRUE(wait_until(
-      [&] {
-        Holdings before = held;
-        g_usleep(G_USEC_PER_SEC);
-        held = holdings_of(srv.pid());
-        return held.fds == before.fds && held.threads == before.threads;
-      },
-      20s));
-  const std::string names = thread_names(srv.pid());
   std::vector<std::unique_ptr<PacketViewer>> viewers;
   for (unsigned i = 0; i < kViewers; ++i) {
     // (A DESCRIBE as the media of the one before goes can get 503: the
@@ -285,6 +256,8 @@ void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
   }
   for (auto& v : viewers)
     ASSERT_TRUE(v->flowing()) << v->state() << "\n" << srv.log_tail();
+  // (RSS is compared with its figure with the 19: what they take is
+  // theirs, the peak beyond it the slow one's.)
   const long rss0 = rss_kib(srv.pid());
   std::vector<unsigned> from;
   for (auto& v : viewers)
@@ -332,9 +305,16 @@ void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
   }
   EXPECT_FALSE(pacer.failed()) << srv.log_tail();
   ASSERT_TRUE(srv.alive()) << srv.log_tail();
-  // All twenty leave (the publisher stays, as when the baseline was taken).
-  slow.reset();
-  viewers.clear();
+}
+
+// The same with what a server holds before and after: the publisher and
+// all twenty gone, its descriptors and threads are back to their count
+// before any came.
+void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
+                             const char* label) {
+  const Holdings held = holdings_of(srv.pid());
+  const std::string names = thread_names(srv.pid());
+  play_with_slow_one(srv, std::move(slow), label);
   // The viewers' pipeline ends with the last of them. (Their sessions stay
   // in the library's pool until the session timeout, 60 s here: a short
   // one would end the stuck viewer's session before its backlog is judged,
@@ -347,10 +327,9 @@ void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
       },
       20s))
       << pipelines << " pipelines\n" << srv.log_tail();
-  EXPECT_TRUE(holdings_back(srv.pid(), held, names, 10s))
-      << count_occurrences(srv.log(), "role=viewer") << " viewer sessions ended of "
-      << kViewers + 2 << "\n"
-      << srv.log_tail();
+  // (The relay's reader thread of the viewers' media was seen to stay up
+  // to 20 s after the last viewer.)
+  EXPECT_TRUE(holdings_back(srv.pid(), held, names, 30s)) << srv.log_tail();
 }
 
 TEST_F(LoadFaults, SlowTcpReaderAmongTwentyViewersIsDropped) {
