@@ -22,6 +22,7 @@ struct Watch {
   // A request is being handled: a DESCRIBE may wait for a publisher
   // (wait-publisher) or a file's probe longer than the session timeout.
   std::atomic<bool> busy{false};
+  gint64 had_session = 0;  // µs, monotonic, when last seen with one; control context
 };
 
 Watch* watch_of(GstRTSPClient* client) {
@@ -59,8 +60,15 @@ bool check(GstRTSPClient* client) {
   GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
   if (!w || !conn)
     return false;
+  const gint64 now = g_get_monotonic_time();
+  if (has_session(client)) {
+    w->had_session = now;
+    return true;
+  }
+  // A session timeout from its last answer, and from the end of its last
+  // session: a client may still ask after its session expired (454).
   const gint64 timeout_us = gint64(w->policy->session_timeout.load()) * G_USEC_PER_SEC;
-  if (w->busy || g_get_monotonic_time() - w->last_answer < timeout_us || has_session(client))
+  if (w->busy || now - std::max<gint64>(w->last_answer, w->had_session) < timeout_us)
     return true;
   GSocket* socket = gst_rtsp_connection_get_read_socket(conn);
   if (!socket)

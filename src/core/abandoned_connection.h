@@ -1,5 +1,5 @@
 // Connections that hold no session: closed `session-timeout` after their
-// last answer.
+// last answer or the end of their last session, whichever came later.
 //
 // gst-rtsp-server 1.22 keeps the media a connection's DESCRIBE prepared
 // (cached for its SETUP) for as long as the connection stays open, and
@@ -8,8 +8,9 @@
 // good, and one whose DESCRIBE was refused holds its connection (a
 // descriptor, a watch) for good. A session never played ends at the
 // session timeout (the pool's), which unprepares its media; its connection
-// is then closed here as well, a session-timeout after its last request,
-// the bound a client that keeps a session is held to. A connection with a
+// is then closed here as well, a session-timeout later (a client may
+// still ask after its session expired, and is answered 454), the bound a
+// client that keeps a session is held to. A connection with a
 // session (playing, recording, or paused and kept alive) is left alone; so
 // is one whose first request has not come yet (the front door's
 // request-timeout is its bound), and one with a request being handled (a
