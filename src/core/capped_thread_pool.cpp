@@ -3,6 +3,8 @@
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-context.h>
 
+#include <atomic>
+#include <cstdint>
 #include <new>
 #include <string>
 #include <utility>
@@ -27,6 +29,21 @@ G_DEFINE_FINAL_TYPE(GmsCappedThreadPool, gms_capped_thread_pool, GST_TYPE_RTSP_T
 
 namespace {
 
+// One line per 10 s at most (per process): a flood must not flood the log.
+void log_refusal(GstRTSPContext* ctx, const std::string& why, uint64_t refused) {
+  static std::atomic<gint64> last{0};
+  const gint64 now = g_get_monotonic_time();
+  gint64 then = last.load();
+  if ((then != 0 && now - then < 10 * G_USEC_PER_SEC) || !last.compare_exchange_strong(then, now))
+    return;
+  const char* ip = ctx->conn ? gst_rtsp_connection_get_ip(ctx->conn) : nullptr;
+  GMS_LOG_WARN("client %s: %s %s refused (503): %s (%llu refused since the start)",
+               ip ? ip : "?",
+               ctx->request ? gst_rtsp_method_as_text(ctx->request->type_data.request.method) : "?",
+               ctx->uri ? ctx->uri->abspath : "", why.c_str(),
+               static_cast<unsigned long long>(refused));
+}
+
 // A client thread, in the library's find_media() (or an ANNOUNCE's SDP).
 GstRTSPThread* get_thread(GstRTSPThreadPool* pool, GstRTSPThreadType type,
                           GstRTSPContext* ctx) noexcept {
@@ -34,11 +51,7 @@ GstRTSPThread* get_thread(GstRTSPThreadPool* pool, GstRTSPThreadType type,
   if (type == GST_RTSP_THREAD_TYPE_MEDIA && ctx && ctx->media && self->cap) {
     std::string why;
     if (!self->cap->admit(ctx->media, why)) {
-      const char* ip = ctx->conn ? gst_rtsp_connection_get_ip(ctx->conn) : nullptr;
-      GMS_LOG_WARN("client %s: %s %s refused (503): %s", ip ? ip : "?",
-                   ctx->request ? gst_rtsp_method_as_text(ctx->request->type_data.request.method)
-                                : "?",
-                   ctx->uri ? ctx->uri->abspath : "", why.c_str());
+      log_refusal(ctx, why, self->cap->refusals());
       if (ctx->client)
         gms::mounts::set_refusal_reason(ctx->client, why);
       return nullptr;
