@@ -82,7 +82,7 @@ bool check(GstRTSPClient* client) {
 }  // namespace
 
 void watch_abandoned_connection(GstRTSPClient* client, GMainContext* control,
-                           const std::shared_ptr<ClientPolicy>& policy) {
+                                const std::shared_ptr<ClientPolicy>& policy) {
   auto* w = new Watch;
   w->policy = policy;
   w->last_answer = g_get_monotonic_time();

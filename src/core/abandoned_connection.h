@@ -33,7 +33,7 @@ struct ClientPolicy;
 
 // At client-connected (control context).
 void watch_abandoned_connection(GstRTSPClient* client, GMainContext* control,
-                           const std::shared_ptr<ClientPolicy>& policy);
+                                const std::shared_ptr<ClientPolicy>& policy);
 
 // The hooks that note each request and answer; once per server, before
 // any pre-request handler that may refuse or wait.
