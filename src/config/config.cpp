@@ -28,7 +28,7 @@ const std::map<std::string, std::string> kPlannedPathKeys = {};
 const std::vector<std::string> kServerKeys = {
     "port", "address", "http-port", "threads", "backlog", "max-request-size",
     "session-timeout", "max-sessions", "max-connections", "max-connections-per-address",
-    "request-timeout", "verbose", "max-publishers", "max-viewers", "register",
+    "request-timeout", "verbose", "max-publishers", "max-viewers", "max-pipelines", "register",
     "register-user", "register-password", "root", "loop", "record-dir", "log-format",
     "api-writes-config", "tls-cert", "tls-key", "tls-port", "http-tunnel-port",
     "drain-timeout", "health-address", "users", "realm", "allow-basic-plaintext",
@@ -150,6 +150,9 @@ class Reader {
       } else if (k.key == "max-viewers") {
         ok = parse_uint(k.value, 0, 1000000, n, why);
         s.max_viewers = static_cast<unsigned>(n);
+      } else if (k.key == "max-pipelines") {
+        ok = parse_uint(k.value, 0, 100000, n, why);
+        s.max_pipelines = static_cast<unsigned>(n);
       } else if (k.key == "root") {
         ok = resolve_root_dir(k.value, base_dir_of(origin_), s.root, why);
         server_root_line = k.line;

@@ -32,6 +32,9 @@
 #include "core/session_pool.h"
 #include "core/tls_client.h"
 #include "core/tunnel_idle.h"
+#include "core/abandoned_connection.h"
+#include "core/capped_thread_pool.h"
+#include "core/pipeline_cap.h"
 #include "config/tls_files.h"
 #include "config/value_parsers.h"
 #include "gms/invoke.h"
@@ -79,6 +82,7 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
   if (hooks->control) {
     close_idle_tunnel_half(client, hooks->control.get(), hooks->first_request);
     watch_request_progress(client, hooks->control.get(), hooks->first_request);
+    watch_abandoned_connection(client, hooks->control.get(), hooks->policy);
   }
   guard_client(client, hooks->policy);
   hooks->registry->watch(client);
@@ -91,6 +95,7 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) n
 void add_client_signals(GstRTSPServer* server, const ClientHooks& hooks) {
   ClientSignals& signals = client_signals(server);
   add_request_checks(signals);
+  add_abandoned_connection_hooks(signals);
   add_client_guards(signals, hooks.policy);
   mounts::add_publish_hooks(signals, hooks.publish);
   hooks.registry->add_hooks(signals);
@@ -162,6 +167,9 @@ struct Server::Impl {
   Ref<GstRTSPSessionPool> sessions;
   Ref<GMainContext> context;
   std::shared_ptr<ClientPolicy> policy = std::make_shared<ClientPolicy>();
+  // Viewers' pipelines prepared at once (max-pipelines), asked by the
+  // server's thread pool before each is prepared.
+  std::shared_ptr<PipelineCap> pipelines = std::make_shared<PipelineCap>(0);
   mounts::PublishContextPtr publish = std::make_shared<mounts::PublishContext>();
   std::map<std::string, Ref<GstRTSPAddressPool>> address_pools;
   std::unique_ptr<FrontDoor> front_door;
@@ -484,6 +492,8 @@ struct Server::Impl {
     c.sessions = gst_rtsp_session_pool_get_n_sessions(sessions.get());
     c.publishers = publish->registry->publishers();
     c.connections = policy->clients.load();
+    c.pipelines = pipelines->prepared();
+    c.pipeline_refusals = pipelines->refusals();
     // The credential checks (RTSP, REGISTER, HTTP API) count their own.
     c.auth_failures = policy->counters.auth_failures() + auth::failure_count();
     for (size_t i = 0; i < ServerCounters::kRefusals; ++i) {
@@ -664,7 +674,9 @@ struct Server::Impl {
     gst_rtsp_server_set_service(server.get(), std::to_string(s.port).c_str());
     gst_rtsp_server_set_backlog(server.get(), static_cast<gint>(s.backlog));
 
-    auto pool = Ref<GstRTSPThreadPool>::adopt(gst_rtsp_server_get_thread_pool(server.get()));
+    pipelines->set_max(s.max_pipelines);
+    auto pool = Ref<GstRTSPThreadPool>::adopt(new_capped_thread_pool(pipelines));
+    gst_rtsp_server_set_thread_pool(server.get(), pool.get());
     gst_rtsp_thread_pool_set_max_threads(pool.get(), static_cast<gint>(s.effective_threads()));
 
     sessions = Ref<GstRTSPSessionPool>::adopt(gms_session_pool_new());
@@ -1042,6 +1054,7 @@ std::vector<std::string> Server::Impl::reload_to(const Config& config) {
   d.update_patterns();
   d.publish->registry->set_max_publishers(config.server.max_publishers);
   d.publish->max_viewers = config.server.max_viewers;
+  d.pipelines->set_max(config.server.max_pipelines);
   return notes;
 }
 

@@ -109,6 +109,11 @@ std::string metrics_text(const Counters& c, const std::vector<RecordingEntry>& r
   o << "gms_connections " << c.connections << '\n';
   header(o, "gms_sessions", "gauge", "Open RTSP sessions.");
   o << "gms_sessions " << c.sessions << '\n';
+  header(o, "gms_pipelines", "gauge", "Viewers' pipelines prepared now (max-pipelines caps them).");
+  o << "gms_pipelines " << c.pipelines << '\n';
+  header(o, "gms_pipeline_refusals_total", "counter",
+         "DESCRIBE and SETUP requests refused (503) at max-pipelines since the server started.");
+  o << "gms_pipeline_refusals_total " << c.pipeline_refusals << '\n';
   header(o, "gms_publishers", "gauge", "Clients publishing (RECORD) now.");
   o << "gms_publishers " << c.publishers << '\n';
   header(o, "gms_auth_failures_total", "counter",

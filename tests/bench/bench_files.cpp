@@ -82,7 +82,9 @@ int bench_files() {
     fprintf(stderr, "cannot make the file: %s\n", made.err.c_str());
     return 1;
   }
-  ServerProcess srv({"--root", dir, write_temp_file("files.conf", "[server]\nmax-sessions=5000\n")});
+  // Every viewer has a pipeline of its own: no max-pipelines cap.
+  ServerProcess srv({"--root", dir, write_temp_file("files.conf",
+                                             "[server]\nmax-sessions=5000\nmax-pipelines=0\n")});
   StockServer stock({"files", dir});
   if (!srv.ready() || !stock.ready()) {
     fprintf(stderr, "a server did not start\n%s%s", srv.log_tail().c_str(), stock.log().c_str());

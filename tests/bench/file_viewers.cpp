@@ -83,8 +83,10 @@ int main(int argc, char** argv) {
     std::string file = make_file(given, dir);
     if (file.empty())
       return 1;
+    // Every viewer has a pipeline of its own: no max-pipelines cap.
     own.emplace(std::vector<std::string>{
-        "--root", dir, write_temp_file("files.conf", "[server]\nmax-sessions=5000\n")});
+        "--root", dir, write_temp_file("files.conf",
+                                      "[server]\nmax-sessions=5000\nmax-pipelines=0\n")});
     if (!own->ready()) {
       fprintf(stderr, "the server did not start\n%s", own->log_tail().c_str());
       return 1;

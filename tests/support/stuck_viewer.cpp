@@ -6,6 +6,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -48,8 +50,40 @@ StuckTcpViewer::StuckTcpViewer(uint16_t port, const std::string& url) {
 }
 
 StuckTcpViewer::~StuckTcpViewer() {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (reader_.joinable())
+    reader_.join();
   if (fd_ >= 0)
     close(fd_);
+}
+
+void StuckTcpViewer::read_slowly(size_t bytes) {
+  if (fd_ >= 0 && !reader_.joinable())
+    reader_ = std::thread([this, bytes] { read_loop(bytes); });
+}
+
+// One read of at most `bytes` a second (never waiting for data), until
+// stopped or the server closes.
+void StuckTcpViewer::read_loop(size_t bytes) {
+  std::string buf(bytes, '\0');
+  auto next = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> g(lock_);
+  while (!stop_) {
+    next += std::chrono::seconds(1);
+    if (wake_.wait_until(g, next, [this] { return stop_; }))
+      return;
+    ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      read_ += size_t(n);
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      closed_ = true;
+      return;
+    }
+  }
 }
 
 size_t StuckTcpViewer::server_unsent(uint16_t server_port) const {

@@ -75,6 +75,20 @@ TEST(Config, DefaultsFitAServer) {
   EXPECT_GT(c.server.max_sessions, 0u);
 }
 
+// max-pipelines: a cap by default (each file viewer prepares a pipeline of
+// its own), 0 for none, checked like the other numbers.
+TEST(Config, MaxPipelines) {
+  EXPECT_EQ(Config().server.max_pipelines, 64u);
+  EXPECT_EQ(Config::from_data("[server]\nmax-pipelines=0\n", "f").server.max_pipelines, 0u);
+  EXPECT_EQ(Config::from_data("[server]\nmax-pipelines=500\n", "f").server.max_pipelines, 500u);
+  for (const char* bad : {"-1", "abc", "100001", "1e3", ""}) {
+    ConfigError e = error_of(std::string("[server]\nmax-pipelines=") + bad + "\n");
+    ASSERT_EQ(e.issues().size(), 1u) << bad;
+    EXPECT_EQ(e.issues()[0].key, "max-pipelines") << bad;
+    EXPECT_EQ(e.issues()[0].line, 2) << bad;
+  }
+}
+
 TEST(Config, UnknownKeySuggests) {
   ConfigError e = error_of("[path /a]\nlanch=videotestsrc ! rtpvrawpay name=pay0\n");
   ASSERT_GE(e.issues().size(), 1u);

@@ -164,6 +164,10 @@ struct ServerConfig {
   unsigned request_timeout = 10;      // seconds to send a new connection's first request
   unsigned max_publishers = 0;   // publishers at once, all paths; 0: no limit
   unsigned max_viewers = 0;      // viewers at once, all paths; 0: no limit
+  // Viewers' pipelines prepared at once (a DESCRIBE of an unshared path
+  // makes one each; a shared path's viewers share one); more get 503.
+  // 0: no cap. Publishers' are bounded by max_publishers instead.
+  unsigned max_pipelines = 64;
   std::string record_dir;        // record launch, published and proxied paths here ("": off)
   bool accept_register = false;  // -R: back ends may ask to be proxied (REGISTER)
   std::string register_user, register_password;  // -U: REGISTER needs these (Digest)

@@ -109,6 +109,8 @@ struct ServerFigures {
   unsigned sessions = 0;
   unsigned publishers = 0;
   unsigned connections = 0;  // open RTSP connections
+  unsigned pipelines = 0;    // viewers' pipelines prepared now (max-pipelines)
+  uint64_t pipeline_refusals = 0;  // DESCRIBE/SETUP refused at max-pipelines
   uint64_t auth_failures = 0;
   // Connections refused before the RTSP server saw them, by reason.
   std::vector<std::pair<std::string, uint64_t>> refused;
