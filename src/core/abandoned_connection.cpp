@@ -22,7 +22,8 @@ struct Watch {
   // A request is being handled: a DESCRIBE may wait for a publisher
   // (wait-publisher) or a file's probe longer than the session timeout.
   std::atomic<bool> busy{false};
-  gint64 had_session = 0;  // µs, monotonic, when last seen with one; control context
+  bool had_session = false;  // control context: seen with a session at a check
+  gint64 gone_at = 0;  // µs, monotonic: the first check that found its last session gone
 };
 
 Watch* watch_of(GstRTSPClient* client) {
@@ -62,13 +63,18 @@ bool check(GstRTSPClient* client) {
     return false;
   const gint64 now = g_get_monotonic_time();
   if (has_session(client)) {
-    w->had_session = now;
+    w->had_session = true;
+    w->gone_at = 0;
     return true;
   }
   // A session timeout from its last answer, and from the end of its last
-  // session: a client may still ask after its session expired (454).
+  // session: a client may still ask after its session expired (454). The
+  // end counts from the check that first found it (never before the end:
+  // the check before may have come up to an interval earlier).
+  if (w->had_session && w->gone_at == 0)
+    w->gone_at = now;
   const gint64 timeout_us = gint64(w->policy->session_timeout.load()) * G_USEC_PER_SEC;
-  if (w->busy || now - std::max<gint64>(w->last_answer, w->had_session) < timeout_us)
+  if (w->busy || now - std::max<gint64>(w->last_answer, w->gone_at) < timeout_us)
     return true;
   GSocket* socket = gst_rtsp_connection_get_read_socket(conn);
   if (!socket)
