@@ -60,6 +60,19 @@ class RtcpFaults : public testing::TestWithParam<bool> {
     }
   }
 
+  // A reference viewer of `path` once its publisher's pictures flow to it
+  // (asked again until the path is published).
+  void flowing_viewer(const std::string& path, std::unique_ptr<PacketViewer>& viewer) {
+    ASSERT_TRUE(wait_until(
+        [&] {
+          viewer = std::make_unique<PacketViewer>(srv_->port(), srv_->url(path));
+          return viewer->ok() || (g_usleep(200000), false);
+        },
+        20s))
+        << srv_->log_tail();
+    ASSERT_TRUE(viewer->flowing(50, 10s)) << viewer->state() << "\n" << srv_->log_tail();
+  }
+
   std::unique_ptr<ServerProcess> srv_;
 };
 
@@ -92,14 +105,7 @@ TEST_P(RtcpFaults, MalformedAndFloodedRtcpFromAPublisherIsIgnored) {
   std::atomic<unsigned> rtcp_sent{0};
   {
     Pacer pacer(pub);
-    ASSERT_TRUE(wait_until(
-        [&] {
-          viewer = std::make_unique<PacketViewer>(srv_->port(), srv_->url(path));
-          return viewer->ok() || (g_usleep(200000), false);
-        },
-        20s))
-        << srv_->log_tail();
-    ASSERT_TRUE(viewer->flowing(50, 10s)) << viewer->state() << "\n" << srv_->log_tail();
+    ASSERT_NO_FATAL_FAILURE(flowing_viewer(path, viewer));
 
     // Every malformed shape, 50 times each, beside the pictures.
     std::vector<std::string> all;
@@ -251,14 +257,7 @@ TEST_P(RtcpFaults, FloodedRtcpFromAViewerIsBoundedPerViewer) {
   ASSERT_TRUE(pub.ok()) << pub.announced().text << srv_->log_tail();
   Pacer pacer(pub);
   std::unique_ptr<PacketViewer> viewer;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        viewer = std::make_unique<PacketViewer>(srv_->port(), srv_->url(path));
-        return viewer->ok() || (g_usleep(200000), false);
-      },
-      20s))
-      << srv_->log_tail();
-  ASSERT_TRUE(viewer->flowing(50, 10s)) << viewer->state() << "\n" << srv_->log_tail();
+  ASSERT_NO_FATAL_FAILURE(flowing_viewer(path, viewer));
   HostileViewer hostile(*srv_, path, udp);
   ASSERT_TRUE(hostile.ok()) << srv_->log_tail();
   const GPid pid = srv_->pid();

@@ -2,16 +2,13 @@
 // snapshot, then those the reader output after it (by sequence number); and
 // where a held joiner goes back to the stream's sink (a real multiudpsink
 // sending to a socket of the test).
-#include <arpa/inet.h>
 #include <gst/check/gstharness.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "mounts/gop_replay.h"
 #include "mounts/sink_tap.h"
+#include "udp_ports.h"
 
 namespace gms::mounts {
 namespace {
@@ -73,20 +70,13 @@ struct SinkAndViewer {
     h = gst_harness_new("multiudpsink");
     g_object_set(h->element, "sync", FALSE, "async", FALSE, nullptr);
     gst_harness_set_src_caps_str(h, "application/x-rtp");
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    socket = test::udp_socket("127.0.0.1");
+    port = socket ? test::local_port(socket.get()) : 0;
     tap = SinkTap::of(h->element);
   }
   ~SinkAndViewer() {
     tap.reset();
     gst_harness_teardown(h);
-    close(fd);
   }
   void push(uint16_t from, uint16_t to) {
     GstBufferList* list = gst_buffer_list_new();
@@ -99,11 +89,12 @@ struct SinkAndViewer {
   // What the sink sent to the viewer so far.
   std::vector<uint16_t> received() {
     std::vector<uint16_t> out;
-    uint8_t buf[2048];
+    gchar buf[2048];
     for (int idle = 0; idle < 20;) {
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      gssize n = g_socket_receive_with_blocking(socket.get(), buf, sizeof buf, FALSE, nullptr,
+                                                nullptr);
       if (n >= 4) {
-        out.push_back(uint16_t((buf[2] << 8) | buf[3]));
+        out.push_back(uint16_t((uint8_t(buf[2]) << 8) | uint8_t(buf[3])));
         idle = 0;
       } else {
         ++idle;
@@ -113,7 +104,7 @@ struct SinkAndViewer {
     return out;
   }
   GstHarness* h = nullptr;
-  int fd = -1;
+  Ref<GSocket> socket;
   int port = 0;
   std::shared_ptr<SinkTap> tap;
 };
