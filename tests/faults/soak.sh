@@ -95,9 +95,12 @@ fd_kinds() {
 # Threads, but for the key-frame replay thread (one for the process's life).
 threads() { grep -L '^gms-gop-replay$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ {print $2}' /proc/"$SERVER"/status; }
+# The private memory alone (heap, arenas, stacks): RSS also counts the
+# pages of the shared libraries as the run first reaches their code.
+anon() { awk '/^Anonymous/ {print $2}' /proc/"$SERVER"/smaps_rollup 2>/dev/null; }
 cpu() { awk '{printf "%.1f", ($14 + $15) / 100}' /proc/"$SERVER"/stat; }
 metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-figures() { echo "fds $(fds) threads $(threads) rss_kib $(rss) sessions $(metric gms_sessions) connections $(metric gms_connections) cpu_s $(cpu)"; }
+figures() { echo "fds $(fds) threads $(threads) rss_kib $(rss) anon_kib $(anon) sessions $(metric gms_sessions) connections $(metric gms_connections) cpu_s $(cpu)"; }
 
 PATHS=(/shared /own /proxy /live /vod/clip.mp4 /rec)
 VIEWERS=0
@@ -124,7 +127,7 @@ wait $PUB
 sleep 7
 BASE_FDS=$(fds); BASE_THREADS=$(threads); BASE_RSS=$(rss); BASE_KINDS=$(fd_kinds)
 ss -tuanp 2>/dev/null | grep "pid=$SERVER," >"$WORK/sockets-baseline.txt"
-echo "baseline: fds $BASE_FDS threads $BASE_THREADS rss_kib $BASE_RSS sessions $(metric gms_sessions) cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "baseline: fds $BASE_FDS threads $BASE_THREADS rss_kib $BASE_RSS anon_kib $(anon) sessions $(metric gms_sessions) cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 END=$(( $(date +%s) + MINUTES * 60 ))
 RUN_S=$((MINUTES * 60))
@@ -196,7 +199,7 @@ ss -tuanp 2>/dev/null | grep "pid=$SERVER," >"$WORK/sockets-end.txt"
 echo "descriptors at the baseline: $BASE_KINDS"
 echo "descriptors at the end:      $(fd_kinds)"
 echo "sockets (ss) at the baseline and the end: $WORK/sockets-baseline.txt, $WORK/sockets-end.txt"
-echo "end:      fds $END_FDS threads $END_THREADS rss_kib $END_RSS sessions $END_SESSIONS cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "end:      fds $END_FDS threads $END_THREADS rss_kib $END_RSS anon_kib $(anon) sessions $END_SESSIONS cpu_s $(cpu)   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 VIEWS=$(grep -c '^viewer' "$WORK/events"); FAILED=$(grep -c '^viewer .* [1-9][0-9]*$' "$WORK/events")
 # A viewer of /live finds no publisher between two of its sessions, one of
 # /proxy may come while the origin is down: failures by path and transport.
