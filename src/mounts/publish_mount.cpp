@@ -734,6 +734,17 @@ std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
   return out;
 }
 
+// Whether stream `index` of a session is SRTP (RTP/SAVP, RTP/SAVPF): its
+// packets are encrypted by the media's RTP session, after the relay reader
+// whose cached GOP a joiner would get; sent as they are, they reach the
+// viewer's decryptor unprotected (rtspsrc: "Internal data stream error").
+// Such a joiner starts at the next key frame.
+bool srtp_stream(GstRTSPSessionMedia* sessmedia, guint index) {
+  GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(sessmedia, index);
+  const GstRTSPTransport* t = trans ? gst_rtsp_stream_transport_get_transport(trans) : nullptr;
+  return t && (t->profile & (GST_RTSP_PROFILE_SAVP | GST_RTSP_PROFILE_SAVPF));
+}
+
 // Whether stream `index` of a session goes over the RTSP connection.
 bool over_tcp(GstRTSPSessionMedia* sessmedia, guint index) {
   GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(sessmedia, index);
@@ -766,7 +777,7 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
     for (guint j = 0; j < gst_buffer_list_length(list); ++j)
       gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
     gst_buffer_list_unref(list);
-    if (gop.empty())
+    if (gop.empty() || srtp_stream(ctx->sessmedia, i))
       continue;
     // A held UDP joiner gets this GOP, then what its sink rendered since
     // the hold (collected by the tap): nothing falls in between.
