@@ -27,15 +27,10 @@
 #include "prom_text.h"
 #include "publish_raw.h"
 #include "rtsp_raw.h"
+#include "sanitizer.h"
 
 namespace gms::test {
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;  // its quarantine holds freed memory: RSS says nothing
-#else
-constexpr bool kAsan = false;
-#endif
 
 std::string h265_sdp() {
   return "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=test\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"

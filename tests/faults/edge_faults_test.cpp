@@ -25,18 +25,13 @@
 #include "pipelines.h"
 #include "process.h"
 #include "rtsp_raw.h"
+#include "sanitizer.h"
 #include "tls_fixtures.h"
 
 namespace gms::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;  // its quarantine holds freed memory: RSS says nothing
-#else
-constexpr bool kAsan = false;
-#endif
 
 // request-timeout: the held cases last about one.
 constexpr int kRequestTimeout = 3;

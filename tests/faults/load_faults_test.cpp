@@ -40,6 +40,7 @@
 #include "publish_raw.h"
 #include "rtp_publisher.h"
 #include "rtsp_raw.h"
+#include "sanitizer.h"
 #include "stuck_viewer.h"
 
 namespace gms::test {
@@ -114,6 +115,15 @@ std::string describe_text(const FloodResult& f) {
   return buf;
 }
 
+// The library's error line for a dropped viewer in the servers' logs: its
+// stream category's errors on top of what the environment asks.
+void show_dropped_transports() {
+  const char* now = g_getenv("GST_DEBUG");
+  std::string want = now && *now ? std::string(now) + ",rtspstream:1" : "rtspstream:1";
+  if (!now || std::string(now).find("rtspstream:1") == std::string::npos)
+    g_setenv("GST_DEBUG", want.c_str(), TRUE);
+}
+
 class LoadFaults : public testing::Test {
  protected:
   void TearDown() override {
@@ -147,16 +157,21 @@ class LoadFaults : public testing::Test {
     return buf;
   }
 
+  // F03's server: /live/* published, with the HTTP API (its figures), the
+  // library's slow-transport line shown.
+  void serve_publish_paths() {
+    show_dropped_transports();
+    srv_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{
+            write_temp_file("f03.conf", "[server]\nverbose=1\n[path /live/*]\npublish=true\n")},
+        true, 0, std::vector<std::string>{}, true);
+    ASSERT_TRUE(srv_->ready()) << srv_->log_tail();
+  }
+
   std::unique_ptr<ServerProcess> srv_;
 };
 
 // ---- F03 ------------------------------------------------------------------
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;  // its quarantine holds freed memory: RSS says nothing
-#else
-constexpr bool kAsan = false;
-#endif
 
 constexpr unsigned kViewers = 19;  // beside the slow one
 const char kDropLine[] = "Dropping slow transport";
@@ -175,15 +190,6 @@ Pacer::Tick heavy_frames(int fillers) {
     pub.ts += kFrameTicks;
     return pub.send(packets);
   };
-}
-
-// The library's error line for a dropped viewer in the servers' logs: its
-// stream category's errors on top of what the environment asks.
-void show_dropped_transports() {
-  const char* now = g_getenv("GST_DEBUG");
-  std::string want = now && *now ? std::string(now) + ",rtspstream:1" : "rtspstream:1";
-  if (!now || std::string(now).find("rtspstream:1") == std::string::npos)
-    g_setenv("GST_DEBUG", want.c_str(), TRUE);
 }
 
 // What the slow viewer is: a raw socket reading 1 KB/s, or ffmpeg stopped.
@@ -357,22 +363,14 @@ void twenty_viewers_one_slow(ServerProcess& srv, std::unique_ptr<SlowOne> slow,
 
 TEST_F(LoadFaults, SlowTcpReaderAmongTwentyViewersIsDropped) {
   ASSERT_GE(h264_key_frame().size(), 3u) << "ffmpeg made no key frame";
-  show_dropped_transports();
-  srv_ = std::make_unique<ServerProcess>(std::vector<std::string>{write_temp_file(
-      "slow.conf", "[server]\nverbose=1\n[path /live/*]\npublish=true\n")}, true, 0,
-      std::vector<std::string>{}, true);
-  ASSERT_TRUE(srv_->ready()) << srv_->log_tail();
+  ASSERT_NO_FATAL_FAILURE(serve_publish_paths());
   twenty_viewers_one_slow(*srv_, std::make_unique<SlowSocket>(*srv_, srv_->url("/live/f03")),
                           "1 KB/s reader");
 }
 
 TEST_F(LoadFaults, StoppedFfmpegAmongTwentyViewersIsDropped) {
   ASSERT_GE(h264_key_frame().size(), 3u) << "ffmpeg made no key frame";
-  show_dropped_transports();
-  srv_ = std::make_unique<ServerProcess>(std::vector<std::string>{write_temp_file(
-      "stopped.conf", "[server]\nverbose=1\n[path /live/*]\npublish=true\n")}, true, 0,
-      std::vector<std::string>{}, true);
-  ASSERT_TRUE(srv_->ready()) << srv_->log_tail();
+  ASSERT_NO_FATAL_FAILURE(serve_publish_paths());
   twenty_viewers_one_slow(*srv_, std::make_unique<StoppedFfmpeg>(srv_->url("/live/f03")),
                           "ffmpeg SIGSTOP");
 }

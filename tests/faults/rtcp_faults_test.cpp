@@ -21,10 +21,11 @@
 
 #include "packet_viewer.h"
 #include "process.h"
-#include "rtcp_packets.h"
 #include "publish_raw.h"
+#include "rtcp_packets.h"
 #include "rtp_publisher.h"
 #include "rtsp_raw.h"
+#include "sanitizer.h"
 #include "udp_ports.h"
 
 namespace gms::test {
@@ -75,12 +76,6 @@ class RtcpFaults : public testing::TestWithParam<bool> {
 
   std::unique_ptr<ServerProcess> srv_;
 };
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;  // its quarantine holds freed memory: RSS says little
-#else
-constexpr bool kAsan = false;
-#endif
 
 // What a hostile publisher floods with: sound reports, each from a new
 // source, and every malformed shape, in turn (20 000 packets).
