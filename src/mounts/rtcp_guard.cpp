@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
@@ -35,11 +36,11 @@ using GuardPtr = std::shared_ptr<RtcpGuard>;
 struct SessionInput {
   GuardPtr guard;
   std::mutex lock;  // protects sources
-  struct Source {
-    uint32_t ssrc;
-    gint64 heard_us;  // monotonic
-  };
-  std::vector<Source> sources;  // SSRCs let in so far (within the budget)
+  // SSRCs let in so far (within the budget), with when each was last heard
+  // (µs, monotonic). A map: a shared media's sessions hear every viewer's
+  // reports, and the budget grows with the viewers.
+  std::unordered_map<uint32_t, gint64> sources;
+  gint64 swept_us = 0;  // the last look for silent sources (at most one a second)
 };
 
 // A source silent this long makes room for a new one (when the budget
@@ -78,19 +79,20 @@ bool from_known_sources(SessionInput& in, const GstMapInfo& map) {
   const gint64 now = g_get_monotonic_time();
   std::lock_guard<std::mutex> g(in.lock);
   for (uint32_t ssrc : named) {
-    auto known = std::find_if(in.sources.begin(), in.sources.end(),
-                              [&](const SessionInput::Source& s) { return s.ssrc == ssrc; });
-    if (known != in.sources.end()) {
-      known->heard_us = now;
+    if (auto known = in.sources.find(ssrc); known != in.sources.end()) {
+      known->second = now;
       continue;
     }
-    if (in.sources.size() >= allowed(budget) && budget.forget_silent)
-      std::erase_if(in.sources, [&](const SessionInput::Source& s) {
-        return now - s.heard_us > kForgetSilentUs;
-      });
+    // (Not at each refusal: a flood of new SSRCs would pay for a walk of
+    // every source with each packet.)
+    if (in.sources.size() >= allowed(budget) && budget.forget_silent &&
+        now - in.swept_us >= G_USEC_PER_SEC) {
+      in.swept_us = now;
+      std::erase_if(in.sources, [&](const auto& s) { return now - s.second > kForgetSilentUs; });
+    }
     if (in.sources.size() >= allowed(budget))
       return false;
-    in.sources.push_back({ssrc, now});
+    in.sources.emplace(ssrc, now);
   }
   return true;
 }
