@@ -25,8 +25,10 @@
 #include "mounts/publisher_input.h"
 #include "mounts/relay_queue.h"
 #include "mounts/sink_tap.h"
+#include "mounts/tcp_join_gate.h"
 #include "session/figure_reader.h"
 #include "session/record_liveness.h"
+#include "session/tcp_sent.h"
 
 // ---- the factory -----------------------------------------------------------
 
@@ -62,6 +64,7 @@ const char kRefusal[] = "gms-refusal";                 // on clients: reason for
 const char kLateJoin[] = "gms-late-join";              // on clients: PLAY joins a running media
 const char kInject[] = "gms-inject";                   // on clients: GOP to send after the reply
 const char kHeld[] = "gms-held";                       // on clients: UDP joiners held out of sinks
+const char kTcpHeld[] = "gms-tcp-held";                // on clients: TCP joiners' streams closed
 const char kRetryAfter[] = "5";                        // s, in every 503 reply
 
 bool announcing() {
@@ -576,8 +579,10 @@ void on_send_message(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage*
   }
   // A PLAY that failed after its holds (or a reply that took none): the
   // library did not add the viewer, nothing is given back.
-  if (ctx && ctx->method == GST_RTSP_PLAY)
+  if (ctx && ctx->method == GST_RTSP_PLAY) {
     g_object_set_data(G_OBJECT(client), kHeld, nullptr);
+    g_object_set_data(G_OBJECT(client), kTcpHeld, nullptr);
+  }
   // A 503 (a source that is starting, retrying or failed to start) says
   // when to ask again, instead of leaving the client to guess or give up.
   if (msg->type_data.response.code == GST_RTSP_STS_SERVICE_UNAVAILABLE) {
@@ -615,8 +620,15 @@ struct Held {
   Ref<GSocketAddress> dest;
 };
 
+struct InjectedStream {
+  unsigned index = 0;
+  std::vector<Ref<GstBuffer>> packets;  // the cached GOP, cut where the stream takes over
+  session::RtpMark first;               // the first packet the viewer gets, for RTP-Info
+  std::unique_ptr<TcpJoinGate> gate;    // a TCP stream's, opened once its GOP is handed over
+};
+
 struct Injection {
-  std::vector<std::pair<unsigned, std::vector<Ref<GstBuffer>>>> streams;  // index → packets
+  std::vector<InjectedStream> streams;
   std::map<unsigned, Held> held;  // index → the UDP joiner held out of its sink
 };
 
@@ -682,6 +694,48 @@ void end_holds(HeldSet& held, bool give_back) {
   held.clear();
 }
 
+// A TCP joiner's stream closed to new packets (tcp_join_gate.h) from its
+// pre-play, before the library adds it to the stream, to the hand-over of
+// its GOP; `cut` is the first packet the stream will give it (none known:
+// the whole GOP is sent).
+struct TcpHold {
+  std::unique_ptr<TcpJoinGate> gate;
+  std::optional<session::RtpMark> cut;
+  uint64_t entered = 0;  // the appsink's count when the gate closed
+};
+using TcpHoldSet = std::map<unsigned, TcpHold>;  // stream index → its hold
+
+// Null when the stream's appsink is too slow to be closed; the joiner may
+// then get a packet twice.
+std::optional<TcpHold> hold_tcp_joiner(GstRTSPContext* ctx, guint index) {
+  using std::chrono::milliseconds;
+  GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
+  const GstRTSPTransport* t = trans ? gst_rtsp_stream_transport_get_transport(trans) : nullptr;
+  if (!t || t->lower_transport != GST_RTSP_LOWER_TRANS_TCP ||
+      (t->profile & (GST_RTSP_PROFILE_SAVP | GST_RTSP_PROFILE_SAVPF)))
+    return std::nullopt;
+  GstRTSPStream* stream = gst_rtsp_stream_transport_get_stream(trans);
+  Ref<GstPad> pad = session::tcp_appsink_pad(stream);
+  // The stream's first TCP viewer: the library makes its appsink when it
+  // completes the pipeline for this PLAY, and adds the viewer at once.
+  // Made here, it is closed before any packet reaches it.
+  if (!pad && gst_rtsp_stream_complete_stream(stream, t))
+    pad = session::tcp_appsink_pad(stream);
+  TcpHold h;
+  auto count = [&] { h.entered = session::tcp_entered(stream).value_or(0); };
+  h.gate = pad ? TcpJoinGate::close(pad.get(), milliseconds(20), count) : nullptr;
+  if (!h.gate)
+    return std::nullopt;
+  h.cut = h.gate->first_held(milliseconds(0));
+  if (!h.cut) {
+    if (auto last = session::tcp_last_entered(stream))
+      h.cut = session::RtpMark{uint16_t(last->seq + 1), last->rtptime};
+    else  // a new appsink: its first packet is on its way
+      h.cut = h.gate->first_held(milliseconds(100));
+  }
+  return h;
+}
+
 // Before the library adds a late joiner to the streams' sinks: its UDP
 // streams are held out of them (sink_tap.h) until its replay is done.
 GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer) noexcept {
@@ -689,10 +743,12 @@ GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer)
   bool late = media && g_object_get_data(G_OBJECT(media), kPlayPath) && joins_running_media(media);
   g_object_set_data(G_OBJECT(client), kLateJoin, late ? GINT_TO_POINTER(1) : nullptr);
   g_object_set_data(G_OBJECT(client), kHeld, nullptr);
+  g_object_set_data(G_OBJECT(client), kTcpHeld, nullptr);
   auto element = late ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
   if (!element || !GST_IS_BIN(element.get()))
     return GST_RTSP_STS_OK;
   auto held = std::make_unique<HeldSet>();
+  auto tcp_held = std::make_unique<TcpHoldSet>();
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     std::string name = "pay" + std::to_string(i);
     auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
@@ -700,6 +756,17 @@ GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer)
       continue;
     if (auto h = hold_udp_joiner(ctx, i, pay.get()))
       (*held)[i] = std::move(*h);
+    else if (auto t = hold_tcp_joiner(ctx, i))
+      (*tcp_held)[i] = std::move(*t);
+  }
+  if (!tcp_held->empty()) {
+    // Counted from their gates: what enters the appsinks from there on
+    // is theirs (the library adds them right after this hook).
+    for (const auto& [index, h] : *tcp_held)
+      session::tcp_transport_playing_from(
+          gst_rtsp_session_media_get_transport(ctx->sessmedia, index), h.entered);
+    g_object_set_data_full(G_OBJECT(client), kTcpHeld, tcp_held.release(),
+                           [](gpointer p) { delete static_cast<TcpHoldSet*>(p); });
   }
   if (!held->empty())
     g_object_set_data_full(G_OBJECT(client), kHeld, held.release(), [](gpointer p) {
@@ -711,23 +778,19 @@ GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer)
 }
 
 // "url=…/stream=0;seq=1;rtptime=2,url=…" with the seq/rtptime of the
-// streams that get a GOP replaced by its first packet's.
+// streams that get a GOP replaced by the first packet the viewer gets.
 std::string rewrite_rtp_info(const std::string& header, const Injection& inj) {
   std::string out;
   GStrvPtr entries(g_strsplit(header.c_str(), ",", -1));
   for (gchar** e = entries.get(); *e; ++e) {
     std::string entry = *e;
-    for (const auto& [index, packets] : inj.streams) {
-      std::string control = "stream=" + std::to_string(index) + ";";
-      if (entry.find(control) == std::string::npos || packets.empty())
-        continue;
-      GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-      if (!gst_rtp_buffer_map(packets.front().get(), GST_MAP_READ, &rtp))
+    for (const InjectedStream& st : inj.streams) {
+      std::string control = "stream=" + std::to_string(st.index) + ";";
+      if (entry.find(control) == std::string::npos)
         continue;
       std::string url = entry.substr(0, entry.find(';'));
-      entry = url + ";seq=" + std::to_string(gst_rtp_buffer_get_seq(&rtp)) +
-              ";rtptime=" + std::to_string(gst_rtp_buffer_get_timestamp(&rtp));
-      gst_rtp_buffer_unmap(&rtp);
+      entry = url + ";seq=" + std::to_string(st.first.seq) +
+              ";rtptime=" + std::to_string(st.first.rtptime);
     }
     out += (out.empty() ? "" : ",") + entry;
   }
@@ -752,11 +815,34 @@ bool over_tcp(GstRTSPSessionMedia* sessmedia, guint index) {
   return t && t->lower_transport == GST_RTSP_LOWER_TRANS_TCP;
 }
 
+// The relay reader's cached GOP, up to the packet before `cut` if given.
+std::vector<Ref<GstBuffer>> cached_gop(GstElement* pay, const std::optional<session::RtpMark>& cut) {
+  std::vector<Ref<GstBuffer>> gop;
+  GstBufferList* list = nullptr;
+  g_signal_emit_by_name(pay, "get-gop", &list);
+  if (!list)
+    return gop;
+  for (guint j = 0; j < gst_buffer_list_length(list); ++j) {
+    GstBuffer* packet = gst_buffer_list_get(list, j);
+    auto mark = cut ? session::rtp_mark(packet) : std::nullopt;
+    if (mark && int16_t(uint16_t(mark->seq - cut->seq)) >= 0)
+      break;  // the stream gives it this packet and what follows
+    gop.push_back(Ref<GstBuffer>::borrow(packet));
+  }
+  gst_buffer_list_unref(list);
+  return gop;
+}
+
 void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessage* msg) {
   // The holds of pre-play: taken over by the replays, or given back.
   std::unique_ptr<HeldSet> held(static_cast<HeldSet*>(g_object_steal_data(G_OBJECT(client), kHeld)));
   if (!held)
     held = std::make_unique<HeldSet>();
+  // Opened when this ends, but for those the replays take over.
+  std::unique_ptr<TcpHoldSet> tcp_held(
+      static_cast<TcpHoldSet*>(g_object_steal_data(G_OBJECT(client), kTcpHeld)));
+  if (!tcp_held)
+    tcp_held = std::make_unique<TcpHoldSet>();
   GstRTSPMedia* media = ctx->media;
   auto element = media ? Ref<GstElement>::adopt(gst_rtsp_media_get_element(media)) : Ref<GstElement>();
   if (!ctx->sessmedia || !element || !GST_IS_BIN(element.get())) {
@@ -767,27 +853,31 @@ void prepare_injection(GstRTSPClient* client, GstRTSPContext* ctx, GstRTSPMessag
   for (guint i = 0; i < gst_rtsp_media_n_streams(media); ++i) {
     std::string name = "pay" + std::to_string(i);
     auto pay = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(element.get()), name.c_str()));
-    if (!pay || !g_signal_lookup("get-gop", G_OBJECT_TYPE(pay.get())))
+    if (!pay || !g_signal_lookup("get-gop", G_OBJECT_TYPE(pay.get())) ||
+        srtp_stream(ctx->sessmedia, i))
       continue;
-    GstBufferList* list = nullptr;
-    g_signal_emit_by_name(pay.get(), "get-gop", &list);
-    if (!list)
+    InjectedStream st;
+    st.index = i;
+    std::optional<session::RtpMark> cut;
+    const bool tcp = over_tcp(ctx->sessmedia, i);
+    if (auto h = tcp_held->find(i); h != tcp_held->end()) {
+      st.gate = std::move(h->second.gate);
+      cut = h->second.cut;
+    }
+    st.packets = cached_gop(pay.get(), cut);
+    auto first = st.packets.empty() ? cut : session::rtp_mark(st.packets.front().get());
+    if (!first)
       continue;
-    std::vector<Ref<GstBuffer>> gop;
-    for (guint j = 0; j < gst_buffer_list_length(list); ++j)
-      gop.push_back(Ref<GstBuffer>::borrow(gst_buffer_list_get(list, j)));
-    gst_buffer_list_unref(list);
-    if (gop.empty() || srtp_stream(ctx->sessmedia, i))
-      continue;
+    st.first = *first;
     // A held UDP joiner gets this GOP, then what its sink rendered since
     // the hold (collected by the tap): nothing falls in between.
     if (auto h = held->find(i); h != held->end()) {
       inj->held[i] = std::move(h->second);
       held->erase(h);
-    } else if (!over_tcp(ctx->sessmedia, i)) {
+    } else if (!tcp) {
       continue;  // sent to no one: RTP-Info must not name its first packet
     }
-    inj->streams.emplace_back(i, std::move(gop));
+    inj->streams.push_back(std::move(st));
   }
   end_holds(*held, true);  // nothing to replay: the sink sends from now on
   if (inj->streams.empty())
@@ -816,12 +906,17 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
   auto* inj = static_cast<Injection*>(g_object_get_data(G_OBJECT(client), kInject));
   if (!inj || !ctx->sessmedia)
     return;
-  for (const auto& [index, packets] : inj->streams) {
+  for (InjectedStream& st : inj->streams) {
+    const auto& packets = st.packets;
+    const unsigned index = st.index;
     GstRTSPStreamTransport* trans = gst_rtsp_session_media_get_transport(ctx->sessmedia, index);
     if (!trans)
       continue;
     const GstRTSPTransport* t = gst_rtsp_stream_transport_get_transport(trans);
-    if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP) {
+    if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP && packets.empty()) {
+      if (st.gate)  // the stream gives it everything, from the cut
+        st.gate->open();
+    } else if (t->lower_transport == GST_RTSP_LOWER_TRANS_TCP) {
       GstBufferList* list = gst_buffer_list_new_sized(static_cast<guint>(packets.size()));
       for (const auto& p : packets)
         gst_buffer_list_add(list, gst_buffer_ref(p.get()));
@@ -831,6 +926,8 @@ void inject(GstRTSPClient* client, GstRTSPContext* ctx) {
       else  // its bytes are in the connection's count already
         session::add_sent_beside_sinks(trans, 0, packets.size());
       gst_buffer_list_unref(list);
+      if (st.gate)  // the GOP is in the connection's queue, ahead of the stream's packets
+        st.gate->open();
     } else if (auto held = inj->held.find(index); held != inj->held.end()) {
       send_udp(trans, packets, held->second);
     }

@@ -4,7 +4,7 @@
 // - a UDP viewer: its entry in the stream's multiudpsink ("get-stats": the
 //   RTP bytes and packets sent to its address and port);
 // - a TCP or tunnelled viewer: the kernel's count of the bytes its
-//   connection delivered (TCP_INFO bytes_acked: RTP with its interleaved
+//   connection sent (TCP_INFO bytes_sent: RTP with its interleaved
 //   framing, RTCP and the RTSP replies), and the RTP packets its streams
 //   gave it (tcp_sent.h);
 // - a publisher: the RTP session's remote senders (bytes and packets);

@@ -17,6 +17,9 @@ constexpr char kTransportCount[] = "gms-tcp-transport-count";
 
 struct StreamCount {
   std::atomic<uint64_t> packets{0};
+  // The last packet in: bit 48 set once there is one, seq in bits 32-47,
+  // RTP time below.
+  std::atomic<uint64_t> last{0};
 };
 using StreamCountPtr = std::shared_ptr<StreamCount>;
 
@@ -32,15 +35,35 @@ struct TransportCount {
 void free_stream_count(gpointer p) { delete static_cast<StreamCountPtr*>(p); }
 
 GstPadProbeReturn on_rtp(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
-  uint64_t n = 0;
+  uint64_t n = 1;
+  GstBuffer* last = nullptr;
   if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-      (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) && list)
+      (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) && list) {
     n = gst_buffer_list_length(list);
-  else
-    n = 1;
-  (*static_cast<StreamCountPtr*>(data))->packets.fetch_add(n, std::memory_order_relaxed);
+    last = n ? gst_buffer_list_get(list, n - 1) : nullptr;
+  } else {
+    last = GST_PAD_PROBE_INFO_BUFFER(info);
+  }
+  StreamCount& count = **static_cast<StreamCountPtr*>(data);
+  count.packets.fetch_add(n, std::memory_order_relaxed);
+  if (auto m = last ? rtp_mark(last) : std::nullopt)
+    count.last.store((uint64_t(1) << 48) | (uint64_t(m->seq) << 32) | m->rtptime,
+                     std::memory_order_release);
   return GST_PAD_PROBE_OK;
 }
+
+}  // namespace
+
+std::optional<RtpMark> rtp_mark(GstBuffer* packet) {
+  // The fixed header's first 8 bytes, copied: no mapping of the payload.
+  guint8 h[8];
+  if (!packet || gst_buffer_extract(packet, 0, h, sizeof h) != sizeof h || (h[0] & 0xc0) != 0x80)
+    return std::nullopt;
+  return RtpMark{uint16_t((h[2] << 8) | h[3]),
+                 (uint32_t(h[4]) << 24) | (uint32_t(h[5]) << 16) | (uint32_t(h[6]) << 8) | h[7]};
+}
+
+namespace {
 
 // The sink pad of the appsink below `src`, through elements with one
 // "src" pad (the library's queue, ours on relayed paths), at most `hops`
@@ -56,6 +79,8 @@ Ref<GstPad> appsink_pad_below(GstPad* src, int hops) {
   auto next = Ref<GstPad>::adopt(gst_element_get_static_pad(e.get(), "src"));
   return next && hops > 0 ? appsink_pad_below(next.get(), hops - 1) : Ref<GstPad>{};
 }
+
+}  // namespace
 
 // The TCP appsink of the stream's RTP: below the tee on rtpbin's source
 // pad that the payloader's pad feeds (send_rtp_sink_N -> send_rtp_src_N).
@@ -87,6 +112,8 @@ Ref<GstPad> tcp_appsink_pad(GstRTSPStream* stream) {
       return pad;
   return {};
 }
+
+namespace {
 
 // The counter of an appsink, made with its probe the first time. The
 // probe and the element each hold a reference: the pad may outlive the
@@ -162,28 +189,51 @@ void for_each_tcp(GstRTSPSessionMedia* sm, F&& f) {
     g_ptr_array_unref(transports);
 }
 
+// Only the client's thread makes a transport's count.
+TransportCount& made_count(GstRTSPStreamTransport* trans) {
+  TransportCount* c = transport_count(trans);
+  if (!c) {
+    c = new TransportCount;
+    g_object_set_data_full(G_OBJECT(trans), kTransportCount, c,
+                           [](gpointer p) { delete static_cast<TransportCount*>(p); });
+  }
+  return *c;
+}
+
 }  // namespace
 
 void tcp_transports_playing(GstRTSPSessionMedia* sm) {
   for_each_tcp(sm, [](GstRTSPStreamTransport* trans) {
     GstRTSPStream* s = gst_rtsp_stream_transport_get_stream(trans);
-    // Only this client's thread makes a transport's count.
-    TransportCount* c = transport_count(trans);
-    if (!c) {
-      c = new TransportCount;
-      g_object_set_data_full(G_OBJECT(trans), kTransportCount, c,
-                             [](gpointer p) { delete static_cast<TransportCount*>(p); });
-    }
-    std::lock_guard<std::mutex> hold(c->lock);
-    if (c->playing)
+    TransportCount& c = made_count(trans);
+    std::lock_guard<std::mutex> hold(c.lock);
+    if (c.playing)
       return;
-    c->stream = stream_count(s);
-    c->pending = !c->stream;
-    if (c->pending)
+    c.stream = stream_count(s);
+    c.pending = !c.stream;
+    if (c.pending)
       count_new_sinks(s);
-    c->base = c->stream ? c->stream->packets.load(std::memory_order_relaxed) : 0;
-    c->playing = true;
+    c.base = c.stream ? c.stream->packets.load(std::memory_order_relaxed) : 0;
+    c.playing = true;
   });
+}
+
+void tcp_transport_playing_from(GstRTSPStreamTransport* trans, uint64_t base) {
+  TransportCount& c = made_count(trans);
+  std::lock_guard<std::mutex> hold(c.lock);
+  if (c.playing)
+    return;
+  c.stream = stream_count(gst_rtsp_stream_transport_get_stream(trans));
+  c.pending = !c.stream;
+  c.base = base;
+  c.playing = true;
+}
+
+std::optional<uint64_t> tcp_entered(GstRTSPStream* stream) {
+  StreamCountPtr count = stream ? stream_count(stream) : nullptr;
+  if (!count)
+    return std::nullopt;
+  return count->packets.load(std::memory_order_relaxed);
 }
 
 void tcp_transports_paused(GstRTSPSessionMedia* sm) {
@@ -197,6 +247,14 @@ void tcp_transports_paused(GstRTSPSessionMedia* sm) {
     c->earlier += now(*c, trans);
     c->playing = false;
   });
+}
+
+std::optional<RtpMark> tcp_last_entered(GstRTSPStream* stream) {
+  StreamCountPtr count = stream ? stream_count(stream) : nullptr;
+  uint64_t v = count ? count->last.load(std::memory_order_acquire) : 0;
+  if (!(v >> 48))
+    return std::nullopt;
+  return RtpMark{uint16_t(v >> 32), uint32_t(v)};
 }
 
 std::optional<uint64_t> tcp_packets_sent(GstRTSPStreamTransport* trans) {

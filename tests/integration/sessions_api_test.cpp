@@ -256,14 +256,17 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
     // by the client: at least what it received.
     if (std::string(transport) == "udp")
       EXPECT_GE(int_member(s, "packets_sent"), int64_t(packets_before * 0.98)) << list.reply.body;
-    else
-      // Known shortfall: a viewer joining the running media sometimes
-      // receives, after its cached key frame, packets older than ones it
-      // already had (14 to 78 under load) that the server's count misses;
-      // the count is checked against what the client received less those.
+    else {
+      // A viewer joining the running media over TCP gets its cached key
+      // frame, then the stream's packets from where the key frame ends
+      // (it used to get 14 to 78 packets twice or late under load, which
+      // the count missed). Left: the list the stream's appsink may still
+      // hold as the viewer is added, a packet or two (tcp_join_gate.h).
+      EXPECT_LE(counter->stale(), 2u) << transport << " viewer";
       expect_within_2_percent(std::string(transport) + " viewer, packets",
-                              int_member(s, "packets_sent"), packets_before - counter->stale(),
-                              packets_after, list.reply.body);
+                              int_member(s, "packets_sent"), packets_before, packets_after,
+                              list.reply.body);
+    }
   }
 
   // The UDP viewer's receiver reports give its loss.
