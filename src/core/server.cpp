@@ -52,6 +52,7 @@
 #include "path/proxy_patterns.h"
 #include "path/publisher_source.h"
 #include "proxy/register.h"
+#include "session/dropped_viewers.h"
 #include "session/session_registry.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_server_debug);
@@ -197,6 +198,8 @@ struct Server::Impl {
   // and the session log lines).
   std::shared_ptr<session::Registry> registry;
   SourceHolder session_refresh;  // keeps the figures of the end-of-session lines fresh
+  std::shared_ptr<session::DroppedViewers> dropped;  // ends the sessions of dropped TCP viewers
+  SourceHolder dropped_watch;
   RuntimePaths runtime;          // paths changed over the API
   // The application's subscriptions (Server::subscribe); shared with the
   // session registry's hook, which may run after this is gone.
@@ -789,6 +792,7 @@ struct Server::Impl {
     }
     session_cleanup.reset();
     session_refresh.reset();
+    dropped_watch.reset();
     publisher_watchdog.reset();
     close_all();
   }
@@ -966,6 +970,19 @@ void Server::attach(GMainContext* context) {
       d.registry.get(), nullptr);
   d.session_refresh = SourceHolder(refresh);
   g_source_attach(refresh, d.context.get());
+
+  d.dropped = std::make_shared<session::DroppedViewers>(d.sessions.get(), d.registry,
+                                                        d.context.get());
+  GSource* dropped = g_timeout_source_new_seconds(2);
+  g_source_set_callback(
+      dropped,
+      +[](gpointer data) noexcept -> gboolean {
+        static_cast<session::DroppedViewers*>(data)->look();
+        return G_SOURCE_CONTINUE;
+      },
+      d.dropped.get(), nullptr);
+  d.dropped_watch = SourceHolder(dropped);
+  g_source_attach(dropped, d.context.get());
 
   // Publishers are cut off on this context (never on a streaming thread).
   d.publish->control = d.context;

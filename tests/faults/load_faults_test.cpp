@@ -291,6 +291,9 @@ void play_with_slow_one(ServerProcess& srv, std::unique_ptr<SlowOne> slow, const
     gaps_from.push_back(v->gaps());
     join_gaps += v->gaps();
   }
+  // (A viewer's attempt refused at its PLAY may leave a session until the
+  // timeout: sessions are compared with their count before the slow one.)
+  const double sessions0 = metric(srv, "gms_sessions");
   std::string why;
   const auto t0 = Clock::now();
   ASSERT_TRUE(slow->start(why)) << why << "\n" << srv.log_tail();
@@ -304,6 +307,20 @@ void play_with_slow_one(ServerProcess& srv, std::unique_ptr<SlowOne> slow, const
   ASSERT_TRUE(wait_until(sample, 60s)) << slow->state() << "\n" << srv.log_tail();
   const double to_drop = std::chrono::duration<double>(Clock::now() - t0).count();
   const size_t unsent_at_drop = slow->unsent();
+  // The library tells no one: its session stayed PLAYING with nothing
+  // sent, for good if the client kept it alive. The server ends it (two
+  // looks 2 s apart find its transport gone from the stream) and closes
+  // its connection: the publisher's and the others' sessions are left.
+  double sessions = NAN;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        sessions = metric(srv, "gms_sessions");
+        return sessions == sessions0;
+      },
+      10s))
+      << sessions << " sessions, " << sessions0 << " before the slow one\n" << srv.log_tail();
+  const double to_end = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_TRUE(srv.log_contains("did not keep up")) << srv.log_tail();
   // Then 3000 packets more (4 s): the others go on, nothing else is dropped.
   const unsigned mark = viewers[0]->packets();
   EXPECT_TRUE(wait_until([&] {
@@ -324,10 +341,11 @@ void play_with_slow_one(ServerProcess& srv, std::unique_ptr<SlowOne> slow, const
   const size_t drops = count_occurrences(srv.log(), kDropLine);
   EXPECT_EQ(drops, 1u) << "only the slow viewer is dropped\n" << srv.log_tail();
   const long grown = rss_peak - rss0;
-  std::printf("F03 %s: dropped by the library %.1f s after it started (%zu drop line); the %u "
+  std::printf("F03 %s: dropped by the library %.1f s after it started (%zu drop line), its "
+              "session ended at %.1f s; the %u "
               "others got %u packets meanwhile, %u gaps (%u at their joins); the slow one: %s; "
               "server RSS %ld KiB with the %u, peak +%ld KiB%s\n",
-              label, to_drop, drops, kViewers, total, gaps, join_gaps, slow->state().c_str(), rss0, kViewers,
+              label, to_drop, drops, to_end, kViewers, total, gaps, join_gaps, slow->state().c_str(), rss0, kViewers,
               grown, kAsan ? " (ASan: not asserted)" : "");
   if (!kAsan) {
     EXPECT_LT(grown, 64L * 1024) << "the slow viewer's backlog is not bounded";
