@@ -98,9 +98,16 @@ rss() { awk '/^VmRSS/ {print $2}' /proc/"$SERVER"/status; }
 # The private memory alone (heap, arenas, stacks): RSS also counts the
 # pages of the shared libraries as the run first reaches their code.
 anon() { awk '/^Anonymous/ {print $2}' /proc/"$SERVER"/smaps_rollup 2>/dev/null; }
+# Where the private memory is: the main heap, thread stacks (mappings of
+# 8 MiB), and malloc's other arenas and the rest (KiB resident each).
+anon_parts() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 } /^Size:/ { kib = $2 }
+       /^Anonymous:/ { if (name == "[heap]") h += $2; else if (kib == 8192) t += $2; else o += $2 }
+       END { printf "heap %d stacks %d other %d", h, t, o }' /proc/"$SERVER"/smaps 2>/dev/null
+}
 cpu() { awk '{printf "%.1f", ($14 + $15) / 100}' /proc/"$SERVER"/stat; }
 metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-figures() { echo "fds $(fds) threads $(threads) rss_kib $(rss) anon_kib $(anon) sessions $(metric gms_sessions) connections $(metric gms_connections) cpu_s $(cpu)"; }
+figures() { echo "fds $(fds) threads $(threads) rss_kib $(rss) anon_kib $(anon) ($(anon_parts)) sessions $(metric gms_sessions) connections $(metric gms_connections) cpu_s $(cpu)"; }
 
 PATHS=(/shared /own /proxy /live /vod/clip.mp4 /rec)
 VIEWERS=0
