@@ -224,7 +224,9 @@ TEST(SessionsApi, ViewersAndPublisherListedWithTheirBytes) {
       [&] {
         list = json_request("GET", srv->http_url("/api/v1/sessions"));
         JsonObject* p = find_role("publisher", "tcp");
-        return udp.packets() > 300 && tcp.packets() > 300 && tunnel.packets() > 300 &&
+        // (About 5 s of stream: the client's reading and the server's
+        // TCP counters are a moment apart, which must stay small beside it.)
+        return udp.packets() > 1500 && tcp.packets() > 1500 && tunnel.packets() > 1500 &&
                find_role("viewer", "udp") && find_role("viewer", "tcp") &&
                find_role("viewer", "http-tunnel") && p && int_member(p, "packets_received") > 100;
       },
