@@ -104,6 +104,23 @@ void add_client_signals(GstRTSPServer* server, const ClientHooks& hooks) {
   add_reader_watch(signals, hooks.publish->traffic, hooks.readers);
 }
 
+// A source on `context` that calls `fn(*obj)` every `seconds`, held by the
+// returned holder; `obj` must outlive it.
+template <typename T, typename F>
+SourceHolder every_seconds(GMainContext* context, guint seconds, T* obj, F) {
+  static_assert(std::is_empty_v<F>, "fn holds nothing: it is called without its object");
+  GSource* source = g_timeout_source_new_seconds(seconds);
+  g_source_set_callback(
+      source,
+      +[](gpointer data) noexcept -> gboolean {
+        F{}(*static_cast<T*>(data));
+        return G_SOURCE_CONTINUE;
+      },
+      obj, nullptr);
+  g_source_attach(source, context);
+  return SourceHolder(source);
+}
+
 // The server's pipelines make the plugin's elements by name, from the
 // registry: the installed plugin, or one on GST_PLUGIN_PATH. A program run
 // from the build tree finds the plugin built beside it.
@@ -960,42 +977,16 @@ void Server::attach(GMainContext* context) {
   g_source_attach(cleanup, d.context.get());
 
   // The end-of-session line reports the last figures read.
-  GSource* refresh = g_timeout_source_new_seconds(2);
-  g_source_set_callback(
-      refresh,
-      +[](gpointer data) noexcept -> gboolean {
-        static_cast<session::Registry*>(data)->refresh();
-        return G_SOURCE_CONTINUE;
-      },
-      d.registry.get(), nullptr);
-  d.session_refresh = SourceHolder(refresh);
-  g_source_attach(refresh, d.context.get());
-
+  d.session_refresh = every_seconds(d.context.get(), 2, d.registry.get(),
+                                    [](session::Registry& r) { r.refresh(); });
   d.dropped = std::make_shared<session::DroppedViewers>(d.sessions.get(), d.registry,
                                                         d.context.get());
-  GSource* dropped = g_timeout_source_new_seconds(2);
-  g_source_set_callback(
-      dropped,
-      +[](gpointer data) noexcept -> gboolean {
-        static_cast<session::DroppedViewers*>(data)->look();
-        return G_SOURCE_CONTINUE;
-      },
-      d.dropped.get(), nullptr);
-  d.dropped_watch = SourceHolder(dropped);
-  g_source_attach(dropped, d.context.get());
-
+  d.dropped_watch = every_seconds(d.context.get(), 2, d.dropped.get(),
+                                  [](session::DroppedViewers& v) { v.look(); });
   // Publishers are cut off on this context (never on a streaming thread).
   d.publish->control = d.context;
-  GSource* watchdog = g_timeout_source_new_seconds(1);
-  g_source_set_callback(
-      watchdog,
-      +[](gpointer data) noexcept -> gboolean {
-        mounts::check_idle_publishers(*static_cast<mounts::PublishContext*>(data));
-        return G_SOURCE_CONTINUE;
-      },
-      d.publish.get(), nullptr);
-  d.publisher_watchdog = SourceHolder(watchdog);
-  g_source_attach(watchdog, d.context.get());
+  d.publisher_watchdog = every_seconds(d.context.get(), 1, d.publish.get(),
+                                       [](mounts::PublishContext& c) { mounts::check_idle_publishers(c); });
 }
 
 std::vector<std::string> Server::Impl::reload_to(const Config& config) {
