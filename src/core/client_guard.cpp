@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/client_signals.h"
+#include "core/client_reaper.h"
+#include "core/tcp_transport_fence.h"
 #include "core/log.h"
 #include "core/media_progress.h"
 #include "core/seek_rtp_info.h"
@@ -643,6 +645,8 @@ G_END_DECLS
 struct _GmsRtspClient {
   GstRTSPClient parent;
   std::shared_ptr<const gms::ClientSignals> signals;  // its server's (client_signals.h)
+  gms::TcpTransportFence fence;                        // its interleaved transports
+  bool reaped;  // handed to the ClientReaper once (its dispose revived it)
 };
 struct _GmsRtspServer {
   GstRTSPServer parent;
@@ -652,12 +656,26 @@ struct _GmsRtspServer {
 G_DEFINE_FINAL_TYPE(GmsRtspClient, gms_rtsp_client, GST_TYPE_RTSP_CLIENT)
 G_DEFINE_FINAL_TYPE(GmsRtspServer, gms_rtsp_server, GST_TYPE_RTSP_SERVER)
 
+// The last reference went: a client whose TCP transports a stream's send
+// thread may still be calling into is revived and handed to the reaper,
+// which lets go once they are out of their streams (tcp_transport_fence.h).
+static void gms_rtsp_client_dispose(GObject* object) {
+  GmsRtspClient* self = GMS_RTSP_CLIENT(object);
+  if (!self->reaped && !self->fence.empty()) {
+    self->reaped = true;
+    gms::ClientReaper::instance().hold(GST_RTSP_CLIENT(g_object_ref(object)), &self->fence);
+  }
+  G_OBJECT_CLASS(gms_rtsp_client_parent_class)->dispose(object);
+}
+
 static void gms_rtsp_client_finalize(GObject* object) {
+  GMS_RTSP_CLIENT(object)->fence.~TcpTransportFence();
   GMS_RTSP_CLIENT(object)->signals.~shared_ptr();
   G_OBJECT_CLASS(gms_rtsp_client_parent_class)->finalize(object);
 }
 
 static void gms_rtsp_client_class_init(GmsRtspClientClass* klass) {
+  G_OBJECT_CLASS(klass)->dispose = gms_rtsp_client_dispose;
   G_OBJECT_CLASS(klass)->finalize = gms_rtsp_client_finalize;
   GST_RTSP_CLIENT_CLASS(klass)->adjust_play_mode = gms::adjust_play_mode;
   GST_RTSP_CLIENT_CLASS(klass)->adjust_play_response = gms::adjust_play_response;
@@ -666,6 +684,8 @@ static void gms_rtsp_client_class_init(GmsRtspClientClass* klass) {
 
 static void gms_rtsp_client_init(GmsRtspClient* self) {
   new (&self->signals) std::shared_ptr<const gms::ClientSignals>();
+  new (&self->fence) gms::TcpTransportFence();
+  self->reaped = false;
 }
 
 namespace {
@@ -703,12 +723,17 @@ static void gms_rtsp_server_class_init(GmsRtspServerClass* klass) {
 
 static void gms_rtsp_server_init(GmsRtspServer* self) {
   new (&self->signals) std::shared_ptr<gms::ClientSignals>(std::make_shared<gms::ClientSignals>());
+  gms::add_tcp_transport_fence(*self->signals);
 }
 
 namespace gms {
 
 const ClientSignals* client_signal_table(GstRTSPClient* client) {
   return GMS_IS_RTSP_CLIENT(client) ? GMS_RTSP_CLIENT(client)->signals.get() : nullptr;
+}
+
+TcpTransportFence* tcp_transport_fence(GstRTSPClient* client) {
+  return GMS_IS_RTSP_CLIENT(client) ? &GMS_RTSP_CLIENT(client)->fence : nullptr;
 }
 
 ClientSignals& client_signals(GstRTSPServer* server) { return *GMS_RTSP_SERVER(server)->signals; }

@@ -25,6 +25,9 @@ constexpr unsigned kBackendStopWaitMs = 2000;
 // How long it then waits for the RTSP client and media threads to end
 // (within StopSignals' deadline, which ends the process if this is exceeded).
 constexpr unsigned kRtspThreadsWaitMs = 1500;
+// A closed TCP viewer is let go half a second after its streams stopped
+// sending to it; the medias are stopped by then.
+constexpr unsigned kClosedClientsWaitMs = 2000;
 
 struct App {
   gms::CliOptions cli;
@@ -223,6 +226,11 @@ int run(App& app) {
     }
     if (!gms::tool::wait_for_rtsp_threads(kRtspThreadsWaitMs)) {
       gms::program_log("ERROR", "RTSP client threads did not end; exiting without cleanup");
+      fflush(stdout);
+      _exit(1);
+    }
+    if (!gms::wait_for_closed_clients(kClosedClientsWaitMs)) {
+      gms::program_log("ERROR", "closed TCP viewers are still sent to; exiting without cleanup");
       fflush(stdout);
       _exit(1);
     }

@@ -194,4 +194,11 @@ const char* version();
 // gst_deinit(), and skip gst_deinit() when it returns false.
 bool wait_for_backend_stops(unsigned timeout_ms);
 
+// A closed TCP viewer's connection object is kept until the streams it
+// watched have stopped sending to it (at most a moment after it left); after
+// the last Server is destroyed, waits up to `timeout_ms` for those to be let
+// go. Call it before gst_deinit(), and skip gst_deinit() when it returns
+// false.
+bool wait_for_closed_clients(unsigned timeout_ms);
+
 }  // namespace gms

@@ -1,0 +1,80 @@
+#include "core/client_reaper.h"
+
+#include <gst-mediaserver/server.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/tcp_transport_fence.h"
+
+namespace gms {
+
+ClientReaper& ClientReaper::instance() {
+  static ClientReaper* reaper = new ClientReaper();  // never destroyed: its thread outlives main()
+  return *reaper;
+}
+
+void ClientReaper::hold(GstRTSPClient* client, TcpTransportFence* fence) {
+  std::lock_guard<std::mutex> g(lock_);
+  entries_.push_back({client, fence});
+  work_.notify_one();
+  if (!started_) {
+    started_ = true;
+    std::thread([this] { run(); }).detach();
+  }
+}
+
+size_t ClientReaper::held() {
+  std::lock_guard<std::mutex> g(lock_);
+  return entries_.size();
+}
+
+// The entries whose fences are quiet. The fences are asked without the
+// reaper's lock: they take the streams' locks.
+std::vector<ClientReaper::Entry> ClientReaper::quiet_ones() {
+  std::vector<Entry> all;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    all = entries_;
+  }
+  StreamLook look;
+  std::vector<Entry> quiet;
+  for (const Entry& e : all)
+    if (e.fence->quiet(look))
+      quiet.push_back(e);
+  return quiet;
+}
+
+void ClientReaper::run() {
+  std::unique_lock<std::mutex> g(lock_);
+  for (;;) {
+    work_.wait(g, [this] { return !entries_.empty(); });
+    g.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(kTickMs));
+    std::vector<Entry> quiet = quiet_ones();
+    for (const Entry& e : quiet) {
+      e.fence->forget();
+      g_object_unref(e.client);  // finalized here
+    }
+    g.lock();
+    // Out of the list only now: drain() waits for the finalizations too.
+    std::erase_if(entries_, [&](const Entry& e) {
+      return std::any_of(quiet.begin(), quiet.end(),
+                         [&](const Entry& q) { return q.client == e.client; });
+    });
+    if (!quiet.empty())
+      changed_.notify_all();
+  }
+}
+
+bool ClientReaper::drain(unsigned timeout_ms) {
+  std::unique_lock<std::mutex> g(lock_);
+  return changed_.wait_for(g, std::chrono::milliseconds(timeout_ms),
+                           [this] { return entries_.empty(); });
+}
+
+bool wait_for_closed_clients(unsigned timeout_ms) {
+  return ClientReaper::instance().drain(timeout_ms);
+}
+
+}  // namespace gms

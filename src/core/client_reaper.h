@@ -1,0 +1,55 @@
+// Holds closed RTSP clients until gst-rtsp-server's send threads are done
+// with their TCP transports, then lets them be finalized (see
+// tcp_transport_fence.h for why).
+//
+// A GmsRtspClient whose last reference goes while its fence still holds
+// transports is revived in its dispose (a reference taken there, as GObject
+// allows) and handed here. A thread of its own looks every kTickMs; a client
+// whose fence is quiet loses that reference, on this thread, and is
+// finalized. The thread starts with the first client handed over and sleeps
+// while it holds none.
+//
+// Thread-safety: every method is safe from any thread. drain() is for the
+// end of the process, before GStreamer is deinitialised.
+#pragma once
+
+#include <gst/rtsp-server/rtsp-client.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gms {
+
+class TcpTransportFence;
+
+class ClientReaper {
+ public:
+  static constexpr unsigned kTickMs = 100;
+  static ClientReaper& instance();
+
+  // Takes over a reference to `client`, whose fence is `fence`.
+  void hold(GstRTSPClient* client, TcpTransportFence* fence);
+  // Waits up to `timeout_ms` for every held client to be let go; false if
+  // some are still held (they are then never finalized).
+  bool drain(unsigned timeout_ms);
+  size_t held();
+
+ private:
+  struct Entry {
+    GstRTSPClient* client;  // the reference hold() took over
+    TcpTransportFence* fence;
+  };
+  ClientReaper() = default;
+  void run();
+  std::vector<Entry> quiet_ones();
+
+  std::mutex lock_;  // protects entries_, started_; a leaf lock
+  std::condition_variable work_;     // entries_ became non-empty
+  std::condition_variable changed_;  // entries were let go
+  std::vector<Entry> entries_;
+  bool started_ = false;
+};
+
+}  // namespace gms
