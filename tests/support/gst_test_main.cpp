@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   g_log_set_always_fatal(GLogLevelFlags(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK));
   testing::InitGoogleTest(&argc, argv);
   int rc = RUN_ALL_TESTS();
-  // Proxy back-end pipelines are stopped in the background; not under them.
-  if (gms::wait_for_backend_stops(5000))
+  // Proxy back-end pipelines are stopped in the background, and closed TCP
+  // viewers let go in the background: not under them.
+  if (gms::wait_for_backend_stops(5000) && gms::wait_for_closed_clients(5000))
     gst_deinit();
   return rc;
 }
