@@ -17,10 +17,12 @@ ClientReaper& ClientReaper::instance() {
 void ClientReaper::hold(GstRTSPClient* client, TcpTransportFence* fence) {
   std::lock_guard<std::mutex> g(lock_);
   entries_.push_back({client, fence});
-  work_.notify_one();
-  if (!started_) {
-    started_ = true;
-    std::thread([this] { run(); }).detach();
+  if (!running_) {
+    running_ = true;
+    g_thread_unref(g_thread_new("gms-reaper", [](gpointer self) -> gpointer {
+      static_cast<ClientReaper*>(self)->run();
+      return nullptr;
+    }, this));
   }
 }
 
@@ -47,10 +49,9 @@ std::vector<ClientReaper::Entry> ClientReaper::quiet_ones() {
 
 void ClientReaper::run() {
   std::unique_lock<std::mutex> g(lock_);
-  for (;;) {
-    work_.wait(g, [this] { return !entries_.empty(); });
+  while (!entries_.empty()) {
     g.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(kTickMs));
+    g_usleep(kTickMs * 1000);
     std::vector<Entry> quiet = quiet_ones();
     for (const Entry& e : quiet) {
       e.fence->forget();
@@ -65,6 +66,7 @@ void ClientReaper::run() {
     if (!quiet.empty())
       changed_.notify_all();
   }
+  running_ = false;  // (under the lock: the next hold() starts a thread again)
 }
 
 bool ClientReaper::drain(unsigned timeout_ms) {

@@ -6,8 +6,8 @@
 // transports is revived in its dispose (a reference taken there, as GObject
 // allows) and handed here. A thread of its own looks every kTickMs; a client
 // whose fence is quiet loses that reference, on this thread, and is
-// finalized. The thread starts with the first client handed over and sleeps
-// while it holds none.
+// finalized. The thread starts when a client is handed over and ends when
+// it holds none (a thread of the process only while closed viewers wait).
 //
 // Thread-safety: every method is safe from any thread. drain() is for the
 // end of the process, before GStreamer is deinitialised.
@@ -17,7 +17,6 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace gms {
@@ -45,11 +44,10 @@ class ClientReaper {
   void run();
   std::vector<Entry> quiet_ones();
 
-  std::mutex lock_;  // protects entries_, started_; a leaf lock
-  std::condition_variable work_;     // entries_ became non-empty
+  std::mutex lock_;  // protects entries_, running_; a leaf lock
   std::condition_variable changed_;  // entries were let go
   std::vector<Entry> entries_;
-  bool started_ = false;
+  bool running_ = false;  // a thread runs run()
 };
 
 }  // namespace gms
