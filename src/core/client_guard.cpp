@@ -723,7 +723,6 @@ static void gms_rtsp_server_class_init(GmsRtspServerClass* klass) {
 
 static void gms_rtsp_server_init(GmsRtspServer* self) {
   new (&self->signals) std::shared_ptr<gms::ClientSignals>(std::make_shared<gms::ClientSignals>());
-  gms::add_tcp_transport_fence(*self->signals);
 }
 
 namespace gms {
@@ -810,6 +809,10 @@ void add_client_guards(ClientSignals& signals, const std::shared_ptr<ClientPolic
                           "pre-announce-request", "pre-record-request"})
     add(sig, G_CALLBACK(pre_request));
   add("pre-play-request", G_CALLBACK(pre_play));
+  // After the checks above: a PLAY or RECORD naming another connection's
+  // session has been refused by then, and its transports are not this
+  // client's to remember.
+  add_tcp_transport_fence(signals);
   signals.connect("send-message", G_CALLBACK(on_send_message), nullptr);
 }
 

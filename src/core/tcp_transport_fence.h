@@ -77,7 +77,9 @@ class TcpTransportFence {
 // Defined with the client type (client_guard.cpp).
 TcpTransportFence* tcp_transport_fence(GstRTSPClient* client);
 
-// Remembers the transports at every PLAY and RECORD of the server's clients.
+// Remembers the transports at every PLAY and RECORD of the server's clients
+// that the handlers added before it let through: add it after those that
+// refuse a request naming another connection's session (client_guard.h).
 void add_tcp_transport_fence(ClientSignals& signals);
 
 }  // namespace gms

@@ -24,6 +24,7 @@
 #include "context_thread.h"
 #include "core/client_guard.h"
 #include "core/client_reaper.h"
+#include "core/tcp_transport_fence.h"
 #include "gms/ref.h"
 #include "process.h"
 #include "rtsp_raw.h"
@@ -74,6 +75,7 @@ TEST(ClientReaper, ClosedViewerIsKeptWhileAStreamStillSendsToIt) {
   Ref<GstRTSPServer> server;
   ContextThread thread([&] {
     server = Ref<GstRTSPServer>::adopt(new_rtsp_server());
+    add_tcp_transport_fence(client_signals(server.get()));
     gst_rtsp_server_set_address(server.get(), "127.0.0.1");
     gst_rtsp_server_set_service(server.get(), "0");
     auto mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(server.get()));
