@@ -17,12 +17,17 @@ ClientReaper& ClientReaper::instance() {
 void ClientReaper::hold(GstRTSPClient* client, TcpTransportFence* fence) {
   std::lock_guard<std::mutex> g(lock_);
   entries_.push_back({client, fence});
-  if (!running_) {
+  if (running_)
+    return;
+  // A thread that cannot be made now (the process at its limit) is tried
+  // again at the next hand-over; the clients wait meanwhile.
+  GThread* t = g_thread_try_new("gms-reaper", [](gpointer self) -> gpointer {
+    static_cast<ClientReaper*>(self)->run();
+    return nullptr;
+  }, this, nullptr);
+  if (t) {
     running_ = true;
-    g_thread_unref(g_thread_new("gms-reaper", [](gpointer self) -> gpointer {
-      static_cast<ClientReaper*>(self)->run();
-      return nullptr;
-    }, this));
+    g_thread_unref(t);
   }
 }
 
