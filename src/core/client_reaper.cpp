@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/log.h"
 #include "core/tcp_transport_fence.h"
 
 namespace gms {
@@ -16,7 +17,7 @@ ClientReaper& ClientReaper::instance() {
 
 void ClientReaper::hold(GstRTSPClient* client, TcpTransportFence* fence) {
   std::lock_guard<std::mutex> g(lock_);
-  entries_.push_back({client, fence});
+  entries_.push_back({client, fence, g_get_monotonic_time(), false});
   if (running_)
     return;
   // A thread that cannot be made now (the process at its limit) is tried
@@ -36,6 +37,22 @@ size_t ClientReaper::held() {
   return entries_.size();
 }
 
+// Said once per client (the entry marked under the lock).
+void ClientReaper::warn_held(GstRTSPClient* client) {
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    for (Entry& e : entries_)
+      if (e.client == client) {
+        if (e.warned)
+          return;
+        e.warned = true;
+      }
+  }
+  GMS_LOG_WARN("a closed TCP viewer's connection is still held after %lld s: a stream still "
+               "sends to it (a session that never ended)",
+               static_cast<long long>(kWarnAfterUs / G_USEC_PER_SEC));
+}
+
 // The entries whose fences are quiet. The fences are asked without the
 // reaper's lock: they take the streams' locks.
 std::vector<ClientReaper::Entry> ClientReaper::quiet_ones() {
@@ -46,9 +63,13 @@ std::vector<ClientReaper::Entry> ClientReaper::quiet_ones() {
   }
   StreamLook look;
   std::vector<Entry> quiet;
-  for (const Entry& e : all)
+  const gint64 now = g_get_monotonic_time();
+  for (const Entry& e : all) {
     if (e.fence->quiet(look))
       quiet.push_back(e);
+    else if (!e.warned && now - e.since_us > kWarnAfterUs)
+      warn_held(e.client);
+  }
   return quiet;
 }
 

@@ -39,10 +39,16 @@ class ClientReaper {
   struct Entry {
     GstRTSPClient* client;  // the reference hold() took over
     TcpTransportFence* fence;
+    gint64 since_us;        // handed over at (monotonic)
+    bool warned;            // held past kWarnAfterUs, and said so
   };
+  // A closed viewer still sent to after this long means a session that
+  // never ends: said once in the log.
+  static constexpr gint64 kWarnAfterUs = 60 * G_USEC_PER_SEC;
   ClientReaper() = default;
   void run();
   std::vector<Entry> quiet_ones();
+  void warn_held(GstRTSPClient* client);
 
   std::mutex lock_;  // protects entries_, running_; a leaf lock
   std::condition_variable changed_;  // entries were let go
