@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "gms/invoke.h"
 #include "gms/ref.h"
 
 namespace gms {
@@ -23,8 +24,8 @@ class CoalescedCall : public std::enable_shared_from_this<CoalescedCall> {
     if (pending_.exchange(true))
       return;
     auto* weak = new std::weak_ptr<CoalescedCall>(weak_from_this());
-    g_main_context_invoke_full(
-        context_.get(), G_PRIORITY_DEFAULT,
+    invoke_on(
+        context_.get(),
         [](gpointer data) noexcept -> gboolean {
           if (auto self = static_cast<std::weak_ptr<CoalescedCall>*>(data)->lock()) {
             self->pending_ = false;

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/relay_channel.h"
 #include "core/session_pool.h"
+#include "gms/invoke.h"
 #include "mounts/announce_check.h"
 #include "mounts/eos_renewal.h"
 #include "mounts/gop_replay.h"
@@ -180,8 +181,8 @@ void on_record_error(GstBus*, GstMessage* msg, gpointer media) noexcept {
   gms::GErrorPtr err;
   gst_message_parse_error(msg, gms::out(err), nullptr);
   auto* req = new KickRequest{fimpl->ctx, claim->path, claim->id, err ? err->message : "error"};
-  g_main_context_invoke_full(
-      fimpl->ctx->control.get(), G_PRIORITY_DEFAULT,
+  gms::invoke_on(
+      fimpl->ctx->control.get(),
       [](gpointer p) noexcept -> gboolean {
         auto* r = static_cast<KickRequest*>(p);
         r->ctx->registry->kick(r->path, r->id, r->why);
