@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/client_signals.h"
 #include "core/client_reaper.h"
+#include "core/client_signals.h"
 #include "core/tcp_transport_fence.h"
 #include "core/log.h"
 #include "core/media_progress.h"

@@ -35,7 +35,6 @@
 
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-session-media.h>
-#include <gst/rtsp-server/rtsp-session.h>
 #include <gst/rtsp-server/rtsp-stream-transport.h>
 
 #include <mutex>
