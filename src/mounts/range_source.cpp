@@ -485,7 +485,8 @@ bool RangeSource::build_locked(guint64 target) {
     auto concat = Ref<GstElement>::adopt(gst_element_factory_make("concat", nullptr));
     if (!concat)
       return false;
-    gst_bin_add(bin, Ref<GstElement>(concat).release());
+    // The bin adds a reference of its own (ours is no longer floating).
+    gst_bin_add(bin, concat.get());
     gen->elements.push_back(concat);
     auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(concat.get(), "src"));
     if (gst_pad_link(src.get(), sinks[t].get()) != GST_PAD_LINK_OK)
@@ -523,8 +524,7 @@ bool RangeSource::build_locked(guint64 target) {
                    why.c_str());
       return false;
     }
-    gst_bin_add_many(bin, Ref<GstElement>(src).release(), Ref<GstElement>(parse).release(),
-                     nullptr);
+    gst_bin_add_many(bin, src.get(), parse.get(), nullptr);
     gen->elements.push_back(src);
     gen->elements.push_back(parse);
     if (!gst_element_link(src.get(), parse.get()))

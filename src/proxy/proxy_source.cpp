@@ -142,7 +142,10 @@ void ProxySource::connect() {
   connect_link_signal("before-send", G_CALLBACK(before_send_cb));
   if (options_.tls_verify)
     connect_link_signal("accept-certificate", G_CALLBACK(accept_certificate_cb));
-  gst_bin_add(GST_BIN(pipeline_.get()), GST_ELEMENT(gst_object_ref(rtspsrc_.get())));
+  // rtspsrc_ holds a full reference (Ref sinks the floating one), so the bin
+  // takes a reference of its own: another one here would never be dropped,
+  // and every back-end session (each reconnect) would leak its rtspsrc.
+  gst_bin_add(GST_BIN(pipeline_.get()), rtspsrc_.get());
 
   auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
   GSource* watch = gst_bus_create_watch(bus.get());

@@ -1,7 +1,8 @@
 // Sessions coming and going on every kind of path leave nothing behind: 200
 // sessions on each (a shared launch line, a per-viewer launch line, a proxy,
-// a published path with its publishers coming and going, a file root and a
-// recorded path) against one in-process server; after them the process's
+// a published path with its publishers coming and going, a file root, a
+// recorded path and a time range of its recording) against one in-process
+// server; after them the process's
 // memory, descriptors, threads and the server's sessions are back where they
 // were after the first 20 (the warm-up: caches, pools and lazily made types
 // fill there). Leaks that LeakSanitizer can see are reported when the
@@ -37,6 +38,7 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();
 
 #include "child.h"
 #include "context_thread.h"
+#include "live_instances.h"
 #include "media_fixtures.h"
 #include "pipelines.h"
 #include "process.h"
@@ -142,13 +144,19 @@ std::string one_session(uint16_t port, const std::string& url) {
   } while (r.status == 503 && Clock::now() < asked_until);
   if (r.status != 200)
     return "DESCRIBE " + std::to_string(r.status);
-  r = c.request(rtsp_request("SETUP", url + "/stream=0", cseq++, "",
+  // Later requests go to the Content-Base, as clients send them: a
+  // recording's range has it without the query.
+  std::string base = r.header("Content-Base");
+  base.erase(base.find_last_not_of(" \r\n/") + 1);
+  if (base.empty())
+    base = url;
+  r = c.request(rtsp_request("SETUP", base + "/stream=0", cseq++, "",
                              "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"),
                 30s);
   std::string session = session_of(r);
   if (r.status != 200 || session.empty())
     return "SETUP " + std::to_string(r.status);
-  r = c.request(rtsp_request("PLAY", url, cseq++, session), 30s);
+  r = c.request(rtsp_request("PLAY", base, cseq++, session), 30s);
   if (r.status != 200)
     return "PLAY " + std::to_string(r.status);
   auto end = Clock::now() + 20s;
@@ -163,7 +171,7 @@ std::string one_session(uint16_t port, const std::string& url) {
     return "no RTP after PLAY";
   // The reply may come after interleaved data still in flight: read_reply
   // skips frames.
-  c.send(rtsp_request("TEARDOWN", url, cseq++, session));
+  c.send(rtsp_request("TEARDOWN", base, cseq++, session));
   r = c.read_reply(30s);
   if (r.status != 200)
     return "TEARDOWN " + std::to_string(r.status);
@@ -257,6 +265,19 @@ class LeakCheck : public testing::Test {
     return "";
   }
 
+  // Viewers of the first 8 s of /rec's recording, once its segments are
+  // closed: every session builds its sources from those files again.
+  std::string recordings(unsigned from, unsigned to) {
+    const std::string dir = record_dir_ + "/rec";
+    const bool closed = wait_until([&] { return entries(dir.c_str()) >= 6; }, 60s);
+    if (!closed)
+      return "/rec recorded " + std::to_string(entries(dir.c_str())) + " segments in 60 s";
+    GDateTime* t = g_date_time_new_from_unix_utc(started_unix_ - 1);
+    GCharPtr start(g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ"));
+    g_date_time_unref(t);
+    return viewers("/recordings/rec?start=" + std::string(start.get()) + "&duration=8", from, to);
+  }
+
   std::vector<Kind> kinds() {
     auto v = [this](std::string path) {
       return [this, path](unsigned from, unsigned to) { return viewers(path, from, to); };
@@ -266,7 +287,9 @@ class LeakCheck : public testing::Test {
             {"proxy", v("/proxy")},
             {"publish", [this](unsigned from, unsigned to) { return published(from, to); }},
             {"file root", v("/vod/h264_aac.mp4")},
-            {"recorded", v("/rec")}};
+            {"recorded", v("/rec")},
+            {"recordings (a time range of /rec)",
+             [this](unsigned from, unsigned to) { return recordings(from, to); }}};
   }
 
   // Every kind at once, each on a thread of its own; the failures.
@@ -294,6 +317,7 @@ class LeakCheck : public testing::Test {
   }
 
   std::string media_dir_, record_dir_;
+  gint64 started_unix_ = g_get_real_time() / G_USEC_PER_SEC;  // before the server
   std::unique_ptr<Embedded> origin_, server_;
 };
 
@@ -391,47 +415,8 @@ unsigned http_status(uint16_t port, const std::string& path) {
   return sscanf(reply.c_str(), "HTTP/1.1 %u", &status) == 1 ? status : 0;
 }
 
-// The live instances of GSocket in this process: its class's constructed
-// and finalize wrapped by counting ones while this object lives. (GLib's own
-// instance counts, GOBJECT_DEBUG=instance-count, exist only in its debug
-// builds; Debian's is not one.)
-class LiveSockets {
- public:
-  LiveSockets() {
-    klass_ = static_cast<GObjectClass*>(g_type_class_ref(G_TYPE_SOCKET));
-    constructed_ = klass_->constructed;
-    finalize_ = klass_->finalize;
-    klass_->constructed = [](GObject* o) {
-      live_.fetch_add(1);
-      made_.fetch_add(1);
-      if (constructed_)
-        constructed_(o);
-    };
-    klass_->finalize = [](GObject* o) {
-      live_.fetch_sub(1);
-      finalize_(o);
-    };
-  }
-  ~LiveSockets() {
-    klass_->constructed = constructed_;
-    klass_->finalize = finalize_;
-    g_type_class_unref(klass_);
-  }
-  LiveSockets(const LiveSockets&) = delete;
-  LiveSockets& operator=(const LiveSockets&) = delete;
-  // Made less finalized since this object was: sockets made before it and
-  // finalized since count -1 each.
-  long now() const { return live_.load(); }
-  // Made since this object was.
-  long made() const { return made_.load(); }
-
- private:
-  GObjectClass* klass_;
-  static inline void (*constructed_)(GObject*) = nullptr;
-  static inline void (*finalize_)(GObject*) = nullptr;
-  static inline std::atomic<long> live_{0};
-  static inline std::atomic<long> made_{0};
-};
+GType socket_type() { return G_TYPE_SOCKET; }
+using LiveSockets = LiveInstances<socket_type>;
 
 // Every HTTP connection's GSocket is freed once it is answered and closed:
 // libsoup 3.2's listener kept one reference to each for good (about 350
