@@ -5,6 +5,10 @@
 #
 #   tests/faults/soak.sh [MINUTES] [BUILD_DIR]
 #
+# GMS_SOAK_KEEP_SERVER=1 leaves the server running at the end, for a
+# profiler attached to it (its pid is in WORK/server.pid from the start):
+# what it holds after the churn can then be read before any cleanup.
+#
 # What runs, all on 127.0.0.1, every loop bounded in time:
 # - viewers coming and going (ffmpeg, 2 s each, UDP and TCP in turn) on a
 #   shared launch path, a per-viewer launch path, a proxied path, a
@@ -28,7 +32,12 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   [ -n "${ORIGIN:-}" ] && kill -9 "$ORIGIN" 2>/dev/null
-  [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null
+  if [ -n "${SERVER:-}" ] && [ -n "${GMS_SOAK_KEEP_SERVER:-}" ]; then
+    disown "$SERVER" 2>/dev/null
+    echo "server left running (GMS_SOAK_KEEP_SERVER): pid $SERVER"
+  elif [ -n "${SERVER:-}" ]; then
+    kill "$SERVER" 2>/dev/null
+  fi
   wait 2>/dev/null
 }
 trap cleanup EXIT
@@ -80,6 +89,7 @@ start_origin() {
 start_origin
 "$BIN" -a 127.0.0.1 -p "$P" --http-port "$HP" "$WORK/soak.conf" >"$WORK/server.log" 2>&1 &
 SERVER=$!
+echo "$SERVER" >"$WORK/server.pid"
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$HP/metrics" >/dev/null && break
   sleep 0.2
