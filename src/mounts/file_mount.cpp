@@ -24,6 +24,7 @@
 #include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
 #include "record/segment_listing.h"
+#include "record/segment_media.h"
 #include "record/segment_names.h"
 
 // ---------------------------------------------------------------------------
@@ -729,6 +730,13 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
     if (part.status != 200) {
       GMS_LOG_WARN("path %s: %s?%s: %s left out (%s)", name.c_str(), mount_path.c_str(),
                    query.c_str(), f.name.c_str(), part.reason.c_str());
+      continue;
+    }
+    // The newest segment between its header and its first media (or one
+    // cut there by a kill -9) would fail the whole range.
+    if (!record::segment_holds_media(part.path, f.bytes)) {
+      GMS_LOG_INFO("path %s: %s?%s: %s left out (no media in it yet)", name.c_str(),
+                   mount_path.c_str(), query.c_str(), f.name.c_str());
       continue;
     }
     // The last segment of a recording is written at once when it stops,
