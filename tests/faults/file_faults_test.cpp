@@ -725,13 +725,14 @@ std::string mkv_head() {
 std::string mkv_info() { return ebml(0x1549A966, ebml_uint(0x2AD7B1, 1000000)); }
 
 // A VP8 track (160x120); `extra` goes into its TrackEntry.
-std::string mkv_tracks(const std::string& extra = "") {
+std::string mkv_tracks(const std::string& extra = "", const std::string& codec = "V_VP8") {
   std::string video = ebml(0xE0, ebml_uint(0xB0, 160) + ebml_uint(0xBA, 120));
   return ebml(0x1654AE6B, ebml(0xAE, ebml_uint(0xD7, 1) + ebml_uint(0x73C5, 1) +
-                                         ebml_uint(0x83, 1) + ebml(0x86, "V_VP8") + video + extra));
+                                         ebml_uint(0x83, 1) + ebml(0x86, codec) + video + extra));
 }
 
-// Matroska files whose elements claim sizes far past the file's end.
+// Matroska files whose elements claim sizes far past the file's end, and
+// one whose codec id (an ASCII element) is not ASCII.
 std::vector<std::pair<std::string, std::string>> broken_mkvs() {
   const std::string garbage(64, '\x5a');
   std::string block = std::string("\x81\x00\x00\x80", 4) + garbage;  // track 1, key frame
@@ -753,6 +754,11 @@ std::vector<std::pair<std::string, std::string>> broken_mkvs() {
                          mkv_info() + mkv_tracks() +
                              ebml(0x1F43B675, ebml_uint(0xE7, 0) + ebml(0xA3, block)),
                          (1ull << 56) - 2)},
+      {"codec-id-not-ascii.mkv",
+       mkv_head() + ebml(0x18538067,
+                         mkv_info() + mkv_tracks("", "V_VP\xc3" "8") +
+                             ebml(0x1F43B675, ebml_uint(0xE7, 0) + ebml(0xA3, block)),
+                         kUnknownSize)},
   };
 }
 
@@ -842,7 +848,17 @@ TEST_F(FileFaults, MalformedMediaIsAnsweredInTimeAndOthersGoOn) {
   }
   for (const auto& [name, data] : files)
     ASSERT_TRUE(write_file(root_ + "/" + name, data)) << name;
-  serve();
+  // matroskademux 1.22 logs an ASCII element that is not ASCII with its
+  // reader struct in place of an object (GST_ERROR_OBJECT(ebml, ...) in
+  // ebml-read.c; fixed upstream after 1.22, "matroska: Fix wrong object type
+  // bug"): with GStreamer's error log on, as in these tests, every such file
+  // (codec-id-not-ascii.mkv, and some of the flipped ones) prints a
+  // GStreamer-CRITICAL. No harm comes of it (the check reads the struct's
+  // first field, a valid pointer, and the log call returns); the server's
+  // default log has it off. Its category is off here, so that a CRITICAL
+  // of anything else still fails the test.
+  const char* debug = g_getenv("GST_DEBUG");
+  serve({"env", std::string("GST_DEBUG=") + (debug ? debug : "*:1") + ",ebmlread:0"});
   if (HasFatalFailure())
     return;
   const std::set<int> answers = {200, 404, 415, 500, 503};
