@@ -14,6 +14,7 @@
 #include <string>
 
 #include "drain.h"
+#include "memory_trim.h"
 #include "rtsp_threads.h"
 #include "stop_signals.h"
 
@@ -28,6 +29,8 @@ constexpr unsigned kRtspThreadsWaitMs = 1500;
 // A closed TCP viewer is let go half a second after its streams stopped
 // sending to it; the medias are stopped by then.
 constexpr unsigned kClosedClientsWaitMs = 2000;
+// How often malloc's free memory is handed back (memory_trim.h).
+constexpr guint kMemoryTrimSeconds = 60;
 
 struct App {
   gms::CliOptions cli;
@@ -214,6 +217,7 @@ int run(App& app) {
     gms::tool::StopSignals stop(app.loop, drain_seconds,
                                 [&drain, drain_seconds] { drain.start(drain_seconds); });
     guint sighup = g_unix_signal_add(SIGHUP, on_reload, &app);
+    gms::tool::MemoryTrim trim(kMemoryTrimSeconds);
     g_main_loop_run(app.loop);
     g_source_remove(sighup);
     app.server->close_all_sessions();
