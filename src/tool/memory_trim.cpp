@@ -2,7 +2,12 @@
 
 #include <malloc.h>
 
+#include <gst/gst.h>
+
 #include <atomic>
+
+GST_DEBUG_CATEGORY_STATIC(gms_trim_debug);
+#define GST_CAT_DEFAULT gms_trim_debug
 
 namespace gms::tool {
 namespace {
@@ -10,7 +15,10 @@ namespace {
 std::atomic<bool> g_trimming{false};
 
 gpointer trim(gpointer) {
-  malloc_trim(0);
+  const gint64 t0 = g_get_monotonic_time();
+  const int released = malloc_trim(0);
+  GST_DEBUG("malloc_trim: %s, %" G_GINT64_FORMAT " us", released ? "memory released" : "nothing",
+            g_get_monotonic_time() - t0);
   g_trimming = false;
   return nullptr;
 }
@@ -29,7 +37,9 @@ gboolean on_tick(gpointer) noexcept {
 
 }  // namespace
 
-MemoryTrim::MemoryTrim(guint seconds) : source_(g_timeout_add_seconds(seconds, on_tick, nullptr)) {}
+MemoryTrim::MemoryTrim(guint seconds) : source_(g_timeout_add_seconds(seconds, on_tick, nullptr)) {
+  GST_DEBUG_CATEGORY_INIT(gms_trim_debug, "gmstrim", 0, "gst-mediaserver memory trim");
+}
 
 MemoryTrim::~MemoryTrim() {
   if (source_)
