@@ -183,8 +183,8 @@ uint32_t rtptime_of(const RtspReply& play) {
 // key frame the video starts at, and then the video's first packet is that
 // much after the start. Equal otherwise. The exact check failed in 2 of 5
 // sanitized clean runs with the video 299 ticks (3.3 ms) after, and passed in
-// 31 runs since, none of them showing an offset: that the audio started
-// first is the explanation that fits, not one observed. The error this
+// 27 runs since (2026-12-07), none of them showing an offset: that the audio
+// started first is the explanation that fits, not one observed. The error this
 // guards against is seconds: the library once named the segment's time
 // (core/seek_rtp_info.h).
 void expect_first_packet_at_range_start(uint32_t first_ts, const RtspReply& play) {
