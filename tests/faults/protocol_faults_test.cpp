@@ -61,7 +61,8 @@ Holdings holdings_of(GPid pid) {
   }
   // Threads, but for the key-frame replay thread: one for the process's
   // life, started at the first UDP viewer that joins a running media with a
-  // key frame cached, which may come after the baseline.
+  // key frame cached, which may come after the baseline; nor the memory
+  // trim's, which lives a moment each minute.
   std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   if (DIR* d = opendir(tasks.c_str())) {
     h.threads = 0;
@@ -71,7 +72,7 @@ Holdings holdings_of(GPid pid) {
       std::ifstream comm(tasks + "/" + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);
-      h.threads += name != "gms-gop-replay";
+      h.threads += name != "gms-gop-replay" && name != "gms-trim";
     }
     closedir(d);
   }

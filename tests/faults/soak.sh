@@ -102,8 +102,9 @@ fd_kinds() {
   for f in /proc/"$SERVER"/fd/*; do readlink "$f"; done 2>/dev/null |
     sed -e 's/\[[0-9]*\]//' -e 's|^\(/.*\)/[^/]*$|\1/|' | sort | uniq -c | tr '\n' ';'
 }
-# Threads, but for the key-frame replay thread (one for the process's life).
-threads() { grep -L '^gms-gop-replay$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
+# Threads, but for the key-frame replay thread (one for the process's life)
+# and the memory trim's (a moment each minute).
+threads() { grep -L -e '^gms-gop-replay$' -e '^gms-trim$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ {print $2}' /proc/"$SERVER"/status; }
 # The private memory alone (heap, arenas, stacks): RSS also counts the
 # pages of the shared libraries as the run first reaches their code.

@@ -61,7 +61,8 @@ struct Holdings {
   int fds = -1;
   // But the key-frame replay thread and the system clock's thread for
   // waits that call back (GstSystemClock, made at its first use), one each
-  // for the process's life, and GLib's shared pool threads ("pool-…"),
+  // for the process's life, the memory trim's (a moment each minute), and
+  // GLib's shared pool threads ("pool-…"),
   // counted apart: GLib keeps up to 2 unused ones for 15 s after their
   // last job.
   int threads = -1;
