@@ -129,12 +129,17 @@ TEST(ProxySource, StalledBackEndIsDetected) {
   EXPECT_TRUE(wait_until([&] { return c.connected >= 2; }, 20s)) << src.status().last_error;
 }
 
-TEST(ProxySource, UnreachableBackEndIsRetried) {
-  Counts c;
+// A back end nobody listens for, over TCP.
+BackendOptions unreachable_backend() {
   BackendOptions opt;
   opt.url = "rtsp://127.0.0.1:" + std::to_string(free_port()) + "/nothing";
   opt.transport = proxy::Transport::kTcp;
-  ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+  return opt;
+}
+
+TEST(ProxySource, UnreachableBackEndIsRetried) {
+  Counts c;
+  ProxySource src("/p", unreachable_backend(), g_main_context_default(), count_into(c));
   src.start();
   ASSERT_TRUE(wait_until([&] { return c.lost >= 1; }, 15s));
   EXPECT_EQ(src.status().state, State::kRetrying);
@@ -152,11 +157,8 @@ TEST(ProxySource, UnreachableBackEndIsRetried) {
 TEST(ProxySource, EveryBackEndSessionIsFreed) {
   LiveRtspSrc live;
   Counts c;
-  BackendOptions opt;
-  opt.url = "rtsp://127.0.0.1:" + std::to_string(free_port()) + "/nothing";
-  opt.transport = proxy::Transport::kTcp;
   {
-    ProxySource src("/p", opt, g_main_context_default(), count_into(c));
+    ProxySource src("/p", unreachable_backend(), g_main_context_default(), count_into(c));
     src.start();
     EXPECT_EQ(live.made(), 1) << "rtspsrc instances are not counted";
     // Three sessions: at once, 1 s later, 2 s after that.
