@@ -19,6 +19,7 @@
 #include "mounts/key_snap.h"
 #include "mounts/media_setup.h"
 #include "mounts/preroll_deadline.h"
+#include "mounts/range_bin.h"
 #include "mounts/range_source.h"
 #include "mounts/pinned_file.h"
 #include "mounts/rtp_batch.h"
@@ -275,7 +276,8 @@ GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* 
     return nullptr;
   }
   try {
-    auto bin = Ref<GstElement>::adopt(gst_bin_new(nullptr));
+    // A range's bin releases its concats before its children stop.
+    auto bin = Ref<GstElement>::adopt(s.parts.empty() ? gst_bin_new(nullptr) : range_bin_new());
     auto type_of = [](const GstCaps* caps) -> std::string {
       return gst_caps_get_size(caps) ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "";
     };
@@ -619,12 +621,17 @@ std::vector<std::string> FileRoots::remove(const std::string& name) {
 }
 
 void FileRoots::unmount_locked(const std::string& mount_path) {
+  if (forget_locked(mount_path))
+    gst_rtsp_mount_points_remove_factory(mounts_.get(), mount_path.c_str());
+}
+
+bool FileRoots::forget_locked(const std::string& mount_path) {
   auto it = files_.find(mount_path);
   if (it == files_.end())
-    return;
-  gst_rtsp_mount_points_remove_factory(mounts_.get(), mount_path.c_str());
+    return false;
   lru_.erase(it->second.lru);
   files_.erase(it);
+  return true;
 }
 
 size_t FileRoots::mounted_files() const {
@@ -640,6 +647,7 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::stri
   if (!factory)
     return GST_RTSP_STS_OK;  // the library answers 404
   std::string prefix = abspath.substr(0, size_t(matched));
+  std::string stale;  // a mount whose file changed, while it is looked at again
   std::shared_ptr<Root> root;
   const bool range = is_time_range_query(query);
   {
@@ -661,12 +669,17 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::stri
         lru_.splice(lru_.begin(), lru_, it->second.lru);
         return GST_RTSP_STS_OK;
       }
-      // Replaced or deleted since it was mounted: look again.
+      // Replaced or deleted since it was mounted: look again. It stays
+      // mounted meanwhile: a mount that succeeds replaces it in one step
+      // (a request between a removal and an add would match the root's
+      // marker and be answered 503); one that fails removes it below.
       std::string root_name = it->second.root;
-      unmount_locked(prefix);
       auto r = roots_.find(root_name);
-      if (r == roots_.end())
+      if (r == roots_.end()) {
+        unmount_locked(prefix);
         return GST_RTSP_STS_NOT_FOUND;
+      }
+      stale = prefix;
       root = r->second;
       prefix = root_name;
     } else {
@@ -694,9 +707,15 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::stri
       if (auto it = files_.find(mount_path); it != files_.end() && it->second.query == query)
         return GST_RTSP_STS_OK;
     }
-    return mount_range(root, mount_path, relative, query);
   }
-  return mount_file(root, mount_path, relative, setup);
+  GstRTSPStatusCode status = range ? mount_range(root, mount_path, relative, query)
+                                   : mount_file(root, mount_path, relative, setup);
+  if (status != GST_RTSP_STS_OK && !stale.empty()) {
+    std::lock_guard<std::mutex> g(lock_);
+    if (auto it = files_.find(stale); it != files_.end() && it->second.factory == factory)
+      unmount_locked(stale);
+  }
+  return status;
 }
 
 GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
@@ -785,7 +804,8 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   std::lock_guard<std::mutex> g(lock_);
   if (!roots_.count(name))
     return GST_RTSP_STS_NOT_FOUND;  // removed by a reload meanwhile
-  unmount_locked(mount_path);
+  // Another range mounted here goes when this one replaces it, in one step.
+  forget_locked(mount_path);
   auto factory = make_file_factory(per_range, mount_path, plan.files.front(), *id, info,
                                    root->pool.get());
   FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;
@@ -865,7 +885,7 @@ GstRTSPStatusCode FileRoots::mount_file(const std::shared_ptr<Root>& root,
   if (auto it = files_.find(mount); it != files_.end()) {
     if (it->second.id == *id)
       return GST_RTSP_STS_OK;  // another client mounted it meanwhile
-    unmount_locked(mount);
+    forget_locked(mount);  // replaced in one step below
   }
   auto factory = make_file_factory(root->config, mount, file.path, *id, info, root->pool.get());
   // A segment the server recorded plays as a range of one file: seeking in

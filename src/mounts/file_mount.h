@@ -78,6 +78,9 @@ class FileRoots {
   GstRTSPStatusCode mount_range(const std::shared_ptr<Root>& root, const std::string& mount_path,
                                 const std::string& relative, const std::string& query);
   void unmount_locked(const std::string& mount_path);
+  // Drops our record of a mount, not the mount itself (adding another
+  // factory at its path replaces it). False when there was none.
+  bool forget_locked(const std::string& mount_path);
 
   Ref<GstRTSPMountPoints> mounts_;
   size_t max_files_;

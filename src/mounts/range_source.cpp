@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "mounts/pinned_file.h"
+#include "mounts/range_bin.h"
 
 namespace gms::mounts {
 namespace {
@@ -75,6 +76,16 @@ class RangeSource {
   bool build(guint64 target);
   // A seek from downstream (any track; each seek is handled once).
   void seek(GstEvent* event);
+  // The sources (filesrc, parsebin) of the first build are kept out of the
+  // bin's state changes until the concats run (range_bin.h says why);
+  // start_sources() brings them to PAUSED once the bin's other children are
+  // (`started`; else it only lets the bin take them again); false when one
+  // cannot start.
+  void hold_sources();
+  bool start_sources(bool started);
+  // The bin is about to leave PAUSED: the concats go first, which releases
+  // the demuxer threads waiting in them.
+  void release_waiting();
 
  private:
   std::mutex lock_;  // protects gen_, retired_, last_seek_; held while seeking
@@ -544,6 +555,44 @@ bool RangeSource::build_locked(guint64 target) {
   return true;
 }
 
+void RangeSource::hold_sources() {
+  std::lock_guard<std::mutex> g(lock_);
+  for (size_t i = types.size(); gen_ && i < gen_->elements.size(); ++i)
+    gst_element_set_locked_state(gen_->elements[i].get(), TRUE);
+}
+
+bool RangeSource::start_sources(bool started) {
+  std::vector<Ref<GstElement>> held;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    for (size_t i = types.size(); gen_ && i < gen_->elements.size(); ++i)
+      if (gst_element_is_locked_state(gen_->elements[i].get()))
+        held.push_back(gen_->elements[i]);
+  }
+  // Each parsebin before its filesrc, as a bin orders them.
+  bool ok = true;
+  for (auto it = held.rbegin(); it != held.rend(); ++it) {
+    gst_element_set_locked_state(it->get(), FALSE);
+    if (started && ok && gst_element_set_state(it->get(), GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE) {
+      GMS_LOG_WARN("recordings %s: %s cannot start", spec.mount_path.c_str(), GST_ELEMENT_NAME(it->get()));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void RangeSource::release_waiting() {
+  std::vector<Ref<GstElement>> concats;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    if (gen_)
+      for (size_t t = 0; t < types.size() && t < gen_->elements.size(); ++t)
+        concats.push_back(gen_->elements[t]);  // the concats first
+  }
+  for (auto& c : concats)
+    gst_element_set_state(c.get(), GST_STATE_READY);
+}
+
 // The demuxer's seek, for the whole range: flush downstream, stop and drop
 // the sources, build them again from the file that holds the position.
 void RangeSource::seek(GstEvent* event) {
@@ -616,7 +665,13 @@ bool add_range_source(GstBin* bin, const RangeSpec& spec, const std::vector<std:
   source->spec = spec;
   source->types = types;
   source->sinks = sinks;
-  return source->build(spec.offset);
+  range_bin_set_hooks(
+      GST_ELEMENT(bin), [source](bool started) { return source->start_sources(started); },
+      [source] { source->release_waiting(); });
+  if (!source->build(spec.offset))
+    return false;
+  source->hold_sources();
+  return true;
 }
 
 }  // namespace gms::mounts
