@@ -964,17 +964,12 @@ void Server::attach(GMainContext* context) {
     path->source().attach(d.context.get());
   d.update_recordings();
 
-  // Expired sessions are only removed when someone asks the pool.
-  GSource* cleanup = gst_rtsp_session_pool_create_watch(d.sessions.get());
-  g_source_set_callback(
-      cleanup,
-      G_SOURCE_FUNC(+[](GstRTSPSessionPool* pool, gpointer) noexcept -> gboolean {
-        gst_rtsp_session_pool_cleanup(pool);
-        return G_SOURCE_CONTINUE;
-      }),
-      nullptr, nullptr);
-  d.session_cleanup = SourceHolder(cleanup);
-  g_source_attach(cleanup, d.context.get());
+  // Expired sessions are only removed when someone asks the pool. Asked
+  // each second, by the sessions' worker: a session's removal tears its
+  // media down, which can wait on the media (the pool's own watch would
+  // also fire again and again while an expired session waits there).
+  d.session_cleanup = every_seconds(d.context.get(), 1, d.registry.get(),
+                                    [](session::Registry& r) { r.expire(); });
 
   // The end-of-session line reports the last figures read.
   d.session_refresh = every_seconds(d.context.get(), 2, d.registry.get(),

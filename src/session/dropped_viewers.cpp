@@ -3,6 +3,8 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 #include <gst/rtsp-server/rtsp-stream-transport.h>
 
+#include <pthread.h>
+
 #include <map>
 #include <system_error>
 #include <thread>
@@ -32,7 +34,9 @@ std::vector<Ref<T>> adopt_list(GList* list) {
 }
 
 // The TCP transports of the PLAYING medias of every session (the pool's,
-// the session's and the session media's locks, taken one at a time).
+// the session's and the session media's locks, taken one at a time: not on
+// the control context, as a client thread holds its session media's while
+// it changes the media's state, for good if the media cannot stop).
 std::vector<Look> playing_tcp(GstRTSPSessionPool* pool) {
   std::vector<Look> looks;
   for (const auto& session : adopt_list<GstRTSPSession>(gst_rtsp_session_pool_filter(pool, nullptr, nullptr))) {
@@ -57,8 +61,7 @@ std::vector<Look> playing_tcp(GstRTSPSessionPool* pool) {
   return looks;
 }
 
-// The sessions of `looks` with a transport its stream no longer has (the
-// streams' locks: not on the control context).
+// The sessions of `looks` with a transport its stream no longer has.
 std::set<std::string> missing_from_streams(const std::vector<Look>& looks) {
   std::map<GstRTSPStream*, std::vector<Ref<GstRTSPStreamTransport>>> in_stream;
   std::set<std::string> missing;
@@ -87,16 +90,18 @@ DroppedViewers::DroppedViewers(GstRTSPSessionPool* pool, std::shared_ptr<Registr
 void DroppedViewers::look() {
   if (asking_)
     return;
-  std::vector<Look> looks = playing_tcp(pool_.get());
-  if (looks.empty()) {
+  // (The pool's lock only: never held for long.)
+  if (gst_rtsp_session_pool_get_n_sessions(pool_.get()) == 0) {
     missing_once_.clear();
     return;
   }
   asking_ = true;
   std::weak_ptr<DroppedViewers> self = weak_from_this();
   try {
-    std::thread([self, looks = std::move(looks), control = control_] {
-      auto missing = std::make_shared<std::set<std::string>>(missing_from_streams(looks));
+    std::thread([self, pool = pool_, control = control_] {
+      pthread_setname_np(pthread_self(), "gms-dropped");  // lives a moment every 2 s
+      auto missing =
+          std::make_shared<std::set<std::string>>(missing_from_streams(playing_tcp(pool.get())));
       invoke_while_alive(control.get(), self, [self, missing] {
         if (auto me = self.lock())
           me->judged(*missing);

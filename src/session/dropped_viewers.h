@@ -9,10 +9,11 @@
 // for good if it still sends keep-alives (a player on a link too slow for
 // the stream), which then shows a frozen picture instead of reconnecting.
 //
-// Every 2 s, on the control context, the PLAYING sessions' TCP transports
-// are listed; whether each is still in its stream is asked on a thread of
-// its own (that takes the stream's lock, which a stream's send thread
-// holds while it hands a list to every viewer). A session whose transport
+// Every 2 s, on a thread of its own (never the control context: listing
+// the PLAYING sessions' TCP transports takes each session media's lock,
+// and asking whether each is still in its stream takes the stream's, which
+// a stream's send thread holds while it hands a list to every viewer), the
+// transports are looked for in their streams. A session whose transport
 // was missing at two looks in a row is ended, as DELETE /api/v1/sessions
 // does: the client's connection is closed, and it may reconnect.
 #pragma once

@@ -238,7 +238,7 @@ std::vector<std::pair<std::string, Ref<GstRTSPClient>>> Registry::clients() {
   return out;
 }
 
-std::vector<Info> Registry::list() {
+void Registry::read_figures() {
   FigureReader reader;
   std::map<std::string, Figures> figures;
   auto sessions = pool_snapshot(pool_.get());
@@ -246,13 +246,60 @@ std::vector<Info> Registry::list() {
     if (auto it = sessions.find(id); it != sessions.end())
       figures[id] = reader.read(it->second.get(), client.get());
   }
+  std::lock_guard<std::mutex> hold(lock_);
+  for (auto& [id, f] : figures)
+    if (auto it = entries_.find(id); it != entries_.end())
+      merge(it->second.info.figures, f);
+}
+
+void Registry::queue_read() {
+  {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    if (read_queued_)
+      return;
+    read_queued_ = true;
+  }
+  Weak weak = weak_from_this();
+  if (!worker_.post([weak] {
+        if (auto self = weak.lock())
+          self->read_job();
+      })) {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    read_queued_ = false;
+  }
+}
+
+void Registry::read_job() {
+  uint64_t serving = 0;
+  {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    read_queued_ = false;
+    serving = asked_;
+  }
+  read_figures();
+  {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    served_ = std::max(served_, serving);
+  }
+  read_done_.notify_all();
+}
+
+std::vector<Info> Registry::list() {
+  if (worker_.on_thread()) {
+    read_figures();
+  } else if (worker_.busy_for() < kFreshWait) {
+    // (A worker busy for longer waits on a media: the figures kept.)
+    std::unique_lock<std::mutex> hold(read_lock_);
+    const uint64_t want = ++asked_;
+    hold.unlock();
+    queue_read();
+    hold.lock();
+    read_done_.wait_for(hold, kFreshWait, [&] { return served_ >= want; });
+  }
   std::vector<Info> out;
   std::lock_guard<std::mutex> hold(lock_);
-  for (auto& [id, e] : entries_) {
-    if (auto it = figures.find(id); it != figures.end())
-      merge(e.info.figures, it->second);
+  for (auto& [id, e] : entries_)
     out.push_back(e.info);
-  }
   return out;
 }
 
@@ -260,6 +307,17 @@ bool Registry::end(const std::string& id) {
   auto session = Ref<GstRTSPSession>::adopt(gst_rtsp_session_pool_find(pool_.get(), id.c_str()));
   if (!session)
     return false;
+  Weak weak = weak_from_this();
+  auto job = [weak, id, session] {
+    if (auto self = weak.lock())
+      self->end_now(id, session.get());
+  };
+  if (worker_.on_thread() || !worker_.post(job))
+    job();
+  return true;
+}
+
+void Registry::end_now(const std::string& id, GstRTSPSession* session) {
   Ref<GstRTSPClient> client;
   {
     std::lock_guard<std::mutex> hold(lock_);
@@ -268,7 +326,7 @@ bool Registry::end(const std::string& id) {
   }
   {
     FigureReader reader;
-    keep_figures(id, reader.read(session.get(), client.get()));
+    keep_figures(id, reader.read(session, client.get()));
   }
   if (client) {
     gst_rtsp_client_session_filter(
@@ -276,12 +334,35 @@ bool Registry::end(const std::string& id) {
         [](GstRTSPClient*, GstRTSPSession* s, gpointer target) noexcept {
           return s == target ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
         },
-        session.get());
+        session);
   }
-  gst_rtsp_session_pool_remove(pool_.get(), session.get());
+  gst_rtsp_session_pool_remove(pool_.get(), session);
   if (client)
     gst_rtsp_client_close(client.get());
-  return true;
+}
+
+void Registry::expire() {
+  {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    if (expire_queued_)
+      return;
+    expire_queued_ = true;
+  }
+  Weak weak = weak_from_this();
+  auto job = [weak] {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    {
+      std::lock_guard<std::mutex> hold(self->read_lock_);
+      self->expire_queued_ = false;
+    }
+    gst_rtsp_session_pool_cleanup(self->pool_.get());
+  };
+  if (!worker_.post(job)) {
+    std::lock_guard<std::mutex> hold(read_lock_);
+    expire_queued_ = false;
+  }
 }
 
 }  // namespace gms::session

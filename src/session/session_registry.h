@@ -9,6 +9,9 @@
 #include <gst/rtsp-server/rtsp-client.h>
 #include <gst/rtsp-server/rtsp-session-pool.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +23,7 @@
 #include "gms/ref.h"
 #include "gms/signal.h"
 #include "session/session_info.h"
+#include "session/session_worker.h"
 
 namespace gms {
 class ClientSignals;
@@ -49,13 +53,22 @@ class Registry : public std::enable_shared_from_this<Registry> {
   // TEARDOWN, close); the handlers hold the registry weakly.
   void add_hooks(ClientSignals& signals);
 
-  // Control context: every session with fresh figures.
+  // Any thread: every session with its figures, read afresh by the worker
+  // when it answers within kFreshWait; else (a read waiting on a media that
+  // does not stop) those of its last read.
   std::vector<Info> list();
-  // Control context: ends session `id` as a TEARDOWN would, and closes its
-  // client's connection, which tells the client. False when unknown.
+  // Any thread: ends session `id` as a TEARDOWN would, and closes its
+  // client's connection, which tells the client; done by the worker, a
+  // moment later. False when unknown.
   bool end(const std::string& id);
-  // Control context: refresh the figures kept for the end-of-session line.
-  void refresh() { list(); }
+  // Any thread: the worker reads the figures kept for the end-of-session
+  // line and for list().
+  void refresh() { queue_read(); }
+  // Any thread: the worker removes the sessions that timed out (the pool's
+  // cleanup: their media's teardown can wait on the media).
+  void expire();
+
+  static constexpr std::chrono::milliseconds kFreshWait{500};
 
  private:
   struct Entry {
@@ -75,6 +88,12 @@ class Registry : public std::enable_shared_from_this<Registry> {
   void keep_figures(const std::string& id, const Figures& f);
   // Copies of the entries' client references, to read them without lock_.
   std::vector<std::pair<std::string, Ref<GstRTSPClient>>> clients();
+  // The worker's jobs. read_figures() reads every session's figures into
+  // its entry; queue_read() queues one read unless one is queued already.
+  void read_figures();
+  void queue_read();
+  void read_job();
+  void end_now(const std::string& id, GstRTSPSession* session);
 
   Ref<GstRTSPSessionPool> pool_;
   SignalConnection removed_;
@@ -82,6 +101,13 @@ class Registry : public std::enable_shared_from_this<Registry> {
   // threads call in here holding the library's session and client locks).
   std::mutex lock_;
   std::map<std::string, Entry> entries_;  // by session id
+  // A leaf too: the reads asked for (asked_) and done (served_: every ask
+  // up to it), and whether a read is queued.
+  std::mutex read_lock_;
+  std::condition_variable read_done_;
+  uint64_t asked_ = 0, served_ = 0;
+  bool read_queued_ = false, expire_queued_ = false;
+  Worker worker_{"gms-sessions"};  // last: stopped first
 };
 
 }  // namespace gms::session

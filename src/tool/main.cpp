@@ -14,6 +14,7 @@
 #include <string>
 
 #include "drain.h"
+#include "exit_deadline.h"
 #include "memory_trim.h"
 #include "rtsp_threads.h"
 #include "stop_signals.h"
@@ -314,6 +315,7 @@ int main(int argc, char** argv) {
     print_issues(e);
     app.exit_code = kExitConfig;
   }
+  gms::tool::exit_within(std::chrono::seconds(5), app.exit_code);
   gst_deinit();
   return app.exit_code;
 }

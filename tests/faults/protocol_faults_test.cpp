@@ -72,7 +72,8 @@ Holdings holdings_of(GPid pid) {
       std::ifstream comm(tasks + "/" + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);
-      h.threads += name != "gms-gop-replay" && name != "gms-trim";
+      h.threads += name != "gms-gop-replay" && name != "gms-trim" &&
+                   name != "gms-dropped";
     }
     closedir(d);
   }

@@ -104,7 +104,7 @@ fd_kinds() {
 }
 # Threads, but for the key-frame replay thread (one for the process's life)
 # and the memory trim's (a moment each minute).
-threads() { grep -L -e '^gms-gop-replay$' -e '^gms-trim$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
+threads() { grep -L -e '^gms-gop-replay$' -e '^gms-trim$' -e '^gms-dropped$' /proc/"$SERVER"/task/*/comm 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ {print $2}' /proc/"$SERVER"/status; }
 # The private memory alone (heap, arenas, stacks): RSS also counts the
 # pages of the shared libraries as the run first reaches their code.

@@ -103,7 +103,8 @@ Holdings holdings_of(GPid pid) {
       std::getline(comm, name);
       bool pool = name.rfind("pool-", 0) == 0;
       h.pool_threads += pool;
-      h.threads += !pool && name != "gms-gop-replay" && name != "gms-trim" && name != "GstSystemClock";
+      h.threads += !pool && name != "gms-gop-replay" && name != "gms-trim" &&
+                   name != "gms-dropped" && name != "GstSystemClock";
     }
     closedir(d);
   }
