@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "media_fixtures.h"
 #include "process.h"
 #include "rtsp_raw.h"
 
@@ -20,16 +21,6 @@ namespace gms::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The name the recorder gives a segment that starts at `us` (local time).
-std::string segment_name(gint64 us) {
-  GDateTime* t = g_date_time_new_from_unix_local(us / G_USEC_PER_SEC);
-  GCharPtr s(g_date_time_format(t, "%Y-%m-%d_%H-%M-%S"));
-  g_date_time_unref(t);
-  char micro[16];
-  std::snprintf(micro, sizeof micro, "-%06d.mkv", int(us % G_USEC_PER_SEC));
-  return std::string(s.get()) + micro;
-}
 
 std::string iso_utc(gint64 us) {
   GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
@@ -65,7 +56,8 @@ unsigned write_segments(const std::string& dir, gint64 start_us) {
     const std::string from = gen + name;
     if (!g_file_test(from.c_str(), G_FILE_TEST_EXISTS))
       break;
-    const std::string to = dir + "/" + segment_name(start_us + gint64(n) * G_USEC_PER_SEC / 2);
+    const std::string to =
+        dir + "/" + recorder_segment_name(start_us + gint64(n) * G_USEC_PER_SEC / 2, "mkv");
     if (g_rename(from.c_str(), to.c_str()) != 0)
       break;
   }

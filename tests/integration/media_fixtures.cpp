@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -185,6 +186,17 @@ int count_video_packets(const std::string& file) {
   if (r.exit_status != 0 || r.out.empty())
     return -1;
   return std::atoi(r.out.c_str());
+}
+
+std::string recorder_segment_name(long long us, const std::string& extension) {
+  GDateTime* t = g_date_time_new_from_unix_local(us / G_USEC_PER_SEC);
+  gchar* s = g_date_time_format(t, "%Y-%m-%d_%H-%M-%S");
+  g_date_time_unref(t);
+  char micro[16];
+  std::snprintf(micro, sizeof micro, "-%06d.", int(us % G_USEC_PER_SEC));
+  std::string name = std::string(s) + micro + extension;
+  g_free(s);
+  return name;
 }
 
 }  // namespace gms::test

@@ -29,4 +29,8 @@ std::string make_media_dir(const std::vector<std::string>& names = {});
 // (ffprobe -count_packets), or -1.
 int count_video_packets(const std::string& file);
 
+// The name the recorder gives a segment that starts at `us` (µs since the
+// epoch, named in local time), with `extension` ("mp4", "mkv").
+std::string recorder_segment_name(long long us, const std::string& extension);
+
 }  // namespace gms::test

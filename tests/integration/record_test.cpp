@@ -11,6 +11,7 @@
 
 #include "child.h"
 #include "http_client.h"
+#include "media_fixtures.h"
 #include "pipelines.h"
 #include "process.h"
 #include "publish_raw.h"
@@ -215,16 +216,6 @@ std::string mp4_header_of(const std::string& path) {
     at += size;
   }
   return "";
-}
-
-// The name msrecorder gives a segment that starts at `us` (local time).
-std::string segment_name(gint64 us) {
-  GDateTime* t = g_date_time_new_from_unix_local(us / G_USEC_PER_SEC);
-  GCharPtr s(g_date_time_format(t, "%Y-%m-%d_%H-%M-%S"));
-  g_date_time_unref(t);
-  char micro[16];
-  std::snprintf(micro, sizeof micro, "-%06d.mp4", int(us % G_USEC_PER_SEC));
-  return std::string(s.get()) + micro;
 }
 
 // Video frames in a file (ffprobe), and where its key frames are (s).
@@ -848,7 +839,8 @@ TEST(Record, TimeRangeAcrossSegmentsPlaysAsOneStream) {
   ASSERT_TRUE(last);
   const std::string header = mp4_header_of(segs.back().path);
   ASSERT_FALSE(header.empty()) << segs.back().path;
-  const std::string opened = dir + "/live/cam/" + segment_name(*last + 3 * G_USEC_PER_SEC);
+  const std::string opened =
+      dir + "/live/cam/" + recorder_segment_name(*last + 3 * G_USEC_PER_SEC, "mp4");
   ASSERT_TRUE(g_file_set_contents(opened.c_str(), header.data(), gssize(header.size()), nullptr));
   const std::string to_now = "?start=" + iso_utc(*last) + "&duration=30";
   Viewer edge(srv.url("/recordings/live/cam" + to_now), "tcp");
