@@ -252,29 +252,36 @@ void Registry::read_figures() {
       merge(it->second.info.figures, f);
 }
 
-void Registry::queue_read() {
+void Registry::post_once(bool Registry::*queued, void (Registry::*job)()) {
   {
     std::lock_guard<std::mutex> hold(read_lock_);
-    if (read_queued_)
+    if (this->*queued)
       return;
-    read_queued_ = true;
+    this->*queued = true;
   }
   Weak weak = weak_from_this();
-  if (!worker_.post([weak] {
-        if (auto self = weak.lock())
-          self->read_job();
+  if (!worker_.post([weak, queued, job] {
+        auto self = weak.lock();
+        if (!self)
+          return;
+        {
+          std::lock_guard<std::mutex> hold(self->read_lock_);
+          (*self).*queued = false;
+        }
+        ((*self).*job)();
       })) {
     std::lock_guard<std::mutex> hold(read_lock_);
-    read_queued_ = false;
+    this->*queued = false;
   }
 }
+
+void Registry::queue_read() { post_once(&Registry::read_queued_, &Registry::read_job); }
 
 void Registry::read_job() {
   uint64_t serving = 0;
   {
     std::lock_guard<std::mutex> hold(read_lock_);
-    read_queued_ = false;
-    serving = asked_;
+    serving = asked_;  // every ask made before this read starts
   }
   read_figures();
   {
@@ -341,28 +348,8 @@ void Registry::end_now(const std::string& id, GstRTSPSession* session) {
     gst_rtsp_client_close(client.get());
 }
 
-void Registry::expire() {
-  {
-    std::lock_guard<std::mutex> hold(read_lock_);
-    if (expire_queued_)
-      return;
-    expire_queued_ = true;
-  }
-  Weak weak = weak_from_this();
-  auto job = [weak] {
-    auto self = weak.lock();
-    if (!self)
-      return;
-    {
-      std::lock_guard<std::mutex> hold(self->read_lock_);
-      self->expire_queued_ = false;
-    }
-    gst_rtsp_session_pool_cleanup(self->pool_.get());
-  };
-  if (!worker_.post(job)) {
-    std::lock_guard<std::mutex> hold(read_lock_);
-    expire_queued_ = false;
-  }
-}
+void Registry::expire() { post_once(&Registry::expire_queued_, &Registry::expire_job); }
+
+void Registry::expire_job() { gst_rtsp_session_pool_cleanup(pool_.get()); }
 
 }  // namespace gms::session

@@ -93,7 +93,11 @@ class Registry : public std::enable_shared_from_this<Registry> {
   void read_figures();
   void queue_read();
   void read_job();
+  void expire_job();
   void end_now(const std::string& id, GstRTSPSession* session);
+  // Queues `job` on the worker unless the one `queued` marks is still
+  // waiting there; the flag is cleared as the job starts.
+  void post_once(bool Registry::*queued, void (Registry::*job)());
 
   Ref<GstRTSPSessionPool> pool_;
   SignalConnection removed_;
