@@ -7,6 +7,7 @@
 
 #include "auth/redact.h"
 #include "core/log.h"
+#include "core/off_thread.h"
 #include "core/tls_client.h"
 
 GST_DEBUG_CATEGORY_STATIC(gms_auth_debug);
@@ -345,38 +346,41 @@ bool client_is_tls(GstRTSPClient* client, GstRTSPAuth* auth, GstRTSPConnection* 
   return conn && gst_rtsp_connection_get_tls(conn, nullptr) != nullptr;
 }
 
-namespace {
-struct CloseUsers {
-  GstRTSPSessionPool* pool;
-  const std::function<bool(const std::string&)>* keep;
-  unsigned closed = 0;
-};
-}  // namespace
-
 unsigned close_clients_of_users(GstRTSPServer* server, GstRTSPSessionPool* pool,
                                 const std::function<bool(const std::string& user)>& keep) {
-  CloseUsers c{pool, &keep};
-  GList* gone = gst_rtsp_server_client_filter(
+  struct Found {
+    const std::function<bool(const std::string&)>* keep;
+    std::vector<Ref<GstRTSPClient>> clients;
+  } found{&keep, {}};
+  gst_rtsp_server_client_filter(
       server,
       +[](GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept -> GstRTSPFilterResult {
-        auto* c = static_cast<CloseUsers*>(data);
+        auto* f = static_cast<Found*>(data);
         std::string user = user_of_client(client);
-        if (user.empty() || (*c->keep)(user))
-          return GST_RTSP_FILTER_KEEP;
-        GMS_LOG_INFO("user %s: removed or changed; its sessions end", user.c_str());
-        gst_rtsp_client_session_filter(
-            client,
-            +[](GstRTSPClient*, GstRTSPSession* sess, gpointer pool) noexcept {
-              gst_rtsp_session_pool_remove(static_cast<GstRTSPSessionPool*>(pool), sess);
-              return GST_RTSP_FILTER_REMOVE;
-            },
-            c->pool);
-        c->closed++;
-        return GST_RTSP_FILTER_REMOVE;
+        if (!user.empty() && !(*f->keep)(user)) {
+          GMS_LOG_INFO("user %s: removed or changed; its sessions end", user.c_str());
+          f->clients.push_back(Ref<GstRTSPClient>::borrow(client));
+        }
+        return GST_RTSP_FILTER_KEEP;
       },
-      &c);
-  g_list_free_full(gone, g_object_unref);
-  return c.closed;
+      &found);
+  if (found.clients.empty())
+    return 0;
+  // Ending a session tears its media down on the calling thread (off_thread.h).
+  run_off_thread("gms-drop", [pool = Ref<GstRTSPSessionPool>::borrow(pool),
+                              clients = found.clients] {
+    for (const auto& c : clients) {
+      gst_rtsp_client_session_filter(
+          c.get(),
+          +[](GstRTSPClient*, GstRTSPSession* sess, gpointer pool) noexcept {
+            gst_rtsp_session_pool_remove(static_cast<GstRTSPSessionPool*>(pool), sess);
+            return GST_RTSP_FILTER_REMOVE;
+          },
+          pool.get());
+      gst_rtsp_client_close(c.get());
+    }
+  });
+  return unsigned(found.clients.size());
 }
 
 uint64_t failure_count() { return g_failures; }

@@ -1,5 +1,8 @@
 #include "core/gone_path_clients.h"
 
+#include "core/log.h"
+#include "core/off_thread.h"
+
 namespace gms {
 namespace {
 
@@ -42,29 +45,69 @@ GstRTSPFilterResult search_session(GstRTSPClient*, GstRTSPSession* sess, gpointe
   return GST_RTSP_FILTER_KEEP;
 }
 
-struct Closing {
+struct Collecting {
   const std::vector<std::string>* names;
-  unsigned closed = 0;
+  std::vector<Ref<GstRTSPClient>> found;
 };
 
-// Server filter: REMOVE closes the client (the library unlocks the server
-// around the close).
-GstRTSPFilterResult close_if_on_path(GstRTSPServer*, GstRTSPClient* client, gpointer data) noexcept {
-  auto* closing = static_cast<Closing*>(data);
-  Search search{closing->names};
+GstRTSPFilterResult collect_if_on_path(GstRTSPServer*, GstRTSPClient* client,
+                                       gpointer data) noexcept {
+  auto* collecting = static_cast<Collecting*>(data);
+  Search search{collecting->names};
   gst_rtsp_client_session_filter(client, search_session, &search);
-  closing->closed += search.found;
-  return search.found ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+  if (search.found)
+    collecting->found.push_back(Ref<GstRTSPClient>::borrow(client));
+  return GST_RTSP_FILTER_KEEP;
+}
+
+// Session filter: drop the session medias of the given paths.
+GstRTSPFilterResult drop_session_media(GstRTSPSession*, GstRTSPSessionMedia* sm,
+                                       gpointer data) noexcept {
+  auto* names = static_cast<const std::vector<std::string>*>(data);
+  return on_path(sm, *names) ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+}
+
+GstRTSPFilterResult drop_client_sessions(GstRTSPClient*, GstRTSPSession* sess,
+                                         gpointer data) noexcept {
+  gst_rtsp_session_filter(sess, drop_session_media, data);
+  // A session left without media is removed; its client stays connected.
+  GList* left = gst_rtsp_session_filter(sess, nullptr, nullptr);
+  bool empty = left == nullptr;
+  g_list_free_full(left, g_object_unref);
+  return empty ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+}
+
+GstRTSPFilterResult filter_clients_sessions(GstRTSPServer*, GstRTSPClient* client,
+                                            gpointer data) noexcept {
+  gst_rtsp_client_session_filter(client, drop_client_sessions, data);
+  return GST_RTSP_FILTER_KEEP;
+}
+
+void drop(GstRTSPServer* server, const std::vector<std::string>& names,
+          const std::vector<Ref<GstRTSPClient>>& clients) {
+  for (const auto& c : clients)
+    gst_rtsp_client_close(c.get());
+  if (!clients.empty())
+    GMS_LOG_INFO("closed %zu connection(s) of removed or changed paths", clients.size());
+  gst_rtsp_server_client_filter(server, filter_clients_sessions,
+                                const_cast<std::vector<std::string>*>(&names));
 }
 
 }  // namespace
 
-unsigned close_clients_of(GstRTSPServer* server, const std::vector<std::string>& names) {
+std::vector<Ref<GstRTSPClient>> clients_of(GstRTSPServer* server,
+                                           const std::vector<std::string>& names) {
+  Collecting collecting{&names, {}};
+  if (!names.empty())
+    gst_rtsp_server_client_filter(server, collect_if_on_path, &collecting);
+  return std::move(collecting.found);
+}
+
+void drop_off_thread(Ref<GstRTSPServer> server, std::vector<std::string> names,
+                     std::vector<Ref<GstRTSPClient>> clients) {
   if (names.empty())
-    return 0;
-  Closing closing{&names};
-  gst_rtsp_server_client_filter(server, close_if_on_path, &closing);
-  return closing.closed;
+    return;
+  run_off_thread("gms-drop", [server, names, clients] { drop(server.get(), names, clients); });
 }
 
 }  // namespace gms

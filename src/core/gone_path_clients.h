@@ -12,14 +12,26 @@
 #include <string>
 #include <vector>
 
+#include "gms/ref.h"
+
 namespace gms {
 
 // Whether `sm` is a session media of the path `name` itself (not of a
 // path that `name` merely starts with).
 bool session_media_is(GstRTSPSessionMedia* sm, const std::string& name);
 
-// On the server's context: closes every client with a session on one of
-// `names` (a path, or under it). Returns how many.
-unsigned close_clients_of(GstRTSPServer* server, const std::vector<std::string>& names);
+// Any thread: every client with a session on one of `names` (a path, or
+// under it). Takes the server's, the clients' and the sessions' locks,
+// each released around what it calls: never waits on a media.
+std::vector<Ref<GstRTSPClient>> clients_of(GstRTSPServer* server,
+                                           const std::vector<std::string>& names);
+
+// Closes `clients`, then drops what other clients still hold of `names`
+// (their session medias of those paths; a session left without any goes),
+// on a thread of its own ("gms-drop"): a client's close tears its media
+// down on the calling thread, which waits for good on a pipeline that
+// cannot stop, and the caller is the control thread.
+void drop_off_thread(Ref<GstRTSPServer> server, std::vector<std::string> names,
+                     std::vector<Ref<GstRTSPClient>> clients);
 
 }  // namespace gms

@@ -146,32 +146,6 @@ void find_elements_once() {
   });
 }
 
-// Session filter: drop the session medias of the given paths.
-GstRTSPFilterResult drop_session_media(GstRTSPSession*, GstRTSPSessionMedia* sm,
-                                       gpointer data) noexcept {
-  auto* names = static_cast<const std::vector<std::string>*>(data);
-  for (const auto& n : *names)
-    if (session_media_is(sm, n))
-      return GST_RTSP_FILTER_REMOVE;
-  return GST_RTSP_FILTER_KEEP;
-}
-
-GstRTSPFilterResult drop_client_sessions(GstRTSPClient*, GstRTSPSession* sess,
-                                         gpointer data) noexcept {
-  gst_rtsp_session_filter(sess, drop_session_media, data);
-  // A session left without media is removed; its client stays connected.
-  GList* left = gst_rtsp_session_filter(sess, nullptr, nullptr);
-  bool empty = left == nullptr;
-  g_list_free_full(left, g_object_unref);
-  return empty ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
-}
-
-GstRTSPFilterResult filter_clients_sessions(GstRTSPServer*, GstRTSPClient* client,
-                                            gpointer data) noexcept {
-  gst_rtsp_client_session_filter(client, drop_client_sessions, data);
-  return GST_RTSP_FILTER_KEEP;
-}
-
 GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) noexcept {
   return GST_RTSP_FILTER_REMOVE;
 }
@@ -879,13 +853,12 @@ struct Server::Impl {
     GST_INFO("mounted %s", p.name.c_str());
   }
 
+  // The clients are found here, before the path's new version can have
+  // any; they are closed on a thread of their own (gone_path_clients.h).
   void drop_sessions(const std::vector<std::string>& names) {
     if (names.empty())
       return;
-    if (unsigned n = close_clients_of(server.get(), names))
-      GMS_LOG_INFO("closed %u connection(s) of removed or changed paths", n);
-    gst_rtsp_server_client_filter(server.get(), filter_clients_sessions,
-                                  const_cast<std::vector<std::string>*>(&names));
+    drop_off_thread(server, names, clients_of(server.get(), names));
   }
 
   void close_all() {

@@ -68,7 +68,10 @@ class Registry : public std::enable_shared_from_this<Registry> {
   // cleanup: their media's teardown can wait on the media).
   void expire();
 
-  static constexpr std::chrono::milliseconds kFreshWait{500};
+  // (The worker may be busy with a media's teardown, or a read of
+  // thousands of sessions may take longer: the control thread waits no
+  // more, and the figures are then those of the last read, 2 s old at most.)
+  static constexpr std::chrono::milliseconds kFreshWait{250};
 
  private:
   struct Entry {
