@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/log.h"
+#include "core/off_thread.h"
 
 namespace gms {
 
@@ -139,8 +140,10 @@ void PathRegistry::kick(const std::string& path, uint64_t id, const std::string&
     entries_.erase(it);
   }
   GMS_LOG_WARN("path %s: publisher cut off: %s", path.c_str(), why.c_str());
+  // Its close tears the publisher's media down on the calling thread: not
+  // the control thread's to wait for (off_thread.h).
   if (client)
-    gst_rtsp_client_close(client.get());
+    run_off_thread("gms-drop", [client] { gst_rtsp_client_close(client.get()); });
 }
 
 }  // namespace gms

@@ -55,7 +55,8 @@ class PathRegistry {
     std::string peer;
   };
   std::vector<Active> active() const;
-  // Closes the publisher `id` of `path` (if still current) and logs why.
+  // Closes the publisher `id` of `path` (if still current; on a thread of
+  // its own) and logs why.
   void kick(const std::string& path, uint64_t id, const std::string& why);
 
   // Called (on the thread that made the change, no lock held) when a
