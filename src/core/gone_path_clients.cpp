@@ -77,20 +77,17 @@ GstRTSPFilterResult drop_client_sessions(GstRTSPClient*, GstRTSPSession* sess,
   return empty ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
 }
 
-GstRTSPFilterResult filter_clients_sessions(GstRTSPServer*, GstRTSPClient* client,
-                                            gpointer data) noexcept {
-  gst_rtsp_client_session_filter(client, drop_client_sessions, data);
-  return GST_RTSP_FILTER_KEEP;
-}
-
-void drop(GstRTSPServer* server, const std::vector<std::string>& names,
-          const std::vector<Ref<GstRTSPClient>>& clients) {
-  for (const auto& c : clients)
+// Only the clients found before: by now the path's new version may have
+// clients of its own, which must be left alone.
+void drop(const std::vector<std::string>& names, const std::vector<Ref<GstRTSPClient>>& clients) {
+  for (const auto& c : clients) {
     gst_rtsp_client_close(c.get());
+    // What the close left of those paths (a client already closing).
+    gst_rtsp_client_session_filter(c.get(), drop_client_sessions,
+                                   const_cast<std::vector<std::string>*>(&names));
+  }
   if (!clients.empty())
     GMS_LOG_INFO("closed %zu connection(s) of removed or changed paths", clients.size());
-  gst_rtsp_server_client_filter(server, filter_clients_sessions,
-                                const_cast<std::vector<std::string>*>(&names));
 }
 
 }  // namespace
@@ -103,11 +100,10 @@ std::vector<Ref<GstRTSPClient>> clients_of(GstRTSPServer* server,
   return std::move(collecting.found);
 }
 
-void drop_off_thread(Ref<GstRTSPServer> server, std::vector<std::string> names,
-                     std::vector<Ref<GstRTSPClient>> clients) {
-  if (names.empty())
+void drop_off_thread(std::vector<std::string> names, std::vector<Ref<GstRTSPClient>> clients) {
+  if (names.empty() || clients.empty())
     return;
-  run_off_thread("gms-drop", [server, names, clients] { drop(server.get(), names, clients); });
+  run_off_thread("gms-drop", [names, clients] { drop(names, clients); });
 }
 
 }  // namespace gms

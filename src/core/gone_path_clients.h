@@ -26,12 +26,11 @@ bool session_media_is(GstRTSPSessionMedia* sm, const std::string& name);
 std::vector<Ref<GstRTSPClient>> clients_of(GstRTSPServer* server,
                                            const std::vector<std::string>& names);
 
-// Closes `clients`, then drops what other clients still hold of `names`
-// (their session medias of those paths; a session left without any goes),
-// on a thread of its own ("gms-drop"): a client's close tears its media
-// down on the calling thread, which waits for good on a pipeline that
-// cannot stop, and the caller is the control thread.
-void drop_off_thread(Ref<GstRTSPServer> server, std::vector<std::string> names,
-                     std::vector<Ref<GstRTSPClient>> clients);
+// Closes `clients` (found by clients_of()), and drops what they may still
+// hold of `names` (their session medias of those paths; a session left
+// without any goes), on a thread of its own ("gms-drop"): a client's close
+// tears its media down on the calling thread, which waits for good on a
+// pipeline that cannot stop, and the caller is the control thread.
+void drop_off_thread(std::vector<std::string> names, std::vector<Ref<GstRTSPClient>> clients);
 
 }  // namespace gms

@@ -858,7 +858,7 @@ struct Server::Impl {
   void drop_sessions(const std::vector<std::string>& names) {
     if (names.empty())
       return;
-    drop_off_thread(server, names, clients_of(server.get(), names));
+    drop_off_thread(names, clients_of(server.get(), names));
   }
 
   void close_all() {
