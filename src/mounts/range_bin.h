@@ -28,10 +28,9 @@ namespace gms::mounts {
 GstElement* range_bin_new();
 
 // On the thread that changes the bin's state: `after_start` at the end of
-// its READY to PAUSED (its children changed; `started`: not failed; false
-// fails the change),
-// `before_stop` at the start of its PAUSED to READY (before any child).
-// Set once, before the bin leaves NULL.
+// its READY to PAUSED (its children changed; `started`: the change did not
+// fail; returning false fails it), `before_stop` at the start of its PAUSED
+// to READY (before any child). Set once, before the bin leaves NULL.
 void range_bin_set_hooks(GstElement* bin, std::function<bool(bool started)> after_start,
                          std::function<void()> before_stop);
 

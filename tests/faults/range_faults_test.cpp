@@ -22,13 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string iso_utc(gint64 us) {
-  GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
-  GCharPtr s(g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ"));
-  g_date_time_unref(t);
-  return s.get();
-}
-
 // 12 s of H.264 and Opus as 24 Matroska segments of 0.5 s (a key frame
 // each), written as the recorder writes them (splitmuxsink, matroskamux:
 // ffmpeg's segments did not show the faults) and named as it names them

@@ -199,4 +199,15 @@ std::string recorder_segment_name(long long us, const std::string& extension) {
   return name;
 }
 
+std::string iso_utc(long long us) {
+  GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
+  GDateTime* full = g_date_time_add(t, us % G_USEC_PER_SEC);
+  gchar* s = g_date_time_format(full, "%Y-%m-%dT%H:%M:%S.%fZ");
+  g_date_time_unref(full);
+  g_date_time_unref(t);
+  std::string out = s;
+  g_free(s);
+  return out;
+}
+
 }  // namespace gms::test

@@ -33,4 +33,8 @@ int count_video_packets(const std::string& file);
 // epoch, named in local time), with `extension` ("mp4", "mkv").
 std::string recorder_segment_name(long long us, const std::string& extension);
 
+// `us` (µs since the epoch) as a recordings query's start=, in UTC:
+// "2026-11-24T10:00:00.250000Z".
+std::string iso_utc(long long us);
+
 }  // namespace gms::test

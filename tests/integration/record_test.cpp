@@ -741,16 +741,6 @@ TEST(Record, SourceRestartInsideASegmentLeavesARealGap) {
   EXPECT_LE(gap, 3.0);
 }
 
-// "2026-11-24T10:00:00.250000Z" for the URL's start=.
-std::string iso_utc(gint64 us) {
-  GDateTime* t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
-  GDateTime* full = g_date_time_add(t, us % G_USEC_PER_SEC);
-  GCharPtr s(g_date_time_format(full, "%Y-%m-%dT%H:%M:%S.%fZ"));
-  g_date_time_unref(full);
-  g_date_time_unref(t);
-  return s.get();
-}
-
 int describe_status(ServerProcess& srv, const std::string& path_and_query) {
   RawRtsp raw(srv.port());
   RtspReply r = raw.request("DESCRIBE " + srv.url(path_and_query) +
