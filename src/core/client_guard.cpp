@@ -5,6 +5,7 @@
 #include <gst/rtsp-server/rtsp-session-media.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -259,6 +260,22 @@ GstRTSPStatusCode check_play_headers(GstRTSPContext* ctx, GstRTSPMedia* media) {
   return GST_RTSP_STS_OK;
 }
 
+// The refused headers, for the log line: cut short, control bytes shown as '?'.
+std::string play_headers_text(GstRTSPMessage* req) {
+  std::string text;
+  for (GstRTSPHeaderField field : {GST_RTSP_HDR_RANGE, GST_RTSP_HDR_SCALE, GST_RTSP_HDR_SPEED}) {
+    gchar* value = nullptr;
+    if (gst_rtsp_message_get_header(req, field, &value, 0) != GST_RTSP_OK)
+      continue;
+    std::string shown(value, strnlen(value, 80));
+    for (char& c : shown)
+      if (g_ascii_iscntrl(c))
+        c = '?';
+    text += std::string(text.empty() ? "" : ", ") + gst_rtsp_header_as_text(field) + ": " + shown;
+  }
+  return text;
+}
+
 using RangePtr = UniquePtr<GstRTSPTimeRange, gst_rtsp_range_free>;
 
 // The library calls gst_rtsp_media_get_rates() on every PLAY and aborts the
@@ -510,8 +527,8 @@ GstRTSPStatusCode pre_play(GstRTSPClient* client, GstRTSPContext* ctx, gpointer)
   GstRTSPMedia* media = ctx->sessmedia ? gst_rtsp_session_media_get_media(ctx->sessmedia) : ctx->media;
   code = check_play_headers(ctx, media);
   if (code != GST_RTSP_STS_OK) {
-    GMS_LOG_INFO("client %s: PLAY refused (%d): bad Range, Scale or Speed", peer(client).c_str(),
-                 code);
+    GMS_LOG_INFO("client %s: PLAY refused (%d): bad Range, Scale or Speed (%s)",
+                 peer(client).c_str(), code, play_headers_text(ctx->request).c_str());
     return code;
   }
   if (media && g_object_get_data(G_OBJECT(media), kFileMedia))

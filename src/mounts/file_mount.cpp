@@ -21,6 +21,7 @@
 #include "mounts/preroll_deadline.h"
 #include "mounts/range_bin.h"
 #include "mounts/range_source.h"
+#include "mounts/range_table.h"
 #include "mounts/pinned_file.h"
 #include "mounts/rtp_batch.h"
 #include "record/range_plan.h"
@@ -239,6 +240,9 @@ G_END_DECLS
 struct _GmsFileFactory {
   GstRTSPMediaFactory parent;
   gms::mounts::FileSettings* settings;  // set once before the factory is mounted
+  // A recording's time ranges: each media is built from the one its
+  // request's query names (null for a file).
+  gms::mounts::RangeTable<gms::mounts::FileSettings>* ranges;
 };
 
 G_DEFINE_FINAL_TYPE(GmsFileFactory, gms_file_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
@@ -266,15 +270,20 @@ Ref<GstPad> track_queue(GstElement* mq, GstPad* chain) {
 // filesrc ! parsebin, then one whitelisted payloader chain per servable
 // track, named pay0..payN in the order of the probe.
 GstElement* file_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* url) noexcept {
-  if (!GMS_FILE_FACTORY(factory)->settings)
+  GmsFileFactory* self = GMS_FILE_FACTORY(factory);
+  if (!self->settings)
     return nullptr;
-  const FileSettings& s = *GMS_FILE_FACTORY(factory)->settings;
-  // Another range was mounted at this path meanwhile: not this one.
-  if (!s.parts.empty() && url && url->query && s.query != url->query) {
-    GMS_LOG_WARN("recordings %s: the range changed while the media was made; try again",
-                 s.mount_path.c_str());
-    return nullptr;
+  std::shared_ptr<const FileSettings> range;
+  if (self->ranges) {
+    // A request without the query (a SETUP whose URL dropped it): the last.
+    range = url && url->query ? self->ranges->find(url->query) : self->ranges->newest();
+    if (!range) {
+      GMS_LOG_WARN("recordings %s: the range asked for was pushed out by newer ones; try again",
+                   self->settings->mount_path.c_str());
+      return nullptr;
+    }
   }
+  const FileSettings& s = range ? *range : *self->settings;
   try {
     // A range's bin releases its concats before its children stop.
     auto bin = Ref<GstElement>::adopt(s.parts.empty() ? gst_bin_new(nullptr) : range_bin_new());
@@ -471,6 +480,7 @@ GstRTSPMedia* file_construct(GstRTSPMediaFactory* factory, const GstRTSPUrl* url
 
 void file_factory_finalize(GObject* object) {
   delete GMS_FILE_FACTORY(object)->settings;
+  delete GMS_FILE_FACTORY(object)->ranges;
   G_OBJECT_CLASS(gms_file_factory_parent_class)->finalize(object);
 }
 
@@ -485,7 +495,10 @@ static void gms_file_factory_class_init(GmsFileFactoryClass* klass) {
   GST_RTSP_MEDIA_FACTORY_CLASS(klass)->gen_key = gms::mounts::shared_media_key;
 }
 
-static void gms_file_factory_init(GmsFileFactory* self) { self->settings = nullptr; }
+static void gms_file_factory_init(GmsFileFactory* self) {
+  self->settings = nullptr;
+  self->ranges = nullptr;
+}
 
 // ---------------------------------------------------------------------------
 // FileRoots
@@ -504,6 +517,9 @@ constexpr std::chrono::milliseconds kProbeTimeout{10000};
 constexpr std::chrono::milliseconds kProbeWait{5000};
 // A time range reads its segments at once (a parser each): a bound.
 constexpr size_t kMaxRangeSegments = 200;
+// Ranges of one recording kept mounted at once: enough for viewers asking
+// for different ones at the same moment (an NVR's timeline, a few people).
+constexpr size_t kRangesPerPath = 32;
 // A gap in a recording plays as a pause of the stream, of at most this:
 // a viewer of a range over a night off the air should not wait the night.
 constexpr gint64 kMaxPlayedGapUs = 10 * G_USEC_PER_SEC;
@@ -564,6 +580,17 @@ guint64 recorded_length(const std::string& path, gint64 start_us, GstClockTime p
   if (!GST_CLOCK_TIME_IS_VALID(probed) || probed == 0)
     return span;
   return closed ? std::min(probed, span) : std::max(probed, span);
+}
+
+// Whether `factory` has the range of `query`, its first segment unchanged
+// since (a recorder that wrote a segment again under the same name).
+bool range_unchanged(GstRTSPMediaFactory* factory, const std::string& query) {
+  auto* ranges = GMS_FILE_FACTORY(factory)->ranges;
+  auto known = ranges ? ranges->find(query) : nullptr;
+  if (!known)
+    return false;
+  auto now = identify_file(known->file);
+  return now && *now == known->id;
 }
 
 const char* status_text(int status) {
@@ -654,8 +681,11 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::stri
     std::lock_guard<std::mutex> g(lock_);
     auto it = files_.find(prefix);
     const bool mounted = it != files_.end() && it->second.factory == factory;
-    if (mounted && ((range && it->second.query != query) ||
-                    (!range && !setup && !it->second.query.empty()))) {
+    if (mounted && range && range_unchanged(factory.get(), query)) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return GST_RTSP_STS_OK;
+    }
+    if (mounted && (range || (!setup && !it->second.query.empty()))) {
       // Another time range of a directory mounted for one: mount it anew;
       // the directory without a range: not a stream (mount_file says why).
       auto r = roots_.find(it->second.root);
@@ -704,7 +734,8 @@ GstRTSPStatusCode FileRoots::resolve(const std::string& abspath, const std::stri
         relative.resize(rslash == std::string::npos ? 0 : rslash);
       }
       std::lock_guard<std::mutex> g(lock_);
-      if (auto it = files_.find(mount_path); it != files_.end() && it->second.query == query)
+      if (auto it = files_.find(mount_path);
+          it != files_.end() && range_unchanged(it->second.factory.get(), query))
         return GST_RTSP_STS_OK;
     }
   }
@@ -801,23 +832,40 @@ GstRTSPStatusCode FileRoots::mount_range(const std::shared_ptr<Root>& root,
   PathConfig per_range = root->config;
   per_range.shared = false;  // each viewer its own range
   per_range.loop = false;
+  auto fs = std::make_shared<FileSettings>();
+  fs->mount_path = mount_path;
+  fs->file = plan.files.front();
+  fs->id = *id;
+  fs->info = info;
+  fs->parts = plan.files;
+  fs->part_starts = plan.starts_ns;
+  fs->part_after_gap = plan.after_gap;
+  // Ending with the recording: at the end of its last file, not at the
+  // duration the names give, which can be some tenths of a second short.
+  fs->range_cut = !plan.to_recording_end;
+  fs->range_offset = plan.offset_ns;
+  fs->range_duration = plan.duration_ns;
+  fs->query = query;
   std::lock_guard<std::mutex> g(lock_);
   if (!roots_.count(name))
     return GST_RTSP_STS_NOT_FOUND;  // removed by a reload meanwhile
-  // Another range mounted here goes when this one replaces it, in one step.
+  // The path's ranges so far stay: a viewer whose media is being made
+  // from one of them still finds it.
+  if (auto it = files_.find(mount_path); it != files_.end() && it->second.root == name) {
+    if (auto* ranges = GMS_FILE_FACTORY(it->second.factory.get())->ranges) {
+      ranges->put(query, fs);
+      it->second.query = query;
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return GST_RTSP_STS_OK;
+    }
+  }
+  // A file mounted here goes when the range replaces it, in one step.
   forget_locked(mount_path);
   auto factory = make_file_factory(per_range, mount_path, plan.files.front(), *id, info,
                                    root->pool.get());
-  FileSettings& fs = *GMS_FILE_FACTORY(factory.get())->settings;
-  fs.parts = plan.files;
-  fs.part_starts = plan.starts_ns;
-  fs.part_after_gap = plan.after_gap;
-  // Ending with the recording: at the end of its last file, not at the
-  // duration the names give, which can be some tenths of a second short.
-  fs.range_cut = !plan.to_recording_end;
-  fs.range_offset = plan.offset_ns;
-  fs.range_duration = plan.duration_ns;
-  fs.query = query;
+  *GMS_FILE_FACTORY(factory.get())->settings = *fs;
+  GMS_FILE_FACTORY(factory.get())->ranges = new RangeTable<FileSettings>(kRangesPerPath);
+  GMS_FILE_FACTORY(factory.get())->ranges->put(query, fs);
   lru_.push_front(mount_path);
   Mounted m{name, plan.files.front(), *id, factory, lru_.begin(), query};
   files_.emplace(mount_path, std::move(m));
