@@ -2,6 +2,7 @@
 
 #include <gst/rtsp-server/rtsp-address-pool.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,8 +94,15 @@ void on_sync_error(GstBus*, GstMessage* msg, gpointer path) noexcept {
   gst_message_parse_error(msg, out(err), &dbg);
   GCharPtr debug(dbg);
   GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg)));
-  GMS_LOG_WARN("path %s: pipeline error from %s: %s", static_cast<const char*>(path),
-               src.get(), err ? err->message : "?");
+  // A streaming thread's error says why it stopped ("reason not-linked
+  // (-1)") in its debug text only: that part goes on the line.
+  std::string reason;
+  if (const char* r = debug ? strstr(debug.get(), "reason ") : nullptr) {
+    size_t len = strcspn(r, ")\n");
+    reason = " (" + std::string(r, len + (r[len] == ')' ? 1 : 0)) + ")";
+  }
+  GMS_LOG_WARN("path %s: pipeline error from %s: %s%s", static_cast<const char*>(path),
+               src.get(), err ? err->message : "?", reason.c_str());
   GMS_LOG_DEBUG("path %s: %s", static_cast<const char*>(path), debug ? debug.get() : "");
 }
 

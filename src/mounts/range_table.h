@@ -37,11 +37,15 @@ class RangeTable {
   }
 
   // The range of `query`, or null: never asked for, or pushed out since.
-  std::shared_ptr<const Range> find(const std::string& query) const {
+  // A range found counts as the newest: a request that found it is about
+  // to have its media made from it.
+  std::shared_ptr<const Range> find(const std::string& query) {
     std::lock_guard<std::mutex> g(lock_);
-    for (const auto& [q, range] : recent_)
-      if (q == query)
-        return range;
+    for (auto it = recent_.begin(); it != recent_.end(); ++it)
+      if (it->first == query) {
+        recent_.splice(recent_.begin(), recent_, it);
+        return recent_.front().second;
+      }
     return nullptr;
   }
 

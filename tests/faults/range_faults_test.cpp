@@ -59,9 +59,11 @@ unsigned write_segments(const std::string& dir, gint64 start_us) {
   return n;
 }
 
-// One viewer: DESCRIBE, SETUP of the video over TCP, PLAY, and TEARDOWN at
-// once. "" when each was answered 200, else what was not.
-std::string play_and_leave(uint16_t port, const std::string& url) {
+// One viewer: DESCRIBE, SETUP of the video over TCP, PLAY, a PLAY with
+// each of `seeks` (Range values), and TEARDOWN at once. "" when each was
+// answered 200, else what was not.
+std::string play_and_leave(uint16_t port, const std::string& url,
+                           const std::vector<std::string>& seeks = {}) {
   RawRtsp c(port);
   if (!c.connected())
     return "no connection";
@@ -80,7 +82,14 @@ std::string play_and_leave(uint16_t port, const std::string& url) {
   r = c.request(rtsp_request("PLAY", base, 3, session), 30s);
   if (r.status != 200)
     return "PLAY " + std::to_string(r.status);
-  c.send(rtsp_request("TEARDOWN", base, 4, session));
+  int cseq = 4;
+  for (const auto& range : seeks) {
+    c.send(rtsp_request("PLAY", base, cseq++, session, "Range: " + range + "\r\n"));
+    r = c.read_reply(30s);  // skips the media already on its way
+    if (r.status != 200)
+      return "PLAY Range: " + range + ": " + std::to_string(r.status);
+  }
+  c.send(rtsp_request("TEARDOWN", base, cseq, session));
   r = c.read_reply(15s);  // skips the media already on its way
   if (r.status != 200)
     return "TEARDOWN " + (r.status ? std::to_string(r.status) : std::string("not answered in 15 s"));
@@ -92,14 +101,14 @@ std::string play_and_leave(uint16_t port, const std::string& url) {
 // none.
 template <typename UrlOf>
 std::vector<std::string> viewers_at_once(uint16_t port, unsigned threads, unsigned each,
-                                         UrlOf url_of) {
+                                         UrlOf url_of, const std::vector<std::string>& seeks = {}) {
   std::vector<std::string> failed(threads);
   std::vector<std::thread> running;
   const auto t0 = Clock::now();
   for (unsigned t = 0; t < threads; ++t)
     running.emplace_back([&, t] {
       for (unsigned i = 0; i < each && failed[t].empty(); ++i)
-        if (std::string why = play_and_leave(port, url_of(t * each + i)); !why.empty())
+        if (std::string why = play_and_leave(port, url_of(t * each + i), seeks); !why.empty())
           failed[t] = "viewer " + std::to_string(t * each + i) + ": " + why;
     });
   for (auto& t : running)
@@ -190,6 +199,45 @@ TEST(RangeFaults, ViewersOfDifferentRangesAtOnceAreAllAnswered) {
   };
   for (auto& f : viewers_at_once(srv.port(), 8, 25, url_of))
     EXPECT_EQ(f, "") << srv.log_tail();
+  expect_answering_and_empty(srv);
+}
+
+// Viewers who seek at once, each in its own range: a seek stops the
+// segments' sources and starts them again from the segment that holds the
+// position. OPEN DEFECT, so disabled: in 3 runs of 4, 1 to 3 of the 200
+// viewers (each seeking four times, 8 at a time) get 457 on a seek: a
+// demuxer or filesrc of the range stops with "Internal data stream error"
+// (reason not-negotiated, now and then error) and the viewer's media
+// fails; its next PLAY gets 503. Other viewers are not affected. Seen with
+// the video set up alone and with both tracks. Not fixed by dropping the
+// errors of the old sources, by starting each parsebin before its filesrc,
+// or by answering the concat's accept-caps for caps already downstream
+// (each tried).
+// Run it with --gtest_also_run_disabled_tests --gtest_filter='*Seeking*'.
+TEST(RangeFaults, DISABLED_ViewersSeekingAtOnceAreAllAnswered) {
+  RecordedServer rec;
+  ASSERT_TRUE(rec.start()) << (rec.srv ? rec.srv->log() : rec.dir);
+  ServerProcess& srv = *rec.srv;
+  auto url_of = [&](unsigned i) {
+    return srv.url("/recordings/cam?start=" +
+                   iso_utc(rec.start_us + gint64(i % 20) * G_USEC_PER_SEC / 2) + "&duration=3");
+  };
+  const std::vector<std::string> seeks = {"npt=1-", "npt=0.5-", "npt=2.2-2.8", "npt=0.2-"};
+  // What the server said about the failures, when there were some.
+  auto said = [&] {
+    std::string lines, log = srv.log();
+    for (size_t at = 0, end; at < log.size(); at = end + 1) {
+      end = log.find('\n', at);
+      end = end == std::string::npos ? log.size() : end;
+      std::string line = log.substr(at, end - at);
+      if (line.find("WARN") != std::string::npos || line.find("refused") != std::string::npos)
+        lines += line + "\n";
+    }
+    return lines;
+  };
+  for (auto& f : viewers_at_once(srv.port(), 8, 25, url_of, seeks))
+    EXPECT_EQ(f, "") << said();
+  EXPECT_FALSE(srv.log_contains("Internal data stream error")) << said();
   expect_answering_and_empty(srv);
 }
 
